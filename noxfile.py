@@ -1,0 +1,55 @@
+"""Developer and CI sessions. ``./run tests`` runs the default set; see README."""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.default_venv_backend = "uv|virtualenv"
+nox.options.reuse_existing_virtualenvs = True
+nox.options.error_on_missing_interpreters = True
+# Order: cheap static checks first, pytest last so its summary closes the output.
+nox.options.sessions = ["lint", "docs", "conformance", "tests"]
+
+JS_DIR = "tests/js"
+CORPUS = "tests/js/.corpus/corpus.jsonl"
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """The Python test suite (pytest's exit code 5, no tests collected, fails the session)."""
+    session.install("-e", ".[dev]")
+    session.run("pytest", *session.posargs)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff (lint + format) everywhere, pyright strict on src/."""
+    session.install("-e", ".[dev]")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+    session.run("pyright")
+
+
+@nox.session
+def conformance(session: nox.Session) -> None:
+    """Streams produced by uiwire, checked by the real `ai` npm client (5.x, 6.x, 7.x)."""
+    session.install("-e", ".[dev]")
+    session.run("python", "-m", "tests.js.build_corpus", CORPUS)
+    session.run("npm", "ci", "--no-audit", "--no-fund", "--prefix", JS_DIR, external=True)
+    session.chdir(JS_DIR)
+    session.run("npm", "run", "selftest", external=True)
+    session.run("npm", "test", external=True, env={"UIWIRE_CORPUS": ".corpus/corpus.jsonl"})
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Benchmarks; figures are printed and written as JSON under benchmarks/results/."""
+    session.install("-e", ".[dev]")
+    session.run("python", "-m", "benchmarks.bench_protocol", *session.posargs)
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Build the documentation site; any warning fails."""
+    session.install("-e", ".[dev]")
+    session.run("mkdocs", "build", "--strict", "--site-dir", "build/site")

@@ -1,0 +1,1 @@
+"""uiwire: stream agent runs to the Vercel AI SDK ``useChat`` frontend."""

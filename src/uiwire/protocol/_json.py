@@ -1,0 +1,72 @@
+"""JSON for the wire: one serializer for payload checks and SSE encoding.
+
+orjson does the work. ``_default`` widens it to what Python users hand us (pydantic
+models, sets); anything else fails with the type named. The client parses every event
+with secure-json rules, so a ``__proto__`` key, or a ``constructor`` key holding a
+``prototype`` key, would kill the stream: ``to_json_value`` refuses them up front.
+"""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+import orjson
+from pydantic import BaseModel
+
+__all__ = ["JSONEncodeError", "dumps", "forbidden_key_path", "to_json_value"]
+
+JSONEncodeError = orjson.JSONEncodeError
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json", by_alias=True)
+    if isinstance(value, (set, frozenset)):
+        return list(cast("set[Any]", value))
+    raise TypeError(f"Type is not JSON serializable: {type(value).__qualname__}")
+
+
+def dumps(value: Any) -> bytes:
+    """Compact JSON bytes (raises ``orjson.JSONEncodeError``, a ``TypeError``)."""
+    return orjson.dumps(value, default=_default)
+
+
+def forbidden_key_path(value: Any, path: str = "") -> str | None:
+    """The path of the first key the client's secure JSON parser rejects, or None."""
+    if isinstance(value, dict):
+        for key, item in value.items():  # pyright: ignore[reportUnknownVariableType]
+            here = f"{path}.{key}" if path else str(key)  # pyright: ignore[reportUnknownArgumentType]
+            if key == "__proto__":
+                return here
+            if key == "constructor" and isinstance(item, dict) and "prototype" in item:
+                return f"{here}.prototype"
+            found = forbidden_key_path(item, here)
+            if found is not None:
+                return found
+    elif isinstance(value, list):
+        for index, item in enumerate(value):  # pyright: ignore[reportUnknownVariableType, reportUnknownArgumentType]
+            found = forbidden_key_path(item, f"{path}[{index}]")
+            if found is not None:
+                return found
+    return None
+
+
+def to_json_value(value: Any) -> tuple[Any, str | None]:
+    """Return ``(plain JSON value, None)`` or ``(None, reason)`` if the client can't take it.
+
+    The result is a fresh copy made of dict / list / str / int / float / bool / None, so
+    later mutation of the caller's object cannot make the record differ from the wire.
+    """
+    try:
+        encoded = dumps(value)
+    except TypeError as exc:
+        return None, f"is not JSON-serializable ({exc})"
+    plain = orjson.loads(encoded)
+    if b'"__proto__"' in encoded or b'"prototype"' in encoded:
+        path = forbidden_key_path(plain)
+        if path is not None:
+            return None, (
+                f"contains the key path {path!r}, which the AI SDK client's secure JSON "
+                "parser rejects"
+            )
+    return plain, None

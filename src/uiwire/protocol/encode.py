@@ -1,0 +1,71 @@
+"""SSE framing for UI message streams.
+
+Each chunk is one event, ``data: <compact JSON>\\n\\n``; the stream ends with
+``data: [DONE]\\n\\n``. Comments (``: ...``) keep idle connections open through proxies;
+the client ignores them. ``text_delta_frame`` and friends encode the hottest chunk types
+without building a dict at all.
+"""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Final
+
+from uiwire.protocol._json import dumps
+from uiwire.protocol.errors import ProtocolError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+
+__all__ = [
+    "DONE_FRAME",
+    "KEEP_ALIVE_FRAME",
+    "STREAM_OPEN_FRAME",
+    "UI_MESSAGE_STREAM_HEADERS",
+    "encode_chunk",
+    "encode_chunks",
+]
+
+UI_MESSAGE_STREAM_HEADERS: Final[Mapping[str, str]] = MappingProxyType(
+    {
+        "content-type": "text/event-stream",
+        "cache-control": "no-cache",
+        "connection": "keep-alive",
+        "x-vercel-ai-ui-message-stream": "v1",
+        "x-accel-buffering": "no",
+    }
+)
+"""The headers the AI SDK sends with every UI message stream response (same in v5-v7)."""
+
+DONE_FRAME: Final = b"data: [DONE]\n\n"
+"""The last event of every stream."""
+
+KEEP_ALIVE_FRAME: Final = b": keep-alive\n\n"
+"""An SSE comment to send after an idle period; the client ignores it."""
+
+STREAM_OPEN_FRAME: Final = b": stream-open\n\n"
+"""An SSE comment to send first, so proxies and browsers see bytes at once."""
+
+
+def encode_chunk(chunk: Mapping[str, Any]) -> bytes:
+    """One chunk as one SSE event.
+
+    Raises ``ProtocolError`` if the chunk cannot be written as JSON (the machine checks
+    payloads up front, so this only happens to chunks built by hand).
+    """
+    try:
+        return b"data: " + dumps(chunk) + b"\n\n"
+    except TypeError as exc:
+        raise ProtocolError(
+            f"chunk {chunk.get('type')!r} is not JSON-serializable: {exc}"
+        ) from None
+
+
+def encode_chunks(chunks: Iterable[Mapping[str, Any]]) -> bytes:
+    """Several chunks as consecutive SSE events, in one bytes object."""
+    try:
+        return b"".join([b"data: " + dumps(chunk) + b"\n\n" for chunk in chunks])
+    except TypeError:
+        for chunk in chunks:  # find and name the culprit
+            encode_chunk(chunk)
+        raise  # pragma: no cover

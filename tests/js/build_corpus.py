@@ -1,0 +1,454 @@
+"""Build the JS conformance corpus: streams produced by uiwire, with Python's verdicts.
+
+Usage: ``python -m tests.js.build_corpus OUT.jsonl [--random N]``
+
+Each case carries the SSE body and, per SDK that must accept it, what the Python port
+of the client (``uiwire.protocol.validate``) concluded: the assembled message, or the
+first violation. The JS suite (``conformance.test.mjs``) runs the real ``ai`` package
+over the same bodies and must agree exactly. Three families:
+
+* scenarios: hand-written intent sequences covering every chunk type and rule, per target;
+* continuations: a second response continuing the first's assistant message (approvals,
+  client-side tool results), checked with that message passed to the client;
+* random: seeded random legal intent sequences (``tests.support.intent_driver``);
+* invalid: hand-made bodies that break one client rule each, where Python and JS must
+  name the same first offending event.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from tests.support.intent_driver import drive
+from tests.support.stream_rules import check_lifecycle
+from uiwire.protocol.encode import DONE_FRAME, encode_chunks
+from uiwire.protocol.machine import Chunk, StreamMachine
+from uiwire.protocol.targets import Target
+from uiwire.protocol.validate import check_stream
+
+# Which client majors must accept a stream written for each target. A v6 stream is also
+# checked on ai7: users upgrade their frontend before their backend.
+SDKS_FOR_TARGET: dict[Target, list[tuple[str, Target]]] = {
+    "v5": [("ai5", "v5")],
+    "v6": [("ai6", "v6"), ("ai7", "v7")],
+    "v7": [("ai7", "v7")],
+}
+
+Scenario = Callable[[StreamMachine], None]
+
+
+def _body(chunks: list[Chunk]) -> str:
+    return (encode_chunks(chunks) + DONE_FRAME).decode()
+
+
+def _expect(body: str, target: Target, message: dict[str, Any] | None) -> dict[str, Any]:
+    report = check_stream(body, target=target, message=message)
+    if report.violation is None:
+        return {
+            "valid": True,
+            "message": report.message,
+            "finishReason": report.finish_reason,
+            "errorTexts": report.error_texts,
+        }
+    v = report.violation
+    return {
+        "valid": False,
+        "violation": {"index": v.index, "kind": v.kind, "chunkType": v.chunk_type, "chunkId": v.chunk_id},
+    }
+
+
+def valid_case(name: str, target: Target, chunks: list[Chunk], message: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A stream uiwire produced: Python must find it valid for every SDK that checks it."""
+    check_lifecycle(chunks)
+    body = _body(chunks)
+    checks = []
+    for sdk, sdk_target in SDKS_FOR_TARGET[target]:
+        expect = _expect(body, sdk_target, message)
+        if not expect["valid"]:
+            raise AssertionError(f"{name}: uiwire emitted a stream Python rejects for {sdk}: {expect}")
+        checks.append({"sdk": sdk, "message": message, "expect": expect})
+    return {"name": f"{name} [{target}]", "sse": body, "checks": checks}
+
+
+# --- scenarios -------------------------------------------------------------------------
+
+
+def s_text(m: StreamMachine) -> None:
+    m.text_delta("Hello")
+    m.text_delta(", world")
+    m.finish("stop")
+
+
+def s_reasoning_then_text(m: StreamMachine) -> None:
+    m.reasoning_delta("Let me think", provider_metadata={"anthropic": {"signature": "abc"}})
+    m.reasoning_delta(" about it.")
+    m.text_delta("The answer is 42.")
+    m.finish("stop", metadata={"usage": {"inputTokens": 10, "outputTokens": 5}})
+
+
+def s_tool_round_trip(m: StreamMachine) -> None:
+    m.text_delta("Checking the weather.")
+    m.tool_input_start("call_1", "weather")
+    for piece in ['{"ci', 'ty": "Pa', 'ris"}']:
+        m.tool_input_delta("call_1", piece)
+    m.tool_input_available("call_1", {"city": "Paris"})
+    m.tool_output_available("call_1", {"temperature": 21, "unit": "C"})
+    m.finish_step()
+    m.text_delta("It is 21°C in Paris.")
+    m.finish("stop")
+
+
+def s_tool_without_deltas(m: StreamMachine) -> None:
+    m.tool_input_available("call_1", {"q": "uiwire"}, tool_name="search", provider_metadata={"openai": {"itemId": "fc_1"}})
+    m.tool_output_available("call_1", [{"title": "uiwire", "url": "https://example.com"}])
+    m.finish("tool-calls")
+
+
+def s_tool_errors(m: StreamMachine) -> None:
+    m.tool_input_start("call_1", "calculator")
+    m.tool_input_delta("call_1", '{"expr": ')
+    m.tool_input_error("call_1", '{"expr": ', "Invalid JSON in tool arguments.")
+    m.tool_input_available("call_2", {"expr": "1/0"}, tool_name="calculator")
+    m.tool_output_error("call_2", "Division by zero.")
+    m.finish("stop")
+
+
+def s_preliminary_output(m: StreamMachine) -> None:
+    m.tool_input_available("call_1", {"topic": "rivers"}, tool_name="research", dynamic=True)
+    m.tool_output_available("call_1", {"status": "searching"}, preliminary=True, dynamic=True)
+    m.tool_output_available("call_1", {"status": "reading", "found": 3}, preliminary=True, dynamic=True)
+    m.tool_output_available("call_1", {"summary": "Rivers flow."}, dynamic=True)
+    m.finish("stop")
+
+
+def s_provider_executed(m: StreamMachine) -> None:
+    m.tool_input_start("ws_1", "web_search", provider_executed=True)
+    m.tool_input_available("ws_1", {"query": "uiwire"}, provider_executed=True)
+    m.tool_output_available("ws_1", {"results": 3}, provider_executed=True)
+    m.source_url("src_1", "https://example.com/a", title="Result A")
+    m.text_delta("Found it.")
+    m.finish("stop")
+
+
+def s_sources_files(m: StreamMachine) -> None:
+    m.text_delta("See the attachments.")
+    m.source_url("s1", "https://example.com/page", title="A page", provider_metadata={"perplexity": {"rank": 1}})
+    m.source_document("s2", "application/pdf", "Annual report", filename="report.pdf")
+    m.file("data:image/png;base64,iVBORw0KGgo=", "image/png")
+    m.text_delta("Done.")
+    m.finish("stop")
+
+
+def s_data_parts(m: StreamMachine) -> None:
+    m.data("status", {"phase": "searching"}, transient=True)
+    m.data("progress", {"pct": 10}, id="p1")
+    m.text_delta("Working")
+    m.data("progress", {"pct": 60}, id="p1")
+    m.text_delta(" on it")
+    m.data("progress", {"pct": 100}, id="p1")
+    m.data("table", [[1, 2], [3, 4]])
+    m.data("table", None)
+    m.finish("stop")
+
+
+def s_metadata(m: StreamMachine) -> None:
+    m.start(metadata={"model": "gpt-test", "createdAt": 1})
+    m.text_delta("Hi")
+    m.message_metadata({"usage": {"inputTokens": 3}})
+    m.message_metadata({"usage": {"outputTokens": 2}})
+    m.finish("stop", metadata={"finishedAt": 2})
+
+
+def s_abort(m: StreamMachine) -> None:
+    m.reasoning_delta("Thinking")
+    m.text_delta("Partial ans")
+    m.tool_input_start("call_1", "search")
+    m.tool_input_delta("call_1", '{"q":')
+    m.abort("The client asked to stop." if m.target != "v5" else None)
+
+
+def s_error_mid_stream(m: StreamMachine) -> None:
+    m.text_delta("Starting")
+    m.tool_input_start("call_1", "search")
+    m.error("An error occurred.")
+
+
+def s_error_first(m: StreamMachine) -> None:
+    m.error("An error occurred.")
+
+
+def s_finish_only(m: StreamMachine) -> None:
+    m.finish()
+
+
+def s_interleaved_keys(m: StreamMachine) -> None:
+    # DSPy-style: two fields of one predictor stream at once, each its own part
+    m.reasoning_delta("step 1", key=("predict", "reasoning"))
+    m.text_delta("Ans", key=("predict", "answer"))
+    m.reasoning_delta(", step 2", key=("predict", "reasoning"))
+    m.text_delta("wer", key=("predict", "answer"))
+    m.reasoning_end(key=("predict", "reasoning"))
+    m.text_delta("!", key=("predict", "answer"))
+    m.finish_step()
+    m.text_delta("Second step text")
+    m.finish("stop")
+
+
+def s_many_steps(m: StreamMachine) -> None:
+    for step in range(4):
+        m.reasoning_delta(f"plan {step}")
+        m.tool_input_available(f"call_{step}", {"n": step}, tool_name="counter")
+        m.tool_output_available(f"call_{step}", step * 2)
+        m.finish_step()
+    m.text_delta("Counted.")
+    m.finish("stop")
+
+
+def s_raw_send(m: StreamMachine) -> None:
+    from uiwire.protocol.chunks import TextDeltaChunk, TextEndChunk, TextStartChunk
+
+    m.send(TextStartChunk(id="custom-text"))
+    m.send(TextDeltaChunk(id="custom-text", delta="raw path"))
+    m.send({"type": "text-end", "id": "custom-text"})
+    m.send({"type": "tool-input-available", "toolCallId": "c1", "toolName": "t", "input": {}})
+    m.send({"type": "tool-output-available", "toolCallId": "c1", "output": None})
+    m.send({"type": "data-note", "id": "n1", "data": {"x": 1}})
+    m.send(TextStartChunk(id="t1"))
+    m.send(TextEndChunk(id="t1"))
+    m.send({"type": "finish-step"})
+    m.send({"type": "finish", "finishReason": "stop"})
+
+
+def s_approval_request(m: StreamMachine) -> None:
+    m.text_delta("I need your permission.")
+    m.tool_input_available("call_pay", {"amount": 5}, tool_name="pay")
+    m.tool_approval_request("call_pay", "appr_1", signature="sig-1")
+    m.tool_input_available("call_del", {"path": "/tmp"}, tool_name="delete")
+    m.tool_approval_request("call_del", "appr_2")
+    m.finish("tool-calls")
+
+
+def s_v7_extras(m: StreamMachine) -> None:
+    m.reasoning_delta("thinking")
+    m.reasoning_file("data:image/png;base64,AA==", "image/png")
+    m.custom("openai.compaction", provider_metadata={"openai": {"id": "c1"}})
+    m.text_delta("Rivers are long.")
+    m.text_end(
+        citations=[
+            {
+                "source": {"type": "source", "sourceType": "url", "id": "s1", "url": "https://example.com"},
+                "startIndex": 0,
+                "endIndex": 6,
+                "citedText": "Rivers",
+            }
+        ]
+    )
+    m.steering_message("steer_1", [{"type": "text", "text": "Also mention lakes."}])
+    m.tool_input_available("call_1", {"amount": 1}, tool_name="pay")
+    m.tool_approval_request("call_1", "a1", reason="Spends money", is_automatic=True)
+    m.tool_approval_response("a1", False, reason="Over budget")
+    m.tool_output_denied("call_1")
+    m.tool_input_available("call_2", {"amount": 0}, tool_name="pay")
+    m.tool_approval_request("call_2", "a2", is_automatic=True)
+    m.tool_approval_response("a2", True)
+    m.tool_output_available("call_2", {"paid": 0})
+    m.finish("interrupted")
+
+
+def s_v7_reset_step(m: StreamMachine) -> None:
+    m.text_delta("A draft that will be discarded")
+    m.tool_input_start("call_1", "search")
+    m.reset_step()
+    m.text_delta("The real answer.")
+    m.finish("stop")
+
+
+SCENARIOS: dict[str, tuple[Scenario, tuple[Target, ...]]] = {
+    "text": (s_text, ("v5", "v6", "v7")),
+    "reasoning-then-text": (s_reasoning_then_text, ("v5", "v6", "v7")),
+    "tool-round-trip": (s_tool_round_trip, ("v5", "v6", "v7")),
+    "tool-without-deltas": (s_tool_without_deltas, ("v5", "v6", "v7")),
+    "tool-errors": (s_tool_errors, ("v5", "v6", "v7")),
+    "preliminary-output": (s_preliminary_output, ("v5", "v6", "v7")),
+    "provider-executed": (s_provider_executed, ("v5", "v6", "v7")),
+    "sources-files": (s_sources_files, ("v5", "v6", "v7")),
+    "data-parts": (s_data_parts, ("v5", "v6", "v7")),
+    "metadata": (s_metadata, ("v5", "v6", "v7")),
+    "abort": (s_abort, ("v5", "v6", "v7")),
+    "error-mid-stream": (s_error_mid_stream, ("v5", "v6", "v7")),
+    "error-first": (s_error_first, ("v5", "v6", "v7")),
+    "finish-only": (s_finish_only, ("v5", "v6", "v7")),
+    "interleaved-keys": (s_interleaved_keys, ("v5", "v6", "v7")),
+    "many-steps": (s_many_steps, ("v5", "v6", "v7")),
+    "raw-send": (s_raw_send, ("v5", "v6", "v7")),
+    "approval-request": (s_approval_request, ("v6", "v7")),
+    "v7-extras": (s_v7_extras, ("v7",)),
+    "v7-reset-step": (s_v7_reset_step, ("v7",)),
+}
+
+
+def scenario_cases() -> Iterator[dict[str, Any]]:
+    for name, (scenario, targets) in SCENARIOS.items():
+        for target in targets:
+            machine = StreamMachine(message_id=f"msg-{name}", target=target)
+            chunks: list[Chunk] = []
+            _record(machine, chunks, scenario)
+            yield valid_case(f"scenario/{name}", target, chunks)
+
+
+def _record(machine: StreamMachine, sink: list[Chunk], scenario: Scenario) -> None:
+    """Run ``scenario`` with every intent's chunks collected into ``sink``."""
+
+    class Recorder:
+        def __getattr__(self, name: str) -> Any:
+            attr = getattr(machine, name)
+            if not callable(attr):
+                return attr
+
+            def call(*args: Any, **kwargs: Any) -> Any:
+                result = attr(*args, **kwargs)
+                if isinstance(result, list):
+                    sink.extend(result)  # pyright: ignore[reportUnknownArgumentType]
+                return result
+
+            return call
+
+    scenario(Recorder())  # type: ignore[arg-type]
+
+
+# --- continuations -------------------------------------------------------------------
+
+
+def _first_response(target: Target, scenario: Scenario, message_id: str) -> dict[str, Any]:
+    machine = StreamMachine(message_id=message_id, target=target)
+    chunks: list[Chunk] = []
+    _record(machine, chunks, scenario)
+    return check_stream(_body(chunks), target=target).message
+
+
+def continuation_cases() -> Iterator[dict[str, Any]]:
+    for target in ("v6", "v7"):
+        # the user answered both approvals: one approved, one denied (as useChat sends it)
+        message = _first_response(target, s_approval_request, "msg-approval")
+        for part in message["parts"]:
+            if part.get("state") == "approval-requested":
+                approved = part["toolCallId"] == "call_pay"
+                part["state"] = "approval-responded"
+                part["approval"] = {**part["approval"], "approved": approved}
+                if not approved:
+                    part["approval"]["reason"] = "Not today"
+        machine = StreamMachine(target=target, continued_message=message)
+        chunks: list[Chunk] = []
+        chunks += machine.tool_output_available("call_pay", {"paid": 5})
+        chunks += machine.tool_output_denied("call_del")
+        chunks += machine.text_delta("Paid 5; I did not delete anything.")
+        chunks += machine.finish("stop")
+        yield valid_case("continuation/approvals", target, chunks, message)
+
+    for target in ("v5", "v6", "v7"):
+        # a client-side tool: the browser ran it and sent the output back
+        def ask_location(m: StreamMachine) -> None:
+            m.text_delta("Where are you?")
+            m.tool_input_available("call_loc", {}, tool_name="getLocation")
+            m.finish("tool-calls")
+
+        message = _first_response(target, ask_location, "msg-client-tool")
+        for part in message["parts"]:
+            if part.get("toolCallId") == "call_loc":
+                part["state"] = "output-available"
+                part["output"] = {"city": "Berlin"}
+        machine = StreamMachine(target=target, continued_message=message)
+        chunks = machine.text_delta("You are in Berlin.") + machine.finish("stop")
+        yield valid_case("continuation/client-tool", target, chunks, message)
+
+
+# --- random --------------------------------------------------------------------------
+
+
+def random_cases(count: int) -> Iterator[dict[str, Any]]:
+    for seed in range(count):
+        for target in ("v5", "v6", "v7"):
+            rng = random.Random(f"{seed}-{target}")
+            machine = StreamMachine(message_id=f"msg-rnd-{seed}", target=target)
+            driver = drive(machine, rng.choice, steps=rng.randint(1, 40))
+            yield valid_case(f"random/{seed}", target, driver.chunks)
+
+
+# --- invalid bodies ------------------------------------------------------------------
+
+_START = '{"type":"start","messageId":"m"}'
+_STEP = '{"type":"start-step"}'
+
+
+def _raw(*events: str) -> str:
+    return "".join(f"data: {e}\n\n" for e in events) + "data: [DONE]\n\n"
+
+
+INVALID: list[tuple[str, str, list[str]]] = [
+    # (name, body, SDKs whose client must reject it at the same place)
+    ("unknown-type", _raw(_START, '{"type":"text-chunk","id":"t","delta":"x"}'), ["ai5", "ai6", "ai7"]),
+    ("missing-output", _raw(_START, _STEP, '{"type":"tool-input-available","toolCallId":"c","toolName":"t","input":null}', '{"type":"tool-output-available","toolCallId":"c"}'), ["ai5", "ai6", "ai7"]),
+    ("null-optional", _raw(_START, '{"type":"text-start","id":"t","providerMetadata":null}'), ["ai5", "ai6", "ai7"]),
+    ("null-message-id", _raw('{"type":"start","messageId":null}'), ["ai5", "ai6", "ai7"]),
+    ("proto-key", _raw(_START, '{"type":"data-x","data":{"__proto__":{"a":1}}}'), ["ai5", "ai6", "ai7"]),
+    ("constructor-prototype", _raw(_START, '{"type":"data-x","data":{"constructor":{"prototype":{}}}}'), ["ai5", "ai6", "ai7"]),
+    ("bad-json", _raw(_START, '{"type":"text-start",'), ["ai5", "ai6", "ai7"]),
+    ("delta-before-start", _raw(_START, _STEP, '{"type":"text-delta","id":"t1","delta":"x"}'), ["ai5", "ai6", "ai7"]),
+    ("end-unknown-id", _raw(_START, _STEP, '{"type":"text-start","id":"t1"}', '{"type":"text-end","id":"t2"}'), ["ai6", "ai7"]),
+    ("reasoning-delta-unknown", _raw(_START, _STEP, '{"type":"reasoning-delta","id":"r","delta":"x"}'), ["ai5", "ai6", "ai7"]),
+    ("tool-delta-without-start", _raw(_START, _STEP, '{"type":"tool-input-delta","toolCallId":"c","inputTextDelta":"{"}'), ["ai6", "ai7"]),
+    ("output-unknown-call", _raw(_START, _STEP, '{"type":"tool-output-available","toolCallId":"nope","output":1}'), ["ai6", "ai7"]),
+    ("output-error-unknown-call", _raw(_START, '{"type":"tool-output-error","toolCallId":"nope","errorText":"x"}'), ["ai6", "ai7"]),
+    ("approval-unknown-call", _raw(_START, '{"type":"tool-approval-request","approvalId":"a","toolCallId":"nope"}'), ["ai6", "ai7"]),
+    ("denied-unknown-call", _raw(_START, '{"type":"tool-output-denied","toolCallId":"nope"}'), ["ai6", "ai7"]),
+    ("approval-on-v5", _raw(_START, _STEP, '{"type":"tool-input-available","toolCallId":"c","toolName":"t","input":1}', '{"type":"tool-approval-request","approvalId":"a","toolCallId":"c"}'), ["ai5"]),
+    ("interrupted-on-v6", _raw(_START, '{"type":"finish","finishReason":"interrupted"}'), ["ai5", "ai6"]),
+    ("unknown-reason-on-v6", _raw(_START, '{"type":"finish","finishReason":"unknown"}'), ["ai6", "ai7"]),
+    ("custom-on-v6", _raw(_START, '{"type":"custom","kind":"a.b"}'), ["ai5", "ai6"]),
+    ("delta-after-finish-step-v6", _raw(_START, _STEP, '{"type":"text-start","id":"t"}', '{"type":"finish-step"}', '{"type":"text-delta","id":"t","delta":"x"}'), ["ai5", "ai6"]),
+    ("wrong-type-bool", _raw(_START, _STEP, '{"type":"tool-input-start","toolCallId":"c","toolName":"t","dynamic":"yes"}'), ["ai5", "ai6", "ai7"]),
+    ("array-event", _raw(_START, "[1,2]"), ["ai5", "ai6", "ai7"]),
+    ("approval-response-unknown-v7", _raw(_START, '{"type":"tool-approval-response","approvalId":"nope","approved":true}'), ["ai7"]),
+]  # fmt: skip
+
+_SDK_TARGET: dict[str, Target] = {"ai5": "v5", "ai6": "v6", "ai7": "v7"}
+
+
+def invalid_cases() -> Iterator[dict[str, Any]]:
+    for name, body, sdks in INVALID:
+        checks = []
+        for sdk in sdks:
+            expect = _expect(body, _SDK_TARGET[sdk], None)
+            if expect["valid"]:
+                raise AssertionError(f"invalid/{name}: the Python validator accepts it for {sdk}")
+            checks.append({"sdk": sdk, "message": None, "expect": expect})
+        yield {"name": f"invalid/{name}", "sse": body, "checks": checks}
+
+
+def build(random_count: int) -> list[dict[str, Any]]:
+    return [*scenario_cases(), *continuation_cases(), *random_cases(random_count), *invalid_cases()]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("out", type=Path)
+    parser.add_argument("--random", type=int, default=150, help="random streams per target")
+    args = parser.parse_args(argv)
+    cases = build(args.random)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    with args.out.open("w", encoding="utf-8") as fh:
+        for case in cases:
+            fh.write(json.dumps(case, ensure_ascii=False) + "\n")
+    checks = sum(len(c["checks"]) for c in cases)
+    print(f"wrote {len(cases)} cases ({checks} checks) to {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
