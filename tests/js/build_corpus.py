@@ -59,11 +59,18 @@ def _expect(body: str, target: Target, message: dict[str, Any] | None) -> dict[s
     v = report.violation
     return {
         "valid": False,
-        "violation": {"index": v.index, "kind": v.kind, "chunkType": v.chunk_type, "chunkId": v.chunk_id},
+        "violation": {
+            "index": v.index,
+            "kind": v.kind,
+            "chunkType": v.chunk_type,
+            "chunkId": v.chunk_id,
+        },
     }
 
 
-def valid_case(name: str, target: Target, chunks: list[Chunk], message: dict[str, Any] | None = None) -> dict[str, Any]:
+def valid_case(
+    name: str, target: Target, chunks: list[Chunk], message: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """A stream uiwire produced: Python must find it valid for every SDK that checks it."""
     check_lifecycle(chunks)
     body = _body(chunks)
@@ -71,7 +78,9 @@ def valid_case(name: str, target: Target, chunks: list[Chunk], message: dict[str
     for sdk, sdk_target in SDKS_FOR_TARGET[target]:
         expect = _expect(body, sdk_target, message)
         if not expect["valid"]:
-            raise AssertionError(f"{name}: uiwire emitted a stream Python rejects for {sdk}: {expect}")
+            raise AssertionError(
+                f"{name}: uiwire emitted a stream Python rejects for {sdk}: {expect}"
+            )
         checks.append({"sdk": sdk, "message": message, "expect": expect})
     return {"name": f"{name} [{target}]", "sse": body, "checks": checks}
 
@@ -105,7 +114,12 @@ def s_tool_round_trip(m: StreamMachine) -> None:
 
 
 def s_tool_without_deltas(m: StreamMachine) -> None:
-    m.tool_input_available("call_1", {"q": "uiwire"}, tool_name="search", provider_metadata={"openai": {"itemId": "fc_1"}})
+    m.tool_input_available(
+        "call_1",
+        {"q": "uiwire"},
+        tool_name="search",
+        provider_metadata={"openai": {"itemId": "fc_1"}},
+    )
     m.tool_output_available("call_1", [{"title": "uiwire", "url": "https://example.com"}])
     m.finish("tool-calls")
 
@@ -122,7 +136,9 @@ def s_tool_errors(m: StreamMachine) -> None:
 def s_preliminary_output(m: StreamMachine) -> None:
     m.tool_input_available("call_1", {"topic": "rivers"}, tool_name="research", dynamic=True)
     m.tool_output_available("call_1", {"status": "searching"}, preliminary=True, dynamic=True)
-    m.tool_output_available("call_1", {"status": "reading", "found": 3}, preliminary=True, dynamic=True)
+    m.tool_output_available(
+        "call_1", {"status": "reading", "found": 3}, preliminary=True, dynamic=True
+    )
     m.tool_output_available("call_1", {"summary": "Rivers flow."}, dynamic=True)
     m.finish("stop")
 
@@ -138,7 +154,12 @@ def s_provider_executed(m: StreamMachine) -> None:
 
 def s_sources_files(m: StreamMachine) -> None:
     m.text_delta("See the attachments.")
-    m.source_url("s1", "https://example.com/page", title="A page", provider_metadata={"perplexity": {"rank": 1}})
+    m.source_url(
+        "s1",
+        "https://example.com/page",
+        title="A page",
+        provider_metadata={"perplexity": {"rank": 1}},
+    )
     m.source_document("s2", "application/pdf", "Annual report", filename="report.pdf")
     m.file("data:image/png;base64,iVBORw0KGgo=", "image/png")
     m.text_delta("Done.")
@@ -242,7 +263,12 @@ def s_v7_extras(m: StreamMachine) -> None:
     m.text_end(
         citations=[
             {
-                "source": {"type": "source", "sourceType": "url", "id": "s1", "url": "https://example.com"},
+                "source": {
+                    "type": "source",
+                    "sourceType": "url",
+                    "id": "s1",
+                    "url": "https://example.com",
+                },
                 "startIndex": 0,
                 "endIndex": 6,
                 "citedText": "Rivers",
@@ -436,7 +462,9 @@ def build(random_count: int) -> list[dict[str, Any]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("out", type=Path)
     parser.add_argument("--random", type=int, default=150, help="random streams per target")
     args = parser.parse_args(argv)

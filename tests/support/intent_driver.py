@@ -95,7 +95,9 @@ class IntentDriver:
             ("message-metadata", lambda: self._emit(m.message_metadata(self.choose([{"a": 1}, {"usage": {"tokens": 3}}, {"a": {"b": 2}}])))),
         ]  # fmt: skip
         if m.started is False:
-            acts.append(("start", lambda: self._emit(m.start(metadata=self.choose([None, {"model": "m"}])))))
+            acts.append(
+                ("start", lambda: self._emit(m.start(metadata=self.choose([None, {"model": "m"}]))))
+            )
         if v7:
             acts += [
                 ("custom", lambda: self._emit(m.custom("openai.compaction", provider_metadata=self._pm()))),
@@ -112,7 +114,9 @@ class IntentDriver:
                 ("tool-input-available", lambda: self._emit(m.tool_input_available(self.choose(streaming), self.choose(PAYLOADS)))),
                 ("tool-input-error", lambda: self._emit(m.tool_input_error(self.choose(streaming), "{bad json", "Invalid JSON input."))),
             ]  # fmt: skip
-        outputtable = self._calls_in("input-available", "approval-responded (approved)", "output-available (preliminary)")
+        outputtable = self._calls_in(
+            "input-available", "approval-responded (approved)", "output-available (preliminary)"
+        )
         if outputtable:
             acts += [
                 ("tool-output-available", lambda: self._emit(m.tool_output_available(self.choose(outputtable), self.choose(PAYLOADS), preliminary=self.choose([None, None, True])))),
@@ -124,7 +128,12 @@ class IntentDriver:
                 acts.append(("tool-approval-request", lambda: self._approval_request(available)))
             deniable = self._calls_in("approval-requested", "approval-responded (denied)")
             if deniable:
-                acts.append(("tool-output-denied", lambda: self._emit(m.tool_output_denied(self.choose(deniable)))))
+                acts.append(
+                    (
+                        "tool-output-denied",
+                        lambda: self._emit(m.tool_output_denied(self.choose(deniable))),
+                    )
+                )
         if v7:
             requested = self._calls_in("approval-requested")
             if requested:
@@ -138,7 +147,14 @@ class IntentDriver:
             ("finish", lambda: self._emit(m.finish(self.choose(reasons), metadata=self.choose([None, {"done": True}])))),
             ("error", lambda: self._emit(m.error("An error occurred."))),
         ]  # fmt: skip
-        acts.append(("abort", lambda: self._emit(m.abort(self.choose([None, "stopped"]) if self.target != "v5" else None))))
+        acts.append(
+            (
+                "abort",
+                lambda: self._emit(
+                    m.abort(self.choose([None, "stopped"]) if self.target != "v5" else None)
+                ),
+            )
+        )
         return acts
 
     def step(self) -> str:
@@ -192,7 +208,11 @@ class IntentDriver:
         call_id = self._new("call_")
         self._emit(
             self.machine.tool_input_error(
-                call_id, "not json", "Invalid input.", tool_name=self.choose(TOOL_NAMES), **self._tool_extras()
+                call_id,
+                "not json",
+                "Invalid input.",
+                tool_name=self.choose(TOOL_NAMES),
+                **self._tool_extras(),
             )
         )
         self._tool_ids.append(call_id)
@@ -222,11 +242,23 @@ class IntentDriver:
             if data_id is not None:
                 self._data_ids.append(data_id)
         transient = self.choose([None, None, True])
-        self._emit(self.machine.data(self.choose(["status", "weather"]), self.choose(PAYLOADS), id=data_id, transient=transient))
+        self._emit(
+            self.machine.data(
+                self.choose(["status", "weather"]),
+                self.choose(PAYLOADS),
+                id=data_id,
+                transient=transient,
+            )
+        )
 
     def _text_end_citations(self) -> None:
         citation = {
-            "source": {"type": "source", "sourceType": "url", "id": "s1", "url": "https://example.com"},
+            "source": {
+                "type": "source",
+                "sourceType": "url",
+                "id": "s1",
+                "url": "https://example.com",
+            },
             "startIndex": 0,
             "endIndex": 3,
         }

@@ -24,7 +24,9 @@ def check_lifecycle(chunks: Sequence[dict[str, Any]]) -> None:
     assert chunks, "empty stream"
     assert chunks[0]["type"] == "start", "the first chunk must be start"
     assert isinstance(chunks[0].get("messageId"), str), "start must carry a messageId"
-    assert chunks[-1]["type"] in _TERMINAL, f"the last chunk must end the stream, got {chunks[-1]['type']}"
+    assert chunks[-1]["type"] in _TERMINAL, (
+        f"the last chunk must end the stream, got {chunks[-1]['type']}"
+    )
     in_step = False
     open_text: set[str] = set()
     open_reasoning: set[str] = set()
@@ -44,7 +46,8 @@ def check_lifecycle(chunks: Sequence[dict[str, Any]]) -> None:
             in_step = True
         elif kind == "finish-step":
             assert in_step, f"{where}: finish-step outside a step"
-            assert not open_text and not open_reasoning, f"{where}: parts left open at finish-step"
+            assert not open_text, f"{where}: text left open at finish-step"
+            assert not open_reasoning, f"{where}: reasoning left open at finish-step"
             in_step = False
         elif kind in _PART_CREATING:
             assert in_step, f"{where}: a part created outside a step"
@@ -60,5 +63,6 @@ def check_lifecycle(chunks: Sequence[dict[str, Any]]) -> None:
             open_text.clear()
             open_reasoning.clear()
         if kind in _TERMINAL:
-            assert not open_text and not open_reasoning, f"{where}: parts left open at the end"
+            assert not open_text, f"{where}: text left open at the end"
+            assert not open_reasoning, f"{where}: reasoning left open at the end"
             assert kind != "finish" or not in_step, f"{where}: finish inside an open step"

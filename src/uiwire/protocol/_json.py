@@ -1,6 +1,6 @@
 """JSON for the wire: one serializer for payload checks and SSE encoding.
 
-orjson does the work. ``_default`` widens it to what Python users hand us (pydantic
+orjson does the work. ``default`` widens it to what Python users hand us (pydantic
 models, sets); anything else fails with the type named. The client parses every event
 with secure-json rules, so a ``__proto__`` key, or a ``constructor`` key holding a
 ``prototype`` key, would kill the stream: ``to_json_value`` refuses them up front.
@@ -13,12 +13,13 @@ from typing import Any, cast
 import orjson
 from pydantic import BaseModel
 
-__all__ = ["JSONEncodeError", "dumps", "forbidden_key_path", "to_json_value"]
+__all__ = ["JSONEncodeError", "default", "dumps", "forbidden_key_path", "to_json_value"]
 
 JSONEncodeError = orjson.JSONEncodeError
 
 
-def _default(value: Any) -> Any:
+def default(value: Any) -> Any:
+    """orjson's ``default=`` hook: pydantic models and sets become JSON; the rest fails."""
     if isinstance(value, BaseModel):
         return value.model_dump(mode="json", by_alias=True)
     if isinstance(value, (set, frozenset)):
@@ -28,7 +29,7 @@ def _default(value: Any) -> Any:
 
 def dumps(value: Any) -> bytes:
     """Compact JSON bytes (raises ``orjson.JSONEncodeError``, a ``TypeError``)."""
-    return orjson.dumps(value, default=_default)
+    return orjson.dumps(value, default=default)
 
 
 def forbidden_key_path(value: Any, path: str = "") -> str | None:

@@ -11,7 +11,9 @@ from __future__ import annotations
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final
 
-from uiwire.protocol._json import dumps
+import orjson
+
+from uiwire.protocol._json import default
 from uiwire.protocol.errors import ProtocolError
 
 if TYPE_CHECKING:
@@ -47,6 +49,9 @@ STREAM_OPEN_FRAME: Final = b": stream-open\n\n"
 """An SSE comment to send first, so proxies and browsers see bytes at once."""
 
 
+_dumps = orjson.dumps
+
+
 def encode_chunk(chunk: Mapping[str, Any]) -> bytes:
     """One chunk as one SSE event.
 
@@ -54,7 +59,7 @@ def encode_chunk(chunk: Mapping[str, Any]) -> bytes:
     payloads up front, so this only happens to chunks built by hand).
     """
     try:
-        return b"data: " + dumps(chunk) + b"\n\n"
+        return b"data: " + _dumps(chunk, default=default) + b"\n\n"
     except TypeError as exc:
         raise ProtocolError(
             f"chunk {chunk.get('type')!r} is not JSON-serializable: {exc}"
@@ -63,8 +68,12 @@ def encode_chunk(chunk: Mapping[str, Any]) -> bytes:
 
 def encode_chunks(chunks: Iterable[Mapping[str, Any]]) -> bytes:
     """Several chunks as consecutive SSE events, in one bytes object."""
+    if not isinstance(chunks, list):
+        chunks = list(chunks)
     try:
-        return b"".join([b"data: " + dumps(chunk) + b"\n\n" for chunk in chunks])
+        if len(chunks) == 1:  # one delta: the common case
+            return b"data: " + _dumps(chunks[0], default=default) + b"\n\n"
+        return b"".join([b"data: " + _dumps(c, default=default) + b"\n\n" for c in chunks])
     except TypeError:
         for chunk in chunks:  # find and name the culprit
             encode_chunk(chunk)

@@ -942,7 +942,9 @@ class StreamMachine:
         return out
 
     @staticmethod
-    def _same_dynamic(call: _ToolCall, dynamic: bool | None, kind: str, tool_call_id: str) -> bool | None:
+    def _same_dynamic(
+        call: _ToolCall, dynamic: bool | None, kind: str, tool_call_id: str
+    ) -> bool | None:
         """A call's chunks all say ``dynamic: true`` or none do (v5 clients need it on outputs)."""
         if dynamic is not None and dynamic != call.dynamic:
             raise ProtocolError(

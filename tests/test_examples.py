@@ -1,0 +1,33 @@
+"""The runnable examples run, and what they print is a valid stream."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from uiwire import validate_stream
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+@pytest.mark.parametrize("target", ["v5", "v6", "v7"])
+def test_print_stream_emits_a_valid_stream(target: str) -> None:
+    result = subprocess.run(
+        [sys.executable, str(EXAMPLES / "print_stream.py"), "--target", target],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    body, _, summary = result.stdout.partition("# valid for AI SDK")
+    report = validate_stream(body, target=target)  # type: ignore[arg-type]
+    assert report.finish_reason == "stop"
+    assert [p["type"] for p in report.message["parts"]][:3] == [
+        "step-start",
+        "reasoning",
+        "tool-get_weather",
+    ]
+    assert target in summary
