@@ -105,7 +105,7 @@ class IntentDriver:
                 ("steering-message", lambda: self._emit(m.steering_message(self._new("steer"), [{"type": "text", "text": "also check Rome"}]))),
                 ("text-end+citations", self._text_end_citations),
             ]  # fmt: skip
-            if m.in_step and not self._streaming_from_earlier_steps():
+            if m.in_step:
                 acts.append(("reset-step", lambda: self._emit(m.reset_step())))
         streaming = self._calls_in("input-streaming")
         if streaming:
@@ -168,11 +168,6 @@ class IntentDriver:
         return name
 
     # --- compound actions ---------------------------------------------------------------
-
-    def _streaming_from_earlier_steps(self) -> bool:
-        # reset-step refuses to orphan a call streaming since an earlier step; the driver
-        # cannot see steps, so it avoids reset-step whenever any call is streaming
-        return bool(self._calls_in("input-streaming"))
 
     def _tool_extras(self) -> dict[str, Any]:
         extras: dict[str, Any] = {"dynamic": self.choose([None, True, False])}

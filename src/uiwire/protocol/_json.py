@@ -20,6 +20,9 @@ JSONEncodeError = orjson.JSONEncodeError
 
 def default(value: Any) -> Any:
     """orjson's ``default=`` hook: pydantic models and sets become JSON; the rest fails."""
+    to_wire = getattr(value, "to_wire", None)
+    if callable(to_wire):  # uiwire's own wire models: optional fields omitted, not null
+        return to_wire()
     if isinstance(value, BaseModel):
         return value.model_dump(mode="json", by_alias=True)
     if isinstance(value, (set, frozenset)):

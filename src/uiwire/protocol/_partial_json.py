@@ -29,7 +29,7 @@ from uiwire.protocol.sse import secure_json_loads
 if TYPE_CHECKING:
     from uiwire.protocol.targets import Target
 
-__all__ = ["PartialJsonState", "fix_json", "parse_partial_json"]
+__all__ = ["PartialJsonState", "fix_json", "parse_partial_json", "utf16_units"]
 
 PartialJsonState = Literal["undefined-input", "successful-parse", "repaired-parse", "failed-parse"]
 
@@ -37,7 +37,7 @@ _DIGITS: Final = frozenset("0123456789")
 _HEX: Final = frozenset("0123456789abcdefABCDEF")
 
 
-def _utf16_units(text: str) -> list[str]:
+def utf16_units(text: str) -> list[str]:
     """Split ``text`` into UTF-16 code units (astral characters become surrogate pairs)."""
     if all(ord(ch) <= 0xFFFF for ch in text):
         return list(text)
@@ -63,7 +63,7 @@ def _join_utf16(units: list[str]) -> str:
 
 def fix_json(text: str, *, target: Target = "v6") -> str:
     """Close an incomplete JSON text the way the client's ``fixJson`` does."""
-    units = _utf16_units(text)
+    units = utf16_units(text)
     stack: list[str] = ["ROOT"]
     last_valid = -1
     literal_start = 0

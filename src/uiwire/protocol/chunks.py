@@ -21,6 +21,7 @@ from typing import Annotated, Any, ClassVar, Final, Literal, Union, cast
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Discriminator,
     Field,
@@ -228,14 +229,22 @@ class CitationDocumentSource(_WireModel):
     provider_metadata: ProviderMetadata | None = None
 
 
+def _integral(value: Any) -> Any:
+    """JSON has one number type: ``1.0`` is the integer 1 to the client's ``z.int()``."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+_Index = Annotated[int, BeforeValidator(_integral), Field(ge=0)]
+
+
 class Citation(_WireModel):
     """A span of text-part output backed by a source (v7 ``text-end.citations``)."""
 
     source: Annotated[
         CitationUrlSource | CitationDocumentSource, Field(discriminator="source_type")
     ]
-    start_index: Annotated[int, Field(ge=0, strict=True)] | None = None
-    end_index: Annotated[int, Field(ge=0, strict=True)] | None = None
+    start_index: _Index | None = None
+    end_index: _Index | None = None
     cited_text: str | None = None
 
 

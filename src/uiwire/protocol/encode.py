@@ -2,8 +2,7 @@
 
 Each chunk is one event, ``data: <compact JSON>\\n\\n``; the stream ends with
 ``data: [DONE]\\n\\n``. Comments (``: ...``) keep idle connections open through proxies;
-the client ignores them. ``text_delta_frame`` and friends encode the hottest chunk types
-without building a dict at all.
+the client ignores them. One chunk (the common case for deltas) skips the join.
 """
 
 from __future__ import annotations

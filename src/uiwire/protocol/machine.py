@@ -22,8 +22,9 @@ enforces, and the stricter ones uiwire promises, live in this file:
    ends or the stream ends: adapters use them for interleaved fields.
 4. **Tool calls.** Each ``toolCallId`` moves through ``_TOOL_RULES`` (below): a chunk is
    emitted only for a call this stream created or the continued message holds, and
-   only from a state where the client accepts it. At the end, calls still streaming
-   their input are closed with ``tool-input-error`` so no part spins forever.
+   only from a state where the client accepts it. When a step or the stream ends, calls
+   still streaming their input are closed with ``tool-input-error``: the client updates
+   a tool part only within its step, and no part should spin forever.
 5. **Target.** A chunk type, field or value the target client rejects raises
    ``TargetError`` (see ``chunks.check_chunk_target``). Payloads (``input``, ``output``,
    ``data``, metadata) are copied to plain JSON and checked for keys the client's secure
@@ -77,8 +78,12 @@ _TOOL_RULES: Final[dict[str, frozenset[str]]] = {
     "tool-output-denied": frozenset({_APPROVAL_REQUESTED, _DENIED}),
 }
 
+_INTERRUPTED: Final = "input-streaming (interrupted in an earlier response)"
+
 _PART_STATE_TO_CALL_STATE: Final[dict[str, str]] = {
-    "input-streaming": _INPUT_STREAMING,
+    # a response that ended mid-input left it so; its step is over, and the client would
+    # not find the part again once a new step starts
+    "input-streaming": _INTERRUPTED,
     "input-available": _INPUT_AVAILABLE,
     "approval-requested": _APPROVAL_REQUESTED,
     "output-available": _OUTPUT_AVAILABLE,
@@ -137,7 +142,8 @@ class StreamMachine:
         self._target: Target = as_target(target)
         self._tools: dict[str, _ToolCall] = {}
         self._approvals: dict[str, str] = {}
-        self._data_ids: set[tuple[str, str]] = set()
+        self._data_ids: dict[tuple[str, str], int] = {}  # (type, id) -> step, -1 outside
+        self._reserved_part_ids: set[str] = set()  # ids the continued message already uses
         if continued_message is not None:
             continued_id = self._adopt_continued_message(continued_message)
             if message_id is not None and message_id != continued_id:
@@ -217,6 +223,7 @@ class StreamMachine:
         out: list[Chunk] = []
         if self._in_step:
             self._close_parts(out)
+            self._close_tool_inputs(out)
             out.append({"type": "finish-step"})
             self._in_step = False
         return out
@@ -280,7 +287,10 @@ class StreamMachine:
         provider_metadata: Mapping[str, Any] | None = None,
     ) -> list[Chunk]:
         """Append to the text part ``key`` (opened on demand). Empty deltas send nothing."""
-        wire_id = self._text.get(key)
+        try:
+            wire_id = self._text.get(key)
+        except TypeError:
+            wire_id = None  # unhashable key: the slow path names it
         if wire_id is not None and type(delta) is str and delta and provider_metadata is None:
             return [{"type": "text-delta", "id": wire_id, "delta": delta}]
         return self._delta("text", self._text, delta, key, provider_metadata)
@@ -293,7 +303,10 @@ class StreamMachine:
         provider_metadata: Mapping[str, Any] | None = None,
     ) -> list[Chunk]:
         """Append to the reasoning part ``key`` (opened on demand). Empty deltas send nothing."""
-        wire_id = self._reasoning.get(key)
+        try:
+            wire_id = self._reasoning.get(key)
+        except TypeError:
+            wire_id = None  # unhashable key: the slow path names it
         if wire_id is not None and type(delta) is str and delta and provider_metadata is None:
             return [{"type": "reasoning-delta", "id": wire_id, "delta": delta}]
         return self._delta("reasoning", self._reasoning, delta, key, provider_metadata)
@@ -362,7 +375,10 @@ class StreamMachine:
 
     def tool_input_delta(self, tool_call_id: str, delta: str) -> list[Chunk]:
         """Append raw input text (JSON unless the call was started with ``input_encoding="text"``)."""
-        call = self._tools.get(tool_call_id)
+        try:
+            call = self._tools.get(tool_call_id)
+        except TypeError:
+            call = None  # unhashable id: the slow path names it
         if (
             call is not None
             and call.state is _INPUT_STREAMING
@@ -621,8 +637,8 @@ class StreamMachine:
         if creates_part:
             self._close_current_parts(out)
         out.append(chunk)
-        if id is not None and not transient:
-            self._data_ids.add((kind, id))
+        if creates_part and id is not None:
+            self._data_ids[kind, id] = self._step if self._in_step else -1
         return out
 
     def message_metadata(self, metadata: Any) -> list[Chunk]:
@@ -676,17 +692,13 @@ class StreamMachine:
         self._gate({"type": kind})
         if not self._in_step:
             raise ProtocolError("reset-step needs an open step")
-        for tool_call_id, call in self._tools.items():
-            if call.state is _INPUT_STREAMING and call.step != self._step:
-                raise ProtocolError(
-                    f"reset-step would orphan tool call {tool_call_id!r} from an earlier step "
-                    "whose input is still streaming; finish its input first"
-                )
         dropped = [cid for cid, call in self._tools.items() if call.step == self._step]
         for tool_call_id in dropped:
             call = self._tools.pop(tool_call_id)
             if call.approval_id is not None:
                 del self._approvals[call.approval_id]
+        for data_key in [k for k, step in self._data_ids.items() if step == self._step]:
+            del self._data_ids[data_key]
         self._text.clear()
         self._reasoning.clear()
         return [{"type": kind}]
@@ -739,7 +751,7 @@ class StreamMachine:
         key = _RawId(wire["id"])
         pm = wire.get("providerMetadata")
         if action == "start":
-            if key in parts:
+            if wire["id"] in parts.values():
                 raise ProtocolError(
                     f"{kind}: a {family} part with id {wire['id']!r} is already open"
                 )
@@ -760,6 +772,13 @@ class StreamMachine:
                 f"the stream has already ended with {self._ended!r}; cannot send {what}"
             )
 
+    @staticmethod
+    def _check_key(key: Hashable, kind: str) -> None:
+        try:
+            hash(key)
+        except TypeError:
+            raise ProtocolError(f"{kind}: key must be hashable; got {key!r}") from None
+
     def _gate(self, chunk: Chunk) -> None:
         check_chunk_target(chunk, self._target)
 
@@ -778,7 +797,7 @@ class StreamMachine:
         return out
 
     def _new_part_id(self, family: str, parts: dict[Hashable, str]) -> str:
-        in_use = set(parts.values())
+        in_use = set(parts.values()) | self._reserved_part_ids
         while True:
             self._next_part += 1
             candidate = f"{family[0]}{self._next_part}"
@@ -807,6 +826,11 @@ class StreamMachine:
 
     def _close_everything(self, out: list[Chunk]) -> None:
         self._close_parts(out)
+        self._close_tool_inputs(out)
+
+    def _close_tool_inputs(self, out: list[Chunk]) -> None:
+        """End calls still streaming input: the client finds a tool part to update only
+        within the current step, so a call's input must not outlive its step."""
         for tool_call_id, call in self._tools.items():
             if call.state is _INPUT_STREAMING:
                 chunk: Chunk = {
@@ -830,6 +854,7 @@ class StreamMachine:
         wire_id: str | None,
     ) -> list[Chunk]:
         kind = f"{family}-start"
+        self._check_key(key, kind)
         self._check_open(kind)
         if key in parts:
             raise ProtocolError(f"{kind}: the {family} part {key!r} is already open")
@@ -859,6 +884,7 @@ class StreamMachine:
         provider_metadata: Mapping[str, Any] | None,
     ) -> list[Chunk]:
         kind = f"{family}-delta"
+        self._check_key(key, kind)
         self._check_open(kind)
         self._string(delta, kind, "delta")
         pm = None if provider_metadata is None else self._provider_metadata(provider_metadata, kind)
@@ -880,6 +906,7 @@ class StreamMachine:
         citations: Sequence[Mapping[str, Any]] | None,
     ) -> list[Chunk]:
         kind = f"{family}-end"
+        self._check_key(key, kind)
         self._check_open(kind)
         chunk: Chunk = {"type": kind, "id": parts.get(key, "")}
         if provider_metadata is not None:
@@ -1066,8 +1093,12 @@ class StreamMachine:
             part_type = part.get("type")
             if not isinstance(part_type, str):
                 raise ValueError(f"continued_message.parts[{index}].type must be a string")
-            if part_type.startswith("data-") and isinstance(part.get("id"), str):
-                self._data_ids.add((part_type, part["id"]))
+            part_id = part.get("id")
+            if isinstance(part_id, str):
+                if part_type.startswith("data-"):
+                    self._data_ids[part_type, part_id] = -1
+                else:
+                    self._reserved_part_ids.add(part_id)
             if part_type != "dynamic-tool" and not part_type.startswith("tool-"):
                 continue
             self._adopt_tool_part(index, part_type, part)

@@ -29,9 +29,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Final, cast, get_args
+from typing import Any, Final, NoReturn, cast, get_args
 
-from uiwire.protocol._partial_json import parse_partial_json
+from uiwire.protocol._partial_json import parse_partial_json, utf16_units
 from uiwire.protocol.errors import StreamViolation
 from uiwire.protocol.targets import Target
 
@@ -108,7 +108,7 @@ def _js_string(value: object) -> str:
             return str(int(value))
         return repr(value)
     if isinstance(value, list):
-        items: list[Any] = value  # pyright: ignore[reportUnknownVariableType]
+        items = cast("list[Any]", value)
         return ",".join("" if _nullish(item) else _js_string(item) for item in items)
     return "[object Object]"
 
@@ -116,19 +116,6 @@ def _js_string(value: object) -> str:
 def _key(value: object) -> str:
     """The property key JavaScript uses for ``map[value]``."""
     return value if isinstance(value, str) else _js_string(value)
-
-
-def _utf16_units(text: str) -> list[str]:
-    units: list[str] = []
-    for ch in text:
-        code = ord(ch)
-        if code > 0xFFFF:
-            code -= 0x10000
-            units.append(chr(0xD800 + (code >> 10)))
-            units.append(chr(0xDC00 + (code & 0x3FF)))
-        else:
-            units.append(ch)
-    return units
 
 
 def _is_array_index(key: str) -> bool:
@@ -162,10 +149,10 @@ def _clone(value: Any) -> Any:
 def _render(value: Any) -> Any:
     """``JSON.parse(JSON.stringify(value))``, keeping Python's exact integers."""
     if isinstance(value, dict):
-        obj: dict[str, Any] = value  # pyright: ignore[reportUnknownVariableType]
+        obj = cast("dict[str, Any]", value)
         return {k: _render(obj[k]) for k in _js_keys(obj) if obj[k] is not UNDEFINED}
     if isinstance(value, list):
-        seq: list[Any] = value  # pyright: ignore[reportUnknownVariableType]
+        seq = cast("list[Any]", value)
         return [None if v is UNDEFINED else _render(v) for v in seq]
     if isinstance(value, float):
         if math.isnan(value) or math.isinf(value):
@@ -182,12 +169,11 @@ class _JSTypeError(Exception):
 def _spread(value: Any) -> dict[str, Any]:
     """``{...value}``."""
     if isinstance(value, dict):
-        return dict(value)  # pyright: ignore[reportUnknownArgumentType]
+        return dict(cast("dict[str, Any]", value))
     if isinstance(value, list):
-        items: list[Any] = value  # pyright: ignore[reportUnknownVariableType]
-        return {str(i): v for i, v in enumerate(items)}
+        return {str(i): v for i, v in enumerate(cast("list[Any]", value))}
     if isinstance(value, str):
-        return {str(i): unit for i, unit in enumerate(_utf16_units(value))}
+        return {str(i): unit for i, unit in enumerate(utf16_units(value))}
     return {}
 
 
@@ -207,7 +193,7 @@ def merge_objects(base: Any, overrides: Any) -> Any:
         return base
     result = _spread(base)
     if isinstance(overrides, dict):
-        source: dict[str, Any] = overrides  # pyright: ignore[reportUnknownVariableType]
+        source = cast("dict[str, Any]", overrides)
         items = [(k, source[k]) for k in _js_keys(source)]
     else:  # for...in over a string or an array visits its indices; numbers have none
         items = list(_spread(overrides).items())
@@ -216,8 +202,7 @@ def merge_objects(base: Any, overrides: Any) -> Any:
             continue
         base_value: Any
         if isinstance(base, dict):
-            base_dict: dict[str, Any] = base  # pyright: ignore[reportUnknownVariableType]
-            base_value = base_dict.get(key, UNDEFINED)
+            base_value = cast("dict[str, Any]", base).get(key, UNDEFINED)
         elif isinstance(base, list):
             base_value = _spread(base).get(key, UNDEFINED)
         else:
@@ -402,19 +387,20 @@ class UIMessageAssembler:
         *,
         chunk_id: Any,
         chunk_type: str | None = None,
-    ) -> None:
-        kind = chunk.get("type")
+    ) -> NoReturn:
+        """Record and raise the violation (``UIMessageStreamError`` or a 5.x crash)."""
+        if chunk_type is None:
+            kind = chunk.get("type")
+            chunk_type = kind if isinstance(kind, str) else None
         self._violation = StreamViolation(
             message,
             kind="ordering",
-            chunk_type=chunk_type
-            if chunk_type is not None
-            else (kind if isinstance(kind, str) else None),
-            chunk_id=None if chunk_id is None else _js_string(chunk_id),
+            chunk_type=chunk_type,
+            chunk_id=None if _nullish(chunk_id) else _js_string(chunk_id),
         )
         raise self._violation
 
-    def _missing_part(self, chunk: dict[str, Any], what: str, v5_error: str) -> None:
+    def _missing_part(self, chunk: dict[str, Any], what: str, v5_error: str) -> NoReturn:
         """A text/reasoning delta or end for an id that is not open."""
         kind = chunk["type"]
         part_id = _get(chunk, "id")
@@ -483,7 +469,6 @@ class UIMessageAssembler:
                     "tool-output-error must be preceded by a tool-input-available",
                     chunk_id=tool_call_id,
                 )
-                raise AssertionError  # unreachable: _fail raises
             return part
         part = self._find_tool(tool_call_id, _is_tool)
         if part is None:
@@ -658,7 +643,6 @@ class UIMessageAssembler:
             self._missing_part(
                 chunk, "text part", "Cannot read properties of undefined (reading 'text')"
             )
-            return
         part["text"] = _js_string(part["text"]) + _js_string(_get(chunk, "delta"))
         part["providerMetadata"] = _or(
             _get(chunk, "providerMetadata"), _get(part, "providerMetadata")
@@ -671,7 +655,6 @@ class UIMessageAssembler:
             self._missing_part(
                 chunk, "text part", "Cannot set properties of undefined (setting 'state')"
             )
-            return
         part["state"] = "done"
         if self._target == "v7" and not _nullish(_get(chunk, "citations")):
             part["citations"] = chunk["citations"]
@@ -697,7 +680,6 @@ class UIMessageAssembler:
             self._missing_part(
                 chunk, "reasoning part", "Cannot read properties of undefined (reading 'text')"
             )
-            return
         part["text"] = _js_string(part["text"]) + _js_string(_get(chunk, "delta"))
         part["providerMetadata"] = _or(
             _get(chunk, "providerMetadata"), _get(part, "providerMetadata")
@@ -714,7 +696,6 @@ class UIMessageAssembler:
                 else "Cannot set properties of undefined (setting 'providerMetadata')"
             )
             self._missing_part(chunk, "reasoning part", v5_error)
-            return
         part["providerMetadata"] = _or(
             _get(chunk, "providerMetadata"), _get(part, "providerMetadata")
         )
@@ -816,11 +797,11 @@ class UIMessageAssembler:
                 )
             self._fail(
                 chunk,
-                f'Received tool-input-delta for missing tool call with ID "{_js_string(tool_call_id)}". '
+                "Received tool-input-delta for missing tool call with ID "
+                f'"{_js_string(tool_call_id)}". '
                 'Ensure a "tool-input-start" chunk is sent before any "tool-input-delta" chunks.',
                 chunk_id=tool_call_id,
             )
-            return
         text = _js_string(partial["text"]) + _js_string(_get(chunk, "inputTextDelta"))
         partial["text"] = text
         if self._target != "v5" and partial["inputEncoding"] == "text":
@@ -914,7 +895,6 @@ class UIMessageAssembler:
                 f'No tool invocation found for approval ID "{_js_string(approval_id)}".',
                 chunk_id=approval_id,
             )
-            return
         previous = _get(part, "approval")
         base = {"id": approval_id} if _nullish(previous) else _spread(previous)
         part["state"] = "approval-responded"

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import codecs
 import json
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from uiwire.protocol.errors import StreamViolation
 
@@ -142,7 +142,7 @@ def parse_sse(body: bytes | str) -> list[str]:
 
 
 class ForbiddenPrototypeError(ValueError):
-    """The JSON holds a key ``secureJsonParse`` refuses (``__proto__`` / ``constructor.prototype``)."""
+    """The JSON has a key ``secureJsonParse`` refuses (``__proto__``, ``constructor.prototype``)."""
 
 
 def _reject_constant(name: str) -> object:
@@ -162,7 +162,7 @@ def _check_prototype_keys(value: object) -> None:
     while pending:
         node = pending.pop()
         if isinstance(node, dict):
-            obj: dict[str, Any] = node  # pyright: ignore[reportUnknownVariableType]
+            obj = cast("dict[str, Any]", node)
             if "__proto__" in obj:
                 raise ForbiddenPrototypeError("Object contains forbidden prototype property")
             ctor = obj.get("constructor")
@@ -170,8 +170,7 @@ def _check_prototype_keys(value: object) -> None:
                 raise ForbiddenPrototypeError("Object contains forbidden prototype property")
             pending.extend(obj.values())
         elif isinstance(node, list):
-            items: list[Any] = node  # pyright: ignore[reportUnknownVariableType]
-            pending.extend(items)
+            pending.extend(cast("list[Any]", node))
 
 
 def secure_json_loads(text: str) -> object:
