@@ -27,7 +27,8 @@ def lint(session: nox.Session) -> None:
     session.install("-e", ".[dev]")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
-    session.run("pyright")
+    # check against this session's packages, not whatever python is first on PATH
+    session.run("pyright", "--pythonpath", f"{session.virtualenv.location}/bin/python")
 
 
 @nox.session

@@ -841,58 +841,28 @@ INPUT_ERROR: Chunk = {
 }
 
 
-def test_v6_tool_input_error_moves_static_input_to_raw_input() -> None:
-    assert_message(
-        run("v6", [INPUT_ERROR]),
-        empty(
-            [
-                {
-                    "type": "tool-calc",
-                    "toolCallId": "c1",
-                    "state": "output-error",
-                    "rawInput": "{bad",
-                    "errorText": "Invalid input",
-                    "resultProviderMetadata": {"p": {"c": 1}},
-                }
-            ]
-        ),
-    )
-
-
-def test_v7_tool_input_error_keeps_static_input() -> None:
-    assert_message(
-        run("v7", [INPUT_ERROR]),
-        empty(
-            [
-                {
-                    "type": "tool-calc",
-                    "toolCallId": "c1",
-                    "state": "output-error",
-                    "input": "{bad",
-                    "errorText": "Invalid input",
-                    "resultProviderMetadata": {"p": {"c": 1}},
-                }
-            ]
-        ),
-    )
-
-
-def test_v5_tool_input_error_stores_call_provider_metadata() -> None:
-    assert_message(
-        run("v5", [INPUT_ERROR]),
-        empty(
-            [
-                {
-                    "type": "tool-calc",
-                    "toolCallId": "c1",
-                    "state": "output-error",
-                    "rawInput": "{bad",
-                    "errorText": "Invalid input",
-                    "callProviderMetadata": {"p": {"c": 1}},
-                }
-            ]
-        ),
-    )
+@pytest.mark.parametrize(
+    ("target", "input_key", "metadata_key"),
+    [
+        # v6 moves a static tool's input to rawInput; v7 keeps it; v5 also stores the
+        # provider metadata as call (not result) metadata
+        ("v6", "rawInput", "resultProviderMetadata"),
+        ("v7", "input", "resultProviderMetadata"),
+        ("v5", "rawInput", "callProviderMetadata"),
+    ],
+)
+def test_tool_input_error_on_a_static_tool(
+    target: Target, input_key: str, metadata_key: str
+) -> None:
+    part = {
+        "type": "tool-calc",
+        "toolCallId": "c1",
+        "state": "output-error",
+        input_key: "{bad",
+        "errorText": "Invalid input",
+        metadata_key: {"p": {"c": 1}},
+    }
+    assert_message(run(target, [INPUT_ERROR]), empty([part]))
 
 
 @pytest.mark.parametrize("target", ALL)

@@ -536,7 +536,7 @@ UIMessageChunk = Annotated[
 """Any UI message chunk, discriminated by ``type`` (``data-*`` for data parts)."""
 
 _ADAPTER: Final[TypeAdapter[BaseChunk]] = TypeAdapter(
-    UIMessageChunk, config=ConfigDict(title="UIMessageChunk")
+    cast("type[BaseChunk]", UIMessageChunk), config=ConfigDict(title="UIMessageChunk")
 )
 
 
