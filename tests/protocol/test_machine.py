@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from uiwire.protocol.chunks import (
     Citation,
@@ -270,7 +270,8 @@ def test_abort_closes_open_parts_and_sends_no_finish_step_or_finish() -> None:
     r = Recorder()
     r.text_delta("partial")
     r.reasoning_delta("why", key="k")
-    assert r.abort() == [re_("r2"), te("t1"), {"type": "abort"}]
+    r.text_delta("more", key="k2")
+    assert r.abort() == [re_("r2"), te("t3"), {"type": "abort"}]
     assert r.machine.ended == "abort"
     assert not r.machine.in_step
     report = r.valid()
@@ -523,15 +524,15 @@ def test_content_that_creates_a_part_opens_a_step(intent: str) -> None:
 def test_finish_step_closes_open_parts_then_sends_finish_step() -> None:
     r = Recorder()
     r.text_delta("a")
-    r.reasoning_delta("b", key="k")
+    assert r.reasoning_delta("b", key="k") == [te("t1"), rs("r2"), rd("r2", "b")]
     r.text_delta("c", key="k2")
-    assert r.finish_step() == [re_("r2"), te("t1"), te("t3"), END_STEP]
+    assert r.finish_step() == [re_("r2"), te("t3"), END_STEP]
     assert not r.machine.in_step
     assert r.machine.open_text_id() is None
     assert r.machine.open_text_id("k2") is None
     assert r.machine.open_reasoning_id("k") is None
     assert r.text_delta("d") == [STEP, ts("t4"), td("t4", "d")]
-    assert r.text_delta("e", key="k2") == [ts("t5"), td("t5", "e")]
+    assert r.text_delta("e", key="k2") == [te("t4"), ts("t5"), td("t5", "e")]
     r.finish()
     report = r.valid()
     assert [p["type"] for p in report.message["parts"]] == [
@@ -730,16 +731,19 @@ def test_keyed_parts_stay_open_across_other_parts() -> None:
     assert parts[2]["text"] == "RS"
 
 
-def test_keyed_parts_are_not_closed_by_default_parts() -> None:
+def test_keyed_parts_close_the_current_part_but_stay_open_themselves() -> None:
     r = Recorder()
     r.text_delta("a")
-    assert r.text_delta("b", key="k") == [ts("t2"), td("t2", "b")]
-    assert r.text_delta("c") == [td("t1", "c")]
-    assert r.reasoning_delta("r") == [te("t1"), rs("r3"), rd("r3", "r")]
+    # a keyed part is a new part: the current one ends where it begins
+    assert r.text_delta("b", key="k") == [te("t1"), ts("t2"), td("t2", "b")]
+    assert r.text_delta("c") == [ts("t3"), td("t3", "c")]
+    assert r.reasoning_delta("r") == [te("t3"), rs("r4"), rd("r4", "r")]
+    # deltas to an open keyed part append to it wherever it stands
     assert r.text_delta("d", key="k") == [td("t2", "d")]
     assert r.text_end(key="k") == [te("t2")]
     r.finish()
-    r.valid()
+    parts = r.valid().message["parts"]
+    assert [p.get("text") for p in parts[1:]] == ["a", "bd", "c", "r"]
 
 
 def test_keyed_parts_close_at_the_end_of_the_stream() -> None:
@@ -796,7 +800,8 @@ def test_explicit_part_start_carries_provider_metadata() -> None:
     ]
     assert r.text_delta("a") == [td("t1", "a")]
     assert r.reasoning_start(key="k", provider_metadata=PM) == [
-        {"type": "reasoning-start", "id": "r2", "providerMetadata": PM}
+        te("t1"),
+        {"type": "reasoning-start", "id": "r2", "providerMetadata": PM},
     ]
     r.finish()
     report = r.valid()
@@ -1675,9 +1680,9 @@ def test_continuation_preliminary_output_can_be_finalized() -> None:
     r.valid(message=message)
 
 
-def test_continued_input_streaming_call_is_interrupted_and_left_alone() -> None:
-    # the earlier response ended mid-input; its step is over, so the machine neither
-    # streams more input into it nor closes it (the client could not find it again)
+def test_continued_call_interrupted_in_the_last_step_is_closed_right_after_start() -> None:
+    # the earlier response ended mid-input; the client still finds the part until a new
+    # step starts, so the machine closes it at once and takes no more input for it
     message = {
         "id": "a1",
         "role": "assistant",
@@ -1687,10 +1692,45 @@ def test_continued_input_streaming_call_is_interrupted_and_left_alone() -> None:
         ],
     }
     r = Recorder(continued_message=message)
-    assert r.machine.tool_call_state("c1") == "input-streaming (interrupted in an earlier response)"
+    assert (
+        r.machine.tool_call_state("c1")
+        == "interrupted (its input was cut off in an earlier response)"
+    )
     refused(r.machine, lambda: r.machine.tool_input_delta("c1", "{"), "tool-input-delta", "c1")
+    closing = {
+        "type": "tool-input-error",
+        "toolCallId": "c1",
+        "toolName": "search",
+        "input": None,
+        "errorText": UNFINISHED,
+    }
+    assert r.text_delta("ok") == [
+        {"type": "start", "messageId": "a1"},
+        closing,
+        STEP,
+        ts("t1"),
+        td("t1", "ok"),
+    ]
+    r.finish()
+    parts = r.valid(message=message).message["parts"]
+    assert [p["state"] for p in parts if p.get("toolCallId") == "c1"] == ["output-error"]
+
+
+def test_continued_call_interrupted_in_an_earlier_step_is_left_alone() -> None:
+    # outside the last step the client would add a second part instead of updating it
+    message = {
+        "id": "a1",
+        "role": "assistant",
+        "parts": [
+            {"type": "step-start"},
+            {"type": "tool-search", "toolCallId": "c1", "state": "input-streaming", "input": None},
+            {"type": "step-start"},
+            {"type": "text", "text": "later", "state": "done"},
+        ],
+    }
+    r = Recorder(continued_message=message)
     refused(
-        r.machine, lambda: r.machine.tool_input_available("c1", {}), "tool-input-available", "c1"
+        r.machine, lambda: r.machine.tool_input_error("c1", None, "x"), "tool-input-error", "c1"
     )
     assert r.finish() == [{"type": "start", "messageId": "a1"}, FINISH]
     parts = r.valid(message=message).message["parts"]
@@ -2248,10 +2288,10 @@ def test_pydantic_models_and_sets_in_payloads_become_plain_json() -> None:
 
 
 _BAD_SCALARS: list[tuple[Callable[[StreamMachine], object], str]] = [
-    (lambda m: m.tool_input_start("c1", "t", dynamic="yes"), "tool-input-start.dynamic must be a bool; got 'yes'"),  # type: ignore[arg-type]
-    (lambda m: m.tool_input_start("c1", "t", dynamic=1), "tool-input-start.dynamic must be a bool; got 1"),  # type: ignore[arg-type]
+    (lambda m: m.tool_input_start("c1", "t", dynamic="yes"), "tool-input-start.dynamic must be a boolean; got 'yes'"),  # type: ignore[arg-type]
+    (lambda m: m.tool_input_start("c1", "t", dynamic=1), "tool-input-start.dynamic must be a boolean; got 1"),  # type: ignore[arg-type]
     (lambda m: m.tool_input_start("c1", "t", provider_executed="no"), "tool-input-start.providerExecuted must be a bool"),  # type: ignore[arg-type]
-    (lambda m: m.tool_input_start("c1", "t", title=5), "tool-input-start.title must be a str; got 5"),  # type: ignore[arg-type]
+    (lambda m: m.tool_input_start("c1", "t", title=5), "tool-input-start.title must be a string; got 5"),  # type: ignore[arg-type]
     (lambda m: m.tool_input_start("c1", "t", input_encoding="xml"), "tool-input-start.inputEncoding must be 'json' or 'text'; got 'xml'"),  # type: ignore[arg-type]
     (lambda m: m.tool_input_start("c1", "t", tool_metadata=[1]), "tool-input-start.toolMetadata must be a mapping"),  # type: ignore[arg-type]
     (lambda m: m.tool_input_start(5, "t"), "tool-input-start.toolCallId must be a string; got 5"),  # type: ignore[arg-type]
@@ -2273,10 +2313,10 @@ _BAD_SCALARS: list[tuple[Callable[[StreamMachine], object], str]] = [
     (lambda m: m.abort(5), "abort.reason must be a string; got 5"),  # type: ignore[arg-type]
     (lambda m: m.data("", 1), "data part name must be a non-empty string; got ''"),
     (lambda m: m.data(5, 1), "data part name must be a non-empty string; got 5"),  # type: ignore[arg-type]
-    (lambda m: m.data("x", 1, id=5), "data-x.id must be a str; got 5"),  # type: ignore[arg-type]
-    (lambda m: m.data("x", 1, transient="yes"), "data-x.transient must be a bool; got 'yes'"),  # type: ignore[arg-type]
+    (lambda m: m.data("x", 1, id=5), "data-x.id must be a string; got 5"),  # type: ignore[arg-type]
+    (lambda m: m.data("x", 1, transient="yes"), "data-x.transient must be a boolean; got 'yes'"),  # type: ignore[arg-type]
     (lambda m: m.source_url(5, "u"), "source-url.sourceId must be a string; got 5"),  # type: ignore[arg-type]
-    (lambda m: m.source_url("s", "u", title=1), "source-url.title must be a str; got 1"),  # type: ignore[arg-type]
+    (lambda m: m.source_url("s", "u", title=1), "source-url.title must be a string; got 1"),  # type: ignore[arg-type]
     (lambda m: m.source_document("s", "m", None), "source-document.title must be a string; got None"),  # type: ignore[arg-type]
     (lambda m: m.file("u", None), "file.mediaType must be a string; got None"),  # type: ignore[arg-type]
 ]  # fmt: skip
@@ -2297,7 +2337,7 @@ def test_bad_scalar_types_on_existing_calls_raise_naming_the_field() -> None:
     refused(
         m,
         lambda: m.tool_output_available("c1", 1, preliminary="no"),  # type: ignore[arg-type]
-        re.escape("tool-output-available.preliminary must be a bool; got 'no'"),
+        re.escape("tool-output-available.preliminary must be a boolean; got 'no'"),
         "c1",
     )
     refused(
@@ -2310,13 +2350,13 @@ def test_bad_scalar_types_on_existing_calls_raise_naming_the_field() -> None:
     refused(
         m,
         lambda: m.tool_approval_response("ap1", "yes"),  # type: ignore[arg-type]
-        re.escape("tool-approval-response.approved must be a bool; got 'yes'"),
+        re.escape("tool-approval-response.approved must be a boolean; got 'yes'"),
         "c1",
     )
     refused(
         m,
         lambda: m.tool_approval_response("ap1", 1),  # type: ignore[arg-type]
-        re.escape("tool-approval-response.approved must be a bool; got 1"),
+        re.escape("tool-approval-response.approved must be a boolean; got 1"),
         "c1",
     )
 
@@ -2363,12 +2403,17 @@ def test_send_delta_or_end_for_a_raw_id_that_is_not_open_is_refused() -> None:
     refused(
         m,
         lambda: m.send({"type": "text-delta", "id": "x", "delta": "a"}),
-        "text-delta: no open text part with id 'x'; send text-start first",
+        re.escape(
+            "text-delta: no text part with id 'x' was opened through send(); send text-start"
+        ),
     )
     refused(
         m,
         lambda: m.send({"type": "reasoning-end", "id": "x"}),
-        "reasoning-end: no open reasoning part with id 'x'; send reasoning-start first",
+        re.escape(
+            "reasoning-end: no reasoning part with id 'x' was opened through send(); "
+            "send reasoning-start first"
+        ),
     )
     assert not m.started
 
@@ -2417,8 +2462,8 @@ def test_send_raw_finish_step_closes_open_parts() -> None:
     r = Recorder()
     r.send({"type": "text-start", "id": "x"})
     r.text_delta("d")
-    r.send({"type": "reasoning-start", "id": "y"})
-    assert r.send({"type": "finish-step"}) == [re_("y"), te("x"), te("t1"), END_STEP]
+    assert r.send({"type": "reasoning-start", "id": "y"}) == [te("t1"), rs("y")]
+    assert r.send({"type": "finish-step"}) == [re_("y"), te("x"), END_STEP]
     assert r.send({"type": "finish-step"}) == []
     r.finish()
     r.valid()
@@ -2465,9 +2510,19 @@ def test_send_follows_the_tool_rules() -> None:
 )
 def test_send_validates_the_chunk_schema(chunk: dict[str, Any]) -> None:
     m = StreamMachine(message_id=MID)
-    with pytest.raises(ValidationError):
+    with pytest.raises(ProtocolError, match=re.escape(str(chunk["type"]))):
         m.send(chunk)
     assert not m.started
+
+
+def test_send_refuses_what_is_not_a_chunk() -> None:
+    m = StreamMachine(message_id=MID)
+    refused(m, lambda: m.send(5), "send\\(\\) takes a chunk model or a mapping")  # type: ignore[arg-type]
+    refused(
+        m,
+        lambda: m.send({"type": "text-delta", "id": "x", "delta": "a", "provider_metadata": {}}),
+        "provider_metadata",
+    )
 
 
 def test_send_gates_the_finish_reason_by_target() -> None:
@@ -2515,3 +2570,56 @@ def test_send_replays_a_machines_own_stream_unchanged() -> None:
     for chunk in source.chunks:
         assert replay.send(chunk) == [chunk], chunk
     assert replay.ended == "finish"
+
+
+def test_tool_input_error_requires_its_error_text() -> None:
+    m = StreamMachine(message_id=MID)
+    refused(
+        m,
+        lambda: m.tool_input_error("c1", {"x": 1}, None, tool_name="t"),  # type: ignore[arg-type]
+        re.escape("tool-input-error.errorText must be a string; got None"),
+        "c1",
+    )
+
+
+@pytest.mark.parametrize("metadata", [1, "text", [1, 2], True])
+def test_message_metadata_must_be_an_object(metadata: Any) -> None:
+    # the client deep-merges metadata and throws when it merges an object into a primitive
+    m = StreamMachine(message_id=MID)
+    refused(m, lambda: m.start(metadata=metadata), "start.messageMetadata must be an object")
+    refused(m, lambda: m.message_metadata(metadata), "message-metadata.messageMetadata must be")
+    refused(m, lambda: m.finish(metadata=metadata), "finish.messageMetadata must be an object")
+
+
+def test_no_metadata_merges_into_a_continued_message_with_primitive_metadata() -> None:
+    message = {"id": "a1", "role": "assistant", "metadata": "v1", "parts": []}
+    m = StreamMachine(continued_message=message)
+    refused(m, lambda: m.message_metadata({"a": 1}), "cannot be merged")
+    assert m.finish() == [{"type": "start", "messageId": "a1"}, FINISH]
+
+
+def test_nested_payloads_go_out_in_wire_form() -> None:
+    r = Recorder(target="v7")
+    r.text_delta("Rivers")
+    (end,) = r.text_end(
+        citations=[{"source": {"type": "source", "sourceType": "url", "id": "s", "url": "u"}}]
+    )
+    assert end["citations"] == [
+        {"source": {"type": "source", "sourceType": "url", "id": "s", "url": "u"}}
+    ]
+    # snake_case is not the wire: the client would not know these keys
+    refused(
+        r.machine,
+        lambda: r.machine.steering_message(
+            "s", [{"type": "file", "media_type": "image/png", "url": "data:,"}]
+        ),
+        "steering-message",
+    )
+    r.finish()
+    r.valid()
+
+
+def test_finish_reason_must_be_a_string() -> None:
+    m = StreamMachine(message_id=MID)
+    refused(m, lambda: m.finish(["stop"]), "finish.finishReason must be a string")  # type: ignore[arg-type]
+    refused(m, lambda: m.text_end(citations=5), "citations must be a list")  # type: ignore[arg-type]

@@ -622,13 +622,16 @@ def parse_chunk(data: Mapping[str, Any] | str | bytes) -> BaseChunk:
     A JSON text (``str`` / ``bytes``) is validated strictly, as zod validates decoded JSON
     (no ``1`` for ``true``); a Python mapping is validated leniently. Either way an optional
     field sent as ``null`` is rejected, as the client rejects it, and so are unknown fields:
-    clients before 6.0.231 reject them and uiwire never emits them.
+    clients before 6.0.231 reject them and uiwire never emits them. Only the camelCase
+    wire names are accepted (a snake_case key is an unknown field to the client).
 
     Raises ``pydantic.ValidationError``.
     """
     if isinstance(data, (str, bytes)):
-        return _ADAPTER.validate_json(data, strict=True, context=_WIRE)
-    return _ADAPTER.validate_python(dict(data), context=_WIRE)
+        return _ADAPTER.validate_json(
+            data, strict=True, context=_WIRE, by_alias=True, by_name=False
+        )
+    return _ADAPTER.validate_python(dict(data), context=_WIRE, by_alias=True, by_name=False)
 
 
 _WIRE: Final = {"wire": True}

@@ -17,9 +17,9 @@ enforces, and the stricter ones uiwire promises, live in this file:
 3. **Parts.** Text and reasoning parts are opened on first delta and closed before
    ``finish-step`` and at the end (v6 clients drop open ids at ``finish-step``). A part
    is addressed by a caller *key*; the default key ``None`` is the "current" part, which
-   is closed automatically when another part is created after it, so parts appear in the
-   order they were written. Parts with explicit keys stay open until closed, the step
-   ends or the stream ends: adapters use them for interleaved fields.
+   is closed automatically when any other part is created after it (keyed or not), so
+   parts appear in the order they were written. Parts with explicit keys stay open until
+   closed, the step ends or the stream ends: adapters use them for interleaved fields.
 4. **Tool calls.** Each ``toolCallId`` moves through ``_TOOL_RULES`` (below): a chunk is
    emitted only for a call this stream created or the continued message holds, and
    only from a state where the client accepts it. When a step or the stream ends, calls
@@ -38,6 +38,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any, Final, Literal, cast
+
+from pydantic import ValidationError
 
 from uiwire._ids import new_id
 from uiwire.protocol._json import to_json_value
@@ -78,7 +80,7 @@ _TOOL_RULES: Final[dict[str, frozenset[str]]] = {
     "tool-output-denied": frozenset({_APPROVAL_REQUESTED, _DENIED}),
 }
 
-_INTERRUPTED: Final = "input-streaming (interrupted in an earlier response)"
+_INTERRUPTED: Final = "interrupted (its input was cut off in an earlier response)"
 
 _PART_STATE_TO_CALL_STATE: Final[dict[str, str]] = {
     # a response that ended mid-input left it so; its step is over, and the client would
@@ -144,6 +146,8 @@ class StreamMachine:
         self._approvals: dict[str, str] = {}
         self._data_ids: dict[tuple[str, str], int] = {}  # (type, id) -> step, -1 outside
         self._reserved_part_ids: set[str] = set()  # ids the continued message already uses
+        self._metadata_mergeable = True
+        self._interrupted_to_close: list[str] = []  # closed right after start
         if continued_message is not None:
             continued_id = self._adopt_continued_message(continued_message)
             if message_id is not None and message_id != continued_id:
@@ -213,9 +217,8 @@ class StreamMachine:
             raise ProtocolError("start was already sent; it must be the first chunk, once")
         chunk: Chunk = {"type": "start", "messageId": self._message_id}
         if metadata is not None:
-            chunk["messageMetadata"] = self._payload(metadata, "start", "messageMetadata")
-        self._started = True
-        return [chunk]
+            chunk["messageMetadata"] = self._metadata(metadata, "start")
+        return self._ensure_started([], chunk)
 
     def finish_step(self) -> list[Chunk]:
         """Close the current step (and its open text/reasoning parts); no-op outside one."""
@@ -233,9 +236,9 @@ class StreamMachine:
         self._check_open("finish")
         chunk: Chunk = {"type": "finish"}
         if finish_reason is not None:
-            chunk["finishReason"] = finish_reason
+            chunk["finishReason"] = self._string(finish_reason, "finish", "finishReason")
         if metadata is not None:
-            chunk["messageMetadata"] = self._payload(metadata, "finish", "messageMetadata")
+            chunk["messageMetadata"] = self._metadata(metadata, "finish")
         self._gate(chunk)
         out = self._ensure_started([])
         self._close_everything(out)
@@ -379,13 +382,7 @@ class StreamMachine:
             call = self._tools.get(tool_call_id)
         except TypeError:
             call = None  # unhashable id: the slow path names it
-        if (
-            call is not None
-            and call.state is _INPUT_STREAMING
-            and self._started
-            and type(delta) is str
-            and delta
-        ):
+        if call is not None and call.state is _INPUT_STREAMING and type(delta) is str and delta:
             return [
                 {"type": "tool-input-delta", "toolCallId": tool_call_id, "inputTextDelta": delta}
             ]
@@ -483,7 +480,7 @@ class StreamMachine:
         """The server's own decision on an approval request (v7 only, e.g. automatic)."""
         kind = "tool-approval-response"
         if type(approved) is not bool:
-            raise ProtocolError(f"{kind}.approved must be a bool; got {approved!r}")
+            raise ProtocolError(f"{kind}.approved must be a boolean; got {approved!r}")
         chunk: Chunk = {
             "type": kind,
             "approvalId": self._string(approval_id, kind, "approvalId"),
@@ -645,10 +642,7 @@ class StreamMachine:
         """Deep-merge ``metadata`` into the message's metadata on the client."""
         kind = "message-metadata"
         self._check_open(kind)
-        chunk: Chunk = {
-            "type": kind,
-            "messageMetadata": self._payload(metadata, kind, "messageMetadata"),
-        }
+        chunk: Chunk = {"type": kind, "messageMetadata": self._metadata(metadata, kind)}
         out = self._ensure_started([])
         out.append(chunk)
         return out
@@ -680,10 +674,9 @@ class StreamMachine:
         chunk: Chunk = {
             "type": kind,
             "id": self._string(id, kind, "id"),
-            "parts": self._payload(list(parts), kind, "parts"),
+            "parts": self._payload(self._sequence(parts, kind, "parts"), kind, "parts"),
         }
-        self._validate_model(chunk)
-        return self._new_part(chunk, None)
+        return self._new_part(self._wire_form(chunk), None)
 
     def reset_step(self) -> list[Chunk]:
         """Discard everything sent in the current step (v7): the client removes those parts."""
@@ -712,22 +705,25 @@ class StreamMachine:
         are still sent automatically when needed, and ``finish-step`` / ``finish`` close
         what is open.
         """
-        model = chunk if isinstance(chunk, BaseChunk) else parse_chunk(chunk)
+        if isinstance(chunk, BaseChunk):
+            model = chunk
+        elif isinstance(chunk, Mapping):  # pyright: ignore[reportUnnecessaryIsInstance]
+            try:
+                model = parse_chunk(chunk)
+            except ValidationError as exc:
+                raise ProtocolError(_first_error(chunk.get("type"), exc)) from None
+        else:
+            raise ProtocolError(f"send() takes a chunk model or a mapping; got {chunk!r}")
         wire = model.to_wire()
         kind: str = wire["type"]
-        handler = _SEND_HANDLERS.get(kind)
-        if handler is None:
-            if kind.startswith("data-"):
-                return self.data(
-                    kind[len("data-") :],
-                    wire["data"],
-                    id=wire.get("id"),
-                    transient=wire.get("transient"),
-                )
-            raise ProtocolError(
-                f"send() has no handler for chunk type {kind!r}"
-            )  # pragma: no cover
-        return handler(self, wire)
+        if kind.startswith("data-"):
+            return self.data(
+                kind[len("data-") :],
+                wire["data"],
+                id=wire.get("id"),
+                transient=wire.get("transient"),
+            )
+        return _SEND_HANDLERS[kind](self, wire)
 
     def _send_start(self, wire: Chunk) -> list[Chunk]:
         given = wire.get("messageId")
@@ -758,7 +754,8 @@ class StreamMachine:
             return self._start_part(family, parts, key, pm, wire["id"])
         if key not in parts:
             raise ProtocolError(
-                f"{kind}: no open {family} part with id {wire['id']!r}; send {family}-start first"
+                f"{kind}: no {family} part with id {wire['id']!r} was opened through send(); "
+                f"send {family}-start first (parts opened by intents are not addressable here)"
             )
         if action == "delta":
             return self._delta(family, parts, wire["delta"], key, pm)
@@ -782,10 +779,14 @@ class StreamMachine:
     def _gate(self, chunk: Chunk) -> None:
         check_chunk_target(chunk, self._target)
 
-    def _ensure_started(self, out: list[Chunk]) -> list[Chunk]:
+    def _ensure_started(self, out: list[Chunk], start: Chunk | None = None) -> list[Chunk]:
         if not self._started:
-            out.append({"type": "start", "messageId": self._message_id})
+            out.append(start or {"type": "start", "messageId": self._message_id})
             self._started = True
+            for tool_call_id in self._interrupted_to_close:
+                call = self._tools[tool_call_id]
+                out.append(self._unfinished_input_error(tool_call_id, call))
+                call.state = _OUTPUT_ERROR
         return out
 
     def _ensure_step(self, out: list[Chunk]) -> list[Chunk]:
@@ -797,11 +798,11 @@ class StreamMachine:
         return out
 
     def _new_part_id(self, family: str, parts: dict[Hashable, str]) -> str:
-        in_use = set(parts.values()) | self._reserved_part_ids
+        in_use = set(parts.values())
         while True:
             self._next_part += 1
             candidate = f"{family[0]}{self._next_part}"
-            if candidate not in in_use:
+            if candidate not in in_use and candidate not in self._reserved_part_ids:
                 return candidate
 
     def _close_part(
@@ -833,17 +834,21 @@ class StreamMachine:
         within the current step, so a call's input must not outlive its step."""
         for tool_call_id, call in self._tools.items():
             if call.state is _INPUT_STREAMING:
-                chunk: Chunk = {
-                    "type": "tool-input-error",
-                    "toolCallId": tool_call_id,
-                    "toolName": call.name,
-                    "input": None,
-                    "errorText": _UNFINISHED_INPUT_TEXT,
-                }
-                if call.dynamic:
-                    chunk["dynamic"] = True
-                out.append(chunk)
+                out.append(self._unfinished_input_error(tool_call_id, call))
                 call.state = _OUTPUT_ERROR
+
+    @staticmethod
+    def _unfinished_input_error(tool_call_id: str, call: _ToolCall) -> Chunk:
+        chunk: Chunk = {
+            "type": "tool-input-error",
+            "toolCallId": tool_call_id,
+            "toolName": call.name,
+            "input": None,
+            "errorText": _UNFINISHED_INPUT_TEXT,
+        }
+        if call.dynamic:
+            chunk["dynamic"] = True
+        return chunk
 
     def _start_part(
         self,
@@ -862,7 +867,10 @@ class StreamMachine:
         if provider_metadata is not None:
             chunk["providerMetadata"] = self._provider_metadata(provider_metadata, kind)
         out: list[Chunk] = []
-        if key is None:
+        if key is not None:
+            # a keyed part is a new part too: the current parts end where it begins
+            self._close_current_parts(out)
+        else:
             # a new current part: the other family's current part ends where this begins
             other, other_parts = (
                 ("text", self._text) if family == "reasoning" else ("reasoning", self._reasoning)
@@ -912,9 +920,11 @@ class StreamMachine:
         if provider_metadata is not None:
             chunk["providerMetadata"] = self._provider_metadata(provider_metadata, kind)
         if citations is not None:
-            chunk["citations"] = self._payload(list(citations), kind, "citations")
+            chunk["citations"] = self._payload(
+                self._sequence(citations, kind, "citations"), kind, "citations"
+            )
             self._gate(chunk)
-            self._validate_model(chunk)
+            chunk = self._wire_form(chunk)
         if key not in parts:
             return []
         del parts[key]
@@ -953,7 +963,7 @@ class StreamMachine:
             "toolName": self._string(tool_name, kind, "toolName"),
             "input": self._payload(input, kind, "input"),
         }
-        if error_text is not None:
+        if kind == "tool-input-error":
             chunk["errorText"] = self._string(error_text, kind, "errorText")
         self._optional(chunk, kind, providerExecuted=provider_executed)
         self._tool_extras(chunk, kind, provider_metadata, tool_metadata, dynamic, title)
@@ -961,7 +971,7 @@ class StreamMachine:
         self._tool_transition(kind, tool_call_id)
         out = self._ensure_step([] if known is not None else self._close_current_parts([]))
         out.append(chunk)
-        state = _INPUT_AVAILABLE if error_text is None else _OUTPUT_ERROR
+        state = _OUTPUT_ERROR if kind == "tool-input-error" else _INPUT_AVAILABLE
         if known is None:
             self._tools[tool_call_id] = _ToolCall(tool_name, state, self._step, bool(dynamic))
         else:
@@ -1032,7 +1042,8 @@ class StreamMachine:
                 continue
             expected = _OPTIONAL_SCALARS[field]
             if type(value) is not expected:
-                raise ProtocolError(f"{kind}.{field} must be a {expected.__name__}; got {value!r}")
+                noun = "string" if expected is str else "boolean"
+                raise ProtocolError(f"{kind}.{field} must be a {noun}; got {value!r}")
             if field == "inputEncoding" and value not in ("json", "text"):
                 raise ProtocolError(f"{kind}.inputEncoding must be 'json' or 'text'; got {value!r}")
             chunk[field] = value
@@ -1048,6 +1059,19 @@ class StreamMachine:
             )
         return cast("dict[str, Any]", plain)
 
+    def _metadata(self, value: Any, kind: str) -> dict[str, Any]:
+        """Message metadata is deep-merged by the client, which throws when it merges an
+        object into a non-object: only objects are sent, onto object (or no) metadata."""
+        plain = self._payload(value, kind, "messageMetadata")
+        if not isinstance(plain, dict):
+            raise ProtocolError(f"{kind}.messageMetadata must be an object; got {value!r}")
+        if not self._metadata_mergeable:
+            raise ProtocolError(
+                f"{kind}.messageMetadata cannot be merged: the continued message's metadata "
+                "is not an object, and the client would throw merging into it"
+            )
+        return cast("dict[str, Any]", plain)
+
     @staticmethod
     def _payload(value: Any, kind: str, field: str) -> Any:
         plain, problem = to_json_value(value)
@@ -1056,22 +1080,25 @@ class StreamMachine:
         return plain
 
     @staticmethod
+    def _sequence(value: Any, kind: str, field: str) -> list[Any]:
+        if not isinstance(value, (list, tuple)):
+            raise ProtocolError(f"{kind}.{field} must be a list; got {value!r}")
+        return list(cast("list[Any] | tuple[Any, ...]", value))
+
+    @staticmethod
     def _string(value: Any, kind: str, field: str) -> str:
         if type(value) is not str:
             raise ProtocolError(f"{kind}.{field} must be a string; got {value!r}")
         return value
 
     @staticmethod
-    def _validate_model(chunk: Chunk) -> None:
-        """Full schema check, for the rare chunks with nested structure (citations, parts)."""
-        from pydantic import ValidationError
-
+    def _wire_form(chunk: Chunk) -> Chunk:
+        """Validate a chunk with nested structure (citations, steering parts) against its
+        model and return its wire form: camelCase all the way down, unset fields omitted."""
         try:
-            parse_chunk(chunk)
+            return parse_chunk(chunk).to_wire()
         except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(p) for p in first["loc"][1:])
-            raise ProtocolError(f"{chunk['type']}.{where}: {first['msg']}") from None
+            raise ProtocolError(_first_error(chunk.get("type"), exc)) from None
 
     def _adopt_continued_message(self, message: Mapping[str, Any]) -> str:
         if not isinstance(message, Mapping):  # pyright: ignore[reportUnnecessaryIsInstance]
@@ -1086,7 +1113,13 @@ class StreamMachine:
         parts = message.get("parts")
         if not isinstance(parts, list):
             raise ValueError("continued_message.parts must be a list")
-        for index, part in enumerate(cast("list[Any]", parts)):
+        metadata = message.get("metadata")
+        self._metadata_mergeable = metadata is None or isinstance(metadata, Mapping)
+        parts = cast("list[Any]", parts)
+        last_step = max(
+            (i for i, p in enumerate(parts) if _part_type(p) == "step-start"), default=-1
+        )
+        for index, part in enumerate(parts):
             if not isinstance(part, Mapping):
                 raise ValueError(f"continued_message.parts[{index}] must be an object")
             part = cast("Mapping[str, Any]", part)
@@ -1101,10 +1134,12 @@ class StreamMachine:
                     self._reserved_part_ids.add(part_id)
             if part_type != "dynamic-tool" and not part_type.startswith("tool-"):
                 continue
-            self._adopt_tool_part(index, part_type, part)
+            self._adopt_tool_part(index, part_type, part, in_last_step=index > last_step)
         return message_id
 
-    def _adopt_tool_part(self, index: int, part_type: str, part: Mapping[str, Any]) -> None:
+    def _adopt_tool_part(
+        self, index: int, part_type: str, part: Mapping[str, Any], *, in_last_step: bool
+    ) -> None:
         where = f"continued_message.parts[{index}]"
         tool_call_id = part.get("toolCallId")
         if not isinstance(tool_call_id, str):
@@ -1131,6 +1166,10 @@ class StreamMachine:
         else:
             raise ValueError(f"{where}.state {part_state!r} is not a tool part state")
         call = _ToolCall(name, state, -1, dynamic)
+        if state is _INTERRUPTED and in_last_step and self._target != "v5":
+            # the client still finds it in its step until a new step starts: close it
+            # right after start (v5 clients would add a second part instead)
+            self._interrupted_to_close.append(tool_call_id)
         if isinstance(approval_id, str):
             call.approval_id = approval_id
             self._approvals[approval_id] = tool_call_id
@@ -1150,6 +1189,16 @@ _OPTIONAL_SCALARS: Final[dict[str, type]] = {
     "id": str,
     "inputEncoding": str,
 }
+
+
+def _part_type(part: Any) -> Any:
+    return cast("Mapping[str, Any]", part).get("type") if isinstance(part, Mapping) else None
+
+
+def _first_error(kind: Any, exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first["loc"][1:])
+    return f"{kind}{'.' + where if where else ''}: {first['msg']}"
 
 
 def _send_by_method(machine: StreamMachine, wire: Chunk) -> list[Chunk]:
