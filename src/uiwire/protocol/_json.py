@@ -35,24 +35,32 @@ def dumps(value: Any) -> bytes:
     return orjson.dumps(value, default=default)
 
 
-def forbidden_key_path(value: Any, path: str = "") -> str | None:
-    """The path of the first key the client's secure JSON parser rejects, or None."""
-    if isinstance(value, dict):
-        for key, item in value.items():  # pyright: ignore[reportUnknownVariableType]
-            here = f"{path}.{key}" if path else str(key)  # pyright: ignore[reportUnknownArgumentType]
-            if key == "__proto__":
-                return here
-            if key == "constructor" and isinstance(item, dict) and "prototype" in item:
-                return f"{here}.prototype"
-            found = forbidden_key_path(item, here)
-            if found is not None:
-                return found
-    elif isinstance(value, list):
-        for index, item in enumerate(value):  # pyright: ignore[reportUnknownVariableType, reportUnknownArgumentType]
-            found = forbidden_key_path(item, f"{path}[{index}]")
-            if found is not None:
-                return found
+def forbidden_key_path(value: Any) -> str | None:
+    """The path of the first key the client's secure JSON parser rejects, or None.
+
+    A ``__proto__`` key anywhere, or a ``constructor`` key whose value is an object with a
+    ``prototype`` key. Iterative, so deeply nested JSON cannot exhaust the stack.
+    """
+    pending: list[tuple[Any, tuple[str, ...]]] = [(value, ())]
+    while pending:
+        node, path = pending.pop()
+        if isinstance(node, dict):
+            obj = cast("dict[str, Any]", node)
+            if "__proto__" in obj:
+                return _join((*path, "__proto__"))
+            ctor = obj.get("constructor")
+            if isinstance(ctor, dict) and "prototype" in ctor:
+                return _join((*path, "constructor", "prototype"))
+            pending.extend((item, (*path, key)) for key, item in reversed(obj.items()))
+        elif isinstance(node, list):
+            items = cast("list[Any]", node)
+            pending.extend((items[i], (*path, f"[{i}]")) for i in reversed(range(len(items))))
     return None
+
+
+def _join(path: tuple[str, ...]) -> str:
+    """``("a", "[0]", "b")`` -> ``"a[0].b"``."""
+    return "".join(p if p.startswith("[") or i == 0 else f".{p}" for i, p in enumerate(path))
 
 
 def to_json_value(value: Any) -> tuple[Any, str | None]:

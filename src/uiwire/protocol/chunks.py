@@ -28,6 +28,7 @@ from pydantic import (
     JsonValue,
     Tag,
     TypeAdapter,
+    ValidationError,
     ValidationInfo,
     field_validator,
     model_validator,
@@ -81,6 +82,7 @@ __all__ = [
     "UIMessageChunk",
     "check_chunk_target",
     "chunk_fields",
+    "describe_validation_error",
     "parse_chunk",
 ]
 
@@ -614,6 +616,13 @@ def check_chunk_target(chunk: Mapping[str, Any], target: Target) -> None:
                 chunk_type="finish",
                 field="finishReason",
             )
+
+
+def describe_validation_error(chunk_type: object, exc: ValidationError) -> str:
+    """``"<type>.<field path>: <reason>"`` for the first error ``parse_chunk`` raised."""
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first["loc"][1:])
+    return f"{chunk_type}{'.' + where if where else ''}: {first['msg']}"
 
 
 def parse_chunk(data: Mapping[str, Any] | str | bytes) -> BaseChunk:

@@ -43,7 +43,12 @@ from pydantic import ValidationError
 
 from uiwire._ids import new_id
 from uiwire.protocol._json import to_json_value
-from uiwire.protocol.chunks import BaseChunk, check_chunk_target, parse_chunk
+from uiwire.protocol.chunks import (
+    BaseChunk,
+    check_chunk_target,
+    describe_validation_error,
+    parse_chunk,
+)
 from uiwire.protocol.errors import ProtocolError
 from uiwire.protocol.targets import DEFAULT_TARGET, Target, as_target
 
@@ -711,7 +716,7 @@ class StreamMachine:
             try:
                 model = parse_chunk(chunk)
             except ValidationError as exc:
-                raise ProtocolError(_first_error(chunk.get("type"), exc)) from None
+                raise ProtocolError(describe_validation_error(chunk.get("type"), exc)) from None
         else:
             raise ProtocolError(f"send() takes a chunk model or a mapping; got {chunk!r}")
         wire = model.to_wire()
@@ -1098,7 +1103,7 @@ class StreamMachine:
         try:
             return parse_chunk(chunk).to_wire()
         except ValidationError as exc:
-            raise ProtocolError(_first_error(chunk.get("type"), exc)) from None
+            raise ProtocolError(describe_validation_error(chunk.get("type"), exc)) from None
 
     def _adopt_continued_message(self, message: Mapping[str, Any]) -> str:
         if not isinstance(message, Mapping):  # pyright: ignore[reportUnnecessaryIsInstance]
@@ -1193,12 +1198,6 @@ _OPTIONAL_SCALARS: Final[dict[str, type]] = {
 
 def _part_type(part: Any) -> Any:
     return cast("Mapping[str, Any]", part).get("type") if isinstance(part, Mapping) else None
-
-
-def _first_error(kind: Any, exc: ValidationError) -> str:
-    first = exc.errors()[0]
-    where = ".".join(str(p) for p in first["loc"][1:])
-    return f"{kind}{'.' + where if where else ''}: {first['msg']}"
 
 
 def _send_by_method(machine: StreamMachine, wire: Chunk) -> list[Chunk]:

@@ -29,11 +29,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Final, NoReturn, cast, get_args
+from typing import Any, Final, NoReturn, cast
 
 from uiwire.protocol._partial_json import parse_partial_json, utf16_units
 from uiwire.protocol.errors import StreamViolation
-from uiwire.protocol.targets import Target
+from uiwire.protocol.targets import Target, as_target
 
 __all__ = ["UNDEFINED", "UIMessageAssembler", "merge_objects"]
 
@@ -280,9 +280,7 @@ class UIMessageAssembler:
         message: Mapping[str, Any] | None = None,
         message_id: str = "",
     ) -> None:
-        if target not in get_args(Target):
-            raise ValueError(f"protocol target must be one of 'v5', 'v6', 'v7'; got {target!r}")
-        self._target: Target = target
+        self._target: Target = as_target(target)
         self.finish_reason = None
         self.error_texts = []
         self._violation: StreamViolation | None = None

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import codecs
 import json
-from typing import Any, Final, cast
+from typing import Any, Final
 
+from uiwire.protocol._json import forbidden_key_path
 from uiwire.protocol.errors import StreamViolation
 
 __all__ = [
@@ -156,23 +157,6 @@ def _parse_int(digits: str) -> object:
         return float(digits)
 
 
-def _check_prototype_keys(value: object) -> None:
-    """``secureJsonParse``'s filter: walk every object and array of the parsed value."""
-    pending: list[Any] = [value]
-    while pending:
-        node = pending.pop()
-        if isinstance(node, dict):
-            obj = cast("dict[str, Any]", node)
-            if "__proto__" in obj:
-                raise ForbiddenPrototypeError("Object contains forbidden prototype property")
-            ctor = obj.get("constructor")
-            if isinstance(ctor, dict) and "prototype" in ctor:
-                raise ForbiddenPrototypeError("Object contains forbidden prototype property")
-            pending.extend(obj.values())
-        elif isinstance(node, list):
-            pending.extend(cast("list[Any]", node))
-
-
 def secure_json_loads(text: str) -> object:
     """Parse ``text`` like the client's ``secureJsonParse``; raise ``ValueError`` if it fails.
 
@@ -186,7 +170,8 @@ def secure_json_loads(text: str) -> object:
         value: Any = json.loads(text, parse_constant=_reject_constant, parse_int=_parse_int)
     except RecursionError:
         raise ValueError("JSON nested too deeply") from None
-    _check_prototype_keys(value)
+    if forbidden_key_path(value) is not None:
+        raise ForbiddenPrototypeError("Object contains forbidden prototype property")
     result: object = value
     return result
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from uiwire.protocol.chunks import check_chunk_target, parse_chunk
+from uiwire.protocol.chunks import check_chunk_target, describe_validation_error, parse_chunk
 from uiwire.protocol.errors import StreamViolation, TargetError
 from uiwire.protocol.message import UIMessageAssembler
 from uiwire.protocol.sse import decode_event_data, parse_sse
@@ -133,10 +133,8 @@ def _decode(data: str, index: int, target: Target) -> dict[str, Any]:
             str(exc), kind="schema", index=index, chunk_type=exc.chunk_type
         ) from None
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"][1:]) or "(chunk)"
         raise StreamViolation(
-            f"{where}: {first['msg']}",
+            describe_validation_error(chunk_type, exc),
             kind="schema",
             index=index,
             chunk_type=chunk_type if isinstance(chunk_type, str) else None,
