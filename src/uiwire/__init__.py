@@ -1,8 +1,11 @@
 """uiwire: stream agent runs to the Vercel AI SDK ``useChat`` frontend.
 
-The protocol layer (``uiwire.protocol``) is re-exported here: the lifecycle machine, the
-SSE encoding, the typed chunks and the client-faithful validator.
+Re-exported here: the push API (``StreamContext`` and its record), the protocol layer
+(the lifecycle machine, the SSE encoding, the typed chunks, the client-faithful
+validator) and, when Starlette is installed, ``UIMessageStreamResponse``.
 """
+
+from typing import TYPE_CHECKING, Any
 
 from uiwire.protocol import (
     DONE_FRAME,
@@ -26,23 +29,61 @@ from uiwire.protocol import (
     parse_chunk,
     validate_stream,
 )
+from uiwire.stream import (
+    DEFAULT_ERROR_TEXT,
+    NoInfo,
+    Store,
+    StreamClosed,
+    StreamContext,
+    StreamRecord,
+    StreamStateError,
+    StreamStatus,
+    SyncWriter,
+    ToolCallRecord,
+    Usage,
+)
+
+if TYPE_CHECKING:
+    from uiwire.server import UIMessageStreamResponse
+
+
+def __getattr__(name: str) -> Any:
+    # the server needs the ``fastapi`` extra; import it only when asked for
+    if name == "UIMessageStreamResponse":
+        from uiwire.server import UIMessageStreamResponse
+
+        return UIMessageStreamResponse
+    raise AttributeError(f"module 'uiwire' has no attribute {name!r}")
+
 
 __all__ = [
+    "DEFAULT_ERROR_TEXT",
     "DONE_FRAME",
     "KEEP_ALIVE_FRAME",
     "STREAM_OPEN_FRAME",
     "UI_MESSAGE_STREAM_HEADERS",
     "BaseChunk",
     "Chunk",
+    "NoInfo",
     "ProtocolError",
+    "Store",
+    "StreamClosed",
+    "StreamContext",
     "StreamMachine",
+    "StreamRecord",
     "StreamReport",
+    "StreamStateError",
+    "StreamStatus",
     "StreamViolation",
+    "SyncWriter",
     "Target",
     "TargetError",
+    "ToolCallRecord",
     "UIMessageAssembler",
     "UIMessageChunk",
+    "UIMessageStreamResponse",
     "UIWireError",
+    "Usage",
     "check_stream",
     "encode_chunk",
     "encode_chunks",

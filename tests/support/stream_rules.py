@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from uiwire.protocol.validate import check_stream
+
 _TERMINAL = {"finish", "abort", "error"}
 _PART_CREATING = {
     "text-start",
@@ -66,3 +68,11 @@ def check_lifecycle(chunks: Sequence[dict[str, Any]]) -> None:
             assert not open_text, f"{where}: text left open at the end"
             assert not open_reasoning, f"{where}: reasoning left open at the end"
             assert kind != "finish" or not in_step, f"{where}: finish inside an open step"
+
+
+def assert_valid_body(body: bytes | str, target: str = "v6") -> list[dict[str, Any]]:
+    """The body passes the client-faithful validator and uiwire's lifecycle rules; its chunks."""
+    report = check_stream(body, target=target)  # pyright: ignore[reportArgumentType]
+    assert report.violation is None, f"invalid stream: {report.violation}"
+    check_lifecycle(report.chunks)
+    return report.chunks

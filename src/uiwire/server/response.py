@@ -1,0 +1,89 @@
+"""``UIMessageStreamResponse``: a ``StreamContext`` served over HTTP by Starlette/FastAPI.
+
+Starlette's own ``StreamingResponse`` notices a departed client only when a write fails,
+which for an idle stream (a tool running, a model thinking) may be never. This response
+listens for ``http.disconnect`` for its whole life, so the work is cancelled the moment
+the client goes, and sends an SSE comment after ``keep_alive`` idle seconds so proxies
+keep the connection open.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Mapping
+from typing import Any, Final
+
+from starlette.background import BackgroundTask
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+
+from uiwire.stream.context import StreamContext
+
+__all__ = ["DEFAULT_KEEP_ALIVE", "UIMessageStreamResponse"]
+
+DEFAULT_KEEP_ALIVE: Final = 15.0
+"""Seconds of silence before a keep-alive comment (proxies often cut at 30-60 s)."""
+
+
+class UIMessageStreamResponse(Response):
+    """Stream ``ctx`` with the UI message stream headers; return it from a route.
+
+    ``keep_alive``: idle seconds before an SSE comment (None: never). ``headers`` are
+    added to (and may override) the protocol headers. ``background`` runs after the
+    response, as in Starlette.
+    """
+
+    def __init__(
+        self,
+        ctx: StreamContext[Any],
+        *,
+        keep_alive: float | None = DEFAULT_KEEP_ALIVE,
+        status_code: int = 200,
+        headers: Mapping[str, str] | None = None,
+        background: BackgroundTask | None = None,
+    ) -> None:
+        if not isinstance(ctx, StreamContext):  # pyright: ignore[reportUnnecessaryIsInstance]
+            raise TypeError(f"ctx must be a StreamContext; got {type(ctx).__name__}")
+        if keep_alive is not None and not (
+            isinstance(keep_alive, (int, float)) and keep_alive > 0  # pyright: ignore[reportUnnecessaryIsInstance]
+        ):
+            raise ValueError(f"keep_alive must be positive seconds or None; got {keep_alive!r}")
+        self.ctx = ctx
+        self.keep_alive = keep_alive
+        self.status_code = status_code
+        self.background = background
+        self.init_headers({**ctx.response_headers, **(headers or {})})
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        ctx = self.ctx
+        watcher = asyncio.get_running_loop().create_task(
+            self._watch_disconnect(receive), name=f"uiwire-disconnect-{ctx.message_id}"
+        )
+        try:
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": self.status_code,
+                    "headers": self.raw_headers,
+                }
+            )
+            async with contextlib.aclosing(ctx.stream(keep_alive=self.keep_alive)) as body:
+                async for data in body:
+                    await send({"type": "http.response.body", "body": data, "more_body": True})
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        except OSError:  # the client went away mid-write (ASGI 2.4 servers)
+            ctx.disconnect()
+            return
+        finally:
+            watcher.cancel()
+            await asyncio.wait([watcher])  # never swallows a cancellation of our own
+        if self.background is not None:
+            await self.background()
+
+    async def _watch_disconnect(self, receive: Receive) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                self.ctx.disconnect()
+                return

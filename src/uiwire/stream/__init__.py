@@ -1,0 +1,36 @@
+"""The push API: a ``StreamContext`` that hand-written code (and the adapters) write into.
+
+Only this package and ``uiwire.server`` know about event loops, threads and consumers;
+the protocol layer below them is pure.
+"""
+
+from uiwire.stream.context import (
+    DEFAULT_MAX_BUFFERED_BYTES,
+    NoInfo,
+    OnDisconnect,
+    OnError,
+    OnFinish,
+    StreamContext,
+)
+from uiwire.stream.errors import StreamClosed, StreamStateError
+from uiwire.stream.record import StreamRecord, StreamStatus, ToolCallRecord, Usage
+from uiwire.stream.store import Store
+from uiwire.stream.writer import DEFAULT_ERROR_TEXT, SyncWriter
+
+__all__ = [
+    "DEFAULT_ERROR_TEXT",
+    "DEFAULT_MAX_BUFFERED_BYTES",
+    "NoInfo",
+    "OnDisconnect",
+    "OnError",
+    "OnFinish",
+    "Store",
+    "StreamClosed",
+    "StreamContext",
+    "StreamRecord",
+    "StreamStateError",
+    "StreamStatus",
+    "SyncWriter",
+    "ToolCallRecord",
+    "Usage",
+]

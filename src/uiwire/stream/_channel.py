@@ -1,0 +1,179 @@
+"""The bounded frame buffer between writers (any thread) and the one consumer (the loop).
+
+Theory of operation
+-------------------
+Writers append encoded SSE frames while holding ``lock`` (the context holds it around
+the machine step too, so frames are appended in exactly the order the machine made
+them). The consumer runs on the event loop and takes *everything* buffered in one go.
+
+Wake-ups are coalesced: the first frame after a drain schedules one wake-up (a direct
+``Event.set`` on the loop thread, ``loop.call_soon_threadsafe`` from any other thread);
+later frames see ``_wake_pending`` and add nothing until the consumer drains again. A
+burst of N writes from a thread therefore costs about one loop callback, not N.
+
+Nothing here ever waits for the consumer on the loop thread. The limit applies only
+while a consumer is attached: before that (a response not yet returned), the buffer
+holds the output, so finishing the work before streaming cannot deadlock. Over the
+limit, async writers await ``wait_for_room`` and thread writers block *their own
+thread* in ``wait_for_room_from_thread``; a write made synchronously on the loop thread
+is accepted over the limit, since blocking there would stop the consumer itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from typing import Final
+
+from uiwire.stream.errors import StreamClosed, StreamStateError
+
+__all__ = ["Channel"]
+
+_THREAD_WAIT_SLICE: Final = 0.25  # seconds; a blocked writer re-checks the loop this often
+
+
+class Channel:
+    """Frames from many writers to one consumer, with a byte limit and coalesced wake-ups."""
+
+    def __init__(self, limit: int) -> None:
+        self.lock = threading.Condition(threading.Lock())
+        self._limit = limit
+        self._frames: list[bytes] = []
+        self._size = 0
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread: int | None = None
+        self._ready = asyncio.Event()  # frames, end of stream, or consumer gone
+        self._room = asyncio.Event()  # the buffer went below the limit
+        self._wake_pending = False
+        self._attached = False
+        self._gone = False  # the consumer left: frames are dropped from now on
+        self._eof = False  # no more frames will come
+
+    # --- binding ---------------------------------------------------------------------
+
+    def bind(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Tie the channel to the running loop; call from the loop's thread."""
+        if self._loop is None:
+            self._loop = loop
+            self._loop_thread = threading.get_ident()
+        elif self._loop is not loop:
+            raise StreamStateError(
+                "this stream belongs to another event loop; a StreamContext is used from "
+                "the loop that created or first ran it"
+            )
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop | None:
+        return self._loop
+
+    def on_loop_thread(self) -> bool:
+        """True on the loop's thread, or if no loop is bound yet (nothing to hand off to)."""
+        return self._loop_thread is None or self._loop_thread == threading.get_ident()
+
+    def check_loop_open(self) -> None:
+        """Raise ``StreamClosed`` if the bound loop is closed (a write could never arrive)."""
+        loop = self._loop
+        if loop is not None and loop.is_closed():
+            raise StreamClosed(
+                "the event loop serving this stream is closed; the write cannot be delivered"
+            )
+
+    # --- writer side (hold ``lock``) ---------------------------------------------------
+
+    @property
+    def accepting(self) -> bool:
+        """False once the consumer left: frames are discarded (the record still sees them)."""
+        return not self._gone
+
+    def push_locked(self, frame: bytes) -> None:
+        """Append one frame (or several, already joined); wakes the consumer at most once."""
+        if self._gone or self._eof:
+            return
+        self._frames.append(frame)
+        self._size += len(frame)
+        self._wake_locked()
+
+    def end_locked(self) -> None:
+        """No more frames: the consumer gets what is buffered, then the end."""
+        self._eof = True
+        self._wake_locked()
+
+    def over_limit_locked(self) -> bool:
+        return self._attached and not self._gone and self._size > self._limit
+
+    def _wake_locked(self) -> None:
+        if self._wake_pending or self._loop is None:
+            return
+        self._wake_pending = True
+        if self._loop_thread == threading.get_ident():
+            self._ready.set()
+            return
+        try:
+            self._loop.call_soon_threadsafe(self._ready.set)
+        except RuntimeError:  # the loop closed under us
+            self._wake_pending = False
+            raise StreamClosed(
+                "the event loop serving this stream is closed; the write cannot be delivered"
+            ) from None
+
+    # --- waiting for room ----------------------------------------------------------------
+
+    async def wait_for_room(self) -> None:
+        """Suspend an async writer (on the loop) until the buffer is below the limit."""
+        while self._attached and not self._gone and self._size > self._limit:
+            self._room.clear()
+            await self._room.wait()
+
+    def wait_for_room_from_thread(self) -> None:
+        """Block the calling thread (never the loop's) until the buffer is below the limit."""
+        with self.lock:
+            while self.over_limit_locked():
+                self.check_loop_open()
+                self.lock.wait(_THREAD_WAIT_SLICE)
+
+    # --- consumer side (the loop) --------------------------------------------------------
+
+    def attach(self) -> None:
+        """Register the one consumer; a second raises."""
+        with self.lock:
+            if self._attached:
+                raise StreamStateError("this stream is already being consumed; it has one reader")
+            self._attached = True
+
+    async def receive(self, timeout: float | None = None) -> bytes | None:
+        """Everything buffered, joined; ``b""`` after ``timeout`` idle seconds; None at the end."""
+        loop = self._loop
+        assert loop is not None, "bind() first"
+        deadline = None if timeout is None else loop.time() + timeout
+        while True:
+            with self.lock:
+                if self._frames:
+                    frames = self._frames
+                    self._frames = []
+                    self._size = 0
+                    self._wake_pending = False
+                    self.lock.notify_all()
+                    self._room.set()
+                    return frames[0] if len(frames) == 1 else b"".join(frames)
+                if self._eof or self._gone:
+                    return None
+                self._wake_pending = False
+                self._ready.clear()
+            if deadline is not None and loop.time() >= deadline:
+                return b""
+            timer = None if deadline is None else loop.call_at(deadline, self._ready.set)
+            try:
+                await self._ready.wait()
+            finally:
+                if timer is not None:
+                    timer.cancel()
+
+    def abandon(self) -> None:
+        """The consumer left: drop what is buffered and release every waiting writer."""
+        with self.lock:
+            self._gone = True
+            self._frames = []
+            self._size = 0
+            self.lock.notify_all()
+        self._room.set()
+        self._ready.set()

@@ -1,0 +1,573 @@
+"""``StreamContext``: the push API, with the stream's whole lifecycle handled for you.
+
+Theory of operation
+-------------------
+A context owns one lifecycle machine, one frame channel and (with ``collect``) one
+message collector. Every write, awaited on the loop or called through ``ctx.sync`` from
+any thread, runs the same ``_apply``: under the channel's lock it steps the machine,
+encodes the chunks, appends the frames and feeds the collector, so all three see one
+order. The lock covers that microsecond step only: never I/O, never the consumer.
+
+The stream's end is settled by two independent facts:
+
+* the **outcome**: the machine ended (``finish``/``abort``/``error``), which seals the
+  record and queues ``[DONE]``;
+* the **delivery**: the consumer handed the last byte to the transport, or it left.
+
+When both hold, ``on_finish(record, status)`` runs once, in its own task (a sync hook
+in a worker thread), so it never delays ``[DONE]`` or the end of the response.
+
+``run(work)`` drives the work in a task it keeps a reference to: a normal return sends
+``finish``, an exception is logged and sent as one masked ``error``, and a client
+disconnect cancels the task (unless ``on_disconnect="continue"``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import inspect
+import logging
+import threading
+from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine, Mapping
+from typing import Any, Concatenate, Final, Generic, Literal, ParamSpec, TypeVar
+
+from pydantic import BaseModel, ConfigDict
+from typing_extensions import TypeVar as DefaultTypeVar
+
+from uiwire.protocol.encode import (
+    DONE_FRAME,
+    KEEP_ALIVE_FRAME,
+    UI_MESSAGE_STREAM_HEADERS,
+    encode_chunks,
+)
+from uiwire.protocol.machine import EndReason, StreamMachine
+from uiwire.protocol.targets import DEFAULT_TARGET, Target
+from uiwire.stream._channel import Channel
+from uiwire.stream.errors import StreamClosed, StreamStateError
+from uiwire.stream.record import Collector, StreamRecord, StreamStatus, Usage
+from uiwire.stream.store import Store
+from uiwire.stream.watchdog import blocking_threshold, unwatch_loop, watch_loop
+from uiwire.stream.writer import DEFAULT_ERROR_TEXT, Step, SyncWriter
+
+__all__ = [
+    "DEFAULT_MAX_BUFFERED_BYTES",
+    "NoInfo",
+    "OnDisconnect",
+    "OnError",
+    "OnFinish",
+    "StreamContext",
+]
+
+logger = logging.getLogger("uiwire")
+
+DEFAULT_MAX_BUFFERED_BYTES: Final = 256 * 1024
+"""Bytes a context buffers for a slow client before writers wait (about 4,000 deltas)."""
+
+OnDisconnect = Literal["cancel", "continue"]
+
+
+class NoInfo(BaseModel):
+    """The ``info`` of a context created without one."""
+
+    model_config = ConfigDict(frozen=True)
+
+
+InfoT = DefaultTypeVar("InfoT", bound=BaseModel, default=NoInfo)
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+OnFinish = Callable[[StreamRecord, StreamStatus], Any]
+"""``on_finish(record, status)``; an ``async def`` is awaited, a plain function runs in a
+worker thread. Its exceptions are logged."""
+OnError = Callable[[BaseException], "str | None"]
+"""``on_error(exc)`` returns the text the client sees, or None for the default."""
+
+_background: set[asyncio.Task[Any]] = set()  # tasks nobody else holds a reference to
+
+
+def _spawn(
+    loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, Any], name: str
+) -> asyncio.Task[Any]:
+    task = loop.create_task(coro, name=name)
+    _background.add(task)
+    task.add_done_callback(_background.discard)
+    return task
+
+
+def _awaitable_twin(
+    method: Callable[Concatenate[SyncWriter, _P], _R],
+) -> Callable[Concatenate[StreamContext[Any], _P], Coroutine[Any, Any, _R]]:
+    """The awaitable form of a ``SyncWriter`` method: write, then wait if over the limit."""
+
+    @functools.wraps(method)
+    async def write(ctx: StreamContext[Any], /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        ctx._bind_here(method.__name__)  # pyright: ignore[reportPrivateUsage]
+        result = method(ctx._writer, *args, **kwargs)  # pyright: ignore[reportPrivateUsage]
+        await ctx._channel.wait_for_room()  # pyright: ignore[reportPrivateUsage]
+        return result
+
+    return write
+
+
+class StreamContext(Generic[InfoT]):
+    """One assistant message streamed to ``useChat``, written from anywhere.
+
+    Pass it through your service layers; call ``await ctx.write_text(...)`` and friends
+    from async code, ``ctx.sync.write_text(...)`` from threads and sync callbacks. Start
+    the work with ``ctx.run(work)`` and return ``UIMessageStreamResponse(ctx)``.
+
+    Arguments:
+        info: a frozen pydantic model of request facts (user, tenant, ...), read-only.
+        message_id: the assistant message id; defaults to a fresh unguessable one.
+        target: the AI SDK major version of the client (``"v5"``, ``"v6"``, ``"v7"``).
+        continued_message: the assistant message this response continues (approvals,
+            client-side tool results); its id is reused.
+        state: initial contents of ``ctx.store``.
+        collect: keep the assembled message in ``ctx.record``; on with ``on_finish``.
+        on_finish: ``on_finish(record, status)``, once, after the last byte.
+        on_error: ``on_error(exc) -> str | None``, the text the client sees for ``exc``.
+        on_disconnect: ``"cancel"`` the work when the client leaves, or ``"continue"``
+            it to the end (so ``on_finish`` can persist the whole message).
+        max_buffered_bytes: the buffer limit for a slow client; over it, async writers
+            wait and thread writers block their own thread.
+        detect_blocking: warn when the event loop is blocked longer than this many
+            seconds while the stream is open (True: 0.1 s); default from the
+            ``UIWIRE_DETECT_BLOCKING`` environment variable.
+    """
+
+    def __init__(
+        self,
+        info: InfoT | None = None,
+        *,
+        message_id: str | None = None,
+        target: Target = DEFAULT_TARGET,
+        continued_message: Mapping[str, Any] | None = None,
+        state: Mapping[str, Any] | None = None,
+        collect: bool | None = None,
+        on_finish: OnFinish | None = None,
+        on_error: OnError | None = None,
+        on_disconnect: OnDisconnect = "cancel",
+        max_buffered_bytes: int = DEFAULT_MAX_BUFFERED_BYTES,
+        detect_blocking: float | bool | None = None,
+    ) -> None:
+        self._info: Any = _check_info(info)
+        self._machine = StreamMachine(
+            message_id=message_id, target=target, continued_message=continued_message
+        )
+        if collect is None:
+            collect = on_finish is not None
+        elif collect is False and on_finish is not None:
+            raise ValueError("on_finish receives the record, so it needs collect=True")
+        if on_finish is not None and not callable(on_finish):
+            raise TypeError(f"on_finish must be callable; got {type(on_finish).__name__}")
+        if on_error is not None and not callable(on_error):
+            raise TypeError(f"on_error must be callable; got {type(on_error).__name__}")
+        if on_disconnect not in ("cancel", "continue"):
+            raise ValueError(f"on_disconnect must be 'cancel' or 'continue'; got {on_disconnect!r}")
+        if type(max_buffered_bytes) is not int or max_buffered_bytes < 1:
+            raise ValueError(
+                f"max_buffered_bytes must be a positive int; got {max_buffered_bytes!r}"
+            )
+        if state is not None and not isinstance(state, Mapping):  # pyright: ignore[reportUnnecessaryIsInstance]
+            raise TypeError(f"state must be a mapping; got {type(state).__name__}")
+        self._collector = (
+            Collector(
+                target=self._machine.target,
+                message_id=self._machine.message_id,
+                continued_message=continued_message,
+            )
+            if collect
+            else None
+        )
+        self._store = Store(dict(state) if state else None)
+        self._on_finish = on_finish
+        self._on_error = on_error
+        self._on_disconnect: OnDisconnect = on_disconnect
+        self._blocking_threshold = blocking_threshold(detect_blocking)
+        self._channel = Channel(max_buffered_bytes)
+        self._writer = SyncWriter(self, blocking=False)
+        self._sync = SyncWriter(self, blocking=True)
+        self._task: asyncio.Task[None] | None = None
+        self._record: StreamRecord | None = None
+        self._closed_reason: str | None = None  # set when writes can no longer arrive
+        self._cancelled = threading.Event()
+        self._consumer_gone = False
+        self._delivered = False
+        self._watching = False
+        self._finalizing = False
+        self._done = asyncio.Event()
+        with contextlib.suppress(RuntimeError):  # outside a loop: bound on first async use
+            self._bind(asyncio.get_running_loop())
+
+    # --- read-only facts -----------------------------------------------------------------
+
+    @property
+    def info(self) -> InfoT:
+        """The request facts given at creation (a frozen pydantic model)."""
+        return self._info
+
+    @property
+    def store(self) -> Store:
+        """Shared state for this stream: dot-path ``get``/``set``/``update``, any thread."""
+        return self._store
+
+    @property
+    def message_id(self) -> str:
+        return self._machine.message_id
+
+    @property
+    def target(self) -> Target:
+        return self._machine.target
+
+    @property
+    def current_text_id(self) -> str | None:
+        """The wire id of the open (unkeyed) text part, if any."""
+        with self._channel.lock:
+            return self._machine.open_text_id()
+
+    @property
+    def current_reasoning_id(self) -> str | None:
+        """The wire id of the open (unkeyed) reasoning part, if any."""
+        with self._channel.lock:
+            return self._machine.open_reasoning_id()
+
+    @property
+    def is_finished(self) -> bool:
+        """True once the stream has ended (``finish``, ``abort`` or ``error`` was queued)."""
+        return self._machine.ended is not None
+
+    @property
+    def cancelled(self) -> bool:
+        """True once the client left and the work is being cancelled.
+
+        Thread workers cannot be cancelled from outside: poll this, or stop on the
+        ``StreamClosed`` their next write raises.
+        """
+        return self._cancelled.is_set()
+
+    @property
+    def record(self) -> StreamRecord | None:
+        """The sealed record (with ``collect``), once the stream has ended; else None."""
+        return self._record
+
+    @property
+    def response_headers(self) -> dict[str, str]:
+        """The UI message stream headers, for a response you build yourself."""
+        return dict(UI_MESSAGE_STREAM_HEADERS)
+
+    @property
+    def sync(self) -> SyncWriter:
+        """The same writes as plain methods, callable from any thread (see ``SyncWriter``)."""
+        return self._sync
+
+    def add_usage(self, usage: Usage) -> None:
+        """Add token counts to the record's ``usage`` (any thread)."""
+        if not isinstance(usage, Usage):  # pyright: ignore[reportUnnecessaryIsInstance]
+            raise TypeError(f"usage must be a uiwire.Usage; got {type(usage).__name__}")
+        with self._channel.lock:
+            if self._collector is not None:
+                self._collector.usage = self._collector.usage + usage
+
+    # --- the writes (awaitable; ``ctx.sync`` has the same ones for threads) -----------------
+
+    write_text = _awaitable_twin(SyncWriter.write_text)
+    end_text = _awaitable_twin(SyncWriter.end_text)
+    write_reasoning = _awaitable_twin(SyncWriter.write_reasoning)
+    end_reasoning = _awaitable_twin(SyncWriter.end_reasoning)
+    begin_tool_call = _awaitable_twin(SyncWriter.begin_tool_call)
+    write_tool_input = _awaitable_twin(SyncWriter.write_tool_input)
+    end_tool_input = _awaitable_twin(SyncWriter.end_tool_input)
+    fail_tool_input = _awaitable_twin(SyncWriter.fail_tool_input)
+    request_tool_approval = _awaitable_twin(SyncWriter.request_tool_approval)
+    write_tool_progress = _awaitable_twin(SyncWriter.write_tool_progress)
+    complete_tool_call = _awaitable_twin(SyncWriter.complete_tool_call)
+    fail_tool_call = _awaitable_twin(SyncWriter.fail_tool_call)
+    deny_tool_call = _awaitable_twin(SyncWriter.deny_tool_call)
+    write_source = _awaitable_twin(SyncWriter.write_source)
+    write_source_document = _awaitable_twin(SyncWriter.write_source_document)
+    write_file = _awaitable_twin(SyncWriter.write_file)
+    write_data = _awaitable_twin(SyncWriter.write_data)
+    write_metadata = _awaitable_twin(SyncWriter.write_metadata)
+    start = _awaitable_twin(SyncWriter.start)
+    new_step = _awaitable_twin(SyncWriter.new_step)
+    finish = _awaitable_twin(SyncWriter.finish)
+    abort = _awaitable_twin(SyncWriter.abort)
+    error = _awaitable_twin(SyncWriter.error)
+    write = _awaitable_twin(SyncWriter.write)
+
+    # --- running work ----------------------------------------------------------------------
+
+    def run(
+        self, work: Awaitable[object] | Callable[[StreamContext[InfoT]], Awaitable[object]]
+    ) -> None:
+        """Start ``work`` in the background and return at once.
+
+        ``work`` is an awaitable (``ctx.run(answer(ctx, question))``) or an async function
+        taking the context (``ctx.run(answer)``). When it returns, the stream finishes
+        (unless it ended the stream itself); if it raises, the traceback is logged and
+        the client gets one masked ``error``. The task is kept referenced; starting a
+        second work raises ``StreamStateError``.
+        """
+        loop = self._bind_here("run")
+        if self._task is not None:
+            raise StreamStateError("work was already started on this stream; run() it once")
+        if self._machine.ended is not None:
+            raise StreamStateError(f"the stream has already ended ({self._machine.ended})")
+        if callable(work) and not inspect.isawaitable(work):
+            produced = work(self)
+            if not inspect.isawaitable(produced):
+                raise TypeError(
+                    f"work(ctx) returned {type(produced).__name__}, not an awaitable: pass an "
+                    "async function, or run sync code with asyncio.to_thread"
+                )
+            work = produced
+        elif not inspect.isawaitable(work):
+            raise TypeError(
+                "work must be an awaitable or an async function taking the context; got "
+                f"{type(work).__name__}"
+            )
+        self._task = _spawn(loop, self._drive(work), name=f"uiwire-work-{self.message_id}")
+
+    async def run_and_wait(
+        self, work: Awaitable[object] | Callable[[StreamContext[InfoT]], Awaitable[object]]
+    ) -> EndReason:
+        """``run(work)``, then wait until the work is done and the stream has ended.
+
+        Returns how it ended (``"finish"``, ``"abort"`` or ``"error"``); the work's own
+        exception is not raised again (it was logged and sent, and is in
+        ``ctx.record.exception``). ``ctx.record`` is complete on return. Cancelling this
+        call cancels the work. Delivery to the client is separate: ``on_finish`` may
+        run later (``wait_closed`` waits for it).
+        """
+        self.run(work)
+        task = self._task
+        assert task is not None
+        await task
+        ended = self._machine.ended
+        assert ended is not None
+        return ended
+
+    async def wait_closed(self) -> None:
+        """Wait until everything about this stream is over, ``on_finish`` included."""
+        await self._done.wait()
+
+    async def _drive(self, work: Awaitable[object]) -> None:
+        try:
+            await work
+        except asyncio.CancelledError:
+            self._end_quietly(lambda m: m.abort())
+            if not self._cancelled.is_set():
+                raise  # cancelled by someone else: let them see it
+        except StreamClosed:
+            if not self._cancelled.is_set():
+                raise
+            self._end_quietly(lambda m: m.abort())
+        except BaseException as exc:
+            text = self._error_text(exc, what="the stream's work")
+            self._end_quietly(lambda m: m.error(text), exc)
+            if not isinstance(exc, Exception):
+                raise
+        else:
+            self._end_quietly(lambda m: m.finish())
+
+    def _end_quietly(self, step: Step, exception: BaseException | None = None) -> None:
+        """End the stream unless it already ended (possibly after the client left)."""
+        if self._machine.ended is None:
+            self._apply(step, exception=exception, force=True)
+
+    # --- consuming -------------------------------------------------------------------------
+
+    async def stream(self, *, keep_alive: float | None = None) -> AsyncGenerator[bytes, None]:
+        """The SSE body, as bytes: every buffered frame per item, ``[DONE]`` last.
+
+        ``keep_alive`` seconds of silence yield an SSE comment (the client ignores it).
+        Stopping the iteration before the end counts as a client disconnect. One reader.
+        """
+        self._bind_here("stream")
+        if keep_alive is not None and not keep_alive > 0:
+            raise ValueError(f"keep_alive must be a positive number of seconds; got {keep_alive!r}")
+        self._channel.attach()
+        complete = False
+        try:
+            while True:
+                data = await self._channel.receive(keep_alive)
+                if data is None:
+                    complete = not self._consumer_gone
+                    return
+                yield data or KEEP_ALIVE_FRAME
+        finally:
+            if complete:
+                self._delivered = True
+                self._settle()
+            else:
+                self.disconnect()
+
+    def disconnect(self) -> None:
+        """The client is gone, or will never read: stop delivering.
+
+        The work is cancelled (unless ``on_disconnect="continue"``), further writes raise
+        ``StreamClosed``, and ``on_finish`` gets status ``"disconnect"``. Called for you
+        by the response and by ``stream()``; call it yourself if you create a context and
+        never return its response. Idempotent; call it on the loop.
+        """
+        if self._consumer_gone or self._delivered:
+            return
+        self._bind_here("disconnect")
+        self._consumer_gone = True
+        self._channel.abandon()
+        if self._on_disconnect == "cancel":
+            with self._channel.lock:
+                self._closed_reason = "the client disconnected and the work is being cancelled"
+            self._cancelled.set()
+            task = self._task
+            if task is not None and not task.done():
+                task.cancel()
+            elif task is None:
+                self._end_quietly(lambda m: m.abort())
+        self._settle()
+
+    # --- internals -------------------------------------------------------------------------
+
+    def _apply(
+        self, step: Step, *, exception: BaseException | None = None, force: bool = False
+    ) -> None:
+        channel = self._channel
+        on_loop = channel.on_loop_thread()
+        if not on_loop:
+            channel.check_loop_open()
+        with channel.lock:
+            if self._closed_reason is not None and not force:
+                raise StreamClosed(self._closed_reason)
+            chunks = step(self._machine)
+            if not chunks:
+                return
+            channel.push_locked(encode_chunks(chunks))
+            if self._collector is not None:
+                self._collect(chunks)
+            if self._machine.ended is None:
+                return
+            if self._collector is not None:
+                self._record = self._collector.seal(exception)
+            channel.push_locked(DONE_FRAME)
+            channel.end_locked()
+        self._call_on_loop(self._settle)
+
+    def _collect(self, chunks: list[dict[str, Any]]) -> None:
+        collector = self._collector
+        assert collector is not None
+        try:
+            collector.apply(chunks)
+        except Exception:  # a uiwire bug: keep streaming, stop recording
+            logger.exception("uiwire could not record chunks of stream %s", self.message_id)
+            self._collector = None
+
+    def _wait_for_room_from_thread(self) -> None:
+        if not self._channel.on_loop_thread():
+            self._channel.wait_for_room_from_thread()
+
+    def _error_text(self, error: BaseException, *, what: str) -> str:
+        text = DEFAULT_ERROR_TEXT
+        if self._on_error is not None:
+            try:
+                chosen = self._on_error(error)
+            except Exception:
+                logger.exception("on_error raised; the client gets the default error text")
+            else:
+                if isinstance(chosen, str):
+                    text = chosen
+                elif chosen is not None:
+                    logger.error(
+                        "on_error returned %s, not a string or None; using the default text",
+                        type(chosen).__name__,
+                    )
+        logger.error(
+            "stream %s: %s from %s; the client was sent %r",
+            self.message_id,
+            type(error).__name__,
+            what,
+            text,
+            exc_info=error,
+        )
+        return text
+
+    def _bind(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._channel.bind(loop)
+        if self._blocking_threshold is not None and not self._watching:
+            self._watching = True
+            watch_loop(loop, self._blocking_threshold)
+
+    def _bind_here(self, what: str) -> asyncio.AbstractEventLoop:
+        """Bind to the running loop (or check we are on it) for an async-side call."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            raise StreamStateError(
+                f"{what}() needs the running event loop; from a thread, use ctx.sync"
+            ) from None
+        if self._channel.loop is None:
+            self._bind(loop)
+        elif self._channel.loop is not loop:
+            raise StreamStateError(
+                f"{what}() was called from another event loop than the stream's; from a "
+                "thread, use ctx.sync"
+            )
+        return loop
+
+    def _call_on_loop(self, fn: Callable[[], None]) -> None:
+        loop = self._channel.loop
+        if loop is None:
+            return  # nothing bound yet: the consumer settles when it attaches
+        if self._channel.on_loop_thread():
+            fn()
+            return
+        with contextlib.suppress(RuntimeError):  # the loop is closed; nobody is left to tell
+            loop.call_soon_threadsafe(fn)
+
+    def _settle(self) -> None:
+        """Run ``on_finish`` once both the outcome and the delivery are settled."""
+        ended = self._machine.ended
+        if self._finalizing or ended is None or not (self._delivered or self._consumer_gone):
+            return
+        self._finalizing = True
+        status: StreamStatus = "disconnect" if self._consumer_gone else ended
+        loop = self._channel.loop
+        assert loop is not None  # settling happens on the loop
+        if self._watching:
+            self._watching = False
+            unwatch_loop(loop)
+        _spawn(loop, self._finalize(status), name=f"uiwire-on-finish-{self.message_id}")
+
+    async def _finalize(self, status: StreamStatus) -> None:
+        try:
+            on_finish = self._on_finish
+            record = self._record
+            if on_finish is not None and record is not None:
+                if inspect.iscoroutinefunction(on_finish):
+                    await on_finish(record, status)
+                else:
+                    await asyncio.to_thread(on_finish, record, status)
+        except Exception:
+            logger.exception("on_finish of stream %s raised", self.message_id)
+        finally:
+            self._done.set()
+
+    def __repr__(self) -> str:
+        state = self._machine.ended or ("open" if self._machine.started else "new")
+        return f"<StreamContext {self.message_id} {state}>"
+
+
+def _check_info(info: object) -> BaseModel:
+    if info is None:
+        return NoInfo()
+    if not isinstance(info, BaseModel):
+        raise TypeError(
+            f"info must be a pydantic model instance (frozen); got {type(info).__name__}"
+        )
+    if not info.model_config.get("frozen"):
+        raise ValueError(
+            f"info must be a frozen model, read safely from every coroutine and thread: "
+            f"give {type(info).__name__} model_config = ConfigDict(frozen=True)"
+        )
+    return info
