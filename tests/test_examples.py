@@ -31,3 +31,27 @@ def test_print_stream_emits_a_valid_stream(target: str) -> None:
         "tool-get_weather",
     ]
     assert target in summary
+
+
+def test_push_api_server_streams_and_persists() -> None:
+    result = subprocess.run(
+        [sys.executable, str(EXAMPLES / "push_api_server.py")],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    body, _, saved = result.stdout.partition("# saved:")
+    report = validate_stream(body)
+    parts = report.message["parts"]
+    assert [p["type"] for p in parts if p["type"] != "step-start"] == [
+        "reasoning",
+        "tool-search_flights",
+        "data-progress",
+        "source-url",
+        "text",
+    ]
+    progress = next(p for p in parts if p["type"] == "data-progress")
+    assert progress["data"] == {"checked": 3, "of": 3}  # replaced in place by id
+    assert '"status": "finish"' in saved
+    assert "I found 3 flights to Oslo." in saved

@@ -11,6 +11,7 @@ over the same bodies and must agree exactly. Three families:
 * continuations: a second response continuing the first's assistant message (approvals,
   client-side tool results), checked with that message passed to the client;
 * random: seeded random legal intent sequences (``tests.support.intent_driver``);
+* context: the push-API scenarios, bodies exactly as ``StreamContext`` streamed them;
 * invalid: hand-made bodies that break one client rule each, where Python and JS must
   name the same first offending event.
 """
@@ -18,18 +19,22 @@ over the same bodies and must agree exactly. Three families:
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
+import logging
 import random
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from tests.support.context_scenarios import SCENARIOS as CONTEXT_SCENARIOS
+from tests.support.context_scenarios import capture
 from tests.support.intent_driver import drive
 from tests.support.stream_rules import check_lifecycle
 from uiwire.protocol.encode import DONE_FRAME, encode_chunks
 from uiwire.protocol.machine import Chunk, StreamMachine
-from uiwire.protocol.targets import Target
+from uiwire.protocol.targets import TARGETS, Target
 from uiwire.protocol.validate import check_stream
 
 # Which client majors must accept a stream written for each target. A v6 stream is also
@@ -73,7 +78,13 @@ def valid_case(
 ) -> dict[str, Any]:
     """A stream uiwire produced: Python must find it valid for every SDK that checks it."""
     check_lifecycle(chunks)
-    body = _body(chunks)
+    return valid_body_case(name, target, _body(chunks), message)
+
+
+def valid_body_case(
+    name: str, target: Target, body: str, message: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Like ``valid_case``, for a body exactly as a server sent it (comments and all)."""
     checks = []
     for sdk, sdk_target in SDKS_FOR_TARGET[target]:
         expect = _expect(body, sdk_target, message)
@@ -457,8 +468,28 @@ def invalid_cases() -> Iterator[dict[str, Any]]:
         yield {"name": f"invalid/{name}", "sse": body, "checks": checks}
 
 
+# --- push API: bodies exactly as StreamContext streams them ------------------------------
+
+
+def context_cases() -> Iterator[dict[str, Any]]:
+    """Every push-API scenario of the pytest suite, per target, as the consumer got it."""
+    logging.getLogger("uiwire").setLevel(logging.CRITICAL)  # the masked errors are expected
+    for name, (work, options) in CONTEXT_SCENARIOS.items():
+        for target in TARGETS:
+            if target == "v5" and name == "approval":
+                continue  # approvals need AI SDK 6
+            body = asyncio.run(capture(work, target=target, **options))
+            yield valid_body_case(f"context/{name}", target, body.decode())
+
+
 def build(random_count: int) -> list[dict[str, Any]]:
-    return [*scenario_cases(), *continuation_cases(), *random_cases(random_count), *invalid_cases()]
+    return [
+        *scenario_cases(),
+        *continuation_cases(),
+        *random_cases(random_count),
+        *invalid_cases(),
+        *context_cases(),
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:
