@@ -503,7 +503,7 @@ def main(argv: list[str] | None = None) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     with args.out.open("w", encoding="utf-8") as fh:
         for case in cases:
-            fh.write(json.dumps(case, ensure_ascii=False) + "\n")
+            fh.write(json.dumps(case) + "\n")  # escaped: bodies may hold lone surrogates
     checks = sum(len(c["checks"]) for c in cases)
     print(f"wrote {len(cases)} cases ({checks} checks) to {args.out}")
     return 0

@@ -19,6 +19,7 @@ from uiwire.protocol.encode import (
     encode_chunks,
 )
 from uiwire.protocol.errors import ProtocolError
+from uiwire.protocol.machine import StreamMachine
 from uiwire.protocol.sse import parse_sse
 from uiwire.protocol.validate import validate_stream
 
@@ -285,3 +286,31 @@ def test_encode_chunks_names_the_unserializable_chunk_from_a_generator() -> None
 
     with pytest.raises(ProtocolError, match="chunk 'data-bad' is not JSON-serializable"):
         encode_chunks(chunks())
+
+
+# --- what orjson refuses but JSON.stringify writes ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "escaped"),
+    [
+        ("split emoji \ud83d", b'"split emoji \\ud83d"'),  # a lone high surrogate
+        ("\ude00 rest", b'"\\ude00 rest"'),  # and its low half in the next delta
+        (2**70, b"1180591620717411303424"),
+    ],
+)
+def test_lone_surrogates_and_huge_ints_are_written_escaped(value: object, escaped: bytes) -> None:
+    frame = encode_chunk({"type": "data-x", "data": value})
+    assert escaped in frame
+    frame.decode("ascii")  # the slow path escapes everything
+    assert json.loads(frame[len(b"data: ") :]) == {"type": "data-x", "data": value}
+
+
+def test_a_delta_split_inside_a_surrogate_pair_reassembles() -> None:
+    machine = StreamMachine()
+    chunks = machine.text_delta("smile \ud83d")
+    chunks += machine.text_delta("\ude00!")
+    chunks += machine.finish()
+    report = validate_stream(encode_chunks(chunks) + DONE_FRAME)
+    text = report.message["parts"][1]["text"]
+    assert text.encode("utf-16", "surrogatepass").decode("utf-16") == "smile 😀!"

@@ -94,7 +94,14 @@ async def w_idle_then_text(ctx: StreamContext[Any]) -> None:
     await ctx.write_text(" ... done")
 
 
+async def w_split_surrogates(ctx: StreamContext[Any]) -> None:
+    await ctx.write_text("smile \ud83d")  # a provider split the emoji's surrogate pair
+    await ctx.write_text("\ude00 and a big number")
+    await ctx.write_data("n", {"value": 2**70})
+
+
 SCENARIOS: dict[str, tuple[Work, dict[str, Any]]] = {
+    "split-surrogates": (w_split_surrogates, {}),
     "text": (w_text, {}),
     "reasoning-tools-sources": (w_reasoning_tools_sources, {}),
     "failing-tool": (w_failing_tool, {}),

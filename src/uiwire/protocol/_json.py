@@ -8,6 +8,7 @@ with secure-json rules, so a ``__proto__`` key, or a ``constructor`` key holding
 
 from __future__ import annotations
 
+import json
 from typing import Any, cast
 
 import orjson
@@ -30,9 +31,28 @@ def default(value: Any) -> Any:
     raise TypeError(f"Type is not JSON serializable: {type(value).__qualname__}")
 
 
+_STDLIB_FALLBACK = ("str is not valid UTF-8", "Integer exceeds 64-bit range")
+
+
 def dumps(value: Any) -> bytes:
-    """Compact JSON bytes (raises ``orjson.JSONEncodeError``, a ``TypeError``)."""
-    return orjson.dumps(value, default=default)
+    """Compact JSON bytes (raises ``orjson.JSONEncodeError``, a ``TypeError``).
+
+    orjson refuses two things ``JSON.stringify`` writes: lone surrogates (a provider
+    that splits an emoji's surrogate pair across deltas) and integers beyond 64 bits.
+    For those, and only on that slow path, the standard library writes them escaped.
+    """
+    try:
+        return orjson.dumps(value, default=default)
+    except orjson.JSONEncodeError as exc:
+        if not str(exc).startswith(_STDLIB_FALLBACK):
+            raise
+        try:
+            text = json.dumps(
+                value, default=default, ensure_ascii=True, separators=(",", ":"), allow_nan=False
+            )
+        except (TypeError, ValueError):
+            raise exc from None
+        return text.encode("ascii")
 
 
 def forbidden_key_path(value: Any) -> str | None:
@@ -73,7 +93,10 @@ def to_json_value(value: Any) -> tuple[Any, str | None]:
         encoded = dumps(value)
     except TypeError as exc:
         return None, f"is not JSON-serializable ({exc})"
-    plain = orjson.loads(encoded)
+    try:
+        plain = orjson.loads(encoded)
+    except orjson.JSONDecodeError:  # escaped lone surrogates, written by the slow path
+        plain = json.loads(encoded)
     if b'"__proto__"' in encoded or b'"prototype"' in encoded:
         path = forbidden_key_path(plain)
         if path is not None:

@@ -15,6 +15,7 @@ tables, so building a model per delta never happens unless a user asks for one.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar, Final, Literal, Union, cast
@@ -637,8 +638,19 @@ def parse_chunk(data: Mapping[str, Any] | str | bytes) -> BaseChunk:
     Raises ``pydantic.ValidationError``.
     """
     if isinstance(data, (str, bytes)):
-        return _ADAPTER.validate_json(
-            data, strict=True, context=_WIRE, by_alias=True, by_name=False
+        try:
+            return _ADAPTER.validate_json(
+                data, strict=True, context=_WIRE, by_alias=True, by_name=False
+            )
+        except ValidationError as exc:
+            if exc.errors()[0]["type"] != "json_invalid":
+                raise
+            try:  # JSON.parse takes escaped lone surrogates; pydantic's parser does not
+                decoded = json.loads(data)
+            except ValueError:
+                raise exc from None
+        return _ADAPTER.validate_python(
+            decoded, strict=True, context=_WIRE, by_alias=True, by_name=False
         )
     return _ADAPTER.validate_python(dict(data), context=_WIRE, by_alias=True, by_name=False)
 

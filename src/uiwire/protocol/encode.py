@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import orjson
 
-from uiwire.protocol._json import default
+from uiwire.protocol._json import default, dumps
 from uiwire.protocol.errors import ProtocolError
 
 if TYPE_CHECKING:
@@ -59,6 +59,10 @@ def encode_chunk(chunk: Mapping[str, Any]) -> bytes:
     """
     try:
         return b"data: " + _dumps(chunk, default=default) + b"\n\n"
+    except TypeError:
+        pass
+    try:  # lone surrogates, huge integers: the escaped slow path
+        return b"data: " + dumps(chunk) + b"\n\n"
     except TypeError as exc:
         raise ProtocolError(
             f"chunk {chunk.get('type')!r} is not JSON-serializable: {exc}"
@@ -73,7 +77,5 @@ def encode_chunks(chunks: Iterable[Mapping[str, Any]]) -> bytes:
         if len(chunks) == 1:  # one delta: the common case
             return b"data: " + _dumps(chunks[0], default=default) + b"\n\n"
         return b"".join([b"data: " + _dumps(c, default=default) + b"\n\n" for c in chunks])
-    except TypeError:
-        for chunk in chunks:  # find and name the culprit
-            encode_chunk(chunk)
-        raise  # pragma: no cover
+    except TypeError:  # the slow path, chunk by chunk; names a culprit
+        return b"".join([encode_chunk(c) for c in chunks])

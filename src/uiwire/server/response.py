@@ -73,9 +73,9 @@ class UIMessageStreamResponse(Response):
                     await send({"type": "http.response.body", "body": data, "more_body": True})
             await send({"type": "http.response.body", "body": b"", "more_body": False})
         except OSError:  # the client went away mid-write (ASGI 2.4 servers)
-            ctx.disconnect()
             return
         finally:
+            ctx.disconnect()  # a no-op once everything was delivered
             watcher.cancel()
             await asyncio.wait([watcher])  # never swallows a cancellation of our own
         if self.background is not None:

@@ -54,8 +54,9 @@ class Channel:
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
         """Tie the channel to the running loop; call from the loop's thread."""
         if self._loop is None:
-            self._loop = loop
-            self._loop_thread = threading.get_ident()
+            with self.lock:  # the thread first: writers that see the loop see its thread
+                self._loop_thread = threading.get_ident()
+                self._loop = loop
         elif self._loop is not loop:
             raise StreamStateError(
                 "this stream belongs to another event loop; a StreamContext is used from "

@@ -30,6 +30,7 @@ import functools
 import inspect
 import logging
 import threading
+import weakref
 from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine, Mapping
 from typing import Any, Concatenate, Final, Generic, Literal, ParamSpec, TypeVar
 
@@ -48,7 +49,12 @@ from uiwire.stream._channel import Channel
 from uiwire.stream.errors import StreamClosed, StreamStateError
 from uiwire.stream.record import Collector, StreamRecord, StreamStatus, Usage
 from uiwire.stream.store import Store
-from uiwire.stream.watchdog import blocking_threshold, unwatch_loop, watch_loop
+from uiwire.stream.watchdog import (
+    blocking_threshold,
+    unwatch_loop,
+    unwatch_loop_soon,
+    watch_loop,
+)
 from uiwire.stream.writer import DEFAULT_ERROR_TEXT, Step, SyncWriter
 
 __all__ = [
@@ -193,9 +199,11 @@ class StreamContext(Generic[InfoT]):
         self._record: StreamRecord | None = None
         self._closed_reason: str | None = None  # set when writes can no longer arrive
         self._cancelled = threading.Event()
+        self._cancelled_by_disconnect = False
         self._consumer_gone = False
         self._delivered = False
         self._watching = False
+        self._unwatch_on_drop: weakref.finalize[Any, Any] | None = None
         self._finalizing = False
         self._done = asyncio.Event()
         with contextlib.suppress(RuntimeError):  # outside a loop: bound on first async use
@@ -310,11 +318,15 @@ class StreamContext(Generic[InfoT]):
         the client gets one masked ``error``. The task is kept referenced; starting a
         second work raises ``StreamStateError``.
         """
-        loop = self._bind_here("run")
-        if self._task is not None:
-            raise StreamStateError("work was already started on this stream; run() it once")
-        if self._machine.ended is not None:
-            raise StreamStateError(f"the stream has already ended ({self._machine.ended})")
+        try:
+            loop = self._bind_here("run")
+            if self._task is not None:
+                raise StreamStateError("work was already started on this stream; run() it once")
+            if self._machine.ended is not None:
+                raise StreamStateError(f"the stream has already ended ({self._machine.ended})")
+        except StreamStateError:
+            _discard(work)
+            raise
         if callable(work) and not inspect.isawaitable(work):
             produced = work(self)
             if not inspect.isawaitable(produced):
@@ -329,6 +341,8 @@ class StreamContext(Generic[InfoT]):
                 f"{type(work).__name__}"
             )
         self._task = _spawn(loop, self._drive(work), name=f"uiwire-work-{self.message_id}")
+        self._task.add_done_callback(lambda _: _discard(work))  # never started: no warning
+        self._watch()
 
     async def run_and_wait(
         self, work: Awaitable[object] | Callable[[StreamContext[InfoT]], Awaitable[object]]
@@ -357,14 +371,14 @@ class StreamContext(Generic[InfoT]):
         try:
             await work
         except asyncio.CancelledError:
+            self._stop_writers("the work was cancelled")
             self._end_quietly(lambda m: m.abort())
-            if not self._cancelled.is_set():
+            if not self._cancelled_by_disconnect:
                 raise  # cancelled by someone else: let them see it
-        except StreamClosed:
-            if not self._cancelled.is_set():
-                raise
-            self._end_quietly(lambda m: m.abort())
         except BaseException as exc:
+            if isinstance(exc, StreamClosed) and self._cancelled_by_disconnect:
+                self._end_quietly(lambda m: m.abort())  # a write after the client left
+                return
             text = self._error_text(exc, what="the stream's work")
             self._end_quietly(lambda m: m.error(text), exc)
             if not isinstance(exc, Exception):
@@ -373,9 +387,15 @@ class StreamContext(Generic[InfoT]):
             self._end_quietly(lambda m: m.finish())
 
     def _end_quietly(self, step: Step, exception: BaseException | None = None) -> None:
-        """End the stream unless it already ended (possibly after the client left)."""
-        if self._machine.ended is None:
-            self._apply(step, exception=exception, force=True)
+        """End the stream unless it already ended (a thread, or the work, may have)."""
+        self._apply(lambda m: [] if m.ended else step(m), exception=exception, force=True)
+
+    def _stop_writers(self, reason: str) -> None:
+        """From now on writes raise ``StreamClosed``; threads see ``ctx.cancelled``."""
+        with self._channel.lock:
+            if self._closed_reason is None:
+                self._closed_reason = reason
+        self._cancelled.set()
 
     # --- consuming -------------------------------------------------------------------------
 
@@ -389,6 +409,7 @@ class StreamContext(Generic[InfoT]):
         if keep_alive is not None and not keep_alive > 0:
             raise ValueError(f"keep_alive must be a positive number of seconds; got {keep_alive!r}")
         self._channel.attach()
+        self._watch()
         complete = False
         try:
             while True:
@@ -418,14 +439,13 @@ class StreamContext(Generic[InfoT]):
         self._consumer_gone = True
         self._channel.abandon()
         if self._on_disconnect == "cancel":
-            with self._channel.lock:
-                self._closed_reason = "the client disconnected and the work is being cancelled"
-            self._cancelled.set()
+            self._cancelled_by_disconnect = True
+            self._stop_writers("the client disconnected and the work is being cancelled")
+            # ends the stream now, even if the work task never gets to run its first step
+            self._end_quietly(lambda m: m.abort())
             task = self._task
             if task is not None and not task.done():
                 task.cancel()
-            elif task is None:
-                self._end_quietly(lambda m: m.abort())
         self._settle()
 
     # --- internals -------------------------------------------------------------------------
@@ -434,9 +454,7 @@ class StreamContext(Generic[InfoT]):
         self, step: Step, *, exception: BaseException | None = None, force: bool = False
     ) -> None:
         channel = self._channel
-        on_loop = channel.on_loop_thread()
-        if not on_loop:
-            channel.check_loop_open()
+        channel.check_loop_open()
         with channel.lock:
             if self._closed_reason is not None and not force:
                 raise StreamClosed(self._closed_reason)
@@ -494,9 +512,16 @@ class StreamContext(Generic[InfoT]):
 
     def _bind(self, loop: asyncio.AbstractEventLoop) -> None:
         self._channel.bind(loop)
-        if self._blocking_threshold is not None and not self._watching:
-            self._watching = True
-            watch_loop(loop, self._blocking_threshold)
+
+    def _watch(self) -> None:
+        """Count this stream as open for the blocked-loop detector (run or read started)."""
+        loop = self._channel.loop
+        if self._blocking_threshold is None or self._watching or loop is None:
+            return
+        self._watching = True
+        watch_loop(loop, self._blocking_threshold)
+        # a context dropped without settling must not keep the detector alive
+        self._unwatch_on_drop = weakref.finalize(self, unwatch_loop_soon, loop)
 
     def _bind_here(self, what: str) -> asyncio.AbstractEventLoop:
         """Bind to the running loop (or check we are on it) for an async-side call."""
@@ -536,6 +561,8 @@ class StreamContext(Generic[InfoT]):
         assert loop is not None  # settling happens on the loop
         if self._watching:
             self._watching = False
+            if self._unwatch_on_drop is not None:
+                self._unwatch_on_drop.detach()
             unwatch_loop(loop)
         _spawn(loop, self._finalize(status), name=f"uiwire-on-finish-{self.message_id}")
 
@@ -544,10 +571,12 @@ class StreamContext(Generic[InfoT]):
             on_finish = self._on_finish
             record = self._record
             if on_finish is not None and record is not None:
-                if inspect.iscoroutinefunction(on_finish):
-                    await on_finish(record, status)
+                if _is_async_callable(on_finish):
+                    result = on_finish(record, status)
                 else:
-                    await asyncio.to_thread(on_finish, record, status)
+                    result = await asyncio.to_thread(on_finish, record, status)
+                if inspect.isawaitable(result):  # e.g. a lambda returning a coroutine
+                    await result
         except Exception:
             logger.exception("on_finish of stream %s raised", self.message_id)
         finally:
@@ -556,6 +585,18 @@ class StreamContext(Generic[InfoT]):
     def __repr__(self) -> str:
         state = self._machine.ended or ("open" if self._machine.started else "new")
         return f"<StreamContext {self.message_id} {state}>"
+
+
+def _is_async_callable(fn: object) -> bool:
+    return inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(
+        getattr(fn, "__call__", None)  # noqa: B004 - an object with ``async def __call__``
+    )
+
+
+def _discard(work: object) -> None:
+    """Close a coroutine that will never run, so Python does not warn it was not awaited."""
+    if inspect.iscoroutine(work):
+        work.close()
 
 
 def _check_info(info: object) -> BaseModel:

@@ -17,6 +17,7 @@ the environment variable ``UIWIRE_DETECT_BLOCKING`` (``1`` or a number of second
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import sys
@@ -100,6 +101,9 @@ class _LoopWatch:
         reported: float | None = None
         while not self._stop.wait(self._interval / 2):
             if self._loop.is_closed():
+                with _watches_lock:
+                    if _watches.get(self._loop) is self:
+                        del _watches[self._loop]
                 return
             last = self._last_alive
             stalled = time.monotonic() - last
@@ -125,23 +129,38 @@ class _LoopWatch:
 
 
 _watches: dict[asyncio.AbstractEventLoop, _LoopWatch] = {}
+_watches_lock = threading.Lock()
 
 
 def watch_loop(loop: asyncio.AbstractEventLoop, threshold: float) -> None:
     """Count one more open stream on ``loop``; call from the loop's thread."""
-    watch = _watches.get(loop)
-    if watch is None:
-        watch = _watches[loop] = _LoopWatch(loop, threshold)
-        watch.start()
-    watch.users += 1
+    with _watches_lock:
+        watch = _watches.get(loop)
+        if watch is None:
+            watch = _watches[loop] = _LoopWatch(loop, threshold)
+            watch.start()
+        watch.users += 1
 
 
 def unwatch_loop(loop: asyncio.AbstractEventLoop) -> None:
-    """Count one stream fewer; the last one stops the detector."""
-    watch = _watches.get(loop)
-    if watch is None:
+    """Count one stream fewer; the last one stops the detector. Call on the loop."""
+    with _watches_lock:
+        watch = _watches.get(loop)
+        if watch is None:
+            return
+        watch.users -= 1
+        if watch.users <= 0:
+            watch.stop()
+            del _watches[loop]
+
+
+def unwatch_loop_soon(loop: asyncio.AbstractEventLoop) -> None:
+    """``unwatch_loop`` from any thread (a garbage-collected context's finalizer)."""
+    if loop.is_closed():
+        with _watches_lock:
+            watch = _watches.pop(loop, None)
+        if watch is not None:
+            watch.stop()
         return
-    watch.users -= 1
-    if watch.users <= 0:
-        watch.stop()
-        del _watches[loop]
+    with contextlib.suppress(RuntimeError):  # closed in between: its thread exits alone
+        loop.call_soon_threadsafe(unwatch_loop, loop)
