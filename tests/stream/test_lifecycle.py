@@ -354,12 +354,15 @@ async def test_thread_writers_block_their_own_thread_not_the_loop() -> None:
     assert ticks == 40
     assert thread.is_alive()
     assert written <= 11
-    while thread.is_alive():
-        received.append(await anext(reader))
-        await asyncio.sleep(0)
-    thread.join()
+
+    async def read_the_rest() -> None:
+        received.extend([data async for data in reader])
+
+    reading = asyncio.create_task(read_the_rest())  # the client reads again
+    await asyncio.to_thread(thread.join, 30)
+    assert not thread.is_alive()
     await ctx.finish()
-    received.extend([data async for data in reader])
+    await reading
     chunks = assert_valid_body(b"".join(received))
     assert sum(1 for c in chunks if c.get("delta") == DELTA) == 100
 

@@ -79,13 +79,20 @@ async def test_silent_when_off_or_when_nothing_blocks(
     assert [r for r in caplog.records if r.name == "uiwire.watchdog"] == []
 
 
-async def test_the_detector_stops_with_the_last_stream() -> None:
+async def test_the_detector_runs_while_streams_are_open() -> None:
+    for thread in detector_threads():  # earlier tests' detectors wind down
+        thread.join(5)
     first = StreamContext(detect_blocking=0.05)
     second = StreamContext(detect_blocking=0.05)
+    assert detector_threads() == []  # a context that never runs or streams is not open
+    first.run(healthy_work)
+    second.run(healthy_work)
     assert len(detector_threads()) == 1  # one per loop, shared
-    await run_stream(first, healthy_work)
+    await consume(first)
+    await first.wait_closed()
     assert len(detector_threads()) == 1  # the second stream is still open
-    await run_stream(second, healthy_work)
+    await consume(second)
+    await second.wait_closed()
     for thread in detector_threads():
         thread.join(5)
     assert detector_threads() == []

@@ -362,6 +362,8 @@ class UIMessageAssembler:
         """
         if self._violation is not None:
             raise self._violation
+        if len(chunk) == 3 and self._append_delta(chunk):
+            return
         data: dict[str, Any] = _clone(chunk)
         kind = data.get("type", UNDEFINED)
         try:
@@ -375,6 +377,29 @@ class UIMessageAssembler:
             # any other type: the client's default branch ignores it
         except _JSTypeError as exc:
             self._fail(data, f"TypeError: {exc}", chunk_id=None)
+
+    def _append_delta(self, chunk: Mapping[str, Any]) -> bool:
+        """The common case, a plain text/reasoning delta on an open part, without a copy.
+
+        Same effect as the full handlers; anything unusual returns False for them.
+        """
+        kind = chunk.get("type")
+        if kind == "text-delta":
+            parts = self._text
+        elif kind == "reasoning-delta":
+            parts = self._reasoning
+        else:
+            return False
+        delta, part_id = chunk.get("delta"), chunk.get("id")
+        if type(delta) is not str or type(part_id) is not str:
+            return False
+        part = parts.get(part_id)
+        if part is None or type(part.get("text")) is not str:
+            return False
+        part["text"] += delta
+        if "providerMetadata" not in part:
+            part["providerMetadata"] = UNDEFINED
+        return True
 
     # -- failures --------------------------------------------------------------------
 

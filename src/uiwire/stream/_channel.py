@@ -36,7 +36,9 @@ class Channel:
     """Frames from many writers to one consumer, with a byte limit and coalesced wake-ups."""
 
     def __init__(self, limit: int) -> None:
-        self.lock = threading.Condition(threading.Lock())
+        self.lock = threading.Lock()  # guards everything below; held for microseconds
+        self._room_for_threads = threading.Condition(self.lock)
+        self._thread_waiters = 0
         self._limit = limit
         self._frames: list[bytes] = []
         self._size = 0
@@ -127,10 +129,16 @@ class Channel:
 
     def wait_for_room_from_thread(self) -> None:
         """Block the calling thread (never the loop's) until the buffer is below the limit."""
+        if not self.over_limit_locked():  # an unlocked peek: the common case takes no lock
+            return
         with self.lock:
-            while self.over_limit_locked():
-                self.check_loop_open()
-                self.lock.wait(_THREAD_WAIT_SLICE)
+            self._thread_waiters += 1
+            try:
+                while self.over_limit_locked():
+                    self.check_loop_open()
+                    self._room_for_threads.wait(_THREAD_WAIT_SLICE)
+            finally:
+                self._thread_waiters -= 1
 
     # --- consumer side (the loop) --------------------------------------------------------
 
@@ -153,7 +161,8 @@ class Channel:
                     self._frames = []
                     self._size = 0
                     self._wake_pending = False
-                    self.lock.notify_all()
+                    if self._thread_waiters:
+                        self._room_for_threads.notify_all()
                     self._room.set()
                     return frames[0] if len(frames) == 1 else b"".join(frames)
                 if self._eof or self._gone:
@@ -175,6 +184,6 @@ class Channel:
             self._gone = True
             self._frames = []
             self._size = 0
-            self.lock.notify_all()
+            self._room_for_threads.notify_all()
         self._room.set()
         self._ready.set()

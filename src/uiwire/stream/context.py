@@ -111,7 +111,9 @@ def _awaitable_twin(
     async def write(ctx: StreamContext[Any], /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
         ctx._bind_here(method.__name__)  # pyright: ignore[reportPrivateUsage]
         result = method(ctx._writer, *args, **kwargs)  # pyright: ignore[reportPrivateUsage]
-        await ctx._channel.wait_for_room()  # pyright: ignore[reportPrivateUsage]
+        channel = ctx._channel  # pyright: ignore[reportPrivateUsage]
+        if channel.over_limit_locked():  # an unlocked peek; waiting re-checks
+            await channel.wait_for_room()
         return result
 
     return write
