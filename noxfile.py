@@ -47,6 +47,7 @@ def bench(session: nox.Session) -> None:
     """Benchmarks; figures are printed and written as JSON under benchmarks/results/."""
     session.install("-e", ".[dev]")
     session.run("python", "-m", "benchmarks.bench_protocol", *session.posargs)
+    session.run("python", "-m", "benchmarks.bench_stream")
 
 
 @nox.session

@@ -1638,3 +1638,24 @@ def test_rendering_follows_json_stringify() -> None:
 def test_invalid_target() -> None:
     with pytest.raises(ValueError, match="protocol target"):
         UIMessageAssembler(target="v8")  # type: ignore[arg-type]
+
+
+def test_buffered_deltas_are_visible_to_every_reader() -> None:
+    """Plain deltas are buffered and joined once; any read or other chunk sees them."""
+    assembler = UIMessageAssembler(message_id="m")
+    for chunk in [
+        {"type": "start", "messageId": "m"},
+        {"type": "text-start", "id": "t"},
+        {"type": "text-delta", "id": "t", "delta": "a"},
+        {"type": "text-delta", "id": "t", "delta": "b"},
+    ]:
+        assembler.apply(chunk)
+    assert assembler.message["parts"][0]["text"] == "ab"  # read mid-part
+    assembler.apply({"type": "text-delta", "id": "t", "delta": "c"})
+    assembler.apply(
+        {"type": "text-delta", "id": "t", "delta": "d", "providerMetadata": {"p": {"k": 1}}}
+    )  # the full handler runs after the buffered "c"
+    assembler.apply({"type": "text-end", "id": "t"})
+    part = assembler.message["parts"][0]
+    assert part["text"] == "abcd"
+    assert part["providerMetadata"] == {"p": {"k": 1}}

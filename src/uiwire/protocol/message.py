@@ -287,6 +287,7 @@ class UIMessageAssembler:
         self._text: dict[str, dict[str, Any]] = {}
         self._reasoning: dict[str, dict[str, Any]] = {}
         self._partial: dict[str, dict[str, Any]] = {}
+        self._pending_text: dict[int, tuple[dict[str, Any], list[str]]] = {}
 
         if message is None:
             self._msg = _new_message(message_id)
@@ -346,6 +347,7 @@ class UIMessageAssembler:
     @property
     def message(self) -> dict[str, Any]:
         """A deep copy of the current message, as ``JSON.stringify`` would render it."""
+        self._flush_text()
         rendered: dict[str, Any] = _render(self._msg)
         return rendered
 
@@ -364,6 +366,8 @@ class UIMessageAssembler:
             raise self._violation
         if len(chunk) == 3 and self._append_delta(chunk):
             return
+        if self._pending_text:
+            self._flush_text()
         data: dict[str, Any] = _clone(chunk)
         kind = data.get("type", UNDEFINED)
         try:
@@ -396,10 +400,20 @@ class UIMessageAssembler:
         part = parts.get(part_id)
         if part is None or type(part.get("text")) is not str:
             return False
-        part["text"] += delta
+        pending = self._pending_text.get(id(part))
+        if pending is None:
+            self._pending_text[id(part)] = (part, [delta])
+        else:
+            pending[1].append(delta)  # joined once, not copied per delta
         if "providerMetadata" not in part:
             part["providerMetadata"] = UNDEFINED
         return True
+
+    def _flush_text(self) -> None:
+        """Append the buffered deltas to their parts, before anything reads them."""
+        for part, deltas in self._pending_text.values():
+            part["text"] += "".join(deltas)
+        self._pending_text.clear()
 
     # -- failures --------------------------------------------------------------------
 
