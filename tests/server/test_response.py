@@ -15,6 +15,7 @@ from starlette.routing import Route
 
 from tests.support.servers import serve
 from tests.support.stream_rules import assert_valid_body
+from tests.support.tasks import uiwire_tasks_left
 from uiwire import StreamContext, StreamRecord, StreamStatus, UIMessageStreamResponse
 
 Work = Callable[[StreamContext], Awaitable[None]]
@@ -46,20 +47,6 @@ class Harness:
 async def client() -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(timeout=10) as client:
         yield client
-
-
-async def uiwire_tasks_left() -> list[str]:
-    current = asyncio.current_task()
-    for _ in range(200):
-        left = [
-            t.get_name()
-            for t in asyncio.all_tasks()
-            if t is not current and t.get_name().startswith("uiwire-")
-        ]
-        if not left:
-            return []
-        await asyncio.sleep(0.005)
-    return left
 
 
 async def test_tokens_arrive_while_the_work_is_still_running(client: httpx.AsyncClient) -> None:

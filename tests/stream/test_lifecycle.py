@@ -6,12 +6,12 @@ import asyncio
 import logging
 import threading
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 import pytest
 
 from tests.support.context_scenarios import consume
 from tests.support.stream_rules import assert_valid_body
+from tests.support.tasks import uiwire_tasks_left
 from uiwire import (
     StreamClosed,
     StreamContext,
@@ -22,21 +22,6 @@ from uiwire import (
 )
 
 Finished = list[tuple[StreamRecord, StreamStatus]]
-
-
-async def uiwire_tasks_settle() -> list[asyncio.Task[Any]]:
-    """uiwire's own tasks still alive after giving them a chance to finish."""
-    current = asyncio.current_task()
-    for _ in range(200):
-        left = [
-            t
-            for t in asyncio.all_tasks()
-            if t is not current and t.get_name().startswith("uiwire-")
-        ]
-        if not left:
-            return []
-        await asyncio.sleep(0.005)
-    return left
 
 
 async def read_first_then_leave(ctx: StreamContext) -> bytes:
@@ -89,7 +74,7 @@ async def test_on_finish_runs_once_with_the_full_record(
         body = await consume(ctx)
         await ctx.wait_closed()
     assert_valid_body(body)
-    assert await uiwire_tasks_settle() == []
+    assert await uiwire_tasks_left() == []
     assert len(finished) == 1
     record, got_status = finished[0]
     assert got_status == status
@@ -127,7 +112,7 @@ async def test_on_finish_on_disconnect_cancels_the_work() -> None:
     await asyncio.wait_for(ctx.wait_closed(), 10)
     assert cancelled.is_set()
     assert ctx.cancelled
-    assert await uiwire_tasks_settle() == []
+    assert await uiwire_tasks_left() == []
     assert b"first token" in first
     assert len(finished) == 1
     record, status = finished[0]

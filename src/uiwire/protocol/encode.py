@@ -57,11 +57,7 @@ def encode_chunk(chunk: Mapping[str, Any]) -> bytes:
     Raises ``ProtocolError`` if the chunk cannot be written as JSON (the machine checks
     payloads up front, so this only happens to chunks built by hand).
     """
-    try:
-        return b"data: " + _dumps(chunk, default=default) + b"\n\n"
-    except TypeError:
-        pass
-    try:  # lone surrogates, huge integers: the escaped slow path
+    try:  # dumps escapes lone surrogates and huge integers on its slow path
         return b"data: " + dumps(chunk) + b"\n\n"
     except TypeError as exc:
         raise ProtocolError(

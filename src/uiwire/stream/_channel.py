@@ -30,6 +30,7 @@ from uiwire.stream.errors import StreamClosed, StreamStateError
 __all__ = ["Channel"]
 
 _THREAD_WAIT_SLICE: Final = 0.25  # seconds; a blocked writer re-checks the loop this often
+_LOOP_CLOSED: Final = "the event loop serving this stream is closed; the write cannot be delivered"
 
 
 class Channel:
@@ -77,16 +78,9 @@ class Channel:
         """Raise ``StreamClosed`` if the bound loop is closed (a write could never arrive)."""
         loop = self._loop
         if loop is not None and loop.is_closed():
-            raise StreamClosed(
-                "the event loop serving this stream is closed; the write cannot be delivered"
-            )
+            raise StreamClosed(_LOOP_CLOSED)
 
     # --- writer side (hold ``lock``) ---------------------------------------------------
-
-    @property
-    def accepting(self) -> bool:
-        """False once the consumer left: frames are discarded (the record still sees them)."""
-        return not self._gone
 
     def push_locked(self, frame: bytes) -> None:
         """Append one frame (or several, already joined); wakes the consumer at most once."""
@@ -115,9 +109,7 @@ class Channel:
             self._loop.call_soon_threadsafe(self._ready.set)
         except RuntimeError:  # the loop closed under us
             self._wake_pending = False
-            raise StreamClosed(
-                "the event loop serving this stream is closed; the write cannot be delivered"
-            ) from None
+            raise StreamClosed(_LOOP_CLOSED) from None
 
     # --- waiting for room ----------------------------------------------------------------
 

@@ -201,15 +201,13 @@ class StreamContext(Generic[InfoT]):
         self._record: StreamRecord | None = None
         self._closed_reason: str | None = None  # set when writes can no longer arrive
         self._cancelled = threading.Event()
-        self._cancelled_by_disconnect = False
         self._consumer_gone = False
         self._delivered = False
-        self._watching = False
-        self._unwatch_on_drop: weakref.finalize[Any, Any] | None = None
+        self._unwatch_on_drop: weakref.finalize[Any, Any] | None = None  # set while watched
         self._finalizing = False
         self._done = asyncio.Event()
         with contextlib.suppress(RuntimeError):  # outside a loop: bound on first async use
-            self._bind(asyncio.get_running_loop())
+            self._channel.bind(asyncio.get_running_loop())
 
     # --- read-only facts -----------------------------------------------------------------
 
@@ -375,10 +373,10 @@ class StreamContext(Generic[InfoT]):
         except asyncio.CancelledError:
             self._stop_writers("the work was cancelled")
             self._end_quietly(lambda m: m.abort())
-            if not self._cancelled_by_disconnect:
+            if not self._cancelled_by_disconnect():
                 raise  # cancelled by someone else: let them see it
         except BaseException as exc:
-            if isinstance(exc, StreamClosed) and self._cancelled_by_disconnect:
+            if isinstance(exc, StreamClosed) and self._cancelled_by_disconnect():
                 self._end_quietly(lambda m: m.abort())  # a write after the client left
                 return
             text = self._error_text(exc, what="the stream's work")
@@ -391,6 +389,9 @@ class StreamContext(Generic[InfoT]):
     def _end_quietly(self, step: Step, exception: BaseException | None = None) -> None:
         """End the stream unless it already ended (a thread, or the work, may have)."""
         self._apply(lambda m: [] if m.ended else step(m), exception=exception, force=True)
+
+    def _cancelled_by_disconnect(self) -> bool:
+        return self._consumer_gone and self._on_disconnect == "cancel"
 
     def _stop_writers(self, reason: str) -> None:
         """From now on writes raise ``StreamClosed``; threads see ``ctx.cancelled``."""
@@ -440,8 +441,7 @@ class StreamContext(Generic[InfoT]):
         self._bind_here("disconnect")
         self._consumer_gone = True
         self._channel.abandon()
-        if self._on_disconnect == "cancel":
-            self._cancelled_by_disconnect = True
+        if self._cancelled_by_disconnect():
             self._stop_writers("the client disconnected and the work is being cancelled")
             # ends the stream now, even if the work task never gets to run its first step
             self._end_quietly(lambda m: m.abort())
@@ -512,15 +512,11 @@ class StreamContext(Generic[InfoT]):
         )
         return text
 
-    def _bind(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._channel.bind(loop)
-
     def _watch(self) -> None:
         """Count this stream as open for the blocked-loop detector (run or read started)."""
         loop = self._channel.loop
-        if self._blocking_threshold is None or self._watching or loop is None:
+        if self._blocking_threshold is None or self._unwatch_on_drop is not None or loop is None:
             return
-        self._watching = True
         watch_loop(loop, self._blocking_threshold)
         # a context dropped without settling must not keep the detector alive
         self._unwatch_on_drop = weakref.finalize(self, unwatch_loop_soon, loop)
@@ -534,7 +530,7 @@ class StreamContext(Generic[InfoT]):
                 f"{what}() needs the running event loop; from a thread, use ctx.sync"
             ) from None
         if self._channel.loop is None:
-            self._bind(loop)
+            self._channel.bind(loop)
         elif self._channel.loop is not loop:
             raise StreamStateError(
                 f"{what}() was called from another event loop than the stream's; from a "
@@ -561,10 +557,9 @@ class StreamContext(Generic[InfoT]):
         status: StreamStatus = "disconnect" if self._consumer_gone else ended
         loop = self._channel.loop
         assert loop is not None  # settling happens on the loop
-        if self._watching:
-            self._watching = False
-            if self._unwatch_on_drop is not None:
-                self._unwatch_on_drop.detach()
+        if self._unwatch_on_drop is not None:
+            self._unwatch_on_drop.detach()
+            self._unwatch_on_drop = None
             unwatch_loop(loop)
         _spawn(loop, self._finalize(status), name=f"uiwire-on-finish-{self.message_id}")
 
