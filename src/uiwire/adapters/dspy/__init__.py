@@ -1,0 +1,6 @@
+"""Stream DSPy programs to ``useChat`` (needs the ``uiwire[dspy]`` extra)."""
+
+from uiwire.adapters.dspy._plan import FieldRole
+from uiwire.adapters.dspy.adapter import STATUS_PART, DSPyAdapter
+
+__all__ = ["STATUS_PART", "DSPyAdapter", "FieldRole"]

@@ -1,0 +1,190 @@
+"""DSPy callbacks into the stream: ordered with the tokens, and never blocking the loop.
+
+Tool calls, model-call boundaries and status messages reach us only through DSPy
+callbacks, which run wherever DSPy runs: on the event loop (async programs), in the
+AnyIO worker thread of a sync program, or in ``dspy.Parallel``'s pool threads. They
+must land in DSPy's own send stream, so they stay in order with the token chunks
+already sent. DSPy's ``sync_send_to_stream`` blocks the loop thread on a
+``future.result()`` while its 16-slot buffer is full (stanfordnlp/dspy#8934); this
+bridge never waits:
+
+* on the loop thread it puts the event into the stream at once; when the buffer is
+  full it appends past the limit (a callback fires a handful of times per model call),
+  so order holds and nothing waits;
+* from any other thread it hands the same put to the loop with
+  ``call_soon_threadsafe``, FIFO per thread, which keeps it ahead of the thread's next
+  token send (that one goes through the loop too).
+
+``Bridge`` subclasses DSPy's ``StatusStreamingCallback`` so ``streamify`` does not add
+its blocking default one; it asks the status provider itself.
+
+Cancellation: once the run is cancelled, the next model call or tool start raises
+``RunCancelled`` (a ``BaseException``, so neither DSPy's callback guard nor ReAct's
+``except Exception`` swallows it): a sync program left behind in its worker thread
+stops there instead of calling a tool nobody will see.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import contextvars
+import importlib
+import threading
+from dataclasses import dataclass
+from typing import Any, cast
+
+import anyio
+from dspy.streaming.messages import StatusMessage, StatusMessageProvider, StatusStreamingCallback
+
+_settings_module: Any = importlib.import_module("dspy.dsp.utils.settings")
+settings: Any = _settings_module.settings
+thread_local_overrides: contextvars.ContextVar[Any] = _settings_module.thread_local_overrides
+
+__all__ = ["Bridge", "ModelCallStarted", "RunCancelled", "ToolEnded", "ToolStarted"]
+
+
+class RunCancelled(BaseException):
+    """The stream's work was cancelled; raised inside DSPy to stop a left-behind run."""
+
+
+@dataclass(frozen=True, slots=True)
+class ModelCallStarted:
+    """A model call begins: the next content belongs to a new step."""
+
+
+@dataclass(frozen=True, slots=True)
+class ToolStarted:
+    call_id: str
+    name: str
+    args: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class ToolEnded:
+    call_id: str
+    output: Any
+    error: BaseException | None
+
+
+class Bridge(StatusStreamingCallback):
+    """The per-request DSPy callback: events and status into the stream, no waiting."""
+
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        *,
+        status: StatusMessageProvider | None,
+        internal_tools: frozenset[int],
+    ) -> None:
+        super().__init__(status)
+        self._status = status
+        self._loop = loop
+        self._loop_thread = threading.get_ident()
+        self._program_thread: int | None = None
+        self._internal_tools = internal_tools
+        self._internal_calls: set[str] = set()
+        self._muted: dict[str, contextvars.Token[Any]] = {}
+        self.cancelled = threading.Event()
+
+    # --- getting events into the stream ------------------------------------------------
+
+    def _send(self, item: object) -> None:
+        stream = settings.send_stream
+        if stream is None:
+            return
+        if threading.get_ident() == self._loop_thread:
+            _put(stream, item)
+            return
+        with contextlib.suppress(RuntimeError):  # a closed loop: nobody is listening
+            self._loop.call_soon_threadsafe(_put, stream, item)
+
+    def _send_status(self, message: object) -> None:
+        if message:
+            self._send(StatusMessage(str(message)))
+
+    def _check_cancelled(self) -> None:
+        if self.cancelled.is_set():
+            raise RunCancelled
+
+    # --- the hooks ----------------------------------------------------------------------
+
+    def on_module_start(self, call_id: str, instance: Any, inputs: dict[str, Any]) -> None:
+        self._check_cancelled()
+        here = threading.get_ident()
+        if self._program_thread is None:
+            self._program_thread = here
+        elif here not in (self._program_thread, self._loop_thread) and _is_predictor(instance):
+            # A pool thread (dspy.Parallel): DSPy cannot send tokens from here
+            # (dspy#9154), so this call runs without streaming; its result still
+            # reaches the program. Undone in on_module_end.
+            muted = type(overrides := thread_local_overrides.get())(overrides, send_stream=None)
+            self._muted[call_id] = thread_local_overrides.set(muted)
+        if self._status is not None:
+            self._send_status(self._status.module_start_status_message(instance, inputs))
+
+    def on_module_end(
+        self, call_id: str, outputs: Any | None, exception: BaseException | None = None
+    ) -> None:
+        token = self._muted.pop(call_id, None)
+        if token is not None:
+            with contextlib.suppress(ValueError):  # another context by now; the pool resets it
+                thread_local_overrides.reset(token)
+        if self._status is not None:
+            self._send_status(self._status.module_end_status_message(outputs))
+
+    def on_lm_start(self, call_id: str, instance: Any, inputs: dict[str, Any]) -> None:
+        self._check_cancelled()
+        self._send(ModelCallStarted())
+        if self._status is not None:
+            self._send_status(self._status.lm_start_status_message(instance, inputs))
+
+    def on_lm_end(
+        self, call_id: str, outputs: Any | None, exception: BaseException | None = None
+    ) -> None:
+        if self._status is not None:
+            self._send_status(self._status.lm_end_status_message(outputs))
+
+    def on_tool_start(self, call_id: str, instance: Any, inputs: dict[str, Any]) -> None:
+        self._check_cancelled()
+        if id(instance) in self._internal_tools:
+            self._internal_calls.add(call_id)
+            return
+        args: Any = inputs.get("kwargs")
+        self._send(
+            ToolStarted(
+                call_id,
+                str(instance.name),
+                dict(cast("dict[str, Any]", args)) if isinstance(args, dict) else {},
+            )
+        )
+        if self._status is not None:
+            self._send_status(self._status.tool_start_status_message(instance, inputs))
+
+    def on_tool_end(
+        self, call_id: str, outputs: Any | None, exception: BaseException | None = None
+    ) -> None:
+        if call_id in self._internal_calls:
+            self._internal_calls.discard(call_id)
+            return
+        self._send(ToolEnded(call_id, outputs, exception))
+        if self._status is not None:
+            self._send_status(self._status.tool_end_status_message(outputs))
+
+
+def _put(stream: Any, item: object) -> None:
+    """Put ``item`` into an anyio send stream now, on the loop thread, without waiting."""
+    try:
+        stream.send_nowait(item)
+    except anyio.WouldBlock:
+        # The buffer is full and nobody is waiting to receive: queue behind what is
+        # there. A callback cannot wait on the loop (that is dspy#8934).
+        stream._state.buffer.append(item)
+    except (anyio.ClosedResourceError, anyio.BrokenResourceError):
+        pass  # the run is over; nobody reads this
+
+
+def _is_predictor(instance: Any) -> bool:
+    from dspy import Predict
+
+    return isinstance(instance, Predict)

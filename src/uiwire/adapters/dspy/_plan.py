@@ -1,0 +1,215 @@
+"""Which output field of which predictor becomes which part: decided once per adapter.
+
+DSPy streams only fields that have a ``StreamListener``, and names each chunk by the
+predictor's path (``predict_name``) and the field. The plan walks the program once,
+gives every output field a role (text, reasoning, tool input or nothing), applies the
+user's overrides and rejects overrides that name nothing, so a typo fails at start-up
+rather than streaming silence. Listeners themselves hold state, so they are made fresh
+from the plan for every request (``Plan.listeners``).
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal, cast
+
+import dspy as _dspy
+from dspy.streaming import StreamListener
+
+from uiwire.adapters.dspy._listeners import ToolCallDeltaListener
+
+__all__ = ["FieldRole", "Plan", "Route", "build_plan"]
+
+dspy: Any = _dspy  # untyped; its values are Any here
+
+FieldRole = Literal["text", "reasoning", "skip"]
+"""What a field becomes: a text part, a reasoning part, or nothing."""
+
+_Role = Literal["text", "reasoning", "tool_name", "tool_args", "tool_calls"]
+_USER_ROLES: tuple[FieldRole, ...] = ("text", "reasoning", "skip")
+_REASONING_NAMES = frozenset({"reasoning", "rationale", "next_thought"})
+_REACT_TOOL_FIELDS: Mapping[str, _Role] = {
+    "next_tool_name": "tool_name",
+    "next_tool_args": "tool_args",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """One streamed field."""
+
+    predict_name: str
+    predictor: Any
+    field: str
+    role: _Role
+    ends_itself: bool
+    """DSPy marks the field's last chunk. Streamable custom types (native
+    ``dspy.Reasoning``) never do: their part closes when another field starts."""
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    routes: Mapping[tuple[str, str], Route]
+    final_fields: tuple[tuple[str, Literal["text", "reasoning"]], ...]
+    """The answer's fields, sent from the Prediction when they did not stream."""
+    react_tools: Mapping[str, frozenset[str]]
+    """Per ReAct predictor, the tools the user sees (its internal ``finish`` left out)."""
+    internal_tools: frozenset[int]
+    """``id()`` of the agents' own tools (ReAct's ``finish``, ReActV2's ``submit``)."""
+    internal_tool_names: Mapping[str, frozenset[str]]
+    """Per predictor, the tool names whose native calls are never shown."""
+    async_program: bool
+
+    def listeners(self) -> list[StreamListener]:
+        """Fresh listeners for one request (a used listener streams nothing again)."""
+        made: list[StreamListener] = []
+        for route in self.routes.values():
+            kind = ToolCallDeltaListener if route.role == "tool_calls" else StreamListener
+            made.append(
+                kind(
+                    route.field,
+                    predict=route.predictor,
+                    predict_name=route.predict_name,
+                    allow_reuse=True,  # loops (ReAct) call the same predictor again
+                )
+            )
+        return made
+
+
+def build_plan(
+    program: Any, fields: Mapping[str, FieldRole] | None, async_program: bool | None
+) -> Plan:
+    if not isinstance(program, dspy.Module):
+        raise TypeError(f"program must be a dspy.Module; got {type(program).__name__}")
+    predictors = cast("list[tuple[str, Any]]", list(program.named_predictors()))
+    if not predictors:
+        raise ValueError("program has no dspy.Predict inside it, so nothing can stream")
+    name_of = {id(p): name for name, p in predictors}
+    final_name = predictors[-1][0]
+
+    react_tools: dict[str, frozenset[str]] = {}
+    internal_names: dict[str, frozenset[str]] = {}
+    internal_ids: set[int] = set()
+    user_tools: list[Any] = []
+    for _, module in cast("list[tuple[str, Any]]", list(program.named_sub_modules())):
+        if isinstance(module, dspy.ReAct):
+            internal = "finish"
+        elif isinstance(module, dspy.ReActV2):
+            internal = "submit"
+        else:
+            continue
+        tools = cast("dict[str, Any]", module.tools)
+        react_name = name_of[id(module.react)]
+        if internal in tools:
+            internal_ids.add(id(tools[internal]))
+        visible = [tool for name, tool in tools.items() if name != internal]
+        user_tools.extend(visible)
+        internal_names[react_name] = frozenset({internal})
+        if isinstance(module, dspy.ReAct):
+            react_tools[react_name] = frozenset(tool.name for tool in visible)
+
+    roles: dict[tuple[str, str], _Role | Literal["skip"]] = {}
+    annotations: dict[tuple[str, str], Any] = {}
+    for name, predictor in predictors:
+        for field, info in cast("dict[str, Any]", predictor.signature.output_fields).items():
+            annotations[name, field] = info.annotation
+            roles[name, field] = _default_role(
+                name, field, info.annotation, final=name == final_name, react=name in react_tools
+            )
+    for key, role in (fields or {}).items():
+        _apply_override(roles, key, role)
+
+    routes = {
+        (name, field): Route(
+            predict_name=name,
+            predictor=predictor,
+            field=field,
+            role=role,
+            ends_itself=not _streams_natively(annotations[name, field]),
+        )
+        for name, predictor in predictors
+        for field in predictor.signature.output_fields
+        if (role := roles[name, field]) != "skip"
+    }
+    return Plan(
+        routes=routes,
+        final_fields=_final_fields(program, final_name, roles),
+        react_tools=react_tools,
+        internal_tools=frozenset(internal_ids),
+        internal_tool_names=internal_names,
+        async_program=_choose_async(program, user_tools)
+        if async_program is None
+        else async_program,
+    )
+
+
+def _default_role(
+    predict_name: str, field: str, annotation: Any, *, final: bool, react: bool
+) -> _Role | Literal["skip"]:
+    if react and field in _REACT_TOOL_FIELDS:
+        return _REACT_TOOL_FIELDS[field]
+    if _is_subclass(annotation, dspy.ToolCalls):
+        return "tool_calls"
+    if _is_subclass(annotation, dspy.Reasoning) or field in _REASONING_NAMES:
+        return "reasoning"
+    return "text" if final else "skip"
+
+
+def _apply_override(
+    roles: dict[tuple[str, str], _Role | Literal["skip"]], key: object, role: object
+) -> None:
+    if not isinstance(key, str) or not key:
+        raise TypeError(f"fields: keys must be field names or 'predictor.field'; got {key!r}")
+    if role not in _USER_ROLES:
+        raise ValueError(f"fields[{key!r}] must be one of {_USER_ROLES}; got {role!r}")
+    predictor, _, field = key.rpartition(".")
+    matched = [k for k in roles if k[1] == field and (not predictor or k[0] == predictor)]
+    if not matched:
+        known = ", ".join(f"{p}.{f}" for p, f in roles)
+        raise ValueError(f"fields[{key!r}] names no output field of the program; it has: {known}")
+    for k in matched:
+        current = roles[k]
+        if current in ("tool_name", "tool_args", "tool_calls") and role != "skip":
+            raise ValueError(
+                f"fields[{key!r}]: {k[0]}.{k[1]} streams tool calls; it can only be 'skip'"
+            )
+        roles[k] = role
+
+
+def _final_fields(
+    program: Any, final_name: str, roles: Mapping[tuple[str, str], _Role | Literal["skip"]]
+) -> tuple[tuple[str, Literal["text", "reasoning"]], ...]:
+    """The program's own output fields when it declares a signature (Predict, ReAct,
+    ReActV2), else the last predictor's text and reasoning fields."""
+    signature = getattr(program, "signature", None)
+    declared = getattr(signature, "output_fields", None)
+    if isinstance(declared, Mapping) and not isinstance(program, dspy.Predict):
+        names = cast("Mapping[str, Any]", declared)
+        return tuple(
+            (name, "reasoning" if name in _REASONING_NAMES else "text")
+            for name in names
+            if roles.get((final_name, name), "text") != "skip"
+        )
+    return tuple(
+        (field, role)
+        for (name, field), role in roles.items()
+        if name == final_name and role in ("text", "reasoning")
+    )
+
+
+def _choose_async(program: Any, tools: list[Any]) -> bool:
+    """Async when the program has ``aforward`` and every tool is async: a sync tool
+    would run on the event loop there. Otherwise DSPy runs in a worker thread."""
+    if not callable(getattr(program, "aforward", None)):
+        return False
+    return all(inspect.iscoroutinefunction(getattr(tool, "func", None)) for tool in tools)
+
+
+def _streams_natively(annotation: Any) -> bool:
+    return _is_subclass(annotation, dspy.Type) and bool(annotation.is_streamable())
+
+
+def _is_subclass(annotation: Any, base: Any) -> bool:
+    return inspect.isclass(annotation) and issubclass(annotation, base)

@@ -1,0 +1,254 @@
+"""DSPy runs shared by the pytest suite and the JS conformance corpus.
+
+Each scenario is a real DSPy program answered by the scripted OpenAI-compatible server
+(``FakeLLM``); ``run_scenario`` streams it through ``DSPyAdapter`` and returns the exact
+SSE body, the sealed record and what the fake model saw.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
+import dspy
+
+from tests.support.context_scenarios import consume
+from tests.support.fake_llm import FakeLLM, Reply, Responder, StreamLog, ToolCallReply, chat
+from uiwire import StreamContext, StreamRecord
+from uiwire.adapters.dspy import DSPyAdapter
+
+dspy.configure_cache(enable_disk_cache=False, enable_memory_cache=True)
+
+
+class ToolLog:
+    """Which tools ran, from any thread."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.calls: list[str] = []
+
+    def add(self, name: str) -> None:
+        with self._lock:
+            self.calls.append(name)
+
+
+TOOLS = ToolLog()
+
+
+def weather(city: str) -> str:
+    """Get the current weather in a city."""
+    TOOLS.add("weather")
+    return f"Sunny in {city}"
+
+
+async def aweather(city: str) -> str:
+    """Get the current weather in a city."""
+    await asyncio.sleep(0.001)
+    TOOLS.add("aweather")
+    return f"Sunny in {city}"
+
+
+def broken_lookup(term: str) -> str:
+    """Look a term up in the encyclopedia."""
+    TOOLS.add("broken_lookup")
+    raise RuntimeError(f"secret internal detail about {term}")
+
+
+async def slow_search(query: str) -> str:
+    """Search the web."""
+    TOOLS.add("slow_search")
+    await asyncio.sleep(0.02)
+    return f"Results for {query}"
+
+
+class FanOut(dspy.Module):
+    """Two drafts in ``dspy.Parallel`` threads, then one answer (dspy#9154)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.draft = dspy.ChainOfThought("question -> answer")
+        self.combine = dspy.Predict("question, drafts: list[str] -> answer")
+
+    def forward(self, question: str) -> Any:
+        drafts = dspy.Parallel(num_threads=2)(
+            [(self.draft, {"question": question}), (self.draft, {"question": question})]
+        )
+        return self.combine(question=question, drafts=[d.answer for d in drafts])
+
+
+class ToolCallSig(dspy.Signature):
+    """Pick the tools to call."""
+
+    question: str = dspy.InputField()
+    tools: list[dspy.Tool] = dspy.InputField()
+    tool_calls: dspy.ToolCalls = dspy.OutputField()
+
+
+class PlanTools(dspy.Module):
+    """A predictor with native function calling; the app runs the calls itself."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pick = dspy.Predict(ToolCallSig)
+
+    def forward(self, question: str) -> Any:
+        return self.pick(question=question, tools=[dspy.Tool(weather)])
+
+
+@dataclass(frozen=True)
+class Scenario:
+    make_program: Callable[[], Any]
+    script: Sequence[Reply] | Responder
+    inputs: dict[str, Any]
+    adapter: dict[str, Any] = field(default_factory=dict[str, Any])
+    model: str = "openai/gpt-4o-mini"
+    settings: dict[str, Any] = field(default_factory=dict[str, Any])
+    runs: int = 1
+    """Run this many times with one LM (a cache hit on the second); the last is kept."""
+    cache: bool = False
+
+
+@dataclass
+class Outcome:
+    body: bytes
+    record: StreamRecord
+    requests: list[dict[str, Any]]
+    streams: list[StreamLog]
+    result: Any
+
+
+def lm(base_url: str, model: str = "openai/gpt-4o-mini", *, cache: bool = False) -> Any:
+    return dspy.LM(model, api_base=base_url, api_key="test-key", cache=cache, num_retries=0)
+
+
+async def run_scenario(scenario: Scenario, **ctx_options: Any) -> Outcome:
+    with FakeLLM(scenario.script) as llm:
+        model = lm(llm.base_url, scenario.model, cache=scenario.cache)
+        adapter = DSPyAdapter(scenario.make_program(), **scenario.adapter)
+        body = b""
+        ctx: StreamContext[Any] | None = None
+        results: list[Any] = []
+        for _ in range(scenario.runs):
+            ctx = StreamContext(collect=True, **ctx_options)
+
+            async def work(ctx: StreamContext[Any]) -> None:
+                results.append(await adapter.stream_into(ctx, **scenario.inputs))
+
+            with dspy.context(lm=model, **scenario.settings):
+                ctx.run(work)
+            body = await consume(ctx)
+            await ctx.wait_closed()
+        assert ctx is not None
+        assert ctx.record is not None
+        return Outcome(
+            body, ctx.record, llm.requests, llm.streams, results[-1] if results else None
+        )
+
+
+WEATHER_TURNS = (
+    Reply(
+        chat(
+            next_thought="I should look up Paris.",
+            next_tool_name="weather",
+            next_tool_args={"city": "Paris"},
+        )
+    ),
+    Reply(chat(next_thought="I have what I need.", next_tool_name="finish", next_tool_args={})),
+    Reply(chat(reasoning="The tool said sunny.", answer="It is sunny in Paris.")),
+)
+
+SCENARIOS: dict[str, Scenario] = {
+    "predict": Scenario(
+        lambda: dspy.Predict("question -> answer"),
+        [Reply(chat(answer="Paris is the capital of France."))],
+        {"question": "What is the capital of France?"},
+    ),
+    "chain-of-thought": Scenario(
+        lambda: dspy.ChainOfThought("question -> answer"),
+        [Reply(chat(reasoning="France's capital is well known.", answer="Paris."))],
+        {"question": "What is the capital of France?"},
+    ),
+    "react-sync-tool": Scenario(
+        lambda: dspy.ReAct("question -> answer", tools=[weather], max_iters=4),
+        WEATHER_TURNS,
+        {"question": "Weather in Paris?"},
+    ),
+    "react-async-tool": Scenario(
+        lambda: dspy.ReAct("question -> answer", tools=[aweather], max_iters=4),
+        [
+            Reply(
+                chat(
+                    next_thought="I should look up Paris.",
+                    next_tool_name="aweather",
+                    next_tool_args={"city": "Paris"},
+                )
+            ),
+            *WEATHER_TURNS[1:],
+        ],
+        {"question": "Weather in Paris?"},
+    ),
+    "react-failing-tool": Scenario(
+        lambda: dspy.ReAct("question -> answer", tools=[broken_lookup], max_iters=4),
+        [
+            Reply(
+                chat(
+                    next_thought="Let me look it up.",
+                    next_tool_name="broken_lookup",
+                    next_tool_args={"term": "uiwire"},
+                )
+            ),
+            Reply(
+                chat(next_thought="The lookup failed.", next_tool_name="finish", next_tool_args={})
+            ),
+            Reply(chat(reasoning="No data.", answer="I could not find it.")),
+        ],
+        {"question": "What is uiwire?"},
+    ),
+    "native-reasoning": Scenario(
+        lambda: dspy.Predict("question -> reasoning: dspy.Reasoning, answer"),
+        [Reply(chat(answer="Paris."), reasoning="The capital of France is Paris, clearly.")],
+        {"question": "What is the capital of France?"},
+        model="openai/o4-mini",
+    ),
+    "native-tool-calls": Scenario(
+        PlanTools,
+        [
+            Reply(
+                "",
+                tool_calls=[
+                    ToolCallReply("weather", '{"city": "Paris"}', id="call_a"),
+                    ToolCallReply("weather", '{"city": "Rome"}', id="call_b"),
+                ],
+            )
+        ],
+        {"question": "Weather in Paris and Rome?"},
+        settings={"adapter": dspy.ChatAdapter(use_native_function_calling=True)},
+    ),
+    "cache-hit": Scenario(
+        lambda: dspy.ChainOfThought("question -> answer"),
+        [Reply(chat(reasoning="Cached thinking.", answer="A cached answer."))],
+        {"question": "Will this be cached?"},
+        runs=2,
+        cache=True,
+    ),
+    "lm-error": Scenario(
+        lambda: dspy.Predict("question -> answer"),
+        [Reply(status=500)],
+        {"question": "Will this fail?"},
+    ),
+    "parallel": Scenario(
+        FanOut,
+        lambda payload: Reply(
+            chat(answer="Paris, from two drafts.")
+            if "drafts" in str(payload["messages"][-1]["content"])
+            else chat(reasoning="Draft thinking.", answer="Paris.")
+        ),
+        {"question": "What is the capital of France?"},
+    ),
+}
