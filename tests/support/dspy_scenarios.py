@@ -128,6 +128,8 @@ def lm(base_url: str, model: str = "openai/gpt-4o-mini", *, cache: bool = False)
 
 
 async def run_scenario(scenario: Scenario, **ctx_options: Any) -> Outcome:
+    if scenario.cache:
+        dspy.cache.reset_memory_cache()  # the first run must really call the model
     with FakeLLM(scenario.script) as llm:
         model = lm(llm.base_url, scenario.model, cache=scenario.cache)
         adapter = DSPyAdapter(scenario.make_program(), **scenario.adapter)
