@@ -340,7 +340,7 @@ async def test_one_adapter_serves_many_requests_with_fresh_listeners() -> None:
 
 async def test_stream_into_checks_its_context() -> None:
     adapter = DSPyAdapter(dspy.Predict("question -> answer"))
-    with pytest.raises(TypeError, match="ctx must be a uiwire.StreamContext"):
+    with pytest.raises(TypeError, match=r"ctx must be a uiwire\.StreamContext"):
         await adapter.stream_into(object(), question="?")  # type: ignore[arg-type]
 
 

@@ -23,7 +23,6 @@ from tests.support.stream_rules import assert_valid_body
 from uiwire import StreamContext
 from uiwire.adapters.dspy import DSPyAdapter, _bridge
 
-
 CONSUMER_DELAY_8934 = 0.05
 """Seconds the slow consumer sleeps per item: enough for plain streamify to hang."""
 
