@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from typing import Any
 
@@ -22,11 +23,10 @@ from uiwire.adapters.dspy._bridge import (
 
 def drain(receive: Any) -> list[Any]:
     out: list[Any] = []
-    while True:
-        try:
+    with contextlib.suppress(anyio.WouldBlock):
+        while True:
             out.append(receive.receive_nowait())
-        except anyio.WouldBlock:
-            return out
+    return out
 
 
 async def test_put_queues_behind_a_full_buffer_instead_of_waiting() -> None:
