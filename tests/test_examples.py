@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -55,3 +56,26 @@ def test_push_api_server_streams_and_persists() -> None:
     assert progress["data"] == {"checked": 3, "of": 3}  # replaced in place by id
     assert '"status": "finish"' in saved
     assert "I found 3 flights to Oslo." in saved
+
+
+def test_dspy_app_streams_a_react_agent_offline() -> None:
+    env = {k: v for k, v in os.environ.items() if k != "OPENAI_API_KEY"}  # the scripted model
+    result = subprocess.run(
+        [sys.executable, str(EXAMPLES / "dspy_app.py")],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+        env=env,
+    )
+    lines = result.stdout.splitlines(keepends=True)
+    saved = [line for line in lines if line.startswith("# saved:")]
+    body = "".join(line for line in lines if not line.startswith("# saved:"))
+    report = validate_stream(body)
+    kinds = [p["type"] for p in report.message["parts"] if p["type"] != "step-start"]
+    assert kinds == ["reasoning", "tool-get_weather", "reasoning", "reasoning", "text"]
+    tool = report.message["parts"][2]
+    assert tool["state"] == "output-available"
+    assert tool["input"] == {"city": "Paris"}
+    assert tool["output"] == "Sunny and 21°C in Paris"
+    assert saved == ["# saved: finish, 1 tool call(s): 'It is sunny in Paris.'\n"]

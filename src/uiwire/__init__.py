@@ -2,7 +2,8 @@
 
 Re-exported here: the push API (``StreamContext`` and its record), the protocol layer
 (the lifecycle machine, the SSE encoding, the typed chunks, the client-faithful
-validator) and, when Starlette is installed, ``UIMessageStreamResponse``.
+validator) and, imported only when asked for since they need an extra,
+``UIMessageStreamResponse`` (``uiwire[fastapi]``) and ``DSPyAdapter`` (``uiwire[dspy]``).
 """
 
 from typing import TYPE_CHECKING, Any
@@ -44,15 +45,20 @@ from uiwire.stream import (
 )
 
 if TYPE_CHECKING:
+    from uiwire.adapters.dspy import DSPyAdapter
     from uiwire.server import UIMessageStreamResponse
 
 
 def __getattr__(name: str) -> Any:
-    # the server needs the ``fastapi`` extra; import it only when asked for
+    # these need an extra (fastapi, dspy): import them only when asked for
     if name == "UIMessageStreamResponse":
         from uiwire.server import UIMessageStreamResponse
 
         return UIMessageStreamResponse
+    if name == "DSPyAdapter":
+        from uiwire.adapters.dspy import DSPyAdapter
+
+        return DSPyAdapter
     raise AttributeError(f"module 'uiwire' has no attribute {name!r}")
 
 
@@ -64,6 +70,7 @@ __all__ = [
     "UI_MESSAGE_STREAM_HEADERS",
     "BaseChunk",
     "Chunk",
+    "DSPyAdapter",
     "NoInfo",
     "ProtocolError",
     "Store",

@@ -12,6 +12,9 @@ over the same bodies and must agree exactly. Three families:
   client-side tool results), checked with that message passed to the client;
 * random: seeded random legal intent sequences (``tests.support.intent_driver``);
 * context: the push-API scenarios, bodies exactly as ``StreamContext`` streamed them;
+* dspy: real DSPy programs through ``DSPyAdapter`` (a scripted model on loopback), one
+  of each kind: Predict, ChainOfThought, ReAct, failing tools, native reasoning and tool
+  calls, cache hits, model errors, ``dspy.Parallel``;
 * invalid: hand-made bodies that break one client rule each, where Python and JS must
   name the same first offending event.
 """
@@ -30,6 +33,8 @@ from typing import Any
 
 from tests.support.context_scenarios import SCENARIOS as CONTEXT_SCENARIOS
 from tests.support.context_scenarios import capture
+from tests.support.dspy_scenarios import SCENARIOS as DSPY_SCENARIOS
+from tests.support.dspy_scenarios import run_scenario
 from tests.support.intent_driver import drive
 from tests.support.stream_rules import check_lifecycle
 from uiwire.protocol.encode import DONE_FRAME, encode_chunks
@@ -482,6 +487,15 @@ def context_cases() -> Iterator[dict[str, Any]]:
             yield valid_body_case(f"context/{name}", target, body.decode())
 
 
+def dspy_cases() -> Iterator[dict[str, Any]]:
+    """Every DSPy scenario of the pytest suite, per target, exactly as streamed."""
+    logging.getLogger("uiwire").setLevel(logging.CRITICAL)
+    for name, scenario in DSPY_SCENARIOS.items():
+        for target in TARGETS:
+            outcome = asyncio.run(run_scenario(scenario, target=target))
+            yield valid_body_case(f"dspy/{name}", target, outcome.body.decode())
+
+
 def build(random_count: int) -> list[dict[str, Any]]:
     return [
         *scenario_cases(),
@@ -489,6 +503,7 @@ def build(random_count: int) -> list[dict[str, Any]]:
         *random_cases(random_count),
         *invalid_cases(),
         *context_cases(),
+        *dspy_cases(),
     ]
 
 

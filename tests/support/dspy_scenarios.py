@@ -76,7 +76,7 @@ class FanOut(dspy.Module):
         self.combine = dspy.Predict("question, drafts: list[str] -> answer")
 
     def forward(self, question: str) -> Any:
-        drafts = dspy.Parallel(num_threads=2)(
+        drafts = dspy.Parallel(num_threads=2, disable_progress_bar=True)(
             [(self.draft, {"question": question}), (self.draft, {"question": question})]
         )
         return self.combine(question=question, drafts=[d.answer for d in drafts])
