@@ -138,3 +138,18 @@ async def test_the_watchdog_catches_a_blocked_loop() -> None:
         await asyncio.sleep(0.05)
     assert len(watch.stalls) == 1
     assert watch.stalls[0] > 0.5
+
+
+@pytest.mark.parametrize("async_program", [True, False], ids=["async-program", "sync-program"])
+async def test_waiting_for_a_slow_model_never_holds_the_loop(async_program: bool) -> None:
+    """DSPy's model I/O runs on the loop (async) or in a thread (sync); either way the
+    loop keeps turning while the model takes 150 ms per token."""
+    adapter = DSPyAdapter(dspy.Predict("question -> answer"), async_program=async_program)
+    with FakeLLM([Reply(chat(answer="A slow answer, piece by piece."), delay=0.15)]) as llm:
+        async with loop_watchdog(limit=0.1) as watch:
+            with dspy.context(lm=lm(llm.base_url)):
+                ctx = adapter.stream(question="Slowly?")
+            frames = [frame async for frame in ctx.stream()]
+    assert watch.stalls == [], f"the event loop stalled: {watch.stalls}"
+    chunks = assert_valid_body(b"".join(frames))
+    assert len([c for c in chunks if c["type"] == "text-delta"]) > 3
