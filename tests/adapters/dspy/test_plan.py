@@ -58,7 +58,7 @@ def test_react_streams_thoughts_tool_calls_and_the_extracted_answer() -> None:
         "extract.predict.answer": "text",
     }
     plan = build_plan(dspy.ReAct("question -> answer", tools=[sync_tool]), None, None)
-    assert plan.react_tools == {"react": frozenset({"sync_tool"})}  # finish is internal
+    assert plan.agent_tools == {"react": frozenset({"sync_tool"})}  # finish is internal
     assert plan.final_fields == (("answer", "text"),)
 
 

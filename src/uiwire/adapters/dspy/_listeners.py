@@ -1,18 +1,58 @@
-"""A listener for native function calls, which DSPy's own listeners never see.
+"""Listeners for what DSPy's own ``StreamListener`` drops.
 
-With native function calling (``dspy.ToolCalls`` outputs), the model's tool calls
-arrive as OpenAI-style ``delta.tool_calls`` pieces, not as text, so a plain
-``StreamListener`` ignores them. This one hands the raw pieces on as they come.
+* ``FieldListener``: a field whose start and end markers arrive in one chunk (providers
+  that send large chunks, short fields) makes DSPy's listener give up on it silently.
+  This one sends the field whole at that moment, so it keeps its place in the order.
+* ``ToolCallDeltaListener``: with native function calling (``dspy.ToolCalls``), tool
+  calls arrive as OpenAI-style ``delta.tool_calls`` pieces, not as text; this one hands
+  the raw pieces on as they come.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
-from dspy.streaming import StreamListener
+from dspy.streaming import StreamListener, StreamResponse
 
-__all__ = ["ToolCallDelta", "ToolCallDeltaListener"]
+__all__ = ["FieldListener", "ToolCallDelta", "ToolCallDeltaListener"]
+
+
+class FieldListener(StreamListener):
+    """DSPy's listener, plus the whole field when it came in one chunk."""
+
+    def receive(self, chunk: Any) -> Any:  # pyright: ignore[reportIncompatibleMethodOverride]
+        output = super().receive(chunk)
+        if output is not None:
+            return output
+        whole = self._whole_field(chunk)
+        if whole is None:
+            return None
+        return StreamResponse(str(self.predict_name), self.signature_field_name, whole, True)
+
+    def _whole_field(self, chunk: Any) -> str | None:
+        """The field's value when this chunk held its start and its end (DSPy then
+        marks ``cache_hit`` and returns nothing), else None."""
+        if not self.cache_hit:
+            return None
+        try:
+            text = chunk.choices[0].delta.content
+        except (AttributeError, IndexError, KeyError, TypeError):
+            return None
+        if not isinstance(text, str):
+            return None
+        every: dict[str, dict[str, Any]] = self.adapter_identifiers
+        identifiers = next(
+            (ids for ids in every.values() if str(ids["start_identifier"]) in text), None
+        )
+        if identifiers is None:
+            return None
+        after = text[
+            text.find(identifiers["start_identifier"]) + len(identifiers["start_identifier"]) :
+        ]
+        end = re.search(identifiers["end_identifier"], after)
+        return (after[: end.start()] if end else after).strip() or None
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,6 +60,7 @@ class ToolCallDelta:
     """Pieces of native tool calls from one model chunk (``index``, ``id``, name, args)."""
 
     predict_name: str
+    field: str
     index: int
     call_id: str | None
     name: str | None
@@ -44,6 +85,7 @@ class ToolCallDeltaListener(StreamListener):
             pieces.append(
                 ToolCallDelta(
                     predict_name=str(self.predict_name),
+                    field=str(self.signature_field_name),
                     index=index if isinstance(index, int) else 0,
                     call_id=_get(call, "id") or None,
                     name=_get(function, "name") or None,

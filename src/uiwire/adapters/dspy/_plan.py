@@ -18,7 +18,7 @@ from typing import Any, Literal, cast
 import dspy as _dspy
 from dspy.streaming import StreamListener
 
-from uiwire.adapters.dspy._listeners import ToolCallDeltaListener
+from uiwire.adapters.dspy._listeners import FieldListener, ToolCallDeltaListener
 
 __all__ = ["FieldRole", "Plan", "Route", "build_plan"]
 
@@ -52,10 +52,12 @@ class Route:
 @dataclass(frozen=True, slots=True)
 class Plan:
     routes: Mapping[tuple[str, str], Route]
-    final_fields: tuple[tuple[str, Literal["text", "reasoning"]], ...]
+    final_predictor: str
+    final_fields: tuple[tuple[str, Literal["text", "reasoning", "tool_calls"]], ...]
     """The answer's fields, sent from the Prediction when they did not stream."""
-    react_tools: Mapping[str, frozenset[str]]
-    """Per ReAct predictor, the tools the user sees (its internal ``finish`` left out)."""
+    agent_tools: Mapping[str, frozenset[str]]
+    """Per ReAct / ReActV2 predictor, the tools the user sees (``finish`` and ``submit``
+    left out). The agent runs every call it makes before its next model call."""
     internal_tools: frozenset[int]
     """``id()`` of the agents' own tools (ReAct's ``finish``, ReActV2's ``submit``)."""
     internal_tool_names: Mapping[str, frozenset[str]]
@@ -66,7 +68,7 @@ class Plan:
         """Fresh listeners for one request (a used listener streams nothing again)."""
         made: list[StreamListener] = []
         for route in self.routes.values():
-            kind = ToolCallDeltaListener if route.role == "tool_calls" else StreamListener
+            kind = ToolCallDeltaListener if route.role == "tool_calls" else FieldListener
             made.append(
                 kind(
                     route.field,
@@ -89,7 +91,8 @@ def build_plan(
     name_of = {id(p): name for name, p in predictors}
     final_name = predictors[-1][0]
 
-    react_tools: dict[str, frozenset[str]] = {}
+    agent_tools: dict[str, frozenset[str]] = {}
+    text_react: set[str] = set()  # ReAct (not V2): tool calls written as text fields
     internal_names: dict[str, frozenset[str]] = {}
     internal_ids: set[int] = set()
     user_tools: list[Any] = []
@@ -107,8 +110,9 @@ def build_plan(
         visible = [tool for name, tool in tools.items() if name != internal]
         user_tools.extend(visible)
         internal_names[react_name] = frozenset({internal})
-        if isinstance(module, dspy.ReAct):
-            react_tools[react_name] = frozenset(tool.name for tool in visible)
+        agent_tools[react_name] = frozenset(tool.name for tool in visible)
+        if internal == "finish":
+            text_react.add(react_name)
 
     roles: dict[tuple[str, str], _Role | Literal["skip"]] = {}
     annotations: dict[tuple[str, str], Any] = {}
@@ -116,7 +120,7 @@ def build_plan(
         for field, info in cast("dict[str, Any]", predictor.signature.output_fields).items():
             annotations[name, field] = info.annotation
             roles[name, field] = _default_role(
-                name, field, info.annotation, final=name == final_name, react=name in react_tools
+                name, field, info.annotation, final=name == final_name, react=name in text_react
             )
     for key, role in (fields or {}).items():
         _apply_override(roles, key, role)
@@ -135,8 +139,9 @@ def build_plan(
     }
     return Plan(
         routes=routes,
+        final_predictor=final_name,
         final_fields=_final_fields(program, final_name, roles),
-        react_tools=react_tools,
+        agent_tools=agent_tools,
         internal_tools=frozenset(internal_ids),
         internal_tool_names=internal_names,
         async_program=_choose_async(program, user_tools)
@@ -180,9 +185,9 @@ def _apply_override(
 
 def _final_fields(
     program: Any, final_name: str, roles: Mapping[tuple[str, str], _Role | Literal["skip"]]
-) -> tuple[tuple[str, Literal["text", "reasoning"]], ...]:
-    """The program's own output fields when it declares a signature (Predict, ReAct,
-    ReActV2), else the last predictor's text and reasoning fields."""
+) -> tuple[tuple[str, Literal["text", "reasoning", "tool_calls"]], ...]:
+    """The program's own output fields when it declares a signature (ReAct, ReActV2),
+    else the last predictor's text, reasoning and tool-call fields."""
     signature = getattr(program, "signature", None)
     declared = getattr(signature, "output_fields", None)
     if isinstance(declared, Mapping) and not isinstance(program, dspy.Predict):
@@ -195,15 +200,19 @@ def _final_fields(
     return tuple(
         (field, role)
         for (name, field), role in roles.items()
-        if name == final_name and role in ("text", "reasoning")
+        if name == final_name and role in ("text", "reasoning", "tool_calls")
     )
 
 
 def _choose_async(program: Any, tools: list[Any]) -> bool:
     """Async when the program has ``aforward`` and every tool is async: a sync tool
-    would run on the event loop there. Otherwise DSPy runs in a worker thread."""
-    if not callable(getattr(program, "aforward", None)):
+    would run on the event loop there. Otherwise DSPy runs in a worker thread, unless
+    the program has only ``aforward`` (no ``forward`` to run there)."""
+    kind: Any = cast("Any", type(program))  # the class: reading .forward off the instance warns
+    if not callable(getattr(kind, "aforward", None)):
         return False
+    if not callable(getattr(kind, "forward", None)):
+        return True
     return all(inspect.iscoroutinefunction(getattr(tool, "func", None)) for tool in tools)
 
 

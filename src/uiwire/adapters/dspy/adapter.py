@@ -45,6 +45,7 @@ from uiwire.adapters.dspy._bridge import (
     ToolEnded,
     ToolStarted,
 )
+from uiwire.adapters.dspy._json_fields import JsonFieldText
 from uiwire.adapters.dspy._listeners import ToolCallDelta
 from uiwire.adapters.dspy._plan import FieldRole, Plan, Route, build_plan
 from uiwire.protocol._json import to_json_value
@@ -58,6 +59,36 @@ dspy: Any = _dspy  # untyped; its values are Any here
 
 STATUS_PART = "status"
 """Status messages are sent as transient ``data-status`` parts: ``{"message": ...}``."""
+
+
+class _Boxed(_dspy.Prediction):
+    """A result that is not a ``Prediction``, carried as one (see ``_Program``)."""
+
+    _value: Any
+
+
+class _Program(_dspy.Module):
+    """The user's program as streamify runs it. Streamify stops reading only at a
+    ``Prediction`` (any other result leaves it waiting for ever), so another result
+    comes back boxed in one and is unboxed after."""
+
+    def __init__(self, program: Any) -> None:
+        super().__init__()  # pyright: ignore[reportUnknownMemberType]
+        self.program = program
+
+    def forward(self, **inputs: Any) -> Any:
+        return _box(self.program(**inputs))
+
+    async def aforward(self, **inputs: Any) -> Any:
+        return _box(await self.program.acall(**inputs))
+
+
+def _box(result: Any) -> Any:
+    if isinstance(result, _dspy.Prediction):
+        return result
+    boxed = _Boxed()
+    boxed._value = result  # pyright: ignore[reportPrivateUsage]
+    return boxed
 
 
 class DSPyAdapter:
@@ -109,6 +140,7 @@ class DSPyAdapter:
             )
         self._program = program
         self._plan = build_plan(program, fields, async_program)
+        self._runnable = _Program(program)
 
     @property
     def program(self) -> Any:
@@ -162,13 +194,17 @@ class DSPyAdapter:
         if not self._plan.async_program:
             overrides["allow_tool_async_sync_conversion"] = True  # async tools in the thread
         with dspy.context(**overrides):
+            run.json_fields = isinstance(dspy.settings.adapter, dspy.JSONAdapter)
             program = dspy.streamify(
-                self._program,
+                self._runnable,
                 stream_listeners=self._plan.listeners(),
                 is_async_program=self._plan.async_program,
             )
             result: Any = None
             async for item in program(**inputs):
+                if isinstance(item, _Boxed):
+                    result = item._value  # pyright: ignore[reportPrivateUsage]
+                    break
                 if isinstance(item, dspy.Prediction):
                     result = item
                 await run.handle(item)
@@ -185,6 +221,9 @@ class _ToolPart:
     input_done: bool = False
     bound: bool = False
     hidden: bool = False
+    agent: bool = False
+    """An agent (ReActV2) runs its calls before its next model call; a plain
+    predictor's calls are for the app to run."""
 
 
 class _Run:
@@ -194,7 +233,7 @@ class _Run:
         self._plan = plan
         self._ctx = ctx
         self._open: dict[tuple[str, str], Route] = {}  # parts open, by (predictor, field)
-        self._streamed: set[str] = set()  # field names that streamed any content
+        self._streamed: set[tuple[str, str]] = set()  # (predictor, field) that streamed
         self._step_has_content = False
         self._tool_name: dict[str, str] = {}  # ReAct: the name streaming, per predictor
         self._tool_args: dict[str, str] = {}  # ReAct: args streamed before the name was done
@@ -202,6 +241,8 @@ class _Run:
         self._native: dict[tuple[str, int], _ToolPart] = {}  # this step's native calls
         self._waiting: list[_ToolPart] = []  # streamed calls not yet run
         self._running: dict[str, _ToolPart] = {}  # DSPy call_id -> part
+        self.json_fields = False  # JSONAdapter: chunks are raw JSON, decoded per field
+        self._decoders: dict[tuple[str, str], JsonFieldText] = {}
 
     # --- dispatch --------------------------------------------------------------------------
 
@@ -227,8 +268,12 @@ class _Run:
         await self._end_parts()
         if not isinstance(result, dspy.Prediction):
             return
+        final = self._plan.final_predictor
         for field, role in self._plan.final_fields:
-            if field in self._streamed or field not in result:
+            if (final, field) in self._streamed or field not in result:
+                continue
+            if role == "tool_calls":
+                await self._tool_calls_from(result[field])
                 continue
             text = _as_text(result[field])
             if not text:
@@ -245,40 +290,50 @@ class _Run:
             self._ctx.add_usage(usage)
             await self._ctx.write_metadata({"usage": _usage_metadata(usage)})
 
+    async def _tool_calls_from(self, value: Any) -> None:
+        """Tool calls the model wrote as text (no native function calling): whole."""
+        for call in cast("list[Any]", getattr(value, "tool_calls", None) or []):
+            args, problem = to_json_value(getattr(call, "args", None) or {})
+            await self._ctx.begin_tool_call(
+                str(call.name), args if problem is None else {}, tool_call_id=call.id or None
+            )
+
     # --- text, reasoning and ReAct's tool fields ----------------------------------------------
 
     async def _chunk(self, item: StreamResponse) -> None:
         route = self._plan.routes.get((item.predict_name, item.signature_field_name))
         if route is None:
             return
-        await self._end_native_parts_beside(route)
+        await self._end_unmarked_parts(route.predict_name, route.field)
+        text = str(item.chunk or "")
+        if self.json_fields:
+            slot = (route.predict_name, route.field)
+            text = self._decoders.setdefault(slot, JsonFieldText()).feed(text)
+            if item.is_last_chunk:
+                del self._decoders[slot]
         if route.role == "tool_name":
-            await self._react_name(route.predict_name, item.chunk, item.is_last_chunk)
+            await self._react_name(route.predict_name, text, item.is_last_chunk)
             return
         if route.role == "tool_args":
-            await self._react_args(route.predict_name, item.chunk)
+            await self._react_args(route.predict_name, text)
             return
         key = _key(route)
-        if item.chunk:
-            self._streamed.add(route.field)
+        if text:
+            self._streamed.add((route.predict_name, route.field))
             self._step_has_content = True
             self._open[route.predict_name, route.field] = route
             if route.role == "text":
-                await self._ctx.write_text(item.chunk, key=key)
+                await self._ctx.write_text(text, key=key)
             else:
-                await self._ctx.write_reasoning(item.chunk, key=key)
+                await self._ctx.write_reasoning(text, key=key)
         if item.is_last_chunk:
             await self._end_part((route.predict_name, route.field))
 
-    async def _end_native_parts_beside(self, route: Route) -> None:
-        """A streamable type (native reasoning) never says it ended: another field of
-        the same predictor starting is the sign."""
+    async def _end_unmarked_parts(self, predict_name: str, field: str) -> None:
+        """A streamable type (native reasoning) never says it ended: another field (or
+        a tool call) of the same predictor starting is the sign."""
         for open_key, open_route in list(self._open.items()):
-            if (
-                not open_route.ends_itself
-                and open_key[0] == route.predict_name
-                and open_key[1] != route.field
-            ):
+            if not open_route.ends_itself and open_key[0] == predict_name and open_key[1] != field:
                 await self._end_part(open_key)
 
     async def _end_part(self, open_key: tuple[str, str]) -> None:
@@ -301,7 +356,7 @@ class _Run:
             return
         name = name.strip()
         part: _ToolPart | None = None
-        if name in self._plan.react_tools.get(predict_name, frozenset()):
+        if name in self._plan.agent_tools.get(predict_name, frozenset()):
             part = _ToolPart(await self._ctx.begin_tool_call(name), name, native=False)
             self._step_has_content = True
             self._waiting.append(part)
@@ -330,10 +385,12 @@ class _Run:
 
     async def _native_piece(self, piece: ToolCallDelta) -> None:
         slot = (piece.predict_name, piece.index)
+        self._streamed.add((piece.predict_name, piece.field))
         part = self._native.get(slot)
         if part is None:
             if piece.name is None:
                 return  # no name yet; providers send it in the first piece
+            await self._end_unmarked_parts(piece.predict_name, "")
             hidden = piece.name in self._plan.internal_tool_names.get(piece.predict_name, ())
             part_id = (
                 ""
@@ -341,6 +398,7 @@ class _Run:
                 else await self._ctx.begin_tool_call(piece.name, tool_call_id=piece.call_id)
             )
             part = _ToolPart(part_id, piece.name, native=True, hidden=hidden)
+            part.agent = piece.predict_name in self._plan.agent_tools
             self._native[slot] = part
             if not hidden:
                 self._step_has_content = True
@@ -387,6 +445,7 @@ class _Run:
         self._react_part.clear()
         self._native.clear()
         self._waiting.clear()
+        self._decoders.clear()
         if self._step_has_content:
             self._step_has_content = False
             await self._ctx.new_step()
@@ -413,6 +472,10 @@ class _Run:
                 await self._ctx.fail_tool_input(
                     part.part_id, "The tool call could not be parsed.", input=part.args_text
                 )
+            elif part.agent and not part.bound and part.input_done:
+                # the agent went on without running it: it named no tool it has
+                part.bound = True
+                await self._ctx.fail_tool_call(part.part_id, f"Unknown tool: {part.name}")
 
 
 def _key(route: Route) -> Hashable:
