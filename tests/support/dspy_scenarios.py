@@ -232,6 +232,12 @@ SCENARIOS: dict[str, Scenario] = {
         {"question": "Weather in Paris and Rome?"},
         settings={"adapter": dspy.ChatAdapter(use_native_function_calling=True)},
     ),
+    "json-adapter": Scenario(
+        lambda: dspy.ChainOfThought("question -> answer"),
+        [Reply('{"reasoning": "Quotes \\"inside\\" and\\nnewlines.", "answer": "Paris."}')],
+        {"question": "What is the capital of France?"},
+        settings={"adapter": dspy.JSONAdapter()},
+    ),
     "cache-hit": Scenario(
         lambda: dspy.ChainOfThought("question -> answer"),
         [Reply(chat(reasoning="Cached thinking.", answer="A cached answer."))],

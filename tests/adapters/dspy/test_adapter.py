@@ -384,3 +384,10 @@ async def test_many_sequential_runs_leave_no_tasks_behind() -> None:
     assert await uiwire_tasks_left() == []
     assert asyncio.get_running_loop().is_running()
     assert TOOLS.calls  # the tools really ran
+
+
+async def test_json_adapter_values_are_decoded_text() -> None:
+    outcome = await run_scenario(SCENARIOS["json-adapter"])
+    shown = [(p["type"], p.get("text")) for p in parts(outcome) if p["type"] != "step-start"]
+    assert shown == [("reasoning", 'Quotes "inside" and\nnewlines.'), ("text", "Paris.")]
+    assert outcome.result.reasoning == 'Quotes "inside" and\nnewlines.'
