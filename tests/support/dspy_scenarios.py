@@ -153,17 +153,18 @@ async def run_scenario(scenario: Scenario, **ctx_options: Any) -> Outcome:
         )
 
 
-WEATHER_TURNS = (
-    Reply(
-        chat(
-            next_thought="I should look up Paris.",
-            next_tool_name="weather",
-            next_tool_args={"city": "Paris"},
-        )
-    ),
-    Reply(chat(next_thought="I have what I need.", next_tool_name="finish", next_tool_args={})),
-    Reply(chat(reasoning="The tool said sunny.", answer="It is sunny in Paris.")),
-)
+def weather_turns(
+    tool: str, city: str = "Paris", thought: str = "I should look up Paris."
+) -> tuple[Reply, ...]:
+    """A ReAct run: call ``tool`` for ``city``, finish, answer (the answer says Paris)."""
+    return (
+        Reply(chat(next_thought=thought, next_tool_name=tool, next_tool_args={"city": city})),
+        Reply(chat(next_thought="I have what I need.", next_tool_name="finish", next_tool_args={})),
+        Reply(chat(reasoning="The tool said sunny.", answer="It is sunny in Paris.")),
+    )
+
+
+WEATHER_TURNS = weather_turns("weather")
 
 SCENARIOS: dict[str, Scenario] = {
     "predict": Scenario(
@@ -183,16 +184,7 @@ SCENARIOS: dict[str, Scenario] = {
     ),
     "react-async-tool": Scenario(
         lambda: dspy.ReAct("question -> answer", tools=[aweather], max_iters=4),
-        [
-            Reply(
-                chat(
-                    next_thought="I should look up Paris.",
-                    next_tool_name="aweather",
-                    next_tool_args={"city": "Paris"},
-                )
-            ),
-            *WEATHER_TURNS[1:],
-        ],
+        weather_turns("aweather"),
         {"question": "Weather in Paris?"},
     ),
     "react-failing-tool": Scenario(

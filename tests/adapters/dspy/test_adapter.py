@@ -19,6 +19,7 @@ from tests.support.dspy_scenarios import (
     lm,
     run_scenario,
     weather,
+    weather_turns,
 )
 from tests.support.fake_llm import FakeLLM, Reply, ToolCallReply, chat
 from tests.support.stream_rules import assert_valid_body
@@ -357,16 +358,7 @@ async def test_sync_program_tools_run_off_the_loop_thread() -> None:
 
     scenario = Scenario(
         lambda: dspy.ReAct("question -> answer", tools=[where], max_iters=4),
-        [
-            Reply(
-                chat(
-                    next_thought="Look it up.",
-                    next_tool_name="where",
-                    next_tool_args={"city": "Oslo"},
-                )
-            ),
-            *WEATHER_TURNS[1:],
-        ],
+        weather_turns("where", "Oslo", "Look it up."),
         {"question": "Weather in Oslo?"},
     )
     assert DSPyAdapter(scenario.make_program()).async_program is False

@@ -120,7 +120,7 @@ def build_plan(
         for field, info in cast("dict[str, Any]", predictor.signature.output_fields).items():
             annotations[name, field] = info.annotation
             roles[name, field] = _default_role(
-                name, field, info.annotation, final=name == final_name, react=name in text_react
+                field, info.annotation, final=name == final_name, react=name in text_react
             )
     for key, role in (fields or {}).items():
         _apply_override(roles, key, role)
@@ -151,7 +151,7 @@ def build_plan(
 
 
 def _default_role(
-    predict_name: str, field: str, annotation: Any, *, final: bool, react: bool
+    field: str, annotation: Any, *, final: bool, react: bool
 ) -> _Role | Literal["skip"]:
     if react and field in _REACT_TOOL_FIELDS:
         return _REACT_TOOL_FIELDS[field]

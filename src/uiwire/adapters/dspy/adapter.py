@@ -173,8 +173,7 @@ class DSPyAdapter:
             status=self._status,
             internal_tools=self._plan.internal_tools,
         )
-        run = _Run(self._plan, ctx)
-        pump = asyncio.create_task(self._pump(bridge, run, inputs), name="uiwire-dspy-pump")
+        pump = asyncio.create_task(self._pump(bridge, ctx, inputs), name="uiwire-dspy-pump")
         try:
             return await pump
         finally:
@@ -184,7 +183,7 @@ class DSPyAdapter:
                 with contextlib.suppress(BaseException):
                     await pump
 
-    async def _pump(self, bridge: Bridge, run: _Run, inputs: dict[str, Any]) -> Any:
+    async def _pump(self, bridge: Bridge, ctx: StreamContext[Any], inputs: dict[str, Any]) -> Any:
         callbacks = [
             c
             for c in cast("list[Any]", dspy.settings.callbacks)
@@ -194,7 +193,9 @@ class DSPyAdapter:
         if not self._plan.async_program:
             overrides["allow_tool_async_sync_conversion"] = True  # async tools in the thread
         with dspy.context(**overrides):
-            run.json_fields = isinstance(dspy.settings.adapter, dspy.JSONAdapter)
+            run = _Run(
+                self._plan, ctx, json_fields=isinstance(dspy.settings.adapter, dspy.JSONAdapter)
+            )
             program = dspy.streamify(
                 self._runnable,
                 stream_listeners=self._plan.listeners(),
@@ -229,7 +230,7 @@ class _ToolPart:
 class _Run:
     """One request's translation state: DSPy items in, ``StreamContext`` writes out."""
 
-    def __init__(self, plan: Plan, ctx: StreamContext[Any]) -> None:
+    def __init__(self, plan: Plan, ctx: StreamContext[Any], *, json_fields: bool) -> None:
         self._plan = plan
         self._ctx = ctx
         self._open: dict[tuple[str, str], Route] = {}  # parts open, by (predictor, field)
@@ -241,7 +242,7 @@ class _Run:
         self._native: dict[tuple[str, int], _ToolPart] = {}  # this step's native calls
         self._waiting: list[_ToolPart] = []  # streamed calls not yet run
         self._running: dict[str, _ToolPart] = {}  # DSPy call_id -> part
-        self.json_fields = False  # JSONAdapter: chunks are raw JSON, decoded per field
+        self._json_fields = json_fields  # JSONAdapter: chunks are raw JSON, decoded per field
         self._decoders: dict[tuple[str, str], JsonFieldText] = {}
 
     # --- dispatch --------------------------------------------------------------------------
@@ -293,9 +294,10 @@ class _Run:
     async def _tool_calls_from(self, value: Any) -> None:
         """Tool calls the model wrote as text (no native function calling): whole."""
         for call in cast("list[Any]", getattr(value, "tool_calls", None) or []):
-            args, problem = to_json_value(getattr(call, "args", None) or {})
             await self._ctx.begin_tool_call(
-                str(call.name), args if problem is None else {}, tool_call_id=call.id or None
+                str(call.name),
+                _as_json_args(getattr(call, "args", None) or {}),
+                tool_call_id=call.id or None,
             )
 
     # --- text, reasoning and ReAct's tool fields ----------------------------------------------
@@ -306,7 +308,7 @@ class _Run:
             return
         await self._end_unmarked_parts(route.predict_name, route.field)
         text = str(item.chunk or "")
-        if self.json_fields:
+        if self._json_fields:
             slot = (route.predict_name, route.field)
             text = self._decoders.setdefault(slot, JsonFieldText()).feed(text)
             if item.is_last_chunk:
@@ -411,9 +413,7 @@ class _Run:
     async def _tool_started(self, event: ToolStarted) -> None:
         await self._settle_native_inputs()
         part = next((p for p in self._waiting if p.name == event.name), None)
-        args, problem = to_json_value(event.args)
-        if problem is not None:
-            args = {k: _as_text(v) for k, v in event.args.items()}
+        args = _as_json_args(event.args)
         if part is None:
             part_id = await self._ctx.begin_tool_call(event.name, args)
             part = _ToolPart(part_id, event.name, native=False, input_done=True)
@@ -501,6 +501,12 @@ def _as_json(value: Any) -> Any:
         if problem is None:
             return plain
     return str(value)
+
+
+def _as_json_args(args: Mapping[str, Any]) -> Any:
+    """Tool arguments as JSON the client takes; values that are not JSON become text."""
+    plain, problem = to_json_value(args)
+    return plain if problem is None else {str(k): _as_text(v) for k, v in args.items()}
 
 
 def _as_text(value: Any) -> str:
