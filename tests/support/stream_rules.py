@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from uiwire.protocol.validate import check_stream
@@ -70,9 +70,13 @@ def check_lifecycle(chunks: Sequence[dict[str, Any]]) -> None:
             assert kind != "finish" or not in_step, f"{where}: finish inside an open step"
 
 
-def assert_valid_body(body: bytes | str, target: str = "v6") -> list[dict[str, Any]]:
-    """The body passes the client-faithful validator and uiwire's lifecycle rules; its chunks."""
-    report = check_stream(body, target=target)  # pyright: ignore[reportArgumentType]
+def assert_valid_body(
+    body: bytes | str, target: str = "v6", *, message: Mapping[str, Any] | None = None
+) -> list[dict[str, Any]]:
+    """The body passes the client-faithful validator and uiwire's lifecycle rules; its chunks.
+
+    ``message`` is the assistant message a continuation continues."""
+    report = check_stream(body, target=target, message=message)  # pyright: ignore[reportArgumentType]
     assert report.violation is None, f"invalid stream: {report.violation}"
     check_lifecycle(report.chunks)
     return report.chunks

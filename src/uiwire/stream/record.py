@@ -55,6 +55,20 @@ class Usage:
             self.cached_input_tokens + other.cached_input_tokens,
         )
 
+    def as_metadata(self) -> dict[str, int]:
+        """The AI SDK's ``LanguageModelUsage`` names, for message metadata; the optional
+        counts only when non-zero."""
+        metadata = {
+            "inputTokens": self.input_tokens,
+            "outputTokens": self.output_tokens,
+            "totalTokens": self.total_tokens,
+        }
+        if self.reasoning_tokens:
+            metadata["reasoningTokens"] = self.reasoning_tokens
+        if self.cached_input_tokens:
+            metadata["cachedInputTokens"] = self.cached_input_tokens
+        return metadata
+
 
 @dataclass(frozen=True, slots=True)
 class ToolCallRecord:

@@ -289,7 +289,7 @@ class _Run:
         usage = _usage(result)
         if usage is not None:
             self._ctx.add_usage(usage)
-            await self._ctx.write_metadata({"usage": _usage_metadata(usage)})
+            await self._ctx.write_metadata({"usage": usage.as_metadata()})
 
     async def _tool_calls_from(self, value: Any) -> None:
         """Tool calls the model wrote as text (no native function calling): whole."""
@@ -549,17 +549,3 @@ def _detail(entry: Mapping[str, Any], group: str, name: str) -> Any:
 
 def _count(value: Any) -> int:
     return value if type(value) is int and value >= 0 else 0
-
-
-def _usage_metadata(usage: Usage) -> dict[str, int]:
-    """The AI SDK's ``LanguageModelUsage`` names."""
-    metadata = {
-        "inputTokens": usage.input_tokens,
-        "outputTokens": usage.output_tokens,
-        "totalTokens": usage.total_tokens,
-    }
-    if usage.reasoning_tokens:
-        metadata["reasoningTokens"] = usage.reasoning_tokens
-    if usage.cached_input_tokens:
-        metadata["cachedInputTokens"] = usage.cached_input_tokens
-    return metadata

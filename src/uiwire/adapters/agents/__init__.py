@@ -1,0 +1,30 @@
+"""Stream OpenAI Agents SDK runs to ``useChat`` (needs the ``uiwire[agents]`` extra)."""
+
+from uiwire.adapters.agents._nested import agent_tool_progress
+from uiwire.adapters.agents._translate import AGENT_PART
+from uiwire.adapters.agents.adapter import AgentsAdapter, Resumption
+from uiwire.adapters.agents.approvals import (
+    ApprovalError,
+    ApprovalResponse,
+    ApprovalStore,
+    MemoryApprovalStore,
+    PendingApprovals,
+    approval_responses,
+)
+from uiwire.adapters.agents.tools import SyncToolStream, ToolStream, tool_stream
+
+__all__ = [
+    "AGENT_PART",
+    "AgentsAdapter",
+    "ApprovalError",
+    "ApprovalResponse",
+    "ApprovalStore",
+    "MemoryApprovalStore",
+    "PendingApprovals",
+    "Resumption",
+    "SyncToolStream",
+    "ToolStream",
+    "agent_tool_progress",
+    "approval_responses",
+    "tool_stream",
+]

@@ -1,0 +1,124 @@
+"""The side channel between a run's tools and its stream.
+
+The Agents SDK gives tools no way to emit events (openai-agents#1333), and it keeps no
+flag on a tool output that says "this was an error". Both travel here: the adapter
+puts a ``RunChannel`` in a context variable just while it calls ``Runner.run_streamed``
+(and resets it right there, in the context that set it); the run loop's task copies
+the context at creation, so every tool, tool error formatter and nested agent run of
+that run sees the channel, and nothing outside it does.
+
+Tool writes are ordered after the call's input: the SDK starts a tool as soon as the
+model's response is complete, which can be before the adapter has read the raw events
+that announce the call (the consumer may lag behind the SDK's queue). Writes for a call
+whose input has not been sent yet wait in ``pending`` and are sent, in order, when it is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import dataclasses
+import inspect
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, Literal
+
+from agents import RunConfig
+from agents.run_config import ToolErrorFormatter, ToolErrorFormatterArgs
+
+if TYPE_CHECKING:
+    from uiwire.adapters.agents._translate import Writes
+
+__all__ = ["RunChannel", "ToolFailure", "current_channel", "recording_tool_errors"]
+
+Write = Callable[[], Awaitable[object]]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ToolFailure:
+    """What the SDK's tool error formatter was told about one call."""
+
+    kind: Literal["approval_rejected", "tool_not_found", "tool_exception"]
+    error: Exception | None
+    default_message: str
+
+
+class RunChannel:
+    """Per-run state shared by the adapter and the run's tools (on the loop thread)."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, out: Writes | None) -> None:
+        self.loop = loop
+        self.out = out
+        """Where tools write; None for a run uiwire did not start (nothing to write to)."""
+        self.failures: dict[str, ToolFailure] = {}
+        self.nested: dict[str, Any] = {}  # agent-as-tool runs, by outer call id
+        self._ready: set[str] = set()
+        self._pending: dict[str, list[Write]] = {}
+        self.closed = False
+
+    async def for_call(self, tool_call_id: str, write: Write) -> None:
+        """Run ``write`` now if the call's input was sent, else when it is."""
+        if self.closed:
+            return
+        if tool_call_id in self._ready:
+            await write()
+        else:
+            self._pending.setdefault(tool_call_id, []).append(write)
+
+    async def input_sent(self, tool_call_id: str) -> None:
+        """The call's part exists on the client: send what its tool already wrote."""
+        queue = self._pending.get(tool_call_id)
+        while queue:  # a write landing while we await joins the queue, keeping order
+            await queue.pop(0)()
+        self._pending.pop(tool_call_id, None)
+        self._ready.add(tool_call_id)
+
+    def output_sent(self, tool_call_id: str) -> None:
+        """The call's final output is out: later tool writes have nowhere to go."""
+        self._ready.discard(tool_call_id)
+        self._pending.pop(tool_call_id, None)
+        self.nested.pop(tool_call_id, None)
+
+    def close(self) -> None:
+        self.closed = True
+        self._pending.clear()
+        self.nested.clear()
+
+
+_current: contextvars.ContextVar[RunChannel | None] = contextvars.ContextVar(
+    "uiwire_agents_run", default=None
+)
+
+
+def current_channel() -> RunChannel | None:
+    return _current.get()
+
+
+def set_channel(channel: RunChannel) -> contextvars.Token[RunChannel | None]:
+    return _current.set(channel)
+
+
+def reset_channel(token: contextvars.Token[RunChannel | None]) -> None:
+    _current.reset(token)
+
+
+def recording_tool_errors(run_config: RunConfig | None) -> RunConfig:
+    """``run_config`` with a tool error formatter that notes each failure in the run's
+    channel, then defers to the user's formatter (or the SDK's default text): what the
+    model sees does not change."""
+    base = run_config if run_config is not None else RunConfig()
+    user_formatter: ToolErrorFormatter | None = base.tool_error_formatter
+
+    async def formatter(args: ToolErrorFormatterArgs[Any]) -> str | None:
+        channel = _current.get()
+        if channel is not None:
+            channel.failures[args.call_id] = ToolFailure(
+                args.kind, args.error, args.default_message
+            )
+        if user_formatter is None:
+            return None
+        message = user_formatter(args)
+        if inspect.isawaitable(message):
+            message = await message
+        return message
+
+    return dataclasses.replace(base, tool_error_formatter=formatter)

@@ -1,0 +1,470 @@
+"""One run's translation: Agents SDK stream events in, ``StreamContext`` writes out.
+
+Theory of operation
+-------------------
+Everything the model produces is read from the raw Responses events, as it streams:
+since openai-agents 0.20 the run-item events arrive only after ``response.completed``,
+so they are too late for text and tool input. Run items are read for what only the SDK
+knows: tool outputs, handoffs, approvals, the active agent.
+
+* ``response.created`` starts a step (one step per model call); the step before it
+  ends there, not at ``response.completed``, because the tool outputs of a model call
+  arrive after its completion and belong to its step.
+* Parts are addressed by ``(step, output_index, ...)``: the Chat Completions path gives
+  every item the id ``__fake_id__``, the output index is unique in both paths.
+* Text and refusals are text parts, reasoning summaries and reasoning text are
+  reasoning parts, one part per content / summary index, closed when their item is done.
+* Function calls (handoffs included) and local runtime calls stream their input; the
+  finished item gives the complete input, or ``tool-input-error`` when the arguments
+  are not JSON. Hosted calls (web search, file search, code interpreter, image
+  generation, hosted MCP) are provider-executed: their result is in the finished item.
+* ``tool_output`` / ``handoff_occured`` items give the outputs. A failure noted by the
+  run's tool error formatter (see ``_channel``) becomes ``tool-output-error``, a call
+  the user rejected ``tool-output-denied``.
+* ``response.completed`` adds the call's usage to the message metadata and sends, whole,
+  any output item that did not stream (a model that sends no deltas).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import mimetypes
+from collections.abc import Awaitable, Hashable, Mapping
+from typing import Any, Literal, Protocol, cast
+
+from uiwire.adapters.agents._channel import RunChannel
+from uiwire.adapters.agents._items import ToolItem, field, parse_arguments, tool_item
+from uiwire.protocol._json import to_json_value
+from uiwire.stream.record import Usage
+
+__all__ = ["AGENT_PART", "INVALID_INPUT_TEXT", "Translation", "Writes"]
+
+logger = logging.getLogger("uiwire.agents")
+
+AGENT_PART = "agent"
+"""The active agent, sent as a ``data-agent`` part ``{"name": ...}`` when it changes."""
+
+INVALID_INPUT_TEXT = "The model's tool arguments are not valid JSON."
+
+
+class Writes(Protocol):
+    """The writes a translation makes: a ``StreamContext``, or a nested message."""
+
+    def write_text(self, text: str, *, key: Hashable = None) -> Awaitable[None]: ...
+    def end_text(self, *, key: Hashable = None) -> Awaitable[None]: ...
+    def write_reasoning(self, text: str, *, key: Hashable = None) -> Awaitable[None]: ...
+    def end_reasoning(self, *, key: Hashable = None) -> Awaitable[None]: ...
+    def begin_tool_call(
+        self,
+        tool_name: str,
+        *,
+        tool_call_id: str | None = None,
+        dynamic: bool | None = None,
+        title: str | None = None,
+        provider_executed: bool | None = None,
+    ) -> Awaitable[str]: ...
+    def write_tool_input(self, tool_call_id: str, delta: str) -> Awaitable[None]: ...
+    def end_tool_input(self, tool_call_id: str, input: Any) -> Awaitable[None]: ...
+    def fail_tool_input(
+        self, tool_call_id: str, error: BaseException | str, *, input: Any = None
+    ) -> Awaitable[None]: ...
+    def complete_tool_call(self, tool_call_id: str, output: Any) -> Awaitable[None]: ...
+    def fail_tool_call(self, tool_call_id: str, error: BaseException | str) -> Awaitable[None]: ...
+    def deny_tool_call(self, tool_call_id: str) -> Awaitable[None]: ...
+    def write_tool_progress(self, tool_call_id: str, output: Any) -> Awaitable[None]: ...
+    def write_source(
+        self, url: str, *, title: str | None = None, source_id: str | None = None
+    ) -> Awaitable[str]: ...
+    def write_source_document(
+        self,
+        title: str,
+        media_type: str,
+        *,
+        filename: str | None = None,
+        source_id: str | None = None,
+    ) -> Awaitable[str]: ...
+    def write_file(self, file: str | bytes, media_type: str) -> Awaitable[None]: ...
+    def write_data(
+        self, name: str, data: Any, *, id: str | None = None, transient: bool | None = None
+    ) -> Awaitable[None]: ...
+    def write_metadata(self, metadata: Mapping[str, Any]) -> Awaitable[None]: ...
+    def new_step(self) -> Awaitable[None]: ...
+    def add_usage(self, usage: Usage) -> None: ...
+
+
+CallState = Literal["input-streaming", "input-available", "input-error", "approval", "done"]
+
+
+@dataclasses.dataclass(slots=True)
+class _Call:
+    name: str
+    state: CallState
+
+
+@dataclasses.dataclass(slots=True)
+class _Item:
+    """One output item of the current model call."""
+
+    kind: str
+    tool: ToolItem | None = None
+    keys: list[tuple[str, Hashable]] = dataclasses.field(default_factory=list[tuple[str, Hashable]])
+    """The text / reasoning parts it opened: ``("text" | "reasoning", key)``."""
+    streamed: bool = False
+    done: bool = False
+
+
+class Translation:
+    """Stream events of one run (or a resumed run) in, writes to ``out``.
+
+    ``channel`` carries tool failures and holds tool writes until the call's input is
+    out; ``releases_tool_writes`` is False for a nested (agent-as-tool) run, whose call
+    ids the outer stream does not have. ``calls`` are calls the message already holds
+    (a continuation): ``{tool_call_id: tool name}``. ``denied`` are calls the user
+    rejected, ``agent`` the agent the message last named, ``usage`` what it used so far.
+    """
+
+    def __init__(
+        self,
+        out: Writes,
+        channel: RunChannel | None,
+        *,
+        releases_tool_writes: bool = True,
+        calls: Mapping[str, str] | None = None,
+        denied: frozenset[str] = frozenset(),
+        agent: str | None = None,
+        usage: Usage | None = None,
+    ) -> None:
+        self._out = out
+        self._channel = channel
+        self._releases = releases_tool_writes
+        self._calls: dict[str, _Call] = {
+            call_id: _Call(name, "approval") for call_id, name in (calls or {}).items()
+        }
+        self._denied = denied
+        self._agent = agent
+        self._step = 0
+        self._items: dict[int, _Item] = {}
+        self._usage = usage or Usage()
+
+    @property
+    def usage(self) -> Usage:
+        return self._usage
+
+    @property
+    def agent(self) -> str | None:
+        """The agent the message last named."""
+        return self._agent
+
+    def call_state(self, tool_call_id: str) -> CallState | None:
+        call = self._calls.get(tool_call_id)
+        return None if call is None else call.state
+
+    # --- dispatch --------------------------------------------------------------------
+
+    async def handle(self, event: Any) -> None:
+        kind = event.type
+        if kind == "raw_response_event":
+            await self._raw(event.data)
+        elif kind == "run_item_stream_event":
+            await self._run_item(event.name, event.item)
+        elif kind == "agent_updated_stream_event":
+            await self._agent_updated(str(event.new_agent.name))
+
+    async def _raw(self, data: Any) -> None:
+        kind = data.type
+        if kind == "response.created":
+            if self._step:
+                await self._out.new_step()
+            self._step += 1
+            self._items = {}
+        elif kind in ("response.output_text.delta", "response.refusal.delta"):
+            await self._text(data.output_index, data.content_index, data.delta)
+        elif kind == "response.content_part.done":
+            await self._end_part(data.output_index, "text", (data.content_index,))
+        elif kind == "response.reasoning_summary_text.delta":
+            await self._reasoning(data.output_index, ("summary", data.summary_index), data.delta)
+        elif kind == "response.reasoning_summary_part.done":
+            await self._end_part(data.output_index, "reasoning", ("summary", data.summary_index))
+        elif kind == "response.reasoning_text.delta":
+            await self._reasoning(data.output_index, ("text", data.content_index), data.delta)
+        elif kind == "response.reasoning_text.done":
+            await self._end_part(data.output_index, "reasoning", ("text", data.content_index))
+        elif kind in _INPUT_DELTAS:
+            await self._tool_input_delta(data.output_index, data.delta)
+        elif kind == "response.output_text.annotation.added":
+            await self._annotation(data.annotation)
+        elif kind == "response.output_item.added":
+            await self._item_added(data.output_index, data.item)
+        elif kind == "response.output_item.done":
+            await self._item_done(data.output_index, data.item)
+        elif kind == "response.completed":
+            await self._completed(data.response)
+
+    # --- text and reasoning ---------------------------------------------------------------
+
+    def _item(self, index: int, kind: str = "message") -> _Item:
+        item = self._items.get(index)
+        if item is None:  # a delta without its item.added: some models skip it
+            item = self._items[index] = _Item(kind)
+        return item
+
+    async def _text(self, index: int, content_index: int, delta: str) -> None:
+        if not delta:
+            return
+        item = self._item(index)
+        key = ("text", self._step, index, content_index)
+        if ("text", key) not in item.keys:
+            item.keys.append(("text", key))
+        item.streamed = True
+        await self._out.write_text(delta, key=key)
+
+    async def _reasoning(self, index: int, sub: tuple[str, int], delta: str) -> None:
+        if not delta:
+            return
+        item = self._item(index, "reasoning")
+        key = ("reasoning", self._step, index, *sub)
+        if ("reasoning", key) not in item.keys:
+            item.keys.append(("reasoning", key))
+        item.streamed = True
+        await self._out.write_reasoning(delta, key=key)
+
+    async def _end_part(self, index: int, family: str, sub: tuple[Hashable, ...]) -> None:
+        item = self._items.get(index)
+        if item is None:
+            return
+        key: Hashable = (family, self._step, index, *sub)
+        entry: tuple[str, Hashable] = (family, key)
+        if entry in item.keys:
+            item.keys.remove(entry)
+            await self._close(entry)
+
+    async def _close(self, entry: tuple[str, Hashable]) -> None:
+        family, key = entry
+        if family == "text":
+            await self._out.end_text(key=key)
+        else:
+            await self._out.end_reasoning(key=key)
+
+    async def _annotation(self, annotation: Any) -> None:
+        kind = field(annotation, "type")
+        if kind == "url_citation" and field(annotation, "url"):
+            await self._out.write_source(
+                str(field(annotation, "url")), title=field(annotation, "title") or None
+            )
+        elif kind in ("file_citation", "container_file_citation"):
+            filename = field(annotation, "filename") or field(annotation, "file_id") or "file"
+            media_type = mimetypes.guess_type(str(filename))[0] or "application/octet-stream"
+            await self._out.write_source_document(str(filename), media_type, filename=str(filename))
+
+    # --- output items -------------------------------------------------------------------
+
+    async def _item_added(self, index: int, raw: Any) -> None:
+        kind = str(field(raw, "type"))
+        tool = tool_item(raw)
+        item = self._items[index] = _Item(kind, tool)
+        if tool is None or kind == "mcp_approval_request":
+            return
+        known = self._calls.get(tool.call_id)
+        if tool.approval_request_id is not None and tool.approval_request_id in self._calls:
+            item.tool = dataclasses.replace(tool, call_id=tool.approval_request_id)
+            return  # the approved MCP call: its result goes to the approval's part
+        if known is not None:
+            return
+        self._calls[tool.call_id] = _Call(tool.name, "input-streaming")
+        await self._out.begin_tool_call(
+            tool.name,
+            tool_call_id=tool.call_id,
+            dynamic=tool.dynamic or None,
+            provider_executed=tool.provider_executed or None,
+        )
+
+    async def _tool_input_delta(self, index: int, delta: str) -> None:
+        item = self._items.get(index)
+        if item is None or item.tool is None or not delta:
+            return
+        call = self._calls.get(item.tool.call_id)
+        if call is not None and call.state == "input-streaming":
+            item.streamed = True
+            await self._out.write_tool_input(item.tool.call_id, delta)
+
+    async def _item_done(self, index: int, raw: Any) -> None:
+        item = self._items.get(index)
+        if item is None:
+            await self._item_added(index, raw)
+            item = self._items[index]
+        if item.done:
+            return
+        item.done = True
+        while item.keys:
+            await self._close(item.keys.pop(0))
+        if item.kind == "message" and not item.streamed:
+            await self._whole_message(index, raw)
+        elif item.kind == "reasoning" and not item.streamed:
+            await self._whole_reasoning(index, raw)
+        if item.tool is not None:
+            await self._tool_item_done(item.tool, raw)
+
+    async def _whole_message(self, index: int, raw: Any) -> None:
+        for content_index, content in enumerate(cast("list[Any]", field(raw, "content") or [])):
+            text = field(content, "text") or field(content, "refusal")
+            if isinstance(text, str) and text:
+                key = ("text", self._step, index, content_index)
+                await self._out.write_text(text, key=key)
+                await self._out.end_text(key=key)
+                for annotation in cast("list[Any]", field(content, "annotations") or []):
+                    await self._annotation(annotation)
+
+    async def _whole_reasoning(self, index: int, raw: Any) -> None:
+        pieces = [
+            *(
+                ("summary", i, p)
+                for i, p in enumerate(cast("list[Any]", field(raw, "summary") or []))
+            ),
+            *(("text", i, p) for i, p in enumerate(cast("list[Any]", field(raw, "content") or []))),
+        ]
+        for family, i, piece in pieces:
+            text = field(piece, "text")
+            if isinstance(text, str) and text:
+                key = ("reasoning", self._step, index, family, i)
+                await self._out.write_reasoning(text, key=key)
+                await self._out.end_reasoning(key=key)
+
+    async def _tool_item_done(self, tool: ToolItem, raw: Any) -> None:
+        call = self._calls.get(tool.call_id)
+        if call is None:  # an approval request is not begun at item.added
+            call = self._calls[tool.call_id] = _Call(tool.name, "input-streaming")
+            await self._out.begin_tool_call(
+                tool.name,
+                tool_call_id=tool.call_id,
+                dynamic=tool.dynamic or None,
+                provider_executed=tool.provider_executed or None,
+            )
+        if call.state == "input-streaming":
+            value, valid = tool.input_of(raw)
+            if valid:
+                await self._out.end_tool_input(tool.call_id, value)
+                call.state = "input-available"
+                if self._channel is not None and self._releases:
+                    await self._channel.input_sent(tool.call_id)
+            else:
+                await self._out.fail_tool_input(tool.call_id, INVALID_INPUT_TEXT, input=value)
+                call.state = "input-error"
+        if not tool.provider_executed or field(raw, "type") == "mcp_approval_request":
+            return
+        if call.state not in ("input-available", "approval"):
+            return
+        kind = field(raw, "type")
+        if kind == "image_generation_call" and isinstance(field(raw, "result"), str):
+            await self._out.write_file(f"data:image/png;base64,{field(raw, 'result')}", "image/png")
+        output, error = tool.result_of(raw)
+        if error is not None:
+            await self._out.fail_tool_call(tool.call_id, error)
+        else:
+            await self._out.complete_tool_call(tool.call_id, _json_output(output, None))
+        call.state = "done"
+
+    async def ensure_call(self, raw: Any) -> str | None:
+        """Make sure a call the run reported (``tool_called``, an interruption) has its
+        part with complete input; returns its id. For models that stream no items."""
+        tool = tool_item(raw)
+        if tool is None:
+            return None
+        if tool.call_id not in self._calls:
+            await self._tool_item_done(tool, raw)
+        return tool.call_id
+
+    # --- run items ----------------------------------------------------------------------
+
+    async def _run_item(self, name: str, item: Any) -> None:
+        if name in ("tool_called", "handoff_requested"):
+            await self.ensure_call(item.raw_item)
+        elif name == "tool_output":
+            raw = item.raw_item
+            call_id = field(raw, "call_id") or field(raw, "id")
+            await self._finish_call(str(call_id), item.output, field(raw, "output"))
+        elif name == "handoff_occured":
+            raw = item.raw_item
+            text = field(raw, "output")
+            output, _ = parse_arguments(text)
+            await self._finish_call(str(field(raw, "call_id")), output, text)
+        elif name == "mcp_approval_response":
+            raw = item.raw_item
+            request_id = str(field(raw, "approval_request_id"))
+            call = self._calls.get(request_id)
+            if call is not None and call.state == "approval" and not field(raw, "approve"):
+                await self._out.deny_tool_call(request_id)
+                call.state = "done"
+
+    async def _finish_call(self, call_id: str, output: Any, model_text: Any) -> None:
+        call = self._calls.get(call_id)
+        if call is None:
+            logger.debug("output for a call this stream does not know (%s): skipped", call_id)
+            return
+        if call.state not in ("input-available", "approval"):
+            return  # its input failed (the SDK still tells the model), or it is done
+        failure = self._channel.failures.pop(call_id, None) if self._channel else None
+        if call_id in self._denied or (failure is not None and failure.kind == "approval_rejected"):
+            await self._out.deny_tool_call(call_id)
+        elif failure is not None and failure.kind == "tool_exception":
+            await self._out.fail_tool_call(call_id, failure.error or failure.default_message)
+        elif failure is not None:
+            await self._out.fail_tool_call(call_id, failure.default_message)
+        else:
+            await self._out.complete_tool_call(call_id, _json_output(output, model_text))
+        call.state = "done"
+        if self._channel is not None and self._releases:
+            self._channel.output_sent(call_id)
+
+    async def _agent_updated(self, name: str) -> None:
+        if name != self._agent:
+            self._agent = name
+            await self._out.write_data(AGENT_PART, {"name": name})
+
+    # --- the end of a model call -------------------------------------------------------------
+
+    async def _completed(self, response: Any) -> None:
+        for index, raw in enumerate(cast("list[Any]", field(response, "output") or [])):
+            item = self._items.get(index)
+            if item is None or not item.done:
+                await self._item_done(index, raw)
+        usage = _usage(field(response, "usage"))
+        if usage is not None:
+            self._out.add_usage(usage)
+            self._usage = self._usage + usage
+            await self._out.write_metadata({"usage": self._usage.as_metadata()})
+
+
+_INPUT_DELTAS = frozenset(
+    {
+        "response.function_call_arguments.delta",
+        "response.custom_tool_call_input.delta",
+        "response.code_interpreter_call_code.delta",
+        "response.mcp_call_arguments.delta",
+    }
+)
+
+
+def _json_output(output: Any, model_text: Any) -> Any:
+    """The tool's value as JSON; else the text the model was given; else its repr."""
+    plain, reason = to_json_value(output)
+    if reason is None:
+        return plain
+    if isinstance(model_text, str):
+        return model_text
+    return repr(output)
+
+
+def _count(value: Any) -> int:
+    return value if isinstance(value, int) and value > 0 else 0
+
+
+def _usage(raw: Any) -> Usage | None:
+    if raw is None:
+        return None
+    return Usage(
+        input_tokens=_count(field(raw, "input_tokens")),
+        output_tokens=_count(field(raw, "output_tokens")),
+        reasoning_tokens=_count(field(field(raw, "output_tokens_details"), "reasoning_tokens")),
+        cached_input_tokens=_count(field(field(raw, "input_tokens_details"), "cached_tokens")),
+    )

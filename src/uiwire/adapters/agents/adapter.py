@@ -1,0 +1,286 @@
+"""``AgentsAdapter``: OpenAI Agents SDK runs (``Runner.run_streamed``), streamed to ``useChat``.
+
+Theory of operation
+-------------------
+``stream_into`` starts the run (or takes one you started), reads ``stream_events()``
+in the caller's task and hands each event to a ``Translation`` (``_translate``), which
+writes into the ``StreamContext``. Writes are awaited: a slow client slows the reading.
+
+* While ``Runner.run_streamed`` is called, a ``RunChannel`` is the current value of a
+  context variable, reset right after in the same context; the run loop task copies
+  the context when it is created, so the run's tools, tool error formatter and nested
+  agent runs find the channel (``tools.tool_stream``, ``agent_tool_progress``).
+* Leaving early (the client left, the work was cancelled, a write failed) calls
+  ``result.cancel()`` and closes the event generator: without it the SDK keeps running
+  the model and the tools to the end (openai-agents#574).
+* A run that stops on tool approvals is kept in the ``ApprovalStore``; the client gets
+  ``tool-approval-request`` chunks with server-generated ids; ``resume`` continues the
+  same assistant message when the answers come back (see ``approvals``).
+* Exceptions (max turns, guardrail tripwires, refusals, model errors) propagate, after
+  every event before them was sent; ``ctx.run`` turns them into a masked ``error``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import time
+from collections.abc import AsyncGenerator, Mapping
+from typing import Any, cast
+
+from agents import Agent, RunConfig, Runner, RunResultStreaming, RunState
+
+from uiwire.adapters.agents._channel import (
+    RunChannel,
+    recording_tool_errors,
+    reset_channel,
+    set_channel,
+)
+from uiwire.adapters.agents._translate import Translation
+from uiwire.adapters.agents.approvals import (
+    ApprovalError,
+    ApprovalResponse,
+    ApprovalStore,
+    MemoryApprovalStore,
+    PendingApprovals,
+    take_pending,
+)
+from uiwire.protocol.machine import StreamMachine
+from uiwire.stream.context import StreamContext
+
+__all__ = ["AgentsAdapter", "Resumption"]
+
+logger = logging.getLogger("uiwire.agents")
+
+DEFAULT_APPROVAL_TTL = 24 * 3600.0
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Resumption:
+    """A paused run taken from the store, with the user's answers; made by
+    ``AgentsAdapter.take_approvals``, consumed by ``stream_into`` once."""
+
+    message: Mapping[str, Any]
+    """The assistant message being continued (stream into a context made with it)."""
+    pending: PendingApprovals
+    answers: Mapping[str, ApprovalResponse]
+    """``{tool_call_id: answer}``."""
+
+
+class AgentsAdapter:
+    """Streams an Agents SDK agent's runs to ``useChat``; build it once, use it per request.
+
+    ``adapter.stream("question")`` returns a running ``StreamContext`` (hand it to
+    ``UIMessageStreamResponse``); ``await adapter.stream_into(ctx, input)`` writes into
+    a context you already have. ``await adapter.resume(message)`` continues a run that
+    stopped for tool approvals, from the assistant message carrying the answers.
+
+    Arguments:
+        agent: the starting ``agents.Agent``.
+        run_config: the ``RunConfig`` for every run (a copy gets uiwire's tool error
+            formatter, which wraps yours: what the model sees does not change).
+        max_turns: the SDK's ``max_turns`` (its default when None).
+        approvals: where runs paused for approval wait (in memory by default; use a
+            shared store with several workers).
+        approval_ttl: seconds a paused run waits for its answers.
+    """
+
+    def __init__(
+        self,
+        agent: Agent[Any],
+        *,
+        run_config: RunConfig | None = None,
+        max_turns: int | None = None,
+        approvals: ApprovalStore | None = None,
+        approval_ttl: float = DEFAULT_APPROVAL_TTL,
+    ) -> None:
+        if not isinstance(agent, Agent):  # pyright: ignore[reportUnnecessaryIsInstance]
+            raise TypeError(f"agent must be an agents.Agent; got {type(agent).__name__}")
+        if run_config is not None and not isinstance(run_config, RunConfig):  # pyright: ignore[reportUnnecessaryIsInstance]
+            raise TypeError(f"run_config must be an agents.RunConfig; got {run_config!r}")
+        if max_turns is not None and (type(max_turns) is not int or max_turns < 1):
+            raise ValueError(f"max_turns must be a positive int or None; got {max_turns!r}")
+        if approvals is not None and not isinstance(approvals, ApprovalStore):  # pyright: ignore[reportUnnecessaryIsInstance]
+            raise TypeError(
+                f"approvals must be an ApprovalStore (put / pop); got {type(approvals).__name__}"
+            )
+        if not isinstance(approval_ttl, (int, float)) or not approval_ttl > 0:  # pyright: ignore[reportUnnecessaryIsInstance]
+            raise ValueError(f"approval_ttl must be a positive number; got {approval_ttl!r}")
+        self._agent = agent
+        self._run_config = recording_tool_errors(run_config)
+        self._max_turns = max_turns
+        self._approvals: ApprovalStore = approvals or MemoryApprovalStore()
+        self._approval_ttl = float(approval_ttl)
+
+    @property
+    def agent(self) -> Agent[Any]:
+        return self._agent
+
+    @property
+    def approvals(self) -> ApprovalStore:
+        return self._approvals
+
+    # --- entry points ----------------------------------------------------------------
+
+    def stream(self, input: Any, /, *, context: Any = None, **run_options: Any) -> StreamContext:
+        """Start a run and return its stream: ``UIMessageStreamResponse(adapter.stream(q))``.
+
+        ``input`` is what ``Runner.run_streamed`` takes (a string, a list of input
+        items, a ``RunState``) or a ``RunResultStreaming`` you started. ``context`` is
+        the run's context object; ``run_options`` go to ``Runner.run_streamed``
+        (``session``, ``hooks``, ``previous_response_id``, ...). For ``on_finish``
+        and the other context options, make the ``StreamContext`` yourself and
+        ``ctx.run(adapter.stream_into(ctx, input))``.
+        """
+        _check_input(input)
+        ctx: StreamContext = StreamContext()
+        ctx.run(self.stream_into(ctx, input, context=context, **run_options))
+        return ctx
+
+    async def resume(
+        self, message: Any, /, *, context: Any = None, **run_options: Any
+    ) -> StreamContext:
+        """Continue a run paused for approvals, answered in ``message`` (the assistant
+        message of the ``useChat`` request): a running ``StreamContext`` that continues
+        that message. Raises ``ApprovalError`` (answer with its ``status_code``) when
+        the answers do not match a paused run; then nothing ran."""
+        resumption = await self.take_approvals(message)
+        ctx: StreamContext = StreamContext(continued_message=resumption.message)
+        ctx.run(self.stream_into(ctx, resumption, context=context, **run_options))
+        return ctx
+
+    async def take_approvals(self, message: Any) -> Resumption:
+        """Take the paused run ``message`` answers from the store (see ``resume``)."""
+        dump = getattr(message, "model_dump", None)
+        if callable(dump):
+            message = dump(mode="json", by_alias=True, exclude_none=True)
+        if isinstance(message, Mapping):
+            try:  # the message must be one we can continue, before the record is taken
+                StreamMachine(continued_message=cast("Mapping[str, Any]", message))
+            except (ValueError, TypeError) as exc:
+                raise ApprovalError(str(exc), status_code=422) from None
+        pending, answers = await take_pending(self._approvals, message)
+        return Resumption(cast("Mapping[str, Any]", message), pending, answers)
+
+    async def stream_into(
+        self, ctx: StreamContext[Any], input: Any, /, *, context: Any = None, **run_options: Any
+    ) -> RunResultStreaming:
+        """Run the agent on ``input``, writing into ``ctx``; returns the finished
+        ``RunResultStreaming``. Exceptions propagate (``ctx.run`` masks them for the
+        client). The stream is not finished, so you can write more after."""
+        if not isinstance(ctx, StreamContext):  # pyright: ignore[reportUnnecessaryIsInstance]
+            raise TypeError(f"ctx must be a uiwire.StreamContext; got {type(ctx).__name__}")
+        _check_input(input)
+        loop = asyncio.get_running_loop()
+        if isinstance(input, RunResultStreaming):
+            channel = RunChannel(loop, None)  # started elsewhere: its tools cannot see us
+            translation = Translation(ctx, channel)
+            result = input
+        elif isinstance(input, Resumption):
+            if ctx.message_id != input.pending.message_id:
+                raise ValueError(
+                    f"a resumption continues message {input.pending.message_id!r}; make the "
+                    "context with StreamContext(continued_message=resumption.message)"
+                )
+            channel = RunChannel(loop, ctx)
+            state = await self._restore(input, context)
+            translation = Translation(
+                ctx,
+                channel,
+                calls=dict(input.pending.calls.values()),
+                denied=frozenset(c for c, a in input.answers.items() if not a.approved),
+                agent=input.pending.agent,
+                usage=input.pending.usage,
+            )
+            result = self._start(channel, state, None, run_options)
+        else:
+            channel = RunChannel(loop, ctx)
+            translation = Translation(ctx, channel)
+            result = self._start(channel, input, context, run_options)
+        await _consume(result, translation, channel)
+        if result.interruptions:
+            await self._pause(ctx, result, translation)
+        return result
+
+    # --- internals ------------------------------------------------------------------------
+
+    def _start(
+        self, channel: RunChannel, input: Any, context: Any, run_options: dict[str, Any]
+    ) -> RunResultStreaming:
+        options = dict(run_options)
+        if self._max_turns is not None:
+            options.setdefault("max_turns", self._max_turns)
+        if context is not None:
+            options["context"] = context
+        token = set_channel(channel)
+        try:
+            return Runner.run_streamed(self._agent, input, run_config=self._run_config, **options)
+        finally:
+            reset_channel(token)
+
+    async def _restore(self, resumption: Resumption, context: Any) -> RunState[Any, Any]:
+        state = await RunState.from_string(
+            self._agent, resumption.pending.state, context_override=context
+        )
+        for item in state.get_interruptions():
+            answer = resumption.answers.get(str(item.call_id))
+            if answer is None:
+                continue  # asked again when the run resumes
+            if answer.approved:
+                state.approve(item)
+            else:
+                state.reject(item, rejection_message=answer.reason or None)
+        return state
+
+    async def _pause(
+        self, ctx: StreamContext[Any], result: RunResultStreaming, translation: Translation
+    ) -> None:
+        key = PendingApprovals.new_key()
+        calls: dict[str, tuple[str, str]] = {}
+        for index, item in enumerate(result.interruptions):
+            call_id = await translation.ensure_call(item.raw_item) or item.call_id
+            calls[PendingApprovals.approval_id(key, index)] = (str(call_id), str(item.name))
+        pending = PendingApprovals(
+            key=key,
+            message_id=ctx.message_id,
+            state=result.to_state().to_string(),
+            agent=translation.agent,
+            calls=calls,
+            expires_at=time.time() + self._approval_ttl,
+            usage=translation.usage,
+        )
+        await self._approvals.put(key, pending.dumps(), self._approval_ttl)
+        for approval_id, (call_id, _) in calls.items():
+            if translation.call_state(call_id) == "input-available":
+                await ctx.request_tool_approval(call_id, approval_id=approval_id)
+            else:
+                logger.warning("tool call %s has no usable input; approval not asked", call_id)
+
+
+async def _consume(
+    result: RunResultStreaming, translation: Translation, channel: RunChannel
+) -> None:
+    events = cast("AsyncGenerator[Any, None]", result.stream_events())
+    finished = False
+    try:
+        async for event in events:
+            await translation.handle(event)
+        finished = True
+    finally:
+        channel.close()
+        if not finished and not result.is_complete:
+            result.cancel()  # else the SDK runs the model and the tools to the end
+        await events.aclose()
+    failure = result.run_loop_exception
+    if failure is not None:  # failed before any event (openai-agents#2929)
+        raise failure
+
+
+def _check_input(input: Any) -> None:
+    if isinstance(input, (str, list, RunResultStreaming, RunState, Resumption)):
+        return
+    raise TypeError(
+        "input must be a string, a list of input items, a RunState, a RunResultStreaming "
+        f"or a Resumption; got {type(input).__name__}"
+    )
