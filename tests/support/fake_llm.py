@@ -1,21 +1,32 @@
-"""A scripted OpenAI-compatible chat completions server on 127.0.0.1.
+"""A scripted OpenAI-compatible model server on 127.0.0.1.
 
-The only fake in the DSPy tests: the provider's HTTP API. It runs uvicorn in its own
-thread and event loop, so a test whose loop stalls still gets answers (and a stalled
-loop shows up as a stall, not as a server that stopped responding). It answers
-``POST /v1/chat/completions`` in both modes DSPy uses: JSON when ``stream`` is false,
-server-sent ``chat.completion.chunk`` events when it is true, and it records whether
-each stream reached its end or the client hung up first.
+The only fake in the DSPy and Agents SDK tests: the provider's HTTP API. It runs
+uvicorn in its own thread and event loop, so a test whose loop stalls still gets answers
+(and a stalled loop shows up as a stall, not as a server that stopped responding).
+
+It serves two APIs, chosen by the request path, each in both modes (JSON when
+``stream`` is false, server-sent events when it is true):
+
+- ``POST /v1/chat/completions``: a ``chat.completion``, or ``chat.completion.chunk``
+  events ending with ``[DONE]`` (what DSPy and litellm use).
+- ``POST /v1/responses``: a ``response`` object, or the Responses API's typed events
+  (``event: <type>`` plus a JSON ``data`` line with a ``sequence_number``), from
+  ``response.created`` to ``response.completed`` (what the OpenAI Agents SDK uses).
+
+Either way it records every request payload and, for each stream, whether it reached
+its end or the client hung up first.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
 import socket
 import threading
-from collections.abc import Callable, Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,16 +48,41 @@ class Reply:
 
     text: str = ""
     reasoning: str = ""
-    """Streamed as ``reasoning_content`` deltas before the text (reasoning models)."""
+    """Streamed before the text: ``reasoning_content`` deltas (chat completions), or a
+    ``reasoning`` item with one summary part (Responses API)."""
     tool_calls: Sequence[ToolCallReply] = ()
     piece: int = 5
     """Characters per delta; keep >= 3, DSPy's listeners need it (see dspy.md)."""
     delay: float = 0.0
-    """Seconds to wait before each delta (slow streams, disconnect tests)."""
+    """Seconds to wait before each event (slow streams, disconnect tests)."""
     status: int = 200
     """Anything but 200 answers with an OpenAI-style error body."""
     prompt_tokens: int = 11
     completion_tokens: int = 7
+    refusal: str = ""
+    """Responses API only: the message refuses, streamed as ``response.refusal.delta``
+    (after the text's content part if there is text too)."""
+    annotations: Sequence[Mapping[str, Any]] = ()
+    """Responses API only: the text's annotations (``url_citation`` and the like), each
+    sent as ``response.output_text.annotation.added`` after the text deltas; needs
+    ``text``."""
+    items: Sequence[Mapping[str, Any]] = ()
+    """Responses API only: raw output items (``web_search_call``, ``mcp_call``, ...)
+    placed after the reasoning and before the message, each sent as
+    ``response.output_item.added`` (``status`` set to ``in_progress`` if it has one)
+    and ``response.output_item.done`` (the item as given)."""
+    fail: bool = False
+    """Responses API only: end with ``response.failed`` (a ``server_error``) instead of
+    ``response.completed``; the items before it are still sent. Without streaming the
+    answer is that failed response (HTTP 200)."""
+    cut_after: int | None = None
+    """Send only the first N events of the stream, then end the body normally: a
+    truncated stream without its closing event (``StreamLog.finished`` is still set,
+    the client did not hang up)."""
+
+    def __post_init__(self) -> None:
+        if self.annotations and not self.text:
+            raise ValueError("annotations belong to the text: set Reply.text too")
 
 
 def chat(**fields: object) -> str:
@@ -72,6 +108,8 @@ class StreamLog:
 class _State:
     requests: list[dict[str, Any]] = field(default_factory=list[dict[str, Any]])
     streams: list[StreamLog] = field(default_factory=list[StreamLog])
+    responses: int = 0
+    """Responses API answers so far; numbers the ``resp_<n>`` and item ids."""
 
 
 Responder = Callable[[dict[str, Any]], Reply]
@@ -81,7 +119,10 @@ class FakeLLM:
     """``with FakeLLM(script) as llm:`` serves ``script`` at ``llm.base_url``.
 
     ``script`` is a list of replies answered in order, or a function of the request
-    payload (for concurrent requests, answer by content).
+    payload (for concurrent requests, answer by content); both APIs draw from it.
+    Responses API answers are numbered from 1 per server: the n-th is ``resp_<n>`` and
+    its i-th output item ``rs_<n>_<i>``, ``msg_<n>_<i>`` or ``fc_<n>_<i>`` (scripted
+    ``items`` keep their own ids).
     """
 
     def __init__(self, script: Sequence[Reply] | Responder) -> None:
@@ -158,6 +199,15 @@ class FakeLLM:
 
     async def _app(self, scope: Any, receive: Any, send: Any) -> None:
         assert scope["type"] == "http"
+        path: str = scope["path"]
+        if path.endswith("/responses"):
+            responses_api = True
+        elif path.endswith("/chat/completions"):
+            responses_api = False
+        else:
+            error = {"error": {"message": f"no route {path}", "type": "invalid_request_error"}}
+            await _send_all(send, 404, "application/json", json.dumps(error).encode())
+            return
         body = b""
         while True:
             message = await receive()
@@ -172,16 +222,31 @@ class FakeLLM:
             error = {"error": {"message": "scripted failure", "type": "server_error"}}
             await _send_all(send, reply.status, "application/json", json.dumps(error).encode())
             return
-        if not payload.get("stream"):
+        if responses_api:
+            with self._lock:
+                self._state.responses += 1
+                number = self._state.responses
+            events = _response_events(reply, payload, number)
+            if not payload.get("stream"):
+                final: dict[str, Any] = {}
+                for event in events:
+                    final = event
+                body = json.dumps(final["response"]).encode()
+                await _send_all(send, 200, "application/json", body)
+                return
+            chunks = _sse(events)
+        elif not payload.get("stream"):
             await _send_all(send, 200, "application/json", json.dumps(_completion(reply)).encode())
             return
+        else:
+            chunks = _chunks(reply, payload)
         log = StreamLog(payload)
         with self._lock:
             self._state.streams.append(log)
-        await self._stream(reply, payload, log, receive, send)
+        await self._stream(reply, chunks, log, receive, send)
 
     async def _stream(
-        self, reply: Reply, payload: dict[str, Any], log: StreamLog, receive: Any, send: Any
+        self, reply: Reply, chunks: Iterator[bytes], log: StreamLog, receive: Any, send: Any
     ) -> None:
         gone = asyncio.Event()
 
@@ -199,7 +264,7 @@ class FakeLLM:
                     "headers": [(b"content-type", b"text/event-stream")],
                 }
             )
-            for event in _chunks(reply, payload):
+            for event in itertools.islice(chunks, reply.cut_after):
                 if reply.delay:
                     with contextlib.suppress(asyncio.TimeoutError):
                         await asyncio.wait_for(gone.wait(), reply.delay)
@@ -304,3 +369,165 @@ def _chunks(reply: Reply, payload: dict[str, Any]) -> Iterator[bytes]:
         }
         yield b"data: " + json.dumps(last).encode() + b"\n\n"
     yield b"data: [DONE]\n\n"
+
+
+# --- the Responses API ---------------------------------------------------------------
+
+
+def _sse(events: Iterator[dict[str, Any]]) -> Iterator[bytes]:
+    """Number the events and frame them as the Responses API does (no ``[DONE]``)."""
+    for number, event in enumerate(events):
+        event["sequence_number"] = number
+        data = json.dumps(event).encode()
+        yield b"event: " + event["type"].encode() + b"\ndata: " + data + b"\n\n"
+
+
+def _pieces(text: str, step: int) -> Iterator[str]:
+    for i in range(0, len(text), step):
+        yield text[i : i + step]
+
+
+def _response(
+    payload: dict[str, Any], number: int, status: str, output: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """A ``response`` object; the request's settings are echoed as the real API does."""
+    return {
+        "id": f"resp_{number}",
+        "object": "response",
+        "created_at": int(time.time()),
+        "status": status,
+        "background": False,
+        "error": None,
+        "incomplete_details": None,
+        "instructions": payload.get("instructions"),
+        "max_output_tokens": payload.get("max_output_tokens"),
+        "model": payload.get("model", "gpt-4.1"),
+        "output": list(output),
+        "parallel_tool_calls": payload.get("parallel_tool_calls", True),
+        "previous_response_id": payload.get("previous_response_id"),
+        "temperature": payload.get("temperature", 1.0),
+        "tool_choice": payload.get("tool_choice", "auto"),
+        "tools": payload.get("tools", []),
+        "top_p": payload.get("top_p", 1.0),
+        "truncation": payload.get("truncation", "disabled"),
+        "metadata": payload.get("metadata") or {},
+        "usage": None,
+    }
+
+
+def _response_usage(reply: Reply) -> dict[str, Any]:
+    return {
+        "input_tokens": reply.prompt_tokens,
+        # openai's InputTokensDetails requires cache_write_tokens too.
+        "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
+        "output_tokens": reply.completion_tokens,
+        "output_tokens_details": {"reasoning_tokens": 0},
+        "total_tokens": reply.prompt_tokens + reply.completion_tokens,
+    }
+
+
+def _response_events(
+    reply: Reply, payload: dict[str, Any], number: int
+) -> Iterator[dict[str, Any]]:
+    """The events of one Responses API answer, without their ``sequence_number``.
+
+    The last one carries the final ``response`` (the non-streaming answer).
+    """
+    step = reply.piece
+    output: list[dict[str, Any]] = []
+    for kind in ("response.created", "response.in_progress"):
+        yield {"type": kind, "response": _response(payload, number, "in_progress", [])}
+
+    def added(item: Mapping[str, Any]) -> dict[str, Any]:
+        return {"type": "response.output_item.added", "output_index": len(output), "item": item}
+
+    def done(item: dict[str, Any]) -> dict[str, Any]:
+        output.append(item)
+        return {"type": "response.output_item.done", "output_index": len(output) - 1, "item": item}
+
+    if reply.reasoning:
+        item_id = f"rs_{number}_{len(output)}"
+        at = {"item_id": item_id, "output_index": len(output), "summary_index": 0}
+        yield added({"id": item_id, "type": "reasoning", "summary": []})
+        part = {"type": "summary_text", "text": ""}
+        yield {"type": "response.reasoning_summary_part.added", **at, "part": part}
+        for delta in _pieces(reply.reasoning, step):
+            yield {"type": "response.reasoning_summary_text.delta", **at, "delta": delta}
+        yield {"type": "response.reasoning_summary_text.done", **at, "text": reply.reasoning}
+        part = {"type": "summary_text", "text": reply.reasoning}
+        yield {"type": "response.reasoning_summary_part.done", **at, "part": part}
+        yield done({"id": item_id, "type": "reasoning", "summary": [part]})
+
+    for item in reply.items:
+        yield added({**item, "status": "in_progress"} if "status" in item else dict(item))
+        yield done(dict(item))
+
+    if reply.text or reply.refusal:
+        item_id = f"msg_{number}_{len(output)}"
+        message = {"id": item_id, "type": "message", "status": "in_progress", "role": "assistant"}
+        yield added({**message, "content": []})
+        content: list[dict[str, Any]] = []
+        if reply.text:
+            at = {"item_id": item_id, "output_index": len(output), "content_index": len(content)}
+            part = {"type": "output_text", "annotations": [], "logprobs": [], "text": ""}
+            yield {"type": "response.content_part.added", **at, "part": part}
+            for delta in _pieces(reply.text, step):
+                yield {"type": "response.output_text.delta", **at, "delta": delta, "logprobs": []}
+            for index, annotation in enumerate(reply.annotations):
+                yield {
+                    "type": "response.output_text.annotation.added",
+                    **at,
+                    "annotation_index": index,
+                    "annotation": dict(annotation),
+                }
+            yield {"type": "response.output_text.done", **at, "text": reply.text, "logprobs": []}
+            part = {
+                "type": "output_text",
+                "annotations": [dict(a) for a in reply.annotations],
+                "logprobs": [],
+                "text": reply.text,
+            }
+            yield {"type": "response.content_part.done", **at, "part": part}
+            content.append(part)
+        if reply.refusal:
+            at = {"item_id": item_id, "output_index": len(output), "content_index": len(content)}
+            part = {"type": "refusal", "refusal": ""}
+            yield {"type": "response.content_part.added", **at, "part": part}
+            for delta in _pieces(reply.refusal, step):
+                yield {"type": "response.refusal.delta", **at, "delta": delta}
+            yield {"type": "response.refusal.done", **at, "refusal": reply.refusal}
+            part = {"type": "refusal", "refusal": reply.refusal}
+            yield {"type": "response.content_part.done", **at, "part": part}
+            content.append(part)
+        yield done({**message, "status": "completed", "content": content})
+
+    for index, call in enumerate(reply.tool_calls):
+        item_id = f"fc_{number}_{len(output)}"
+        head = {
+            "id": item_id,
+            "type": "function_call",
+            "call_id": call.id or f"call_{index}",
+            "name": call.name,
+        }
+        yield added({**head, "arguments": "", "status": "in_progress"})
+        at = {"item_id": item_id, "output_index": len(output)}
+        for delta in _pieces(call.arguments, step):
+            yield {"type": "response.function_call_arguments.delta", **at, "delta": delta}
+        # The API still sends ``name`` here; openai 3.52's model keeps it as an extra field.
+        yield {
+            "type": "response.function_call_arguments.done",
+            **at,
+            "arguments": call.arguments,
+            "name": call.name,
+        }
+        yield done({**head, "arguments": call.arguments, "status": "completed"})
+
+    if reply.fail:
+        final = _response(payload, number, "failed", output)
+        final["error"] = {"code": "server_error", "message": "scripted failure"}
+        yield {"type": "response.failed", "response": final}
+    else:
+        final = _response(payload, number, "completed", output)
+        final["completed_at"] = int(time.time())
+        final["usage"] = _response_usage(reply)
+        yield {"type": "response.completed", "response": final}
