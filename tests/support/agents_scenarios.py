@@ -1,0 +1,361 @@
+"""Agents SDK runs shared by the pytest suite and the JS conformance corpus.
+
+Each scenario is a real ``agents.Agent`` driven by the SDK's own ``ScriptedModel`` (no
+HTTP); ``run_agent`` streams it through ``AgentsAdapter`` and returns the exact SSE
+body, the sealed record and the run result. Tests that need the provider's HTTP stream
+(disconnects, hosted tools, the Chat Completions path) use ``FakeLLM`` instead.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from agents import (
+    Agent,
+    GuardrailFunctionOutput,
+    InputGuardrail,
+    RunContextWrapper,
+    Usage,
+    function_tool,
+    set_tracing_disabled,
+)
+from agents.testing import ModelStep, ScriptedModel, assistant_message, function_call
+from agents.tool_context import ToolContext
+from openai.types.responses import (
+    ResponseFunctionToolCall,
+    ResponseOutputMessage,
+    ResponseOutputRefusal,
+    ResponseReasoningItem,
+)
+from openai.types.responses.response_reasoning_item import Summary
+
+from tests.support.context_scenarios import consume
+from uiwire import StreamContext, StreamRecord
+from uiwire.adapters.agents import AgentsAdapter, agent_tool_progress, tool_stream
+
+set_tracing_disabled(True)  # the exporter would post traces to the provider
+
+
+class ToolLog:
+    """Which tools ran, with what, from any thread."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+
+    def add(self, name: str, **args: Any) -> None:
+        with self._lock:
+            self.calls.append((name, args))
+
+    def names(self) -> list[str]:
+        with self._lock:
+            return [name for name, _ in self.calls]
+
+    def clear(self) -> None:
+        with self._lock:
+            self.calls.clear()
+
+
+TOOLS = ToolLog()
+
+
+@function_tool
+def get_weather(city: str) -> str:
+    """Get the current weather in a city."""
+    TOOLS.add("get_weather", city=city)
+    return f"Sunny in {city}"
+
+
+@function_tool
+async def broken_lookup(term: str) -> str:
+    """Look a term up in the encyclopedia."""
+    TOOLS.add("broken_lookup", term=term)
+    raise RuntimeError(f"secret internal detail about {term}")
+
+
+@function_tool(needs_approval=True)
+async def delete_file(path: str) -> str:
+    """Delete a file on the server."""
+    TOOLS.add("delete_file", path=path)
+    return f"Deleted {path}"
+
+
+@function_tool
+async def search(ctx: ToolContext[Any], query: str) -> list[str]:
+    """Search the web, reporting progress into the stream."""
+    TOOLS.add("search", query=query)
+    ui = tool_stream(ctx)
+    await ui.progress({"status": "searching", "query": query})
+    await ui.data("hits", {"count": 2})
+    await ui.source("https://example.com/weather", title="Weather")
+    return [f"{query} result 1", f"{query} result 2"]
+
+
+@function_tool
+def sync_search(ctx: ToolContext[Any], query: str) -> str:
+    """Search the archive (a sync tool, run in a worker thread)."""
+    TOOLS.add("sync_search", query=query)
+    tool_stream(ctx).sync.progress({"status": "reading the archive"})
+    return f"archive: {query}"
+
+
+def usage(input_tokens: int, output_tokens: int) -> Usage:
+    return Usage(
+        requests=1,
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        total_tokens=input_tokens + output_tokens,
+    )
+
+
+def reasoning(text: str, item_id: str = "rs_1") -> ResponseReasoningItem:
+    return ResponseReasoningItem(
+        id=item_id, type="reasoning", summary=[Summary(text=text, type="summary_text")]
+    )
+
+
+def refusal(text: str) -> ResponseOutputMessage:
+    return ResponseOutputMessage(
+        id="msg_refusal",
+        type="message",
+        role="assistant",
+        status="completed",
+        content=[ResponseOutputRefusal(refusal=text, type="refusal")],
+    )
+
+
+def bad_call(name: str, arguments: str, call_id: str) -> ResponseFunctionToolCall:
+    return ResponseFunctionToolCall(
+        type="function_call", call_id=call_id, name=name, arguments=arguments, id=call_id
+    )
+
+
+@dataclass
+class Outcome:
+    body: bytes
+    record: StreamRecord
+    result: Any
+    ctx: StreamContext[Any]
+
+
+async def run_agent(
+    agent: Agent[Any] | AgentsAdapter,
+    input: Any = "What is the weather in Paris?",
+    *,
+    context: Any = None,
+    **adapter_options: Any,
+) -> Outcome:
+    """Stream one run through ``AgentsAdapter`` into a collecting context."""
+    adapter = agent if isinstance(agent, AgentsAdapter) else AgentsAdapter(agent, **adapter_options)
+    ctx: StreamContext[Any] = StreamContext(collect=True)
+    results: list[Any] = []
+
+    async def work(ctx: StreamContext[Any]) -> None:
+        results.append(await adapter.stream_into(ctx, input, context=context))
+
+    ctx.run(work)
+    body = await consume(ctx)
+    await ctx.wait_closed()
+    assert ctx.record is not None
+    return Outcome(body, ctx.record, results[0] if results else None, ctx)
+
+
+async def resume_agent(adapter: AgentsAdapter, message: Any, **options: Any) -> Outcome:
+    """Continue a paused run from the answered ``message`` (``take_approvals``, then
+    ``stream_into`` a collecting context that continues it)."""
+    resumption = await adapter.take_approvals(message)
+    ctx: StreamContext[Any] = StreamContext(continued_message=resumption.message, collect=True)
+    ctx.run(adapter.stream_into(ctx, resumption, **options))
+    body = await consume(ctx)
+    await ctx.wait_closed()
+    assert ctx.record is not None
+    return Outcome(body, ctx.record, None, ctx)
+
+
+def answer_approvals(message: dict[str, Any], approved: bool, reason: str | None = None) -> None:
+    """What ``addToolApprovalResponse`` does to the client's copy of the message."""
+    for part in message["parts"]:
+        if part.get("state") == "approval-requested":
+            part["state"] = "approval-responded"
+            part["approval"] = {**part["approval"], "approved": approved}
+            if reason is not None:
+                part["approval"]["reason"] = reason
+
+
+# --- scenarios -----------------------------------------------------------------------------
+
+
+def weather_agent(*extra_tools: Any, steps: Sequence[Any] | None = None) -> Agent[Any]:
+    model = ScriptedModel(
+        steps
+        or [
+            ModelStep(
+                output=[
+                    reasoning("The user wants the weather; I should call the tool."),
+                    function_call("get_weather", {"city": "Paris"}, call_id="call_w1"),
+                ],
+                usage=usage(12, 8),
+            ),
+            ModelStep(output=[assistant_message("It is sunny in Paris.")], usage=usage(30, 6)),
+        ]
+    )
+    return Agent(name="Weather", tools=[get_weather, *extra_tools], model=model)
+
+
+def s_text() -> Agent[Any]:
+    return Agent(
+        name="Greeter",
+        model=ScriptedModel(
+            [ModelStep(output=[assistant_message("Hello there!")], usage=usage(5, 3))]
+        ),
+    )
+
+
+def s_tools() -> Agent[Any]:
+    return weather_agent()
+
+
+def s_tool_errors() -> Agent[Any]:
+    return weather_agent(
+        broken_lookup,
+        steps=[
+            [
+                function_call("broken_lookup", {"term": "x"}, call_id="call_b1"),
+                bad_call("get_weather", '{"city": ', "call_bad"),
+            ],
+            [assistant_message("Sorry, both failed.")],
+        ],
+    )
+
+
+def s_approval() -> Agent[Any]:
+    return Agent(
+        name="Admin",
+        tools=[delete_file, get_weather],
+        model=ScriptedModel(
+            [
+                [
+                    function_call("delete_file", {"path": "/tmp/a.txt"}, call_id="call_d1"),
+                    function_call("get_weather", {"city": "Oslo"}, call_id="call_w2"),
+                ],
+                [assistant_message("Done.")],
+            ]
+        ),
+    )
+
+
+def s_handoff() -> Agent[Any]:
+    billing = Agent(
+        name="Billing",
+        handoff_description="Answers billing questions.",
+        model=ScriptedModel([[assistant_message("Your invoice is paid.")]]),
+    )
+    return Agent(
+        name="Triage",
+        handoffs=[billing],
+        model=ScriptedModel([[function_call("transfer_to_billing", {}, call_id="call_h1")]]),
+    )
+
+
+def s_agent_as_tool() -> Agent[Any]:
+    researcher = Agent(
+        name="Researcher",
+        tools=[get_weather],
+        model=ScriptedModel(
+            [
+                [function_call("get_weather", {"city": "Rome"}, call_id="call_n1")],
+                [assistant_message("Rome is sunny.")],
+            ]
+        ),
+    )
+    tool = researcher.as_tool(
+        tool_name="research",
+        tool_description="Research a question.",
+        on_stream=agent_tool_progress,
+    )
+    return Agent(
+        name="Lead",
+        tools=[tool],
+        model=ScriptedModel(
+            [
+                [function_call("research", {"input": "weather in Rome"}, call_id="call_r1")],
+                [assistant_message("The researcher says Rome is sunny.")],
+            ]
+        ),
+    )
+
+
+def s_tool_stream() -> Agent[Any]:
+    return weather_agent(
+        search,
+        sync_search,
+        steps=[
+            [
+                function_call("search", {"query": "weather"}, call_id="call_s1"),
+                function_call("sync_search", {"query": "1999"}, call_id="call_s2"),
+            ],
+            [assistant_message("Found it.")],
+        ],
+    )
+
+
+def s_refusal() -> Agent[Any]:
+    return Agent(name="Careful", model=ScriptedModel([[refusal("I can't help with that.")]]))
+
+
+def s_max_turns() -> Agent[Any]:
+    return weather_agent(
+        steps=[
+            [function_call("get_weather", {"city": "Paris"}, call_id="call_m1")],
+            [function_call("get_weather", {"city": "Lyon"}, call_id="call_m2")],
+        ]
+    )
+
+
+async def _tripwire(ctx: RunContextWrapper[Any], agent: Agent[Any], input: Any) -> Any:
+    return GuardrailFunctionOutput(output_info={"blocked": True}, tripwire_triggered=True)
+
+
+def s_guardrail() -> Agent[Any]:
+    return Agent(
+        name="Guarded",
+        input_guardrails=[InputGuardrail(guardrail_function=_tripwire)],
+        model=ScriptedModel([[assistant_message("never sent")]]),
+    )
+
+
+@dataclass(frozen=True)
+class Scenario:
+    build: Callable[[], Agent[Any]]
+    options: dict[str, Any]
+
+
+SCENARIOS: dict[str, Scenario] = {
+    "text": Scenario(s_text, {}),
+    "tools": Scenario(s_tools, {}),
+    "tool-errors": Scenario(s_tool_errors, {}),
+    "approval": Scenario(s_approval, {}),
+    "handoff": Scenario(s_handoff, {}),
+    "agent-as-tool": Scenario(s_agent_as_tool, {}),
+    "tool-stream": Scenario(s_tool_stream, {}),
+    "refusal": Scenario(s_refusal, {}),
+    "max-turns": Scenario(s_max_turns, {"max_turns": 1}),
+    "guardrail": Scenario(s_guardrail, {}),
+}
+
+
+async def run_scenario(name: str) -> Outcome:
+    scenario = SCENARIOS[name]
+    return await run_agent(scenario.build(), **scenario.options)
+
+
+async def approval_round_trip(approved: bool) -> tuple[Outcome, Outcome]:
+    """The approval scenario paused, answered and resumed: both outcomes."""
+    adapter = AgentsAdapter(s_approval())
+    first = await run_agent(adapter)
+    message = first.record.message
+    answer_approvals(message, approved)
+    return first, await resume_agent(adapter, message)
