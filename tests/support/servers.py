@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import socket
 from collections.abc import AsyncIterator
+from typing import Any
 
+import httpx
 import uvicorn
 from starlette.types import ASGIApp
 
@@ -34,3 +37,14 @@ async def serve(app: ASGIApp) -> AsyncIterator[str]:
         server.should_exit = True
         await task
         sock.close()
+
+
+async def read_until(response: httpx.Response, pattern: str) -> list[dict[str, Any]]:
+    """Read SSE events until one has ``pattern`` in it; return them."""
+    seen: list[dict[str, Any]] = []
+    async for line in response.aiter_lines():
+        if line.startswith("data: {"):
+            seen.append(json.loads(line[6:]))
+            if pattern in line:
+                return seen
+    raise AssertionError(f"the stream ended before {pattern!r}: {seen}")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import re
 from typing import Any
@@ -17,7 +16,7 @@ from starlette.routing import Route
 
 from tests.support.dspy_scenarios import TOOLS, lm
 from tests.support.fake_llm import FakeLLM, Reply, chat
-from tests.support.servers import serve
+from tests.support.servers import read_until, serve
 from tests.support.stream_rules import assert_valid_body
 from tests.support.tasks import uiwire_tasks_left
 from uiwire import StreamContext, StreamRecord, StreamStatus, UIMessageStreamResponse
@@ -110,17 +109,6 @@ async def test_twenty_concurrent_react_runs_through_uvicorn() -> None:
         assert inputs == [{"city": f"city-{i}"}]
     assert sorted(status for _, status in app.finished) == ["finish"] * 20
     assert await uiwire_tasks_left() == []
-
-
-async def read_until(response: httpx.Response, pattern: str) -> list[dict[str, Any]]:
-    """Read SSE events until one has ``pattern`` in it; return them."""
-    seen: list[dict[str, Any]] = []
-    async for line in response.aiter_lines():
-        if line.startswith("data: {"):
-            seen.append(json.loads(line[6:]))
-            if pattern in line:
-                return seen
-    raise AssertionError(f"the stream ended before {pattern!r}: {seen}")
 
 
 @pytest.mark.timeout(60)
