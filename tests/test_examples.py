@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import json
 import os
 import subprocess
 import sys
@@ -79,3 +81,54 @@ def test_dspy_app_streams_a_react_agent_offline() -> None:
     assert tool["input"] == {"city": "Paris"}
     assert tool["output"] == "Sunny and 21°C in Paris"
     assert saved == ["# saved: finish, 1 tool call(s): 'It is sunny in Paris.'\n"]
+
+
+def test_agents_app_pauses_for_approval_then_continues_the_same_message() -> None:
+    env = {k: v for k, v in os.environ.items() if k != "OPENAI_API_KEY"}  # the ScriptedModel
+    result = subprocess.run(
+        [sys.executable, str(EXAMPLES / "agents_app.py")],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+        env=env,
+    )
+    first, _, rest = result.stdout.partition("# approved ")
+    approved, _, rest = rest.partition("\n")
+    second, _, replayed = rest.partition("# replayed: ")
+
+    paused = validate_stream(first)
+    parts = [p for p in paused.message["parts"] if p["type"] != "step-start"]
+    assert [p["type"] for p in parts] == [
+        "data-agent",
+        "tool-get_weather",
+        "tool-get_forecast",
+        "text",
+        "tool-book_hotel",
+    ]
+    assert parts[0]["data"] == {"name": "Travel agent"}
+    assert parts[1]["output"] == "Sunny and 21°C in Paris"
+    assert '"output":{"status":"day 2 of 3"},"preliminary":true' in first
+    assert parts[2]["output"] == [f"Day {n}: sunny in Paris" for n in (1, 2, 3)]
+    booking = parts[4]
+    assert booking["state"] == "approval-requested"
+    assert booking["input"] == {"city": "Paris", "nights": 2}
+    assert booking["approval"]["id"].startswith("aprv_")
+    assert approved == f"tool-book_hotel ({booking['approval']['id']})"
+    assert paused.message["metadata"]["usage"]["totalTokens"] == 104
+
+    answered = copy.deepcopy(paused.message)  # the client's copy, answered
+    answered_booking = next(p for p in answered["parts"] if p["type"] == "tool-book_hotel")
+    answered_booking["state"] = "approval-responded"
+    answered_booking["approval"]["approved"] = True
+    resumed = validate_stream(second, message=answered).message
+    assert resumed["id"] == paused.message["id"]
+    booking = next(p for p in resumed["parts"] if p["type"] == "tool-book_hotel")
+    assert booking["state"] == "output-available"
+    assert booking["output"].startswith("Booked 2 nights")
+    assert resumed["parts"][-1]["text"].startswith("Done: Booked 2 nights")
+    assert resumed["metadata"]["usage"]["totalTokens"] == 156
+
+    status, _, error = replayed.partition(" ")
+    assert status == "404"  # a paused run resumes once
+    assert json.loads(error)["field"].endswith(".approval.id")
