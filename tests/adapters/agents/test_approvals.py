@@ -123,6 +123,7 @@ async def test_an_expired_pause_is_a_404_and_runs_nothing() -> None:
 
 
 async def test_resume_continues_the_same_message_and_runs_each_tool_once() -> None:
+    TOOLS.clear()
     adapter = AgentsAdapter(s_approval())
     first = await run_agent(adapter)
     message = first.record.message
