@@ -15,6 +15,10 @@ over the same bodies and must agree exactly. Three families:
 * dspy: real DSPy programs through ``DSPyAdapter`` (a scripted model on loopback), one
   of each kind: Predict, ChainOfThought, ReAct, failing tools, native reasoning and tool
   calls, cache hits, model errors, ``dspy.Parallel``;
+* agents: real Agents SDK runs through ``AgentsAdapter`` (the SDK's scripted model, and
+  a scripted Responses API on loopback for hosted tools): text, reasoning, tools and
+  their failures, handoffs, agents as tools, tool progress, refusals, run errors, and an
+  approval paused then resumed (approved and denied) into the same message;
 * invalid: hand-made bodies that break one client rule each, where Python and JS must
   name the same first offending event.
 """
@@ -31,6 +35,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from tests.support.agents_scenarios import SCENARIOS as AGENTS_SCENARIOS
+from tests.support.agents_scenarios import approval_round_trip, hosted_tools_run
+from tests.support.agents_scenarios import run_scenario as run_agents_scenario
 from tests.support.context_scenarios import SCENARIOS as CONTEXT_SCENARIOS
 from tests.support.context_scenarios import capture
 from tests.support.dspy_scenarios import SCENARIOS as DSPY_SCENARIOS
@@ -496,6 +503,25 @@ def dspy_cases() -> Iterator[dict[str, Any]]:
             yield valid_body_case(f"dspy/{name}", target, outcome.body.decode())
 
 
+def agents_cases() -> Iterator[dict[str, Any]]:
+    """Every Agents SDK scenario of the pytest suite, per target, exactly as streamed."""
+    logging.getLogger("uiwire").setLevel(logging.CRITICAL)
+    for target in TARGETS:
+        for name in AGENTS_SCENARIOS:
+            if target == "v5" and name == "approval":
+                continue  # approvals need AI SDK 6
+            outcome = asyncio.run(run_agents_scenario(name, target))
+            yield valid_body_case(f"agents/{name}", target, outcome.body.decode())
+        outcome = asyncio.run(hosted_tools_run(target))
+        yield valid_body_case("agents/hosted-tools", target, outcome.body.decode())
+        if target == "v5":
+            continue
+        for approved in (True, False):
+            first, second = asyncio.run(approval_round_trip(approved, target))
+            name = f"agents/approval-{'approved' if approved else 'denied'}"
+            yield valid_body_case(name, target, second.body.decode(), first.record.message)
+
+
 def build(random_count: int) -> list[dict[str, Any]]:
     return [
         *scenario_cases(),
@@ -504,6 +530,7 @@ def build(random_count: int) -> list[dict[str, Any]]:
         *invalid_cases(),
         *context_cases(),
         *dspy_cases(),
+        *agents_cases(),
     ]
 
 

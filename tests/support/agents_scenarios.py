@@ -8,6 +8,7 @@ body, the sealed record and the run result. Tests that need the provider's HTTP 
 
 from __future__ import annotations
 
+import base64
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -32,9 +33,12 @@ from openai.types.responses import (
 )
 from openai.types.responses.response_reasoning_item import Summary
 
+from tests.support.agents_http import close_clients, http_agent
 from tests.support.context_scenarios import consume
+from tests.support.fake_llm import FakeLLM, Reply
 from uiwire import StreamContext, StreamRecord
 from uiwire.adapters.agents import AgentsAdapter, agent_tool_progress, tool_stream
+from uiwire.protocol.targets import Target
 
 set_tracing_disabled(True)  # the exporter would post traces to the provider
 
@@ -146,11 +150,12 @@ async def run_agent(
     input: Any = "What is the weather in Paris?",
     *,
     context: Any = None,
+    target: Target = "v6",
     **adapter_options: Any,
 ) -> Outcome:
     """Stream one run through ``AgentsAdapter`` into a collecting context."""
     adapter = agent if isinstance(agent, AgentsAdapter) else AgentsAdapter(agent, **adapter_options)
-    ctx: StreamContext[Any] = StreamContext(collect=True)
+    ctx: StreamContext[Any] = StreamContext(collect=True, target=target)
     results: list[Any] = []
 
     async def work(ctx: StreamContext[Any]) -> None:
@@ -163,11 +168,15 @@ async def run_agent(
     return Outcome(body, ctx.record, results[0] if results else None, ctx)
 
 
-async def resume_agent(adapter: AgentsAdapter, message: Any, **options: Any) -> Outcome:
+async def resume_agent(
+    adapter: AgentsAdapter, message: Any, *, target: Target = "v6", **options: Any
+) -> Outcome:
     """Continue a paused run from the answered ``message`` (``take_approvals``, then
     ``stream_into`` a collecting context that continues it)."""
     resumption = await adapter.take_approvals(message)
-    ctx: StreamContext[Any] = StreamContext(continued_message=resumption.message, collect=True)
+    ctx: StreamContext[Any] = StreamContext(
+        continued_message=resumption.message, collect=True, target=target
+    )
     ctx.run(adapter.stream_into(ctx, resumption, **options))
     body = await consume(ctx)
     await ctx.wait_closed()
@@ -347,15 +356,85 @@ SCENARIOS: dict[str, Scenario] = {
 }
 
 
-async def run_scenario(name: str) -> Outcome:
+async def run_scenario(name: str, target: Target = "v6") -> Outcome:
     scenario = SCENARIOS[name]
-    return await run_agent(scenario.build(), **scenario.options)
+    return await run_agent(scenario.build(), target=target, **scenario.options)
 
 
-async def approval_round_trip(approved: bool) -> tuple[Outcome, Outcome]:
+async def approval_round_trip(approved: bool, target: Target = "v6") -> tuple[Outcome, Outcome]:
     """The approval scenario paused, answered and resumed: both outcomes."""
     adapter = AgentsAdapter(s_approval())
-    first = await run_agent(adapter)
+    first = await run_agent(adapter, target=target)
     message = first.record.message
     answer_approvals(message, approved)
-    return first, await resume_agent(adapter, message)
+    return first, await resume_agent(adapter, message, target=target)
+
+
+# --- hosted tools (a scripted Responses API on loopback) ------------------------------------
+
+PNG = base64.b64encode(b"\x89PNG fake image bytes").decode()
+
+HOSTED_ITEMS: list[dict[str, Any]] = [
+    {
+        "type": "web_search_call",
+        "id": "ws_1",
+        "status": "completed",
+        "action": {"type": "search", "query": "weather Paris"},
+    },
+    {
+        "type": "file_search_call",
+        "id": "fs_1",
+        "status": "completed",
+        "queries": ["refund policy"],
+        "results": [
+            {"file_id": "file_1", "filename": "policy.pdf", "score": 0.9, "text": "30 days"}
+        ],
+    },
+    {
+        "type": "code_interpreter_call",
+        "id": "ci_1",
+        "status": "completed",
+        "code": "print(6 * 7)",
+        "container_id": "cntr_1",
+        "outputs": [{"type": "logs", "logs": "42"}],
+    },
+    {"type": "image_generation_call", "id": "ig_1", "status": "completed", "result": PNG},
+    {
+        "type": "mcp_call",
+        "id": "mcp_1",
+        "name": "lookup_order",
+        "server_label": "shop",
+        "arguments": '{"order": 7}',
+        "output": "shipped",
+    },
+    {
+        "type": "mcp_call",
+        "id": "mcp_2",
+        "name": "cancel_order",
+        "server_label": "shop",
+        "arguments": '{"order": 7}',
+        "error": "permission denied by the shop",
+    },
+    {"type": "mcp_list_tools", "id": "mcpl_1", "server_label": "shop", "tools": []},
+]
+
+CITATIONS: list[dict[str, Any]] = [
+    {
+        "type": "url_citation",
+        "url": "https://weather.example/paris",
+        "title": "Paris weather",
+        "start_index": 0,
+        "end_index": 5,
+    },
+    {"type": "file_citation", "file_id": "file_1", "filename": "policy.pdf", "index": 3},
+]
+
+
+async def hosted_tools_run(target: Target = "v6") -> Outcome:
+    """One model call with every hosted tool item, citations and text."""
+    reply = Reply(text="Sunny. Refunds: 30 days.", items=HOSTED_ITEMS, annotations=CITATIONS)
+    try:
+        with FakeLLM([reply]) as llm:
+            return await run_agent(http_agent(llm), target=target)
+    finally:
+        await close_clients()

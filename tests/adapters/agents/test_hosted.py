@@ -2,62 +2,14 @@
 
 from __future__ import annotations
 
-import base64
 from collections.abc import AsyncIterator
-from typing import Any
 
 import pytest
 
 from tests.support.agents_http import close_clients, http_agent
-from tests.support.agents_scenarios import run_agent
+from tests.support.agents_scenarios import PNG, hosted_tools_run, run_agent
 from tests.support.fake_llm import FakeLLM, Reply
 from tests.support.stream_rules import assert_valid_body
-
-PNG = base64.b64encode(b"\x89PNG fake image bytes").decode()
-
-HOSTED_ITEMS: list[dict[str, Any]] = [
-    {
-        "type": "web_search_call",
-        "id": "ws_1",
-        "status": "completed",
-        "action": {"type": "search", "query": "weather Paris"},
-    },
-    {
-        "type": "file_search_call",
-        "id": "fs_1",
-        "status": "completed",
-        "queries": ["refund policy"],
-        "results": [
-            {"file_id": "file_1", "filename": "policy.pdf", "score": 0.9, "text": "30 days"}
-        ],
-    },
-    {
-        "type": "code_interpreter_call",
-        "id": "ci_1",
-        "status": "completed",
-        "code": "print(6 * 7)",
-        "container_id": "cntr_1",
-        "outputs": [{"type": "logs", "logs": "42"}],
-    },
-    {"type": "image_generation_call", "id": "ig_1", "status": "completed", "result": PNG},
-    {
-        "type": "mcp_call",
-        "id": "mcp_1",
-        "name": "lookup_order",
-        "server_label": "shop",
-        "arguments": '{"order": 7}',
-        "output": "shipped",
-    },
-    {
-        "type": "mcp_call",
-        "id": "mcp_2",
-        "name": "cancel_order",
-        "server_label": "shop",
-        "arguments": '{"order": 7}',
-        "error": "permission denied by the shop",
-    },
-    {"type": "mcp_list_tools", "id": "mcpl_1", "server_label": "shop", "tools": []},
-]
 
 
 @pytest.fixture(autouse=True)
@@ -67,19 +19,7 @@ async def _close() -> AsyncIterator[None]:
 
 
 async def test_hosted_tools_are_provider_executed_parts_with_their_results() -> None:
-    annotation = {
-        "type": "url_citation",
-        "url": "https://weather.example/paris",
-        "title": "Paris weather",
-        "start_index": 0,
-        "end_index": 5,
-    }
-    cite_file = {"type": "file_citation", "file_id": "file_1", "filename": "policy.pdf", "index": 3}
-    reply = Reply(
-        text="Sunny. Refunds: 30 days.", items=HOSTED_ITEMS, annotations=[annotation, cite_file]
-    )
-    with FakeLLM([reply]) as llm:
-        outcome = await run_agent(http_agent(llm))
+    outcome = await hosted_tools_run()
     chunks = assert_valid_body(outcome.body)
     parts = {p.get("toolCallId"): p for p in outcome.record.message["parts"] if "toolCallId" in p}
     assert {k: (p["type"], p["state"]) for k, p in parts.items()} == {
