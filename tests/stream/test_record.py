@@ -24,6 +24,12 @@ def test_usage_rejects_bad_counts_by_name(field: str, value: object) -> None:
         Usage(**{field: value})  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize("value", [None, -1, 1.5, "3", True])
+def test_reported_usage_counts_what_is_not_a_count_as_zero(value: object) -> None:
+    usage = Usage.reported(input_tokens=5, output_tokens=value, cached_input_tokens=2)
+    assert usage == Usage(input_tokens=5, cached_input_tokens=2)
+
+
 def test_record_views_of_the_message() -> None:
     message = {
         "id": "m1",

@@ -41,6 +41,24 @@ class Usage:
             if type(value) is not int or value < 0:
                 raise ValueError(f"Usage.{name} must be a non-negative int; got {value!r}")
 
+    @classmethod
+    def reported(
+        cls,
+        *,
+        input_tokens: object = 0,
+        output_tokens: object = 0,
+        reasoning_tokens: object = 0,
+        cached_input_tokens: object = 0,
+    ) -> Usage:
+        """Counts as a provider reported them: anything but a non-negative int (a missing
+        field, None) counts as 0, so a sloppy report never fails a stream."""
+        return cls(
+            _reported(input_tokens),
+            _reported(output_tokens),
+            _reported(reasoning_tokens),
+            _reported(cached_input_tokens),
+        )
+
     @property
     def total_tokens(self) -> int:
         return self.input_tokens + self.output_tokens
@@ -68,6 +86,10 @@ class Usage:
         if self.cached_input_tokens:
             metadata["cachedInputTokens"] = self.cached_input_tokens
         return metadata
+
+
+def _reported(value: object) -> int:
+    return value if type(value) is int and value >= 0 else 0
 
 
 @dataclass(frozen=True, slots=True)

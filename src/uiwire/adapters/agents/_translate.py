@@ -455,16 +455,12 @@ def _json_output(output: Any, model_text: Any) -> Any:
     return repr(output)
 
 
-def _count(value: Any) -> int:
-    return value if isinstance(value, int) and value > 0 else 0
-
-
 def _usage(raw: Any) -> Usage | None:
     if raw is None:
         return None
-    return Usage(
-        input_tokens=_count(field(raw, "input_tokens")),
-        output_tokens=_count(field(raw, "output_tokens")),
-        reasoning_tokens=_count(field(field(raw, "output_tokens_details"), "reasoning_tokens")),
-        cached_input_tokens=_count(field(field(raw, "input_tokens_details"), "cached_tokens")),
+    return Usage.reported(
+        input_tokens=field(raw, "input_tokens"),
+        output_tokens=field(raw, "output_tokens"),
+        reasoning_tokens=field(field(raw, "output_tokens_details"), "reasoning_tokens"),
+        cached_input_tokens=field(field(raw, "input_tokens_details"), "cached_tokens"),
     )

@@ -531,13 +531,11 @@ def _usage(prediction: Any) -> Usage | None:
         if not isinstance(counts, Mapping):
             continue
         entry = cast("Mapping[str, Any]", counts)
-        total = total + Usage(
-            input_tokens=_count(entry.get("prompt_tokens")),
-            output_tokens=_count(entry.get("completion_tokens")),
-            reasoning_tokens=_count(
-                _detail(entry, "completion_tokens_details", "reasoning_tokens")
-            ),
-            cached_input_tokens=_count(_detail(entry, "prompt_tokens_details", "cached_tokens")),
+        total = total + Usage.reported(
+            input_tokens=entry.get("prompt_tokens"),
+            output_tokens=entry.get("completion_tokens"),
+            reasoning_tokens=_detail(entry, "completion_tokens_details", "reasoning_tokens"),
+            cached_input_tokens=_detail(entry, "prompt_tokens_details", "cached_tokens"),
         )
     return total
 
@@ -545,7 +543,3 @@ def _usage(prediction: Any) -> Usage | None:
 def _detail(entry: Mapping[str, Any], group: str, name: str) -> Any:
     details = entry.get(group)
     return cast("Mapping[str, Any]", details).get(name) if isinstance(details, Mapping) else None
-
-
-def _count(value: Any) -> int:
-    return value if type(value) is int and value >= 0 else 0
