@@ -269,15 +269,18 @@ class Translation:
         if tool.approval_request_id is not None and tool.approval_request_id in self._calls:
             item.tool = dataclasses.replace(tool, call_id=tool.approval_request_id)
             return  # the approved MCP call: its result goes to the approval's part
-        if known is not None:
-            return
-        self._calls[tool.call_id] = _Call(tool.name, "input-streaming")
+        if known is None:
+            await self._begin(tool)
+
+    async def _begin(self, tool: ToolItem) -> _Call:
+        call = self._calls[tool.call_id] = _Call(tool.name, "input-streaming")
         await self._out.begin_tool_call(
             tool.name,
             tool_call_id=tool.call_id,
             dynamic=tool.dynamic or None,
             provider_executed=tool.provider_executed or None,
         )
+        return call
 
     async def _tool_input_delta(self, index: int, delta: str) -> None:
         item = self._items.get(index)
@@ -333,13 +336,7 @@ class Translation:
     async def _tool_item_done(self, tool: ToolItem, raw: Any) -> None:
         call = self._calls.get(tool.call_id)
         if call is None:  # an approval request is not begun at item.added
-            call = self._calls[tool.call_id] = _Call(tool.name, "input-streaming")
-            await self._out.begin_tool_call(
-                tool.name,
-                tool_call_id=tool.call_id,
-                dynamic=tool.dynamic or None,
-                provider_executed=tool.provider_executed or None,
-            )
+            call = await self._begin(tool)
         if call.state == "input-streaming":
             value, valid = tool.input_of(raw)
             if valid:
@@ -350,11 +347,11 @@ class Translation:
             else:
                 await self._out.fail_tool_input(tool.call_id, INVALID_INPUT_TEXT, input=value)
                 call.state = "input-error"
-        if not tool.provider_executed or field(raw, "type") == "mcp_approval_request":
+        kind = field(raw, "type")
+        if not tool.provider_executed or kind == "mcp_approval_request":
             return
         if call.state not in ("input-available", "approval"):
             return
-        kind = field(raw, "type")
         if kind == "image_generation_call" and isinstance(field(raw, "result"), str):
             await self._out.write_file(f"data:image/png;base64,{field(raw, 'result')}", "image/png")
         output, error = tool.result_of(raw)

@@ -44,6 +44,7 @@ from uiwire.adapters.agents.approvals import (
     ApprovalStore,
     MemoryApprovalStore,
     PendingApprovals,
+    as_message,
     take_pending,
 )
 from uiwire.protocol.machine import StreamMachine
@@ -152,16 +153,13 @@ class AgentsAdapter:
 
     async def take_approvals(self, message: Any) -> Resumption:
         """Take the paused run ``message`` answers from the store (see ``resume``)."""
-        dump = getattr(message, "model_dump", None)
-        if callable(dump):
-            message = dump(mode="json", by_alias=True, exclude_none=True)
-        if isinstance(message, Mapping):
-            try:  # the message must be one we can continue, before the record is taken
-                StreamMachine(continued_message=cast("Mapping[str, Any]", message))
-            except (ValueError, TypeError) as exc:
-                raise ApprovalError(str(exc), status_code=422) from None
+        message = as_message(message)
+        try:  # the message must be one we can continue, before the record is taken
+            StreamMachine(continued_message=message)
+        except (ValueError, TypeError) as exc:
+            raise ApprovalError(str(exc), status_code=422) from None
         pending, answers = await take_pending(self._approvals, message)
-        return Resumption(cast("Mapping[str, Any]", message), pending, answers)
+        return Resumption(message, pending, answers)
 
     async def stream_into(
         self, ctx: StreamContext[Any], input: Any, /, *, context: Any = None, **run_options: Any

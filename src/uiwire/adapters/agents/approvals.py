@@ -113,7 +113,8 @@ class ApprovalResponse:
     """Where it is in the message, e.g. ``parts[3]``."""
 
 
-def _as_mapping(message: Any) -> Mapping[str, Any]:
+def as_message(message: Any) -> Mapping[str, Any]:
+    """A UIMessage as a mapping (a pydantic model is dumped), or a 422."""
     dump = getattr(message, "model_dump", None)
     if callable(dump):
         message = dump(mode="json", by_alias=True, exclude_none=True)
@@ -130,7 +131,7 @@ def approval_responses(message: Any) -> list[ApprovalResponse]:
 
     Raises ``ApprovalError`` (422) for a malformed one, naming its field.
     """
-    parts = _as_mapping(message).get("parts")
+    parts = as_message(message).get("parts")
     if not isinstance(parts, list):
         raise ApprovalError("message.parts must be a list", status_code=422, field="parts")
     found: list[ApprovalResponse] = []
@@ -234,7 +235,7 @@ async def take_pending(
 
     On any mismatch the record is put back and ``ApprovalError`` raised.
     """
-    mapping = _as_mapping(message)
+    mapping = as_message(message)
     message_id = mapping.get("id")
     if not isinstance(message_id, str) or not message_id:
         raise ApprovalError("message.id must be a non-empty string", status_code=422, field="id")
