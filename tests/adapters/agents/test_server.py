@@ -18,7 +18,7 @@ from tests.support.agents_scenarios import TOOLS, answer_approvals
 from tests.support.fake_llm import FakeLLM, Reply, ToolCallReply
 from tests.support.servers import read_until, serve
 from tests.support.stream_rules import assert_valid_body
-from tests.support.tasks import uiwire_tasks_left
+from tests.support.tasks import agents_tasks_left, uiwire_tasks_left
 from uiwire import UIMessageAssembler
 from uiwire.adapters.agents import AgentsAdapter
 
@@ -236,22 +236,6 @@ async def test_disconnect_mid_tool_cancels_the_tool_and_no_model_call_follows() 
             response = await post_chat(client, base, [user("hi")])
             assert response.status_code == 200
             assert assert_valid_body(response.content)[-1]["type"] == "finish"
-
-
-async def agents_tasks_left() -> list[str]:
-    """Tasks of the SDK's run loop still alive (a run left behind)."""
-    current = asyncio.current_task()
-    left: list[str] = []
-    for _ in range(200):
-        left = [
-            repr(t.get_coro())
-            for t in asyncio.all_tasks()
-            if t is not current and "agents" in repr(t.get_coro())
-        ]
-        if not left:
-            return []
-        await asyncio.sleep(0.005)
-    return left
 
 
 @pytest.mark.timeout(60)
