@@ -27,11 +27,11 @@ from agents import Agent, Model, function_tool, set_tracing_disabled
 from agents.testing import ModelCall, ModelStep, ScriptedModel, assistant_message, function_call
 from agents.tool_context import ToolContext
 from agents.usage import Usage
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi import FastAPI
 
-from uiwire import UIMessageStreamResponse, validate_stream
-from uiwire.adapters.agents import AgentsAdapter, ApprovalError, approval_responses, tool_stream
+from uiwire import validate_stream
+from uiwire.adapters.agents import AgentsAdapter, tool_stream
+from uiwire.server import ChatEndpoint
 
 
 @function_tool
@@ -105,22 +105,11 @@ agent = Agent(
     tools=[get_weather, get_forecast, book_hotel],
     model=model(),
 )
-adapter = AgentsAdapter(agent)
 app = FastAPI()
-
-
-@app.post("/api/chat")
-async def chat(request: Request) -> Response:
-    body = await request.json()
-    last = body["messages"][-1]  # what useChat sends: the whole conversation
-    try:
-        if last["role"] == "assistant" and approval_responses(last):
-            return UIMessageStreamResponse(await adapter.resume(last))  # the same message
-    except ApprovalError as exc:  # unknown, expired, already answered, or not matching
-        error = {"error": str(exc), "field": exc.field}
-        return JSONResponse(error, status_code=exc.status_code)
-    question = "".join(p.get("text", "") for p in last["parts"] if p.get("type") == "text")
-    return UIMessageStreamResponse(adapter.stream(question))
+# POST /api/chat as useChat calls it: the history goes to the agent, a message carrying
+# approval answers continues its paused run (once), anything malformed gets a 4xx.
+chat = ChatEndpoint(AgentsAdapter(agent))
+app.add_route("/api/chat", chat.respond, methods=["POST"])
 
 
 # --- running it ----------------------------------------------------------------------------
@@ -154,7 +143,12 @@ async def once() -> None:
                 part["approval"] = {**part["approval"], "approved": True}
                 print(f"# approved {part['type']} ({part['approval']['id']})")
         await send([question, answer])
-        body = {"id": "chat-1", "messages": [question, answer], "trigger": "submit-message"}
+        body = {
+            "id": "chat-1",
+            "messages": [question, answer],
+            "trigger": "submit-message",
+            "messageId": answer["id"],
+        }
         replay = await client.post(url, json=body)
         print(f"# replayed: {replay.status_code} {json.dumps(replay.json())}")
     server.should_exit = True

@@ -131,4 +131,4 @@ def test_agents_app_pauses_for_approval_then_continues_the_same_message() -> Non
 
     status, _, error = replayed.partition(" ")
     assert status == "404"  # a paused run resumes once
-    assert json.loads(error)["field"].endswith(".approval.id")
+    assert json.loads(error)["error"]["fields"][0]["field"] == "messages[1].id"

@@ -80,3 +80,13 @@ def assert_valid_body(
     assert report.violation is None, f"invalid stream: {report.violation}"
     check_lifecycle(report.chunks)
     return report.chunks
+
+
+def assert_valid_message(
+    body: bytes | str, target: str = "v6", *, message: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """``assert_valid_body``, returning the message the client assembles."""
+    assert_valid_body(body, target, message=message)
+    report = check_stream(body, target=target, message=message)  # pyright: ignore[reportArgumentType]
+    assert report.message is not None
+    return report.message

@@ -1,5 +1,17 @@
-"""Serving streams from Starlette and FastAPI (the ``fastapi`` extra)."""
+"""Serving ``useChat`` from Starlette and FastAPI (the ``fastapi`` extra)."""
 
+from uiwire.server.chat import ChatEndpoint, ChatResult, OnChatFinish
 from uiwire.server.response import DEFAULT_KEEP_ALIVE, UIMessageStreamResponse
+from uiwire.server.turn import ChatAgent, ChatFunction, ChatTurn, ChatWork
 
-__all__ = ["DEFAULT_KEEP_ALIVE", "UIMessageStreamResponse"]
+__all__ = [
+    "DEFAULT_KEEP_ALIVE",
+    "ChatAgent",
+    "ChatEndpoint",
+    "ChatFunction",
+    "ChatResult",
+    "ChatTurn",
+    "ChatWork",
+    "OnChatFinish",
+    "UIMessageStreamResponse",
+]

@@ -45,12 +45,8 @@ class UIMessageStreamResponse(Response):
     ) -> None:
         if not isinstance(ctx, StreamContext):  # pyright: ignore[reportUnnecessaryIsInstance]
             raise TypeError(f"ctx must be a StreamContext; got {type(ctx).__name__}")
-        if keep_alive is not None and not (
-            isinstance(keep_alive, (int, float)) and keep_alive > 0  # pyright: ignore[reportUnnecessaryIsInstance]
-        ):
-            raise ValueError(f"keep_alive must be positive seconds or None; got {keep_alive!r}")
         self.ctx = ctx
-        self.keep_alive = keep_alive
+        self.keep_alive = check_keep_alive(keep_alive)
         self.status_code = status_code
         self.background = background
         self.init_headers({**ctx.response_headers, **(headers or {})})
@@ -87,3 +83,12 @@ class UIMessageStreamResponse(Response):
             if message["type"] == "http.disconnect":
                 self.ctx.disconnect()
                 return
+
+
+def check_keep_alive(keep_alive: float | None) -> float | None:
+    """``keep_alive`` if it is positive seconds or None, else ValueError."""
+    if keep_alive is not None and not (
+        isinstance(keep_alive, (int, float)) and keep_alive > 0  # pyright: ignore[reportUnnecessaryIsInstance]
+    ):
+        raise ValueError(f"keep_alive must be positive seconds or None; got {keep_alive!r}")
+    return keep_alive

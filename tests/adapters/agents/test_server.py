@@ -158,7 +158,7 @@ async def test_unknown_forged_and_replayed_approvals_get_a_4xx_and_run_nothing()
                 (not_ours, 404, "parts[2].approval.id"),
                 (guessed, 404, "parts[2].approval.id"),
                 (other_index, 404, "parts[2].approval.id"),
-                (other_message, 422, "id"),
+                (other_message, 404, "id"),
                 (other_call, 422, "parts[2].toolCallId"),
             ]:
                 assert response.status_code == status, response.text
@@ -171,7 +171,7 @@ async def test_unknown_forged_and_replayed_approvals_get_a_4xx_and_run_nothing()
             assert_valid_body(ok.content, message=assistant)
             replay = await post_chat(client, base, [*history, assistant])
             assert replay.status_code == 404
-            assert "already answered" in replay.json()["error"]
+            assert "already continued" in replay.json()["error"]
     assert TOOLS.names() == ["transfer_money"]
 
 

@@ -7,10 +7,13 @@ from uiwire.adapters.agents.approvals import (
     ApprovalError,
     ApprovalResponse,
     ApprovalStore,
+    ClientToolResult,
     MemoryApprovalStore,
     PendingApprovals,
     approval_responses,
 )
+from uiwire.adapters.agents.client_tools import client_tool
+from uiwire.adapters.agents.history import to_agent_input
 from uiwire.adapters.agents.tools import SyncToolStream, ToolStream, tool_stream
 
 __all__ = [
@@ -19,6 +22,7 @@ __all__ = [
     "ApprovalError",
     "ApprovalResponse",
     "ApprovalStore",
+    "ClientToolResult",
     "MemoryApprovalStore",
     "PendingApprovals",
     "Resumption",
@@ -26,5 +30,7 @@ __all__ = [
     "ToolStream",
     "agent_tool_progress",
     "approval_responses",
+    "client_tool",
+    "to_agent_input",
     "tool_stream",
 ]

@@ -27,6 +27,7 @@ from agents.run_config import ToolErrorFormatter, ToolErrorFormatterArgs
 
 if TYPE_CHECKING:
     from uiwire.adapters.agents._translate import Writes
+    from uiwire.adapters.agents.approvals import ClientToolResult
 
 __all__ = ["RunChannel", "ToolFailure", "current_channel", "recording_tool_errors"]
 
@@ -51,6 +52,10 @@ class RunChannel:
         """Where tools write; None for a run uiwire did not start (nothing to write to)."""
         self.failures: dict[str, ToolFailure] = {}
         self.nested: dict[str, Any] = {}  # agent-as-tool runs, by outer call id
+        self.client_calls: set[str] = set()
+        """Calls of ``client_tool`` tools the run paused on: the browser runs them."""
+        self.client_results: dict[str, ClientToolResult] = {}
+        """What the browser answered, for a resumed run's client-side calls."""
         self._ready: set[str] = set()
         self._pending: dict[str, list[Write]] = {}
         self.closed = False

@@ -121,7 +121,7 @@ class Translation:
     out; ``releases_tool_writes`` is False for a nested (agent-as-tool) run, whose call
     ids the outer stream does not have. ``calls`` are calls the message already holds
     (a continuation): ``{tool_call_id: tool name}``. ``denied`` are calls the user
-    rejected, ``agent`` the agent the message last named, ``usage`` what it used so far.
+    rejected, ``settled`` calls whose result the message already has (client-side tools), ``agent`` the agent the message last named, ``usage`` what it used so far.
     """
 
     def __init__(
@@ -132,6 +132,7 @@ class Translation:
         releases_tool_writes: bool = True,
         calls: Mapping[str, str] | None = None,
         denied: frozenset[str] = frozenset(),
+        settled: frozenset[str] = frozenset(),
         agent: str | None = None,
         usage: Usage | None = None,
     ) -> None:
@@ -139,7 +140,8 @@ class Translation:
         self._channel = channel
         self._releases = releases_tool_writes
         self._calls: dict[str, _Call] = {
-            call_id: _Call(name, "approval") for call_id, name in (calls or {}).items()
+            call_id: _Call(name, "done" if call_id in settled else "approval")
+            for call_id, name in (calls or {}).items()
         }
         self._denied = denied
         self._agent = agent

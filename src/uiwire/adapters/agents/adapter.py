@@ -13,9 +13,11 @@ writes into the ``StreamContext``. Writes are awaited: a slow client slows the r
 * Leaving early (the client left, the work was cancelled, a write failed) calls
   ``result.cancel()`` and closes the event generator: without it the SDK keeps running
   the model and the tools to the end (openai-agents#574).
-* A run that stops on tool approvals is kept in the ``ApprovalStore``; the client gets
-  ``tool-approval-request`` chunks with server-generated ids; ``resume`` continues the
-  same assistant message when the answers come back (see ``approvals``).
+* A run that stops on tool approvals or on client-side tools (``client_tool``) is kept
+  in the ``ApprovalStore`` under its message id; the client gets
+  ``tool-approval-request`` chunks with server-generated ids, and runs the client-side
+  calls itself; ``resume`` continues the same assistant message when the answers and
+  results come back (see ``approvals``).
 * Exceptions (max turns, guardrail tripwires, refusals, model errors) propagate, after
   every event before them was sent; ``ctx.run`` turns them into a masked ``error``.
 """
@@ -27,7 +29,7 @@ import dataclasses
 import logging
 import time
 from collections.abc import AsyncGenerator, Mapping
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from agents import Agent, RunConfig, Runner, RunResultStreaming, RunState
 
@@ -39,16 +41,21 @@ from uiwire.adapters.agents._channel import (
 )
 from uiwire.adapters.agents._translate import Translation
 from uiwire.adapters.agents.approvals import (
+    Answers,
     ApprovalError,
-    ApprovalResponse,
     ApprovalStore,
     MemoryApprovalStore,
     PendingApprovals,
     as_message,
     take_pending,
 )
+from uiwire.adapters.agents.history import to_agent_input
 from uiwire.protocol.machine import StreamMachine
+from uiwire.protocol.request import ChatRequestError, FieldError
 from uiwire.stream.context import StreamContext
+
+if TYPE_CHECKING:
+    from uiwire.server.turn import ChatTurn, ChatWork
 
 __all__ = ["AgentsAdapter", "Resumption"]
 
@@ -65,8 +72,7 @@ class Resumption:
     message: Mapping[str, Any]
     """The assistant message being continued (stream into a context made with it)."""
     pending: PendingApprovals
-    answers: Mapping[str, ApprovalResponse]
-    """``{tool_call_id: answer}``."""
+    answers: Answers
 
 
 class AgentsAdapter:
@@ -161,6 +167,27 @@ class AgentsAdapter:
         pending, answers = await take_pending(self._approvals, message)
         return Resumption(message, pending, answers)
 
+    async def begin_turn(
+        self, turn: ChatTurn, /, *, context: Any = None, **run_options: Any
+    ) -> ChatWork:
+        """Answer a ``useChat`` request (``ChatEndpoint`` calls this): a new turn runs
+        the agent on the conversation (``to_agent_input``); a continued message resumes
+        its paused run with the approvals and client-side tool results it carries.
+        ``context`` and ``run_options`` are as in ``stream``: wrap this method to
+        build them from ``turn.request``."""
+        if turn.continued is None:
+            items = to_agent_input(turn.messages)
+            return lambda ctx: self.stream_into(ctx, items, context=context, **run_options)
+        try:
+            resumption = await self.take_approvals(turn.continued)
+        except ApprovalError as exc:
+            where = f"messages[{len(turn.messages) - 1}]"
+            field = f"{where}.{exc.field}" if exc.field else where
+            raise ChatRequestError(
+                [FieldError(field, str(exc), "approval")], status_code=exc.status_code
+            ) from None
+        return lambda ctx: self.stream_into(ctx, resumption, context=context, **run_options)
+
     async def stream_into(
         self, ctx: StreamContext[Any], input: Any, /, *, context: Any = None, **run_options: Any
     ) -> RunResultStreaming:
@@ -182,12 +209,15 @@ class AgentsAdapter:
                     "context with StreamContext(continued_message=resumption.message)"
                 )
             channel = RunChannel(loop, ctx)
+            channel.client_results.update(input.answers.client_results)
             state = await self._restore(input, context)
+            approvals = input.answers.approvals
             translation = Translation(
                 ctx,
                 channel,
-                calls=dict(input.pending.calls.values()),
-                denied=frozenset(c for c, a in input.answers.items() if not a.approved),
+                calls=input.pending.tool_names(),
+                denied=frozenset(c for c, a in approvals.items() if not a.approved),
+                settled=frozenset(input.answers.client_results),
                 agent=input.pending.agent,
                 usage=input.pending.usage,
             )
@@ -198,7 +228,7 @@ class AgentsAdapter:
             result = self._start(channel, input, context, run_options)
         await _consume(result, translation, channel)
         if result.interruptions:
-            await self._pause(ctx, result, translation)
+            await self._pause(ctx, result, translation, channel)
         return result
 
     # --- internals ------------------------------------------------------------------------
@@ -222,7 +252,11 @@ class AgentsAdapter:
             self._agent, resumption.pending.state, context_override=context
         )
         for item in state.get_interruptions():
-            answer = resumption.answers.get(str(item.call_id))
+            call_id = str(item.call_id)
+            if call_id in resumption.answers.client_results:
+                state.approve(item)  # the client_tool returns what the browser answered
+                continue
+            answer = resumption.answers.approvals.get(call_id)
             if answer is None:
                 continue  # asked again when the run resumes
             if answer.approved:
@@ -232,23 +266,31 @@ class AgentsAdapter:
         return state
 
     async def _pause(
-        self, ctx: StreamContext[Any], result: RunResultStreaming, translation: Translation
+        self,
+        ctx: StreamContext[Any],
+        result: RunResultStreaming,
+        translation: Translation,
+        channel: RunChannel,
     ) -> None:
-        key = PendingApprovals.new_key()
+        approval_ids = iter(PendingApprovals.approval_ids(len(result.interruptions)))
         calls: dict[str, tuple[str, str]] = {}
-        for index, item in enumerate(result.interruptions):
-            call_id = await translation.ensure_call(item.raw_item) or item.call_id
-            calls[PendingApprovals.approval_id(key, index)] = (str(call_id), str(item.name))
+        client_calls: dict[str, str] = {}
+        for item in result.interruptions:
+            call_id = str(await translation.ensure_call(item.raw_item) or item.call_id)
+            if call_id in channel.client_calls:
+                client_calls[call_id] = str(item.name)
+            else:
+                calls[next(approval_ids)] = (call_id, str(item.name))
         pending = PendingApprovals(
-            key=key,
             message_id=ctx.message_id,
             state=result.to_state().to_string(),
             agent=translation.agent,
             calls=calls,
             expires_at=time.time() + self._approval_ttl,
             usage=translation.usage,
+            client_calls=client_calls,
         )
-        await self._approvals.put(key, pending.dumps(), self._approval_ttl)
+        await self._approvals.put(ctx.message_id, pending.dumps(), self._approval_ttl)
         for approval_id, (call_id, _) in calls.items():
             if translation.call_state(call_id) == "input-available":
                 await ctx.request_tool_approval(call_id, approval_id=approval_id)

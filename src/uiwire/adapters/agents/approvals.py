@@ -1,11 +1,14 @@
-"""Human in the loop: paused runs kept on the server, under approval ids it generated.
+"""Human in the loop: paused runs kept on the server, under the id of their message.
 
-A run that stops on tool approvals is serialized (``RunState.to_string()``) into an
-``ApprovalStore`` under a fresh unguessable key; the client gets one approval id per
-call, ``aprv_<key>_<n>``. The next request carries the answers in the assistant
-message's ``approval-responded`` tool parts. The record is *taken* from the store (one
-resume per pause: a replayed or concurrent request finds nothing), checked against the
-message, and the run resumes from the stored state: tool arguments come from there,
+A run that stops on tool approvals or on client-side tools is serialized
+(``RunState.to_string()``) into an ``ApprovalStore`` under its assistant message's id
+(server-generated and unguessable when ``ChatEndpoint`` makes it); the client gets one
+fresh unguessable approval id per approval, ``aprv_<nonce>_<n>``, and the client-side
+calls as ``input-available`` parts. The next request continues that message: its
+``approval-responded`` tool parts carry the answers, its ``output-available`` /
+``output-error`` parts the client's tool results. The record is *taken* from the store
+(one resume per pause: a replayed or concurrent request finds nothing), checked against
+the message, and the run resumes from the stored state: tool arguments come from there,
 never from the client. A request that does not match gets an ``ApprovalError`` with an
 HTTP status and the path of the field at fault, and the record goes back unchanged.
 """
@@ -30,6 +33,7 @@ __all__ = [
     "ApprovalError",
     "ApprovalResponse",
     "ApprovalStore",
+    "ClientToolResult",
     "MemoryApprovalStore",
     "PendingApprovals",
     "approval_responses",
@@ -37,7 +41,7 @@ __all__ = [
 
 logger = logging.getLogger("uiwire.agents")
 
-_APPROVAL_ID = re.compile(r"aprv_([0-9a-f]{32})_([0-9]{1,4})")
+_APPROVAL_ID = re.compile(r"aprv_[0-9a-f]{32}_[0-9]{1,4}")
 
 
 class ApprovalError(UIWireError):
@@ -126,6 +130,40 @@ def as_message(message: Any) -> Mapping[str, Any]:
     return cast("Mapping[str, Any]", message)
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class ClientToolResult:
+    """What the browser answered for a client-side tool call (``addToolOutput``)."""
+
+    tool_call_id: str
+    output: Any
+    error_text: str | None
+    """Set when the client reported ``output-error``; ``output`` is then None."""
+    field: str
+
+
+def client_tool_results(message: Any) -> dict[str, ClientToolResult]:
+    """The final tool results in an assistant message, by call id (only the ones the
+    paused run asked the client for are used)."""
+    parts = as_message(message).get("parts")
+    found: dict[str, ClientToolResult] = {}
+    if not isinstance(parts, list):
+        return found
+    for index, part in enumerate(cast("list[Any]", parts)):
+        if not isinstance(part, Mapping):
+            continue
+        part = cast("Mapping[str, Any]", part)
+        call_id, state = part.get("toolCallId"), part.get("state")
+        if not isinstance(call_id, str) or part.get("preliminary") is True:
+            continue
+        where = f"parts[{index}]"
+        if state == "output-available":
+            found[call_id] = ClientToolResult(call_id, part.get("output"), None, where)
+        elif state == "output-error":
+            error_text = part.get("errorText")
+            found[call_id] = ClientToolResult(call_id, None, str(error_text or "error"), where)
+    return found
+
+
 def approval_responses(message: Any) -> list[ApprovalResponse]:
     """The approval answers (``approval-responded`` tool parts) in an assistant message.
 
@@ -182,24 +220,28 @@ def approval_responses(message: Any) -> list[ApprovalResponse]:
 class PendingApprovals:
     """A paused run as stored: the serialized ``RunState`` and what was asked."""
 
-    key: str
     message_id: str
+    """The paused assistant message; also the record's key in the store."""
     state: str
     agent: str | None
     calls: Mapping[str, tuple[str, str]]
-    """``{approval_id: (tool_call_id, tool_name)}``."""
+    """``{approval_id: (tool_call_id, tool_name)}``: the approvals asked."""
     expires_at: float
     """Wall-clock time (``time.time()``) after which the store may drop it."""
     usage: Usage = dataclasses.field(default_factory=Usage)
     """The tokens the run used before it paused (the resumed run adds to them)."""
+    client_calls: Mapping[str, str] = dataclasses.field(default_factory=dict[str, str])
+    """``{tool_call_id: tool_name}``: the calls the browser runs (``client_tool``)."""
 
     @staticmethod
-    def new_key() -> str:
-        return secrets.token_hex(16)
+    def approval_ids(count: int) -> list[str]:
+        """Fresh unguessable approval ids for one pause."""
+        nonce = secrets.token_hex(16)
+        return [f"aprv_{nonce}_{index}" for index in range(count)]
 
-    @staticmethod
-    def approval_id(key: str, index: int) -> str:
-        return f"aprv_{key}_{index}"
+    def tool_names(self) -> dict[str, str]:
+        """``{tool_call_id: tool_name}`` of every call the pause left open."""
+        return {**dict(self.calls.values()), **self.client_calls}
 
     def dumps(self) -> str:
         return json.dumps(
@@ -209,29 +251,38 @@ class PendingApprovals:
                 "state": self.state,
                 "agent": self.agent,
                 "calls": {k: list(v) for k, v in self.calls.items()},
+                "client_calls": dict(self.client_calls),
                 "expires_at": self.expires_at,
                 "usage": dataclasses.asdict(self.usage),
             }
         )
 
     @classmethod
-    def loads(cls, key: str, record: str) -> PendingApprovals:
+    def loads(cls, record: str) -> PendingApprovals:
         data = json.loads(record)
         return cls(
-            key=key,
             message_id=data["message_id"],
             state=data["state"],
             agent=data["agent"],
             calls={k: (v[0], v[1]) for k, v in data["calls"].items()},
             expires_at=float(data["expires_at"]),
             usage=Usage(**data.get("usage", {})),
+            client_calls=dict(data.get("client_calls", {})),
         )
 
 
-async def take_pending(
-    store: ApprovalStore, message: Any
-) -> tuple[PendingApprovals, Mapping[str, ApprovalResponse]]:
-    """Take the paused run that ``message`` answers, checked; ``{tool_call_id: answer}``.
+@dataclasses.dataclass(frozen=True, slots=True)
+class Answers:
+    """What a continued message answers, checked against its paused run."""
+
+    approvals: Mapping[str, ApprovalResponse]
+    """``{tool_call_id: answer}``."""
+    client_results: Mapping[str, ClientToolResult]
+    """``{tool_call_id: result}`` for the client-side calls."""
+
+
+async def take_pending(store: ApprovalStore, message: Any) -> tuple[PendingApprovals, Answers]:
+    """Take the paused run that ``message`` continues, checked against its answers.
 
     On any mismatch the record is put back and ``ApprovalError`` raised.
     """
@@ -240,55 +291,46 @@ async def take_pending(
     if not isinstance(message_id, str) or not message_id:
         raise ApprovalError("message.id must be a non-empty string", status_code=422, field="id")
     answers = approval_responses(mapping)
-    if not answers:
+    results = client_tool_results(mapping)
+    if not answers and not results:
         raise ApprovalError(
-            "the message has no approval-responded tool parts to resume from",
+            "the message has no approval-responded or output tool parts to resume from",
             status_code=422,
             field="parts",
         )
-    keys: dict[str, ApprovalResponse] = {}
     for answer in answers:
-        match = _APPROVAL_ID.fullmatch(answer.approval_id)
-        if match is None:
+        if _APPROVAL_ID.fullmatch(answer.approval_id) is None:
             raise ApprovalError(
                 f"unknown approval id {answer.approval_id!r}",
                 status_code=404,
                 field=f"{answer.field}.approval.id",
             )
-        keys.setdefault(match.group(1), answer)
-    if len(keys) > 1:
-        second = list(keys.values())[1]
-        raise ApprovalError(
-            "the approvals answered belong to different paused runs",
-            status_code=422,
-            field=f"{second.field}.approval.id",
-        )
-    key, first = next(iter(keys.items()))
-    record = await store.pop(key)
+    record = await store.pop(message_id)
     if record is None:
         raise ApprovalError(
-            f"no pending approval {first.approval_id!r} (unknown, expired or already answered)",
+            f"message {message_id!r} has no paused run (unknown, expired or already continued)",
             status_code=404,
-            field=f"{first.field}.approval.id",
+            field="id",
         )
-    pending = PendingApprovals.loads(key, record)
+    pending = PendingApprovals.loads(record)
     try:
-        by_call = _check(pending, message_id, answers)
+        checked = _check(pending, message_id, answers, results)
     except ApprovalError:
         remaining = pending.expires_at - time.time()
         if remaining > 0:
-            await store.put(key, record, remaining)
+            await store.put(message_id, record, remaining)
         raise
-    return pending, by_call
+    return pending, checked
 
 
 def _check(
-    pending: PendingApprovals, message_id: str, answers: Sequence[ApprovalResponse]
-) -> dict[str, ApprovalResponse]:
-    if message_id != pending.message_id:
-        raise ApprovalError(
-            "the approvals were asked in another message", status_code=422, field="id"
-        )
+    pending: PendingApprovals,
+    message_id: str,
+    answers: Sequence[ApprovalResponse],
+    results: Mapping[str, ClientToolResult],
+) -> Answers:
+    if message_id != pending.message_id:  # a store shared with other keys
+        raise ApprovalError("the run paused in another message", status_code=422, field="id")
     by_call: dict[str, ApprovalResponse] = {}
     for answer in answers:
         asked = pending.calls.get(answer.approval_id)
@@ -312,4 +354,14 @@ def _check(
             status_code=422,
             field="parts",
         )
-    return by_call
+    client: dict[str, ClientToolResult] = {}
+    for call_id in pending.client_calls:
+        result = results.get(call_id)
+        if result is None:
+            raise ApprovalError(
+                f"client-side tool call {call_id!r} has no result: answer it with addToolOutput",
+                status_code=422,
+                field="parts",
+            )
+        client[call_id] = result
+    return Answers(by_call, client)

@@ -2,5 +2,13 @@
 
 from uiwire.adapters.dspy._plan import FieldRole
 from uiwire.adapters.dspy.adapter import STATUS_PART, DSPyAdapter
+from uiwire.adapters.dspy.history import HistoryFields, history_fields, to_dspy_inputs
 
-__all__ = ["STATUS_PART", "DSPyAdapter", "FieldRole"]
+__all__ = [
+    "STATUS_PART",
+    "DSPyAdapter",
+    "FieldRole",
+    "HistoryFields",
+    "history_fields",
+    "to_dspy_inputs",
+]

@@ -33,7 +33,7 @@ import dataclasses
 import json
 import logging
 from collections.abc import Hashable, Mapping
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import dspy as _dspy
 from dspy.streaming import StatusMessage, StatusMessageProvider, StreamResponse
@@ -48,9 +48,14 @@ from uiwire.adapters.dspy._bridge import (
 from uiwire.adapters.dspy._json_fields import JsonFieldText
 from uiwire.adapters.dspy._listeners import ToolCallDelta
 from uiwire.adapters.dspy._plan import FieldRole, Plan, Route, build_plan
+from uiwire.adapters.dspy.history import history_fields, to_dspy_inputs
 from uiwire.protocol._json import to_json_value
+from uiwire.protocol.request import ChatRequestError, FieldError
 from uiwire.stream.context import StreamContext
 from uiwire.stream.record import Usage
+
+if TYPE_CHECKING:
+    from uiwire.server.turn import ChatTurn, ChatWork
 
 __all__ = ["STATUS_PART", "DSPyAdapter"]
 
@@ -160,6 +165,49 @@ class DSPyAdapter:
         ctx: StreamContext = StreamContext()
         ctx.run(self.stream_into(ctx, **inputs))
         return ctx
+
+    async def begin_turn(self, turn: ChatTurn, /) -> ChatWork:
+        """Answer a ``useChat`` request (``ChatEndpoint`` calls this): the last user
+        message goes to the question field, the turns before it to the signature's
+        ``dspy.History`` field (``to_dspy_inputs``, fields found by ``history_fields``).
+        A program without a History field gets the question alone, in its one input
+        field. Continuations are refused (422): a DSPy run never pauses."""
+        where = f"messages[{len(turn.messages) - 1}]"
+        if turn.continued is not None:
+            raise ChatRequestError(
+                [
+                    FieldError(
+                        where,
+                        "this agent has no paused run to continue: send a user message",
+                        "continuation",
+                    )
+                ]
+            )
+        fields = history_fields(self._program)
+        only = self._only_input() if fields is None else ""
+        try:
+            if fields is not None:
+                inputs: dict[str, Any] = to_dspy_inputs(turn.messages, **fields)
+            else:
+                inputs = {only: to_dspy_inputs(turn.messages)["question"]}
+        except (TypeError, ValueError) as exc:
+            raise ChatRequestError([FieldError(where, str(exc), "history")]) from None
+
+        async def work(ctx: StreamContext[Any]) -> None:
+            await self.stream_into(ctx, **inputs)
+
+        return work
+
+    def _only_input(self) -> str:
+        signature = getattr(self._program, "signature", None)
+        names = list(getattr(signature, "input_fields", {}))
+        if len(names) != 1:
+            raise TypeError(
+                "to serve a chat, the program needs a dspy.History input and a question "
+                f"field, or exactly one input field; its signature has {names or 'none'}: "
+                "use your own ChatFunction to map the conversation to its inputs"
+            )
+        return names[0]
 
     async def stream_into(self, ctx: StreamContext[Any], /, **inputs: Any) -> Any:
         """Run the program on ``inputs``, writing its output into ``ctx``; returns the

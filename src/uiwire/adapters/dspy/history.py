@@ -1,0 +1,327 @@
+"""The conversation ``useChat`` sends, as a DSPy program's inputs.
+
+``useChat`` POSTs the whole conversation on every turn as UI messages. A DSPy chat
+program takes it the DSPy way: the question being asked in one input field, and the
+turns before it in a ``dspy.History`` field, each turn a dict keyed by the
+signature's field names (``{"question": ..., "answer": ...}``), which DSPy's adapters
+format as earlier user and assistant messages of the prompt.
+
+``to_dspy_inputs`` builds those inputs; ``history_fields`` reads the field names off a
+program's signature, so a chat endpoint needs no configuration:
+
+    fields = history_fields(program)  # None: the program keeps no history
+    inputs = to_dspy_inputs(messages, **fields)
+
+A turn holds text only: a History turn is one value per signature field, and the UI
+message's tool calls, reasoning and files have no field to go in. What is lost is
+listed in ``to_dspy_inputs``'s docstring. Nothing is fetched: image URLs go to the
+model as they are.
+"""
+
+from __future__ import annotations
+
+import types
+import typing
+from collections.abc import Mapping, Sequence
+from typing import Any, Final, TypedDict, cast
+from urllib.parse import urlsplit
+
+import dspy as _dspy
+import pydantic
+
+__all__ = ["HistoryFields", "history_fields", "to_dspy_inputs"]
+
+dspy: Any = _dspy  # untyped; its values are Any here
+
+_ROLES: Final = ("system", "user", "assistant")
+_SEPARATOR: Final = "\n\n"
+"""Joins text parts and consecutive assistant messages: each is its own block in the
+UI (its own Markdown document), and a blank line keeps it one in Markdown."""
+_REASONING_NAMES: Final = frozenset({"reasoning", "rationale", "next_thought"})
+"""Output fields ``DSPyAdapter`` streams as reasoning, not as the answer's text."""
+
+
+class HistoryFields(TypedDict):
+    """The field names ``to_dspy_inputs`` needs, as ``history_fields`` found them."""
+
+    question: str
+    answer: str
+    history: str
+    files: str | None
+    """A ``list[dspy.Image]`` input field, if the signature has one."""
+
+
+def to_dspy_inputs(
+    messages: Sequence[Mapping[str, Any] | pydantic.BaseModel],
+    *,
+    question: str = "question",
+    answer: str = "answer",
+    history: str = "history",
+    files: str | None = None,
+) -> dict[str, Any]:
+    """The UI messages ``useChat`` sent, as keyword inputs for a DSPy chat program.
+
+    Returns ``{history: dspy.History(messages=[{question: ..., answer: ...}, ...]),
+    question: "<the last message's text>"}``, plus ``{files: [dspy.Image, ...]}`` when
+    ``files`` names an input field for the question's images. The field names are the
+    signature's; ``history_fields(program)`` finds them.
+
+    ``messages`` are plain JSON objects (camelCase keys, as posted) or pydantic models
+    (dumped by alias). The last one must be the user's: it is the question. Malformed
+    messages raise ``TypeError`` (a wrong type) or ``ValueError`` (a wrong value),
+    naming the offending path, e.g. ``messages[2].parts[0].url``.
+
+    * Each earlier user message opens a turn; its answer is the text of the assistant
+      messages that follow it (their text parts, several messages in a row joined by
+      a blank line), ``""`` when none followed. Assistant text before any user
+      message (a greeting) is a turn of its own with only an answer, which DSPy
+      formats as an assistant message alone.
+    * The question's text parts are joined by a blank line.
+    * ``files``: the question's ``image/*`` files, as ``dspy.Image`` of their URL
+      (``data:`` or ``https:``, others refused). ``dspy.Image(url)`` keeps a URL as
+      it is and never downloads it; the provider fetches ``https:`` URLs itself.
+
+    Loss points (what the user saw that the program will not):
+
+    * **Tool calls and their results** (ReAct's trajectory), **reasoning**,
+      **sources**, **data parts** and **assistant files**: a turn is only the
+      question's text and the answer's text. The answer the model gave after using
+      a tool stays, so the conversation still reads.
+    * **Files of earlier turns**, all **non-image files**, and the question's images
+      when ``files`` is None: the turn has no field for them.
+    * **System messages** are skipped: the browser writes them, and the signature's
+      instructions are the program's system prompt.
+    * With ChainOfThought (or any other output field besides the answer), DSPy
+      writes ``None`` for that field in past turns: the history holds only the
+      answer.
+    * With ReAct, DSPy formats past turns with each predictor's own output fields:
+      the extract step sees the past answers, the tool-choosing steps (no answer
+      field) only the past questions, with ``None`` for their outputs.
+    """
+    names = {"question": question, "answer": answer, "history": history}
+    if files is not None:
+        names["files"] = files
+    for parameter, name in names.items():
+        if not isinstance(name, str) or not name:  # pyright: ignore[reportUnnecessaryIsInstance]
+            raise TypeError(f"{parameter} must be a non-empty field name; got {name!r}")
+    if len(set(names.values())) != len(names):
+        raise ValueError(f"the field names must differ; got {names}")
+
+    read = _read(messages)
+    if not read:
+        raise ValueError("messages is empty: the last message must be the user's question")
+    where, role, parts = read[-1]
+    if role != "user":
+        raise ValueError(f"{where} must be the user's question (the last message); got {role!r}")
+
+    turns: list[dict[str, str]] = []
+    asked: str | None = None
+    answers: list[str] = []
+    for _, role, earlier in read[:-1]:
+        if role == "user":
+            if asked is not None or answers:
+                turns.append(_turn(asked, answers, question, answer))
+            asked, answers = _text(earlier), []
+        elif role == "assistant":
+            text = _text(earlier)
+            if text:
+                answers.append(text)
+    if asked is not None or answers:
+        turns.append(_turn(asked, answers, question, answer))
+
+    inputs: dict[str, Any] = {
+        history: dspy.History(messages=turns),
+        question: _text(parts),
+    }
+    if files is not None:
+        inputs[files] = _images(parts)
+    return inputs
+
+
+def _turn(asked: str | None, answers: list[str], question: str, answer: str) -> dict[str, str]:
+    turn = {} if asked is None else {question: asked}
+    turn[answer] = _SEPARATOR.join(answers)
+    return turn
+
+
+def _images(parts: list[_Part]) -> list[Any]:
+    images: list[Any] = []
+    for where, part in parts:
+        if part["type"] != "file":
+            continue
+        media_type = _string(part, "mediaType", where)
+        url = _string(part, "url", where)
+        if media_type.lower().startswith("image/"):
+            _check_url(url, f"{where}.url")
+            images.append(dspy.Image(url))
+    return images
+
+
+def _check_url(url: str, where: str) -> None:
+    """``data:`` and ``https:`` only: any other scheme would be fetched (by DSPy's LM
+    client or the provider) from wherever the browser pointed it."""
+    if url[:5].lower() == "data:":
+        if "," not in url:
+            raise ValueError(f"{where} is not a valid data: URL (no ',' before the data)")
+        return
+    split = urlsplit(url)
+    if split.scheme.lower() != "https" or not split.netloc:
+        shown = url if len(url) <= 60 else f"{url[:57]}..."
+        raise ValueError(f"{where} must be a data: or https: URL; got {shown!r}")
+
+
+# --- the signature's fields --------------------------------------------------------------
+
+
+def history_fields(program_or_signature: Any) -> HistoryFields | None:
+    """The field names a chat call of this program needs, or None if it keeps no
+    history (no ``dspy.History`` input field).
+
+    Takes a signature (class or string) or a program: one with a ``signature``
+    (Predict, ReAct, ReActV2) or a single predictor (ChainOfThought). Found:
+
+    * ``history``: the ``dspy.History`` input field;
+    * ``question``: the one other ``str`` input field;
+    * ``answer``: the one ``str`` output field, leaving out the fields
+      ``DSPyAdapter`` shows as reasoning (``reasoning``, ``rationale``,
+      ``next_thought``);
+    * ``files``: the ``list[dspy.Image]`` input field, or None.
+
+    Raises ``ValueError`` when a name is ambiguous (two History fields, two ``str``
+    inputs or outputs, none at all): then pass the names to ``to_dspy_inputs``
+    yourself. Other inputs (retrieved context, say) are yours to add.
+    """
+    signature = _signature(program_or_signature)
+    inputs = cast("dict[str, Any]", signature.input_fields)
+    outputs = cast("dict[str, Any]", signature.output_fields)
+    histories = [name for name, info in inputs.items() if _is_history(info.annotation)]
+    if not histories:
+        return None
+    if len(histories) > 1:
+        raise ValueError(f"the signature has several dspy.History inputs: {histories}")
+    texts = [name for name, info in inputs.items() if _unwrap(info.annotation) is str]
+    answers = [
+        name
+        for name, info in outputs.items()
+        if _unwrap(info.annotation) is str and name not in _REASONING_NAMES
+    ]
+    images = [name for name, info in inputs.items() if _is_image_list(info.annotation)]
+    for kind, found in (("str input", texts), ("str output", answers)):
+        if len(found) != 1:
+            raise ValueError(
+                f"the signature needs exactly one {kind} field besides the history to be "
+                f"a chat; it has {found}: pass the names to to_dspy_inputs yourself"
+            )
+    if len(images) > 1:
+        raise ValueError(
+            f"the signature has several list[dspy.Image] inputs {images}: "
+            "pass files= to to_dspy_inputs yourself"
+        )
+    return HistoryFields(
+        question=texts[0],
+        answer=answers[0],
+        history=histories[0],
+        files=images[0] if images else None,
+    )
+
+
+def _signature(value: Any) -> Any:
+    if isinstance(value, str):
+        return dspy.ensure_signature(value)
+    if isinstance(value, type) and issubclass(value, dspy.Signature):
+        return value
+    if isinstance(value, dspy.Module):
+        own = getattr(value, "signature", None)
+        if isinstance(own, type) and issubclass(own, dspy.Signature):
+            return own
+        module: Any = value
+        predictors = cast("list[tuple[str, Any]]", list(module.named_predictors()))
+        if len(predictors) == 1:
+            return predictors[0][1].signature
+        raise TypeError(
+            f"cannot tell the chat fields of a {type(value).__name__} with "
+            f"{len(predictors)} predictors: pass its signature"
+        )
+    raise TypeError(f"expected a dspy.Module or a signature; got {type(value).__name__}")
+
+
+def _unwrap(annotation: Any) -> Any:
+    """``X | None`` (or ``Optional[X]``) as ``X``; anything else as it is."""
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        args = [arg for arg in typing.get_args(annotation) if arg is not type(None)]
+        if len(args) == 1:
+            return args[0]
+    return annotation
+
+
+def _is_history(annotation: Any) -> bool:
+    annotation = _unwrap(annotation)
+    return isinstance(annotation, type) and issubclass(annotation, dspy.History)
+
+
+def _is_image_list(annotation: Any) -> bool:
+    annotation = _unwrap(annotation)
+    return typing.get_origin(annotation) is list and typing.get_args(annotation) == (dspy.Image,)
+
+
+# --- reading the messages ---------------------------------------------------------------
+
+
+_Part = tuple[str, Mapping[str, Any]]
+"""A part and its path, e.g. ``messages[2].parts[0]``."""
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, pydantic.BaseModel):
+        return value.model_dump(mode="json", by_alias=True, exclude_unset=True)
+    return value
+
+
+def _read(messages: object) -> list[tuple[str, str, list[_Part]]]:
+    """Every message checked, as ``(path, role, parts)``: nothing is converted from a
+    conversation that is malformed anywhere."""
+    if isinstance(messages, (str, bytes)) or not isinstance(messages, Sequence):
+        raise TypeError(f"messages must be a list of UI messages; got {_kind(messages)}")
+    read: list[tuple[str, str, list[_Part]]] = []
+    for index, raw in enumerate(cast("Sequence[object]", messages)):
+        where = f"messages[{index}]"
+        message = _plain(raw)
+        if not isinstance(message, Mapping):
+            raise TypeError(f"{where} must be a UI message object; got {_kind(message)}")
+        message = cast("Mapping[str, Any]", message)
+        role = message.get("role")
+        if role not in _ROLES:
+            raise ValueError(f"{where}.role must be 'system', 'user' or 'assistant'; got {role!r}")
+        raw_parts = message.get("parts")
+        if not isinstance(raw_parts, list):
+            raise TypeError(f"{where}.parts must be a list; got {_kind(raw_parts)}")
+        parts: list[_Part] = []
+        for part_index, raw_part in enumerate(cast("list[object]", raw_parts)):
+            part_where = f"{where}.parts[{part_index}]"
+            part = _plain(raw_part)
+            if not isinstance(part, Mapping):
+                raise TypeError(f"{part_where} must be a part object; got {_kind(part)}")
+            part = cast("Mapping[str, Any]", part)
+            _string(part, "type", part_where)
+            if part["type"] == "text":
+                _string(part, "text", part_where)
+            parts.append((part_where, part))
+        read.append((where, cast("str", role), parts))
+    return read
+
+
+def _kind(value: object) -> str:
+    return "null" if value is None else type(value).__name__
+
+
+def _string(part: Mapping[str, Any], key: str, where: str) -> str:
+    value = part.get(key)
+    if not isinstance(value, str):
+        raise TypeError(f"{where}.{key} must be a string; got {_kind(value)}")
+    return value
+
+
+def _text(parts: list[_Part]) -> str:
+    return _SEPARATOR.join(
+        part["text"] for _, part in parts if part["type"] == "text" and part["text"]
+    )

@@ -1,0 +1,245 @@
+"""The demo's offline model: the Agents SDK's ``ScriptedModel``, answering from a script
+keyed on the conversation, with its output streamed word by word like a real model's.
+
+``ScriptedModel`` sends each text, reasoning summary and tool argument string as one
+delta; ``PacedModel`` splits those deltas into words and waits between them, so the
+page shows text streaming in and "stop" has something to stop. Everything else (the
+Responses events, usage, the SDK's own run loop and tools) is the real SDK.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import secrets
+from collections.abc import AsyncIterator, Sequence
+from typing import Any, Final, cast
+
+from agents import Handoff, Model, ModelSettings, ModelTracing, Tool
+from agents.agent_output import AgentOutputSchemaBase
+from agents.items import ModelResponse, TResponseInputItem, TResponseStreamEvent
+from agents.testing import ModelCall, ModelStep, ScriptedModel, function_call
+from agents.usage import Usage
+from openai.types.responses import (
+    ResponseOutputMessage,
+    ResponseOutputText,
+    ResponseReasoningItem,
+)
+from openai.types.responses.response_output_text import AnnotationURLCitation
+from openai.types.responses.response_reasoning_item import Summary
+
+__all__ = ["PROMPTS", "PacedModel", "demo_model"]
+
+PROMPTS: Final = (
+    ("Weather", "What's the weather in Paris?"),
+    ("Approval", "Book me a hotel in Paris"),
+    ("Client tool", "What time is it for me?"),
+    ("Long answer", "Tell me a long story"),
+    ("Error", "Show me an error"),
+    ("Failing tool", "Use the broken tool"),
+)
+"""(label, text): what the demo page offers, and what the script answers."""
+
+_DELTAS: Final = frozenset(
+    (
+        "response.output_text.delta",
+        "response.reasoning_summary_text.delta",
+        "response.reasoning_text.delta",
+    )
+)
+
+
+class PacedModel(Model):
+    """A model whose streamed text arrives a word at a time, ``delay`` seconds apart."""
+
+    def __init__(self, model: Model, *, delay: float = 0.03) -> None:
+        self._model = model
+        self._delay = delay
+
+    async def get_response(self, *args: Any, **kwargs: Any) -> ModelResponse:
+        return await self._model.get_response(*args, **kwargs)
+
+    async def stream_response(  # pyright: ignore[reportIncompatibleMethodOverride]
+        self,
+        system_instructions: str | None,
+        input: str | list[TResponseInputItem],
+        model_settings: ModelSettings,
+        tools: list[Tool],
+        output_schema: AgentOutputSchemaBase | None,
+        handoffs: list[Handoff],
+        tracing: ModelTracing,
+        **kwargs: Any,
+    ) -> AsyncIterator[TResponseStreamEvent]:
+        events = self._model.stream_response(
+            system_instructions,
+            input,
+            model_settings,
+            tools,
+            output_schema,
+            handoffs,
+            tracing,
+            **kwargs,
+        )
+        async for event in events:
+            if event.type not in _DELTAS:
+                yield event
+                continue
+            delta = cast("str", getattr(event, "delta", ""))
+            for piece in re.findall(r"\S+\s*|\s+", delta):
+                await asyncio.sleep(self._delay)
+                yield event.model_copy(update={"delta": piece})
+
+
+def demo_model(*, delay: float = 0.03) -> PacedModel:
+    """The scripted model behind ``uiwire demo`` when no API key is set."""
+    scripted = ScriptedModel()
+
+    def respond(call: ModelCall) -> ModelStep:
+        scripted.enqueue(ModelStep.respond(respond))  # ready for the next call, forever
+        return _answer(call)
+
+    scripted.enqueue(ModelStep.respond(respond))
+    return PacedModel(scripted, delay=delay)
+
+
+# --- the script ----------------------------------------------------------------------------
+
+_USAGE: Final = Usage(requests=1, input_tokens=120, output_tokens=48, total_tokens=168)
+
+_STORY: Final = " ".join(
+    [
+        "Once upon a time, in a city of bridges and rain, a small robot kept the lighthouse.",
+        "Every night it counted the ships, one by one, and wrote their names in a notebook.",
+        "The ships never answered, but the robot did not mind: counting was its way of",
+        "saying hello. One winter a ship came in with no name at all, only a lamp at its",
+        "bow, blinking in a rhythm the robot had never seen.",
+    ]
+    * 6
+)
+
+
+def _answer(call: ModelCall) -> ModelStep:
+    items: list[Any] = [] if isinstance(call.input, str) else list(call.input)
+    if isinstance(call.input, str):
+        items = [{"role": "user", "content": call.input}]
+    turn = _current_turn(items)
+    question = _user_text(turn[0]) if turn else ""
+    asked = question.lower()
+    calls = {i["call_id"]: i["name"] for i in turn if i.get("type") == "function_call"}
+    outputs = {
+        calls.get(i["call_id"], ""): str(i.get("output", ""))
+        for i in turn
+        if i.get("type") == "function_call_output"
+    }
+    city = _city(question)
+    if "weather" in asked or "forecast" in asked:
+        if "get_weather" not in outputs:
+            return _step(
+                _reasoning(f"The user asks about {city}. I'll check the weather and forecast."),
+                function_call("get_weather", {"city": city}, call_id=_call_id()),
+                function_call("get_forecast", {"city": city, "days": 3}, call_id=_call_id()),
+            )
+        return _step(
+            _message(
+                f"It is {outputs['get_weather']}, and the next three days stay sunny, "
+                "getting a little warmer each day.",
+                cite=(f"https://en.wikipedia.org/wiki/{city}", f"{city} - Wikipedia"),
+            )
+        )
+    if "book" in asked or "hotel" in asked:
+        if "book_hotel" not in outputs:
+            return _step(
+                _message(f"I can book the Hotel du Parc in {city} for two nights."),
+                function_call("book_hotel", {"city": city, "nights": 2}, call_id=_call_id()),
+            )
+        result = outputs["book_hotel"]
+        if result.startswith("Booked"):
+            return _step(_message(f"Done: {result}. Have a good trip!"))
+        return _step(_message("All right, I did not book anything."))
+    if "time" in asked:
+        if "get_local_time" not in outputs:
+            return _step(function_call("get_local_time", {}, call_id=_call_id()))
+        return _step(_message(f"Your browser says: {outputs['get_local_time']}."))
+    if "story" in asked or "long" in asked:
+        return _step(_message(_STORY))
+    if "error" in asked:
+        return ModelStep.raise_error(RuntimeError("the demo model failed on purpose"))
+    if "broken" in asked or "fail" in asked:
+        if "broken_tool" not in outputs:
+            return _step(function_call("broken_tool", {}, call_id=_call_id()))
+        return _step(_message("The tool failed; the error above is what you would see."))
+    files = _attachments(turn[0]) if turn else []
+    if files:
+        return _step(_message(f"You sent {', '.join(files)}. I can't look inside files offline."))
+    return _step(
+        _reasoning("A greeting. I'll say what this demo can show."),
+        _message(
+            "Hello! I'm a scripted agent running offline. Try one of the example prompts: "
+            "the weather (tools, progress, sources), a hotel booking (approval), your local "
+            "time (a tool your browser runs), a long story (stop it), or an error."
+        ),
+    )
+
+
+def _current_turn(items: Sequence[Any]) -> list[Any]:
+    """The items since the last user message (that message first)."""
+    for index in range(len(items) - 1, -1, -1):
+        item: Any = items[index]
+        if isinstance(item, dict) and cast("dict[str, Any]", item).get("role") == "user":
+            return list(items[index:])
+    return []
+
+
+def _content(item: Any) -> list[dict[str, Any]]:
+    content = item.get("content")
+    if isinstance(content, str):
+        return [{"type": "input_text", "text": content}]
+    return [c for c in cast("list[Any]", content or []) if isinstance(c, dict)]
+
+
+def _user_text(item: Any) -> str:
+    return " ".join(str(c.get("text", "")) for c in _content(item) if c["type"] == "input_text")
+
+
+def _attachments(item: Any) -> list[str]:
+    kinds = ("input_image", "input_file")
+    return [str(c.get("filename") or "an image") for c in _content(item) if c["type"] in kinds]
+
+
+def _city(question: str) -> str:
+    match = re.search(r"\bin ([A-Z][a-zA-Z-]+)", question)
+    return match.group(1) if match else "Paris"
+
+
+def _call_id() -> str:
+    return f"call_{secrets.token_hex(8)}"
+
+
+def _step(*output: Any) -> ModelStep:
+    return ModelStep(output=list(output), usage=_USAGE)
+
+
+def _reasoning(text: str) -> ResponseReasoningItem:
+    return ResponseReasoningItem(
+        id=f"rs_{secrets.token_hex(8)}",
+        type="reasoning",
+        summary=[Summary(type="summary_text", text=text)],
+    )
+
+
+def _message(text: str, *, cite: tuple[str, str] | None = None) -> ResponseOutputMessage:
+    annotations: list[Any] = []
+    if cite is not None:
+        url, title = cite
+        annotations.append(
+            AnnotationURLCitation(
+                type="url_citation", url=url, title=title, start_index=0, end_index=len(text)
+            )
+        )
+    return ResponseOutputMessage(
+        id=f"msg_{secrets.token_hex(8)}",
+        type="message",
+        role="assistant",
+        status="completed",
+        content=[ResponseOutputText(type="output_text", text=text, annotations=annotations)],
+    )

@@ -1,0 +1,192 @@
+"""An Agents SDK agent behind ``ChatEndpoint`` on a real uvicorn server, called as
+``useChat`` calls it: the history reaches the model, approvals and client-side tools
+continue the same message, and forged continuations are refused with the field's path."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from agents import Agent, function_tool
+from agents.testing import ModelCall, ModelStep, ScriptedModel, assistant_message, function_call
+from starlette.applications import Starlette
+from starlette.routing import Route
+
+from tests.support.agents_scenarios import TOOLS, answer_approvals
+from tests.support.servers import serve
+from tests.support.stream_rules import assert_valid_message
+from uiwire.adapters.agents import AgentsAdapter, client_tool
+from uiwire.server import ChatEndpoint, ChatResult
+
+
+@function_tool(needs_approval=True)
+async def delete_repo(name: str) -> str:
+    """Delete a repository."""
+    TOOLS.add("delete_repo", repo=name)
+    return f"deleted {name}"
+
+
+get_location = client_tool("get_location", "The user's location, from their browser.")
+
+
+def items_of(call: ModelCall) -> list[Any]:
+    return [] if isinstance(call.input, str) else list(call.input)
+
+
+def scripted(answer: Any) -> ScriptedModel:
+    """A model answering every call with ``answer(call)``."""
+    model = ScriptedModel()
+
+    def respond(call: ModelCall) -> ModelStep:
+        model.enqueue(ModelStep.respond(respond))
+        return ModelStep(output=answer(call))
+
+    model.enqueue(ModelStep.respond(respond))
+    return model
+
+
+def user(text: str, message_id: str) -> dict[str, Any]:
+    return {"id": message_id, "role": "user", "parts": [{"type": "text", "text": text}]}
+
+
+class Served:
+    def __init__(self, url: str, model: ScriptedModel, saved: list[ChatResult]) -> None:
+        self.url, self.model, self.saved = url, model, saved
+
+    async def post(self, *messages: dict[str, Any], **fields: Any) -> httpx.Response:
+        payload = {"id": "c1", "messages": list(messages), "trigger": "submit-message", **fields}
+        async with httpx.AsyncClient(timeout=30) as client:
+            return await client.post(self.url, json=payload)
+
+
+@pytest.fixture
+async def served(request: pytest.FixtureRequest) -> AsyncIterator[Served]:
+    TOOLS.clear()
+    model = scripted(request.param)
+    agent = Agent(name="Assistant", model=model, tools=[delete_repo, get_location])
+    saved: list[ChatResult] = []
+    chat = ChatEndpoint(AgentsAdapter(agent), on_finish=saved.append)
+    async with serve(Starlette(routes=[Route("/api/chat", chat, methods=["POST"])])) as base:
+        yield Served(f"{base}/api/chat", model, saved)
+
+
+async def until_saved(served: Served, count: int) -> None:
+    for _ in range(500):
+        if len(served.saved) >= count:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("on_finish was not called")
+
+
+def echo(call: ModelCall) -> list[Any]:
+    said = [i for i in items_of(call) if i.get("role") in ("user", "assistant")]
+    return [assistant_message(f"I have seen {len(said)} messages")]
+
+
+@pytest.mark.parametrize("served", [echo], indirect=True)
+async def test_the_conversation_reaches_the_model(served: Served) -> None:
+    first = assert_valid_message((await served.post(user("hi", "u1"))).content, "v6")
+    assert first["parts"][-1]["text"] == "I have seen 1 messages"
+    await until_saved(served, 1)
+    history = [*served.saved[-1].messages, user("and now?", "u2")]
+    second = assert_valid_message((await served.post(*history)).content, "v6")
+    assert second["parts"][-1]["text"] == "I have seen 3 messages"
+    sent = items_of(served.model.calls[-1])
+    assert (sent[0]["role"], sent[-1]["role"]) == ("user", "user")
+    assert "I have seen 1 messages" in str(sent[1])
+
+
+def deleter(call: ModelCall) -> list[Any]:
+    outputs = [i for i in items_of(call) if i.get("type") == "function_call_output"]
+    if not outputs:
+        return [function_call("delete_repo", {"name": "prod"}, call_id="call_del")]
+    return [assistant_message(f"result: {outputs[-1]['output']}")]
+
+
+@pytest.mark.parametrize("served", [deleter], indirect=True)
+async def test_an_approval_continues_the_same_message_once(served: Served) -> None:
+    question = user("delete prod", "u1")
+    paused = assert_valid_message((await served.post(question)).content, "v6")
+    assert paused["parts"][-1]["state"] == "approval-requested"
+    answer_approvals(paused, approved=True)
+    forged = copy.deepcopy(paused)
+    forged["parts"][-1]["approval"]["id"] = "aprv_" + "0" * 32 + "_0"
+    refused = await served.post(question, forged, messageId=paused["id"])
+    assert refused.status_code == 404
+    where = f"messages[1].parts[{len(paused['parts']) - 1}].approval.id"
+    assert refused.json()["error"]["fields"][0]["field"] == where
+    assert TOOLS.names() == []
+
+    response = await served.post(question, paused, messageId=paused["id"])
+    done = assert_valid_message(response.content, "v6", message=paused)
+    assert done["id"] == paused["id"]
+    assert done["parts"][-1]["text"] == "result: deleted prod"
+    assert TOOLS.names() == ["delete_repo"]
+    replay = await served.post(question, paused, messageId=paused["id"])
+    assert replay.status_code == 404
+    assert TOOLS.names() == ["delete_repo"]
+
+
+def locator(call: ModelCall) -> list[Any]:
+    outputs = [i for i in items_of(call) if i.get("type") == "function_call_output"]
+    if not outputs:
+        return [function_call("get_location", {}, call_id="call_loc")]
+    return [assistant_message(f"you are in {outputs[-1]['output']}")]
+
+
+@pytest.mark.parametrize("served", [locator], indirect=True)
+async def test_a_client_side_tool_result_resumes_the_run(served: Served) -> None:
+    question = user("where am I?", "u1")
+    paused = assert_valid_message((await served.post(question)).content, "v6")
+    tool = paused["parts"][-1]
+    assert (tool["type"], tool["state"]) == ("tool-get_location", "input-available")
+    assert "approval" not in tool  # the browser runs it: no approval asked
+
+    unanswered = await served.post(question, paused, messageId=paused["id"])
+    assert unanswered.status_code == 422
+
+    tool.update(state="output-available", output={"city": "Lyon"})  # addToolOutput
+    response = await served.post(question, paused, messageId=paused["id"])
+    done = assert_valid_message(response.content, "v6", message=paused)
+    assert done["id"] == paused["id"]
+    assert done["parts"][-1]["text"] == 'you are in {"city": "Lyon"}'
+    tools = [p for p in done["parts"] if p.get("toolCallId") == "call_loc"]
+    assert [t["output"] for t in tools] == [{"city": "Lyon"}]
+    await until_saved(served, 2)
+    assert served.saved[-1].messages[-1] == done
+
+
+@pytest.mark.parametrize("served", [locator], indirect=True)
+async def test_a_client_side_tool_error_reaches_the_model(served: Served) -> None:
+    question = user("where am I?", "u1")
+    paused = assert_valid_message((await served.post(question)).content, "v6")
+    tool = paused["parts"][-1]
+    tool.update(state="output-error", errorText="permission denied")
+    response = await served.post(question, paused, messageId=paused["id"])
+    done = assert_valid_message(response.content, "v6", message=paused)
+    assert "permission denied" in done["parts"][-1]["text"]
+
+
+@pytest.mark.parametrize("served", [echo], indirect=True)
+async def test_continuing_a_message_with_nothing_paused_is_a_404(served: Served) -> None:
+    stale = {
+        "id": "msg_unknown",
+        "role": "assistant",
+        "parts": [
+            {
+                "type": "tool-get_location",
+                "toolCallId": "call_x",
+                "state": "output-available",
+                "input": {},
+                "output": {"city": "Oslo"},
+            }
+        ],
+    }
+    response = await served.post(user("q", "u1"), stale, messageId="msg_unknown")
+    assert response.status_code == 404
+    assert response.json()["error"]["fields"][0]["field"] == "messages[1].id"
+    assert served.model.calls == ()

@@ -1,0 +1,246 @@
+// One conversation: useChat, the message list, status, errors and the composer.
+import { useChat } from "@ai-sdk/react";
+import {
+  DefaultChatTransport,
+  isToolUIPart,
+  lastAssistantMessageIsCompleteWithApprovalResponses,
+  lastAssistantMessageIsCompleteWithToolCalls,
+  type ChatStatus,
+  type FileUIPart,
+  type UIMessage,
+} from "ai";
+import { useCallback, useEffect, useLayoutEffect, useRef } from "react";
+import { CHAT_API, type DemoPrompt } from "./api";
+import { Composer } from "./Composer";
+import { MessageView, type ApprovalHandler } from "./parts";
+
+const transport = new DefaultChatTransport<UIMessage>({ api: CHAT_API });
+
+const STATUS_LABELS: Record<ChatStatus, string> = {
+  submitted: "Waiting for the agent…",
+  streaming: "Answering…",
+  ready: "Ready",
+  error: "Error",
+};
+
+/** What this page added since the last request: outputs of client-side tools and
+ * approval answers. An automatic follow-up is sent only for these, so a response
+ * that leaves the same state behind can never make the page post in a loop. */
+type Pending = { toolCallIds: Set<string>; approvalIds: Set<string> };
+
+export function Chat({
+  id,
+  initialMessages,
+  prompts,
+}: {
+  id: string;
+  initialMessages: UIMessage[];
+  prompts: DemoPrompt[];
+}) {
+  const pending = useRef<Pending>({ toolCallIds: new Set(), approvalIds: new Set() });
+  const { messages, status, error, sendMessage, regenerate, stop, addToolOutput, addToolApprovalResponse } =
+    useChat({
+      id,
+      messages: initialMessages,
+      transport,
+      onToolCall: ({ toolCall }) => {
+        if (toolCall.toolName !== "get_local_time") return;
+        pending.current.toolCallIds.add(toolCall.toolCallId);
+        // not awaited: awaiting addToolOutput inside onToolCall deadlocks the chat
+        void addToolOutput({ tool: "get_local_time", toolCallId: toolCall.toolCallId, output: localTime() });
+      },
+      sendAutomaticallyWhen: ({ messages }) => shouldContinue(messages, pending.current),
+    });
+
+  // a chat left behind (New chat, back/forward) stops streaming into nowhere
+  useEffect(() => () => void stop(), [stop]);
+
+  const busy = status === "submitted" || status === "streaming";
+  const scroller = useAutoScroll<HTMLDivElement>(messages, status);
+
+  const send = useCallback(
+    (text: string, files: File[]): boolean => {
+      if (busy || (!text && !files.length)) return false;
+      scroller.stick();
+      void (async () => {
+        const fileParts = await Promise.all(files.map(toFilePart));
+        if (!fileParts.length) await sendMessage({ text });
+        else if (!text) await sendMessage({ files: fileParts });
+        else await sendMessage({ text, files: fileParts });
+      })();
+      return true;
+    },
+    [busy, sendMessage, scroller],
+  );
+
+  const onApproval: ApprovalHandler = useCallback(
+    (response) => {
+      pending.current.approvalIds.add(response.id);
+      void addToolApprovalResponse(response);
+    },
+    [addToolApprovalResponse],
+  );
+
+  const last = messages.at(-1);
+  const canRegenerate = last?.role === "assistant" && (status === "ready" || status === "error");
+
+  return (
+    <>
+      <div className="scroller" ref={scroller.ref} onScroll={scroller.onScroll}>
+        <div className="messages" data-testid="messages" aria-live="polite">
+          {messages.length === 0 ? (
+            <div className="empty">
+              <p>Start the conversation below{prompts.length ? ", or pick an example" : ""}.</p>
+            </div>
+          ) : null}
+          {messages.map((message, index) => {
+            const isLast = index === messages.length - 1;
+            return (
+              <MessageView
+                key={message.id}
+                message={message}
+                live={isLast && busy}
+                onApproval={onApproval}
+                footer={
+                  isLast && canRegenerate ? (
+                    <button
+                      type="button"
+                      className="button button--small"
+                      data-testid="regenerate"
+                      aria-label="Regenerate the last answer"
+                      onClick={() => {
+                        scroller.stick();
+                        void regenerate();
+                      }}
+                    >
+                      Regenerate
+                    </button>
+                  ) : undefined
+                }
+              />
+            );
+          })}
+          {error ? (
+            <div className="error" data-testid="error" role="alert">
+              <span className="error-text">{shorten(error.message || "Something went wrong.")}</span>
+              <button
+                type="button"
+                className="button button--small"
+                data-testid="retry"
+                aria-label="Retry the last request"
+                onClick={() => {
+                  scroller.stick();
+                  void regenerate();
+                }}
+              >
+                Retry
+              </button>
+            </div>
+          ) : null}
+        </div>
+      </div>
+      <div className="dock">
+        <div className="dock-inner">
+          <div className="hint">
+            <span className="status" data-testid="status" data-status={status} role="status">
+              <span className={`status-dot status-dot--${status}`} aria-hidden="true" />
+              {STATUS_LABELS[status]}
+            </span>
+            {prompts.length ? <span className="hint-label">Try:</span> : null}
+            {prompts.map((prompt, i) => (
+              <button
+                key={`${i}-${prompt.label}`}
+                type="button"
+                className="chip"
+                data-testid="prompt-chip"
+                title={prompt.text}
+                aria-label={`Send example prompt: ${prompt.label}`}
+                disabled={busy}
+                onClick={() => send(prompt.text, [])}
+              >
+                {prompt.label}
+              </button>
+            ))}
+          </div>
+          <Composer busy={busy} onSend={send} onStop={() => void stop()} />
+        </div>
+      </div>
+    </>
+  );
+}
+
+/** `sendAutomaticallyWhen`: the SDK's two predicates, for state this page produced. */
+function shouldContinue(messages: UIMessage[], pending: Pending): boolean {
+  const last = messages.at(-1);
+  if (!last || last.role !== "assistant") return false;
+  const complete =
+    lastAssistantMessageIsCompleteWithApprovalResponses({ messages }) ||
+    lastAssistantMessageIsCompleteWithToolCalls({ messages });
+  if (!complete) return false;
+  const stepStart = last.parts.findLastIndex((part) => part.type === "step-start");
+  const tools = last.parts.slice(stepStart + 1).filter(isToolUIPart);
+  const ours = tools.filter(
+    (part) =>
+      pending.toolCallIds.has(part.toolCallId) ||
+      (part.approval !== undefined && pending.approvalIds.has(part.approval.id)),
+  );
+  if (!ours.length) return false;
+  for (const part of ours) {
+    pending.toolCallIds.delete(part.toolCallId);
+    if (part.approval) pending.approvalIds.delete(part.approval.id);
+  }
+  return true;
+}
+
+function localTime(): { time: string; timeZone: string } {
+  return { time: new Date().toISOString(), timeZone: Intl.DateTimeFormat().resolvedOptions().timeZone };
+}
+
+function toFilePart(file: File): Promise<FileUIPart> {
+  return new Promise((resolve, reject) => {
+    const reader = new FileReader();
+    reader.onload = () =>
+      resolve({
+        type: "file",
+        mediaType: file.type || "application/octet-stream",
+        filename: file.name,
+        url: String(reader.result),
+      });
+    reader.onerror = () => reject(reader.error ?? new Error(`Could not read ${file.name}`));
+    reader.readAsDataURL(file);
+  });
+}
+
+function shorten(text: string, max = 600): string {
+  return text.length > max ? `${text.slice(0, max)}…` : text;
+}
+
+/** Keeps the list scrolled to the bottom while new content arrives, unless the reader
+ * scrolled up; sending (or regenerating) sticks to the bottom again. */
+function useAutoScroll<T extends HTMLElement>(messages: unknown, status: ChatStatus) {
+  const ref = useRef<T>(null);
+  const stuck = useRef(true);
+  const toBottom = useCallback(() => {
+    const el = ref.current;
+    if (el && stuck.current) el.scrollTop = el.scrollHeight;
+  }, []);
+  useLayoutEffect(toBottom, [messages, status, toBottom]);
+  useEffect(() => {
+    const el = ref.current?.firstElementChild;
+    if (!el || typeof ResizeObserver === "undefined") return;
+    const observer = new ResizeObserver(toBottom); // images loading, reasoning opening
+    observer.observe(el);
+    return () => observer.disconnect();
+  }, [toBottom]);
+  const onScroll = useCallback(() => {
+    const el = ref.current;
+    if (el) stuck.current = el.scrollHeight - el.scrollTop - el.clientHeight < 48;
+  }, []);
+  const stick = useCallback(() => {
+    stuck.current = true;
+    toBottom();
+  }, [toBottom]);
+  // a stable object, so callbacks that use it keep their identity
+  const api = useRef({ ref, onScroll, stick });
+  return api.current;
+}
