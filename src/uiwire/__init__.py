@@ -3,9 +3,11 @@
 Re-exported here: the push API (``StreamContext`` and its record), the protocol layer
 (the lifecycle machine, the SSE encoding, the typed chunks, the client-faithful
 validator) and, imported only when asked for since they need an extra,
-``UIMessageStreamResponse`` (``uiwire[fastapi]``) and ``DSPyAdapter`` (``uiwire[dspy]``).
+``UIMessageStreamResponse`` and ``ChatEndpoint`` (``uiwire[fastapi]``), ``DSPyAdapter``
+(``uiwire[dspy]``) and ``AgentsAdapter`` (``uiwire[agents]``).
 """
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
 from uiwire.protocol import (
@@ -45,21 +47,24 @@ from uiwire.stream import (
 )
 
 if TYPE_CHECKING:
+    from uiwire.adapters.agents import AgentsAdapter
     from uiwire.adapters.dspy import DSPyAdapter
-    from uiwire.server import UIMessageStreamResponse
+    from uiwire.server import ChatEndpoint, UIMessageStreamResponse
+
+_NEEDS_AN_EXTRA = {
+    "UIMessageStreamResponse": "uiwire.server",
+    "ChatEndpoint": "uiwire.server",
+    "DSPyAdapter": "uiwire.adapters.dspy",
+    "AgentsAdapter": "uiwire.adapters.agents",
+}
 
 
 def __getattr__(name: str) -> Any:
-    # these need an extra (fastapi, dspy): import them only when asked for
-    if name == "UIMessageStreamResponse":
-        from uiwire.server import UIMessageStreamResponse
-
-        return UIMessageStreamResponse
-    if name == "DSPyAdapter":
-        from uiwire.adapters.dspy import DSPyAdapter
-
-        return DSPyAdapter
-    raise AttributeError(f"module 'uiwire' has no attribute {name!r}")
+    # these need an extra (fastapi, dspy, agents): imported only when asked for
+    module = _NEEDS_AN_EXTRA.get(name)
+    if module is None:
+        raise AttributeError(f"module 'uiwire' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
 
 
 __all__ = [
@@ -68,7 +73,9 @@ __all__ = [
     "KEEP_ALIVE_FRAME",
     "STREAM_OPEN_FRAME",
     "UI_MESSAGE_STREAM_HEADERS",
+    "AgentsAdapter",
     "BaseChunk",
+    "ChatEndpoint",
     "Chunk",
     "DSPyAdapter",
     "NoInfo",

@@ -18,7 +18,8 @@ over the same bodies and must agree exactly. Three families:
 * agents: real Agents SDK runs through ``AgentsAdapter`` (the SDK's scripted model, and
   a scripted Responses API on loopback for hosted tools): text, reasoning, tools and
   their failures, handoffs, agents as tools, tool progress, refusals, run errors, and an
-  approval paused then resumed (approved and denied) into the same message;
+  approval paused then resumed (approved and denied) into the same message, and a
+  client-side tool answered by the browser, resumed the same way;
 * invalid: hand-made bodies that break one client rule each, where Python and JS must
   name the same first offending event.
 """
@@ -36,7 +37,11 @@ from pathlib import Path
 from typing import Any
 
 from tests.support.agents_scenarios import SCENARIOS as AGENTS_SCENARIOS
-from tests.support.agents_scenarios import approval_round_trip, hosted_tools_run
+from tests.support.agents_scenarios import (
+    approval_round_trip,
+    client_tool_round_trip,
+    hosted_tools_run,
+)
 from tests.support.agents_scenarios import run_scenario as run_agents_scenario
 from tests.support.context_scenarios import SCENARIOS as CONTEXT_SCENARIOS
 from tests.support.context_scenarios import capture
@@ -514,6 +519,11 @@ def agents_cases() -> Iterator[dict[str, Any]]:
             yield valid_body_case(f"agents/{name}", target, outcome.body.decode())
         outcome = asyncio.run(hosted_tools_run(target))
         yield valid_body_case("agents/hosted-tools", target, outcome.body.decode())
+        first, second = asyncio.run(client_tool_round_trip(target))
+        yield valid_body_case("agents/client-tool-paused", target, first.body.decode())
+        yield valid_body_case(
+            "agents/client-tool-resumed", target, second.body.decode(), first.record.message
+        )
         if target == "v5":
             continue
         for approved in (True, False):

@@ -1,5 +1,5 @@
-"""Agents behind real HTTP: an agent whose model is ``FakeLLM`` on loopback, and a chat
-endpoint that streams it (and resumes approvals) the way ``useChat`` calls it."""
+"""Agents behind real HTTP: an agent whose model is ``FakeLLM`` on loopback, served by
+``ChatEndpoint`` the way ``useChat`` calls it."""
 
 from __future__ import annotations
 
@@ -8,13 +8,12 @@ from typing import Any
 from agents import Agent, OpenAIChatCompletionsModel, OpenAIResponsesModel
 from openai import AsyncOpenAI
 from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from tests.support.fake_llm import FakeLLM
-from uiwire import StreamContext, StreamRecord, StreamStatus, UIMessageStreamResponse
-from uiwire.adapters.agents import AgentsAdapter, ApprovalError, approval_responses
+from uiwire import StreamRecord, StreamStatus
+from uiwire.adapters.agents import AgentsAdapter
+from uiwire.server import ChatEndpoint, ChatResult
 
 OPEN_CLIENTS: list[AsyncOpenAI] = []
 """Clients ``http_agent`` made; ``close_clients`` closes them (a pool left open warns)."""
@@ -36,42 +35,17 @@ def http_agent(
     return Agent(name=kw.pop("name", "Assistant"), tools=tools or [], model=model, **kw)
 
 
-def last_user_text(messages: list[dict[str, Any]]) -> str:
-    for message in reversed(messages):
-        if message.get("role") == "user":
-            return "".join(p.get("text", "") for p in message["parts"] if p["type"] == "text")
-    return ""
-
-
 class ChatApp:
-    """``POST /api/chat`` with a useChat body; records what ``on_finish`` got."""
+    """``ChatEndpoint`` at ``POST /api/chat`` on Starlette; records what ``on_finish`` got."""
 
     def __init__(self, adapter: AgentsAdapter) -> None:
         self.adapter = adapter
         self.finished: list[tuple[StreamRecord, StreamStatus]] = []
-        self.app = Starlette(routes=[Route("/api/chat", self.chat, methods=["POST"])])
+        chat = ChatEndpoint(adapter, on_finish=self._on_finish)
+        self.app = Starlette(routes=[Route("/api/chat", chat, methods=["POST"])])
 
-    async def _on_finish(self, record: StreamRecord, status: StreamStatus) -> None:
-        self.finished.append((record, status))
-
-    async def chat(self, request: Request) -> Response:
-        body = await request.json()
-        last = body["messages"][-1]
-        if last.get("role") == "assistant" and approval_responses(last):
-            try:
-                resumption = await self.adapter.take_approvals(last)
-            except ApprovalError as exc:
-                return JSONResponse(
-                    {"error": str(exc), "field": exc.field}, status_code=exc.status_code
-                )
-            ctx: StreamContext[Any] = StreamContext(
-                continued_message=resumption.message, on_finish=self._on_finish
-            )
-            ctx.run(self.adapter.stream_into(ctx, resumption))
-            return UIMessageStreamResponse(ctx)
-        ctx = StreamContext(on_finish=self._on_finish)
-        ctx.run(self.adapter.stream_into(ctx, last_user_text(body["messages"])))
-        return UIMessageStreamResponse(ctx)
+    def _on_finish(self, result: ChatResult) -> None:
+        self.finished.append((result.record, result.status))
 
 
 def user(text: str, message_id: str = "u1") -> dict[str, Any]:

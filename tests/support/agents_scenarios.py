@@ -37,7 +37,7 @@ from tests.support.agents_http import close_clients, http_agent
 from tests.support.context_scenarios import consume
 from tests.support.fake_llm import FakeLLM, Reply
 from uiwire import StreamContext, StreamRecord
-from uiwire.adapters.agents import AgentsAdapter, agent_tool_progress, tool_stream
+from uiwire.adapters.agents import AgentsAdapter, agent_tool_progress, client_tool, tool_stream
 from uiwire.protocol.targets import Target
 
 set_tracing_disabled(True)  # the exporter would post traces to the provider
@@ -367,6 +367,28 @@ async def approval_round_trip(approved: bool, target: Target = "v6") -> tuple[Ou
     first = await run_agent(adapter, target=target)
     message = first.record.message
     answer_approvals(message, approved)
+    return first, await resume_agent(adapter, message, target=target)
+
+
+async def client_tool_round_trip(target: Target = "v6") -> tuple[Outcome, Outcome]:
+    """A client-side tool: the run pauses on it, the browser answers (``addToolOutput``),
+    the run resumes into the same message. Both outcomes and the answered message."""
+    agent = Agent(
+        name="Guide",
+        tools=[client_tool("get_location", "The user's location, from the browser.")],
+        model=ScriptedModel(
+            [
+                [function_call("get_location", {}, call_id="call_loc")],
+                [assistant_message("You are in Lyon.")],
+            ]
+        ),
+    )
+    adapter = AgentsAdapter(agent)
+    first = await run_agent(adapter, "Where am I?", target=target)
+    message = first.record.message
+    for part in message["parts"]:
+        if part.get("toolCallId") == "call_loc":
+            part.update(state="output-available", output={"city": "Lyon"})
     return first, await resume_agent(adapter, message, target=target)
 
 

@@ -11,8 +11,8 @@ One request goes through three stages; only the last one streams.
    request continues it (approval answers, client-side tool results) and the response
    reuses its id, as the AI SDK's own server does; otherwise the server generates a new
    unguessable id (``msg_...``), so the ids ``useChat`` keeps are the server's. The
-   agent's ``begin_turn`` then checks the turn; its ``ChatRequestError`` /
-   ``ApprovalError`` become a JSON error with their status, before any stream.
+   agent's ``begin_turn`` then checks the turn; a ``ChatRequestError`` it raises
+   becomes a JSON error with its status, before any stream.
 3. **Stream** the work in a ``StreamContext`` (errors masked by default). After the last
    byte, whether the stream finished, failed or the client left, ``on_finish`` gets
    the conversation as it now stands: the request's messages with the assistant

@@ -69,6 +69,6 @@ class ChatAgent(Protocol):
     """What ``ChatEndpoint`` serves: checks a turn, returns the work that answers it."""
 
     async def begin_turn(self, turn: ChatTurn, /) -> ChatWork:
-        """Raise ``ChatRequestError`` (or ``ApprovalError``) to refuse the turn with
+        """Raise ``ChatRequestError`` to refuse the turn with
         its HTTP status; nothing has been sent yet."""
         ...

@@ -66,7 +66,8 @@ def transfer_script() -> list[Reply]:
 async def post_chat(
     client: httpx.AsyncClient, base: str, messages: list[dict[str, Any]]
 ) -> httpx.Response:
-    return await client.post(f"{base}/api/chat", json={"id": "chat1", "messages": messages})
+    body = {"id": "chat1", "messages": messages, "trigger": "submit-message"}
+    return await client.post(f"{base}/api/chat", json=body)
 
 
 def assemble(chunks: list[dict[str, Any]], message: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -162,7 +163,8 @@ async def test_unknown_forged_and_replayed_approvals_get_a_4xx_and_run_nothing()
                 (other_call, 422, "parts[2].toolCallId"),
             ]:
                 assert response.status_code == status, response.text
-                assert response.json()["field"] == field
+                where = response.json()["error"]["fields"][0]["field"]
+                assert where == f"messages[{len(history)}].{field}"
             assert TOOLS.names() == []
             assert len(llm.requests) == 1
             # the rejected attempts left the paused run in place: the real answer works once
@@ -171,7 +173,7 @@ async def test_unknown_forged_and_replayed_approvals_get_a_4xx_and_run_nothing()
             assert_valid_body(ok.content, message=assistant)
             replay = await post_chat(client, base, [*history, assistant])
             assert replay.status_code == 404
-            assert "already continued" in replay.json()["error"]
+            assert "already continued" in replay.json()["error"]["message"]
     assert TOOLS.names() == ["transfer_money"]
 
 
@@ -195,7 +197,7 @@ async def test_disconnect_mid_model_call_cuts_the_model_stream_and_no_tool_start
     with FakeLLM(script) as llm:
         app = ChatApp(AgentsAdapter(http_agent(llm, tools=[get_weather])))
         async with serve(app.app) as base, httpx.AsyncClient(timeout=30) as client:
-            body = {"id": "c", "messages": [user("weather?")]}
+            body = {"id": "c", "messages": [user("weather?")], "trigger": "submit-message"}
             async with client.stream("POST", f"{base}/api/chat", json=body) as response:
                 seen = await read_until(response, "text-delta")
             assert seen[0]["type"] == "start"
@@ -219,7 +221,7 @@ async def test_disconnect_mid_tool_cancels_the_tool_and_no_model_call_follows() 
     with FakeLLM(script) as llm:
         app = ChatApp(AgentsAdapter(http_agent(llm, tools=[slow_report])))
         async with serve(app.app) as base, httpx.AsyncClient(timeout=30) as client:
-            body = {"id": "c", "messages": [user("report?")]}
+            body = {"id": "c", "messages": [user("report?")], "trigger": "submit-message"}
             async with client.stream("POST", f"{base}/api/chat", json=body) as response:
                 await read_until(response, "tool-input-available")
                 await wait_for(lambda: "slow_report:start" in TOOLS.names())

@@ -25,10 +25,20 @@ import json
 import mimetypes
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final, cast
-from urllib.parse import urlsplit
 
 import pydantic
 from agents.tool import DEFAULT_APPROVAL_REJECTION_MESSAGE
+
+from uiwire.protocol._ui_messages import (
+    SEPARATOR,
+    Part,
+    check_file_url,
+    joined_text,
+    optional_string,
+    read_messages,
+    string,
+    type_name,
+)
 
 if TYPE_CHECKING:
     from agents import TResponseInputItem
@@ -36,14 +46,10 @@ if TYPE_CHECKING:
 
 __all__ = ["to_agent_input"]
 
-_ROLES: Final = ("system", "user", "assistant")
 _NO_RESULT_STATES: Final = frozenset(
     {"input-streaming", "input-available", "approval-requested", "approval-responded"}
 )
 _RESULT_STATES: Final = frozenset({"output-available", "output-error", "output-denied"})
-_SEPARATOR: Final = "\n\n"
-"""Joins text parts merged into one item: each part is its own block in the UI (its
-own Markdown document), and a blank line keeps it one in Markdown."""
 
 
 def to_agent_input(
@@ -105,7 +111,7 @@ def to_agent_input(
       call (rare) moves before the calls, joined with the step's other text.
     """
     items: list[TResponseInputItem] = []
-    for _, role, parts in _read(messages):
+    for _, role, parts in read_messages(messages):
         if role == "user":
             user = _user_item(parts)
             if user is not None:
@@ -113,93 +119,21 @@ def to_agent_input(
         elif role == "assistant":
             items.extend(_assistant_items(parts))
         elif system:
-            text = _SEPARATOR.join(_texts(parts))
+            text = joined_text(parts)
             if text:
                 items.append({"role": "system", "content": text})
     return items
 
 
-# --- reading the messages ---------------------------------------------------------------
-
-
-_Part = tuple[str, Mapping[str, Any]]
-"""A part and its path, e.g. ``messages[2].parts[0]``."""
-
-
-def _plain(value: object) -> object:
-    if isinstance(value, pydantic.BaseModel):
-        return value.model_dump(mode="json", by_alias=True, exclude_unset=True)
-    return value
-
-
-def _read(messages: object) -> list[tuple[str, str, list[_Part]]]:
-    """Every message checked, as ``(path, role, parts)``: nothing is converted from a
-    conversation that is malformed anywhere."""
-    if isinstance(messages, (str, bytes)) or not isinstance(messages, Sequence):
-        raise TypeError(f"messages must be a list of UI messages; got {_kind(messages)}")
-    read: list[tuple[str, str, list[_Part]]] = []
-    for index, raw in enumerate(cast("Sequence[object]", messages)):
-        where = f"messages[{index}]"
-        message = _plain(raw)
-        if not isinstance(message, Mapping):
-            raise TypeError(f"{where} must be a UI message object; got {_kind(message)}")
-        message = cast("Mapping[str, Any]", message)
-        role = message.get("role")
-        if role not in _ROLES:
-            raise ValueError(f"{where}.role must be 'system', 'user' or 'assistant'; got {role!r}")
-        raw_parts = message.get("parts")
-        if not isinstance(raw_parts, list):
-            raise TypeError(f"{where}.parts must be a list; got {_kind(raw_parts)}")
-        parts: list[_Part] = []
-        for part_index, raw_part in enumerate(cast("list[object]", raw_parts)):
-            part_where = f"{where}.parts[{part_index}]"
-            part = _plain(raw_part)
-            if not isinstance(part, Mapping):
-                raise TypeError(f"{part_where} must be a part object; got {_kind(part)}")
-            part = cast("Mapping[str, Any]", part)
-            _string(part, "type", part_where)
-            parts.append((part_where, part))
-        read.append((where, cast("str", role), parts))
-    return read
-
-
-def _kind(value: object) -> str:
-    return "null" if value is None else type(value).__name__
-
-
-def _string(part: Mapping[str, Any], key: str, where: str) -> str:
-    value = part.get(key)
-    if not isinstance(value, str):
-        raise TypeError(f"{where}.{key} must be a string; got {_kind(value)}")
-    return value
-
-
-def _optional_string(part: Mapping[str, Any], key: str, where: str) -> str | None:
-    value = part.get(key)
-    if value is not None and not isinstance(value, str):
-        raise TypeError(f"{where}.{key} must be a string; got {_kind(value)}")
-    return value
-
-
-def _texts(parts: list[_Part]) -> list[str]:
-    texts: list[str] = []
-    for where, part in parts:
-        if part["type"] == "text":
-            text = _string(part, "text", where)
-            if text:
-                texts.append(text)
-    return texts
-
-
 # --- user messages -----------------------------------------------------------------------
 
 
-def _user_item(parts: list[_Part]) -> TResponseInputItem | None:
+def _user_item(parts: list[Part]) -> TResponseInputItem | None:
     content: list[ResponseInputContentParam] = []
     for where, part in parts:
         kind = part["type"]
         if kind == "text":
-            text = _string(part, "text", where)
+            text = string(part, "text", where)
             if text:
                 content.append({"type": "input_text", "text": text})
         elif kind == "file":
@@ -213,10 +147,10 @@ def _user_item(parts: list[_Part]) -> TResponseInputItem | None:
 
 
 def _file(part: Mapping[str, Any], where: str) -> ResponseInputContentParam:
-    media_type = _string(part, "mediaType", where)
-    url = _string(part, "url", where)
-    filename = _optional_string(part, "filename", where)
-    is_data = _file_url(url, f"{where}.url")
+    media_type = string(part, "mediaType", where)
+    url = string(part, "url", where)
+    filename = optional_string(part, "filename", where)
+    is_data = check_file_url(url, f"{where}.url")
     if media_type.lower().startswith("image/"):
         return {"type": "input_image", "image_url": url, "detail": "auto"}
     if not is_data:
@@ -227,25 +161,11 @@ def _file(part: Mapping[str, Any], where: str) -> ResponseInputContentParam:
     return {"type": "input_file", "file_data": url, "filename": filename}
 
 
-def _file_url(url: str, where: str) -> bool:
-    """Whether ``url`` is a ``data:`` URL (else it is ``https:``); any other scheme is
-    refused: the provider would have to fetch it, from wherever the browser pointed."""
-    if url[:5].lower() == "data:":
-        if "," not in url:
-            raise ValueError(f"{where} is not a valid data: URL (no ',' before the data)")
-        return True
-    split = urlsplit(url)
-    if split.scheme.lower() != "https" or not split.netloc:
-        shown = url if len(url) <= 60 else f"{url[:57]}..."
-        raise ValueError(f"{where} must be a data: or https: URL; got {shown!r}")
-    return False
-
-
 # --- assistant messages ------------------------------------------------------------------
 
 
-def _assistant_items(parts: list[_Part]) -> list[TResponseInputItem]:
-    steps: list[list[_Part]] = [[]]
+def _assistant_items(parts: list[Part]) -> list[TResponseInputItem]:
+    steps: list[list[Part]] = [[]]
     for where, part in parts:
         if part["type"] == "step-start":
             steps.append([])
@@ -254,7 +174,7 @@ def _assistant_items(parts: list[_Part]) -> list[TResponseInputItem]:
     return [item for step in steps for item in _step_items(step)]
 
 
-def _step_items(step: list[_Part]) -> list[TResponseInputItem]:
+def _step_items(step: list[Part]) -> list[TResponseInputItem]:
     """One model call: its text, its calls, then what the calls returned.
 
     The step's text goes first, as one message, even text the model wrote after a
@@ -267,7 +187,7 @@ def _step_items(step: list[_Part]) -> list[TResponseInputItem]:
     for where, part in step:
         kind = cast("str", part["type"])
         if kind == "text":
-            text = _string(part, "text", where)
+            text = string(part, "text", where)
             if text:
                 texts.append(text)
         elif kind.startswith("tool-") or kind == "dynamic-tool":
@@ -277,7 +197,7 @@ def _step_items(step: list[_Part]) -> list[TResponseInputItem]:
                 outputs.append(call[1])
     items: list[TResponseInputItem] = []
     if texts:
-        items.append({"role": "assistant", "content": _SEPARATOR.join(texts)})
+        items.append({"role": "assistant", "content": SEPARATOR.join(texts)})
     return items + calls + outputs
 
 
@@ -286,13 +206,10 @@ def _tool_call(
 ) -> tuple[TResponseInputItem, TResponseInputItem] | None:
     """The call and its output, or None when the part holds no final result."""
     kind = cast("str", part["type"])
-    if kind == "dynamic-tool":
-        name = _string(part, "toolName", where)
-    else:
-        name = kind.removeprefix("tool-")
+    name = string(part, "toolName", where) if kind == "dynamic-tool" else kind.removeprefix("tool-")
     if not name:
         raise ValueError(f"{where}.type names no tool; got {kind!r}")
-    call_id = _string(part, "toolCallId", where)
+    call_id = string(part, "toolCallId", where)
     if not call_id:
         raise ValueError(f"{where}.toolCallId must not be empty")
     state = part.get("state")
@@ -306,17 +223,15 @@ def _tool_call(
         output = part.get("output")
         text = output if isinstance(output, str) else _json(output, f"{where}.output")
     elif state == "output-error":
-        text = _string(part, "errorText", where)
+        text = string(part, "errorText", where)
     else:
         approval = part.get("approval")
         if approval is not None and not isinstance(approval, Mapping):
-            raise TypeError(f"{where}.approval must be an object; got {_kind(approval)}")
+            raise TypeError(f"{where}.approval must be an object; got {type_name(approval)}")
         reason = (
             None
             if approval is None
-            else _optional_string(
-                cast("Mapping[str, Any]", approval), "reason", f"{where}.approval"
-            )
+            else optional_string(cast("Mapping[str, Any]", approval), "reason", f"{where}.approval")
         )
         text = reason or DEFAULT_APPROVAL_REJECTION_MESSAGE
     call: TResponseInputItem = {

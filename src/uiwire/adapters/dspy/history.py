@@ -24,19 +24,23 @@ import types
 import typing
 from collections.abc import Mapping, Sequence
 from typing import Any, Final, TypedDict, cast
-from urllib.parse import urlsplit
 
 import dspy as _dspy
 import pydantic
+
+from uiwire.protocol._ui_messages import (
+    SEPARATOR,
+    Part,
+    check_file_url,
+    joined_text,
+    read_messages,
+    string,
+)
 
 __all__ = ["HistoryFields", "history_fields", "to_dspy_inputs"]
 
 dspy: Any = _dspy  # untyped; its values are Any here
 
-_ROLES: Final = ("system", "user", "assistant")
-_SEPARATOR: Final = "\n\n"
-"""Joins text parts and consecutive assistant messages: each is its own block in the
-UI (its own Markdown document), and a blank line keeps it one in Markdown."""
 _REASONING_NAMES: Final = frozenset({"reasoning", "rationale", "next_thought"})
 """Output fields ``DSPyAdapter`` streams as reasoning, not as the answer's text."""
 
@@ -107,7 +111,9 @@ def to_dspy_inputs(
     if len(set(names.values())) != len(names):
         raise ValueError(f"the field names must differ; got {names}")
 
-    read = _read(messages)
+    read = read_messages(messages)
+    # Every message's text, system messages' too: they are skipped, not left unchecked.
+    said = [(role, joined_text(parts)) for _, role, parts in read]
     if not read:
         raise ValueError("messages is empty: the last message must be the user's question")
     where, role, parts = read[-1]
@@ -117,21 +123,19 @@ def to_dspy_inputs(
     turns: list[dict[str, str]] = []
     asked: str | None = None
     answers: list[str] = []
-    for _, role, earlier in read[:-1]:
+    for role, text in said[:-1]:
         if role == "user":
             if asked is not None or answers:
                 turns.append(_turn(asked, answers, question, answer))
-            asked, answers = _text(earlier), []
-        elif role == "assistant":
-            text = _text(earlier)
-            if text:
-                answers.append(text)
+            asked, answers = text, []
+        elif role == "assistant" and text:
+            answers.append(text)
     if asked is not None or answers:
         turns.append(_turn(asked, answers, question, answer))
 
     inputs: dict[str, Any] = {
         history: dspy.History(messages=turns),
-        question: _text(parts),
+        question: said[-1][1],
     }
     if files is not None:
         inputs[files] = _images(parts)
@@ -140,34 +144,21 @@ def to_dspy_inputs(
 
 def _turn(asked: str | None, answers: list[str], question: str, answer: str) -> dict[str, str]:
     turn = {} if asked is None else {question: asked}
-    turn[answer] = _SEPARATOR.join(answers)
+    turn[answer] = SEPARATOR.join(answers)  # consecutive assistant messages: one answer
     return turn
 
 
-def _images(parts: list[_Part]) -> list[Any]:
+def _images(parts: list[Part]) -> list[Any]:
     images: list[Any] = []
     for where, part in parts:
         if part["type"] != "file":
             continue
-        media_type = _string(part, "mediaType", where)
-        url = _string(part, "url", where)
+        media_type = string(part, "mediaType", where)
+        url = string(part, "url", where)
         if media_type.lower().startswith("image/"):
-            _check_url(url, f"{where}.url")
+            check_file_url(url, f"{where}.url")
             images.append(dspy.Image(url))
     return images
-
-
-def _check_url(url: str, where: str) -> None:
-    """``data:`` and ``https:`` only: any other scheme would be fetched (by DSPy's LM
-    client or the provider) from wherever the browser pointed it."""
-    if url[:5].lower() == "data:":
-        if "," not in url:
-            raise ValueError(f"{where} is not a valid data: URL (no ',' before the data)")
-        return
-    split = urlsplit(url)
-    if split.scheme.lower() != "https" or not split.netloc:
-        shown = url if len(url) <= 60 else f"{url[:57]}..."
-        raise ValueError(f"{where} must be a data: or https: URL; got {shown!r}")
 
 
 # --- the signature's fields --------------------------------------------------------------
@@ -262,66 +253,3 @@ def _is_history(annotation: Any) -> bool:
 def _is_image_list(annotation: Any) -> bool:
     annotation = _unwrap(annotation)
     return typing.get_origin(annotation) is list and typing.get_args(annotation) == (dspy.Image,)
-
-
-# --- reading the messages ---------------------------------------------------------------
-
-
-_Part = tuple[str, Mapping[str, Any]]
-"""A part and its path, e.g. ``messages[2].parts[0]``."""
-
-
-def _plain(value: object) -> object:
-    if isinstance(value, pydantic.BaseModel):
-        return value.model_dump(mode="json", by_alias=True, exclude_unset=True)
-    return value
-
-
-def _read(messages: object) -> list[tuple[str, str, list[_Part]]]:
-    """Every message checked, as ``(path, role, parts)``: nothing is converted from a
-    conversation that is malformed anywhere."""
-    if isinstance(messages, (str, bytes)) or not isinstance(messages, Sequence):
-        raise TypeError(f"messages must be a list of UI messages; got {_kind(messages)}")
-    read: list[tuple[str, str, list[_Part]]] = []
-    for index, raw in enumerate(cast("Sequence[object]", messages)):
-        where = f"messages[{index}]"
-        message = _plain(raw)
-        if not isinstance(message, Mapping):
-            raise TypeError(f"{where} must be a UI message object; got {_kind(message)}")
-        message = cast("Mapping[str, Any]", message)
-        role = message.get("role")
-        if role not in _ROLES:
-            raise ValueError(f"{where}.role must be 'system', 'user' or 'assistant'; got {role!r}")
-        raw_parts = message.get("parts")
-        if not isinstance(raw_parts, list):
-            raise TypeError(f"{where}.parts must be a list; got {_kind(raw_parts)}")
-        parts: list[_Part] = []
-        for part_index, raw_part in enumerate(cast("list[object]", raw_parts)):
-            part_where = f"{where}.parts[{part_index}]"
-            part = _plain(raw_part)
-            if not isinstance(part, Mapping):
-                raise TypeError(f"{part_where} must be a part object; got {_kind(part)}")
-            part = cast("Mapping[str, Any]", part)
-            _string(part, "type", part_where)
-            if part["type"] == "text":
-                _string(part, "text", part_where)
-            parts.append((part_where, part))
-        read.append((where, cast("str", role), parts))
-    return read
-
-
-def _kind(value: object) -> str:
-    return "null" if value is None else type(value).__name__
-
-
-def _string(part: Mapping[str, Any], key: str, where: str) -> str:
-    value = part.get(key)
-    if not isinstance(value, str):
-        raise TypeError(f"{where}.{key} must be a string; got {_kind(value)}")
-    return value
-
-
-def _text(parts: list[_Part]) -> str:
-    return _SEPARATOR.join(
-        part["text"] for _, part in parts if part["type"] == "text" and part["text"]
-    )
