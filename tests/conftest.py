@@ -3,10 +3,32 @@
 from __future__ import annotations
 
 import os
+import socket
 import tempfile
+from collections.abc import Iterator
+
+import pytest
 
 # DSPy and litellm fetch model metadata over the network unless told to use the copy
 # they ship with; nothing here may leave the machine.
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 # DSPy's disk cache would carry answers from one test run into the next.
 os.environ.setdefault("DSPY_CACHEDIR", tempfile.mkdtemp(prefix="uiwire-dspy-cache-"))
+
+
+@pytest.fixture
+def image_host() -> Iterator[tuple[str, list[object]]]:
+    """An https URL on loopback that counts connections: nothing may fetch it."""
+    server = socket.create_server(("127.0.0.1", 0))
+    server.settimeout(0)
+    connections: list[object] = []
+    port = server.getsockname()[1]
+    yield f"https://127.0.0.1:{port}/cat.png", connections
+    try:
+        while True:
+            conn, _ = server.accept()
+            connections.append(conn)
+            conn.close()
+    except BlockingIOError:
+        pass
+    server.close()

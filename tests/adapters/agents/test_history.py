@@ -5,8 +5,7 @@ and against what the model saw in the live run the message came from."""
 from __future__ import annotations
 
 import logging
-import socket
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pydantic
@@ -375,24 +374,6 @@ def file(media_type: str, url: str, filename: str | None = None) -> dict[str, An
     if filename is not None:
         part["filename"] = filename
     return part
-
-
-@pytest.fixture
-def image_host() -> Iterator[tuple[str, list[object]]]:
-    """An https URL on loopback that counts connections: nothing may fetch it."""
-    server = socket.create_server(("127.0.0.1", 0))
-    server.settimeout(0)
-    connections: list[object] = []
-    port = server.getsockname()[1]
-    yield f"https://127.0.0.1:{port}/cat.png", connections
-    try:
-        while True:
-            conn, _ = server.accept()
-            connections.append(conn)
-            conn.close()
-    except BlockingIOError:
-        pass
-    server.close()
 
 
 async def test_user_files_keep_their_order_and_are_never_fetched(

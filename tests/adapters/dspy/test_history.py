@@ -4,8 +4,6 @@ inputs, checked against the prompt a real program sends the scripted model serve
 from __future__ import annotations
 
 import re
-import socket
-from collections.abc import Iterator
 from typing import Any
 
 import dspy
@@ -210,24 +208,6 @@ async def test_a_message_the_adapter_streamed_is_the_next_turns_history() -> Non
 
 
 # --- images --------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def image_host() -> Iterator[tuple[str, list[object]]]:
-    """An https URL on loopback that counts connections: nothing may fetch it."""
-    server = socket.create_server(("127.0.0.1", 0))
-    server.settimeout(0)
-    connections: list[object] = []
-    port = server.getsockname()[1]
-    yield f"https://127.0.0.1:{port}/cat.png", connections
-    try:
-        while True:
-            conn, _ = server.accept()
-            connections.append(conn)
-            conn.close()
-    except BlockingIOError:
-        pass
-    server.close()
 
 
 class Look(dspy.Signature):
