@@ -75,6 +75,7 @@ __all__ = [
     "UICitationSource",
     "UIMessage",
     "UIMessagePart",
+    "allowed_url_schemes",
     "parse_chat_request",
 ]
 
@@ -693,7 +694,13 @@ def _field_error(error: ErrorDetails) -> FieldError:
 # --- parsing ------------------------------------------------------------------------
 
 
-def _allowed_schemes(url_schemes: Collection[str]) -> frozenset[str]:
+DEFAULT_URL_SCHEMES: Final = ("data", "https")
+"""File URLs ``parse_chat_request`` takes by default: uploads (``data:``) and ``https:``."""
+
+
+def allowed_url_schemes(url_schemes: Collection[str]) -> frozenset[str]:
+    """``url_schemes`` checked (scheme names, no ``:``) and lower-cased; check them once
+    where they are configured, then pass the set to every ``parse_chat_request``."""
     if isinstance(url_schemes, (str, bytes)) or not isinstance(url_schemes, Collection):  # pyright: ignore[reportUnnecessaryIsInstance]
         raise TypeError(
             "url_schemes must be a collection of scheme names such as ('data', 'https'), "
@@ -776,7 +783,7 @@ def _unsafe_json(value: Any) -> FieldError | None:
 def parse_chat_request(
     data: bytes | str | Mapping[str, Any],
     *,
-    url_schemes: Collection[str] = ("data", "https"),
+    url_schemes: Collection[str] = DEFAULT_URL_SCHEMES,
 ) -> ChatRequest:
     """Read and check a ``useChat`` POST body.
 
@@ -791,7 +798,7 @@ def parse_chat_request(
     the prototype of a JavaScript client that gets these messages back. Raises
     ``TypeError`` / ``ValueError`` for bad arguments.
     """
-    allowed = _allowed_schemes(url_schemes)
+    allowed = allowed_url_schemes(url_schemes)
     if isinstance(data, (bytes, str)):
         try:
             decoded = _decode(data)

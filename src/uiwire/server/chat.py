@@ -24,16 +24,22 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
-import logging
 from collections.abc import Awaitable, Callable, Collection
-from typing import Any, Final
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
 from uiwire._ids import new_id
-from uiwire.protocol.request import ChatRequest, ChatRequestError, FieldError, UIMessage
+from uiwire.protocol.request import (
+    DEFAULT_URL_SCHEMES,
+    ChatRequest,
+    ChatRequestError,
+    FieldError,
+    UIMessage,
+    allowed_url_schemes,
+)
 from uiwire.protocol.targets import DEFAULT_TARGET, Target, as_target
 from uiwire.server._body import DEFAULT_MAX_BODY_BYTES, read_chat_request
 from uiwire.server.response import DEFAULT_KEEP_ALIVE, UIMessageStreamResponse, check_keep_alive
@@ -42,10 +48,6 @@ from uiwire.stream.context import OnError, StreamContext
 from uiwire.stream.record import StreamRecord, StreamStatus
 
 __all__ = ["ChatEndpoint", "ChatResult", "OnChatFinish"]
-
-logger = logging.getLogger("uiwire.server")
-
-DEFAULT_URL_SCHEMES: Final = ("data", "https")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -78,7 +80,8 @@ class ChatEndpoint:
     ::
 
         chat = ChatEndpoint(AgentsAdapter(agent), on_finish=save_chat)
-        app.add_route("/api/chat", chat, methods=["POST"])  # FastAPI or Starlette
+        app.add_route("/api/chat", chat.respond, methods=["POST"])  # FastAPI (typed)
+        Route("/api/chat", chat, methods=["POST"])  # Starlette: it is an ASGI app
 
     Arguments:
         agent: a ``ChatAgent`` (``AgentsAdapter``, ``DSPyAdapter``, anything with
@@ -120,14 +123,10 @@ class ChatEndpoint:
             raise TypeError(f"on_error must be callable; got {type(on_error).__name__}")
         if type(max_body_bytes) is not int or max_body_bytes < 1:
             raise ValueError(f"max_body_bytes must be a positive int; got {max_body_bytes!r}")
-        if isinstance(url_schemes, str) or not all(isinstance(s, str) and s for s in url_schemes):  # pyright: ignore[reportUnnecessaryIsInstance]
-            raise TypeError(
-                f"url_schemes must be a collection of scheme names; got {url_schemes!r}"
-            )
         self._on_finish = on_finish
         self._on_error = on_error
         self._max_body_bytes = max_body_bytes
-        self._url_schemes = frozenset(s.lower().rstrip(":") for s in url_schemes)
+        self._url_schemes = allowed_url_schemes(url_schemes)
         self._target: Target = as_target(target)
         self._keep_alive = check_keep_alive(keep_alive)
 

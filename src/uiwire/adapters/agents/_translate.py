@@ -121,7 +121,8 @@ class Translation:
     out; ``releases_tool_writes`` is False for a nested (agent-as-tool) run, whose call
     ids the outer stream does not have. ``calls`` are calls the message already holds
     (a continuation): ``{tool_call_id: tool name}``. ``denied`` are calls the user
-    rejected, ``settled`` calls whose result the message already has (client-side tools), ``agent`` the agent the message last named, ``usage`` what it used so far.
+    rejected, ``settled`` calls whose result the message already has (client-side
+    tools), ``agent`` the agent the message last named, ``usage`` what it used so far.
     """
 
     def __init__(

@@ -15,6 +15,7 @@ import json
 from typing import Any
 
 from agents import FunctionTool, RunContextWrapper
+from agents.strict_schema import ensure_strict_json_schema
 from agents.tool_context import ToolContext
 from pydantic import BaseModel
 
@@ -60,8 +61,6 @@ def client_tool(
             f"parameters must be a JSON schema dict or a pydantic model; got {parameters!r}"
         )
     if strict:
-        from agents.strict_schema import ensure_strict_json_schema
-
         schema = ensure_strict_json_schema(schema)
 
     async def runs_in_the_browser(
