@@ -9,6 +9,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.support.redis_server import RedisServer
+
 # DSPy and litellm fetch model metadata over the network unless told to use the copy
 # they ship with; nothing here may leave the machine.
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
@@ -32,3 +34,14 @@ def image_host() -> Iterator[tuple[str, list[object]]]:
     except BlockingIOError:
         pass
     server.close()
+
+
+@pytest.fixture
+def redis_server() -> Iterator[RedisServer]:
+    """A real redis-server of our own on a free loopback port, stopped after the test."""
+    server = RedisServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -4,7 +4,8 @@ Re-exported here: the push API (``StreamContext`` and its record), the protocol 
 (the lifecycle machine, the SSE encoding, the typed chunks, the client-faithful
 validator) and, imported only when asked for since they need an extra,
 ``UIMessageStreamResponse`` and ``ChatEndpoint`` (``uiwire[fastapi]``), ``DSPyAdapter``
-(``uiwire[dspy]``) and ``AgentsAdapter`` (``uiwire[agents]``).
+(``uiwire[dspy]``), ``AgentsAdapter`` (``uiwire[agents]``) and ``RedisStreamStore``
+(``uiwire[redis]``).
 """
 
 import importlib
@@ -32,6 +33,7 @@ from uiwire.protocol import (
     parse_chunk,
     validate_stream,
 )
+from uiwire.resume import MemoryStreamStore, StreamStore, StreamStoreError
 from uiwire.stream import (
     DEFAULT_ERROR_TEXT,
     NoInfo,
@@ -49,6 +51,7 @@ from uiwire.stream import (
 if TYPE_CHECKING:
     from uiwire.adapters.agents import AgentsAdapter
     from uiwire.adapters.dspy import DSPyAdapter
+    from uiwire.resume.redis import RedisStreamStore
     from uiwire.server import ChatEndpoint, UIMessageStreamResponse
 
 _NEEDS_AN_EXTRA = {
@@ -56,11 +59,12 @@ _NEEDS_AN_EXTRA = {
     "ChatEndpoint": "uiwire.server",
     "DSPyAdapter": "uiwire.adapters.dspy",
     "AgentsAdapter": "uiwire.adapters.agents",
+    "RedisStreamStore": "uiwire.resume.redis",
 }
 
 
 def __getattr__(name: str) -> Any:
-    # these need an extra (fastapi, dspy, agents): imported only when asked for
+    # these need an extra (fastapi, dspy, agents, redis): imported only when asked for
     module = _NEEDS_AN_EXTRA.get(name)
     if module is None:
         raise AttributeError(f"module 'uiwire' has no attribute {name!r}")
@@ -78,8 +82,10 @@ __all__ = [
     "ChatEndpoint",
     "Chunk",
     "DSPyAdapter",
+    "MemoryStreamStore",
     "NoInfo",
     "ProtocolError",
+    "RedisStreamStore",
     "Store",
     "StreamClosed",
     "StreamContext",
@@ -88,6 +94,8 @@ __all__ = [
     "StreamReport",
     "StreamStateError",
     "StreamStatus",
+    "StreamStore",
+    "StreamStoreError",
     "StreamViolation",
     "SyncWriter",
     "Target",

@@ -5,11 +5,16 @@ Usage: ``python -m tests.js.build_corpus OUT.jsonl [--random N]``
 Each case carries the SSE body and, per SDK that must accept it, what the Python port
 of the client (``uiwire.protocol.validate``) concluded: the assembled message, or the
 first violation. The JS suite (``conformance.test.mjs``) runs the real ``ai`` package
-over the same bodies and must agree exactly. Three families:
+over the same bodies and must agree exactly. The families:
 
 * scenarios: hand-written intent sequences covering every chunk type and rule, per target;
 * continuations: a second response continuing the first's assistant message (approvals,
-  client-side tool results), checked with that message passed to the client;
+  client-side tool results, and seeded random ones), checked with that message passed
+  to the client;
+* replay: what a resumable store keeps for each continuation (the machine's, the random
+  ones and the Agents SDK round trips): ``message_chunks`` of the continued message, then
+  the continuation's bytes, checked with no message (a resumed client starts from
+  nothing); Python asserts it ends where the continuation does;
 * random: seeded random legal intent sequences (``tests.support.intent_driver``);
 * context: the push-API scenarios, bodies exactly as ``StreamContext`` streamed them;
 * dspy: real DSPy programs through ``DSPyAdapter`` (a scripted model on loopback), one
@@ -47,10 +52,11 @@ from tests.support.context_scenarios import SCENARIOS as CONTEXT_SCENARIOS
 from tests.support.context_scenarios import capture
 from tests.support.dspy_scenarios import SCENARIOS as DSPY_SCENARIOS
 from tests.support.dspy_scenarios import run_scenario
-from tests.support.intent_driver import drive
+from tests.support.intent_driver import PAYLOADS, IntentDriver, drive
 from tests.support.stream_rules import check_lifecycle
 from uiwire.protocol.encode import DONE_FRAME, encode_chunks
 from uiwire.protocol.machine import Chunk, StreamMachine
+from uiwire.protocol.replay import message_chunks
 from uiwire.protocol.targets import TARGETS, Target
 from uiwire.protocol.validate import check_stream
 
@@ -386,7 +392,8 @@ def _first_response(target: Target, scenario: Scenario, message_id: str) -> dict
     return check_stream(_body(chunks), target=target).message
 
 
-def continuation_cases() -> Iterator[dict[str, Any]]:
+def continuation_inputs() -> Iterator[tuple[str, Target, dict[str, Any], list[Chunk]]]:
+    """``(name, target, continued message, continuation chunks)`` of each continuation."""
     for target in ("v6", "v7"):
         # the user answered both approvals: one approved, one denied (as useChat sends it)
         message = _first_response(target, s_approval_request, "msg-approval")
@@ -403,9 +410,9 @@ def continuation_cases() -> Iterator[dict[str, Any]]:
         chunks += machine.tool_output_denied("call_del")
         chunks += machine.text_delta("Paid 5; I did not delete anything.")
         chunks += machine.finish("stop")
-        yield valid_case("continuation/approvals", target, chunks, message)
+        yield "approvals", target, message, chunks
 
-    for target in ("v5", "v6", "v7"):
+    for target in TARGETS:
         # a client-side tool: the browser ran it and sent the output back
         def ask_location(m: StreamMachine) -> None:
             m.text_delta("Where are you?")
@@ -419,7 +426,122 @@ def continuation_cases() -> Iterator[dict[str, Any]]:
                 part["output"] = {"city": "Berlin"}
         machine = StreamMachine(target=target, continued_message=message)
         chunks = machine.text_delta("You are in Berlin.") + machine.finish("stop")
-        yield valid_case("continuation/client-tool", target, chunks, message)
+        yield "client-tool", target, message, chunks
+
+
+def continuation_cases(random_count: int) -> Iterator[dict[str, Any]]:
+    for name, target, message, chunks in continuation_inputs():
+        yield valid_case(f"continuation/{name}", target, chunks, message)
+    for seed in range(random_count):
+        for target in TARGETS:
+            message, chunks = random_continuation(seed, target)
+            yield valid_case(f"continuation/random/{seed}", target, chunks, message)
+
+
+def random_continuation(seed: int, target: Target) -> tuple[dict[str, Any], list[Chunk]]:
+    """A seeded random first response, answered by the client, and its continuation.
+
+    The first response may be cut short (the client kept what it got); the client then
+    edits the message as ``useChat`` does: ``addToolApprovalResponse`` on approval
+    requests, ``addToolOutput`` (output or error) on client-side calls. The continuation
+    is random legal intents on a machine continuing that message, its calls included.
+    """
+    rng = random.Random(f"continuation-{seed}-{target}")
+    first = drive(
+        StreamMachine(message_id=f"msg-cont-{seed}", target=target),
+        rng.choice,
+        steps=rng.randint(1, 30),
+    )
+    chunks = first.chunks
+    if rng.random() < 0.3:
+        chunks = chunks[: rng.randint(1, len(chunks))]
+    message = check_stream(_body(chunks), target=target).message
+    for index, part in enumerate(message["parts"]):
+        state = part.get("state")
+        if state == "approval-requested" and rng.random() < 0.8:
+            approval = {**part["approval"], "approved": rng.choice([True, False])}
+            if rng.random() < 0.5:
+                approval["reason"] = "Because."
+            message["parts"][index] = {**part, "state": "approval-responded", "approval": approval}
+        elif state == "input-available" and not part.get("providerExecuted") and rng.random() < 0.8:
+            answered = {k: v for k, v in part.items() if k not in ("output", "errorText")}
+            if rng.random() < 0.7:
+                answered.update(state="output-available", output=rng.choice(PAYLOADS))
+            else:
+                answered.update(state="output-error", errorText="The browser could not do it.")
+            message["parts"][index] = answered
+    machine = StreamMachine(target=target, continued_message=message)
+    driver = IntentDriver(machine, rng.choice)
+    driver._counter = first._counter  # new ids must not reuse the continued message's
+    for part in message["parts"]:
+        if "toolCallId" in part:
+            driver._tool_ids.append(part["toolCallId"])
+            approval = part.get("approval")
+            if part.get("state") == "approval-requested":
+                driver._approvals[approval["id"]] = part["toolCallId"]
+    for _ in range(rng.randint(0, 12)):
+        driver.step()
+    driver.end()
+    return message, driver.chunks
+
+
+# --- replay: a continuation's stored replay, read from nothing ----------------------
+
+
+def replay_expectation(message: dict[str, Any], target: Target) -> dict[str, Any]:
+    """``message`` as a replay for ``target`` rebuilds it: exact, except on v6, where no
+    chunk says what ``addToolApprovalResponse`` set: approvals keep no ``approved`` or
+    ``reason``, and an unanswered ``approval-responded`` part is ``approval-requested``."""
+    if target != "v6":
+        return message
+    parts = []
+    for part in message["parts"]:
+        if isinstance(part.get("approval"), dict):
+            approval = {
+                k: v for k, v in part["approval"].items() if k not in ("approved", "reason")
+            }
+            part = {**part, "approval": approval}
+            if part["state"] == "approval-responded":
+                part["state"] = "approval-requested"
+        parts.append(part)
+    return {**message, "parts": parts}
+
+
+def replay_case(
+    name: str, target: Target, continued: dict[str, Any], continuation_body: str
+) -> dict[str, Any]:
+    """The replay a resumable store keeps for a continuation: ``message_chunks`` of the
+    continued message, then the continuation's own bytes; checked with no message, as a
+    resumed client reads it. Python must find that it ends where the continuation, read
+    with the continued message, ends (``replay_expectation``). A v6 stream is also read
+    by ai7, whose view of the continued message is not the v6 one (a static tool's input
+    error keeps the input as ``input``, not ``rawInput``): there the continuation is read
+    on top of what ai7 made of the replay's prefix."""
+    chunks = message_chunks(continued, target=target)
+    prefix = encode_chunks(chunks).decode()
+    case = valid_body_case(f"replay/{name}", target, prefix + continuation_body)
+    for check in case["checks"]:
+        sdk_target = _SDK_TARGET[check["sdk"]]
+        held = continued
+        if sdk_target != target:
+            held = check_stream(_body(chunks), target=sdk_target).message
+        seeded = _expect(continuation_body, sdk_target, held)
+        wanted = {**seeded, "message": replay_expectation(seeded["message"], target)}
+        if check["expect"] != wanted:
+            raise AssertionError(
+                f"{case['name']}: for {check['sdk']} the replay gives {check['expect']}, "
+                f"the continuation gives {wanted}"
+            )
+    return case
+
+
+def replay_cases(random_count: int) -> Iterator[dict[str, Any]]:
+    for name, target, message, chunks in continuation_inputs():
+        yield replay_case(name, target, message, _body(chunks))
+    for seed in range(random_count):
+        for target in TARGETS:
+            message, chunks = random_continuation(seed, target)
+            yield replay_case(f"random/{seed}", target, message, _body(chunks))
 
 
 # --- random --------------------------------------------------------------------------
@@ -524,18 +646,23 @@ def agents_cases() -> Iterator[dict[str, Any]]:
         yield valid_body_case(
             "agents/client-tool-resumed", target, second.body.decode(), first.record.message
         )
+        yield replay_case(
+            "agents/client-tool-resumed", target, first.record.message, second.body.decode()
+        )
         if target == "v5":
             continue
         for approved in (True, False):
             first, second = asyncio.run(approval_round_trip(approved, target))
             name = f"agents/approval-{'approved' if approved else 'denied'}"
             yield valid_body_case(name, target, second.body.decode(), first.record.message)
+            yield replay_case(name, target, first.record.message, second.body.decode())
 
 
 def build(random_count: int) -> list[dict[str, Any]]:
     return [
         *scenario_cases(),
-        *continuation_cases(),
+        *continuation_cases(max(random_count // 5, 1)),
+        *replay_cases(max(random_count // 5, 1)),
         *random_cases(random_count),
         *invalid_cases(),
         *context_cases(),

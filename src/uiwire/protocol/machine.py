@@ -98,7 +98,7 @@ _PART_STATE_TO_CALL_STATE: Final[dict[str, str]] = {
     "output-denied": _OUTPUT_DENIED,
 }
 
-_UNFINISHED_INPUT_TEXT: Final = "The tool call's input was not completed."
+UNFINISHED_INPUT_TEXT: Final = "The tool call's input was not completed."
 
 
 class _ToolCall:
@@ -849,7 +849,7 @@ class StreamMachine:
             "toolCallId": tool_call_id,
             "toolName": call.name,
             "input": None,
-            "errorText": _UNFINISHED_INPUT_TEXT,
+            "errorText": UNFINISHED_INPUT_TEXT,
         }
         if call.dynamic:
             chunk["dynamic"] = True

@@ -24,14 +24,18 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import logging
 from collections.abc import Awaitable, Callable, Collection
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from uiwire._ids import new_id
+from uiwire.protocol.encode import encode_chunks
+from uiwire.protocol.replay import message_chunks
 from uiwire.protocol.request import (
     DEFAULT_URL_SCHEMES,
     ChatRequest,
@@ -41,13 +45,19 @@ from uiwire.protocol.request import (
     allowed_url_schemes,
 )
 from uiwire.protocol.targets import DEFAULT_TARGET, Target, as_target
+from uiwire.resume.errors import StreamStoreError
+from uiwire.resume.recorder import RecordedStream
+from uiwire.resume.store import StreamStore, check_chat_id
 from uiwire.server._body import DEFAULT_MAX_BODY_BYTES, read_chat_request
+from uiwire.server._follow import FollowResponse
 from uiwire.server.response import DEFAULT_KEEP_ALIVE, UIMessageStreamResponse, check_keep_alive
 from uiwire.server.turn import ChatAgent, ChatFunction, ChatTurn, ChatWork
-from uiwire.stream.context import OnError, StreamContext
+from uiwire.stream.context import OnDisconnect, OnError, StreamContext
 from uiwire.stream.record import StreamRecord, StreamStatus
 
-__all__ = ["ChatEndpoint", "ChatResult", "OnChatFinish"]
+__all__ = ["Authorize", "ChatEndpoint", "ChatResult", "OnChatFinish"]
+
+logger = logging.getLogger("uiwire")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -73,6 +83,10 @@ class ChatResult:
 
 OnChatFinish = Callable[[ChatResult], Awaitable[object] | object]
 
+Authorize = Callable[[Request, str], Awaitable[bool] | bool]
+"""``authorize(request, chat_id)``: may this request act on this chat (post to it, resume
+it, stop it)? False answers 403."""
+
 
 class ChatEndpoint:
     """The ``useChat`` endpoint, as an ASGI app: mount it at ``POST /api/chat``.
@@ -95,6 +109,16 @@ class ChatEndpoint:
             never fetches them; the model provider may.
         target: the AI SDK major the client runs (``"v6"`` by default).
         keep_alive: idle seconds between SSE keep-alive comments (None: never).
+        streams: a ``StreamStore`` (``MemoryStreamStore`` for one process,
+            ``RedisStreamStore`` for several) makes answers resumable and stoppable from
+            any worker; mount ``routes()`` to serve the resume and stop endpoints too.
+            Chat ids must then pass ``check_chat_id`` (422 otherwise).
+        on_disconnect: when the POST's client leaves, ``"cancel"`` the generation or
+            ``"continue"`` it (to be resumed, and saved whole by ``on_finish``). Default:
+            ``"continue"`` with ``streams``, ``"cancel"`` without.
+        authorize: ``authorize(request, chat_id)`` for every request (POST, resume,
+            stop); False answers 403. Without it, anyone who knows a chat id may resume
+            and stop it: set it in production.
     """
 
     def __init__(
@@ -107,6 +131,9 @@ class ChatEndpoint:
         url_schemes: Collection[str] = DEFAULT_URL_SCHEMES,
         target: Target = DEFAULT_TARGET,
         keep_alive: float | None = DEFAULT_KEEP_ALIVE,
+        streams: StreamStore | None = None,
+        on_disconnect: OnDisconnect | None = None,
+        authorize: Authorize | None = None,
     ) -> None:
         if isinstance(agent, ChatAgent):
             self._begin: Callable[[ChatTurn], Awaitable[ChatWork]] = agent.begin_turn
@@ -123,12 +150,40 @@ class ChatEndpoint:
             raise TypeError(f"on_error must be callable; got {type(on_error).__name__}")
         if type(max_body_bytes) is not int or max_body_bytes < 1:
             raise ValueError(f"max_body_bytes must be a positive int; got {max_body_bytes!r}")
+        if streams is not None and not isinstance(streams, StreamStore):  # pyright: ignore[reportUnnecessaryIsInstance]
+            raise TypeError(
+                "streams must be a StreamStore (MemoryStreamStore, RedisStreamStore); got "
+                f"{type(streams).__name__}"
+            )
+        if on_disconnect is None:
+            on_disconnect = "continue" if streams is not None else "cancel"
+        elif on_disconnect not in ("cancel", "continue"):
+            raise ValueError(f"on_disconnect must be 'cancel' or 'continue'; got {on_disconnect!r}")
+        if authorize is not None and not callable(authorize):
+            raise TypeError(f"authorize must be callable; got {type(authorize).__name__}")
         self._on_finish = on_finish
         self._on_error = on_error
         self._max_body_bytes = max_body_bytes
         self._url_schemes = allowed_url_schemes(url_schemes)
         self._target: Target = as_target(target)
         self._keep_alive = check_keep_alive(keep_alive)
+        self._streams = streams
+        self._on_disconnect: OnDisconnect = on_disconnect
+        self._authorize = authorize
+        self._live: dict[str, RecordedStream] = {}  # streams generated by this endpoint
+
+    def routes(self, path: str = "/api/chat") -> list[Route]:
+        """The three routes, for ``Starlette(routes=...)`` or FastAPI's
+        ``app.router.routes.extend(...)``: ``POST path`` (the chat), ``GET
+        path/{id}/stream`` (resume, as ``useChat({ resume: true })`` calls it) and ``POST
+        path/{id}/stop`` (stop the generation, on whichever worker runs it)."""
+        if not isinstance(path, str) or not path.startswith("/") or path.endswith("/"):  # pyright: ignore[reportUnnecessaryIsInstance]
+            raise ValueError(f"path must start with '/' and not end with one; got {path!r}")
+        return [
+            Route(path, self.respond, methods=["POST"]),
+            Route(f"{path}/{{id}}/stream", self.resume, methods=["GET"]),
+            Route(f"{path}/{{id}}/stop", self.stop, methods=["POST"]),
+        ]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
@@ -143,19 +198,137 @@ class ChatEndpoint:
             chat = await read_chat_request(
                 request, max_bytes=self._max_body_bytes, url_schemes=self._url_schemes
             )
+            if self._streams is not None:
+                _chat_id(chat.id)
+            if not await self._allowed(request, chat.id):
+                return _forbidden()
             turn = _turn(chat, request)
             work = await self._begin(turn)
         except ChatRequestError as exc:
             return JSONResponse(exc.to_json(), status_code=exc.status_code)
+        continued = turn.continued.to_json() if turn.continued else None
         ctx: StreamContext[Any] = StreamContext(
             message_id=turn.message_id,
-            continued_message=turn.continued.to_json() if turn.continued else None,
+            continued_message=continued,
             target=self._target,
             on_finish=self._finish_hook(turn),
             on_error=self._on_error,
+            on_disconnect=self._on_disconnect,
         )
+        recorded = await self._record(ctx, turn.chat_id, continued)
         ctx.run(work)
-        return UIMessageStreamResponse(ctx, keep_alive=self._keep_alive)
+        if recorded is None:
+            return UIMessageStreamResponse(ctx, keep_alive=self._keep_alive)
+        return FollowResponse(
+            recorded.log.follow(start=recorded.prefix_length, idle=self._keep_alive),
+            name=recorded.stream_id,
+            on_disconnect=ctx.cancel if self._on_disconnect == "cancel" else None,
+            may_break=False,  # this worker's own log ends with [DONE]
+        )
+
+    async def resume(self, request: Request) -> Response:
+        """``GET {path}/{id}/stream``: the chat's active answer, replayed from its first
+        byte and then followed live; 204 when nothing is being generated."""
+        if request.method != "GET":
+            return _problem(405, f"use GET, not {request.method}", "method", {"allow": "GET"})
+        refused, chat_id = await self._check_path(request)
+        if refused is not None:
+            return refused
+        streams = self._streams
+        if streams is None:
+            return Response(status_code=204)
+        try:
+            stream_id = await streams.active_stream(chat_id)
+        except StreamStoreError:
+            return _unavailable()
+        if stream_id is None:
+            return Response(status_code=204)
+        live = self._live.get(stream_id)  # generated here: no store round trip
+        if live is not None:
+            frames = live.log.follow(idle=self._keep_alive)
+            return FollowResponse(frames, name=stream_id, may_break=False)
+        return FollowResponse(streams.follow(stream_id, idle=self._keep_alive), name=stream_id)
+
+    async def stop(self, request: Request) -> Response:
+        """``POST {path}/{id}/stop``: cancel the chat's active answer wherever it runs; it
+        ends with ``abort``. 202 when a stop was requested, 204 when nothing is running."""
+        if request.method != "POST":
+            return _problem(405, f"use POST, not {request.method}", "method", {"allow": "POST"})
+        refused, chat_id = await self._check_path(request)
+        if refused is not None:
+            return refused
+        streams = self._streams
+        if streams is None:
+            return Response(status_code=204)
+        try:
+            stream_id = await streams.active_stream(chat_id)
+            if stream_id is None:
+                return Response(status_code=204)
+            live = self._live.get(stream_id)
+            if live is not None:
+                live.ctx.cancel()
+            else:
+                await streams.request_stop(stream_id)
+        except StreamStoreError:
+            return _unavailable()
+        return Response(status_code=202)
+
+    async def _check_path(self, request: Request) -> tuple[Response | None, str]:
+        """The chat id of a resume or stop URL, or the response refusing the request."""
+        chat_id = str(request.path_params.get("id", ""))
+        try:
+            _chat_id(chat_id)
+        except ChatRequestError as exc:
+            return JSONResponse(exc.to_json(), status_code=exc.status_code), chat_id
+        if not await self._allowed(request, chat_id):
+            return _forbidden(), chat_id
+        return None, chat_id
+
+    async def _allowed(self, request: Request, chat_id: str) -> bool:
+        if self._authorize is None:
+            return True
+        verdict = self._authorize(request, chat_id)
+        if inspect.isawaitable(verdict):
+            verdict = await verdict
+        if not isinstance(verdict, bool):  # pyright: ignore[reportUnnecessaryIsInstance]
+            raise TypeError(f"authorize must return a bool; got {type(verdict).__name__}")
+        return verdict
+
+    async def _record(
+        self, ctx: StreamContext[Any], chat_id: str, continued: dict[str, Any] | None
+    ) -> RecordedStream | None:
+        """Start recording ``ctx`` in the store; None without a store or when it fails
+        (the answer is then streamed without resumption)."""
+        if self._streams is None:
+            return None
+        try:
+            rebuild = message_chunks(continued, target=self._target) if continued else []
+        except ValueError:
+            logger.exception(
+                "chat %s: the continued message cannot be replayed; this answer is streamed "
+                "without resumption",
+                chat_id,
+            )
+            return None
+        prefix = [encode_chunks(rebuild)] if rebuild else []
+        stream_id = new_id("strm")
+        try:
+            recorded = await RecordedStream.start(
+                ctx,
+                self._streams,
+                chat_id=chat_id,
+                stream_id=stream_id,
+                prefix=prefix,
+                on_closed=lambda done: self._live.pop(done.stream_id, None),
+            )
+        except StreamStoreError:
+            logger.exception(
+                "chat %s: the stream store failed; this answer is streamed without resumption",
+                chat_id,
+            )
+            return None
+        self._live[stream_id] = recorded
+        return recorded
 
     def _finish_hook(self, turn: ChatTurn) -> Callable[[StreamRecord, StreamStatus], Any] | None:
         on_finish = self._on_finish
@@ -196,6 +369,23 @@ def _updated(turn: ChatTurn, record: StreamRecord) -> list[dict[str, Any]]:
     elif record.message.get("parts"):
         messages.append(record.message)
     return messages
+
+
+def _chat_id(chat_id: str) -> str:
+    try:
+        return check_chat_id(chat_id)
+    except ValueError as exc:
+        raise ChatRequestError([FieldError("id", str(exc), "chat_id")]) from None
+
+
+def _forbidden() -> JSONResponse:
+    return _problem(403, "this chat is not yours to use", "id")
+
+
+def _unavailable() -> JSONResponse:
+    response = _problem(503, "the stream store is unavailable; try again shortly", "id")
+    response.headers["retry-after"] = "2"
+    return response
 
 
 def _problem(

@@ -450,6 +450,23 @@ class StreamContext(Generic[InfoT]):
                 task.cancel()
         self._settle()
 
+    def cancel(self) -> None:
+        """Stop the work and end the stream with ``abort``, which is still delivered.
+
+        For a stop button that is not a disconnect: the work task is cancelled, further
+        writes raise ``StreamClosed`` (threads see ``ctx.cancelled``), and the reader gets
+        the open parts closed, ``abort`` and ``[DONE]``. A no-op once the stream has
+        ended on its own. Call it on the loop.
+        """
+        self._bind_here("cancel")
+        if self._machine.ended is not None and (self._task is None or self._task.done()):
+            return
+        self._stop_writers("the stream was cancelled")
+        self._end_quietly(lambda m: m.abort())
+        task = self._task
+        if task is not None and not task.done():
+            task.cancel()
+
     # --- internals -------------------------------------------------------------------------
 
     def _apply(

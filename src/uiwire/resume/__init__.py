@@ -1,0 +1,36 @@
+"""Resumable streams: answers recorded while they are generated, so that a reload, a
+dropped connection or a second tab can replay and follow them, on any worker.
+
+``ChatEndpoint(agent, streams=store)`` uses a store; pick ``MemoryStreamStore`` for one
+process and ``RedisStreamStore`` (the ``redis`` extra) for several.
+"""
+
+from typing import TYPE_CHECKING, Any
+
+from uiwire.resume.errors import StreamInterrupted, StreamStoreError
+from uiwire.resume.log import FrameLog
+from uiwire.resume.memory import MemoryStreamStore
+from uiwire.resume.store import INTERRUPTED_TEXT, StopCallback, StreamStore, check_chat_id
+
+if TYPE_CHECKING:
+    from uiwire.resume.redis import RedisStreamStore
+
+__all__ = [
+    "INTERRUPTED_TEXT",
+    "FrameLog",
+    "MemoryStreamStore",
+    "RedisStreamStore",
+    "StopCallback",
+    "StreamInterrupted",
+    "StreamStore",
+    "StreamStoreError",
+    "check_chat_id",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "RedisStreamStore":  # needs the redis extra: imported when asked for
+        from uiwire.resume.redis import RedisStreamStore
+
+        return RedisStreamStore
+    raise AttributeError(f"module 'uiwire.resume' has no attribute {name!r}")

@@ -1,0 +1,72 @@
+"""``MemoryStreamStore``: resumable streams for one process (the default).
+
+Enough for one uvicorn worker: a reload, a flaky connection or a second tab resumes
+from this process's memory. Nothing survives the process, and other processes see
+nothing: with several workers, use ``RedisStreamStore``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, Callable, Sequence
+
+from uiwire.resume.errors import StreamInterrupted
+from uiwire.resume.log import FrameLog
+from uiwire.resume.store import StopCallback, StreamStore
+
+__all__ = ["MemoryStreamStore"]
+
+
+class MemoryStreamStore(StreamStore):
+    """Streams kept in this process while they are generated, dropped when they end."""
+
+    def __init__(self) -> None:
+        self._logs: dict[str, FrameLog] = {}
+        self._active: dict[str, str] = {}
+        self._stop_callbacks: dict[str, list[StopCallback]] = {}
+
+    async def open(self, chat_id: str, stream_id: str, frames: Sequence[bytes] = ()) -> None:
+        if stream_id in self._logs:
+            raise ValueError(f"stream {stream_id!r} is already open")
+        self._logs[stream_id] = FrameLog(frames)
+        self._active[chat_id] = stream_id
+
+    async def append(self, stream_id: str, frames: Sequence[bytes]) -> None:
+        self._log(stream_id).append(frames)
+
+    async def close(self, chat_id: str, stream_id: str, *, failed: bool = False) -> None:
+        log = self._logs.pop(stream_id, None)
+        if log is not None:  # followers keep their reference and read to the end
+            log.end("frames were lost before the stream ended" if failed else None)
+        if self._active.get(chat_id) == stream_id:
+            del self._active[chat_id]
+
+    async def active_stream(self, chat_id: str) -> str | None:
+        return self._active.get(chat_id)
+
+    async def follow(
+        self, stream_id: str, *, idle: float | None = None
+    ) -> AsyncGenerator[bytes, None]:
+        async for data in self._log(stream_id).follow(idle=idle):
+            yield data
+
+    async def request_stop(self, stream_id: str) -> None:
+        for callback in list(self._stop_callbacks.get(stream_id, ())):
+            callback()
+
+    async def listen_for_stop(self, stream_id: str, callback: StopCallback) -> Callable[[], None]:
+        callbacks = self._stop_callbacks.setdefault(stream_id, [])
+        callbacks.append(callback)
+
+        def unlisten() -> None:
+            if callback in callbacks:
+                callbacks.remove(callback)
+            if not callbacks and self._stop_callbacks.get(stream_id) is callbacks:
+                del self._stop_callbacks[stream_id]
+
+        return unlisten
+
+    def _log(self, stream_id: str) -> FrameLog:
+        log = self._logs.get(stream_id)
+        if log is None:
+            raise StreamInterrupted(f"stream {stream_id!r} is not open")
+        return log

@@ -1,0 +1,387 @@
+"""``RedisStreamStore``: resumable streams on Redis Streams, shared by every worker.
+
+Theory of operation
+-------------------
+Keys, under a prefix (``uiwire`` by default):
+
+* ``<p>:stream:<stream id>``: a Redis Stream, one entry per SSE frame (field ``d``), an
+  opening entry (``o``) when there is no frame yet, and a last entry ``end`` (``ok`` or
+  ``failed``). Replay is ``XRANGE`` from the start; the live tail is ``XREAD BLOCK``.
+  Because the frames are in Redis, not in the producing process, what was written
+  survives that process. Appends never create the stream (``NOMKSTREAM``): after a Redis
+  restart lost it, recording stops instead of leaving a record with a gap.
+* ``<p>:stream:<stream id>:alive``: the producer's lease, renewed every ``lease / 3``
+  seconds (never recreated: after a Redis restart that lost it, followers learn the
+  stream is gone). A follower that sees no frame for ``lease / 2`` seconds checks it: a missing
+  lease means the producing worker died, and the follower ends with an error instead of
+  waiting for ever.
+* ``<p>:chat:<chat id>:active``: the chat's active stream id; deleted at the end (only
+  if it still names that stream).
+* ``<p>:stop``: the pub/sub channel of stop requests (the message is a stream id). Every
+  store instance listens on one connection and calls the callbacks registered for its
+  own streams.
+
+Every key expires ``ttl`` seconds after its last refresh: while a stream is generated,
+the lease heartbeat refreshes it, so ``ttl`` is how long a finished (or orphaned)
+stream's frames stay readable. Redis Cluster is not supported (a stream's keys are not
+hash-tagged into one slot).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+import time
+from collections.abc import AsyncGenerator, Callable, Generator, Sequence
+from typing import Any, Final, cast
+
+from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialWithJitterBackoff
+from redis.exceptions import RedisError
+
+from uiwire.protocol.encode import DONE_FRAME
+from uiwire.resume.errors import StreamInterrupted, StreamStoreError
+from uiwire.resume.store import StopCallback, StreamStore
+
+__all__ = ["RedisStreamStore"]
+
+logger = logging.getLogger("uiwire")
+
+_PREFIX: Final = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+_REPLAY_BATCH: Final = 1000
+_SUBSCRIBE_WAIT: Final = 5.0
+# DEL the chat's active-stream key only if it still names this stream
+_CLEAR_ACTIVE: Final = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
+class RedisStreamStore(StreamStore):
+    """Streams in Redis (6.2 or later), readable and stoppable from any worker.
+
+    Arguments:
+        redis: a URL (``redis://127.0.0.1:6379/0``; the store owns that client and closes
+            it in ``aclose``) or your ``redis.asyncio.Redis`` (bytes responses, i.e. no
+            ``decode_responses``, and a ``socket_timeout`` above ``lease / 2`` or None).
+        prefix: the key prefix, to share a database with other data.
+        ttl: seconds a stream's keys live after their last refresh.
+        lease: seconds without a heartbeat after which a stream's worker counts as dead.
+    """
+
+    def __init__(
+        self,
+        redis: Redis | str,
+        *,
+        prefix: str = "uiwire",
+        ttl: float = 600.0,
+        lease: float = 10.0,
+    ) -> None:
+        if not isinstance(prefix, str) or not _PREFIX.fullmatch(prefix):  # pyright: ignore[reportUnnecessaryIsInstance]
+            raise ValueError(
+                f"prefix must be 1 to 64 characters from A-Z a-z 0-9 . _ : -; got {prefix!r}"
+            )
+        if not _positive(lease):
+            raise ValueError(f"lease must be positive seconds; got {lease!r}")
+        if not _positive(ttl) or ttl <= lease:
+            raise ValueError(f"ttl must be seconds longer than lease ({lease}); got {ttl!r}")
+        self._check_every = lease / 2
+        if isinstance(redis, str):
+            self._redis = Redis.from_url(  # pyright: ignore[reportUnknownMemberType]
+                redis,
+                socket_timeout=self._check_every + 10,  # above the longest XREAD BLOCK
+                socket_connect_timeout=5,
+                # fail within a second when Redis is gone; callers degrade or end streams
+                retry=Retry(ExponentialWithJitterBackoff(cap=0.2, base=0.02), 2),
+            )
+            self._owns_client = True
+        elif isinstance(redis, Redis):  # pyright: ignore[reportUnnecessaryIsInstance]
+            _check_client(redis, self._check_every)
+            self._redis = redis
+            self._owns_client = False
+        else:
+            raise TypeError(
+                f"redis must be a URL or a redis.asyncio.Redis; got {type(redis).__name__}"
+            )
+        self._prefix = prefix
+        self._ttl_ms = int(ttl * 1000)
+        self._lease_ms = int(lease * 1000)
+        self._channel = f"{prefix}:stop"
+        self._open: dict[str, str] = {}  # stream id -> chat id, streams produced here
+        self._stop_callbacks: dict[str, list[StopCallback]] = {}
+        self._subscribed: asyncio.Event | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._closing = False
+
+    # --- keys --------------------------------------------------------------------------
+
+    def _stream_key(self, stream_id: str) -> str:
+        return f"{self._prefix}:stream:{stream_id}"
+
+    def _alive_key(self, stream_id: str) -> str:
+        return f"{self._prefix}:stream:{stream_id}:alive"
+
+    def _active_key(self, chat_id: str) -> str:
+        return f"{self._prefix}:chat:{chat_id}:active"
+
+    # --- producing ---------------------------------------------------------------------
+
+    async def open(self, chat_id: str, stream_id: str, frames: Sequence[bytes] = ()) -> None:
+        key = self._stream_key(stream_id)
+        with _store_errors("open a stream"):
+            async with self._redis.pipeline(transaction=True) as pipe:
+                for frame in frames:
+                    pipe.xadd(key, {"d": frame})
+                if not frames:
+                    pipe.xadd(key, {"o": b""})
+                pipe.pexpire(key, self._ttl_ms)
+                pipe.set(self._alive_key(stream_id), b"1", px=self._lease_ms)
+                pipe.set(self._active_key(chat_id), stream_id, px=self._ttl_ms)
+                await pipe.execute()
+        self._open[stream_id] = chat_id
+        self._start_background()
+
+    async def append(self, stream_id: str, frames: Sequence[bytes]) -> None:
+        if not frames:
+            return
+        key = self._stream_key(stream_id)
+        with _store_errors("record frames"):
+            async with self._redis.pipeline(transaction=True) as pipe:
+                for frame in frames:
+                    pipe.xadd(key, {"d": frame}, nomkstream=True)
+                added = cast("list[bytes | None]", await pipe.execute())
+        if None in added:  # the stream is gone: Redis restarted or evicted it
+            raise StreamStoreError(f"the record of stream {stream_id} was lost")
+
+    async def close(self, chat_id: str, stream_id: str, *, failed: bool = False) -> None:
+        self._open.pop(stream_id, None)
+        key = self._stream_key(stream_id)
+        with _store_errors("close a stream"):
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.xadd(key, {"end": b"failed" if failed else b"ok"}, nomkstream=True)
+                pipe.pexpire(key, self._ttl_ms)
+                pipe.delete(self._alive_key(stream_id))
+                pipe.eval(_CLEAR_ACTIVE, 1, self._active_key(chat_id), stream_id)
+                await pipe.execute()
+
+    # --- resuming ----------------------------------------------------------------------
+
+    async def active_stream(self, chat_id: str) -> str | None:
+        with _store_errors("look up a chat's active stream"):
+            found = cast("bytes | None", await self._redis.get(self._active_key(chat_id)))
+            if found is None:
+                return None
+            stream_id = found.decode()
+            async with self._redis.pipeline(transaction=False) as pipe:
+                pipe.xrevrange(self._stream_key(stream_id), count=1)
+                pipe.exists(self._alive_key(stream_id))
+                last, alive = cast("tuple[list[Any], int]", tuple(await pipe.execute()))
+        if not last or b"end" in last[0][1] or not alive:
+            return None  # finished, expired, or its worker died: nothing to follow
+        return stream_id
+
+    async def follow(
+        self, stream_id: str, *, idle: float | None = None
+    ) -> AsyncGenerator[bytes, None]:
+        key = self._stream_key(stream_id)
+        last_id = "-"
+        wait = self._check_every if idle is None else min(idle, self._check_every)
+        quiet_since = time.monotonic()
+        replaying = True
+        while True:
+            with _store_errors("read a stream"):
+                if replaying:
+                    start = last_id if last_id == "-" else f"({last_id}"
+                    entries = cast(
+                        "list[tuple[bytes, dict[bytes, bytes]]]",
+                        await self._redis.xrange(key, start, "+", count=_REPLAY_BATCH),
+                    )
+                    if not entries and last_id == "-":
+                        raise StreamInterrupted(f"stream {stream_id} is unknown or expired")
+                    replaying = len(entries) == _REPLAY_BATCH
+                else:
+                    reply = cast(
+                        "list[tuple[bytes, list[tuple[bytes, dict[bytes, bytes]]]]]",
+                        await self._redis.xread(
+                            {key: last_id}, count=_REPLAY_BATCH, block=int(wait * 1000) or 1
+                        ),
+                    )
+                    entries = reply[0][1] if reply else []
+                    if not entries and not await self._redis.exists(self._alive_key(stream_id)):
+                        replaying = True  # it may have ended meanwhile: read once more
+                        entries = cast(
+                            "list[tuple[bytes, dict[bytes, bytes]]]",
+                            await self._redis.xrange(key, f"({last_id}", "+", count=1),
+                        )
+                        if not entries:
+                            raise StreamInterrupted(
+                                f"stream {stream_id}: the worker generating it stopped"
+                            )
+            if not entries:
+                if idle is not None and time.monotonic() - quiet_since >= idle:
+                    quiet_since = time.monotonic()
+                    yield b""
+                continue
+            last_id = entries[-1][0].decode()
+            data, ended = _frames(stream_id, entries)
+            if data:
+                quiet_since = time.monotonic()
+                yield data
+                if data.endswith(DONE_FRAME):
+                    return
+            if ended:
+                raise StreamInterrupted(f"stream {stream_id} ended before [DONE]")
+
+    # --- stopping ----------------------------------------------------------------------
+
+    async def request_stop(self, stream_id: str) -> None:
+        with _store_errors("request a stop"):
+            await self._redis.publish(self._channel, stream_id)  # pyright: ignore[reportUnknownMemberType]
+
+    async def listen_for_stop(self, stream_id: str, callback: StopCallback) -> Callable[[], None]:
+        self._start_background()
+        subscribed = self._subscribed
+        assert subscribed is not None
+        try:
+            await asyncio.wait_for(subscribed.wait(), _SUBSCRIBE_WAIT)
+        except asyncio.TimeoutError:
+            raise StreamStoreError(
+                f"could not subscribe to {self._channel!r} within {_SUBSCRIBE_WAIT} s"
+            ) from None
+        callbacks = self._stop_callbacks.setdefault(stream_id, [])
+        callbacks.append(callback)
+
+        def unlisten() -> None:
+            if callback in callbacks:
+                callbacks.remove(callback)
+            if not callbacks and self._stop_callbacks.get(stream_id) is callbacks:
+                del self._stop_callbacks[stream_id]
+
+        return unlisten
+
+    async def aclose(self) -> None:
+        self._closing = True
+        tasks, self._tasks = self._tasks, []
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            # redis-py can swallow a cancellation that lands in a read with a timeout; the
+            # loops also stop on _closing within a second
+            await asyncio.wait(tasks, timeout=3)
+        self._subscribed = None
+        if self._owns_client:
+            await self._redis.aclose()
+
+    # --- background work ---------------------------------------------------------------
+
+    def _start_background(self) -> None:
+        if self._tasks:
+            return
+        loop = asyncio.get_running_loop()
+        self._subscribed = asyncio.Event()
+        self._tasks = [
+            loop.create_task(self._listen(), name="uiwire-redis-stop-listener"),
+            loop.create_task(self._heartbeat(), name="uiwire-redis-heartbeat"),
+        ]
+
+    async def _listen(self) -> None:
+        """Deliver stop requests to this process's callbacks; reconnect after failures."""
+        subscribed = self._subscribed
+        assert subscribed is not None
+        backoff = 0.1
+        while not self._closing:
+            pubsub = self._redis.pubsub(ignore_subscribe_messages=True)  # pyright: ignore[reportUnknownMemberType]
+            try:
+                await pubsub.subscribe(self._channel)
+                subscribed.set()
+                backoff = 0.1
+                while not self._closing:
+                    message = cast("dict[str, Any] | None", await pubsub.get_message(timeout=1.0))
+                    if message is not None and message.get("type") == "message":
+                        stream_id = cast("bytes", message["data"]).decode()
+                        for callback in list(self._stop_callbacks.get(stream_id, ())):
+                            _call(callback, stream_id)
+            except (RedisError, OSError) as exc:
+                subscribed.clear()
+                logger.warning("uiwire: stop requests are not received (%s); reconnecting", exc)
+            finally:
+                with contextlib.suppress(RedisError, OSError):
+                    await pubsub.aclose()
+            if self._closing:
+                return
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, 5.0)
+
+    async def _heartbeat(self) -> None:
+        """Renew the lease and the expiry of every stream this process is producing."""
+        failing = False
+        while not self._closing:
+            await asyncio.sleep(self._lease_ms / 3000)
+            streams = list(self._open.items())
+            if not streams:
+                continue
+            try:
+                async with self._redis.pipeline(transaction=False) as pipe:
+                    for stream_id, chat_id in streams:
+                        # renew, never recreate: a lease lost with its stream stays lost
+                        pipe.pexpire(self._alive_key(stream_id), self._lease_ms)
+                        pipe.pexpire(self._stream_key(stream_id), self._ttl_ms)
+                        pipe.pexpire(self._active_key(chat_id), self._ttl_ms)
+                    await pipe.execute()
+            except (RedisError, OSError) as exc:
+                if not failing:
+                    logger.warning("uiwire: stream leases could not be renewed (%s)", exc)
+                failing = True
+            else:
+                failing = False
+
+
+def _frames(stream_id: str, entries: list[tuple[bytes, dict[bytes, bytes]]]) -> tuple[bytes, bool]:
+    """The frames of some entries, joined, and whether an ``end`` entry was among them."""
+    data: list[bytes] = []
+    for _, fields in entries:
+        frame = fields.get(b"d")
+        if frame is not None:
+            data.append(frame)
+        elif fields.get(b"end") is not None:
+            if fields[b"end"] == b"failed":
+                raise StreamInterrupted(f"stream {stream_id}: frames were lost while recording")
+            return b"".join(data), True
+    return b"".join(data), False
+
+
+@contextlib.contextmanager
+def _store_errors(what: str) -> Generator[None, None, None]:
+    try:
+        yield
+    except (RedisError, OSError) as exc:
+        raise StreamStoreError(f"Redis could not {what}: {exc}") from exc
+
+
+def _call(callback: StopCallback, stream_id: str) -> None:
+    try:
+        callback()
+    except Exception:
+        logger.exception("uiwire: the stop callback of stream %s raised", stream_id)
+
+
+def _positive(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
+
+
+def _check_client(client: Redis, check_every: float) -> None:
+    options = client.connection_pool.connection_kwargs
+    if options.get("decode_responses"):
+        raise ValueError(
+            "redis: the client decodes responses (decode_responses=True); frames are bytes, "
+            "so give RedisStreamStore a client without it (or a URL)"
+        )
+    timeout = options.get("socket_timeout")
+    if timeout is not None and timeout <= check_every:
+        raise ValueError(
+            f"redis: socket_timeout={timeout} would cut the {check_every} s blocking reads; "
+            f"use more than {check_every} s, or None"
+        )

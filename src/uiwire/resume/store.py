@@ -1,0 +1,116 @@
+"""``StreamStore``: where resumable streams are recorded, so any worker can replay them.
+
+Theory of operation
+-------------------
+A stream store holds, per stream, the SSE frames written so far and whether the stream
+has ended, and per chat the id of its *active* stream (the one a resume should follow).
+
+* The worker generating an answer ``open``\\ s the stream (which makes it the chat's
+  active one), ``append``\\ s its frames as they are produced, and ``close``\\ s it at the
+  end, which clears the chat's active stream unless a newer one replaced it.
+* A worker asked to resume a chat reads ``active_stream`` and ``follow``\\ s it: every
+  frame from the first, then new ones live, until ``[DONE]``.
+* A stop request for a stream may arrive at any worker: ``request_stop`` reaches the
+  callbacks the generating worker registered with ``listen_for_stop``.
+
+Every method raises ``StreamStoreError`` when the store cannot be reached. Stream and
+chat ids reaching a store have been checked (``check_chat_id``; stream ids are made by
+uiwire).
+"""
+
+from __future__ import annotations
+
+import abc
+import re
+from collections.abc import AsyncGenerator, Callable, Sequence
+from typing import Final
+
+from uiwire.protocol.encode import DONE_FRAME, encode_chunks
+from uiwire.protocol.machine import Chunk
+
+__all__ = [
+    "INTERRUPTED_TEXT",
+    "StopCallback",
+    "StreamStore",
+    "check_chat_id",
+    "interruption_frames",
+]
+
+StopCallback = Callable[[], None]
+"""Called on the loop when a stop was requested for the stream."""
+
+INTERRUPTED_TEXT: Final = "The answer was interrupted and cannot be resumed. Reload to see it."
+"""What a follower's client is told when the stream cannot be followed to its end."""
+
+_CHAT_ID: Final = re.compile(r"[A-Za-z0-9._~:@-]{1,128}")
+
+
+def check_chat_id(chat_id: object) -> str:
+    """``chat_id`` if it can name a resumable chat, else ``ValueError`` saying why.
+
+    1 to 128 characters from ``A-Z a-z 0-9 . _ ~ : @ -`` (what ``useChat`` generates,
+    UUIDs, and prefixed ids), and not ``.`` or ``..``: it goes into URL paths and store
+    keys, so nothing that could change their meaning gets through.
+    """
+    if not isinstance(chat_id, str):
+        raise ValueError(f"a chat id must be a string; got {type(chat_id).__name__}")
+    if not _CHAT_ID.fullmatch(chat_id) or chat_id in (".", ".."):
+        shown = chat_id if len(chat_id) <= 40 else chat_id[:40] + "..."
+        raise ValueError(
+            f"chat id {shown!r} is not usable for resumable streams: use 1 to 128 characters "
+            "from A-Z a-z 0-9 . _ ~ : @ - (not '.' or '..')"
+        )
+    return chat_id
+
+
+def interruption_frames(closing: Sequence[Chunk] = (), text: str = INTERRUPTED_TEXT) -> bytes:
+    """The end of a body that could not be followed to ``[DONE]``: the ``closing`` chunks
+    (``OpenParts.closing_chunks()``), an ``error``, ``[DONE]``.
+
+    The client keeps the parts received so far and shows the error."""
+    return encode_chunks([*closing, {"type": "error", "errorText": text}]) + DONE_FRAME
+
+
+class StreamStore(abc.ABC):
+    """The recorded frames of resumable streams, and each chat's active stream."""
+
+    @abc.abstractmethod
+    async def open(self, chat_id: str, stream_id: str, frames: Sequence[bytes] = ()) -> None:
+        """Start recording ``stream_id`` with ``frames`` and make it ``chat_id``'s active
+        stream (replacing any other)."""
+
+    @abc.abstractmethod
+    async def append(self, stream_id: str, frames: Sequence[bytes]) -> None:
+        """Record more frames of an open stream, in order."""
+
+    @abc.abstractmethod
+    async def close(self, chat_id: str, stream_id: str, *, failed: bool = False) -> None:
+        """The stream has ended; clear ``chat_id``'s active stream if it is still this one.
+
+        ``failed``: frames were lost on the way (an ``append`` failed), so followers must
+        not read past what was recorded; they end with an error instead."""
+
+    @abc.abstractmethod
+    async def active_stream(self, chat_id: str) -> str | None:
+        """The id of the chat's stream that is still being generated, or None."""
+
+    @abc.abstractmethod
+    def follow(self, stream_id: str, *, idle: float | None = None) -> AsyncGenerator[bytes, None]:
+        """Every frame of the stream from the first, then new ones live, until ``[DONE]``.
+
+        Yields ``b""`` after ``idle`` seconds without a frame. Raises
+        ``StreamInterrupted`` when the stream cannot be read to its end (unknown,
+        expired, its worker gone, frames lost) and ``StreamStoreError`` when the store
+        fails."""
+
+    @abc.abstractmethod
+    async def request_stop(self, stream_id: str) -> None:
+        """Ask the worker generating ``stream_id`` (any worker) to stop it."""
+
+    @abc.abstractmethod
+    async def listen_for_stop(self, stream_id: str, callback: StopCallback) -> Callable[[], None]:
+        """Call ``callback`` when a stop is requested for ``stream_id``; returns the
+        function that stops listening. Listening is in place when this returns."""
+
+    async def aclose(self) -> None:  # noqa: B027 - optional for stores that hold nothing
+        """Release connections and background tasks (call it at application shutdown)."""

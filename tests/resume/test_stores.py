@@ -1,0 +1,174 @@
+"""The StreamStore contract, on the in-memory store and on a real redis-server."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+import redis.asyncio
+
+from tests.support.redis_server import RedisServer
+from uiwire.protocol.encode import DONE_FRAME
+from uiwire.resume import (
+    MemoryStreamStore,
+    StreamInterrupted,
+    StreamStore,
+    StreamStoreError,
+    check_chat_id,
+)
+from uiwire.resume.redis import RedisStreamStore
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def store(request: pytest.FixtureRequest) -> AsyncIterator[StreamStore]:
+    if request.param == "memory":
+        yield MemoryStreamStore()
+        return
+    server: RedisServer = request.getfixturevalue("redis_server")
+    store = RedisStreamStore(server.url, lease=1.0, ttl=30)
+    try:
+        yield store
+    finally:
+        await store.aclose()
+
+
+async def read_all(frames: AsyncIterator[bytes]) -> bytes:
+    return b"".join([data async for data in frames])
+
+
+async def test_a_stream_is_replayed_from_the_start_and_followed_to_done(
+    store: StreamStore,
+) -> None:
+    await store.open("chat-1", "s1", [b"data: p\n\n"])
+    assert await store.active_stream("chat-1") == "s1"
+    await store.append("s1", [b"data: 1\n\n", b"data: 2\n\n"])
+    early = asyncio.create_task(read_all(store.follow("s1")))
+    await asyncio.sleep(0.05)
+    await store.append("s1", [b"data: 3\n\n", DONE_FRAME])
+    late = await read_all(store.follow("s1"))  # after [DONE], before close
+    await store.close("chat-1", "s1")
+    expected = b"data: p\n\ndata: 1\n\ndata: 2\n\ndata: 3\n\n" + DONE_FRAME
+    assert await asyncio.wait_for(early, 10) == expected
+    assert late == expected
+    assert await store.active_stream("chat-1") is None  # finished: nothing to resume
+
+
+async def test_a_newer_stream_replaces_the_active_one_and_survives_the_older_closing(
+    store: StreamStore,
+) -> None:
+    await store.open("chat-1", "old")
+    await store.open("chat-1", "new")
+    await store.close("chat-1", "old")
+    assert await store.active_stream("chat-1") == "new"
+    assert await store.active_stream("chat-2") is None
+
+
+async def test_a_failed_stream_interrupts_its_followers(store: StreamStore) -> None:
+    await store.open("chat-1", "s1", [b"data: 1\n\n"])
+    follower = store.follow("s1")
+    assert await anext(follower) == b"data: 1\n\n"
+    await store.close("chat-1", "s1", failed=True)
+    with pytest.raises(StreamInterrupted):
+        await anext(follower)
+
+
+async def test_following_an_unknown_stream_is_interrupted(store: StreamStore) -> None:
+    with pytest.raises(StreamInterrupted):
+        await read_all(store.follow("nope"))
+
+
+async def test_an_idle_follower_gets_keep_alive_items(store: StreamStore) -> None:
+    await store.open("chat-1", "s1")
+    follower = store.follow("s1", idle=0.05)
+    assert await asyncio.wait_for(anext(follower), 10) == b""
+    await store.append("s1", [b"data: x\n\n"])
+    assert await asyncio.wait_for(anext(follower), 10) == b"data: x\n\n"
+    await follower.aclose()
+
+
+async def test_a_stop_reaches_the_listener_of_that_stream_only(store: StreamStore) -> None:
+    stopped: list[str] = []
+    unlisten = await store.listen_for_stop("s1", lambda: stopped.append("s1"))
+    await store.listen_for_stop("s2", lambda: stopped.append("s2"))
+    await store.request_stop("s1")
+    for _ in range(200):
+        if stopped:
+            break
+        await asyncio.sleep(0.01)
+    assert stopped == ["s1"]
+    unlisten()
+    await store.request_stop("s1")
+    await asyncio.sleep(0.1)
+    assert stopped == ["s1"]
+
+
+async def test_redis_keys_expire_and_a_dead_worker_is_noticed(redis_server: RedisServer) -> None:
+    producer = RedisStreamStore(redis_server.url, lease=0.6, ttl=5)
+    follower = RedisStreamStore(redis_server.url, lease=0.6, ttl=5)
+    try:
+        await producer.open("chat-1", "s1", [b"data: 1\n\n"])
+        client = redis_server.client()
+        assert 0 < client.pttl("uiwire:stream:s1") <= 5000
+        assert 0 < client.pttl("uiwire:chat:chat-1:active") <= 5000
+        await asyncio.sleep(1.0)  # the heartbeat keeps the lease past its 0.6 s
+        assert client.exists("uiwire:stream:s1:alive")
+        assert await follower.active_stream("chat-1") == "s1"
+        await producer.aclose()  # the producing worker dies: no more heartbeats, no close
+        frames = follower.follow("s1")
+        assert await anext(frames) == b"data: 1\n\n"
+        with pytest.raises(StreamInterrupted, match="stopped"):
+            await asyncio.wait_for(anext(frames), 10)
+        assert await follower.active_stream("chat-1") is None  # not offered for resume
+        client.close()
+    finally:
+        await producer.aclose()
+        await follower.aclose()
+
+
+async def test_redis_down_is_a_store_error(redis_server: RedisServer) -> None:
+    store = RedisStreamStore(redis_server.url)
+    try:
+        await store.open("chat-1", "s1")
+        follower = store.follow("s1")
+        waiting = asyncio.create_task(anext(follower))  # blocked on the live tail
+        await asyncio.sleep(0.2)
+        redis_server.stop()
+        with pytest.raises(StreamStoreError):
+            await asyncio.wait_for(waiting, 10)
+        with pytest.raises(StreamStoreError):
+            await store.active_stream("chat-1")
+        with pytest.raises(StreamStoreError):
+            await store.append("s1", [b"x"])
+        with pytest.raises(StreamStoreError):
+            await store.open("chat-2", "s2")
+    finally:
+        await store.aclose()
+
+
+def test_redis_store_arguments_are_checked() -> None:
+    with pytest.raises(ValueError, match="prefix"):
+        RedisStreamStore("redis://127.0.0.1:1/0", prefix="a b")
+    with pytest.raises(ValueError, match="ttl"):
+        RedisStreamStore("redis://127.0.0.1:1/0", ttl=5, lease=10)
+    with pytest.raises(ValueError, match="lease"):
+        RedisStreamStore("redis://127.0.0.1:1/0", lease=0)
+    with pytest.raises(TypeError, match="redis"):
+        RedisStreamStore(42)  # type: ignore[arg-type]
+    decoding = redis.asyncio.Redis(port=1, decode_responses=True)
+    with pytest.raises(ValueError, match="decode_responses"):
+        RedisStreamStore(decoding)
+    short = redis.asyncio.Redis(port=1, socket_timeout=1)
+    with pytest.raises(ValueError, match="socket_timeout"):
+        RedisStreamStore(short)
+
+
+@pytest.mark.parametrize("chat_id", ["abc", "a1B2-c_3.d~e:f@g", "x" * 128, "550e8400-e29b-41d4"])
+def test_chat_ids_that_are_accepted(chat_id: str) -> None:
+    assert check_chat_id(chat_id) == chat_id
+
+
+@pytest.mark.parametrize("chat_id", ["", ".", "..", "a/b", "a b", "x" * 129, "é", "a%2F", 5])
+def test_chat_ids_that_are_refused(chat_id: object) -> None:
+    with pytest.raises(ValueError, match="chat id"):
+        check_chat_id(chat_id)

@@ -1,0 +1,288 @@
+"""Resumable answers in one process (``MemoryStreamStore``), behind a real uvicorn server,
+called the way ``useChat({ resume: true })`` and a stop button call them: replay plus
+live follow, 204s, stop, disconnects, ``authorize``, chat id checks, a store that fails,
+and a continuation's replay rebuilding the whole message."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+
+from tests.support.resume_app import Events, chat_app
+from tests.support.servers import serve
+from tests.support.stream_rules import assert_valid_message
+from uiwire import check_stream
+from uiwire.protocol.encode import DONE_FRAME
+from uiwire.resume import MemoryStreamStore, StreamStore, StreamStoreError
+from uiwire.server import ChatEndpoint
+
+
+def user(text: str, message_id: str = "u1") -> dict[str, Any]:
+    return {"id": message_id, "role": "user", "parts": [{"type": "text", "text": text}]}
+
+
+def body(*messages: dict[str, Any], chat: str = "chat-1", **fields: Any) -> dict[str, Any]:
+    return {
+        "id": chat,
+        "messages": list(messages or [user("hi")]),
+        "trigger": "submit-message",
+        **fields,
+    }
+
+
+class Served:
+    def __init__(self, base: str, events: Events) -> None:
+        self.base = base
+        self.chat = f"{base}/api/chat"
+        self.events = events
+        self.client = httpx.AsyncClient(timeout=30)
+
+    def stream_url(self, chat: str = "chat-1") -> str:
+        return f"{self.chat}/{chat}/stream"
+
+    def stop_url(self, chat: str = "chat-1") -> str:
+        return f"{self.chat}/{chat}/stop"
+
+    async def finished(self, count: int = 1) -> list[dict[str, Any]]:
+        for _ in range(1000):
+            if len(self.events.finished) >= count:
+                return self.events.finished
+            await asyncio.sleep(0.01)
+        raise AssertionError(f"on_finish ran {len(self.events.finished)} times, not {count}")
+
+
+async def start(app: Starlette, events: Events) -> AsyncIterator[Served]:
+    async with serve(app) as base:
+        served = Served(base, events)
+        try:
+            yield served
+        finally:
+            await served.client.aclose()
+
+
+@pytest.fixture
+async def served() -> AsyncIterator[Served]:
+    app, events = chat_app(MemoryStreamStore())
+    async for one in start(app, events):
+        yield one
+
+
+async def read_some(chunks: AsyncIterator[bytes], count: int) -> bytes:
+    """At least ``count`` SSE events from a response's ``aiter_raw()``, as raw bytes (read
+    the rest from the same iterator)."""
+    seen = b""
+    async for data in chunks:
+        seen += data
+        if seen.count(b"\n\n") >= count:
+            return seen
+    raise AssertionError(f"the stream ended early: {seen!r}")
+
+
+async def test_a_resume_replays_the_answer_from_its_first_byte_then_follows_it(
+    served: Served,
+) -> None:
+    async with served.client.stream("POST", served.chat, json=body(words=40)) as posted:
+        raw = posted.aiter_raw()
+        assert posted.status_code == 200
+        first = await read_some(raw, 6)
+        resumed = await served.client.get(served.stream_url())  # a second tab, mid-answer
+        rest = b"".join([data async for data in raw])
+    assert resumed.status_code == 200
+    assert resumed.headers["x-vercel-ai-ui-message-stream"] == "v1"
+    assert resumed.content == first + rest  # byte for byte the uninterrupted answer
+    message = assert_valid_message(resumed.content)
+    assert [p["text"] for p in message["parts"] if p["type"] == "text"] == [
+        "".join(f"w{i} " for i in range(40))
+    ]
+
+
+async def test_the_answer_outlives_its_connection_and_a_resume_gets_all_of_it(
+    served: Served,
+) -> None:
+    async with served.client.stream("POST", served.chat, json=body(words=40)) as posted:
+        raw = posted.aiter_raw()
+        received = await read_some(raw, 5)
+    # the client is gone (reload, flaky network); the generation goes on
+    resumed = await served.client.get(served.stream_url())
+    assert resumed.status_code == 200
+    assert resumed.content.startswith(received)
+    assert resumed.content.endswith(DONE_FRAME)
+    assert_valid_message(resumed.content)
+    [result] = await served.finished()
+    assert result["status"] == "finish"
+    assert result["text"] == "".join(f"w{i} " for i in range(40))
+    assert served.events.cancelled == []
+
+
+async def test_a_finished_or_unknown_chat_answers_204(served: Served) -> None:
+    posted = await served.client.post(served.chat, json=body(words=2))
+    assert posted.status_code == 200
+    await served.finished()
+    for chat in ("chat-1", "never-used"):
+        resumed = await served.client.get(served.stream_url(chat))
+        assert (resumed.status_code, resumed.content) == (204, b"")
+
+
+async def test_stop_cancels_the_generation_and_ends_every_reader_with_abort(
+    served: Served,
+) -> None:
+    async with served.client.stream("POST", served.chat, json=body(words=500)) as posted:
+        raw = posted.aiter_raw()
+        await read_some(raw, 5)
+        follower = asyncio.create_task(served.client.get(served.stream_url()))
+        await asyncio.sleep(0.1)
+        stopped = await served.client.post(served.stop_url())
+        assert stopped.status_code == 202
+        rest = b"".join([data async for data in raw])
+    resumed = await asyncio.wait_for(follower, 10)
+    for received in (rest, resumed.content):
+        assert b'{"type":"abort"}' in received
+        assert received.endswith(DONE_FRAME)
+    assert_valid_message(resumed.content)
+    [result] = await served.finished()
+    assert result["status"] == "abort"
+    assert served.events.cancelled == ["chat-1"]
+    assert (await served.client.post(served.stop_url())).status_code == 204  # nothing left
+
+
+async def test_on_disconnect_cancel_ties_the_generation_to_the_post() -> None:
+    app, events = chat_app(MemoryStreamStore(), on_disconnect="cancel")
+    async for served in start(app, events):
+        async with served.client.stream("POST", served.chat, json=body(words=500)) as posted:
+            raw = posted.aiter_raw()
+            await read_some(raw, 5)
+        [result] = await served.finished()
+        assert result["status"] == "abort"
+        assert events.cancelled == ["chat-1"]
+
+
+async def test_authorize_decides_who_may_post_resume_and_stop() -> None:
+    asked: list[tuple[str, str]] = []
+
+    async def authorize(request: Request, chat_id: str) -> bool:
+        asked.append((request.method, chat_id))
+        return request.headers.get("x-user") == "ada"
+
+    app, events = chat_app(MemoryStreamStore(), authorize=authorize)
+    async for served in start(app, events):
+        ada = {"x-user": "ada"}
+        for method, url, payload in (
+            ("POST", served.chat, body()),
+            ("GET", served.stream_url(), None),
+            ("POST", served.stop_url(), None),
+        ):
+            refused = await served.client.request(method, url, json=payload)
+            assert refused.status_code == 403, (method, url)
+            assert refused.json()["error"]["fields"][0]["field"] == "id"
+            allowed = await served.client.request(method, url, json=payload, headers=ada)
+            assert allowed.status_code in (200, 204)
+        assert asked == [(m, "chat-1") for m in ("POST", "POST", "GET", "GET", "POST", "POST")]
+
+
+@pytest.mark.parametrize("chat", ["a%20b", "..", "%2E", "x" * 129, "caf%C3%A9"])
+async def test_chat_ids_that_could_play_path_games_are_refused(served: Served, chat: str) -> None:
+    for method, url in (("GET", served.stream_url(chat)), ("POST", served.stop_url(chat))):
+        refused = await served.client.request(method, url)
+        assert refused.status_code in (404, 422), (method, url, refused.status_code)
+        if refused.status_code == 422:
+            assert refused.json()["error"]["fields"][0]["field"] == "id"
+
+
+async def test_a_posted_chat_id_must_be_resumable_when_streams_are_on(served: Served) -> None:
+    refused = await served.client.post(served.chat, json=body(chat="a/b"))
+    assert refused.status_code == 422
+    assert refused.json()["error"]["fields"][0]["field"] == "id"
+
+
+async def test_without_a_store_resume_and_stop_have_nothing_to_do() -> None:
+    app, events = chat_app(None)
+    async for served in start(app, events):
+        async with served.client.stream("POST", served.chat, json=body(words=50)) as posted:
+            raw = posted.aiter_raw()
+            await read_some(raw, 3)
+            assert (await served.client.get(served.stream_url())).status_code == 204
+            assert (await served.client.post(served.stop_url())).status_code == 204
+
+
+class BrokenStore(MemoryStreamStore):
+    """A store that cannot be reached."""
+
+    async def open(self, chat_id: str, stream_id: str, frames: Sequence[bytes] = ()) -> None:
+        raise StreamStoreError("connection refused")
+
+    async def active_stream(self, chat_id: str) -> str | None:
+        raise StreamStoreError("connection refused")
+
+
+async def test_a_store_that_fails_degrades_to_a_plain_stream(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    app, events = chat_app(BrokenStore())
+    async for served in start(app, events):
+        posted = await served.client.post(served.chat, json=body(words=5))
+        assert posted.status_code == 200
+        assert_valid_message(posted.content)
+        for method, url in (("GET", served.stream_url()), ("POST", served.stop_url())):
+            unavailable = await served.client.request(method, url)
+            assert unavailable.status_code == 503
+            assert unavailable.headers["retry-after"] == "2"
+    assert "streamed without resumption" in caplog.text
+
+
+async def test_a_continuation_replay_rebuilds_the_whole_message(served: Served) -> None:
+    paused = await served.client.post(served.chat, json=body(user("approve")))
+    asked = assert_valid_message(paused.content)
+    [call] = [p for p in asked["parts"] if p["type"] == "tool-transfer"]
+    assert call["state"] == "approval-requested"
+    call["state"] = "approval-responded"
+    call["approval"] = {"id": "aprv_1", "approved": True}
+    await served.finished()
+
+    payload = body(user("approve"), asked, words=40)
+    async with served.client.stream("POST", served.chat, json=payload) as posted:
+        raw = posted.aiter_raw()
+        first = await read_some(raw, 4)
+        resumed = await served.client.get(served.stream_url())  # the page was reloaded
+        rest = b"".join([data async for data in raw])
+    live = check_stream(first + rest, message=asked)  # the tab that stayed
+    assert live.violation is None
+    assert live.message is not None
+    replay = check_stream(resumed.content)  # a fresh client: the replay alone
+    assert replay.violation is None, replay.violation
+    # No chunk carries an approval's answer (the client sets it locally), so a replay
+    # rebuilds the call as it was asked; the continuation's output then completes it.
+    [live_call] = [p for p in live.message["parts"] if p["type"] == "tool-transfer"]
+    [replayed_call] = [p for p in replay.message["parts"] if p["type"] == "tool-transfer"]
+    assert live_call["approval"] == {"id": "aprv_1", "approved": True}
+    assert replayed_call["approval"] == {"id": "aprv_1"}
+    replayed_call["approval"] = live_call["approval"]
+    assert replay.message == live.message
+    assert replayed_call["state"] == "output-available"
+    assert resumed.content.endswith(first + rest)  # the prefix, then the same bytes
+
+
+def test_routes_and_options_are_checked() -> None:
+    async def agent(turn: Any, ctx: Any) -> None:
+        return None
+
+    chat = ChatEndpoint(agent, streams=MemoryStreamStore())
+    assert [(r.path, sorted(r.methods or ())) for r in chat.routes("/chat")] == [
+        ("/chat", ["POST"]),
+        ("/chat/{id}/stream", ["GET", "HEAD"]),
+        ("/chat/{id}/stop", ["POST"]),
+    ]
+    with pytest.raises(ValueError, match="path"):
+        chat.routes("chat/")
+    with pytest.raises(TypeError, match="streams"):
+        ChatEndpoint(agent, streams="redis://")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="on_disconnect"):
+        ChatEndpoint(agent, on_disconnect="stop")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="authorize"):
+        ChatEndpoint(agent, authorize=True)  # type: ignore[arg-type]
+    assert isinstance(MemoryStreamStore(), StreamStore)

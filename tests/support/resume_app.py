@@ -1,0 +1,98 @@
+"""A chat app whose answers are slow enough to interrupt, for the resumable-stream tests:
+served in the test's loop, and as uvicorn workers sharing a redis-server
+(``uvicorn tests.support.resume_app:create_app --factory``, ``UIWIRE_TEST_REDIS_URL``).
+
+The agent is hand-written with the push API: ``words`` words, ``delay`` seconds apart
+(body fields). A turn that starts with a user message saying ``approve`` instead asks to
+approve a ``transfer`` call, and its continuation completes the call, then writes the
+words. ``GET /test/events`` tells what happened in this process: answers cancelled, and
+``on_finish`` statuses with their text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from uiwire import StreamContext
+from uiwire.resume import StreamStore
+from uiwire.server import ChatEndpoint, ChatResult, ChatTurn
+
+
+class Events:
+    def __init__(self) -> None:
+        self.cancelled: list[str] = []
+        self.finished: list[dict[str, Any]] = []
+        self.settled = asyncio.Event()
+
+    def to_json(self) -> dict[str, Any]:
+        return {"cancelled": self.cancelled, "finished": self.finished}
+
+
+def words_of(turn: ChatTurn) -> tuple[int, float]:
+    return int(turn.body.get("words", 30)), float(turn.body.get("delay", 0.02))
+
+
+def make_agent(events: Events) -> Any:
+    async def answer(turn: ChatTurn, ctx: StreamContext[Any]) -> None:
+        words, delay = words_of(turn)
+        first = turn.messages[0].parts[0]
+        try:
+            if turn.continued is None and getattr(first, "text", "") == "approve":
+                call = await ctx.begin_tool_call("transfer", {"amount": 5}, tool_call_id="call_1")
+                await ctx.request_tool_approval(call, approval_id="aprv_1")
+                return
+            if turn.continued is not None:
+                await ctx.complete_tool_call("call_1", {"sent": 5})
+            for index in range(words):
+                await ctx.write_text(f"w{index} ")
+                await asyncio.sleep(delay)
+        except asyncio.CancelledError:
+            events.cancelled.append(turn.chat_id)
+            raise
+
+    return answer
+
+
+def chat_app(streams: StreamStore | None, **options: Any) -> tuple[Starlette, Events]:
+    """The app, and what happens in it."""
+    events = Events()
+
+    async def finished(result: ChatResult) -> None:
+        text = "".join(p.get("text", "") for p in result.message["parts"] if p["type"] == "text")
+        events.finished.append({"chat": result.chat_id, "status": result.status, "text": text})
+        events.settled.set()
+
+    endpoint = ChatEndpoint(make_agent(events), streams=streams, on_finish=finished, **options)
+
+    async def report(request: Request) -> JSONResponse:
+        return JSONResponse(events.to_json())
+
+    routes = [*endpoint.routes(), Route("/test/events", report)]
+    return Starlette(routes=routes), events
+
+
+def create_app() -> Starlette:
+    """One uvicorn worker of a multi-worker deployment, on the Redis of the test."""
+    from uiwire.resume.redis import RedisStreamStore
+
+    store = RedisStreamStore(
+        os.environ["UIWIRE_TEST_REDIS_URL"], lease=float(os.environ.get("UIWIRE_TEST_LEASE", "2"))
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        await store.aclose()
+
+    app, _ = chat_app(store)
+    app.router.lifespan_context = lifespan
+    return app
