@@ -9,8 +9,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 
+from tests.support.processes import free_port, server_process
+from tests.support.redis_server import RedisServer
+from tests.support.stream_rules import assert_valid_message
 from uiwire import validate_stream
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -132,3 +136,52 @@ def test_agents_app_pauses_for_approval_then_continues_the_same_message() -> Non
     status, _, error = replayed.partition(" ")
     assert status == "404"  # a paused run resumes once
     assert json.loads(error)["error"]["fields"][0]["field"] == "messages[1].id"
+
+
+def test_resumable_app_on_two_workers_and_redis_resumes_and_stops(
+    redis_server: RedisServer,
+) -> None:
+    """``uvicorn --workers 2``: the kernel spreads requests over both workers, so resumes
+    and stops land on either; every one must work."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}/api/chat"
+    command = [
+        sys.executable, "-m", "uvicorn", "resumable_app:app",
+        "--port", str(port), "--workers", "2", "--log-level", "warning",
+    ]  # fmt: skip
+    env = {"REDIS_URL": redis_server.url}
+    question = {"id": "u1", "role": "user", "parts": [{"type": "text", "text": "count"}]}
+    with (
+        server_process(command, ready_url=f"{base}/x/stream", env=env, cwd=EXAMPLES),
+        httpx.Client(timeout=30) as client,
+    ):
+        for chat_id in ("chat-a", "chat-b", "chat-c"):
+            body = {
+                "id": chat_id,
+                "messages": [question],
+                "trigger": "submit-message",
+                "words": 30,
+            }
+            with client.stream("POST", base, json=body) as posted:
+                assert posted.status_code == 200
+                received = next(posted.iter_raw())  # then the client goes away
+            resumed = client.get(f"{base}/{chat_id}/stream")
+            assert resumed.status_code == 200
+            assert resumed.content.startswith(received)
+            message = assert_valid_message(resumed.content)
+            assert message["parts"][-1]["text"] == "".join(f"{n} " for n in range(1, 31))
+            assert client.get(f"{base}/{chat_id}/stream").status_code == 204
+        body = {
+            "id": "chat-d",
+            "messages": [question],
+            "trigger": "submit-message",
+            "words": 1000,
+        }
+        with client.stream("POST", base, json=body) as posted:
+            chunks = posted.iter_raw()
+            next(chunks)
+            assert client.post(f"{base}/chat-d/stop").status_code == 202
+            rest = b"".join(chunks)
+        assert rest.endswith(b'data: {"type":"abort"}\n\ndata: [DONE]\n\n')
+        forbidden = client.get(f"{base}/chat-a/stream", headers={"x-user": "eve"})
+        assert forbidden.status_code == 403

@@ -286,3 +286,17 @@ def test_routes_and_options_are_checked() -> None:
     with pytest.raises(TypeError, match="authorize"):
         ChatEndpoint(agent, authorize=True)  # type: ignore[arg-type]
     assert isinstance(MemoryStreamStore(), StreamStore)
+
+
+async def test_an_idle_resume_gets_keep_alive_comments_and_stays_valid() -> None:
+    app, events = chat_app(MemoryStreamStore(), keep_alive=0.05)
+    async for served in start(app, events):
+        payload = body(words=4, delay=0.25)
+        async with served.client.stream("POST", served.chat, json=payload) as posted:
+            raw = posted.aiter_raw()
+            await read_some(raw, 3)
+            resumed = await served.client.get(served.stream_url())
+            rest = b"".join([data async for data in raw])
+        assert b": keep-alive\n\n" in resumed.content
+        assert b": keep-alive\n\n" in rest
+        assert_valid_message(resumed.content)

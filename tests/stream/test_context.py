@@ -442,3 +442,45 @@ async def test_one_reader_only() -> None:
     with pytest.raises(StreamStateError, match="one reader"):
         await anext(ctx.stream())
     await first.aclose()
+
+
+async def test_cancel_stops_the_work_and_still_delivers_the_abort() -> None:
+    started = asyncio.Event()
+    cancelled: list[bool] = []
+
+    async def work(ctx: StreamContext) -> None:
+        await ctx.write_text("partial")
+        started.set()
+        try:
+            await asyncio.sleep(30)
+        except asyncio.CancelledError:
+            cancelled.append(True)
+            raise
+
+    ctx = StreamContext()
+    ctx.run(work)
+    body = asyncio.create_task(_read_body(ctx))
+    await started.wait()
+    ctx.cancel()
+    ctx.cancel()  # idempotent
+    data = await asyncio.wait_for(body, 5)
+    assert data.endswith(b'data: {"type":"abort"}\n\ndata: [DONE]\n\n')
+    assert b'{"type":"text-end"' in data
+    assert cancelled == [True]
+    with pytest.raises(StreamClosed):
+        await ctx.write_text("late")
+
+
+async def test_cancel_after_the_end_changes_nothing() -> None:
+    async def work(ctx: StreamContext) -> None:
+        await ctx.write_text("done")
+
+    ctx = StreamContext()
+    ctx.run(work)
+    data = await _read_body(ctx)
+    ctx.cancel()
+    assert data.endswith(b'data: {"type":"finish"}\n\ndata: [DONE]\n\n')
+
+
+async def _read_body(ctx: StreamContext) -> bytes:
+    return b"".join([data async for data in ctx.stream()])

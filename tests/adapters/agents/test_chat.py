@@ -5,6 +5,7 @@ continue the same message, and forged continuations are refused with the field's
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 from collections.abc import AsyncIterator
 from typing import Any
@@ -17,9 +18,10 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 
 from tests.support.agents_scenarios import TOOLS, answer_approvals
+from tests.support.redis_server import RedisServer
 from tests.support.servers import serve
 from tests.support.stream_rules import assert_valid_message
-from uiwire.adapters.agents import AgentsAdapter, client_tool
+from uiwire.adapters.agents import AgentsAdapter, RedisApprovalStore, client_tool
 from uiwire.server import ChatEndpoint, ChatResult
 
 
@@ -190,3 +192,36 @@ async def test_continuing_a_message_with_nothing_paused_is_a_404(served: Served)
     assert response.status_code == 404
     assert response.json()["error"]["fields"][0]["field"] == "messages[1].id"
     assert served.model.calls == ()
+
+
+async def test_a_run_paused_on_one_worker_is_continued_on_another(
+    redis_server: RedisServer,
+) -> None:
+    """Two endpoints (two workers) sharing a RedisApprovalStore: the approval answered on
+    the second resumes the run the first paused, exactly once."""
+    TOOLS.clear()
+    bases: list[str] = []
+    stores = [RedisApprovalStore(redis_server.url) for _ in range(2)]
+    async with contextlib.AsyncExitStack() as stack:
+        for store in stores:
+            agent = Agent(name="Assistant", model=scripted(deleter), tools=[delete_repo])
+            chat = ChatEndpoint(AgentsAdapter(agent, approvals=store))
+            app = Starlette(routes=[Route("/api/chat", chat, methods=["POST"])])
+            bases.append(await stack.enter_async_context(serve(app)))
+            stack.push_async_callback(store.aclose)
+        first = Served(f"{bases[0]}/api/chat", ScriptedModel(), [])
+        second = Served(f"{bases[1]}/api/chat", ScriptedModel(), [])
+        question = user("delete prod", "u1")
+        paused = assert_valid_message((await first.post(question)).content, "v6")
+        assert redis_server.client().exists(f"uiwire:approval:{paused['id']}")
+        answer_approvals(paused, approved=True)
+        response = await second.post(question, paused, messageId=paused["id"])
+        done = assert_valid_message(response.content, "v6", message=paused)
+        assert done["parts"][-1]["text"] == "result: deleted prod"
+        assert TOOLS.names() == ["delete_repo"]
+        again = await first.post(question, paused, messageId=paused["id"])
+        assert again.status_code == 404  # taken once, whichever worker asks
+    with pytest.raises(ValueError, match="prefix"):
+        RedisApprovalStore(redis_server.url, prefix="no spaces")
+    with pytest.raises(TypeError, match="redis"):
+        RedisApprovalStore(3)  # type: ignore[arg-type]

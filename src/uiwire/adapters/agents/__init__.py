@@ -1,5 +1,7 @@
 """Stream OpenAI Agents SDK runs to ``useChat`` (needs the ``uiwire[agents]`` extra)."""
 
+from typing import TYPE_CHECKING, Any
+
 from uiwire.adapters.agents._nested import agent_tool_progress
 from uiwire.adapters.agents._translate import AGENT_PART
 from uiwire.adapters.agents.adapter import AgentsAdapter, Resumption
@@ -16,6 +18,9 @@ from uiwire.adapters.agents.client_tools import client_tool
 from uiwire.adapters.agents.history import to_agent_input
 from uiwire.adapters.agents.tools import SyncToolStream, ToolStream, tool_stream
 
+if TYPE_CHECKING:
+    from uiwire.adapters.agents.redis_approvals import RedisApprovalStore
+
 __all__ = [
     "AGENT_PART",
     "AgentsAdapter",
@@ -25,6 +30,7 @@ __all__ = [
     "ClientToolResult",
     "MemoryApprovalStore",
     "PendingApprovals",
+    "RedisApprovalStore",
     "Resumption",
     "SyncToolStream",
     "ToolStream",
@@ -34,3 +40,11 @@ __all__ = [
     "to_agent_input",
     "tool_stream",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "RedisApprovalStore":  # needs the redis extra: imported when asked for
+        from uiwire.adapters.agents.redis_approvals import RedisApprovalStore
+
+        return RedisApprovalStore
+    raise AttributeError(f"module 'uiwire.adapters.agents' has no attribute {name!r}")
