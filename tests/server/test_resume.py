@@ -15,7 +15,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 
 from tests.support.resume_app import Events, chat_app
-from tests.support.servers import serve
+from tests.support.servers import read_events, serve
 from tests.support.stream_rules import assert_valid_message
 from uiwire import check_stream
 from uiwire.protocol.encode import DONE_FRAME
@@ -73,24 +73,13 @@ async def served() -> AsyncIterator[Served]:
         yield one
 
 
-async def read_some(chunks: AsyncIterator[bytes], count: int) -> bytes:
-    """At least ``count`` SSE events from a response's ``aiter_raw()``, as raw bytes (read
-    the rest from the same iterator)."""
-    seen = b""
-    async for data in chunks:
-        seen += data
-        if seen.count(b"\n\n") >= count:
-            return seen
-    raise AssertionError(f"the stream ended early: {seen!r}")
-
-
 async def test_a_resume_replays_the_answer_from_its_first_byte_then_follows_it(
     served: Served,
 ) -> None:
     async with served.client.stream("POST", served.chat, json=body(words=40)) as posted:
         raw = posted.aiter_raw()
         assert posted.status_code == 200
-        first = await read_some(raw, 6)
+        first = await read_events(raw, 6)
         resumed = await served.client.get(served.stream_url())  # a second tab, mid-answer
         rest = b"".join([data async for data in raw])
     assert resumed.status_code == 200
@@ -107,7 +96,7 @@ async def test_the_answer_outlives_its_connection_and_a_resume_gets_all_of_it(
 ) -> None:
     async with served.client.stream("POST", served.chat, json=body(words=40)) as posted:
         raw = posted.aiter_raw()
-        received = await read_some(raw, 5)
+        received = await read_events(raw, 5)
     # the client is gone (reload, flaky network); the generation goes on
     resumed = await served.client.get(served.stream_url())
     assert resumed.status_code == 200
@@ -134,7 +123,7 @@ async def test_stop_cancels_the_generation_and_ends_every_reader_with_abort(
 ) -> None:
     async with served.client.stream("POST", served.chat, json=body(words=500)) as posted:
         raw = posted.aiter_raw()
-        await read_some(raw, 5)
+        await read_events(raw, 5)
         follower = asyncio.create_task(served.client.get(served.stream_url()))
         await asyncio.sleep(0.1)
         stopped = await served.client.post(served.stop_url())
@@ -156,7 +145,7 @@ async def test_on_disconnect_cancel_ties_the_generation_to_the_post() -> None:
     async for served in start(app, events):
         async with served.client.stream("POST", served.chat, json=body(words=500)) as posted:
             raw = posted.aiter_raw()
-            await read_some(raw, 5)
+            await read_events(raw, 5)
         [result] = await served.finished()
         assert result["status"] == "abort"
         assert events.cancelled == ["chat-1"]
@@ -205,7 +194,7 @@ async def test_without_a_store_resume_and_stop_have_nothing_to_do() -> None:
     async for served in start(app, events):
         async with served.client.stream("POST", served.chat, json=body(words=50)) as posted:
             raw = posted.aiter_raw()
-            await read_some(raw, 3)
+            await read_events(raw, 3)
             assert (await served.client.get(served.stream_url())).status_code == 204
             assert (await served.client.post(served.stop_url())).status_code == 204
 
@@ -247,7 +236,7 @@ async def test_a_continuation_replay_rebuilds_the_whole_message(served: Served) 
     payload = body(user("approve"), asked, words=40)
     async with served.client.stream("POST", served.chat, json=payload) as posted:
         raw = posted.aiter_raw()
-        first = await read_some(raw, 4)
+        first = await read_events(raw, 4)
         resumed = await served.client.get(served.stream_url())  # the page was reloaded
         rest = b"".join([data async for data in raw])
     live = check_stream(first + rest, message=asked)  # the tab that stayed
@@ -294,9 +283,19 @@ async def test_an_idle_resume_gets_keep_alive_comments_and_stays_valid() -> None
         payload = body(words=4, delay=0.25)
         async with served.client.stream("POST", served.chat, json=payload) as posted:
             raw = posted.aiter_raw()
-            await read_some(raw, 3)
+            await read_events(raw, 3)
             resumed = await served.client.get(served.stream_url())
             rest = b"".join([data async for data in raw])
         assert b": keep-alive\n\n" in resumed.content
         assert b": keep-alive\n\n" in rest
         assert_valid_message(resumed.content)
+
+
+async def test_head_says_whether_there_is_an_answer_to_resume(served: Served) -> None:
+    async with served.client.stream("POST", served.chat, json=body(words=100)) as posted:
+        await read_events(posted.aiter_raw(), 3)
+        head = await served.client.head(served.stream_url())
+        assert (head.status_code, head.headers["x-vercel-ai-ui-message-stream"]) == (200, "v1")
+    await served.client.post(served.stop_url())
+    await served.finished()
+    assert (await served.client.head(served.stream_url())).status_code == 204

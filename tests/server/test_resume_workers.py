@@ -16,6 +16,7 @@ import pytest
 
 from tests.support.processes import free_port, server_process
 from tests.support.redis_server import RedisServer
+from tests.support.servers import read_events
 from tests.support.stream_rules import assert_valid_message
 from uiwire.protocol.encode import DONE_FRAME
 from uiwire.resume import INTERRUPTED_TEXT
@@ -77,22 +78,13 @@ async def client() -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
-async def read_some(chunks: AsyncIterator[bytes], count: int) -> bytes:
-    seen = b""
-    async for data in chunks:
-        seen += data
-        if seen.count(b"\n\n") >= count:
-            return seen
-    raise AssertionError(f"the stream ended early: {seen!r}")
-
-
 async def test_an_answer_started_on_a_is_replayed_byte_for_byte_on_b(
     workers: tuple[Worker, Worker], client: httpx.AsyncClient
 ) -> None:
     a, b = workers
     async with client.stream("POST", a.chat, json=ask(60)) as posted:
         raw = posted.aiter_raw()
-        first = await read_some(raw, 8)
+        first = await read_events(raw, 8)
         on_b = asyncio.create_task(client.get(b.stream))  # joins mid-answer, from Redis
         rest = b"".join([data async for data in raw])
     uninterrupted = first + rest
@@ -108,7 +100,7 @@ async def test_disconnect_on_a_then_resume_on_b_gets_the_whole_answer(
 ) -> None:
     a, b = workers
     async with client.stream("POST", a.chat, json=ask(60)) as posted:
-        received = await read_some(posted.aiter_raw(), 6)
+        received = await read_events(posted.aiter_raw(), 6)
         second_tab = asyncio.create_task(client.get(a.stream))  # follows A's own copy
         await asyncio.sleep(0.05)
     # the POST's client is gone; generation goes on in A; the user reloads onto B
@@ -133,7 +125,7 @@ async def test_stop_on_b_cancels_the_generation_on_a(
     a, b = workers
     async with client.stream("POST", a.chat, json=ask(2000)) as posted:
         raw = posted.aiter_raw()
-        await read_some(raw, 6)
+        await read_events(raw, 6)
         stopped = await client.post(b.stop)
         assert stopped.status_code == 202
         rest = b"".join([data async for data in raw])  # ends: no 2,000 words
@@ -153,7 +145,7 @@ async def test_a_redis_restart_mid_answer_ends_followers_validly_and_spares_the_
     a, b = workers
     async with client.stream("POST", a.chat, json=ask(150)) as posted:
         raw = posted.aiter_raw()
-        await read_some(raw, 6)
+        await read_events(raw, 6)
         on_b = asyncio.create_task(client.get(b.stream))
         await asyncio.sleep(0.3)
         redis_server.restart()  # everything in it is lost
@@ -173,7 +165,7 @@ async def test_a_redis_restart_mid_answer_ends_followers_validly_and_spares_the_
     assert (await client.get(b.stream)).status_code == 204
     async with client.stream("POST", a.chat, json=ask(40)) as posted:
         raw = posted.aiter_raw()
-        first = await read_some(raw, 6)
+        first = await read_events(raw, 6)
         resumed = await client.get(b.stream)
         rest = b"".join([data async for data in raw])
     assert resumed.status_code == 200

@@ -12,7 +12,7 @@ import time
 
 import redis
 
-from tests.support.processes import free_port
+from tests.support.processes import free_port, stop_process
 
 
 class RedisServer:
@@ -56,16 +56,8 @@ class RedisServer:
 
     def stop(self) -> None:
         process, self._process = self._process, None
-        if process is None:
-            return
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
-        if process.stderr:
-            process.stderr.close()
+        if process is not None:
+            stop_process(process)
 
     def restart(self) -> None:
         self.stop()

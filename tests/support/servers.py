@@ -48,3 +48,14 @@ async def read_until(response: httpx.Response, pattern: str) -> list[dict[str, A
             if pattern in line:
                 return seen
     raise AssertionError(f"the stream ended before {pattern!r}: {seen}")
+
+
+async def read_events(chunks: AsyncIterator[bytes], count: int) -> bytes:
+    """At least ``count`` SSE events from a response's ``aiter_raw()``, as raw bytes; read
+    the rest from the same iterator (httpx allows one)."""
+    seen = b""
+    async for data in chunks:
+        seen += data
+        if seen.count(b"\n\n") >= count:
+            return seen
+    raise AssertionError(f"the stream ended early: {seen!r}")

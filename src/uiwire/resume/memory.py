@@ -11,7 +11,7 @@ from collections.abc import AsyncGenerator, Callable, Sequence
 
 from uiwire.resume.errors import StreamInterrupted
 from uiwire.resume.log import FrameLog
-from uiwire.resume.store import StopCallback, StreamStore
+from uiwire.resume.store import StopCallback, StopListeners, StreamStore
 
 __all__ = ["MemoryStreamStore"]
 
@@ -22,7 +22,7 @@ class MemoryStreamStore(StreamStore):
     def __init__(self) -> None:
         self._logs: dict[str, FrameLog] = {}
         self._active: dict[str, str] = {}
-        self._stop_callbacks: dict[str, list[StopCallback]] = {}
+        self._stops = StopListeners()
 
     async def open(self, chat_id: str, stream_id: str, frames: Sequence[bytes] = ()) -> None:
         if stream_id in self._logs:
@@ -50,20 +50,10 @@ class MemoryStreamStore(StreamStore):
             yield data
 
     async def request_stop(self, stream_id: str) -> None:
-        for callback in list(self._stop_callbacks.get(stream_id, ())):
-            callback()
+        self._stops.notify(stream_id)
 
     async def listen_for_stop(self, stream_id: str, callback: StopCallback) -> Callable[[], None]:
-        callbacks = self._stop_callbacks.setdefault(stream_id, [])
-        callbacks.append(callback)
-
-        def unlisten() -> None:
-            if callback in callbacks:
-                callbacks.remove(callback)
-            if not callbacks and self._stop_callbacks.get(stream_id) is callbacks:
-                del self._stop_callbacks[stream_id]
-
-        return unlisten
+        return self._stops.add(stream_id, callback)
 
     def _log(self, stream_id: str) -> FrameLog:
         log = self._logs.get(stream_id)

@@ -32,7 +32,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import re
 import time
 from collections.abc import AsyncGenerator, Callable, Generator, Sequence
 from typing import Any, Final, cast
@@ -42,15 +41,15 @@ from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialWithJitterBackoff
 from redis.exceptions import RedisError
 
+from uiwire._redis import check_prefix, redis_client
 from uiwire.protocol.encode import DONE_FRAME
 from uiwire.resume.errors import StreamInterrupted, StreamStoreError
-from uiwire.resume.store import StopCallback, StreamStore
+from uiwire.resume.store import StopCallback, StopListeners, StreamStore
 
 __all__ = ["RedisStreamStore"]
 
 logger = logging.getLogger("uiwire")
 
-_PREFIX: Final = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 _REPLAY_BATCH: Final = 1000
 _SUBSCRIBE_WAIT: Final = 5.0
 # DEL the chat's active-stream key only if it still names this stream
@@ -80,38 +79,27 @@ class RedisStreamStore(StreamStore):
         ttl: float = 600.0,
         lease: float = 10.0,
     ) -> None:
-        if not isinstance(prefix, str) or not _PREFIX.fullmatch(prefix):  # pyright: ignore[reportUnnecessaryIsInstance]
-            raise ValueError(
-                f"prefix must be 1 to 64 characters from A-Z a-z 0-9 . _ : -; got {prefix!r}"
-            )
+        prefix = check_prefix(prefix)
         if not _positive(lease):
             raise ValueError(f"lease must be positive seconds; got {lease!r}")
         if not _positive(ttl) or ttl <= lease:
             raise ValueError(f"ttl must be seconds longer than lease ({lease}); got {ttl!r}")
         self._check_every = lease / 2
-        if isinstance(redis, str):
-            self._redis = Redis.from_url(  # pyright: ignore[reportUnknownMemberType]
-                redis,
-                socket_timeout=self._check_every + 10,  # above the longest XREAD BLOCK
-                socket_connect_timeout=5,
-                # fail within a second when Redis is gone; callers degrade or end streams
-                retry=Retry(ExponentialWithJitterBackoff(cap=0.2, base=0.02), 2),
-            )
-            self._owns_client = True
-        elif isinstance(redis, Redis):  # pyright: ignore[reportUnnecessaryIsInstance]
-            _check_client(redis, self._check_every)
-            self._redis = redis
-            self._owns_client = False
-        else:
-            raise TypeError(
-                f"redis must be a URL or a redis.asyncio.Redis; got {type(redis).__name__}"
-            )
+        self._redis, self._owns_client = redis_client(
+            redis,
+            socket_timeout=self._check_every + 10,  # above the longest XREAD BLOCK
+            socket_connect_timeout=5,
+            # fail within a second when Redis is gone; callers degrade or end streams
+            retry=Retry(ExponentialWithJitterBackoff(cap=0.2, base=0.02), 2),
+        )
+        if not self._owns_client:
+            _check_client(self._redis, self._check_every)
         self._prefix = prefix
         self._ttl_ms = int(ttl * 1000)
         self._lease_ms = int(lease * 1000)
         self._channel = f"{prefix}:stop"
         self._open: dict[str, str] = {}  # stream id -> chat id, streams produced here
-        self._stop_callbacks: dict[str, list[StopCallback]] = {}
+        self._stops = StopListeners()
         self._subscribed: asyncio.Event | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._closing = False
@@ -251,16 +239,7 @@ class RedisStreamStore(StreamStore):
             raise StreamStoreError(
                 f"could not subscribe to {self._channel!r} within {_SUBSCRIBE_WAIT} s"
             ) from None
-        callbacks = self._stop_callbacks.setdefault(stream_id, [])
-        callbacks.append(callback)
-
-        def unlisten() -> None:
-            if callback in callbacks:
-                callbacks.remove(callback)
-            if not callbacks and self._stop_callbacks.get(stream_id) is callbacks:
-                del self._stop_callbacks[stream_id]
-
-        return unlisten
+        return self._stops.add(stream_id, callback)
 
     async def aclose(self) -> None:
         self._closing = True
@@ -301,9 +280,7 @@ class RedisStreamStore(StreamStore):
                 while not self._closing:
                     message = cast("dict[str, Any] | None", await pubsub.get_message(timeout=1.0))
                     if message is not None and message.get("type") == "message":
-                        stream_id = cast("bytes", message["data"]).decode()
-                        for callback in list(self._stop_callbacks.get(stream_id, ())):
-                            _call(callback, stream_id)
+                        self._stops.notify(cast("bytes", message["data"]).decode())
             except (RedisError, OSError) as exc:
                 subscribed.clear()
                 logger.warning("uiwire: stop requests are not received (%s); reconnecting", exc)
@@ -359,13 +336,6 @@ def _store_errors(what: str) -> Generator[None, None, None]:
         yield
     except (RedisError, OSError) as exc:
         raise StreamStoreError(f"Redis could not {what}: {exc}") from exc
-
-
-def _call(callback: StopCallback, stream_id: str) -> None:
-    try:
-        callback()
-    except Exception:
-        logger.exception("uiwire: the stop callback of stream %s raised", stream_id)
 
 
 def _positive(value: object) -> bool:

@@ -21,6 +21,7 @@ uiwire).
 from __future__ import annotations
 
 import abc
+import logging
 import re
 from collections.abc import AsyncGenerator, Callable, Sequence
 from typing import Final
@@ -31,10 +32,13 @@ from uiwire.protocol.machine import Chunk
 __all__ = [
     "INTERRUPTED_TEXT",
     "StopCallback",
+    "StopListeners",
     "StreamStore",
     "check_chat_id",
     "interruption_frames",
 ]
+
+logger = logging.getLogger("uiwire")
 
 StopCallback = Callable[[], None]
 """Called on the loop when a stop was requested for the stream."""
@@ -69,6 +73,39 @@ def interruption_frames(closing: Sequence[Chunk] = (), text: str = INTERRUPTED_T
 
     The client keeps the parts received so far and shows the error."""
     return encode_chunks([*closing, {"type": "error", "errorText": text}]) + DONE_FRAME
+
+
+class StopListeners:
+    """The stop callbacks of one process, per stream id (for ``listen_for_stop``)."""
+
+    __slots__ = ("_callbacks",)
+
+    def __init__(self) -> None:
+        self._callbacks: dict[str, list[StopCallback]] = {}
+
+    def add(self, stream_id: str, callback: StopCallback) -> Callable[[], None]:
+        """Register ``callback``; returns the function that removes it."""
+        callbacks = self._callbacks.setdefault(stream_id, [])
+        callbacks.append(callback)
+
+        def remove() -> None:
+            if callback in callbacks:
+                callbacks.remove(callback)
+            if not callbacks and self._callbacks.get(stream_id) is callbacks:
+                del self._callbacks[stream_id]
+
+        return remove
+
+    def notify(self, stream_id: str) -> None:
+        """Call the stream's callbacks (their exceptions are logged)."""
+        for callback in list(self._callbacks.get(stream_id, ())):
+            try:
+                callback()
+            except Exception:  # noqa: PERF203 - one callback's failure must not skip the rest
+                logger.exception("uiwire: the stop callback of stream %s raised", stream_id)
+
+    def __len__(self) -> int:
+        return len(self._callbacks)
 
 
 class StreamStore(abc.ABC):

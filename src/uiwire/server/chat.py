@@ -34,7 +34,7 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from uiwire._ids import new_id
-from uiwire.protocol.encode import encode_chunks
+from uiwire.protocol.encode import UI_MESSAGE_STREAM_HEADERS, encode_chunks
 from uiwire.protocol.replay import message_chunks
 from uiwire.protocol.request import (
     DEFAULT_URL_SCHEMES,
@@ -229,20 +229,12 @@ class ChatEndpoint:
     async def resume(self, request: Request) -> Response:
         """``GET {path}/{id}/stream``: the chat's active answer, replayed from its first
         byte and then followed live; 204 when nothing is being generated."""
-        if request.method != "GET":
-            return _problem(405, f"use GET, not {request.method}", "method", {"allow": "GET"})
-        refused, chat_id = await self._check_path(request)
-        if refused is not None:
-            return refused
-        streams = self._streams
-        if streams is None:
-            return Response(status_code=204)
-        try:
-            stream_id = await streams.active_stream(chat_id)
-        except StreamStoreError:
-            return _unavailable()
-        if stream_id is None:
-            return Response(status_code=204)
+        found = await self._active_stream(request, ("GET", "HEAD"))
+        if isinstance(found, Response):
+            return found
+        streams, stream_id = found
+        if request.method == "HEAD":
+            return Response(status_code=200, headers=UI_MESSAGE_STREAM_HEADERS)
         live = self._live.get(stream_id)  # generated here: no store round trip
         if live is not None:
             frames = live.log.follow(idle=self._keep_alive)
@@ -252,37 +244,45 @@ class ChatEndpoint:
     async def stop(self, request: Request) -> Response:
         """``POST {path}/{id}/stop``: cancel the chat's active answer wherever it runs; it
         ends with ``abort``. 202 when a stop was requested, 204 when nothing is running."""
-        if request.method != "POST":
-            return _problem(405, f"use POST, not {request.method}", "method", {"allow": "POST"})
-        refused, chat_id = await self._check_path(request)
-        if refused is not None:
-            return refused
+        found = await self._active_stream(request, ("POST",))
+        if isinstance(found, Response):
+            return found
+        streams, stream_id = found
+        live = self._live.get(stream_id)
+        if live is not None:
+            live.ctx.cancel()
+            return Response(status_code=202)
+        try:
+            await streams.request_stop(stream_id)
+        except StreamStoreError:
+            return _unavailable()
+        return Response(status_code=202)
+
+    async def _active_stream(
+        self, request: Request, methods: tuple[str, ...]
+    ) -> Response | tuple[StreamStore, str]:
+        """The store and the active stream of the chat a resume or stop URL names, or the
+        response refusing the request (405, 422, 403, 503, or 204: nothing active)."""
+        if request.method not in methods:
+            allow = methods[0]
+            return _problem(405, f"use {allow}, not {request.method}", "method", {"allow": allow})
+        chat_id = str(request.path_params.get("id", ""))
+        try:
+            _chat_id(chat_id)
+        except ChatRequestError as exc:
+            return JSONResponse(exc.to_json(), status_code=exc.status_code)
+        if not await self._allowed(request, chat_id):
+            return _forbidden()
         streams = self._streams
         if streams is None:
             return Response(status_code=204)
         try:
             stream_id = await streams.active_stream(chat_id)
-            if stream_id is None:
-                return Response(status_code=204)
-            live = self._live.get(stream_id)
-            if live is not None:
-                live.ctx.cancel()
-            else:
-                await streams.request_stop(stream_id)
         except StreamStoreError:
             return _unavailable()
-        return Response(status_code=202)
-
-    async def _check_path(self, request: Request) -> tuple[Response | None, str]:
-        """The chat id of a resume or stop URL, or the response refusing the request."""
-        chat_id = str(request.path_params.get("id", ""))
-        try:
-            _chat_id(chat_id)
-        except ChatRequestError as exc:
-            return JSONResponse(exc.to_json(), status_code=exc.status_code), chat_id
-        if not await self._allowed(request, chat_id):
-            return _forbidden(), chat_id
-        return None, chat_id
+        if stream_id is None:
+            return Response(status_code=204)
+        return streams, stream_id
 
     async def _allowed(self, request: Request, chat_id: str) -> bool:
         if self._authorize is None:

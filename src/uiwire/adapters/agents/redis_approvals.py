@@ -8,14 +8,11 @@ the same run.
 
 from __future__ import annotations
 
-import re
-from typing import Final
-
 from redis.asyncio import Redis
 
-__all__ = ["RedisApprovalStore"]
+from uiwire._redis import check_prefix, redis_client
 
-_PREFIX: Final = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+__all__ = ["RedisApprovalStore"]
 
 
 class RedisApprovalStore:
@@ -27,21 +24,10 @@ class RedisApprovalStore:
     """
 
     def __init__(self, redis: Redis | str, *, prefix: str = "uiwire") -> None:
-        if not isinstance(prefix, str) or not _PREFIX.fullmatch(prefix):  # pyright: ignore[reportUnnecessaryIsInstance]
-            raise ValueError(
-                f"prefix must be 1 to 64 characters from A-Z a-z 0-9 . _ : -; got {prefix!r}"
-            )
-        if isinstance(redis, str):
-            self._redis = Redis.from_url(redis, socket_connect_timeout=5, socket_timeout=10)  # pyright: ignore[reportUnknownMemberType]
-            self._owns_client = True
-        elif isinstance(redis, Redis):  # pyright: ignore[reportUnnecessaryIsInstance]
-            self._redis = redis
-            self._owns_client = False
-        else:
-            raise TypeError(
-                f"redis must be a URL or a redis.asyncio.Redis; got {type(redis).__name__}"
-            )
-        self._prefix = prefix
+        self._prefix = check_prefix(prefix)
+        self._redis, self._owns_client = redis_client(
+            redis, socket_connect_timeout=5, socket_timeout=10
+        )
 
     def _key(self, key: str) -> str:
         return f"{self._prefix}:approval:{key}"
