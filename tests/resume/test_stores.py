@@ -172,3 +172,43 @@ def test_chat_ids_that_are_accepted(chat_id: str) -> None:
 def test_chat_ids_that_are_refused(chat_id: object) -> None:
     with pytest.raises(ValueError, match="chat id"):
         check_chat_id(chat_id)
+
+
+async def test_open_says_which_active_stream_it_replaced(store: StreamStore) -> None:
+    assert await store.open("chat-1", "first") is None
+    assert await store.open("chat-1", "second") == "first"
+    await store.close("chat-1", "second")
+    assert await store.open("chat-1", "third") is None
+
+
+async def test_a_retried_redis_write_is_not_recorded_twice(redis_server: RedisServer) -> None:
+    """redis-py retries a pipeline whose reply was lost; the entry ids make the repeat a
+    refused duplicate rather than a second copy of the frames."""
+    store = RedisStreamStore(redis_server.url)
+    try:
+        await store.open("chat-1", "s1", [b"a"])
+        await store.append("s1", [b"b", b"c"])
+        store._seq["s1"] -= 2  # pyright: ignore[reportPrivateUsage] - replay that write
+        await store.append("s1", [b"b", b"c"])
+        await store.append("s1", [DONE_FRAME])
+        assert await read_all(store.follow("s1")) == b"abc" + DONE_FRAME
+    finally:
+        await store.aclose()
+
+
+async def test_a_redis_store_works_again_after_aclose_and_on_a_new_loop(
+    redis_server: RedisServer,
+) -> None:
+    store = RedisStreamStore(redis_server.url)
+    await store.open("chat-1", "s1")
+    await store.aclose()
+    stopped: list[str] = []
+    await store.listen_for_stop("s2", lambda: stopped.append("s2"))
+    await store.open("chat-2", "s2")
+    await store.request_stop("s2")
+    for _ in range(200):
+        if stopped:
+            break
+        await asyncio.sleep(0.01)
+    assert stopped == ["s2"]
+    await store.aclose()

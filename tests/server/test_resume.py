@@ -299,3 +299,18 @@ async def test_head_says_whether_there_is_an_answer_to_resume(served: Served) ->
     await served.client.post(served.stop_url())
     await served.finished()
     assert (await served.client.head(served.stream_url())).status_code == 204
+
+
+async def test_a_new_answer_stops_the_one_still_running_in_the_chat(served: Served) -> None:
+    async with served.client.stream("POST", served.chat, json=body(words=500)) as first:
+        raw = first.aiter_raw()
+        await read_events(raw, 3)
+        second = await served.client.post(
+            served.chat, json=body(user("hi"), user("again", "u2"), words=3)
+        )
+        rest = b"".join([data async for data in raw])
+    assert rest.endswith(b'data: {"type":"abort"}\n\ndata: [DONE]\n\n')
+    assert_valid_message(second.content)
+    finished = await served.finished(2)
+    assert sorted(f["status"] for f in finished) == ["abort", "finish"]
+    assert served.events.cancelled == ["chat-1"]

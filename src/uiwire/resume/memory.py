@@ -24,11 +24,13 @@ class MemoryStreamStore(StreamStore):
         self._active: dict[str, str] = {}
         self._stops = StopListeners()
 
-    async def open(self, chat_id: str, stream_id: str, frames: Sequence[bytes] = ()) -> None:
+    async def open(self, chat_id: str, stream_id: str, frames: Sequence[bytes] = ()) -> str | None:
         if stream_id in self._logs:
             raise ValueError(f"stream {stream_id!r} is already open")
         self._logs[stream_id] = FrameLog(frames)
+        previous = self._active.get(chat_id)
         self._active[chat_id] = stream_id
+        return previous
 
     async def append(self, stream_id: str, frames: Sequence[bytes]) -> None:
         self._log(stream_id).append(frames)

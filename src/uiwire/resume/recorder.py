@@ -60,6 +60,8 @@ class RecordedStream:
         self._pumped = False
         self._task: asyncio.Task[None] | None = None
         self._on_closed = on_closed
+        self.replaced: str | None = None
+        """The chat's previous active stream, which this one replaced (still running?)."""
 
     @classmethod
     async def start(
@@ -82,7 +84,7 @@ class RecordedStream:
         # listen first: a stop may arrive as soon as the chat's active stream is set
         stream._unlisten = await store.listen_for_stop(stream_id, ctx.cancel)
         try:
-            await store.open(chat_id, stream_id, prefix)
+            stream.replaced = await store.open(chat_id, stream_id, prefix)
         except BaseException:
             stream._unlisten()
             raise
@@ -121,7 +123,7 @@ class RecordedStream:
                 if batch and recording:
                     try:
                         await self.store.append(self.stream_id, batch)
-                    except StreamStoreError:
+                    except Exception:  # a custom store may raise anything: a gap all the same
                         logger.exception(
                             "stream %s: recording failed; it can no longer be resumed (its "
                             "live readers are unaffected)",

@@ -36,10 +36,10 @@ import time
 from collections.abc import AsyncGenerator, Callable, Generator, Sequence
 from typing import Any, Final, cast
 
-from redis.asyncio import Redis
+from redis.asyncio import ConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialWithJitterBackoff
-from redis.exceptions import RedisError
+from redis.exceptions import RedisError, ResponseError
 
 from uiwire._redis import check_prefix, redis_client
 from uiwire.protocol.encode import DONE_FRAME
@@ -51,8 +51,14 @@ __all__ = ["RedisStreamStore"]
 logger = logging.getLogger("uiwire")
 
 _REPLAY_BATCH: Final = 1000
-_SUBSCRIBE_WAIT: Final = 5.0
+_SUBSCRIBE_WAIT: Final = 2.0
 # DEL the chat's active-stream key only if it still names this stream
+_RENEW_LEASE: Final = """
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  return redis.call('SET', KEYS[2], '1', 'PX', ARGV[1])
+end
+return false
+"""
 _CLEAR_ACTIVE: Final = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
@@ -89,19 +95,31 @@ class RedisStreamStore(StreamStore):
             redis,
             socket_timeout=self._check_every + 10,  # above the longest XREAD BLOCK
             socket_connect_timeout=5,
+            health_check_interval=15,  # notices an idle pub/sub connection silently dropped
             # fail within a second when Redis is gone; callers degrade or end streams
             retry=Retry(ExponentialWithJitterBackoff(cap=0.2, base=0.02), 2),
         )
         if not self._owns_client:
             _check_client(self._redis, self._check_every)
+        # followers block in XREAD on connections of their own: however many there are,
+        # they never take the connections the producers record with
+        pool = self._redis.connection_pool
+        self._reader = Redis(
+            connection_pool=ConnectionPool(
+                connection_class=pool.connection_class, **pool.connection_kwargs
+            )
+        )
         self._prefix = prefix
         self._ttl_ms = int(ttl * 1000)
         self._lease_ms = int(lease * 1000)
         self._channel = f"{prefix}:stop"
         self._open: dict[str, str] = {}  # stream id -> chat id, streams produced here
+        self._seq: dict[str, int] = {}  # stream id -> last entry id written
         self._stops = StopListeners()
         self._subscribed: asyncio.Event | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._listen_failed = False
         self._closing = False
 
     # --- keys --------------------------------------------------------------------------
@@ -117,20 +135,23 @@ class RedisStreamStore(StreamStore):
 
     # --- producing ---------------------------------------------------------------------
 
-    async def open(self, chat_id: str, stream_id: str, frames: Sequence[bytes] = ()) -> None:
+    async def open(self, chat_id: str, stream_id: str, frames: Sequence[bytes] = ()) -> str | None:
         key = self._stream_key(stream_id)
+        self._seq[stream_id] = 0
+        entries: list[dict[str, bytes]] = [{"d": frame} for frame in frames] or [{"o": b""}]
         with _store_errors("open a stream"):
             async with self._redis.pipeline(transaction=True) as pipe:
-                for frame in frames:
-                    pipe.xadd(key, {"d": frame})
-                if not frames:
-                    pipe.xadd(key, {"o": b""})
+                for fields in entries:
+                    pipe.xadd(key, fields, id=self._next_id(stream_id))  # pyright: ignore[reportArgumentType]
                 pipe.pexpire(key, self._ttl_ms)
                 pipe.set(self._alive_key(stream_id), b"1", px=self._lease_ms)
-                pipe.set(self._active_key(chat_id), stream_id, px=self._ttl_ms)
-                await pipe.execute()
+                pipe.set(self._active_key(chat_id), stream_id, px=self._ttl_ms, get=True)
+                results = await pipe.execute(raise_on_error=False)
+                _check_added(stream_id, results, len(entries))
         self._open[stream_id] = chat_id
         self._start_background()
+        previous = cast("bytes | None", results[-1])
+        return None if previous is None or previous == stream_id.encode() else previous.decode()
 
     async def append(self, stream_id: str, frames: Sequence[bytes]) -> None:
         if not frames:
@@ -139,21 +160,30 @@ class RedisStreamStore(StreamStore):
         with _store_errors("record frames"):
             async with self._redis.pipeline(transaction=True) as pipe:
                 for frame in frames:
-                    pipe.xadd(key, {"d": frame}, nomkstream=True)
-                added = cast("list[bytes | None]", await pipe.execute())
-        if None in added:  # the stream is gone: Redis restarted or evicted it
-            raise StreamStoreError(f"the record of stream {stream_id} was lost")
+                    pipe.xadd(key, {"d": frame}, id=self._next_id(stream_id), nomkstream=True)
+                _check_added(stream_id, await pipe.execute(raise_on_error=False), len(frames))
 
     async def close(self, chat_id: str, stream_id: str, *, failed: bool = False) -> None:
         self._open.pop(stream_id, None)
         key = self._stream_key(stream_id)
+        end = {"end": b"failed" if failed else b"ok"}
+        entry_id = self._next_id(stream_id)
+        self._seq.pop(stream_id, None)
         with _store_errors("close a stream"):
             async with self._redis.pipeline(transaction=True) as pipe:
-                pipe.xadd(key, {"end": b"failed" if failed else b"ok"}, nomkstream=True)
+                pipe.xadd(key, end, id=entry_id, nomkstream=True)  # pyright: ignore[reportArgumentType]
                 pipe.pexpire(key, self._ttl_ms)
                 pipe.delete(self._alive_key(stream_id))
                 pipe.eval(_CLEAR_ACTIVE, 1, self._active_key(chat_id), stream_id)
-                await pipe.execute()
+                results = await pipe.execute(raise_on_error=False)
+        if isinstance(results[0], ResponseError) and not _already_added(results[0]):
+            raise StreamStoreError(f"Redis could not close stream {stream_id}: {results[0]}")
+
+    def _next_id(self, stream_id: str) -> str:
+        """Entry ids ``0-1``, ``0-2``, ...: a write that redis-py retries after its reply
+        was lost is refused as a duplicate instead of being recorded twice."""
+        self._seq[stream_id] = sequence = self._seq.get(stream_id, 0) + 1
+        return f"0-{sequence}"
 
     # --- resuming ----------------------------------------------------------------------
 
@@ -185,7 +215,7 @@ class RedisStreamStore(StreamStore):
                     start = last_id if last_id == "-" else f"({last_id}"
                     entries = cast(
                         "list[tuple[bytes, dict[bytes, bytes]]]",
-                        await self._redis.xrange(key, start, "+", count=_REPLAY_BATCH),
+                        await self._reader.xrange(key, start, "+", count=_REPLAY_BATCH),
                     )
                     if not entries and last_id == "-":
                         raise StreamInterrupted(f"stream {stream_id} is unknown or expired")
@@ -193,16 +223,16 @@ class RedisStreamStore(StreamStore):
                 else:
                     reply = cast(
                         "list[tuple[bytes, list[tuple[bytes, dict[bytes, bytes]]]]]",
-                        await self._redis.xread(
+                        await self._reader.xread(
                             {key: last_id}, count=_REPLAY_BATCH, block=int(wait * 1000) or 1
                         ),
                     )
                     entries = reply[0][1] if reply else []
-                    if not entries and not await self._redis.exists(self._alive_key(stream_id)):
+                    if not entries and not await self._reader.exists(self._alive_key(stream_id)):
                         replaying = True  # it may have ended meanwhile: read once more
                         entries = cast(
                             "list[tuple[bytes, dict[bytes, bytes]]]",
-                            await self._redis.xrange(key, f"({last_id}", "+", count=1),
+                            await self._reader.xrange(key, f"({last_id}", "+", count=1),
                         )
                         if not entries:
                             raise StreamInterrupted(
@@ -214,13 +244,15 @@ class RedisStreamStore(StreamStore):
                     yield b""
                 continue
             last_id = entries[-1][0].decode()
-            data, ended = _frames(stream_id, entries)
+            data, end = _frames(entries)
             if data:
                 quiet_since = time.monotonic()
                 yield data
                 if data.endswith(DONE_FRAME):
                     return
-            if ended:
+            if end == b"failed":
+                raise StreamInterrupted(f"stream {stream_id}: frames were lost while recording")
+            if end is not None:
                 raise StreamInterrupted(f"stream {stream_id} ended before [DONE]")
 
     # --- stopping ----------------------------------------------------------------------
@@ -233,6 +265,8 @@ class RedisStreamStore(StreamStore):
         self._start_background()
         subscribed = self._subscribed
         assert subscribed is not None
+        if not subscribed.is_set() and self._listen_failed:
+            raise StreamStoreError(f"not subscribed to {self._channel!r}: Redis is unreachable")
         try:
             await asyncio.wait_for(subscribed.wait(), _SUBSCRIBE_WAIT)
         except asyncio.TimeoutError:
@@ -251,15 +285,24 @@ class RedisStreamStore(StreamStore):
             # loops also stop on _closing within a second
             await asyncio.wait(tasks, timeout=3)
         self._subscribed = None
+        await self._reader.aclose()
+        await self._reader.connection_pool.disconnect()
         if self._owns_client:
             await self._redis.aclose()
 
     # --- background work ---------------------------------------------------------------
 
     def _start_background(self) -> None:
-        if self._tasks:
-            return
+        """Start (or, after ``aclose``, on another loop, or if one died, restart) the stop
+        listener and the heartbeat, on the running loop."""
         loop = asyncio.get_running_loop()
+        if self._tasks and self._loop is loop and not any(t.done() for t in self._tasks):
+            return
+        for task in self._tasks:
+            task.cancel()
+        self._closing = False
+        self._loop = loop
+        self._listen_failed = False
         self._subscribed = asyncio.Event()
         self._tasks = [
             loop.create_task(self._listen(), name="uiwire-redis-stop-listener"),
@@ -276,13 +319,16 @@ class RedisStreamStore(StreamStore):
             try:
                 await pubsub.subscribe(self._channel)
                 subscribed.set()
+                self._listen_failed = False
                 backoff = 0.1
                 while not self._closing:
                     message = cast("dict[str, Any] | None", await pubsub.get_message(timeout=1.0))
                     if message is not None and message.get("type") == "message":
-                        self._stops.notify(cast("bytes", message["data"]).decode())
-            except (RedisError, OSError) as exc:
+                        data = cast("bytes", message["data"])
+                        self._stops.notify(data.decode(errors="replace"))
+            except Exception as exc:
                 subscribed.clear()
+                self._listen_failed = True
                 logger.warning("uiwire: stop requests are not received (%s); reconnecting", exc)
             finally:
                 with contextlib.suppress(RedisError, OSError):
@@ -303,8 +349,15 @@ class RedisStreamStore(StreamStore):
             try:
                 async with self._redis.pipeline(transaction=False) as pipe:
                     for stream_id, chat_id in streams:
-                        # renew, never recreate: a lease lost with its stream stays lost
-                        pipe.pexpire(self._alive_key(stream_id), self._lease_ms)
+                        # renew (even after a stalled loop let it lapse), but only while
+                        # the stream exists: a lease lost with its stream stays lost
+                        pipe.eval(
+                            _RENEW_LEASE,
+                            2,
+                            self._stream_key(stream_id),
+                            self._alive_key(stream_id),
+                            self._lease_ms,
+                        )
                         pipe.pexpire(self._stream_key(stream_id), self._ttl_ms)
                         pipe.pexpire(self._active_key(chat_id), self._ttl_ms)
                     await pipe.execute()
@@ -316,18 +369,33 @@ class RedisStreamStore(StreamStore):
                 failing = False
 
 
-def _frames(stream_id: str, entries: list[tuple[bytes, dict[bytes, bytes]]]) -> tuple[bytes, bool]:
-    """The frames of some entries, joined, and whether an ``end`` entry was among them."""
+def _already_added(error: BaseException) -> bool:
+    return isinstance(error, ResponseError) and "equal or smaller" in str(error)
+
+
+def _check_added(stream_id: str, results: list[Any], count: int) -> None:
+    """The replies of ``count`` XADDs (first in ``results``): each added, or refused as
+    already added (a retried write); anything else means the record is broken."""
+    for result in results[:count]:
+        if result is None:  # NOMKSTREAM: the stream is gone (Redis restarted, evicted it)
+            raise StreamStoreError(f"the record of stream {stream_id} was lost")
+        if isinstance(result, BaseException) and not _already_added(result):
+            raise StreamStoreError(f"Redis refused a frame of stream {stream_id}: {result}")
+    for result in results[count:]:
+        if isinstance(result, BaseException):
+            raise StreamStoreError(f"Redis could not record stream {stream_id}: {result}")
+
+
+def _frames(entries: list[tuple[bytes, dict[bytes, bytes]]]) -> tuple[bytes, bytes | None]:
+    """The frames of some entries, joined, and the ``end`` entry's value if one is there."""
     data: list[bytes] = []
     for _, fields in entries:
         frame = fields.get(b"d")
         if frame is not None:
             data.append(frame)
-        elif fields.get(b"end") is not None:
-            if fields[b"end"] == b"failed":
-                raise StreamInterrupted(f"stream {stream_id}: frames were lost while recording")
-            return b"".join(data), True
-    return b"".join(data), False
+        elif b"end" in fields:
+            return b"".join(data), fields[b"end"]
+    return b"".join(data), None
 
 
 @contextlib.contextmanager
@@ -350,8 +418,8 @@ def _check_client(client: Redis, check_every: float) -> None:
             "so give RedisStreamStore a client without it (or a URL)"
         )
     timeout = options.get("socket_timeout")
-    if timeout is not None and timeout <= check_every:
+    if timeout is not None and timeout < check_every + 2:
         raise ValueError(
             f"redis: socket_timeout={timeout} would cut the {check_every} s blocking reads; "
-            f"use more than {check_every} s, or None"
+            f"use at least {check_every + 2} s, or None"
         )

@@ -112,9 +112,10 @@ class StreamStore(abc.ABC):
     """The recorded frames of resumable streams, and each chat's active stream."""
 
     @abc.abstractmethod
-    async def open(self, chat_id: str, stream_id: str, frames: Sequence[bytes] = ()) -> None:
+    async def open(self, chat_id: str, stream_id: str, frames: Sequence[bytes] = ()) -> str | None:
         """Start recording ``stream_id`` with ``frames`` and make it ``chat_id``'s active
-        stream (replacing any other)."""
+        stream; returns the active stream it replaced, if any (to be stopped: one answer
+        at a time per chat)."""
 
     @abc.abstractmethod
     async def append(self, stream_id: str, frames: Sequence[bytes]) -> None:

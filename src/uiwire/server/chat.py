@@ -215,8 +215,8 @@ class ChatEndpoint:
             on_error=self._on_error,
             on_disconnect=self._on_disconnect,
         )
+        ctx.run(work)  # first: a stop arriving while the store opens must find it running
         recorded = await self._record(ctx, turn.chat_id, continued)
-        ctx.run(work)
         if recorded is None:
             return UIMessageStreamResponse(ctx, keep_alive=self._keep_alive)
         return FollowResponse(
@@ -248,12 +248,8 @@ class ChatEndpoint:
         if isinstance(found, Response):
             return found
         streams, stream_id = found
-        live = self._live.get(stream_id)
-        if live is not None:
-            live.ctx.cancel()
-            return Response(status_code=202)
         try:
-            await streams.request_stop(stream_id)
+            await self._stop_stream(streams, stream_id)
         except StreamStoreError:
             return _unavailable()
         return Response(status_code=202)
@@ -328,7 +324,19 @@ class ChatEndpoint:
             )
             return None
         self._live[stream_id] = recorded
+        if recorded.replaced is not None:  # one answer at a time: the older one is stopped
+            try:
+                await self._stop_stream(self._streams, recorded.replaced)
+            except StreamStoreError:
+                logger.exception("chat %s: the answer it replaced could not be stopped", chat_id)
         return recorded
+
+    async def _stop_stream(self, streams: StreamStore, stream_id: str) -> None:
+        live = self._live.get(stream_id)
+        if live is not None:
+            live.ctx.cancel()
+            return
+        await streams.request_stop(stream_id)
 
     def _finish_hook(self, turn: ChatTurn) -> Callable[[StreamRecord, StreamStatus], Any] | None:
         on_finish = self._on_finish

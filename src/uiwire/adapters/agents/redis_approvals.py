@@ -9,6 +9,8 @@ the same run.
 from __future__ import annotations
 
 from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 
 from uiwire._redis import check_prefix, redis_client
 
@@ -20,13 +22,15 @@ class RedisApprovalStore:
     approvals=RedisApprovalStore("redis://..."))``.
 
     ``redis``: a URL (the store owns that client; ``aclose`` closes it) or your
-    ``redis.asyncio.Redis``. Keys are ``<prefix>:approval:<message id>``.
+    ``redis.asyncio.Redis`` (best without retries: a ``GETDEL`` retried after its reply
+    was lost finds nothing). Keys are ``<prefix>:approval:<message id>``.
     """
 
     def __init__(self, redis: Redis | str, *, prefix: str = "uiwire") -> None:
         self._prefix = check_prefix(prefix)
+        # no retries: a GETDEL retried after its reply was lost would find nothing
         self._redis, self._owns_client = redis_client(
-            redis, socket_connect_timeout=5, socket_timeout=10
+            redis, socket_connect_timeout=5, socket_timeout=10, retry=Retry(NoBackoff(), 0)
         )
 
     def _key(self, key: str) -> str:
