@@ -1,7 +1,12 @@
 """``uiwire demo`` in a real browser: the OS's headless Chromium, driven by Playwright,
 against the demo server in its own process (offline: the built-in scripted model).
 
-A failing test leaves a screenshot and the page's HTML in ``build/test-artifacts/``.
+The tests of resumed answers (reload, second tab) run against a second server,
+``demo_app()`` with the scripted model three times faster: they follow the long story to
+its end in about 5 s rather than 14 s.
+
+A failing test leaves a screenshot and the HTML of each of its pages in
+``build/test-artifacts/``.
 """
 
 from __future__ import annotations
@@ -10,13 +15,27 @@ import os
 import shutil
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
+import httpx
 import pytest
-from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    Locator,
+    Page,
+    Route,
+    expect,
+    sync_playwright,
+)
 
 from tests.support.processes import free_port, server_process
+from uiwire.demo.model import _STORY as STORY  # pyright: ignore[reportPrivateUsage]
+
+T = TypeVar("T")
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "build" / "test-artifacts"
 CHROMIUM_FLAGS = [
@@ -50,6 +69,25 @@ def demo_url() -> Iterator[str]:
         yield url
 
 
+# ``demo_app`` as ``uiwire demo`` serves it, but with the scripted model's words 10 ms apart
+BRISK_SERVER = """
+import sys, uvicorn
+from uiwire.demo import demo_app
+from uiwire.demo.agent import demo_agent
+app = demo_app(demo_agent(delay=0.01))
+uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")
+"""
+
+
+@pytest.fixture(scope="module")
+def brisk_url() -> Iterator[str]:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    command = [sys.executable, "-c", BRISK_SERVER, str(port)]
+    with server_process(command, ready_url=f"{url}/api/demo/prompts", env={"OPENAI_API_KEY": ""}):
+        yield url
+
+
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     with sync_playwright() as playwright:
@@ -58,30 +96,58 @@ def browser() -> Iterator[Browser]:
         browser.close()
 
 
+class Tabs:
+    """Pages in one browser context: tabs of one browser window (same cookies)."""
+
+    def __init__(self, context: BrowserContext) -> None:
+        self.context = context
+        self.outside: list[str] = []
+
+    def open(self, url: str) -> Page:
+        """A new tab at ``url``; every request it makes must stay on ``url``'s server."""
+        page = self.context.new_page()
+        parts = urlsplit(url)
+        origin = f"{parts.scheme}://{parts.netloc}/"
+        page.on(
+            "request",
+            lambda r: (
+                None
+                if r.url.startswith(origin) or r.url.startswith("data:")
+                else self.outside.append(r.url)
+            ),
+        )
+        page.goto(url)
+        return page
+
+
 @pytest.fixture
-def page(browser: Browser, demo_url: str, request: pytest.FixtureRequest) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1100, "height": 900})
-    page = context.new_page()
-    outside: list[str] = []
-    page.on(
-        "request",
-        lambda r: (
-            None
-            if r.url.startswith(demo_url) or r.url.startswith("data:")
-            else outside.append(r.url)
-        ),
-    )
-    page.goto(demo_url)
-    expect(page.get_by_test_id("status")).to_have_attribute("data-status", "ready")
-    yield page
+def tabs(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Tabs]:
+    tabs = Tabs(browser.new_context(viewport={"width": 1100, "height": 900}))
+    yield tabs
     call = getattr(request.node, "report_call", None)
     if call is not None and call.failed:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         name = request.node.name.replace("/", "_")
-        page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
-        (ARTIFACTS / f"{name}.html").write_text(page.content())
-    context.close()
-    assert outside == [], f"the page reached outside the demo server: {outside}"
+        for index, page in enumerate(tabs.context.pages):
+            stem = name if index == 0 else f"{name}-tab{index + 1}"
+            page.screenshot(path=str(ARTIFACTS / f"{stem}.png"), full_page=True)
+            (ARTIFACTS / f"{stem}.html").write_text(page.content())
+    tabs.context.close()
+    assert tabs.outside == [], f"the page reached outside the demo server: {tabs.outside}"
+
+
+@pytest.fixture
+def page(tabs: Tabs, demo_url: str) -> Page:
+    page = tabs.open(demo_url)
+    wait_ready(page)
+    return page
+
+
+@pytest.fixture
+def brisk_page(tabs: Tabs, brisk_url: str) -> Page:
+    page = tabs.open(brisk_url)
+    wait_ready(page)
+    return page
 
 
 def send(page: Page, text: str) -> None:
@@ -99,6 +165,51 @@ def last_answer(page: Page) -> Locator:
 
 def tool(page: Page, name: str) -> Locator:
     return last_answer(page).locator(f'[data-testid="tool"][data-tool-name="{name}"]')
+
+
+def messages(page: Page, role: str) -> Locator:
+    return page.locator(f'[data-testid="message"][data-role="{role}"]')
+
+
+def chat_id(page: Page) -> str:
+    chat = page.locator(".app").get_attribute("data-chat-id")
+    assert chat, "the page shows no chat id"
+    return chat
+
+
+def wait_until(check: Callable[[], T | None], what: str, timeout: float = 20) -> T:
+    """``check()``'s first truthy value, polled until ``timeout`` seconds have passed."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(0.05)
+
+
+def saved_chat(url: str, chat: str) -> list[dict[str, Any]] | None:
+    """The conversation the server saved (``GET /api/chats/{id}``), None if none."""
+    response = httpx.get(f"{url}/api/chats/{chat}", timeout=5)
+    if response.status_code == 404:
+        return None
+    response.raise_for_status()
+    return response.json()["messages"]
+
+
+def saved_answer(url: str, chat: str) -> str | None:
+    """The text of the saved chat's last message if it is the assistant's."""
+    saved = saved_chat(url, chat)
+    if not saved or saved[-1]["role"] != "assistant":
+        return None
+    return "".join(p["text"] for p in saved[-1]["parts"] if p["type"] == "text")
+
+
+def resume_status(url: str, chat: str) -> int:
+    """The status of ``GET /api/chat/{id}/stream`` (the body is not read)."""
+    with httpx.stream("GET", f"{url}/api/chat/{chat}/stream", timeout=5) as response:
+        return response.status_code
 
 
 def test_text_streams_in(page: Page) -> None:
@@ -186,19 +297,128 @@ def test_regenerate_replaces_the_answer(page: Page) -> None:
     expect(last_answer(page).get_by_test_id("text").last).to_contain_text("running offline")
 
 
-def test_stop_ends_a_long_answer_mid_stream(page: Page) -> None:
+def test_stop_ends_a_long_answer_mid_stream(page: Page, demo_url: str) -> None:
     send(page, "Tell me a long story")
     text = last_answer(page).get_by_test_id("text").last
     expect(text).to_contain_text("lighthouse")
-    page.get_by_test_id("stop").click()
+    chat = chat_id(page)
+    stop_url = f"{demo_url}/api/chat/{chat}/stop"
+    with page.expect_response(
+        lambda r: r.url == stop_url and r.request.method == "POST", timeout=10_000
+    ) as stop_response:
+        page.get_by_test_id("stop").click()
+    assert stop_response.value.status == 202  # the server had an answer to stop
     wait_ready(page)
     stopped = text.inner_text()
     time.sleep(1.0)  # nothing more arrives
     assert text.inner_text() == stopped
     assert 0 < len(stopped) < 1000, "the whole story arrived: stop did nothing"
+    # the server stopped generating: the answer it saved ends where the page's does (or a
+    # few words later: the page stops reading once the stop is acknowledged), long
+    # before the story's end, and there is nothing left to resume
+    saved = wait_until(lambda: saved_answer(demo_url, chat), "the stopped answer to be saved")
+    assert saved.startswith(stopped.strip()), (saved, stopped)
+    assert len(saved) < 1000, "the server generated the whole story: stop only closed the tab"
+    assert resume_status(demo_url, chat) == 204
     send(page, "Hello")  # the chat goes on
     wait_ready(page)
     expect(last_answer(page).get_by_test_id("text").last).to_contain_text("running offline")
+
+
+def test_a_reload_mid_answer_resumes_it(brisk_page: Page, brisk_url: str) -> None:
+    page = brisk_page
+    send(page, "Tell me a long story")
+    text = last_answer(page).get_by_test_id("text").last
+    expect(text).to_contain_text("lighthouse")
+    chat = chat_id(page)
+    answer_id = last_answer(page).get_attribute("data-message-id")
+    resume_url = f"{brisk_url}/api/chat/{chat}/stream"
+    with page.expect_response(lambda r: r.url == resume_url, timeout=10_000) as resumed:
+        page.reload()
+    assert resumed.value.status == 200, "the reloaded page found no answer to resume"
+    # the question is back (saved when the turn started), and the answer is replayed
+    # part way, then keeps growing live to its end
+    expect(messages(page, "user")).to_contain_text("Tell me a long story")
+    expect(text).to_be_visible()
+    replayed = text.inner_text()
+    assert 0 < len(replayed) < len(STORY), "the answer was not resumed mid-way"
+    assert STORY.startswith(replayed.strip())
+    wait_ready(page)
+    assert text.inner_text().strip() == STORY
+    expect(messages(page, "user")).to_have_count(1)
+    expect(messages(page, "assistant")).to_have_count(1)
+    assert last_answer(page).get_attribute("data-message-id") == answer_id
+    expect(page.get_by_test_id("error")).to_have_count(0)
+    # the server saved the whole answer, once
+    saved = wait_until(lambda: saved_chat(brisk_url, chat), "the chat to be saved")
+    assert [m["role"] for m in saved] == ["user", "assistant"]
+    assert saved_answer(brisk_url, chat) == STORY
+    assert saved[-1]["id"] == answer_id
+
+
+def test_an_answer_that_ends_before_the_resume_is_loaded_again(
+    brisk_page: Page, brisk_url: str
+) -> None:
+    """The reloaded page loads the saved chat, then asks for the answer in progress: if
+    the answer ended in between (204), the page loads the chat again to show it."""
+    page = brisk_page
+    send(page, "Tell me a long story")
+    expect(last_answer(page).get_by_test_id("text").last).to_contain_text("lighthouse")
+    chat = chat_id(page)
+    held: list[Route] = []
+    # the resume request is held until the answer has ended
+    page.route(f"{brisk_url}/api/chat/{chat}/stream", lambda route: held.append(route))
+    page.reload()
+    expect(messages(page, "user")).to_contain_text("Tell me a long story")
+    expect(messages(page, "assistant")).to_have_count(0)  # loaded mid-answer
+    deadline = time.monotonic() + 20
+    while not held:  # Playwright's wait lets the route handler run; time.sleep would not
+        assert time.monotonic() < deadline, "the reloaded page did not try to resume"
+        page.wait_for_timeout(20)
+    assert httpx.post(f"{brisk_url}/api/chat/{chat}/stop", timeout=5).status_code == 202
+
+    def ended_and_saved() -> str | None:
+        return saved_answer(brisk_url, chat) if resume_status(brisk_url, chat) == 204 else None
+
+    saved = wait_until(ended_and_saved, "the stopped answer to be saved")
+    held[0].continue_()  # the resume now finds nothing in progress
+    text = last_answer(page).get_by_test_id("text").last
+    expect(text).to_be_visible()
+    assert text.inner_text().strip() == saved.strip()
+    expect(messages(page, "user")).to_have_count(1)
+    expect(messages(page, "assistant")).to_have_count(1)
+    wait_ready(page)
+    expect(page.get_by_test_id("error")).to_have_count(0)
+
+
+def test_a_second_tab_follows_the_answer_live_after_the_first_left(
+    tabs: Tabs, brisk_page: Page, brisk_url: str
+) -> None:
+    first = brisk_page
+    stops: list[str] = []
+    first.on("request", lambda r: stops.append(r.url) if r.url.endswith("/stop") else None)
+    send(first, "Tell me a long story")
+    expect(last_answer(first).get_by_test_id("text").last).to_contain_text("lighthouse")
+    chat = chat_id(first)
+    answer_id = last_answer(first).get_attribute("data-message-id")
+    second = tabs.open(f"{brisk_url}/?chat={chat}")
+    assert chat_id(second) == chat
+    text = last_answer(second).get_by_test_id("text").last
+    expect(text).to_be_visible()
+    expect(second.get_by_test_id("status")).to_have_attribute("data-status", "streaming")
+    early = text.inner_text()
+    assert 0 < len(early) < len(STORY), "the second tab did not join mid-answer"
+    # the first tab leaves the chat: it stops listening, but does not stop the answer
+    first.get_by_test_id("new-chat").click()
+    assert chat_id(first) != chat
+    wait_ready(second)
+    assert text.inner_text().strip() == STORY
+    expect(messages(second, "user")).to_have_count(1)
+    expect(messages(second, "assistant")).to_have_count(1)
+    assert last_answer(second).get_attribute("data-message-id") == answer_id
+    expect(second.get_by_test_id("error")).to_have_count(0)
+    assert stops == [], "leaving the chat stopped the answer"
+    assert wait_until(lambda: saved_answer(brisk_url, chat), "the answer to be saved") == STORY
 
 
 def test_errors_are_shown_masked_with_a_retry(page: Page) -> None:

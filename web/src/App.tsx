@@ -6,16 +6,19 @@ import { Chat } from "./Chat";
 
 type Current =
   | { id: string; phase: "loading" }
-  | { id: string; phase: "ready"; messages: UIMessage[] }
+  // resume: the chat was loaded from the server and may have an answer in progress; a
+  // chat this page just made up has none
+  | { id: string; phase: "ready"; messages: UIMessage[]; resume: boolean }
   | { id: string; phase: "failed"; error: string };
 
-/** The chat the URL names (to be loaded), or a new one put in the URL. */
+/** The chat the URL names (to be loaded), or a new one put in the URL (also in place of
+ * an id the server would refuse). */
 function fromUrl(): Current {
   const id = chatIdFromUrl();
   if (id) return { id, phase: "loading" };
   const fresh = newChatId();
   setChatIdInUrl(fresh, "replace");
-  return { id: fresh, phase: "ready", messages: [] };
+  return { id: fresh, phase: "ready", messages: [], resume: false };
 }
 
 export function App() {
@@ -33,7 +36,7 @@ export function App() {
     const { id } = current;
     const controller = new AbortController();
     fetchChat(id, controller.signal).then(
-      (messages) => setCurrent({ id, phase: "ready", messages: messages ?? [] }),
+      (messages) => setCurrent({ id, phase: "ready", messages: messages ?? [], resume: true }),
       (error: unknown) => {
         if (controller.signal.aborted) return;
         setCurrent({ id, phase: "failed", error: error instanceof Error ? error.message : String(error) });
@@ -54,7 +57,7 @@ export function App() {
   const newChat = useCallback(() => {
     const id = newChatId();
     setChatIdInUrl(id, "push");
-    setCurrent({ id, phase: "ready", messages: [] });
+    setCurrent({ id, phase: "ready", messages: [], resume: false });
   }, []);
 
   return (
@@ -74,7 +77,13 @@ export function App() {
         </div>
       </header>
       {current.phase === "ready" ? (
-        <Chat key={current.id} id={current.id} initialMessages={current.messages} prompts={prompts} />
+        <Chat
+          key={current.id}
+          id={current.id}
+          initialMessages={current.messages}
+          resume={current.resume}
+          prompts={prompts}
+        />
       ) : (
         <div className="scroller">
           <div className="messages">

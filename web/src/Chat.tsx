@@ -8,13 +8,28 @@ import {
   type ChatStatus,
   type FileUIPart,
   type UIMessage,
+  type UIMessageChunk,
 } from "ai";
-import { useCallback, useEffect, useLayoutEffect, useRef } from "react";
-import { CHAT_API, type DemoPrompt } from "./api";
+import { useCallback, useEffect, useLayoutEffect, useRef, useState } from "react";
+import { CHAT_API, fetchChat, stopChat, type DemoPrompt } from "./api";
 import { Composer } from "./Composer";
 import { MessageView, type ApprovalHandler } from "./parts";
 
-const transport = new DefaultChatTransport<UIMessage>({ api: CHAT_API });
+/** useChat's transport (POST /api/chat, resume from GET /api/chat/{id}/stream), telling
+ * `onNothingToResume` when a resume finds no answer in progress (204). */
+class DemoTransport extends DefaultChatTransport<UIMessage> {
+  constructor(private readonly onNothingToResume: () => void) {
+    super({ api: CHAT_API });
+  }
+
+  override async reconnectToStream(
+    options: Parameters<DefaultChatTransport<UIMessage>["reconnectToStream"]>[0],
+  ): Promise<ReadableStream<UIMessageChunk> | null> {
+    const stream = await super.reconnectToStream(options);
+    if (stream === null) this.onNothingToResume();
+    return stream;
+  }
+}
 
 const STATUS_LABELS: Record<ChatStatus, string> = {
   submitted: "Waiting for the agent…",
@@ -31,29 +46,78 @@ type Pending = { toolCallIds: Set<string>; approvalIds: Set<string> };
 export function Chat({
   id,
   initialMessages,
+  resume,
   prompts,
 }: {
   id: string;
   initialMessages: UIMessage[];
+  /** Replay and follow the chat's answer in progress, if there is one (GET
+   * /api/chat/{id}/stream): this page was reloaded mid-answer, or the chat is open in
+   * another tab. */
+  resume: boolean;
   prompts: DemoPrompt[];
 }) {
   const pending = useRef<Pending>({ toolCallIds: new Set(), approvalIds: new Set() });
-  const { messages, status, error, sendMessage, regenerate, stop, addToolOutput, addToolApprovalResponse } =
-    useChat({
-      id,
-      messages: initialMessages,
-      transport,
-      onToolCall: ({ toolCall }) => {
-        if (toolCall.toolName !== "get_local_time") return;
-        pending.current.toolCallIds.add(toolCall.toolCallId);
-        // not awaited: awaiting addToolOutput inside onToolCall deadlocks the chat
-        void addToolOutput({ tool: "get_local_time", toolCallId: toolCall.toolCallId, output: localTime() });
-      },
-      sendAutomaticallyWhen: ({ messages }) => shouldContinue(messages, pending.current),
-    });
+  const nothingToResume = useRef(() => {});
+  const [transport] = useState(() => new DemoTransport(() => nothingToResume.current()));
+  const {
+    messages,
+    setMessages,
+    status,
+    error,
+    sendMessage,
+    regenerate,
+    stop,
+    addToolOutput,
+    addToolApprovalResponse,
+  } = useChat({
+    id,
+    messages: initialMessages,
+    transport,
+    resume,
+    onToolCall: ({ toolCall }) => {
+      if (toolCall.toolName !== "get_local_time") return;
+      pending.current.toolCallIds.add(toolCall.toolCallId);
+      // not awaited: awaiting addToolOutput inside onToolCall deadlocks the chat
+      void addToolOutput({ tool: "get_local_time", toolCallId: toolCall.toolCallId, output: localTime() });
+    },
+    sendAutomaticallyWhen: ({ messages }) => shouldContinue(messages, pending.current),
+  });
 
-  // a chat left behind (New chat, back/forward) stops streaming into nowhere
+  // The saved chat was loaded before the resume asked for the answer in progress: if the
+  // answer ended in between, the chat was loaded with its question but without its
+  // answer, and there is nothing left to resume. Load it again.
+  useEffect(() => {
+    nothingToResume.current = () => {
+      const loaded = initialMessages.at(-1);
+      if (loaded?.role !== "user") return;
+      void fetchChat(id).then(
+        (saved) => {
+          if (!saved || saved.at(-1)?.role !== "assistant") return;
+          // unless the page has moved on since (a new message was sent)
+          setMessages((now) => (now.at(-1)?.id === loaded.id ? saved : now));
+        },
+        () => undefined, // the chat stays as loaded
+      );
+    };
+  }, [id, initialMessages, setMessages]);
+
+  // A chat left behind (New chat, back/forward) stops streaming into nowhere. Only this
+  // page stops listening: the answer goes on on the server, is saved when it ends, and
+  // coming back to the chat resumes it.
   useEffect(() => () => void stop(), [stop]);
+
+  // Stop: the server stops the answer (it ends with `abort`), then this page stops
+  // reading. `stop()` alone would only close this page's connection.
+  const stopAnswer = useCallback(async () => {
+    try {
+      await stopChat(id);
+    } catch (reason: unknown) {
+      console.warn(reason);
+    } finally {
+      await stop();
+    }
+  }, [id, stop]);
 
   const busy = status === "submitted" || status === "streaming";
   const scroller = useAutoScroll<HTMLDivElement>(messages, status);
@@ -162,7 +226,7 @@ export function Chat({
               </button>
             ))}
           </div>
-          <Composer busy={busy} onSend={send} onStop={() => void stop()} />
+          <Composer busy={busy} onSend={send} onStop={() => void stopAnswer()} />
         </div>
       </div>
     </>

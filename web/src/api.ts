@@ -1,8 +1,17 @@
 // Talking to the `uiwire demo` server (everything but the chat stream itself, which
-// DefaultChatTransport posts to /api/chat), and the chat id kept in the URL (?chat=<id>).
+// DefaultChatTransport posts to /api/chat and resumes from /api/chat/{id}/stream), and
+// the chat id kept in the URL (?chat=<id>).
 import type { UIMessage } from "ai";
 
 export const CHAT_API = "/api/chat";
+
+/** What the server accepts as a chat id (uiwire.resume.check_chat_id): it goes into
+ * the resume and stop URLs. */
+const CHAT_ID = /^[A-Za-z0-9._~:@-]{1,128}$/;
+
+export function isChatId(id: string): boolean {
+  return CHAT_ID.test(id) && id !== "." && id !== "..";
+}
 
 export type DemoPrompt = { label: string; text: string };
 
@@ -20,6 +29,16 @@ export async function fetchChat(id: string, signal?: AbortSignal): Promise<UIMes
   const messages = isRecord(body) ? body.messages : undefined;
   if (!Array.isArray(messages)) throw new Error("Loading the chat failed: no message list in the answer");
   return messages.filter(isMessage);
+}
+
+/** Stop the chat's answer on the server (`POST /api/chat/{id}/stop`): with resumable
+ * answers the generation does not depend on this page's connection, so closing it (what
+ * useChat's `stop()` does) would not stop it. 202: stopped; 204: nothing was running. */
+export async function stopChat(id: string): Promise<void> {
+  const response = await fetch(`${CHAT_API}/${encodeURIComponent(id)}/stop`, { method: "POST" });
+  if (!response.ok) {
+    throw new Error(`Stopping the answer failed: HTTP ${response.status} ${response.statusText}`.trim());
+  }
 }
 
 /** The example prompts the server offers; none when it offers none or the request fails. */
@@ -48,9 +67,10 @@ export function newChatId(): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
+/** The chat id in the URL; null when there is none or the server would refuse it. */
 export function chatIdFromUrl(): string | null {
   const id = new URLSearchParams(window.location.search).get("chat");
-  return id ? id : null;
+  return id && isChatId(id) ? id : null;
 }
 
 /** Put `id` in the URL: replace the current entry, or push a new one (New chat). */
