@@ -52,7 +52,7 @@ from uiwire.protocol.chunks import (
 from uiwire.protocol.errors import ProtocolError
 from uiwire.protocol.targets import DEFAULT_TARGET, Target, as_target
 
-__all__ = ["Chunk", "EndReason", "StreamMachine"]
+__all__ = ["Chunk", "EndReason", "StreamMachine", "unfinished_input_error"]
 
 Chunk = dict[str, Any]
 """A wire chunk: camelCase keys, ready for ``encode_chunk``."""
@@ -98,7 +98,22 @@ _PART_STATE_TO_CALL_STATE: Final[dict[str, str]] = {
     "output-denied": _OUTPUT_DENIED,
 }
 
-UNFINISHED_INPUT_TEXT: Final = "The tool call's input was not completed."
+_UNFINISHED_INPUT_TEXT: Final = "The tool call's input was not completed."
+
+
+def unfinished_input_error(tool_call_id: str, tool_name: str, *, dynamic: bool) -> Chunk:
+    """The ``tool-input-error`` that ends a call whose input never completed (the stream
+    ended, or a follower lost it, while the input was streaming)."""
+    chunk: Chunk = {
+        "type": "tool-input-error",
+        "toolCallId": tool_call_id,
+        "toolName": tool_name,
+        "input": None,
+        "errorText": _UNFINISHED_INPUT_TEXT,
+    }
+    if dynamic:
+        chunk["dynamic"] = True
+    return chunk
 
 
 class _ToolCall:
@@ -790,7 +805,7 @@ class StreamMachine:
             self._started = True
             for tool_call_id in self._interrupted_to_close:
                 call = self._tools[tool_call_id]
-                out.append(self._unfinished_input_error(tool_call_id, call))
+                out.append(unfinished_input_error(tool_call_id, call.name, dynamic=call.dynamic))
                 call.state = _OUTPUT_ERROR
         return out
 
@@ -839,21 +854,8 @@ class StreamMachine:
         within the current step, so a call's input must not outlive its step."""
         for tool_call_id, call in self._tools.items():
             if call.state is _INPUT_STREAMING:
-                out.append(self._unfinished_input_error(tool_call_id, call))
+                out.append(unfinished_input_error(tool_call_id, call.name, dynamic=call.dynamic))
                 call.state = _OUTPUT_ERROR
-
-    @staticmethod
-    def _unfinished_input_error(tool_call_id: str, call: _ToolCall) -> Chunk:
-        chunk: Chunk = {
-            "type": "tool-input-error",
-            "toolCallId": tool_call_id,
-            "toolName": call.name,
-            "input": None,
-            "errorText": UNFINISHED_INPUT_TEXT,
-        }
-        if call.dynamic:
-            chunk["dynamic"] = True
-        return chunk
 
     def _start_part(
         self,

@@ -79,7 +79,7 @@ metadata), a tool call id used twice in one step, a ``data-*`` part id used twic
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Final, cast
+from typing import Any, Final, cast, get_args
 
 from pydantic import ValidationError
 
@@ -89,20 +89,18 @@ from uiwire.protocol.chunks import check_chunk_target, describe_validation_error
 from uiwire.protocol.errors import StreamViolation, TargetError
 from uiwire.protocol.machine import Chunk
 from uiwire.protocol.message import UIMessageAssembler
+from uiwire.protocol.request import ToolState
 from uiwire.protocol.targets import DEFAULT_TARGET, TARGETS, Target, as_target
 
 __all__ = ["message_chunks"]
 
-_TOOL_STATES: Final = frozenset(
-    (
-        "input-streaming",
-        "input-available",
-        "approval-requested",
-        "approval-responded",
-        "output-available",
-        "output-error",
-        "output-denied",
-    )
+_TOOL_STATES: Final[frozenset[str]] = frozenset(get_args(ToolState))
+# the call's own fields, as a tool-input-start / tool-input-available chunk carries them
+_CALL_FIELDS: Final = (
+    ("providerExecuted", "providerExecuted"),
+    ("callProviderMetadata", "providerMetadata"),
+    ("toolMetadata", "toolMetadata"),
+    ("title", "title"),
 )
 _APPROVAL_STATES: Final = frozenset(("approval-requested", "approval-responded"))
 _SIMPLE_PARTS: Final[dict[str, tuple[Target, tuple[str, ...]]]] = {
@@ -346,15 +344,7 @@ class _Tool:
         chunk = self._chunk("tool-input-start", toolName=self.name)
         if encoding is not None:
             chunk["inputEncoding"] = encoding
-        self.b.emit(
-            self._copy(
-                chunk,
-                ("providerExecuted", "providerExecuted"),
-                ("callProviderMetadata", "providerMetadata"),
-                ("toolMetadata", "toolMetadata"),
-                ("title", "title"),
-            )
-        )
+        self.b.emit(self._copy(chunk, *_CALL_FIELDS))
 
     def _delta(self, text: Any) -> None:
         if not isinstance(text, str):
@@ -375,15 +365,7 @@ class _Tool:
     def _available(self) -> None:
         chunk = self._chunk("tool-input-available", toolName=self.name)
         chunk["input"] = self.part.get("input")  # required; an absent input cannot be sent
-        self.b.emit(
-            self._copy(
-                chunk,
-                ("providerExecuted", "providerExecuted"),
-                ("callProviderMetadata", "providerMetadata"),
-                ("toolMetadata", "toolMetadata"),
-                ("title", "title"),
-            )
-        )
+        self.b.emit(self._copy(chunk, *_CALL_FIELDS))
 
     def _input_error(self, value: Any) -> None:
         chunk = self._chunk("tool-input-error", toolName=self.name, input=value)

@@ -29,9 +29,6 @@ class FrameLog:
         self._failure: str | None = None
         self._changed: asyncio.Event | None = asyncio.Event()  # None once ended
 
-    def __len__(self) -> int:
-        return len(self._frames)
-
     @property
     def size(self) -> int:
         """Bytes held."""

@@ -13,7 +13,7 @@ from typing import Any, Final
 
 import orjson
 
-from uiwire.protocol.machine import UNFINISHED_INPUT_TEXT, Chunk
+from uiwire.protocol.machine import Chunk, unfinished_input_error
 
 __all__ = ["OpenParts"]
 
@@ -32,7 +32,7 @@ class OpenParts:
     def __init__(self) -> None:
         self._text: dict[str, None] = {}
         self._reasoning: dict[str, None] = {}
-        self._tool_inputs: dict[str, dict[str, Any]] = {}  # call id -> name, dynamic
+        self._tool_inputs: dict[str, tuple[str, bool]] = {}  # call id -> name, dynamic
 
     def feed(self, data: bytes) -> None:
         """Whole SSE events (as the stores hand them out)."""
@@ -57,7 +57,7 @@ class OpenParts:
         elif kind == "reasoning-end":
             self._reasoning.pop(part_id, None)
         elif kind == "tool-input-start":
-            call = {"toolName": chunk.get("toolName"), "dynamic": chunk.get("dynamic")}
+            call = (str(chunk.get("toolName")), chunk.get("dynamic") is True)
             self._tool_inputs[str(chunk.get("toolCallId"))] = call
         elif kind in ("tool-input-available", "tool-input-error"):
             self._tool_inputs.pop(str(chunk.get("toolCallId")), None)
@@ -69,15 +69,8 @@ class OpenParts:
         """What ends every open part (reasoning, text, streaming tool input)."""
         out: list[Chunk] = [{"type": "reasoning-end", "id": i} for i in self._reasoning]
         out += [{"type": "text-end", "id": i} for i in self._text]
-        for call_id, call in self._tool_inputs.items():
-            chunk: Chunk = {
-                "type": "tool-input-error",
-                "toolCallId": call_id,
-                "toolName": call["toolName"],
-                "input": None,
-                "errorText": UNFINISHED_INPUT_TEXT,
-            }
-            if call["dynamic"]:
-                chunk["dynamic"] = True
-            out.append(chunk)
+        out += [
+            unfinished_input_error(call_id, name, dynamic=dynamic)
+            for call_id, (name, dynamic) in self._tool_inputs.items()
+        ]
         return out

@@ -35,7 +35,8 @@ logger = logging.getLogger("uiwire")
 
 
 class RecordedStream:
-    """Start with ``await RecordedStream.start(...)``; read ``log``; ``done`` when over."""
+    """Start with ``await RecordedStream.start(...)``; follow ``log``; ``on_closed`` is
+    called once the stream is recorded and closed in the store."""
 
     def __init__(
         self,
@@ -91,11 +92,6 @@ class RecordedStream:
         loop = asyncio.get_running_loop()
         stream._task = loop.create_task(stream._run(), name=f"uiwire-record-{stream_id}")
         return stream
-
-    async def wait_closed(self) -> None:
-        """Wait until the last frame is recorded and the store closed the stream."""
-        if self._task is not None:
-            await asyncio.shield(self._task)
 
     async def _run(self) -> None:
         recorder = asyncio.get_running_loop().create_task(

@@ -104,9 +104,6 @@ class StopListeners:
             except Exception:  # noqa: PERF203 - one callback's failure must not skip the rest
                 logger.exception("uiwire: the stop callback of stream %s raised", stream_id)
 
-    def __len__(self) -> int:
-        return len(self._callbacks)
-
 
 class StreamStore(abc.ABC):
     """The recorded frames of resumable streams, and each chat's active stream."""

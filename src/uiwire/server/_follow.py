@@ -20,6 +20,7 @@ from uiwire.protocol.encode import KEEP_ALIVE_FRAME, UI_MESSAGE_STREAM_HEADERS
 from uiwire.resume.errors import StreamInterrupted, StreamStoreError
 from uiwire.resume.open_parts import OpenParts
 from uiwire.resume.store import interruption_frames
+from uiwire.server.response import wait_for_disconnect
 
 __all__ = ["FollowResponse"]
 
@@ -51,7 +52,9 @@ class FollowResponse(Response):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         loop = asyncio.get_running_loop()
         body = loop.create_task(self._send_body(send), name=f"uiwire-follow-{self.name}")
-        watcher = loop.create_task(_disconnected(receive), name=f"uiwire-follow-watch-{self.name}")
+        watcher = loop.create_task(
+            wait_for_disconnect(receive), name=f"uiwire-follow-watch-{self.name}"
+        )
         try:
             await asyncio.wait((body, watcher), return_when=asyncio.FIRST_COMPLETED)
         finally:
@@ -88,8 +91,3 @@ class FollowResponse(Response):
         except OSError:  # the client went away mid-write
             return
         await send({"type": "http.response.body", "body": b"", "more_body": False})
-
-
-async def _disconnected(receive: Receive) -> None:
-    while (await receive())["type"] != "http.disconnect":
-        pass

@@ -20,7 +20,7 @@ from starlette.types import Receive, Scope, Send
 
 from uiwire.stream.context import StreamContext
 
-__all__ = ["DEFAULT_KEEP_ALIVE", "UIMessageStreamResponse"]
+__all__ = ["DEFAULT_KEEP_ALIVE", "UIMessageStreamResponse", "wait_for_disconnect"]
 
 DEFAULT_KEEP_ALIVE: Final = 15.0
 """Seconds of silence before a keep-alive comment (proxies often cut at 30-60 s)."""
@@ -78,11 +78,14 @@ class UIMessageStreamResponse(Response):
             await self.background()
 
     async def _watch_disconnect(self, receive: Receive) -> None:
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                self.ctx.disconnect()
-                return
+        await wait_for_disconnect(receive)
+        self.ctx.disconnect()
+
+
+async def wait_for_disconnect(receive: Receive) -> None:
+    """Return when the ASGI server says the client has gone (``http.disconnect``)."""
+    while (await receive())["type"] != "http.disconnect":
+        pass
 
 
 def check_keep_alive(keep_alive: float | None) -> float | None:
