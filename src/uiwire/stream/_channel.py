@@ -43,7 +43,7 @@ class Channel:
         self._limit = limit
         self._frames: list[bytes] = []
         self._size = 0
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None  # set once by bind(); read-only after
         self._loop_thread: int | None = None
         self._ready = asyncio.Event()  # frames, end of stream, or consumer gone
         self._room = asyncio.Event()  # the buffer went below the limit
@@ -56,19 +56,15 @@ class Channel:
 
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
         """Tie the channel to the running loop; call from the loop's thread."""
-        if self._loop is None:
+        if self.loop is None:
             with self.lock:  # the thread first: writers that see the loop see its thread
                 self._loop_thread = threading.get_ident()
-                self._loop = loop
-        elif self._loop is not loop:
+                self.loop = loop
+        elif self.loop is not loop:
             raise StreamStateError(
                 "this stream belongs to another event loop; a StreamContext is used from "
                 "the loop that created or first ran it"
             )
-
-    @property
-    def loop(self) -> asyncio.AbstractEventLoop | None:
-        return self._loop
 
     def on_loop_thread(self) -> bool:
         """True on the loop's thread, or if no loop is bound yet (nothing to hand off to)."""
@@ -76,7 +72,7 @@ class Channel:
 
     def check_loop_open(self) -> None:
         """Raise ``StreamClosed`` if the bound loop is closed (a write could never arrive)."""
-        loop = self._loop
+        loop = self.loop
         if loop is not None and loop.is_closed():
             raise StreamClosed(_LOOP_CLOSED)
 
@@ -88,7 +84,8 @@ class Channel:
             return
         self._frames.append(frame)
         self._size += len(frame)
-        self._wake_locked()
+        if not self._wake_pending:  # a burst pays for one wake-up, and for no call after it
+            self._wake_locked()
 
     def end_locked(self) -> None:
         """No more frames: the consumer gets what is buffered, then the end."""
@@ -99,14 +96,14 @@ class Channel:
         return self._attached and not self._gone and self._size > self._limit
 
     def _wake_locked(self) -> None:
-        if self._wake_pending or self._loop is None:
+        if self._wake_pending or self.loop is None:
             return
         self._wake_pending = True
         if self._loop_thread == threading.get_ident():
             self._ready.set()
             return
         try:
-            self._loop.call_soon_threadsafe(self._ready.set)
+            self.loop.call_soon_threadsafe(self._ready.set)
         except RuntimeError:  # the loop closed under us
             self._wake_pending = False
             raise StreamClosed(_LOOP_CLOSED) from None
@@ -143,7 +140,7 @@ class Channel:
 
     async def receive(self, timeout: float | None = None) -> bytes | None:
         """Everything buffered, joined; ``b""`` after ``timeout`` idle seconds; None at the end."""
-        loop = self._loop
+        loop = self.loop
         assert loop is not None, "bind() first"
         deadline = None if timeout is None else loop.time() + timeout
         while True:

@@ -102,16 +102,26 @@ def _spawn(
     return task
 
 
+_get_running_loop = asyncio.get_running_loop
+
+
 def _awaitable_twin(
     method: Callable[Concatenate[SyncWriter, _P], _R],
 ) -> Callable[Concatenate[StreamContext[Any], _P], Coroutine[Any, Any, _R]]:
     """The awaitable form of a ``SyncWriter`` method: write, then wait if over the limit."""
 
+    name = method.__name__
+
     @functools.wraps(method)
     async def write(ctx: StreamContext[Any], /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
-        ctx._bind_here(method.__name__)  # pyright: ignore[reportPrivateUsage]
-        result = method(ctx._writer, *args, **kwargs)  # pyright: ignore[reportPrivateUsage]
         channel = ctx._channel  # pyright: ignore[reportPrivateUsage]
+        try:
+            bound = channel.loop is _get_running_loop()
+        except RuntimeError:
+            bound = False
+        if not bound:  # first use, or the wrong place: bind, or say what is wrong
+            ctx._bind_here(name)  # pyright: ignore[reportPrivateUsage]
+        result = method(ctx._writer, *args, **kwargs)  # pyright: ignore[reportPrivateUsage]
         if channel.over_limit_locked():  # an unlocked peek; waiting re-checks
             await channel.wait_for_room()
         return result
@@ -473,7 +483,9 @@ class StreamContext(Generic[InfoT]):
         self, step: Step, *, exception: BaseException | None = None, force: bool = False
     ) -> None:
         channel = self._channel
-        channel.check_loop_open()
+        loop = channel.loop
+        if loop is not None and loop.is_closed():  # check_loop_open, inlined: every write
+            channel.check_loop_open()
         with channel.lock:
             if self._closed_reason is not None and not force:
                 raise StreamClosed(self._closed_reason)
