@@ -44,10 +44,14 @@ def conformance(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Benchmarks; figures are printed and written as JSON under benchmarks/results/."""
-    session.install("-e", ".[dev]")
-    session.run("python", "-m", "benchmarks.bench_protocol", *session.posargs)
-    session.run("python", "-m", "benchmarks.bench_stream")
+    """Benchmarks against the alternatives: JSON, tables and plots into docs/benchmarks/.
+
+    Not part of the default sessions. ``nox -s bench -- --quick`` is a tiny smoke run.
+    Run on an otherwise idle machine: every figure is a ratio within one run.
+    """
+    session.install("-e", ".[bench]")
+    for benchmark in ("pipeline", "bridge", "adapters", "loopback"):
+        session.run("python", "-m", f"benchmarks.{benchmark}", *session.posargs)
 
 
 @nox.session

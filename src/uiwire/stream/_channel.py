@@ -45,8 +45,10 @@ class Channel:
         self._size = 0
         self.loop: asyncio.AbstractEventLoop | None = None  # set once by bind(); read-only after
         self._loop_thread: int | None = None
-        self._ready = asyncio.Event()  # frames, end of stream, or consumer gone
+        self._waiter: asyncio.Future[None] | None = None  # the consumer, while it waits
         self._room = asyncio.Event()  # the buffer went below the limit
+        self._last_delivery: float | None = None  # loop time receive() last returned data
+        self._idle_timer: asyncio.TimerHandle | None = None
         self._wake_pending = False
         self._attached = False
         self._gone = False  # the consumer left: frames are dropped from now on
@@ -100,10 +102,10 @@ class Channel:
             return
         self._wake_pending = True
         if self._loop_thread == threading.get_ident():
-            self._ready.set()
+            self._wake()
             return
         try:
-            self.loop.call_soon_threadsafe(self._ready.set)
+            self.loop.call_soon_threadsafe(self._wake)
         except RuntimeError:  # the loop closed under us
             self._wake_pending = False
             raise StreamClosed(_LOOP_CLOSED) from None
@@ -139,10 +141,17 @@ class Channel:
             self._attached = True
 
     async def receive(self, timeout: float | None = None) -> bytes | None:
-        """Everything buffered, joined; ``b""`` after ``timeout`` idle seconds; None at the end."""
+        """Everything buffered, joined; ``b""`` after ``timeout`` idle seconds; None at the end.
+
+        Idle means nothing returned for ``timeout`` seconds. One timer per idle period
+        tracks it (re-armed only when it goes off early), not one per call: a stream
+        delivering every few milliseconds would otherwise create and cancel a timer per
+        frame.
+        """
         loop = self.loop
         assert loop is not None, "bind() first"
-        deadline = None if timeout is None else loop.time() + timeout
+        if self._last_delivery is None:
+            self._last_delivery = loop.time()
         while True:
             with self.lock:
                 if self._frames:
@@ -152,20 +161,46 @@ class Channel:
                     self._wake_pending = False
                     if self._thread_waiters:
                         self._room_for_threads.notify_all()
-                    self._room.set()
+                    if not self._room.is_set():
+                        self._room.set()
+                    if timeout is not None:
+                        self._last_delivery = loop.time()
                     return frames[0] if len(frames) == 1 else b"".join(frames)
                 if self._eof or self._gone:
+                    self._cancel_idle_timer()
                     return None
                 self._wake_pending = False
-                self._ready.clear()
-            if deadline is not None and loop.time() >= deadline:
-                return b""
-            timer = None if deadline is None else loop.call_at(deadline, self._ready.set)
+            if timeout is not None:
+                due = self._last_delivery + timeout
+                if loop.time() >= due:
+                    self._last_delivery = loop.time()
+                    return b""
+                timer = self._idle_timer
+                if timer is None:  # one that goes off earlier than due re-arms from here
+                    self._idle_timer = loop.call_at(due, self._idle_timer_went_off)
+            # Writers on other threads wake us through call_soon_threadsafe, which runs
+            # after this await: creating the waiter outside the lock loses no wake-up.
+            waiter = loop.create_future()
+            self._waiter = waiter
             try:
-                await self._ready.wait()
+                await waiter
             finally:
-                if timer is not None:
-                    timer.cancel()
+                self._waiter = None
+
+    def _wake(self) -> None:
+        """Resume the consumer if it is waiting (on the loop)."""
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def _idle_timer_went_off(self) -> None:
+        self._idle_timer = None
+        self._wake()
+
+    def _cancel_idle_timer(self) -> None:
+        if self._idle_timer is not None:
+            self._idle_timer.cancel()
+            self._idle_timer = None
 
     def abandon(self) -> None:
         """The consumer left: drop what is buffered and release every waiting writer."""
@@ -175,4 +210,5 @@ class Channel:
             self._size = 0
             self._room_for_threads.notify_all()
         self._room.set()
-        self._ready.set()
+        self._cancel_idle_timer()
+        self._wake()

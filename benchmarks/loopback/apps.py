@@ -1,0 +1,198 @@
+"""The servers under test, one uvicorn process each, all streaming the same scripted model.
+
+The model emits one token every ``interval_ms`` for ``chunks`` tokens (both from the
+request body). Each token is the time it was *due*, in ``time.monotonic_ns()`` (one clock
+for every process on the machine), so the load generator's receive time minus the token
+is the delay between the model and the client: event-loop lag, the library's pipeline,
+uvicorn and the kernel. Stamping the due time rather than the wake-up time counts a late
+timer as delay, as a late read of the model's socket would be in production.
+
+Three ASGI apps, chosen by ``BENCH_APP`` (``uvicorn --factory benchmarks.loopback.apps:create``):
+
+- ``uiwire``: ``ChatEndpoint`` with an ``async def respond(turn, ctx)`` agent;
+- ``handwritten``: the floor: a Starlette route returning a ``StreamingResponse`` over an
+  async generator that formats each frame with orjson;
+- ``asp``: ai-sdk-stream-python's ``StreamContext`` as its README wires it to FastAPI
+  (installed in the benchmark environment only).
+
+Each app also serves ``GET /stats``: process CPU seconds, RSS, and the event loop's lag
+(a probe that sleeps 5 ms and records how late it wakes); ``?reset=1`` clears the lag
+samples, so a measurement window can start after connections are open.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+import os
+import resource
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import orjson
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+PROBE_INTERVAL = 0.005
+_PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+async def model_tokens(chunks: int, interval: float) -> AsyncIterator[str]:
+    """The scripted model: ``chunks`` tokens, one due every ``interval`` seconds."""
+    clock = time.monotonic_ns
+    start_ns = clock()
+    step_ns = int(interval * 1e9)
+    for i in range(1, chunks + 1):
+        due_ns = start_ns + i * step_ns
+        wait_ns = due_ns - clock()
+        await asyncio.sleep(wait_ns / 1e9 if wait_ns > 0 else 0)
+        yield f"{due_ns} "
+
+
+class LoopLag:
+    """How late the event loop runs a 5 ms timer, sampled for as long as the app runs."""
+
+    def __init__(self) -> None:
+        self.samples: list[float] = []
+        self._task: asyncio.Task[None] | None = None
+
+    async def _probe(self) -> None:
+        clock = time.perf_counter  # loop.time() has millisecond resolution on uvloop
+        while True:
+            due = clock() + PROBE_INTERVAL
+            await asyncio.sleep(PROBE_INTERVAL)
+            self.samples.append(clock() - due)
+
+    @contextlib.asynccontextmanager
+    async def running(self, app: object) -> AsyncIterator[None]:
+        # What a production server does after start-up, for every app alike: the
+        # imports' objects leave the collector's view, so a full collection under load
+        # scans the streams' objects only (tens of milliseconds less per pause).
+        gc.collect()
+        gc.freeze()
+        self._task = asyncio.create_task(self._probe())
+        try:
+            yield
+        finally:
+            self._task.cancel()
+
+
+def _rss_bytes() -> int:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * _PAGE
+
+
+def _stats_route(lag: LoopLag) -> Route:
+    async def stats(request: Request) -> Response:
+        samples = sorted(lag.samples)
+        if request.query_params.get("reset"):
+            lag.samples.clear()
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        return JSONResponse(
+            {
+                "cpu_seconds": usage.ru_utime + usage.ru_stime,
+                "rss_bytes": _rss_bytes(),
+                "lag_samples": len(samples),
+                "lag_p50_ms": _percentile(samples, 0.50) * 1000,
+                "lag_p99_ms": _percentile(samples, 0.99) * 1000,
+                "lag_max_ms": (samples[-1] if samples else 0.0) * 1000,
+            }
+        )
+
+    return Route("/stats", stats)
+
+
+def _percentile(ordered: list[float], q: float) -> float:
+    if not ordered:
+        return 0.0
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def _params(body: dict[str, Any]) -> tuple[int, float]:
+    return int(body["chunks"]), float(body["interval_ms"]) / 1000
+
+
+# --- uiwire -------------------------------------------------------------------------------
+
+
+def uiwire_app() -> list[Route]:
+    from uiwire import StreamContext
+    from uiwire.server import ChatEndpoint, ChatTurn
+
+    async def respond(turn: ChatTurn, ctx: StreamContext[Any]) -> None:
+        chunks, interval = _params(turn.body)
+        async for token in model_tokens(chunks, interval):
+            await ctx.write_text(token)
+
+    return ChatEndpoint(respond).routes("/api/chat")
+
+
+# --- hand-written: the floor --------------------------------------------------------------
+
+_HEADERS = {
+    "cache-control": "no-cache",
+    "x-vercel-ai-ui-message-stream": "v1",
+    "x-accel-buffering": "no",
+}
+
+
+def handwritten_app() -> list[Route]:
+    dumps = orjson.dumps
+
+    async def frames(chunks: int, interval: float) -> AsyncIterator[bytes]:
+        yield b'data: {"type":"start","messageId":"m1"}\n\ndata: {"type":"start-step"}\n\n'
+        yield b'data: {"type":"text-start","id":"t1"}\n\n'
+        async for token in model_tokens(chunks, interval):
+            yield b"data: " + dumps({"type": "text-delta", "id": "t1", "delta": token}) + b"\n\n"
+        yield (
+            b'data: {"type":"text-end","id":"t1"}\n\ndata: {"type":"finish-step"}\n\n'
+            b'data: {"type":"finish","finishReason":"stop"}\n\ndata: [DONE]\n\n'
+        )
+
+    async def chat(request: Request) -> Response:
+        chunks, interval = _params(orjson.loads(await request.body()))
+        return StreamingResponse(
+            frames(chunks, interval), media_type="text/event-stream", headers=_HEADERS
+        )
+
+    return [Route("/api/chat", chat, methods=["POST"])]
+
+
+# --- ai-sdk-stream-python -----------------------------------------------------------------
+
+
+def asp_app() -> list[Route]:
+    from ai_sdk_stream_python import StreamContext  # pyright: ignore[reportMissingImports]
+
+    async def chat(request: Request) -> Response:
+        chunks, interval = _params(orjson.loads(await request.body()))
+
+        async def work(ctx: Any) -> None:
+            async for token in model_tokens(chunks, interval):
+                await ctx.write_text(token)
+
+        ctx: Any = StreamContext()
+        await ctx.run(work)
+        return StreamingResponse(
+            ctx.stream(), media_type="text/event-stream", headers=ctx.response_headers
+        )
+
+    return [Route("/api/chat", chat, methods=["POST"])]
+
+
+APPS: dict[str, Callable[[], list[Route]]] = {
+    "uiwire": uiwire_app,
+    "handwritten": handwritten_app,
+    "asp": asp_app,
+}
+
+
+def create() -> Starlette:
+    """The app named by ``BENCH_APP``, with ``/stats`` and the loop-lag probe."""
+    lag = LoopLag()
+    routes = APPS[os.environ["BENCH_APP"]]()
+    return Starlette(routes=[*routes, _stats_route(lag)], lifespan=lag.running)

@@ -1,0 +1,194 @@
+"""The load generator: N concurrent useChat-style POSTs, read as fast as they arrive.
+
+    python -m benchmarks.loopback.loadgen --port P --streams N --chunks K --interval-ms 20
+
+Runs in its own process (the server's CPU is not ours) on uvloop, with raw HTTP/1.1 over
+asyncio protocols: an HTTP client library would cost more per chunk than the servers do,
+and its lag would be measured as theirs. For every ``text-delta`` it computes receive
+time minus the token's due time (see ``apps.py``). Streams start spread over
+``--ramp`` seconds so their ticks do not all fall on the same millisecond. Prints one
+JSON object: delays, chunks, streams completed and failed, the server's ``/stats`` before
+the load, with every stream open, and after.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import re
+import sys
+import time
+from typing import Any
+
+STAMP = re.compile(rb'"type":"text-delta","id":"[^"]*","delta":"(\d+) ')
+DONE = b"data: [DONE]\n\n"
+
+
+class ChatStream(asyncio.Protocol):
+    """One POST and its SSE answer; records the delay of every token as it arrives."""
+
+    def __init__(self, request: bytes, delays: list[int], finished: asyncio.Future[str]) -> None:
+        self._request = request
+        self._delays = delays
+        self._finished = finished
+        self._buffer = b""
+        self._headers_done = False
+        self._done = False
+        self.chunks = 0
+        self.transport: Any = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]  # uvloop's is not a subclass
+        transport.write(self._request)  # type: ignore[attr-defined]
+
+    def data_received(self, data: bytes) -> None:
+        now = time.monotonic_ns()
+        buffer = self._buffer + data
+        if not self._headers_done:
+            head_end = buffer.find(b"\r\n\r\n")
+            if head_end < 0:
+                self._buffer = buffer
+                return
+            status = buffer[: buffer.find(b"\r\n")]
+            if b" 200 " not in status:
+                self._fail(f"status {status.decode(errors='replace')}")
+                return
+            self._headers_done = True
+            buffer = buffer[head_end + 4 :]
+        end = buffer.rfind(b"\n\n")
+        if end < 0:
+            self._buffer = buffer
+            return
+        complete, self._buffer = buffer[: end + 2], buffer[end + 2 :]
+        delays = self._delays
+        for match in STAMP.finditer(complete):
+            delays.append(now - int(match.group(1)))
+            self.chunks += 1
+        if DONE in complete:
+            self._done = True
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self._finished.done():
+            self._finished.set_result("ok" if self._done else f"ended early: {exc!r}")
+
+    def _fail(self, why: str) -> None:
+        if not self._finished.done():
+            self._finished.set_result(why)
+        if self.transport is not None:
+            self.transport.close()
+
+
+def _request(port: int, index: int, chunks: int, interval_ms: float) -> bytes:
+    body = json.dumps(
+        {
+            "id": f"chat-{index}",
+            "messages": [
+                {"id": f"u-{index}", "role": "user", "parts": [{"type": "text", "text": "hi"}]}
+            ],
+            "trigger": "submit-message",
+            "chunks": chunks,
+            "interval_ms": interval_ms,
+        }
+    ).encode()
+    return (
+        f"POST /api/chat HTTP/1.1\r\nhost: 127.0.0.1:{port}\r\n"
+        f"content-type: application/json\r\ncontent-length: {len(body)}\r\n"
+        "connection: close\r\n\r\n"
+    ).encode() + body
+
+
+async def _stats(port: int, reset: bool = False) -> dict[str, Any]:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    path = "/stats?reset=1" if reset else "/stats"
+    writer.write(f"GET {path} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n".encode())
+    raw = await reader.read()
+    writer.close()
+    return json.loads(raw.split(b"\r\n\r\n", 1)[1])
+
+
+async def run(
+    port: int, streams: int, chunks: int, interval_ms: float, ramp: float
+) -> dict[str, Any]:
+    loop = asyncio.get_running_loop()
+    delays: list[int] = []
+    before = await _stats(port, reset=True)
+    started = time.monotonic()
+    finished: list[asyncio.Future[str]] = []
+    protocols: list[ChatStream] = []
+    for index in range(streams):
+        due = started + ramp * index / streams
+        if (wait := due - time.monotonic()) > 0:
+            await asyncio.sleep(wait)
+        future: asyncio.Future[str] = loop.create_future()
+        request = _request(port, index, chunks, interval_ms)
+        try:
+            _, protocol = await loop.create_connection(
+                lambda r=request, f=future: ChatStream(r, delays, f), "127.0.0.1", port
+            )
+            protocols.append(protocol)
+        except OSError as exc:
+            future.set_result(f"connect failed: {exc!r}")
+        finished.append(future)
+    all_open = time.monotonic()
+    # The load is steady once every stream is open: measure the server there.
+    await asyncio.sleep(min(1.0, chunks * interval_ms / 1000 / 4))
+    loaded = await _stats(port, reset=True)
+    delays_at_steady = len(delays)
+    outcomes = await asyncio.gather(*finished)
+    after = await _stats(port)
+    ended = time.monotonic()
+    failures = [o for o in outcomes if o != "ok"]
+    steady = sorted(delays[delays_at_steady:]) or sorted(delays)
+    everything = sorted(delays)
+    return {
+        "streams": streams,
+        "chunks_per_stream": chunks,
+        "interval_ms": interval_ms,
+        "completed": len(outcomes) - len(failures),
+        "failures": failures[:5],
+        "failure_count": len(failures),
+        "chunks_received": len(delays),
+        "chunks_expected": streams * chunks,
+        "delay_ms": _summary(everything),
+        "steady_delay_ms": _summary(steady),
+        "ramp_seconds": all_open - started,
+        "wall_seconds": ended - started,
+        "stats_before": before,
+        "stats_loaded": loaded,
+        "stats_after": after,
+    }
+
+
+def _summary(ordered: list[int]) -> dict[str, float]:
+    if not ordered:
+        return {"p50": 0.0, "p99": 0.0, "max": 0.0, "n": 0}
+
+    def at(q: float) -> float:
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] / 1e6
+
+    return {"p50": at(0.50), "p99": at(0.99), "max": ordered[-1] / 1e6, "n": len(ordered)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--streams", type=int, required=True)
+    parser.add_argument("--chunks", type=int, default=250)
+    parser.add_argument("--interval-ms", type=float, default=20.0)
+    parser.add_argument("--ramp", type=float, default=1.0)
+    args = parser.parse_args(argv)
+    try:
+        import uvloop  # pyright: ignore[reportMissingImports]
+    except ImportError:
+        runner = asyncio.run
+    else:
+        runner = uvloop.run  # pyright: ignore[reportUnknownMemberType]
+    result = runner(run(args.port, args.streams, args.chunks, args.interval_ms, args.ramp))
+    json.dump(result, sys.stdout)
+    sys.stdout.write("\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

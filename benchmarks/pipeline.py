@@ -1,0 +1,248 @@
+"""Per-chunk pipeline cost: microseconds per text delta, from the intent call to SSE bytes.
+
+    python -m benchmarks.pipeline [--n 100000] [--repeat 5] [--quick]
+
+Paths, measured in one process, interleaved, best of ``repeat``:
+
+* ``orjson frame``: ``b"data: " + orjson.dumps(dict) + b"\\n\\n"``, the floor for any
+  JSON-over-SSE encoder; ``json.dumps frame``: the same with the standard library;
+* ``uiwire protocol layer``: ``encode_chunks(machine.text_delta(token))``, what a delta
+  costs in the state machine and the encoder;
+* ``uiwire StreamContext``: ``await ctx.write_text(token)`` in the work task, the bytes
+  drained from ``ctx.stream()``: the push API, queue and all;
+* ``ai-sdk-stream-python StreamContext``: the same calls on its context (str frames,
+  encoded to bytes as a server would);
+* ``pydantic-ai VercelAIEventStream``: pydantic-ai's native ``PartDeltaEvent``s through
+  ``transform_stream`` and ``encode_stream``, encoded to bytes.
+
+The last two are installed in the benchmark environment only; without them, their rows
+are left out and the targets that need them are not judged.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib.util
+import json
+import sys
+import time
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from benchmarks._results import OUT_DIR, Result, Table, Target, fmt, save
+from uiwire import StreamContext, StreamMachine, encode_chunks
+
+TOKENS = ["Hello", ",", " world", "!", " The", " answer", " is", " 42", ".", " ✓", "\n", ' "q"']
+FLOOR = "orjson frame"
+PROTOCOL = "uiwire protocol layer"
+CONTEXT = "uiwire StreamContext"
+ASP = "ai-sdk-stream-python StreamContext"
+PAI = "pydantic-ai VercelAIEventStream"
+
+Case = Callable[[int], int]  # runs n deltas, returns the bytes produced
+
+
+def orjson_frame(n: int) -> int:
+    dumps, size = orjson.dumps, 0
+    for i in range(n):
+        size += len(
+            b"data: " + dumps({"type": "text-delta", "id": "t1", "delta": TOKENS[i % 12]}) + b"\n\n"
+        )
+    return size
+
+
+def json_frame(n: int) -> int:
+    dumps, size = json.dumps, 0
+    for i in range(n):
+        frame = (
+            "data: " + dumps({"type": "text-delta", "id": "t1", "delta": TOKENS[i % 12]}) + "\n\n"
+        )
+        size += len(frame.encode())
+    return size
+
+
+def uiwire_protocol(n: int) -> int:
+    machine = StreamMachine(message_id="m")
+    machine.text_delta("open")  # start, start-step and text-start happen once
+    delta, encode, size = machine.text_delta, encode_chunks, 0
+    for i in range(n):
+        size += len(encode(delta(TOKENS[i % 12])))
+    return size
+
+
+def uiwire_context(n: int) -> int:
+    async def run() -> int:
+        ctx = StreamContext()
+
+        async def work(ctx: StreamContext) -> None:
+            for i in range(n):
+                await ctx.write_text(TOKENS[i % 12])
+
+        ctx.run(work)
+        return sum([len(data) async for data in ctx.stream()])
+
+    return asyncio.run(run())
+
+
+def asp_context(n: int) -> int:
+    from ai_sdk_stream_python import StreamContext as AspContext  # pyright: ignore
+
+    async def run() -> int:
+        ctx: Any = AspContext()
+
+        async def work(ctx: Any) -> None:
+            for i in range(n):
+                await ctx.write_text(TOKENS[i % 12])
+
+        await ctx.run(work)
+        return sum([len(frame.encode()) async for frame in ctx.stream()])
+
+    return asyncio.run(run())
+
+
+def pydantic_ai_stream(n: int) -> int:
+    from pydantic_ai.messages import PartDeltaEvent, PartStartEvent, TextPart, TextPartDelta
+    from pydantic_ai.ui.vercel_ai import VercelAIEventStream
+
+    async def events() -> AsyncIterator[Any]:
+        yield PartStartEvent(index=0, part=TextPart(content=""))
+        for i in range(n):
+            yield PartDeltaEvent(index=0, delta=TextPartDelta(content_delta=TOKENS[i % 12]))
+
+    async def run() -> int:
+        stream: Any = VercelAIEventStream(sdk_version=6)
+        return sum(
+            [len(s.encode()) async for s in stream.encode_stream(stream.transform_stream(events()))]
+        )
+
+    return asyncio.run(run())
+
+
+def cases() -> dict[str, Case]:
+    found: dict[str, Case] = {
+        FLOOR: orjson_frame,
+        "json.dumps frame": json_frame,
+        PROTOCOL: uiwire_protocol,
+        CONTEXT: uiwire_context,
+    }
+    if importlib.util.find_spec("ai_sdk_stream_python") is not None:
+        found[ASP] = asp_context
+    if importlib.util.find_spec("pydantic_ai") is not None:
+        found[PAI] = pydantic_ai_stream
+    return found
+
+
+def measure(n: int, repeat: int) -> dict[str, float]:
+    """Best-of-``repeat`` microseconds per delta for every case, interleaved."""
+    runs = cases()
+    best = dict.fromkeys(runs, float("inf"))
+    for _ in range(repeat):
+        for name, case in runs.items():
+            start = time.perf_counter()
+            produced = case(n)
+            elapsed = time.perf_counter() - start
+            if produced < n * 30:  # every frame is at least 30 bytes: nothing was skipped
+                raise RuntimeError(f"{name} produced {produced} bytes for {n} deltas")
+            best[name] = min(best[name], elapsed / n * 1e6)
+    return best
+
+
+def result(n: int, repeat: int, micros: dict[str, float]) -> Result:
+    floor = micros[FLOOR]
+    rows = [
+        [
+            name,
+            fmt(us, 3),
+            f"{us / floor:.2f}x",
+            f"{micros[name] / micros[CONTEXT]:.2f}x" if name in (ASP, PAI) else "",
+        ]
+        for name, us in micros.items()
+    ]
+    table = Table(
+        f"µs per text delta, intent call to SSE bytes ({n:,} deltas, best of {repeat})",
+        ["path", "µs per delta", "x orjson frame", "x uiwire StreamContext"],
+        rows,
+    )
+    protocol_ratio = micros[PROTOCOL] / floor
+    targets = [
+        Target(
+            "uiwire protocol layer vs a bare orjson frame",
+            "<= 3x",
+            f"{protocol_ratio:.2f}x",
+            protocol_ratio <= 3,
+        )
+    ]
+    for rival in (ASP, PAI):
+        if rival in micros:
+            faster = micros[rival] / micros[CONTEXT]
+            targets.append(
+                Target(
+                    f"uiwire StreamContext faster than {rival}",
+                    ">= 3x",
+                    f"{faster:.2f}x",
+                    faster >= 3,
+                )
+            )
+    return Result(
+        name="pipeline",
+        title="Per-chunk pipeline cost",
+        params={"n": n, "repeat": repeat, "tokens": TOKENS},
+        figures={"us_per_delta": micros},
+        tables=[table],
+        targets=targets,
+    )
+
+
+def plot(micros: dict[str, float], path: Path) -> None:
+    """Horizontal bars: µs per delta, with the multiple of the orjson frame."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = list(micros)[::-1]
+    values = [micros[name] for name in names]
+    colors = ["tab:blue" if name.startswith("uiwire") else "tab:gray" for name in names]
+    figure, axis = plt.subplots(figsize=(8, 4), dpi=110)
+    bars = axis.barh(names, values, color=colors)
+    for bar, value in zip(bars, values, strict=True):
+        axis.text(
+            bar.get_width(),
+            bar.get_y() + bar.get_height() / 2,
+            f" {value:.2f} µs ({value / micros[FLOOR]:.1f}x)",
+            va="center",
+            fontsize=8,
+        )
+    axis.set_xlabel("µs per text delta, intent call to SSE bytes (lower is better)")
+    axis.set_xlim(0, max(values) * 1.35)
+    axis.set_title("Per-chunk pipeline cost (one process, best of runs)", fontsize=10)
+    figure.tight_layout()
+    figure.savefig(path)
+    plt.close(figure)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--n", type=int, default=100_000, help="deltas per run")
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--quick", action="store_true", help="a tiny run (smoke test)")
+    parser.add_argument("--out", type=Path, default=OUT_DIR)
+    parser.add_argument("--no-plot", action="store_true")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.n, args.repeat = 2_000, 1
+    micros = measure(args.n, args.repeat)
+    save(result(args.n, args.repeat, micros), args.out)
+    if not args.no_plot:
+        plot(micros, args.out / "pipeline.png")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
