@@ -133,8 +133,19 @@ def save(result: Result, out_dir: Path = OUT_DIR) -> Path:
     path.write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
     markdown = result.markdown()
     (out_dir / f"{result.name}.table.md").write_text(markdown)
+    (out_dir / "machine.table.md").write_text(machine_markdown(payload["machine"]))
     print(markdown)
     return path
+
+
+def machine_markdown(info: dict[str, Any]) -> str:
+    """The machine as a short list, for the results page."""
+    packages = ", ".join(f"{name} {version}" for name, version in info["packages"].items())
+    return (
+        f"- CPU: {info['cpu']}, {info['cores']} cores; {info['memory_gib']} GiB of memory\n"
+        f"- System: {info['system']}, Python {info['python']}\n"
+        f"- Packages: {packages}\n"
+    )
 
 
 def fmt(value: float, digits: int = 2) -> str:

@@ -272,9 +272,9 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--streams", default="100,500,1000", help="comma-separated N")
-    parser.add_argument("--chunks", type=int, default=250, help="tokens per stream")
+    parser.add_argument("--chunks", type=int, default=500, help="tokens per stream")
     parser.add_argument("--interval-ms", type=float, default=20.0)
-    parser.add_argument("--ramp", type=float, default=1.0, help="seconds to open all streams")
+    parser.add_argument("--ramp", type=float, default=2.0, help="seconds to open all streams")
     parser.add_argument("--quick", action="store_true", help="a tiny run (smoke test)")
     parser.add_argument("--out", type=Path, default=OUT_DIR)
     parser.add_argument("--no-plot", action="store_true")
