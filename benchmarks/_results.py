@@ -10,6 +10,7 @@ Only ratios measured in one run mean anything here: the machines are shared and 
 
 from __future__ import annotations
 
+import argparse
 import importlib.metadata
 import json
 import os
@@ -136,6 +137,17 @@ def save(result: Result, out_dir: Path = OUT_DIR) -> Path:
     (out_dir / "machine.table.md").write_text(machine_markdown(payload["machine"]))
     print(markdown)
     return path
+
+
+def parser(doc: str | None) -> argparse.ArgumentParser:
+    """The command line every benchmark shares: ``--quick``, ``--out``, ``--no-plot``."""
+    parser = argparse.ArgumentParser(
+        description=doc, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--quick", action="store_true", help="a tiny run: the smoke test's")
+    parser.add_argument("--out", type=Path, default=OUT_DIR, help="where results are written")
+    parser.add_argument("--no-plot", action="store_true", help="skip the PNG (no matplotlib)")
+    return parser
 
 
 def machine_markdown(info: dict[str, Any]) -> str:

@@ -53,7 +53,6 @@ import os
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # no fetch at import
 os.environ.setdefault("OPENAI_AGENTS_DISABLE_TRACING", "1")  # no trace export
 
-import argparse
 import asyncio
 import gc
 import json
@@ -72,7 +71,8 @@ from agents import Agent, OpenAIResponsesModel, Runner, function_tool, set_traci
 from dspy.streaming import StreamListener, StreamResponse
 from openai import AsyncOpenAI
 
-from benchmarks._results import OUT_DIR, Result, Table, Target, fmt, save
+from benchmarks._results import Result, Table, Target, fmt, save
+from benchmarks._results import parser as cli_parser
 from benchmarks._scripted_llm import LONG_MARKER, TOOL_CITY, TOOL_MARKER, TOOL_NAME
 from uiwire import StreamContext
 from uiwire.adapters.agents import AgentsAdapter
@@ -529,7 +529,7 @@ def plot(figures: dict[str, Any], path: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser = cli_parser(__doc__)
     parser.add_argument(
         "--runs", type=int, default=None, help=f"pairs per case (default {DEFAULT_RUNS})"
     )
@@ -539,11 +539,6 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help=f"deltas of the long text (default {DEFAULT_TOKENS})",
     )
-    parser.add_argument("--quick", action="store_true", help="a tiny run (the smoke test)")
-    parser.add_argument(
-        "--out", type=Path, default=OUT_DIR, help=f"results directory (default {OUT_DIR})"
-    )
-    parser.add_argument("--no-plot", action="store_true", help="skip adapters.png")
     args = parser.parse_args(argv)
     runs = args.runs if args.runs is not None else QUICK_RUNS if args.quick else DEFAULT_RUNS
     tokens = (

@@ -37,7 +37,6 @@ table says how many).
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import functools
 import gc
@@ -55,7 +54,8 @@ import anyio
 import anyio.to_thread
 import orjson
 
-from benchmarks._results import OUT_DIR, Result, Table, Target, fmt, save
+from benchmarks._results import Result, Table, Target, fmt, save
+from benchmarks._results import parser as cli_parser
 from uiwire import StreamContext
 
 UIWIRE: Final = "uiwire"
@@ -541,17 +541,12 @@ def plot(cases: Mapping[tuple[str, int], Case], path: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = cli_parser(__doc__)
     parser.add_argument("--events", type=int, default=100_000, help="events per run, all threads")
     parser.add_argument(
         "--dspy-events", type=int, default=None, help="events per DSPy run (default: events / 2)"
     )
     parser.add_argument("--repeat", type=int, default=3, help="runs per case; the best counts")
-    parser.add_argument("--quick", action="store_true", help="a tiny run, for the smoke test")
-    parser.add_argument("--out", type=Path, default=OUT_DIR)
-    parser.add_argument("--no-plot", action="store_true")
     parser.add_argument(
         "--loop",
         choices=("asyncio", "uvloop"),

@@ -21,7 +21,6 @@ are left out and the targets that need them are not judged.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import importlib.util
 import json
@@ -33,7 +32,8 @@ from typing import Any
 
 import orjson
 
-from benchmarks._results import OUT_DIR, Result, Table, Target, fmt, save
+from benchmarks._results import Result, Table, Target, fmt, save
+from benchmarks._results import parser as cli_parser
 from uiwire import StreamContext, StreamMachine, encode_chunks
 
 TOKENS = ["Hello", ",", " world", "!", " The", " answer", " is", " 42", ".", " ✓", "\n", ' "q"']
@@ -226,14 +226,9 @@ def plot(micros: dict[str, float], path: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = cli_parser(__doc__)
     parser.add_argument("--n", type=int, default=100_000, help="deltas per run")
     parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--quick", action="store_true", help="a tiny run (smoke test)")
-    parser.add_argument("--out", type=Path, default=OUT_DIR)
-    parser.add_argument("--no-plot", action="store_true")
     args = parser.parse_args(argv)
     if args.quick:
         args.n, args.repeat = 2_000, 1

@@ -33,7 +33,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from benchmarks._results import OUT_DIR, Result, Table, Target, fmt, save
+from benchmarks._results import Result, Table, Target, fmt, save
+from benchmarks._results import parser as cli_parser
 
 APPS = ("uiwire", "handwritten", "asp")
 LABELS = {
@@ -268,16 +269,11 @@ def plot(result: Result, path: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = cli_parser(__doc__)
     parser.add_argument("--streams", default="100,500,1000", help="comma-separated N")
     parser.add_argument("--chunks", type=int, default=500, help="tokens per stream")
     parser.add_argument("--interval-ms", type=float, default=20.0)
     parser.add_argument("--ramp", type=float, default=2.0, help="seconds to open all streams")
-    parser.add_argument("--quick", action="store_true", help="a tiny run (smoke test)")
-    parser.add_argument("--out", type=Path, default=OUT_DIR)
-    parser.add_argument("--no-plot", action="store_true")
     args = parser.parse_args(argv)
     if args.quick:
         args.streams, args.chunks, args.ramp = "4", 10, 0.1
