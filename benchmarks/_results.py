@@ -16,6 +16,7 @@ import json
 import os
 import platform
 import sys
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -158,6 +159,18 @@ def machine_markdown(info: dict[str, Any]) -> str:
         f"- System: {info['system']}, Python {info['python']}\n"
         f"- Packages: {packages}\n"
     )
+
+
+def percentiles(values: Iterable[float], scale: float = 1.0) -> dict[str, float]:
+    """p50, p99 and max of ``values`` times ``scale`` (nearest rank), and their count."""
+    ordered = sorted(values)
+    if not ordered:
+        return {"p50": 0.0, "p99": 0.0, "max": 0.0, "n": 0}
+
+    def rank(q: float) -> float:
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * scale
+
+    return {"p50": rank(0.50), "p99": rank(0.99), "max": ordered[-1] * scale, "n": len(ordered)}
 
 
 def fmt(value: float, digits: int = 2) -> str:

@@ -37,6 +37,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from benchmarks._results import percentiles
+
 PROBE_INTERVAL = 0.005
 _PAGE = os.sysconf("SC_PAGE_SIZE")
 
@@ -88,7 +90,7 @@ def _rss_bytes() -> int:
 
 def _stats_route(lag: LoopLag) -> Route:
     async def stats(request: Request) -> Response:
-        samples = sorted(lag.samples)
+        lag_ms = percentiles(lag.samples, scale=1000)
         if request.query_params.get("reset"):
             lag.samples.clear()
         usage = resource.getrusage(resource.RUSAGE_SELF)
@@ -96,20 +98,14 @@ def _stats_route(lag: LoopLag) -> Route:
             {
                 "cpu_seconds": usage.ru_utime + usage.ru_stime,
                 "rss_bytes": _rss_bytes(),
-                "lag_samples": len(samples),
-                "lag_p50_ms": _percentile(samples, 0.50) * 1000,
-                "lag_p99_ms": _percentile(samples, 0.99) * 1000,
-                "lag_max_ms": (samples[-1] if samples else 0.0) * 1000,
+                "lag_samples": lag_ms["n"],
+                "lag_p50_ms": lag_ms["p50"],
+                "lag_p99_ms": lag_ms["p99"],
+                "lag_max_ms": lag_ms["max"],
             }
         )
 
     return Route("/stats", stats)
-
-
-def _percentile(ordered: list[float], q: float) -> float:
-    if not ordered:
-        return 0.0
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 def _params(body: dict[str, Any]) -> tuple[int, float]:

@@ -21,6 +21,8 @@ import sys
 import time
 from typing import Any
 
+from benchmarks._results import percentiles
+
 STAMP = re.compile(rb'"type":"text-delta","id":"[^"]*","delta":"(\d+) ')
 DONE = b"data: [DONE]\n\n"
 
@@ -139,8 +141,7 @@ async def run(
     after = await _stats(port)
     ended = time.monotonic()
     failures = [o for o in outcomes if o != "ok"]
-    steady = sorted(delays[delays_at_steady:]) or sorted(delays)
-    everything = sorted(delays)
+    steady = delays[delays_at_steady:] or delays
     return {
         "streams": streams,
         "chunks_per_stream": chunks,
@@ -150,24 +151,14 @@ async def run(
         "failure_count": len(failures),
         "chunks_received": len(delays),
         "chunks_expected": streams * chunks,
-        "delay_ms": _summary(everything),
-        "steady_delay_ms": _summary(steady),
+        "delay_ms": percentiles(delays, scale=1e-6),
+        "steady_delay_ms": percentiles(steady, scale=1e-6),
         "ramp_seconds": all_open - started,
         "wall_seconds": ended - started,
         "stats_before": before,
         "stats_loaded": loaded,
         "stats_after": after,
     }
-
-
-def _summary(ordered: list[int]) -> dict[str, float]:
-    if not ordered:
-        return {"p50": 0.0, "p99": 0.0, "max": 0.0, "n": 0}
-
-    def at(q: float) -> float:
-        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] / 1e6
-
-    return {"p50": at(0.50), "p99": at(0.99), "max": ordered[-1] / 1e6, "n": len(ordered)}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -175,8 +175,7 @@ class Channel:
                 if loop.time() >= due:
                     self._last_delivery = loop.time()
                     return b""
-                timer = self._idle_timer
-                if timer is None:  # one that goes off earlier than due re-arms from here
+                if self._idle_timer is None:  # one going off before due re-arms from here
                     self._idle_timer = loop.call_at(due, self._idle_timer_went_off)
             # Writers on other threads wake us through call_soon_threadsafe, which runs
             # after this await: creating the waiter outside the lock loses no wake-up.
