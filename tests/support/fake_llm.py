@@ -79,6 +79,13 @@ class Reply:
     """Send only the first N events of the stream, then end the body normally: a
     truncated stream without its closing event (``StreamLog.finished`` is still set,
     the client did not hang up)."""
+    malformed_after: int | None = None
+    """Send the first N events, then one event whose ``data`` is not JSON, then end the
+    body: a provider (or proxy) that breaks its own framing."""
+    stall_after: int | None = None
+    """Send the first N events, then send nothing more and keep the connection open
+    until the client hangs up (at most a minute): a provider that stops mid-stream, for
+    the client's read timeout."""
 
     def __post_init__(self) -> None:
         if self.annotations and not self.text:
@@ -102,6 +109,9 @@ class StreamLog:
     finished: bool = False
     cut: bool = False
     """The client disconnected before the last event."""
+    opened_at: float = field(default_factory=time.monotonic)
+    ended_at: float | None = None
+    """``time.monotonic()`` when the body ended or the client hung up; None while open."""
 
 
 @dataclass
@@ -264,7 +274,8 @@ class FakeLLM:
                     "headers": [(b"content-type", b"text/event-stream")],
                 }
             )
-            for event in itertools.islice(chunks, reply.cut_after):
+            limits = [n for n in (reply.cut_after, reply.malformed_after, reply.stall_after) if n]
+            for event in itertools.islice(chunks, min(limits) if limits else None):
                 if reply.delay:
                     with contextlib.suppress(asyncio.TimeoutError):
                         await asyncio.wait_for(gone.wait(), reply.delay)
@@ -272,11 +283,20 @@ class FakeLLM:
                     log.cut = True
                     return
                 await send({"type": "http.response.body", "body": event, "more_body": True})
+            if reply.malformed_after is not None:
+                garbage = b'data: {"choices": [{"delta": {"content": "unterminated\n\n'
+                await send({"type": "http.response.body", "body": garbage, "more_body": True})
+            if reply.stall_after is not None:
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(gone.wait(), 60)
+                log.cut = gone.is_set()
+                return
             await send({"type": "http.response.body", "body": b"", "more_body": False})
             log.finished = True
         except OSError:
             log.cut = True
         finally:
+            log.ended_at = time.monotonic()
             watcher.cancel()
 
 

@@ -1,6 +1,6 @@
 """Serving ``useChat`` from Starlette and FastAPI (the ``fastapi`` extra)."""
 
-from uiwire.server.chat import ChatEndpoint, ChatResult, OnChatFinish
+from uiwire.server.chat import ChatEndpoint, ChatResult, OnChatFinish, TurnTimeout
 from uiwire.server.response import DEFAULT_KEEP_ALIVE, UIMessageStreamResponse
 from uiwire.server.turn import ChatAgent, ChatFunction, ChatTurn, ChatWork
 
@@ -13,5 +13,6 @@ __all__ = [
     "ChatTurn",
     "ChatWork",
     "OnChatFinish",
+    "TurnTimeout",
     "UIMessageStreamResponse",
 ]
