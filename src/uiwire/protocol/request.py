@@ -85,13 +85,14 @@ _Problem = tuple[tuple[str | int, ...], LiteralString, str]
 """``(location inside the model, error type, message)``."""
 
 
-def _not_null(value: Any) -> Any:
+def not_null(value: Any) -> Any:
+    """zod's ``.optional()`` refusing ``null`` (the OpenAPI schema recognises it)."""
     if value is None:
         raise PydanticCustomError("null_optional", "may be omitted, but must not be null")
     return value
 
 
-_Omittable = Annotated[_T | None, BeforeValidator(_not_null)]
+_Omittable = Annotated[_T | None, BeforeValidator(not_null)]
 """zod's ``.optional()``: the key may be absent (read back as None) but not ``null``."""
 
 

@@ -117,6 +117,9 @@ class RedisStreamStore(StreamStore):
         self._seq: dict[str, int] = {}  # stream id -> last entry id written
         self._stops = StopListeners()
         self._subscribed: asyncio.Event | None = None
+        self._first_attempt = asyncio.Event()
+        """Set once the listener's first subscribe succeeded or failed: a turn starting
+        while Redis is down learns it then, not after ``_SUBSCRIBE_WAIT``."""
         self._tasks: list[asyncio.Task[None]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._listen_failed = False
@@ -268,10 +271,11 @@ class RedisStreamStore(StreamStore):
         if not subscribed.is_set() and self._listen_failed:
             raise StreamStoreError(f"not subscribed to {self._channel!r}: Redis is unreachable")
         try:
-            await asyncio.wait_for(subscribed.wait(), _SUBSCRIBE_WAIT)
+            await asyncio.wait_for(self._first_attempt.wait(), _SUBSCRIBE_WAIT)
+            await asyncio.wait_for(subscribed.wait(), 0 if self._listen_failed else _SUBSCRIBE_WAIT)
         except asyncio.TimeoutError:
             raise StreamStoreError(
-                f"could not subscribe to {self._channel!r} within {_SUBSCRIBE_WAIT} s"
+                f"could not subscribe to {self._channel!r}: Redis is unreachable"
             ) from None
         return self._stops.add(stream_id, callback)
 
@@ -304,6 +308,7 @@ class RedisStreamStore(StreamStore):
         self._loop = loop
         self._listen_failed = False
         self._subscribed = asyncio.Event()
+        self._first_attempt = asyncio.Event()
         self._tasks = [
             loop.create_task(self._listen(), name="uiwire-redis-stop-listener"),
             loop.create_task(self._heartbeat(), name="uiwire-redis-heartbeat"),
@@ -319,6 +324,7 @@ class RedisStreamStore(StreamStore):
             try:
                 await pubsub.subscribe(self._channel)
                 subscribed.set()
+                self._first_attempt.set()
                 self._listen_failed = False
                 backoff = 0.1
                 while not self._closing:
@@ -329,6 +335,7 @@ class RedisStreamStore(StreamStore):
             except Exception as exc:
                 subscribed.clear()
                 self._listen_failed = True
+                self._first_attempt.set()
                 logger.warning("uiwire: stop requests are not received (%s); reconnecting", exc)
             finally:
                 with contextlib.suppress(RedisError, OSError):

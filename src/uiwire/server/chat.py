@@ -27,7 +27,7 @@ import dataclasses
 import inspect
 import logging
 from collections.abc import Awaitable, Callable, Collection
-from typing import Any
+from typing import Any, cast
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -51,6 +51,7 @@ from uiwire.resume.recorder import RecordedStream
 from uiwire.resume.store import StreamStore, check_chat_id
 from uiwire.server._body import DEFAULT_MAX_BODY_BYTES, read_chat_request
 from uiwire.server._follow import FollowResponse
+from uiwire.server._openapi import chat_openapi, merge_openapi
 from uiwire.server.response import DEFAULT_KEEP_ALIVE, UIMessageStreamResponse, check_keep_alive
 from uiwire.server.turn import ChatAgent, ChatFunction, ChatTurn, ChatWork
 from uiwire.stream.context import OnDisconnect, OnError, StreamContext
@@ -168,9 +169,13 @@ class ChatEndpoint:
         if authorize is not None and not callable(authorize):
             raise TypeError(f"authorize must be callable; got {type(authorize).__name__}")
         if timeout is not None and (
-            isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0
+            isinstance(timeout, bool)
+            or not isinstance(timeout, (int, float))  # pyright: ignore[reportUnnecessaryIsInstance]
+            or not timeout > 0
         ):
-            raise ValueError(f"timeout must be a positive number of seconds or None; got {timeout!r}")
+            raise ValueError(
+                f"timeout must be a positive number of seconds or None; got {timeout!r}"
+            )
         self._on_finish = on_finish
         self._on_error = on_error
         self._max_body_bytes = max_body_bytes
@@ -188,13 +193,32 @@ class ChatEndpoint:
         ``app.router.routes.extend(...)``: ``POST path`` (the chat), ``GET
         path/{id}/stream`` (resume, as ``useChat({ resume: true })`` calls it) and ``POST
         path/{id}/stop`` (stop the generation, on whichever worker runs it)."""
-        if not isinstance(path, str) or not path.startswith("/") or path.endswith("/"):  # pyright: ignore[reportUnnecessaryIsInstance]
-            raise ValueError(f"path must start with '/' and not end with one; got {path!r}")
+        _check_path(path)
         return [
             Route(path, self.respond, methods=["POST"]),
             Route(f"{path}/{{id}}/stream", self.resume, methods=["GET"]),
             Route(f"{path}/{{id}}/stop", self.stop, methods=["POST"]),
         ]
+
+    def openapi(
+        self, path: str = "/api/chat", *, into: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """The routes of ``routes(path)`` in OpenAPI 3.1: ``{"paths", "components"}``.
+
+        ``into`` is an OpenAPI document to add them to (in place), e.g. FastAPI's::
+
+            app.router.routes.extend(chat.routes("/api/chat"))
+            chat.openapi("/api/chat", into=app.openapi())  # /docs and /openapi.json show it
+
+        The request schema is ``ChatRequest``'s own; rules checked in code (tool fields
+        by state, URL schemes, ``__proto__`` keys, depth) can still refuse a body it
+        allows, with a 422.
+        """
+        _check_path(path)
+        fragment = chat_openapi(
+            path, url_schemes=self._url_schemes, chat_ids=self._streams is not None
+        )
+        return fragment if into is None else merge_openapi(into, fragment)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
@@ -204,7 +228,9 @@ class ChatEndpoint:
     async def respond(self, request: Request) -> Response:
         """The response to one request (for use inside your own route)."""
         if request.method != "POST":
-            return _problem(405, f"use POST, not {request.method}", "method", {"allow": "POST"})
+            return _problem(
+                405, f"use POST, not {request.method}", "method", "method", {"allow": "POST"}
+            )
         try:
             chat = await read_chat_request(
                 request, max_bytes=self._max_body_bytes, url_schemes=self._url_schemes
@@ -274,7 +300,9 @@ class ChatEndpoint:
         response refusing the request (405, 422, 403, 503, or 204: nothing active)."""
         if request.method not in methods:
             allow = methods[0]
-            return _problem(405, f"use {allow}, not {request.method}", "method", {"allow": allow})
+            return _problem(
+                405, f"use {allow}, not {request.method}", "method", "method", {"allow": allow}
+            )
         chat_id = str(request.path_params.get("id", ""))
         try:
             _chat_id(chat_id)
@@ -312,11 +340,12 @@ class ChatEndpoint:
             return None
         try:
             rebuild = message_chunks(continued, target=self._target) if continued else []
-        except ValueError:
-            logger.exception(
-                "chat %s: the continued message cannot be replayed; this answer is streamed "
-                "without resumption",
+        except ValueError as exc:  # the client's own message: a warning, no traceback
+            logger.warning(
+                "chat %s: the continued message cannot be replayed (%s); this answer is "
+                "streamed without resumption",
                 chat_id,
+                exc,
             )
             return None
         prefix = [encode_chunks(rebuild)] if rebuild else []
@@ -356,13 +385,25 @@ class ChatEndpoint:
         if on_finish is None:
             return None
 
-        async def finished(record: StreamRecord, status: StreamStatus) -> None:
-            result = ChatResult(turn.chat_id, _updated(turn, record), record, status, turn)
-            outcome = on_finish(result)
-            if inspect.isawaitable(outcome):
-                await outcome
+        def result(record: StreamRecord, status: StreamStatus) -> ChatResult:
+            return ChatResult(turn.chat_id, _updated(turn, record), record, status, turn)
 
-        return finished
+        if inspect.iscoroutinefunction(on_finish) or inspect.iscoroutinefunction(
+            getattr(on_finish, "__call__", None)  # noqa: B004 - an object with ``async def __call__``
+        ):
+
+            async def finished(record: StreamRecord, status: StreamStatus) -> None:
+                await cast("Awaitable[object]", on_finish(result(record, status)))
+
+            return finished
+        # a sync hook stays sync, so StreamContext runs it in a worker thread (a slow
+        # database save must not stall every other stream on the loop)
+        return lambda record, status: on_finish(result(record, status))
+
+
+def _check_path(path: str) -> None:
+    if not isinstance(path, str) or not path.startswith("/") or path.endswith("/"):  # pyright: ignore[reportUnnecessaryIsInstance]
+        raise ValueError(f"path must start with '/' and not end with one; got {path!r}")
 
 
 def _turn(chat: ChatRequest, request: Request) -> ChatTurn:
@@ -400,19 +441,22 @@ def _chat_id(chat_id: str) -> str:
 
 
 def _forbidden() -> JSONResponse:
-    return _problem(403, "this chat is not yours to use", "id")
+    return _problem(403, "this chat is not yours to use", "id", "forbidden")
 
 
 def _unavailable() -> JSONResponse:
-    response = _problem(503, "the stream store is unavailable; try again shortly", "id")
+    response = _problem(
+        503, "the stream store is unavailable; try again shortly", "id", "store_unavailable"
+    )
     response.headers["retry-after"] = "2"
     return response
 
 
 def _problem(
-    status: int, message: str, field: str, headers: dict[str, str] | None = None
+    status: int, message: str, field: str, kind: str, headers: dict[str, str] | None = None
 ) -> JSONResponse:
-    body = {"error": {"message": message, "fields": [{"field": field, "message": message}]}}
+    fields = [{"field": field, "message": message, "type": kind}]
+    body = {"error": {"message": message, "fields": fields}}
     return JSONResponse(body, status_code=status, headers=headers)
 
 

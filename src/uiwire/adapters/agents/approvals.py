@@ -347,6 +347,15 @@ def _check(
                 field=f"{answer.field}.toolCallId",
             )
         by_call[answer.tool_call_id] = answer
+    for call_id, _ in pending.calls.values():
+        forged = results.get(call_id)
+        if forged is not None:
+            raise ApprovalError(
+                f"tool call {call_id!r} runs on the server once approved: its output cannot "
+                "come from the client",
+                status_code=422,
+                field=forged.field,
+            )
     missing = [aid for aid, (call_id, _) in pending.calls.items() if call_id not in by_call]
     if missing:
         raise ApprovalError(

@@ -1,0 +1,231 @@
+"""The chat routes described in OpenAPI 3.1, for ``/docs`` pages and API fuzzers.
+
+The request schema is pydantic's schema of ``ChatRequest``, so it cannot drift from the
+parser. Some rules are checked in code, not in the schema (tool-part fields by state, URL
+schemes, ``__proto__`` keys, nesting depth, the chat-id rules of resumable chats): a body
+the schema accepts may still get a 422, never the other way round.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import Any, Final, cast
+
+from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
+from pydantic_core import core_schema
+
+from uiwire.protocol.encode import UI_MESSAGE_STREAM_HEADERS
+from uiwire.protocol.request import ChatRequest, not_null
+
+__all__ = ["chat_openapi", "merge_openapi", "request_schemas"]
+
+_REF: Final = "#/components/schemas/{model}"
+
+CHAT_ID_PATTERN: Final = "^[A-Za-z0-9._~:@-]{1,128}$"
+"""``check_chat_id`` as a pattern; ``.`` and ``..`` match it and are still refused."""
+
+_ERROR: Final[dict[str, Any]] = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["message", "fields"],
+            "properties": {
+                "message": {"type": "string"},
+                "fields": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["field", "message", "type"],
+                        "properties": {
+                            "field": {"type": "string"},
+                            "message": {"type": "string"},
+                            "type": {"type": "string"},
+                        },
+                    },
+                },
+            },
+        }
+    },
+}
+
+_EVENT: Final[dict[str, Any]] = {
+    "description": (
+        "One server-sent event: ``data`` is a UI message chunk as JSON, or ``[DONE]`` last. "
+        "Comment lines (keep-alives) carry no event."
+    ),
+    "type": "object",
+    "required": ["data"],
+    "properties": {"data": {"type": "string"}, "event": {"type": "string"}},
+}
+
+_REFUSALS: Final = {
+    "403": "``authorize`` refused this chat",
+    "404": "the message to continue has no paused run (unknown, expired, already continued)",
+    "413": "the body is over ``max_bytes``",
+    "415": "the body is not ``application/json``",
+    "422": "the body breaks a rule; ``fields`` names each bad field",
+}
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": _REF.format(model="ChatError")}}},
+    }
+
+
+def _stream(description: str) -> dict[str, Any]:
+    headers = {
+        name: {"schema": {"type": "string", "const": value}}
+        for name, value in UI_MESSAGE_STREAM_HEADERS.items()
+        if name.startswith("x-")
+    }
+    return {
+        "description": description,
+        "headers": headers,
+        "content": {"text/event-stream": {"schema": _EVENT}},
+    }
+
+
+def _chat_id_parameter() -> dict[str, Any]:
+    return {
+        "name": "id",
+        "in": "path",
+        "required": True,
+        "description": "The chat id (``.`` and ``..`` are refused).",
+        "schema": {"type": "string", "pattern": CHAT_ID_PATTERN},
+    }
+
+
+class _WireSchema(GenerateJsonSchema):
+    """pydantic's schema, closer to what the parser takes: a key that may be omitted but
+    not ``null`` (zod's ``.optional()``) has no ``null`` in its schema."""
+
+    def function_before_schema(
+        self, schema: core_schema.BeforeValidatorFunctionSchema
+    ) -> JsonSchemaValue:
+        inner = schema["schema"]
+        if schema["function"].get("function") is not_null and inner["type"] == "nullable":
+            return self.generate_inner(cast("core_schema.NullableSchema", inner)["schema"])
+        return super().function_before_schema(schema)
+
+    def default_schema(self, schema: core_schema.WithDefaultSchema) -> JsonSchemaValue:
+        generated = super().default_schema(schema)
+        if generated.get("default", ...) is None:
+            del generated["default"]  # "absent", not a null the parser would refuse
+        return generated
+
+
+_FILE_PARTS: Final = ("FileUIPart", "ReasoningFileUIPart", "SteeringFileUIPart")
+
+
+def _any_case(scheme: str) -> str:
+    return "".join(
+        f"[{c.lower()}{c.upper()}]" if c.isalpha() else f"\\{c}" if c in "+." else c for c in scheme
+    )
+
+
+def request_schemas(*, url_schemes: Collection[str], chat_ids: bool) -> dict[str, Any]:
+    """``ChatRequest`` and the schemas it refers to, by name, with the rules the parser
+    checks in code written into them where JSON Schema can say them: every part names
+    its ``type``; user and system messages have parts; file URLs use ``url_schemes``;
+    the chat id follows ``check_chat_id`` when ``chat_ids`` (resumable chats)."""
+    schema = ChatRequest.model_json_schema(
+        by_alias=True, ref_template=_REF, schema_generator=_WireSchema
+    )
+    schemas: dict[str, Any] = schema.pop("$defs", {})
+    schemas["ChatRequest"] = schema
+    for name, definition in schemas.items():
+        properties: dict[str, Any] = definition.get("properties", {})
+        if name.endswith("UIPart") and "type" in properties:
+            properties["type"].pop("default", None)
+            required: list[str] = definition.get("required", [])
+            definition["required"] = ["type", *(field for field in required if field != "type")]
+    schemas["UIMessage"]["if"] = {"properties": {"role": {"enum": ["user", "system"]}}}
+    schemas["UIMessage"]["then"] = {"properties": {"parts": {"minItems": 1}}}
+    alternatives = "|".join(_any_case(scheme) for scheme in sorted(url_schemes))
+    for name in _FILE_PARTS:
+        url = schemas[name]["properties"]["url"]
+        url["pattern"] = f"^({alternatives}):" if alternatives else "(?!)"
+    if chat_ids:
+        schema["properties"]["id"]["pattern"] = CHAT_ID_PATTERN
+    return schemas
+
+
+def chat_openapi(path: str, *, url_schemes: Collection[str], chat_ids: bool) -> dict[str, Any]:
+    """``{"paths": ..., "components": {"schemas": ...}}`` for the three chat routes."""
+    schemas = request_schemas(url_schemes=url_schemes, chat_ids=chat_ids)
+    schemas["ChatError"] = _ERROR
+    unavailable = _error("the stream store is unavailable; retry after ``retry-after``")
+    unavailable["headers"] = {"retry-after": {"schema": {"type": "string"}}}
+    post = {
+        "summary": "Answer a useChat request",
+        "description": (
+            "What ``DefaultChatTransport`` POSTs; answers with a UI message stream. Errors "
+            "during the answer arrive inside the stream (an ``error`` chunk, then "
+            "``[DONE]``), not as an HTTP status."
+        ),
+        "operationId": "chat",
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"$ref": _REF.format(model="ChatRequest")}}},
+        },
+        "responses": {
+            "200": _stream("The answer, as a UI message stream"),
+            **{status: _error(text) for status, text in _REFUSALS.items()},
+        },
+    }
+    resume = {
+        "summary": "Resume the chat's active answer",
+        "description": "Replays the answer being generated from its first byte, then follows it.",
+        "operationId": "resumeChat",
+        "parameters": [_chat_id_parameter()],
+        "responses": {
+            "200": _stream("The active answer, replayed then followed"),
+            "204": {"description": "Nothing is being generated for this chat"},
+            "403": _error(_REFUSALS["403"]),
+            "422": _error("the chat id breaks its rules"),
+            "503": unavailable,
+        },
+    }
+    stop = {
+        "summary": "Stop the chat's active answer",
+        "description": "Cancels the answer on whichever worker runs it; it ends with ``abort``.",
+        "operationId": "stopChat",
+        "parameters": [_chat_id_parameter()],
+        "responses": {
+            "202": {"description": "A stop was requested"},
+            "204": {"description": "Nothing is being generated for this chat"},
+            "403": _error(_REFUSALS["403"]),
+            "422": _error("the chat id breaks its rules"),
+            "503": unavailable,
+        },
+    }
+    return {
+        "paths": {
+            path: {"post": post},
+            f"{path}/{{id}}/stream": {"get": resume},
+            f"{path}/{{id}}/stop": {"post": stop},
+        },
+        "components": {"schemas": schemas},
+    }
+
+
+def merge_openapi(document: dict[str, Any], fragment: dict[str, Any]) -> dict[str, Any]:
+    """Add ``fragment``'s paths and schemas to ``document`` (in place); return it.
+
+    A name already in ``document`` is an error rather than silently replaced.
+    """
+    paths: dict[str, Any] = document.setdefault("paths", {})
+    schemas: dict[str, Any] = document.setdefault("components", {}).setdefault("schemas", {})
+    for kind, target, new in (
+        ("path", paths, fragment["paths"]),
+        ("schema", schemas, fragment["components"]["schemas"]),
+    ):
+        taken = sorted(set(target) & set(new))
+        if taken:
+            raise ValueError(f"the OpenAPI document already has the {kind} {taken[0]!r}")
+        target.update(new)
+    return document
