@@ -55,6 +55,17 @@ def bench(session: nox.Session) -> None:
 
 
 @nox.session
+def reliability(session: nox.Session) -> None:
+    """The reliability tests (disconnects, faults, hostile input, soak), writing their
+    figures into docs/reliability/ for the Reliability page. The default ``tests``
+    session runs the same tests and only prints the figures."""
+    session.install("-e", ".[dev]")
+    session.run(
+        "pytest", "tests/reliability", *session.posargs, env={"UIWIRE_FIGURES": "docs/reliability"}
+    )
+
+
+@nox.session
 def docs(session: nox.Session) -> None:
     """Build the documentation site; any warning fails."""
     session.install("-e", ".[dev]")

@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 import pytest
 import schemathesis
+from benchmarks._results import Result, Table
 from fastapi import FastAPI
 from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
@@ -31,6 +32,7 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
+from tests.support.figures import report
 from tests.support.servers import serve, serve_in_thread
 from uiwire import StreamContext
 from uiwire.resume import MemoryStreamStore
@@ -96,11 +98,48 @@ CHECKS = [
 ]
 
 
+@pytest.fixture(scope="module")
+def figures() -> Iterator[dict[str, collections.Counter[int]]]:
+    """Statuses per generated operation and mode; reported when the module ends."""
+    seen: dict[str, collections.Counter[int]] = {}
+    yield seen
+    if not seen:
+        return
+    rows = [
+        [name, f"{sum(c.values()):,}", ", ".join(f"{s}: {n}" for s, n in sorted(c.items()))]
+        for name, c in seen.items()
+    ]
+    attacks = [
+        [name, str(status), f"`{field}`", f"`{kind}`"]
+        for name, _, _, status, field, kind in ATTACKS
+    ]
+    report(
+        Result(
+            name="hostile",
+            title="Hostile input",
+            params={"examples per operation and mode": EXAMPLES, "body limit": LIMIT},
+            figures={name: dict(c) for name, c in seen.items()},
+            tables=[
+                Table(
+                    "schemathesis: requests generated from the served OpenAPI schema",
+                    ["operation, mode", "requests", "statuses"],
+                    rows,
+                ),
+                Table("Hand-made attacks", ["attack", "status", "field", "error type"], attacks),
+            ],
+        )
+    )
+
+
 @pytest.mark.timeout(300)
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
 @pytest.mark.parametrize(("method", "path"), OPERATIONS)
 def test_no_generated_request_is_a_server_error(
-    served: tuple[Chat, str], method: str, path: str, mode: GenerationMode
+    served: tuple[Chat, str],
+    figures: dict[str, collections.Counter[int]],
+    method: str,
+    path: str,
+    mode: GenerationMode,
 ) -> None:
     """Every request schemathesis derives from the served schema, valid (``positive``)
     and not (``negative``): never a 5xx, always a documented status and body, and an
@@ -124,6 +163,7 @@ def test_no_generated_request_is_a_server_error(
 
     check()
     statuses = collections.Counter(calls)
+    figures[f"{method} {path}, {mode.value}"] = statuses
     assert statuses.total() >= EXAMPLES // 2, statuses  # it did generate and send requests
     if mode is GenerationMode.NEGATIVE:
         assert all(400 <= status < 500 for status in statuses), statuses

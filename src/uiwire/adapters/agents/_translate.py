@@ -33,6 +33,8 @@ import mimetypes
 from collections.abc import Awaitable, Hashable, Mapping
 from typing import Any, Literal, Protocol, cast
 
+from agents.tool import default_tool_timeout_error_message
+
 from uiwire.adapters.agents._channel import RunChannel
 from uiwire.adapters.agents._items import ToolItem, field, parse_arguments, tool_item
 from uiwire.protocol._json import to_json_value
@@ -382,7 +384,12 @@ class Translation:
         elif name == "tool_output":
             raw = item.raw_item
             call_id = field(raw, "call_id") or field(raw, "id")
-            await self._finish_call(str(call_id), item.output, field(raw, "output"))
+            call_id = str(call_id)
+            call = self._calls.get(call_id)
+            if call is not None and item.output == _timeout_text(item.agent, call.name):
+                await self._finish_call(call_id, None, None, timed_out=item.output)
+            else:
+                await self._finish_call(call_id, item.output, field(raw, "output"))
         elif name == "handoff_occured":
             raw = item.raw_item
             text = field(raw, "output")
@@ -396,7 +403,9 @@ class Translation:
                 await self._out.deny_tool_call(request_id)
                 call.state = "done"
 
-    async def _finish_call(self, call_id: str, output: Any, model_text: Any) -> None:
+    async def _finish_call(
+        self, call_id: str, output: Any, model_text: Any, *, timed_out: str | None = None
+    ) -> None:
         call = self._calls.get(call_id)
         if call is None:
             logger.debug("output for a call this stream does not know (%s): skipped", call_id)
@@ -406,6 +415,8 @@ class Translation:
         failure = self._channel.failures.pop(call_id, None) if self._channel else None
         if call_id in self._denied or (failure is not None and failure.kind == "approval_rejected"):
             await self._out.deny_tool_call(call_id)
+        elif timed_out is not None:
+            await self._out.fail_tool_call(call_id, timed_out)
         elif failure is not None and failure.kind == "tool_exception":
             await self._out.fail_tool_call(call_id, failure.error or failure.default_message)
         elif failure is not None:
@@ -464,3 +475,19 @@ def _usage(raw: Any) -> Usage | None:
         reasoning_tokens=field(field(raw, "output_tokens_details"), "reasoning_tokens"),
         cached_input_tokens=field(field(raw, "input_tokens_details"), "cached_tokens"),
     )
+
+
+def _timeout_text(agent: Any, tool_name: str) -> str | None:
+    """The text the SDK gives the model when ``agent``'s tool ``tool_name`` runs past its
+    ``timeout_seconds`` (``error_as_result`` with no formatter of the user's): an output
+    equal to it is a failed call, shown as ``output-error``. None if the tool has none."""
+    for tool in cast("list[Any]", getattr(agent, "tools", None) or []):
+        if getattr(tool, "name", None) != tool_name:
+            continue
+        seconds = getattr(tool, "timeout_seconds", None)
+        if seconds is None or getattr(tool, "timeout_error_function", None) is not None:
+            return None
+        if getattr(tool, "timeout_behavior", None) != "error_as_result":
+            return None
+        return default_tool_timeout_error_message(tool_name=tool_name, timeout_seconds=seconds)
+    return None
