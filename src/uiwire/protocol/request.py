@@ -11,7 +11,7 @@ What the SDK's zod schemas mean, mirrored here:
 * A field marked optional may be absent but never ``null``; the "unknown" values
   (``input``, ``output``, ``data``, ``metadata``, ...) take any JSON, ``null`` included.
   Absent and ``null`` stay distinct: ``to_json`` gives back exactly what was sent.
-* Tool parts change shape with ``state``: ``_STATE_FIELDS`` is that table.
+* Tool parts change shape with ``state``: ``STATE_FIELDS`` is that table.
 * ``tool-*`` and ``data-*`` part types are prefixes, so the part union is discriminated
   by a function. Unknown keys are kept (zod would strip them), so a saved message
   loses nothing.
@@ -303,25 +303,25 @@ ToolState = Literal[
     "output-denied",
 ]
 
-_REQUIRED: Final = "required"
-_OPTIONAL: Final = "optional"
+REQUIRED: Final = "required"
+OPTIONAL: Final = "optional"
 
-_STATE_FIELDS: Final[dict[str, dict[str, str]]] = {
-    "input-streaming": {"input": _OPTIONAL},
-    "input-available": {"input": _REQUIRED},
-    "approval-requested": {"input": _REQUIRED, "approval": _REQUIRED},
-    "approval-responded": {"input": _REQUIRED, "approval": _REQUIRED},
-    "output-available": {"input": _REQUIRED, "output": _REQUIRED, "approval": _OPTIONAL},
-    "output-error": {"input": _OPTIONAL, "error_text": _REQUIRED, "approval": _OPTIONAL},
-    "output-denied": {"input": _REQUIRED, "approval": _REQUIRED},
+STATE_FIELDS: Final[dict[str, dict[str, str]]] = {
+    "input-streaming": {"input": OPTIONAL},
+    "input-available": {"input": REQUIRED},
+    "approval-requested": {"input": REQUIRED, "approval": REQUIRED},
+    "approval-responded": {"input": REQUIRED, "approval": REQUIRED},
+    "output-available": {"input": REQUIRED, "output": REQUIRED, "approval": OPTIONAL},
+    "output-error": {"input": OPTIONAL, "error_text": REQUIRED, "approval": OPTIONAL},
+    "output-denied": {"input": REQUIRED, "approval": REQUIRED},
 }
 """Per state, which of the state-dependent fields are required or optional; the ones not
 listed must be absent (zod's ``z.never().optional()``). ``input`` may be ``null`` where
 it is required: presence is what counts."""
 
-_STATE_DEPENDENT: Final = ("input", "output", "error_text", "approval")
+STATE_DEPENDENT: Final = ("input", "output", "error_text", "approval")
 
-_APPROVAL_ANSWERS: Final[dict[str, frozenset[bool]]] = {
+APPROVAL_ANSWERS: Final[dict[str, frozenset[bool]]] = {
     "approval-requested": frozenset(),  # not answered: no ``approved``, no ``reason``
     "approval-responded": frozenset({True, False}),
     "output-available": frozenset({True}),
@@ -371,10 +371,10 @@ class _ToolPart(_UIPart):
         state = self.state
         sent = self.model_fields_set
         problems: list[_Problem] = []
-        for name in _STATE_DEPENDENT:
-            rule = _STATE_FIELDS[state].get(name)
+        for name in STATE_DEPENDENT:
+            rule = STATE_FIELDS[state].get(name)
             wire = (type(self).model_fields[name].alias or name,)
-            if rule == _REQUIRED and name not in sent:
+            if rule == REQUIRED and name not in sent:
                 problems.append((wire, "missing", f"Field required when state is {state!r}"))
             elif rule is None and name in sent:
                 problems.append((wire, "tool_state", f"must be absent when state is {state!r}"))
@@ -386,7 +386,7 @@ class _ToolPart(_UIPart):
             problems.append(
                 (("rawInput",), "string_type", "must be a string when state is 'input-streaming'")
             )
-        if self.approval is not None and state in _APPROVAL_ANSWERS:
+        if self.approval is not None and state in APPROVAL_ANSWERS:
             problems.extend(_approval_problems(self.approval, state))
         if problems:
             _validation_error(type(self).__name__, problems)
@@ -394,7 +394,7 @@ class _ToolPart(_UIPart):
 
 
 def _approval_problems(approval: ToolApproval, state: str) -> list[_Problem]:
-    answers = _APPROVAL_ANSWERS[state]
+    answers = APPROVAL_ANSWERS[state]
     if not answers:
         return [
             (("approval", key), "tool_state", f"must be absent when state is {state!r}")

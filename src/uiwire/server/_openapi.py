@@ -15,7 +15,14 @@ from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import core_schema
 
 from uiwire.protocol.encode import UI_MESSAGE_STREAM_HEADERS
-from uiwire.protocol.request import ChatRequest, not_null
+from uiwire.protocol.request import (
+    APPROVAL_ANSWERS,
+    REQUIRED,
+    STATE_DEPENDENT,
+    STATE_FIELDS,
+    ChatRequest,
+    not_null,
+)
 
 __all__ = ["chat_openapi", "merge_openapi", "request_schemas"]
 
@@ -119,6 +126,38 @@ class _WireSchema(GenerateJsonSchema):
 
 
 _FILE_PARTS: Final = ("FileUIPart", "ReasoningFileUIPart", "SteeringFileUIPart")
+_WIRE_NAMES: Final = {"error_text": "errorText"}
+
+
+def _state_rules() -> list[dict[str, Any]]:
+    """``STATE_FIELDS`` and ``APPROVAL_ANSWERS`` as ``if``/``then`` per tool state."""
+    rules: list[dict[str, Any]] = []
+    for state, fields in STATE_FIELDS.items():
+        then: dict[str, Any] = {"properties": {}, "required": []}
+        for name in STATE_DEPENDENT:
+            wire = _WIRE_NAMES.get(name, name)
+            rule = fields.get(name)
+            if rule == REQUIRED:
+                then["required"].append(wire)
+            elif rule is None:
+                then["properties"][wire] = False  # must be absent
+        answers = APPROVAL_ANSWERS.get(state)
+        if answers is not None and "approval" not in then["properties"]:
+            approval: dict[str, Any]
+            if answers:
+                approval = {
+                    "properties": {"approved": {"enum": sorted(answers)}},
+                    "required": ["approved"],
+                }
+            else:
+                approval = {"properties": {"approved": False, "reason": False}}
+            then["properties"]["approval"] = approval
+        if state == "input-streaming":
+            then["properties"]["rawInput"] = {"type": "string"}
+        rules.append(
+            {"if": {"properties": {"state": {"const": state}}, "required": ["state"]}, "then": then}
+        )
+    return rules
 
 
 def _any_case(scheme: str) -> str:
@@ -143,6 +182,15 @@ def request_schemas(*, url_schemes: Collection[str], chat_ids: bool) -> dict[str
             properties["type"].pop("default", None)
             required: list[str] = definition.get("required", [])
             definition["required"] = ["type", *(field for field in required if field != "type")]
+    for name in ("ToolUIPart", "DynamicToolUIPart"):
+        schemas[name]["allOf"] = _state_rules()
+    schemas["UICitationSource"]["allOf"] = [
+        {
+            "if": {"properties": {"sourceType": {"const": kind}}, "required": ["sourceType"]},
+            "then": {"required": needed},
+        }
+        for kind, needed in (("url", ["url"]), ("document", ["mediaType", "title"]))
+    ]
     schemas["UIMessage"]["if"] = {"properties": {"role": {"enum": ["user", "system"]}}}
     schemas["UIMessage"]["then"] = {"properties": {"parts": {"minItems": 1}}}
     alternatives = "|".join(_any_case(scheme) for scheme in sorted(url_schemes))
