@@ -276,3 +276,41 @@ async def test_a_response_cancelled_before_the_body_still_disconnects() -> None:
     finally:
         ctx.disconnect()  # today: what the response should have done (stops the work)
         await asyncio.sleep(0)
+
+
+# --- memory -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("writer", ["async", "thread"])
+async def test_a_finished_stream_is_freed_without_the_garbage_collector(writer: str) -> None:
+    """No reference cycle: a finished context (its writers, machine, collector and record
+    assembler included) goes as soon as the last reference does. Cycles would wait for
+    the collector's full passes, which under load are the longest loop stalls."""
+    import weakref
+
+    finished: list[StreamStatus] = []
+
+    async def work(ctx: StreamContext[Any]) -> None:
+        if writer == "thread":
+            await asyncio.to_thread(ctx.sync.write_text, "from a thread")
+        await ctx.write_reasoning("thinking")
+        await ctx.write_text("hello")
+        await ctx.begin_tool_call("lookup", tool_call_id="call_1", input={"q": "x"})
+        await ctx.complete_tool_call("call_1", {"ok": True})
+        await ctx.write_data("progress", {"step": 1})
+
+    gc.collect()
+    gc.disable()
+    try:
+        ctx = StreamContext(on_finish=lambda record, status: finished.append(status))
+        ctx.run(work)
+        body = await consume(ctx)
+        await ctx.wait_closed()
+        assert_valid_body(body)
+        assert finished == ["finish"]
+        gone = weakref.ref(ctx)
+        del ctx
+        await asyncio.sleep(0.01)  # the loop drops its handles to the finished tasks
+        assert gone() is None, "the context is only freed by the garbage collector"
+    finally:
+        gc.enable()

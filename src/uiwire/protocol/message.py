@@ -27,6 +27,7 @@ infinities as ``null``, integral floats as integers).
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final, NoReturn, cast
@@ -255,7 +256,7 @@ def _new_message(message_id: Any) -> dict[str, Any]:
     return {"id": message_id, "metadata": UNDEFINED, "role": "assistant", "parts": []}
 
 
-Handler = Callable[[dict[str, Any]], None]
+Handler = Callable[["UIMessageAssembler", dict[str, Any]], None]
 
 
 class UIMessageAssembler:
@@ -304,39 +305,48 @@ class UIMessageAssembler:
             else:
                 self._msg = _new_message(_or(copied.get("id", UNDEFINED), ""))
 
+        self._handlers = self._handler_table(self._target)
+
+    @staticmethod
+    @functools.cache
+    def _handler_table(target: Target) -> dict[str, Handler]:
+        """The chunk handlers ``target``'s client has, by chunk type (unbound methods, shared
+        by every assembler: a table of bound methods would make each assembler a reference
+        cycle, freed only by the garbage collector's full passes)."""
+        a = UIMessageAssembler
         handlers: dict[str, Handler] = {
-            "text-start": self._on_text_start,
-            "text-delta": self._on_text_delta,
-            "text-end": self._on_text_end,
-            "reasoning-start": self._on_reasoning_start,
-            "reasoning-delta": self._on_reasoning_delta,
-            "reasoning-end": self._on_reasoning_end,
-            "file": self._on_file,
-            "source-url": self._on_source_url,
-            "source-document": self._on_source_document,
-            "tool-input-start": self._on_tool_input_start,
-            "tool-input-delta": self._on_tool_input_delta,
-            "tool-input-available": self._on_tool_input_available,
-            "tool-input-error": self._on_tool_input_error,
-            "tool-output-available": self._on_tool_output_available,
-            "tool-output-error": self._on_tool_output_error,
-            "start-step": self._on_start_step,
-            "finish-step": self._on_finish_step,
-            "start": self._on_start,
-            "finish": self._on_finish,
-            "message-metadata": self._on_message_metadata,
-            "error": self._on_error,
+            "text-start": a._on_text_start,
+            "text-delta": a._on_text_delta,
+            "text-end": a._on_text_end,
+            "reasoning-start": a._on_reasoning_start,
+            "reasoning-delta": a._on_reasoning_delta,
+            "reasoning-end": a._on_reasoning_end,
+            "file": a._on_file,
+            "source-url": a._on_source_url,
+            "source-document": a._on_source_document,
+            "tool-input-start": a._on_tool_input_start,
+            "tool-input-delta": a._on_tool_input_delta,
+            "tool-input-available": a._on_tool_input_available,
+            "tool-input-error": a._on_tool_input_error,
+            "tool-output-available": a._on_tool_output_available,
+            "tool-output-error": a._on_tool_output_error,
+            "start-step": a._on_start_step,
+            "finish-step": a._on_finish_step,
+            "start": a._on_start,
+            "finish": a._on_finish,
+            "message-metadata": a._on_message_metadata,
+            "error": a._on_error,
         }
-        if self._target != "v5":
-            handlers["tool-approval-request"] = self._on_tool_approval_request
-            handlers["tool-output-denied"] = self._on_tool_output_denied
-        if self._target == "v7":
-            handlers["tool-approval-response"] = self._on_tool_approval_response
-            handlers["custom"] = self._on_custom
-            handlers["reasoning-file"] = self._on_file
-            handlers["steering-message"] = self._on_steering_message
-            handlers["reset-step"] = self._on_reset_step
-        self._handlers = handlers
+        if target != "v5":
+            handlers["tool-approval-request"] = a._on_tool_approval_request
+            handlers["tool-output-denied"] = a._on_tool_output_denied
+        if target == "v7":
+            handlers["tool-approval-response"] = a._on_tool_approval_response
+            handlers["custom"] = a._on_custom
+            handlers["reasoning-file"] = a._on_file
+            handlers["steering-message"] = a._on_steering_message
+            handlers["reset-step"] = a._on_reset_step
+        return handlers
 
     # -- public ----------------------------------------------------------------------
 
@@ -373,7 +383,7 @@ class UIMessageAssembler:
         try:
             handler = self._handlers.get(kind) if isinstance(kind, str) else None
             if handler is not None:
-                handler(data)
+                handler(self, data)
             elif not isinstance(kind, str):
                 raise _JSTypeError(f"chunk.type.startsWith is not a function ({_js_string(kind)})")
             elif kind.startswith("data-"):

@@ -29,7 +29,7 @@ import logging
 from collections.abc import Awaitable, Callable, Collection
 from typing import Any, cast
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
@@ -245,6 +245,8 @@ class ChatEndpoint:
                 work = _time_limited(work, self._timeout)
         except ChatRequestError as exc:
             return JSONResponse(exc.to_json(), status_code=exc.status_code)
+        except ClientDisconnect:  # gone while sending its body: no one reads the answer
+            return Response(status_code=499)
         continued = turn.continued.to_json() if turn.continued else None
         ctx: StreamContext[Any] = StreamContext(
             message_id=turn.message_id,

@@ -197,8 +197,10 @@ class StreamContext(Generic[InfoT]):
         self._on_disconnect: OnDisconnect = on_disconnect
         self._blocking_threshold = blocking_threshold(detect_blocking)
         self._channel = Channel(max_buffered_bytes)
-        self._writer = SyncWriter(self, blocking=False)
-        self._sync = SyncWriter(self, blocking=True)
+        # weak: a writer held by a thread must not keep the context alive, and a strong
+        # reference would make every context a cycle left to the collector's full passes
+        self._writer = SyncWriter(weakref.proxy(self), blocking=False)
+        self._sync = SyncWriter(weakref.proxy(self), blocking=True)
         self._task: asyncio.Task[None] | None = None
         self._record: StreamRecord | None = None
         self._closed_reason: str | None = None  # set when writes can no longer arrive

@@ -19,6 +19,7 @@ from typing import Any, Final, Protocol
 from uiwire._ids import new_id
 from uiwire.protocol.errors import ProtocolError
 from uiwire.protocol.machine import Chunk, StreamMachine
+from uiwire.stream.errors import StreamClosed
 
 __all__ = ["SyncWriter"]
 
@@ -53,9 +54,12 @@ class SyncWriter:
         self._blocking = blocking
 
     def _emit(self, step: Step, exception: BaseException | None = None) -> None:
-        self._sink._apply(step, exception=exception)  # pyright: ignore[reportPrivateUsage]
-        if self._blocking:
-            self._sink._wait_for_room_from_thread()  # pyright: ignore[reportPrivateUsage]
+        try:
+            self._sink._apply(step, exception=exception)  # pyright: ignore[reportPrivateUsage]
+            if self._blocking:
+                self._sink._wait_for_room_from_thread()  # pyright: ignore[reportPrivateUsage]
+        except ReferenceError:  # the sink is a weak proxy and its context is gone
+            raise StreamClosed("the stream context was garbage collected") from None
 
     def _error(self, error: BaseException | str | None, what: str) -> str:
         if error is None:
