@@ -22,14 +22,26 @@ import inspect
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Literal
 
-from agents import RunConfig
-from agents.run_config import ToolErrorFormatter, ToolErrorFormatterArgs
+from agents import Agent, FunctionTool, RunConfig
+from agents.run_config import (
+    CallModelData,
+    CallModelInputFilter,
+    ModelInputData,
+    ToolErrorFormatter,
+    ToolErrorFormatterArgs,
+)
 
 if TYPE_CHECKING:
     from uiwire.adapters.agents._translate import Writes
     from uiwire.adapters.agents.approvals import ClientToolResult
 
-__all__ = ["RunChannel", "ToolFailure", "current_channel", "recording_tool_errors"]
+__all__ = [
+    "RunChannel",
+    "ToolFailure",
+    "current_channel",
+    "guard_tools",
+    "instrumented",
+]
 
 Write = Callable[[], Awaitable[object]]
 
@@ -83,6 +95,13 @@ class RunChannel:
         self._pending.pop(tool_call_id, None)
         self.nested.pop(tool_call_id, None)
 
+    @property
+    def cancelled(self) -> bool:
+        """The stream's work was cancelled (the client left, a stop): set synchronously
+        by ``StreamContext.disconnect``, a loop step before the cancellation reaches the
+        SDK's own tasks."""
+        return bool(getattr(self.out, "cancelled", False))
+
     def close(self) -> None:
         self.closed = True
         self._pending.clear()
@@ -106,12 +125,24 @@ def reset_channel(token: contextvars.Token[RunChannel | None]) -> None:
     _current.reset(token)
 
 
-def recording_tool_errors(run_config: RunConfig | None) -> RunConfig:
-    """``run_config`` with a tool error formatter that notes each failure in the run's
-    channel, then defers to the user's formatter (or the SDK's default text): what the
-    model sees does not change."""
+def _stop_if_cancelled() -> None:
+    channel = _current.get()
+    if channel is not None and channel.cancelled:
+        raise asyncio.CancelledError
+
+
+def instrumented(run_config: RunConfig | None) -> RunConfig:
+    """``run_config`` with two hooks around the user's own, which see no difference:
+
+    - a tool error formatter that notes each failure in the run's channel, then defers to
+      the user's formatter (or the SDK's default text);
+    - a model input filter that cancels the run when its stream was cancelled, so no
+      model request goes out after the client left (the SDK's tasks learn of the
+      cancellation a loop step later), then defers to the user's filter.
+    """
     base = run_config if run_config is not None else RunConfig()
     user_formatter: ToolErrorFormatter | None = base.tool_error_formatter
+    user_filter: CallModelInputFilter | None = base.call_model_input_filter
 
     async def formatter(args: ToolErrorFormatterArgs[Any]) -> str | None:
         channel = _current.get()
@@ -126,4 +157,49 @@ def recording_tool_errors(run_config: RunConfig | None) -> RunConfig:
             message = await message
         return message
 
-    return dataclasses.replace(base, tool_error_formatter=formatter)
+    async def model_input(data: CallModelData[Any]) -> ModelInputData:
+        _stop_if_cancelled()
+        if user_filter is None:
+            return data.model_data
+        updated = user_filter(data)
+        if inspect.isawaitable(updated):
+            updated = await updated
+        return updated
+
+    return dataclasses.replace(
+        base, tool_error_formatter=formatter, call_model_input_filter=model_input
+    )
+
+
+def guard_tools(agent: Agent[Any]) -> None:
+    """Make every function tool of ``agent`` (and of the agents it hands off to) refuse to
+    start once its run's stream is cancelled.
+
+    The SDK creates a tool's task before that task runs; a disconnect landing in between
+    would otherwise still start the tool (its side effects up to its first ``await``
+    included). The guard is checked in the tool's own task, just before its body; outside
+    a uiwire run it does nothing. The tools are changed in place, once.
+    """
+    seen: set[int] = set()
+    pending: list[Agent[Any]] = [agent]
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        for tool in current.tools:
+            if isinstance(tool, FunctionTool) and not getattr(tool.on_invoke_tool, _GUARDED, False):
+                tool.on_invoke_tool = _guarded(tool.on_invoke_tool)
+        pending.extend(h for h in current.handoffs if isinstance(h, Agent))
+
+
+_GUARDED = "__uiwire_guarded__"
+
+
+def _guarded(invoke: Callable[[Any, str], Awaitable[Any]]) -> Callable[[Any, str], Awaitable[Any]]:
+    async def guarded(context: Any, arguments: str) -> Any:
+        _stop_if_cancelled()
+        return await invoke(context, arguments)
+
+    setattr(guarded, _GUARDED, True)
+    return guarded

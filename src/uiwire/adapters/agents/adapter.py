@@ -35,7 +35,8 @@ from agents import Agent, RunConfig, Runner, RunResultStreaming, RunState
 
 from uiwire.adapters.agents._channel import (
     RunChannel,
-    recording_tool_errors,
+    guard_tools,
+    instrumented,
     reset_channel,
     set_channel,
 )
@@ -115,7 +116,8 @@ class AgentsAdapter:
         if not isinstance(approval_ttl, (int, float)) or not approval_ttl > 0:  # pyright: ignore[reportUnnecessaryIsInstance]
             raise ValueError(f"approval_ttl must be a positive number; got {approval_ttl!r}")
         self._agent = agent
-        self._run_config = recording_tool_errors(run_config)
+        self._run_config = instrumented(run_config)
+        guard_tools(agent)
         self._max_turns = max_turns
         self._approvals: ApprovalStore = approvals or MemoryApprovalStore()
         self._approval_ttl = float(approval_ttl)

@@ -31,6 +31,7 @@ import contextlib
 import contextvars
 import importlib
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -76,6 +77,7 @@ class Bridge(StatusStreamingCallback):
         *,
         status: StatusMessageProvider | None,
         internal_tools: frozenset[int],
+        stream_cancelled: Callable[[], bool] = lambda: False,
     ) -> None:
         super().__init__(status)
         self._status = status
@@ -86,6 +88,7 @@ class Bridge(StatusStreamingCallback):
         self._internal_calls: set[str] = set()
         self._muted: dict[str, contextvars.Token[Any]] = {}
         self.cancelled = threading.Event()
+        self._stream_cancelled = stream_cancelled
 
     # --- getting events into the stream ------------------------------------------------
 
@@ -104,7 +107,9 @@ class Bridge(StatusStreamingCallback):
             self._send(StatusMessage(str(message)))
 
     def _check_cancelled(self) -> None:
-        if self.cancelled.is_set():
+        # the stream's flag is set the moment the client leaves; ``cancelled`` only once
+        # the cancellation has travelled through the pump and streamify's task group
+        if self.cancelled.is_set() or self._stream_cancelled():
             raise RunCancelled
 
     # --- the hooks ----------------------------------------------------------------------

@@ -220,6 +220,7 @@ class DSPyAdapter:
             asyncio.get_running_loop(),
             status=self._status,
             internal_tools=self._plan.internal_tools,
+            stream_cancelled=lambda: ctx.cancelled,
         )
         pump = asyncio.create_task(self._pump(bridge, ctx, inputs), name="uiwire-dspy-pump")
         try:
