@@ -23,14 +23,13 @@ import asyncio
 import contextlib
 import itertools
 import json
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import uvicorn
+from tests.support.servers import serve_in_thread
 
 
 @dataclass(frozen=True)
@@ -150,8 +149,7 @@ class FakeLLM:
 
             self._respond = in_order
         self._state = _State()
-        self._thread: threading.Thread | None = None
-        self._server: uvicorn.Server | None = None
+        self._serving = contextlib.ExitStack()
         self.base_url = ""
 
     # --- what the tests read --------------------------------------------------------
@@ -169,41 +167,17 @@ class FakeLLM:
     # --- lifecycle -------------------------------------------------------------------
 
     def __enter__(self) -> FakeLLM:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-        config = uvicorn.Config(
-            self._app,
-            interface="asgi3",
-            log_level="warning",
-            lifespan="off",
-            timeout_graceful_shutdown=2,
+        self._serving = contextlib.ExitStack()
+        url = self._serving.enter_context(
+            serve_in_thread(
+                self._app, name="fake-llm", interface="asgi3", timeout_graceful_shutdown=2
+            )
         )
-        server = uvicorn.Server(config)
-        self._server = server
-        thread = threading.Thread(
-            target=lambda: asyncio.run(server.serve(sockets=[sock])),
-            name="fake-llm",
-            daemon=True,
-        )
-        thread.start()
-        self._thread = thread
-        for _ in range(500):
-            if server.started:
-                break
-            thread.join(0.01)
-        assert server.started, "the fake LLM server did not start"
-        self._sock = sock
-        self.base_url = f"http://127.0.0.1:{port}/v1"
+        self.base_url = f"{url}/v1"
         return self
 
     def __exit__(self, *exc: object) -> None:
-        assert self._server is not None
-        assert self._thread is not None
-        self._server.should_exit = True
-        self._thread.join(10)
-        self._sock.close()
+        self._serving.close()
 
     # --- the ASGI app ------------------------------------------------------------------
 

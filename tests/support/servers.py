@@ -15,15 +15,22 @@ import uvicorn
 from starlette.types import ASGIApp
 
 
-@contextlib.asynccontextmanager
-async def serve(app: ASGIApp) -> AsyncIterator[str]:
-    """Run ``app`` on 127.0.0.1 (a free port) and yield its base URL; stop on exit."""
+def loopback_server(app: ASGIApp, **config: Any) -> tuple[uvicorn.Server, socket.socket, str]:
+    """A uvicorn server for ``app`` (quiet, no lifespan, ``config`` on top), the socket it
+    is to serve on (127.0.0.1, a free port, bound) and its base URL; not started."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning", lifespan="off", timeout_graceful_shutdown=5)
-    server = uvicorn.Server(config)
+    options: dict[str, Any] = {"log_level": "warning", "lifespan": "off"}
+    options["timeout_graceful_shutdown"] = 5
+    server = uvicorn.Server(uvicorn.Config(app, **(options | config)))
+    return server, sock, f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+
+@contextlib.asynccontextmanager
+async def serve(app: ASGIApp) -> AsyncIterator[str]:
+    """Run ``app`` on 127.0.0.1 (a free port) and yield its base URL; stop on exit."""
+    server, sock, url = loopback_server(app)
     task = asyncio.create_task(server.serve(sockets=[sock]))
     try:
         for _ in range(500):  # up to ~5 s
@@ -33,7 +40,7 @@ async def serve(app: ASGIApp) -> AsyncIterator[str]:
         if task.done():
             task.result()  # raises the startup error
         assert server.started, "uvicorn did not start"
-        yield f"http://127.0.0.1:{port}"
+        yield url
     finally:
         server.should_exit = True
         await task
@@ -41,17 +48,13 @@ async def serve(app: ASGIApp) -> AsyncIterator[str]:
 
 
 @contextlib.contextmanager
-def serve_in_thread(app: ASGIApp) -> Iterator[str]:
-    """``serve`` for synchronous tests (schemathesis, requests): uvicorn in a thread of its
-    own with its own event loop; yields the base URL."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning", lifespan="off", timeout_graceful_shutdown=5)
-    server = uvicorn.Server(config)
+def serve_in_thread(app: ASGIApp, *, name: str = "uvicorn", **config: Any) -> Iterator[str]:
+    """``serve`` in a thread of its own with its own event loop, for synchronous tests
+    (schemathesis) and for servers that must keep answering while the test's loop is
+    busy (the fake model); yields the base URL."""
+    server, sock, url = loopback_server(app, **config)
     thread = threading.Thread(
-        target=lambda: asyncio.run(server.serve(sockets=[sock])), name="uvicorn", daemon=True
+        target=lambda: asyncio.run(server.serve(sockets=[sock])), name=name, daemon=True
     )
     thread.start()
     try:
@@ -60,7 +63,7 @@ def serve_in_thread(app: ASGIApp) -> Iterator[str]:
                 break
             thread.join(0.01)
         assert server.started, "uvicorn did not start"
-        yield f"http://127.0.0.1:{port}"
+        yield url
     finally:
         server.should_exit = True
         thread.join(10)
