@@ -191,7 +191,8 @@ def _raise_fd_limit(needed: int) -> None:
     if soft == resource.RLIM_INFINITY or soft >= needed:
         return
     if hard != resource.RLIM_INFINITY and hard < needed:
-        pytest.skip(f"{needed} open files are needed; the hard limit is {hard}")
+        # a failure, not a skip: a soak that did not run must not pass
+        pytest.fail(f"{needed} open files are needed; the hard limit is {hard} (ulimit -Hn)")
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
