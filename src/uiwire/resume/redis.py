@@ -117,12 +117,11 @@ class RedisStreamStore(StreamStore):
         self._seq: dict[str, int] = {}  # stream id -> last entry id written
         self._stops = StopListeners()
         self._subscribed: asyncio.Event | None = None
-        self._first_attempt = asyncio.Event()
+        self._first_attempt: asyncio.Event | None = None
         """Set once the listener's first subscribe succeeded or failed: a turn starting
         while Redis is down learns it then, not after ``_SUBSCRIBE_WAIT``."""
         self._tasks: list[asyncio.Task[None]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._listen_failed = False
         self._closing = False
 
     # --- keys --------------------------------------------------------------------------
@@ -266,17 +265,13 @@ class RedisStreamStore(StreamStore):
 
     async def listen_for_stop(self, stream_id: str, callback: StopCallback) -> Callable[[], None]:
         self._start_background()
-        subscribed = self._subscribed
+        subscribed, first_attempt = self._subscribed, self._first_attempt
         assert subscribed is not None
-        if not subscribed.is_set() and self._listen_failed:
+        assert first_attempt is not None
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(first_attempt.wait(), _SUBSCRIBE_WAIT)
+        if not subscribed.is_set():  # the attempt failed (or never ended): Redis is down
             raise StreamStoreError(f"not subscribed to {self._channel!r}: Redis is unreachable")
-        try:
-            await asyncio.wait_for(self._first_attempt.wait(), _SUBSCRIBE_WAIT)
-            await asyncio.wait_for(subscribed.wait(), 0 if self._listen_failed else _SUBSCRIBE_WAIT)
-        except asyncio.TimeoutError:
-            raise StreamStoreError(
-                f"could not subscribe to {self._channel!r}: Redis is unreachable"
-            ) from None
         return self._stops.add(stream_id, callback)
 
     async def aclose(self) -> None:
@@ -306,7 +301,6 @@ class RedisStreamStore(StreamStore):
             task.cancel()
         self._closing = False
         self._loop = loop
-        self._listen_failed = False
         self._subscribed = asyncio.Event()
         self._first_attempt = asyncio.Event()
         self._tasks = [
@@ -316,16 +310,16 @@ class RedisStreamStore(StreamStore):
 
     async def _listen(self) -> None:
         """Deliver stop requests to this process's callbacks; reconnect after failures."""
-        subscribed = self._subscribed
+        subscribed, first_attempt = self._subscribed, self._first_attempt
         assert subscribed is not None
+        assert first_attempt is not None
         backoff = 0.1
         while not self._closing:
             pubsub = self._redis.pubsub(ignore_subscribe_messages=True)  # pyright: ignore[reportUnknownMemberType]
             try:
                 await pubsub.subscribe(self._channel)
                 subscribed.set()
-                self._first_attempt.set()
-                self._listen_failed = False
+                first_attempt.set()
                 backoff = 0.1
                 while not self._closing:
                     message = cast("dict[str, Any] | None", await pubsub.get_message(timeout=1.0))
@@ -334,8 +328,7 @@ class RedisStreamStore(StreamStore):
                         self._stops.notify(data.decode(errors="replace"))
             except Exception as exc:
                 subscribed.clear()
-                self._listen_failed = True
-                self._first_attempt.set()
+                first_attempt.set()
                 logger.warning("uiwire: stop requests are not received (%s); reconnecting", exc)
             finally:
                 with contextlib.suppress(RedisError, OSError):

@@ -46,7 +46,9 @@ StopCallback = Callable[[], None]
 INTERRUPTED_TEXT: Final = "The answer was interrupted and cannot be resumed. Reload to see it."
 """What a follower's client is told when the stream cannot be followed to its end."""
 
-_CHAT_ID: Final = re.compile(r"[A-Za-z0-9._~:@-]{1,128}")
+CHAT_ID_PATTERN: Final = "[A-Za-z0-9._~:@-]{1,128}"
+"""What a resumable chat's id may be (``.`` and ``..`` aside, see ``check_chat_id``)."""
+_CHAT_ID: Final = re.compile(CHAT_ID_PATTERN)
 
 
 def check_chat_id(chat_id: object) -> str:

@@ -1,9 +1,10 @@
 """The chat routes described in OpenAPI 3.1, for ``/docs`` pages and API fuzzers.
 
 The request schema is pydantic's schema of ``ChatRequest``, so it cannot drift from the
-parser. Some rules are checked in code, not in the schema (tool-part fields by state, URL
-schemes, ``__proto__`` keys, nesting depth, the chat-id rules of resumable chats): a body
-the schema accepts may still get a 422, never the other way round.
+parser, with the rules the parser checks in code written in where JSON Schema can say
+them (``request_schemas``). The rest stay in code only (``__proto__`` keys, nesting depth,
+index bounds, ``.`` and ``..`` as chat ids): a body the schema accepts may still get a
+422, never the other way round.
 """
 
 from __future__ import annotations
@@ -23,13 +24,15 @@ from uiwire.protocol.request import (
     ChatRequest,
     not_null,
 )
+from uiwire.resume.store import CHAT_ID_PATTERN
 
 __all__ = ["chat_openapi", "merge_openapi", "request_schemas"]
 
 _REF: Final = "#/components/schemas/{model}"
 
-CHAT_ID_PATTERN: Final = "^[A-Za-z0-9._~:@-]{1,128}$"
-"""``check_chat_id`` as a pattern; ``.`` and ``..`` match it and are still refused."""
+_CHAT_ID: Final = f"^{CHAT_ID_PATTERN}$"
+"""``check_chat_id`` as a JSON Schema pattern; ``.`` and ``..`` match it and are still
+refused."""
 
 _ERROR: Final[dict[str, Any]] = {
     "type": "object",
@@ -102,7 +105,7 @@ def _chat_id_parameter() -> dict[str, Any]:
         "in": "path",
         "required": True,
         "description": "The chat id (``.`` and ``..`` are refused).",
-        "schema": {"type": "string", "pattern": CHAT_ID_PATTERN},
+        "schema": {"type": "string", "pattern": _CHAT_ID},
     }
 
 
@@ -198,7 +201,7 @@ def request_schemas(*, url_schemes: Collection[str], chat_ids: bool) -> dict[str
         url = schemas[name]["properties"]["url"]
         url["pattern"] = f"^({alternatives}):" if alternatives else "(?!)"
     if chat_ids:
-        schema["properties"]["id"]["pattern"] = CHAT_ID_PATTERN
+        schema["properties"]["id"]["pattern"] = _CHAT_ID
     return schemas
 
 
@@ -268,12 +271,14 @@ def merge_openapi(document: dict[str, Any], fragment: dict[str, Any]) -> dict[st
     """
     paths: dict[str, Any] = document.setdefault("paths", {})
     schemas: dict[str, Any] = document.setdefault("components", {}).setdefault("schemas", {})
-    for kind, target, new in (
+    merges = (
         ("path", paths, fragment["paths"]),
         ("schema", schemas, fragment["components"]["schemas"]),
-    ):
+    )
+    for kind, target, new in merges:  # all checked first: a refusal changes nothing
         taken = sorted(set(target) & set(new))
         if taken:
             raise ValueError(f"the OpenAPI document already has the {kind} {taken[0]!r}")
+    for _, target, new in merges:
         target.update(new)
     return document

@@ -54,7 +54,7 @@ from uiwire.server._follow import FollowResponse
 from uiwire.server._openapi import chat_openapi, merge_openapi
 from uiwire.server.response import DEFAULT_KEEP_ALIVE, UIMessageStreamResponse, check_keep_alive
 from uiwire.server.turn import ChatAgent, ChatFunction, ChatTurn, ChatWork
-from uiwire.stream.context import OnDisconnect, OnError, StreamContext
+from uiwire.stream.context import OnDisconnect, OnError, StreamContext, is_async_callable
 from uiwire.stream.record import StreamRecord, StreamStatus
 
 __all__ = ["Authorize", "ChatEndpoint", "ChatResult", "OnChatFinish", "TurnTimeout"]
@@ -210,8 +210,8 @@ class ChatEndpoint:
             app.router.routes.extend(chat.routes("/api/chat"))
             chat.openapi("/api/chat", into=app.openapi())  # /docs and /openapi.json show it
 
-        The request schema is ``ChatRequest``'s own; rules checked in code (tool fields
-        by state, URL schemes, ``__proto__`` keys, depth) can still refuse a body it
+        The request schema is ``ChatRequest``'s own, with the parser's rules that JSON
+        Schema can say; the others (``__proto__`` keys, depth) can still refuse a body it
         allows, with a 422.
         """
         _check_path(path)
@@ -390,9 +390,7 @@ class ChatEndpoint:
         def result(record: StreamRecord, status: StreamStatus) -> ChatResult:
             return ChatResult(turn.chat_id, _updated(turn, record), record, status, turn)
 
-        if inspect.iscoroutinefunction(on_finish) or inspect.iscoroutinefunction(
-            getattr(on_finish, "__call__", None)  # noqa: B004 - an object with ``async def __call__``
-        ):
+        if is_async_callable(on_finish):
 
             async def finished(record: StreamRecord, status: StreamStatus) -> None:
                 await cast("Awaitable[object]", on_finish(result(record, status)))

@@ -610,7 +610,7 @@ class StreamContext(Generic[InfoT]):
             on_finish = self._on_finish
             record = self._record
             if on_finish is not None and record is not None:
-                if _is_async_callable(on_finish):
+                if is_async_callable(on_finish):
                     result = on_finish(record, status)
                 else:
                     result = await asyncio.to_thread(on_finish, record, status)
@@ -626,7 +626,9 @@ class StreamContext(Generic[InfoT]):
         return f"<StreamContext {self.message_id} {state}>"
 
 
-def _is_async_callable(fn: object) -> bool:
+def is_async_callable(fn: object) -> bool:
+    """An ``async def`` function, or an object with ``async def __call__``: awaited on the
+    loop; anything else is a sync callable, run in a worker thread."""
     return inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(
         getattr(fn, "__call__", None)  # noqa: B004 - an object with ``async def __call__``
     )
