@@ -21,6 +21,8 @@ import sys
 import time
 from typing import Any
 
+from tests.support.servers import raw_chat_post
+
 from benchmarks._results import percentiles
 
 STAMP = re.compile(rb'"type":"text-delta","id":"[^"]*","delta":"(\d+) ')
@@ -81,25 +83,6 @@ class ChatStream(asyncio.Protocol):
             self.transport.close()
 
 
-def _request(port: int, index: int, chunks: int, interval_ms: float) -> bytes:
-    body = json.dumps(
-        {
-            "id": f"chat-{index}",
-            "messages": [
-                {"id": f"u-{index}", "role": "user", "parts": [{"type": "text", "text": "hi"}]}
-            ],
-            "trigger": "submit-message",
-            "chunks": chunks,
-            "interval_ms": interval_ms,
-        }
-    ).encode()
-    return (
-        f"POST /api/chat HTTP/1.1\r\nhost: 127.0.0.1:{port}\r\n"
-        f"content-type: application/json\r\ncontent-length: {len(body)}\r\n"
-        "connection: close\r\n\r\n"
-    ).encode() + body
-
-
 async def _stats(port: int, reset: bool = False) -> dict[str, Any]:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     path = "/stats?reset=1" if reset else "/stats"
@@ -123,7 +106,7 @@ async def run(
         if (wait := due - time.monotonic()) > 0:
             await asyncio.sleep(wait)
         future: asyncio.Future[str] = loop.create_future()
-        request = _request(port, index, chunks, interval_ms)
+        request = raw_chat_post(port, index, chunks=chunks, interval_ms=interval_ms)
         try:
             _, protocol = await loop.create_connection(
                 lambda r=request, f=future: ChatStream(r, delays, f), "127.0.0.1", port

@@ -62,7 +62,8 @@ class Chat:
 
     async def respond(self, turn: ChatTurn, ctx: StreamContext[Any]) -> None:
         self.turns.append(turn)
-        if turn.messages[-1].parts[0].model_dump().get("text") == "slow":
+        parts = turn.messages[-1].parts
+        if parts and parts[0].model_dump().get("text") == "slow":
             for _ in range(10):  # long enough for another request to arrive meanwhile
                 await ctx.write_text("and ")
                 await asyncio.sleep(0.05)

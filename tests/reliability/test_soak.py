@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import resource
 import socket
 import statistics
 import subprocess
@@ -36,7 +35,7 @@ import pytest
 from benchmarks._results import Result, Table, fmt
 
 from tests.support.figures import report
-from tests.support.processes import free_port, server_process
+from tests.support.processes import free_port, raise_open_files_limit, server_process
 from tests.support.soak_app import play_script, uiwire_objects
 from tests.support.soak_client import Dechunker, chat_request, check_complete, check_prefix
 from uiwire import StreamContext
@@ -186,16 +185,6 @@ def test_a_client_leaving_mid_upload_is_no_server_error() -> None:
 # --- the soak --------------------------------------------------------------------------
 
 
-def _raise_fd_limit(needed: int) -> None:
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft == resource.RLIM_INFINITY or soft >= needed:
-        return
-    if hard != resource.RLIM_INFINITY and hard < needed:
-        # a failure, not a skip: a soak that did not run must not pass
-        pytest.fail(f"{needed} open files are needed; the hard limit is {hard} (ulimit -Hn)")
-    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-
-
 def _busy_seconds() -> float:
     """CPU seconds the whole machine has spent busy since boot (all cores; Linux)."""
     with open("/proc/stat") as stat:
@@ -206,7 +195,10 @@ def _busy_seconds() -> float:
 
 def _run_soak() -> tuple[dict[str, Any], float, float]:
     # the client and the server each hold one socket per stream, plus their own files
-    _raise_fd_limit(STREAMS + 200)
+    try:
+        raise_open_files_limit(STREAMS + 200)
+    except RuntimeError as exc:  # a failure, not a skip: a soak that did not run must not pass
+        pytest.fail(str(exc))
     port = free_port()
     server = _server_command(port)
     client = [sys.executable, "-m", "tests.support.soak_client", "--port", str(port)]

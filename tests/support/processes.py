@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import resource
 import socket
 import subprocess
 import time
@@ -67,3 +68,16 @@ def stop_process(process: subprocess.Popen[bytes]) -> None:
         process.wait(10)
     if process.stderr:
         process.stderr.close()
+
+
+def raise_open_files_limit(needed: int = 0) -> None:
+    """Lift the soft limit on open files to the hard one (many streams are many sockets).
+
+    ``RuntimeError`` if even the hard limit is under ``needed``: a load that cannot open
+    its sockets must fail, not pass half-run."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY or (needed and soft >= needed) or soft == hard:
+        return
+    if hard != resource.RLIM_INFINITY and hard < needed:
+        raise RuntimeError(f"{needed} open files are needed; the hard limit is {hard} (ulimit -Hn)")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))

@@ -90,3 +90,17 @@ async def read_events(chunks: AsyncIterator[bytes], count: int) -> bytes:
         if seen.count(b"\n\n") >= count:
             return seen
     raise AssertionError(f"the stream ended early: {seen!r}")
+
+
+def raw_chat_post(port: int, index: int, **fields: Any) -> bytes:
+    """A whole HTTP/1.1 ``POST /api/chat`` to 127.0.0.1:``port`` as ``useChat`` sends its
+    first turn (chat ``chat-<index>``), ``fields`` added to the body; for load clients
+    that speak raw HTTP (httpx costs more per chunk than the server under test)."""
+    user = {"id": f"u-{index}", "role": "user", "parts": [{"type": "text", "text": "hi"}]}
+    chat = {"id": f"chat-{index}", "messages": [user], "trigger": "submit-message"}
+    body = json.dumps(chat | fields).encode()
+    return (
+        f"POST /api/chat HTTP/1.1\r\nhost: 127.0.0.1:{port}\r\n"
+        f"content-type: application/json\r\ncontent-length: {len(body)}\r\n"
+        "connection: close\r\n\r\n"
+    ).encode() + body

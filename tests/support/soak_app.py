@@ -43,6 +43,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from tests.support.processes import raise_open_files_limit
 from uiwire import StreamContext
 from uiwire.server import ChatEndpoint, ChatResult, ChatTurn
 
@@ -273,7 +274,8 @@ def uiwire_objects() -> dict[str, int]:
 def create_app() -> ASGIApp:
     """The soak server: ``POST /api/chat`` and ``GET /stats``. It takes over the process's
     error logging (see ``_ErrorCounter``): create it in a server process of its own."""
-    _raise_fd_limit()
+    with contextlib.suppress(ValueError, OSError):  # best effort: the client checks
+        raise_open_files_limit()
     counts = Counts()
     lag = LoopLag()
     pauses = GCPauses()
@@ -345,11 +347,3 @@ def create_app() -> ASGIApp:
 
     routes = [*endpoint.routes("/api/chat"), Route("/stats", stats)]
     return _CountRequests(Starlette(routes=routes, lifespan=lifespan), counts)
-
-
-def _raise_fd_limit() -> None:
-    """1,000 streams are 1,000 sockets: lift the soft limit on open files to the hard one."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if hard == resource.RLIM_INFINITY or soft < hard:
-        with contextlib.suppress(ValueError, OSError):
-            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))

@@ -34,7 +34,6 @@ import contextlib
 import gc
 import json
 import random
-import resource
 import sys
 import time
 from collections import Counter
@@ -42,6 +41,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from tests.support.processes import raise_open_files_limit
+from tests.support.servers import raw_chat_post
 from tests.support.soak_app import DEFAULT_PACE_MS, text_pieces, writes_in_script
 from tests.support.stream_rules import assert_valid_body
 from uiwire import DONE_FRAME, check_stream
@@ -286,23 +287,7 @@ class SoakStream(asyncio.Protocol):
 
 
 def chat_request(port: int, seed: int, text_deltas: int, pace_ms: float) -> bytes:
-    body = json.dumps(
-        {
-            "id": f"chat-{seed}",
-            "messages": [
-                {"id": f"u-{seed}", "role": "user", "parts": [{"type": "text", "text": "hi"}]}
-            ],
-            "trigger": "submit-message",
-            "seed": seed,
-            "text_deltas": text_deltas,
-            "pace_ms": pace_ms,
-        }
-    ).encode()
-    return (
-        f"POST /api/chat HTTP/1.1\r\nhost: {HOST}:{port}\r\n"
-        f"content-type: application/json\r\ncontent-length: {len(body)}\r\n"
-        "connection: close\r\n\r\n"
-    ).encode() + body
+    return raw_chat_post(port, seed, seed=seed, text_deltas=text_deltas, pace_ms=pace_ms)
 
 
 # --- the load --------------------------------------------------------------------------------
@@ -538,12 +523,6 @@ async def run(cfg: Config) -> dict[str, Any]:
     }
 
 
-def _raise_fd_limit(needed: int) -> None:
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft != resource.RLIM_INFINITY and soft < needed:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -565,7 +544,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         pace_ms=args.pace_ms,
         seed=args.seed,
     )
-    _raise_fd_limit(cfg.streams + 100)
+    raise_open_files_limit(cfg.streams + 100)
     gc.collect()
     gc.freeze()  # the imports' objects leave the collector's view: shorter pauses
     result = asyncio.run(run(cfg))
