@@ -108,8 +108,10 @@ agent = Agent(
 app = FastAPI()
 # POST /api/chat as useChat calls it: the history goes to the agent, a message carrying
 # approval answers continues its paused run (once), anything malformed gets a 4xx.
-chat = ChatEndpoint(AgentsAdapter(agent))
-app.add_route("/api/chat", chat.respond, methods=["POST"])
+# timeout: a hung tool or a stalled model cannot hold a stream open past two minutes.
+chat = ChatEndpoint(AgentsAdapter(agent), timeout=120)
+app.router.routes.extend(chat.routes("/api/chat"))
+chat.openapi("/api/chat", into=app.openapi())  # /docs and /openapi.json describe the chat
 
 
 # --- running it ----------------------------------------------------------------------------

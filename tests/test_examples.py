@@ -87,6 +87,18 @@ def test_dspy_app_streams_a_react_agent_offline() -> None:
     assert saved == ["# saved: finish, 1 tool call(s): 'It is sunny in Paris.'\n"]
 
 
+def test_agents_app_serves_its_openapi_schema() -> None:
+    port = free_port()
+    args = [sys.executable, "-m", "uvicorn", "--app-dir", str(EXAMPLES), "--port", str(port)]
+    env = {k: v for k, v in os.environ.items() if k != "OPENAI_API_KEY"}
+    url = f"http://127.0.0.1:{port}"
+    with server_process([*args, "agents_app:app"], ready_url=f"{url}/openapi.json", env=env):
+        document = httpx.get(f"{url}/openapi.json").json()
+    assert {"/api/chat", "/api/chat/{id}/stream", "/api/chat/{id}/stop"} <= set(document["paths"])
+    body = document["paths"]["/api/chat"]["post"]["requestBody"]["content"]["application/json"]
+    assert body["schema"] == {"$ref": "#/components/schemas/ChatRequest"}
+
+
 def test_agents_app_pauses_for_approval_then_continues_the_same_message() -> None:
     env = {k: v for k, v in os.environ.items() if k != "OPENAI_API_KEY"}  # the ScriptedModel
     result = subprocess.run(
