@@ -74,10 +74,10 @@ from openai import AsyncOpenAI
 from benchmarks._results import Result, Table, Target, fmt, save
 from benchmarks._results import parser as cli_parser
 from benchmarks._scripted_llm import LONG_MARKER, TOOL_CITY, TOOL_MARKER, TOOL_NAME
-from uiwire import StreamContext
 from uiwire.adapters.agents import AgentsAdapter
 from uiwire.adapters.dspy import DSPyAdapter
 from uiwire.adapters.dspy._plan import build_plan
+from uiwire.stream import StreamContext
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 TARGET_RATIO = 1.2

@@ -56,7 +56,7 @@ import orjson
 
 from benchmarks._results import Result, Table, Target, fmt, save
 from benchmarks._results import parser as cli_parser
-from uiwire import StreamContext
+from uiwire.stream import StreamContext
 
 UIWIRE: Final = "uiwire"
 PER_EVENT: Final = "call_soon_threadsafe per event"

@@ -34,7 +34,8 @@ import orjson
 
 from benchmarks._results import Result, Table, Target, fmt, save
 from benchmarks._results import parser as cli_parser
-from uiwire import StreamContext, StreamMachine, encode_chunks
+from uiwire.protocol import StreamMachine, encode_chunks
+from uiwire.stream import StreamContext
 
 TOKENS = ["Hello", ",", " world", "!", " The", " answer", " is", " 42", ".", " ✓", "\n", ' "q"']
 FLOOR = "orjson frame"

@@ -29,8 +29,8 @@ from agents.tool_context import ToolContext
 from agents.usage import Usage
 from fastapi import FastAPI
 
-from uiwire import validate_stream
 from uiwire.adapters.agents import AgentsAdapter, tool_stream
+from uiwire.protocol import validate_stream
 from uiwire.server import ChatEndpoint
 
 

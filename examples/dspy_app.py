@@ -26,8 +26,9 @@ import uvicorn
 from dspy import lm15
 from fastapi import FastAPI, Request
 
-from uiwire import StreamContext, StreamRecord, StreamStatus, UIMessageStreamResponse
 from uiwire.adapters.dspy import DSPyAdapter
+from uiwire.server import UIMessageStreamResponse
+from uiwire.stream import StreamContext, StreamRecord, StreamStatus
 
 
 def get_weather(city: str) -> str:

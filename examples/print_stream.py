@@ -14,7 +14,7 @@ import argparse
 import json
 import sys
 
-from uiwire import DONE_FRAME, StreamMachine, check_stream, encode_chunks
+from uiwire.protocol import DONE_FRAME, StreamMachine, check_stream, encode_chunks
 
 
 def weather_answer(machine: StreamMachine) -> bytes:

@@ -20,7 +20,8 @@ import uvicorn
 from fastapi import FastAPI
 from pydantic import BaseModel, ConfigDict
 
-from uiwire import StreamContext, StreamRecord, StreamStatus, UIMessageStreamResponse
+from uiwire.server import UIMessageStreamResponse
+from uiwire.stream import StreamContext, StreamRecord, StreamStatus
 
 app = FastAPI()
 SAVED: list[dict[str, object]] = []  # stands in for a database

@@ -20,8 +20,9 @@ from typing import Any
 from fastapi import FastAPI
 from starlette.requests import Request
 
-from uiwire import MemoryStreamStore, RedisStreamStore, StreamContext, StreamStore
-from uiwire.server import ChatEndpoint, ChatResult, ChatTurn
+from uiwire.resume import MemoryStreamStore, RedisStreamStore, StreamStore
+from uiwire.server import ChatEndpoint, ChatResult
+from uiwire.stream import ChatTurn, StreamContext
 
 SAVED: dict[str, list[dict[str, Any]]] = {}  # stands in for your database
 

@@ -15,7 +15,7 @@ import pytest
 from tests.support.processes import free_port, server_process
 from tests.support.redis_server import RedisServer
 from tests.support.stream_rules import assert_valid_message
-from uiwire import validate_stream
+from uiwire.protocol import validate_stream
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 

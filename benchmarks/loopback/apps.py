@@ -116,8 +116,8 @@ def _params(body: dict[str, Any]) -> tuple[int, float]:
 
 
 def uiwire_app() -> list[Route]:
-    from uiwire import StreamContext
-    from uiwire.server import ChatEndpoint, ChatTurn
+    from uiwire.server import ChatEndpoint
+    from uiwire.stream import ChatTurn, StreamContext
 
     async def respond(turn: ChatTurn, ctx: StreamContext[Any]) -> None:
         chunks, interval = _params(turn.body)

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from uiwire.protocol import ProtocolError, TargetError
 from uiwire.protocol.chunks import (
     AbortChunk,
     BaseChunk,
@@ -55,7 +56,6 @@ from uiwire.protocol.chunks import (
     chunk_fields,
     parse_chunk,
 )
-from uiwire.protocol.errors import ProtocolError, TargetError
 
 # --- the oracle: field sets of the real client schemas --------------------------------
 

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel, Field
 
+from uiwire.protocol import ProtocolError
 from uiwire.protocol.chunks import Citation, CitationUrlSource
 from uiwire.protocol.encode import (
     DONE_FRAME,
@@ -18,7 +19,6 @@ from uiwire.protocol.encode import (
     encode_chunk,
     encode_chunks,
 )
-from uiwire.protocol.errors import ProtocolError
 from uiwire.protocol.machine import StreamMachine
 from uiwire.protocol.sse import parse_sse
 from uiwire.protocol.validate import validate_stream

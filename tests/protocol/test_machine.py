@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
+from uiwire.protocol import ProtocolError, TargetError
 from uiwire.protocol.chunks import (
     Citation,
     CitationUrlSource,
@@ -22,7 +23,6 @@ from uiwire.protocol.chunks import (
     TextStartChunk,
 )
 from uiwire.protocol.encode import DONE_FRAME, encode_chunks
-from uiwire.protocol.errors import ProtocolError, TargetError
 from uiwire.protocol.machine import Chunk, StreamMachine
 from uiwire.protocol.validate import StreamReport, validate_stream
 

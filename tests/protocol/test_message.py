@@ -15,8 +15,9 @@ from typing import Any
 
 import pytest
 
-from uiwire.protocol.errors import StreamViolation
-from uiwire.protocol.message import UNDEFINED, UIMessageAssembler, merge_objects
+from uiwire.protocol import StreamViolation
+from uiwire.protocol._js_values import UNDEFINED, merge_objects
+from uiwire.protocol.message import UIMessageAssembler
 from uiwire.protocol.targets import Target
 
 Chunk = dict[str, Any]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from uiwire.protocol.errors import StreamViolation
+from uiwire.protocol import StreamViolation
 from uiwire.protocol.sse import SSEParser, decode_event_data, parse_sse
 
 

@@ -80,11 +80,12 @@ from tests.support.servers import serve
 from tests.support.stream_rules import assert_valid_body
 from tests.support.tasks import agents_tasks_left, uiwire_tasks_left
 from tests.support.threads import BusyThread, busy_threads, threads_left
-from uiwire import StreamRecord, UIMessageAssembler
 from uiwire.adapters.agents import AgentsAdapter
 from uiwire.adapters.dspy import DSPyAdapter
+from uiwire.protocol import UIMessageAssembler
 from uiwire.protocol.validate import check_stream
 from uiwire.server import ChatEndpoint, ChatResult
+from uiwire.stream import StreamRecord
 
 set_tracing_disabled(True)
 

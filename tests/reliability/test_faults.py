@@ -51,9 +51,9 @@ from tests.support.redis_server import RedisServer
 from tests.support.servers import serve
 from tests.support.stream_rules import assert_valid_body
 from tests.support.tasks import agents_tasks_left, tasks_left
-from uiwire import UIMessageAssembler
 from uiwire.adapters.agents import AgentsAdapter
 from uiwire.adapters.dspy import DSPyAdapter
+from uiwire.protocol import UIMessageAssembler
 from uiwire.protocol.encode import DONE_FRAME
 from uiwire.resume import MemoryStreamStore, RedisStreamStore, StreamStore
 from uiwire.server import ChatEndpoint, ChatResult

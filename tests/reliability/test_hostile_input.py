@@ -34,9 +34,9 @@ from schemathesis.checks import (
 
 from tests.support.figures import report
 from tests.support.servers import serve, serve_in_thread
-from uiwire import StreamContext
 from uiwire.resume import MemoryStreamStore
-from uiwire.server import ChatEndpoint, ChatResult, ChatTurn
+from uiwire.server import ChatEndpoint, ChatResult
+from uiwire.stream import ChatTurn, StreamContext
 
 EXAMPLES = 80
 """Generated requests per operation and mode."""

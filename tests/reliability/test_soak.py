@@ -38,7 +38,7 @@ from tests.support.figures import report
 from tests.support.processes import free_port, raise_open_files_limit, server_process
 from tests.support.soak_app import play_script, uiwire_objects
 from tests.support.soak_client import Dechunker, chat_request, check_complete, check_prefix
-from uiwire import StreamContext
+from uiwire.stream import StreamContext
 
 ROOT = Path(__file__).resolve().parents[2]
 SECONDS = float(os.environ.get("UIWIRE_SOAK_SECONDS", "60"))

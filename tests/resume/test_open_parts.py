@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from uiwire import check_stream
+from uiwire.protocol import check_stream
 from uiwire.protocol.encode import encode_chunks
 from uiwire.protocol.machine import StreamMachine
 from uiwire.resume.open_parts import OpenParts

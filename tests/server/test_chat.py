@@ -18,8 +18,9 @@ from starlette.routing import Route
 
 from tests.support.servers import read_until, serve
 from tests.support.stream_rules import assert_valid_message
-from uiwire import StreamContext, validate_stream
-from uiwire.server import ChatEndpoint, ChatResult, ChatTurn
+from uiwire.protocol import validate_stream
+from uiwire.server import ChatEndpoint, ChatResult
+from uiwire.stream import ChatTurn, StreamContext
 
 
 def user(text: str, message_id: str = "u1", **extra: Any) -> dict[str, Any]:

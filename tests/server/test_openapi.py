@@ -10,8 +10,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.protocol.test_request import full_conversation, messages
-from uiwire.protocol.request import ChatRequestError, parse_chat_request
+from tests.protocol.test_chat_request import full_conversation, messages
+from uiwire.protocol import ChatRequestError
+from uiwire.protocol.chat_request import parse_chat_request
 from uiwire.resume import MemoryStreamStore
 from uiwire.server import ChatEndpoint
 from uiwire.stream import StreamContext

@@ -16,7 +16,8 @@ from starlette.routing import Route
 from tests.support.servers import serve
 from tests.support.stream_rules import assert_valid_body
 from tests.support.tasks import uiwire_tasks_left
-from uiwire import StreamContext, StreamRecord, StreamStatus, UIMessageStreamResponse
+from uiwire.server import UIMessageStreamResponse
+from uiwire.stream import StreamContext, StreamRecord, StreamStatus
 
 Work = Callable[[StreamContext], Awaitable[None]]
 

@@ -17,7 +17,7 @@ from starlette.requests import Request
 from tests.support.resume_app import Events, chat_app
 from tests.support.servers import read_events, serve
 from tests.support.stream_rules import assert_valid_message
-from uiwire import check_stream
+from uiwire.protocol import check_stream
 from uiwire.protocol.encode import DONE_FRAME
 from uiwire.resume import MemoryStreamStore, StreamStore, StreamStoreError
 from uiwire.server import ChatEndpoint

@@ -12,14 +12,8 @@ from pydantic import BaseModel, ConfigDict
 
 from tests.support.context_scenarios import SCENARIOS, capture, consume
 from tests.support.stream_rules import assert_valid_body
-from uiwire import (
-    DEFAULT_ERROR_TEXT,
-    NoInfo,
-    ProtocolError,
-    StreamClosed,
-    StreamContext,
-    StreamStateError,
-)
+from uiwire.protocol import ProtocolError
+from uiwire.stream import DEFAULT_ERROR_TEXT, NoInfo, StreamClosed, StreamContext, StreamStateError
 
 
 class RequestInfo(BaseModel):

@@ -20,14 +20,8 @@ from pydantic import BaseModel, field_serializer
 
 from tests.support.context_scenarios import consume
 from tests.support.stream_rules import assert_valid_body
-from uiwire import (
-    ProtocolError,
-    StreamClosed,
-    StreamContext,
-    StreamRecord,
-    StreamStatus,
-)
-from uiwire.stream import watchdog
+from uiwire.protocol import ProtocolError
+from uiwire.stream import StreamClosed, StreamContext, StreamRecord, StreamStatus, watchdog
 
 HANG = 3.0  # seconds; every stream below ends in milliseconds when the code is right
 
@@ -231,7 +225,7 @@ async def test_a_dropped_context_does_not_keep_the_detector_running() -> None:
 
 
 async def test_a_response_cancelled_before_the_body_still_disconnects() -> None:
-    from uiwire import UIMessageStreamResponse
+    from uiwire.server import UIMessageStreamResponse
 
     finished: list[StreamStatus] = []
     work_cancelled = asyncio.Event()

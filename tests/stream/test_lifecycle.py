@@ -12,14 +12,8 @@ import pytest
 from tests.support.context_scenarios import consume
 from tests.support.stream_rules import assert_valid_body
 from tests.support.tasks import uiwire_tasks_left
-from uiwire import (
-    StreamClosed,
-    StreamContext,
-    StreamRecord,
-    StreamStatus,
-    Usage,
-    check_stream,
-)
+from uiwire.protocol import check_stream
+from uiwire.stream import StreamClosed, StreamContext, StreamRecord, StreamStatus, Usage
 
 Finished = list[tuple[StreamRecord, StreamStatus]]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from uiwire import StreamRecord, Usage
+from uiwire.stream import StreamRecord, Usage
 
 
 def test_usage_adds_up() -> None:

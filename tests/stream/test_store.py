@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from uiwire import Store
+from uiwire.stream import Store
 
 
 def test_get_set_and_defaults() -> None:

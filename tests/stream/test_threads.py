@@ -12,7 +12,7 @@ import pytest
 
 from tests.support.context_scenarios import consume
 from tests.support.stream_rules import assert_valid_body
-from uiwire import StreamContext
+from uiwire.stream import StreamContext
 
 THREADS = 8
 WRITES = 10_000

@@ -12,7 +12,7 @@ import pytest
 
 from tests.support.context_scenarios import consume
 from tests.support.stream_rules import assert_valid_body
-from uiwire import StreamContext
+from uiwire.stream import StreamContext
 from uiwire.stream.watchdog import DEFAULT_THRESHOLD, ENV_VAR, blocking_threshold
 
 THIS_FILE = Path(__file__)

@@ -11,9 +11,9 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 
 from tests.support.fake_llm import FakeLLM
-from uiwire import StreamRecord, StreamStatus
 from uiwire.adapters.agents import AgentsAdapter
 from uiwire.server import ChatEndpoint, ChatResult
+from uiwire.stream import StreamRecord, StreamStatus
 
 OPEN_CLIENTS: list[AsyncOpenAI] = []
 """Clients ``http_agent`` made; ``close_clients`` closes them (a pool left open warns)."""

@@ -36,9 +36,9 @@ from openai.types.responses.response_reasoning_item import Summary
 from tests.support.agents_http import close_clients, http_agent
 from tests.support.context_scenarios import consume
 from tests.support.fake_llm import FakeLLM, Reply
-from uiwire import StreamContext, StreamRecord
 from uiwire.adapters.agents import AgentsAdapter, agent_tool_progress, client_tool, tool_stream
 from uiwire.protocol.targets import Target
+from uiwire.stream import StreamContext, StreamRecord
 
 set_tracing_disabled(True)  # the exporter would post traces to the provider
 

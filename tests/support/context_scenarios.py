@@ -10,7 +10,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from uiwire import StreamContext
+from uiwire.stream import StreamContext
 
 Work = Callable[[StreamContext[Any]], Awaitable[None]]
 

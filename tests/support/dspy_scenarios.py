@@ -20,8 +20,8 @@ import dspy
 
 from tests.support.context_scenarios import consume
 from tests.support.fake_llm import FakeLLM, Reply, Responder, StreamLog, ToolCallReply, chat
-from uiwire import StreamContext, StreamRecord
 from uiwire.adapters.dspy import DSPyAdapter
+from uiwire.stream import StreamContext, StreamRecord
 
 dspy.configure_cache(enable_disk_cache=False, enable_memory_cache=True)
 

@@ -22,9 +22,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from uiwire import StreamContext
 from uiwire.resume import StreamStore
-from uiwire.server import ChatEndpoint, ChatResult, ChatTurn
+from uiwire.server import ChatEndpoint, ChatResult
+from uiwire.stream import ChatTurn, StreamContext
 
 
 class Events:

@@ -44,8 +44,8 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tests.support.processes import raise_open_files_limit
-from uiwire import StreamContext
-from uiwire.server import ChatEndpoint, ChatResult, ChatTurn
+from uiwire.server import ChatEndpoint, ChatResult
+from uiwire.stream import ChatTurn, StreamContext
 
 _PAGE = os.sysconf("SC_PAGE_SIZE")
 DEFAULT_PACE_MS = 200.0

@@ -45,7 +45,7 @@ from tests.support.processes import raise_open_files_limit
 from tests.support.servers import raw_chat_post
 from tests.support.soak_app import DEFAULT_PACE_MS, text_pieces, writes_in_script
 from tests.support.stream_rules import assert_valid_body
-from uiwire import DONE_FRAME, check_stream
+from uiwire.protocol import DONE_FRAME, check_stream
 
 HOST = "127.0.0.1"
 CutKind = Literal["none", "events", "time", "early", "upload"]

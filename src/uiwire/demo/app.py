@@ -28,7 +28,8 @@ from uiwire.adapters.agents import AgentsAdapter
 from uiwire.demo.agent import demo_agent
 from uiwire.demo.model import PROMPTS
 from uiwire.resume import MemoryStreamStore, check_chat_id
-from uiwire.server import ChatAgent, ChatEndpoint, ChatResult, ChatTurn, ChatWork
+from uiwire.server import ChatEndpoint, ChatResult
+from uiwire.stream import ChatAgent, ChatTurn, ChatWork
 
 __all__ = ["ChatHistory", "demo_app"]
 

@@ -1,11 +1,21 @@
 """The AI SDK UI message stream protocol, sans I/O.
 
+``parse_chat_request`` reads what ``useChat`` POSTs into typed ``UIMessage`` models,
 ``StreamMachine`` turns intents into correctly ordered chunks, ``encode`` frames them
 as SSE, and ``check_stream`` / ``UIMessageAssembler`` read a stream back the way the
 AI SDK client does.
 """
 
-from uiwire.protocol import chunks
+from uiwire._errors import (
+    ChatRequestError,
+    FieldError,
+    ProtocolError,
+    StreamViolation,
+    TargetError,
+    ViolationKind,
+)
+from uiwire.protocol import chunks, ui_message
+from uiwire.protocol.chat_request import ChatRequest, parse_chat_request
 from uiwire.protocol.chunks import *  # noqa: F403 - re-exported, see __all__
 from uiwire.protocol.encode import (
     DONE_FRAME,
@@ -15,11 +25,11 @@ from uiwire.protocol.encode import (
     encode_chunk,
     encode_chunks,
 )
-from uiwire.protocol.errors import ProtocolError, StreamViolation, TargetError, UIWireError
 from uiwire.protocol.machine import Chunk, EndReason, StreamMachine
 from uiwire.protocol.message import UIMessageAssembler
 from uiwire.protocol.sse import parse_sse
 from uiwire.protocol.targets import DEFAULT_TARGET, Target
+from uiwire.protocol.ui_message import *  # noqa: F403 - re-exported, see __all__
 from uiwire.protocol.validate import StreamReport, check_stream, validate_stream
 
 __all__ = [
@@ -28,8 +38,11 @@ __all__ = [
     "KEEP_ALIVE_FRAME",
     "STREAM_OPEN_FRAME",
     "UI_MESSAGE_STREAM_HEADERS",
+    "ChatRequest",
+    "ChatRequestError",
     "Chunk",
     "EndReason",
+    "FieldError",
     "ProtocolError",
     "StreamMachine",
     "StreamReport",
@@ -37,11 +50,13 @@ __all__ = [
     "Target",
     "TargetError",
     "UIMessageAssembler",
-    "UIWireError",
+    "ViolationKind",
     "check_stream",
     "encode_chunk",
     "encode_chunks",
+    "parse_chat_request",
     "parse_sse",
     "validate_stream",
 ]
 __all__ += chunks.__all__
+__all__ += ui_message.__all__

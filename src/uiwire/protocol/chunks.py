@@ -36,7 +36,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-from uiwire.protocol.errors import TargetError
+from uiwire._errors import TargetError
 from uiwire.protocol.targets import FINISH_REASONS, TARGETS, Target
 
 __all__ = [

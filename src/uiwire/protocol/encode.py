@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any, Final
 
 import orjson
 
+from uiwire._errors import ProtocolError
 from uiwire.protocol._json import default, dumps
-from uiwire.protocol.errors import ProtocolError
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping

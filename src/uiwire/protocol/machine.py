@@ -41,6 +41,7 @@ from typing import Any, Final, Literal, cast
 
 from pydantic import ValidationError
 
+from uiwire._errors import ProtocolError
 from uiwire._ids import new_id
 from uiwire.protocol._json import to_json_value
 from uiwire.protocol.chunks import (
@@ -49,7 +50,6 @@ from uiwire.protocol.chunks import (
     describe_validation_error,
     parse_chunk,
 )
-from uiwire.protocol.errors import ProtocolError
 from uiwire.protocol.targets import DEFAULT_TARGET, Target, as_target
 
 __all__ = ["Chunk", "EndReason", "StreamMachine", "unfinished_input_error"]

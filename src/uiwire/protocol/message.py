@@ -28,191 +28,29 @@ infinities as ``null``, integral floats as integers).
 from __future__ import annotations
 
 import functools
-import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import Any, Final, NoReturn, cast
 
-from uiwire.protocol._partial_json import parse_partial_json, utf16_units
-from uiwire.protocol.errors import StreamViolation
+from uiwire._errors import StreamViolation
+from uiwire.protocol._js_values import (
+    UNDEFINED,
+    JSTypeError,
+    clone,
+    js_key,
+    js_string,
+    merge_objects,
+    nullish,
+    render,
+    spread,
+    strict_equal,
+    truthy,
+)
+from uiwire.protocol._partial_json import parse_partial_json
 from uiwire.protocol.targets import Target, as_target
 
-__all__ = ["UNDEFINED", "UIMessageAssembler", "merge_objects"]
-
-
-class _Undefined:
-    """JavaScript's ``undefined``: a property that exists but is omitted by JSON."""
-
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return "UNDEFINED"
-
-    def __bool__(self) -> bool:
-        return False
-
-
-UNDEFINED: Final = _Undefined()
+__all__ = ["UIMessageAssembler"]
 
 _OUTPUT_STATES: Final = frozenset(("output-available", "output-error"))
-_MAX_ARRAY_INDEX: Final = 2**32 - 2
-
-# ---------------------------------------------------------------------------------------
-# JavaScript value semantics used by the client code
-
-
-def _nullish(value: object) -> bool:
-    """``value == null`` in JavaScript (``null`` or ``undefined``)."""
-    return value is None or value is UNDEFINED
-
-
-def _truthy(value: object) -> bool:
-    if value is None or value is UNDEFINED or value is False:
-        return False
-    if isinstance(value, bool):
-        return True
-    if isinstance(value, (int, float)):
-        return value != 0 and not math.isnan(value)
-    if isinstance(value, str):
-        return value != ""
-    return True
-
-
-def _strict_equal(a: object, b: object) -> bool:
-    """``a === b`` for JSON values (objects and arrays compare by identity)."""
-    if isinstance(a, bool) or isinstance(b, bool):
-        return type(a) is type(b) and a == b
-    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
-        return a == b
-    if isinstance(a, str) and isinstance(b, str):
-        return a == b
-    return a is b
-
-
-def _js_string(value: object) -> str:
-    """``String(value)``, as template literals and ``+`` on strings apply it."""
-    if isinstance(value, str):
-        return value
-    if value is UNDEFINED:
-        return "undefined"
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "NaN"
-        if math.isinf(value):
-            return "Infinity" if value > 0 else "-Infinity"
-        if value.is_integer() and abs(value) < 1e21:
-            return str(int(value))
-        return repr(value)
-    if isinstance(value, list):
-        items = cast("list[Any]", value)
-        return ",".join("" if _nullish(item) else _js_string(item) for item in items)
-    return "[object Object]"
-
-
-def _key(value: object) -> str:
-    """The property key JavaScript uses for ``map[value]``."""
-    return value if isinstance(value, str) else _js_string(value)
-
-
-def _is_array_index(key: str) -> bool:
-    return (
-        key.isdigit()
-        and key.isascii()
-        and (key == "0" or key[0] != "0")
-        and (int(key) <= _MAX_ARRAY_INDEX)
-    )
-
-
-def _js_keys(obj: dict[str, Any]) -> list[str]:
-    """Own keys in JavaScript enumeration order: array indices ascending, then insertion."""
-    keys = list(obj)
-    indices = [k for k in keys if _is_array_index(k)]
-    if not indices:
-        return keys
-    indices.sort(key=int)
-    return indices + [k for k in keys if not _is_array_index(k)]
-
-
-def _clone(value: Any) -> Any:
-    """A private deep copy of a JSON-like value (mappings become dicts, sequences lists)."""
-    if isinstance(value, Mapping):
-        return {k: _clone(v) for k, v in cast("Mapping[Any, Any]", value).items()}
-    if isinstance(value, (list, tuple)):
-        return [_clone(v) for v in cast("Sequence[Any]", value)]
-    return value
-
-
-def _render(value: Any) -> Any:
-    """``JSON.parse(JSON.stringify(value))``, keeping Python's exact integers."""
-    if isinstance(value, dict):
-        obj = cast("dict[str, Any]", value)
-        return {k: _render(obj[k]) for k in _js_keys(obj) if obj[k] is not UNDEFINED}
-    if isinstance(value, list):
-        seq = cast("list[Any]", value)
-        return [None if v is UNDEFINED else _render(v) for v in seq]
-    if isinstance(value, float):
-        if math.isnan(value) or math.isinf(value):
-            return None
-        if value.is_integer() and abs(value) < 1e21:
-            return int(value)
-    return value
-
-
-class _JSTypeError(Exception):
-    """A ``TypeError`` the JavaScript code would throw."""
-
-
-def _spread(value: Any) -> dict[str, Any]:
-    """``{...value}``."""
-    if isinstance(value, dict):
-        return dict(cast("dict[str, Any]", value))
-    if isinstance(value, list):
-        return {str(i): v for i, v in enumerate(cast("list[Any]", value))}
-    if isinstance(value, str):
-        return {str(i): unit for i, unit in enumerate(utf16_units(value))}
-    return {}
-
-
-def merge_objects(base: Any, overrides: Any) -> Any:
-    """Port of the client's ``mergeObjects(base, overrides)`` (deep merge, arrays replaced).
-
-    JavaScript semantics are kept for non-object inputs: strings and arrays are spread
-    into index-keyed objects, and a primitive ``base`` with any key to merge makes the
-    client throw (``TypeError``: the ``in`` operator on a primitive), raised here as
-    :class:`TypeError` with the same message.
-    """
-    if base is UNDEFINED and overrides is UNDEFINED:
-        return UNDEFINED
-    if base is UNDEFINED:
-        return overrides
-    if overrides is UNDEFINED:
-        return base
-    result = _spread(base)
-    if isinstance(overrides, dict):
-        source = cast("dict[str, Any]", overrides)
-        items = [(k, source[k]) for k in _js_keys(source)]
-    else:  # for...in over a string or an array visits its indices; numbers have none
-        items = list(_spread(overrides).items())
-    for key, override in items:
-        if key in ("__proto__", "constructor", "prototype") or override is UNDEFINED:
-            continue
-        base_value: Any
-        if isinstance(base, dict):
-            base_value = cast("dict[str, Any]", base).get(key, UNDEFINED)
-        elif isinstance(base, list):
-            base_value = _spread(base).get(key, UNDEFINED)
-        else:
-            raise TypeError(f"Cannot use 'in' operator to search for '{key}' in {_js_string(base)}")
-        if isinstance(override, dict) and isinstance(base_value, dict):
-            result[key] = merge_objects(base_value, override)
-        else:
-            result[key] = override
-    return result
 
 
 # ---------------------------------------------------------------------------------------
@@ -249,7 +87,7 @@ def _get(obj: Mapping[str, Any], key: str) -> Any:
 
 def _or(value: Any, fallback: Any) -> Any:
     """``value ?? fallback``."""
-    return fallback if _nullish(value) else value
+    return fallback if nullish(value) else value
 
 
 def _new_message(message_id: Any) -> dict[str, Any]:
@@ -293,7 +131,7 @@ class UIMessageAssembler:
         if message is None:
             self._msg = _new_message(message_id)
         else:
-            copied: dict[str, Any] = _clone(message)
+            copied: dict[str, Any] = clone(message)
             if copied.get("role") == "assistant":
                 parts = copied.get("parts")
                 if not isinstance(parts, list) or not all(
@@ -358,7 +196,7 @@ class UIMessageAssembler:
     def message(self) -> dict[str, Any]:
         """A deep copy of the current message, as ``JSON.stringify`` would render it."""
         self._flush_text()
-        rendered: dict[str, Any] = _render(self._msg)
+        rendered: dict[str, Any] = render(self._msg)
         return rendered
 
     @property
@@ -378,18 +216,18 @@ class UIMessageAssembler:
             return
         if self._pending_text:
             self._flush_text()
-        data: dict[str, Any] = _clone(chunk)
+        data: dict[str, Any] = clone(chunk)
         kind = data.get("type", UNDEFINED)
         try:
             handler = self._handlers.get(kind) if isinstance(kind, str) else None
             if handler is not None:
                 handler(self, data)
             elif not isinstance(kind, str):
-                raise _JSTypeError(f"chunk.type.startsWith is not a function ({_js_string(kind)})")
+                raise JSTypeError(f"chunk.type.startsWith is not a function ({js_string(kind)})")
             elif kind.startswith("data-"):
                 self._on_data(data)
             # any other type: the client's default branch ignores it
-        except _JSTypeError as exc:
+        except JSTypeError as exc:
             self._fail(data, f"TypeError: {exc}", chunk_id=None)
 
     def _append_delta(self, chunk: Mapping[str, Any]) -> bool:
@@ -443,7 +281,7 @@ class UIMessageAssembler:
             message,
             kind="ordering",
             chunk_type=chunk_type,
-            chunk_id=None if _nullish(chunk_id) else _js_string(chunk_id),
+            chunk_id=None if nullish(chunk_id) else js_string(chunk_id),
         )
         raise self._violation
 
@@ -456,7 +294,7 @@ class UIMessageAssembler:
         start = kind.split("-")[0] + "-start"
         self._fail(
             chunk,
-            f'Received {kind} for missing {what} with ID "{_js_string(part_id)}". '
+            f'Received {kind} for missing {what} with ID "{js_string(part_id)}". '
             f'Ensure a "{start}" chunk is sent before any "{kind}" chunks.',
             chunk_id=part_id,
         )
@@ -483,7 +321,7 @@ class UIMessageAssembler:
                 entry["inputEncoding"] = _get(part, "inputEncoding")
                 entry["title"] = _get(part, "title")
                 entry["toolMetadata"] = _get(part, "toolMetadata")
-            self._partial[_key(_get(part, "toolCallId"))] = entry
+            self._partial[js_key(_get(part, "toolCallId"))] = entry
 
     def _current_step_parts(self) -> list[dict[str, Any]]:
         parts = self._parts
@@ -497,10 +335,10 @@ class UIMessageAssembler:
     ) -> dict[str, Any] | None:
         """Current step first, then the whole message, newest first."""
         for part in self._current_step_parts():
-            if matches(part) and _strict_equal(_get(part, "toolCallId"), tool_call_id):
+            if matches(part) and strict_equal(_get(part, "toolCallId"), tool_call_id):
                 return part
         for part in reversed(self._parts):
-            if matches(part) and _strict_equal(_get(part, "toolCallId"), tool_call_id):
+            if matches(part) and strict_equal(_get(part, "toolCallId"), tool_call_id):
                 return part
         return None
 
@@ -508,7 +346,7 @@ class UIMessageAssembler:
         """``getToolInvocation`` (5.x: static parts only, or ``getDynamicToolInvocation``)."""
         tool_call_id = _get(chunk, "toolCallId")
         if self._target == "v5":
-            matches = _is_dynamic_tool if _truthy(_get(chunk, "dynamic")) else _is_static_tool
+            matches = _is_dynamic_tool if truthy(_get(chunk, "dynamic")) else _is_static_tool
             part = self._find_tool(tool_call_id, matches)
             if part is None:
                 self._fail(
@@ -521,7 +359,7 @@ class UIMessageAssembler:
         if part is None:
             self._fail(
                 chunk,
-                f'No tool invocation found for tool call ID "{_js_string(tool_call_id)}".',
+                f'No tool invocation found for tool call ID "{js_string(tool_call_id)}".',
                 chunk_id=tool_call_id,
                 chunk_type="tool-invocation",
             )
@@ -530,7 +368,7 @@ class UIMessageAssembler:
 
     def _set_provider_metadata(self, part: dict[str, Any], options: dict[str, Any]) -> None:
         metadata = _get(options, "providerMetadata")
-        if _nullish(metadata):
+        if nullish(metadata):
             return
         if self._target == "v5":
             if part["state"] == "input-available":
@@ -542,7 +380,7 @@ class UIMessageAssembler:
 
     def _new_provider_metadata(self, options: dict[str, Any]) -> dict[str, Any]:
         metadata = _get(options, "providerMetadata")
-        if _nullish(metadata):
+        if nullish(metadata):
             return {}
         if self._target != "v5" and options["state"] in _OUTPUT_STATES:
             return {"resultProviderMetadata": metadata}
@@ -556,7 +394,7 @@ class UIMessageAssembler:
         part["errorText"] = _get(o, "errorText")
         part["rawInput"] = _get(o, "rawInput")
         if self._target != "v5":
-            if not _nullish(_get(o, "inputEncoding")):
+            if not nullish(_get(o, "inputEncoding")):
                 part["inputEncoding"] = o["inputEncoding"]
             else:
                 part.pop("inputEncoding", None)
@@ -581,18 +419,18 @@ class UIMessageAssembler:
                 (
                     p
                     for p in self._current_step_parts()
-                    if _is_static_tool(p) and _strict_equal(_get(p, "toolCallId"), o["toolCallId"])
+                    if _is_static_tool(p) and strict_equal(_get(p, "toolCallId"), o["toolCallId"])
                 ),
                 None,
             )
         if part is not None:
             part["state"] = o["state"]
             if self._target != "v5":
-                part["type"] = f"tool-{_js_string(o['toolName'])}"
+                part["type"] = f"tool-{js_string(o['toolName'])}"
             self._update_common(part, o)
             return
         new: dict[str, Any] = {
-            "type": f"tool-{_js_string(o['toolName'])}",
+            "type": f"tool-{js_string(o['toolName'])}",
             "toolCallId": o["toolCallId"],
             "state": o["state"],
         }
@@ -601,7 +439,7 @@ class UIMessageAssembler:
             if _get(o, "toolMetadata") is not UNDEFINED:
                 new["toolMetadata"] = o["toolMetadata"]
         new["input"] = _get(o, "input")
-        if self._target != "v5" and not _nullish(_get(o, "inputEncoding")):
+        if self._target != "v5" and not nullish(_get(o, "inputEncoding")):
             new["inputEncoding"] = o["inputEncoding"]
         new["output"] = _get(o, "output")
         new["rawInput"] = _get(o, "rawInput")
@@ -622,7 +460,7 @@ class UIMessageAssembler:
                 (
                     p
                     for p in self._current_step_parts()
-                    if _is_dynamic_tool(p) and _strict_equal(_get(p, "toolCallId"), o["toolCallId"])
+                    if _is_dynamic_tool(p) and strict_equal(_get(p, "toolCallId"), o["toolCallId"])
                 ),
                 None,
             )
@@ -638,7 +476,7 @@ class UIMessageAssembler:
             "state": o["state"],
             "input": _get(o, "input"),
         }
-        if self._target != "v5" and not _nullish(_get(o, "inputEncoding")):
+        if self._target != "v5" and not nullish(_get(o, "inputEncoding")):
             new["inputEncoding"] = o["inputEncoding"]
         new["output"] = _get(o, "output")
         new["errorText"] = _get(o, "errorText")
@@ -659,13 +497,13 @@ class UIMessageAssembler:
 
     def _update_metadata(self, metadata: Any) -> None:
         """``updateMessageMetadata``: deep-merge into ``message.metadata``."""
-        if _nullish(metadata):
+        if nullish(metadata):
             return
         current = _get(self._msg, "metadata")
         try:
-            merged = metadata if _nullish(current) else merge_objects(current, metadata)
+            merged = metadata if nullish(current) else merge_objects(current, metadata)
         except TypeError as exc:
-            raise _JSTypeError(str(exc)) from exc
+            raise JSTypeError(str(exc)) from exc
         self._msg["metadata"] = merged
 
     def _pick(self, chunk: dict[str, Any], *names: str) -> dict[str, Any]:
@@ -681,29 +519,29 @@ class UIMessageAssembler:
             "providerMetadata": _get(chunk, "providerMetadata"),
             "state": "streaming",
         }
-        self._text[_key(_get(chunk, "id"))] = part
+        self._text[js_key(_get(chunk, "id"))] = part
         self._parts.append(part)
 
     def _on_text_delta(self, chunk: dict[str, Any]) -> None:
-        part = self._text.get(_key(_get(chunk, "id")))
+        part = self._text.get(js_key(_get(chunk, "id")))
         if part is None:
             self._missing_part(
                 chunk, "text part", "Cannot read properties of undefined (reading 'text')"
             )
-        part["text"] = _js_string(part["text"]) + _js_string(_get(chunk, "delta"))
+        part["text"] = js_string(part["text"]) + js_string(_get(chunk, "delta"))
         part["providerMetadata"] = _or(
             _get(chunk, "providerMetadata"), _get(part, "providerMetadata")
         )
 
     def _on_text_end(self, chunk: dict[str, Any]) -> None:
-        key = _key(_get(chunk, "id"))
+        key = js_key(_get(chunk, "id"))
         part = self._text.get(key)
         if part is None:
             self._missing_part(
                 chunk, "text part", "Cannot set properties of undefined (setting 'state')"
             )
         part["state"] = "done"
-        if self._target == "v7" and not _nullish(_get(chunk, "citations")):
+        if self._target == "v7" and not nullish(_get(chunk, "citations")):
             part["citations"] = chunk["citations"]
         part["providerMetadata"] = _or(
             _get(chunk, "providerMetadata"), _get(part, "providerMetadata")
@@ -718,28 +556,28 @@ class UIMessageAssembler:
             "providerMetadata": _get(chunk, "providerMetadata"),
             "state": "streaming",
         }
-        self._reasoning[_key(_get(chunk, "id"))] = part
+        self._reasoning[js_key(_get(chunk, "id"))] = part
         self._parts.append(part)
 
     def _on_reasoning_delta(self, chunk: dict[str, Any]) -> None:
-        part = self._reasoning.get(_key(_get(chunk, "id")))
+        part = self._reasoning.get(js_key(_get(chunk, "id")))
         if part is None:
             self._missing_part(
                 chunk, "reasoning part", "Cannot read properties of undefined (reading 'text')"
             )
-        part["text"] = _js_string(part["text"]) + _js_string(_get(chunk, "delta"))
+        part["text"] = js_string(part["text"]) + js_string(_get(chunk, "delta"))
         part["providerMetadata"] = _or(
             _get(chunk, "providerMetadata"), _get(part, "providerMetadata")
         )
 
     def _on_reasoning_end(self, chunk: dict[str, Any]) -> None:
-        key = _key(_get(chunk, "id"))
+        key = js_key(_get(chunk, "id"))
         part = self._reasoning.get(key)
         if part is None:
             # 5.x evaluates `chunk.providerMetadata ?? reasoningPart.providerMetadata` first
             v5_error = (
                 "Cannot read properties of undefined (reading 'providerMetadata')"
-                if _nullish(_get(chunk, "providerMetadata"))
+                if nullish(_get(chunk, "providerMetadata"))
                 else "Cannot set properties of undefined (setting 'providerMetadata')"
             )
             self._missing_part(chunk, "reasoning part", v5_error)
@@ -757,7 +595,7 @@ class UIMessageAssembler:
             "mediaType": _get(chunk, "mediaType"),
             "url": _get(chunk, "url"),
         }
-        if self._target != "v5" and not _nullish(_get(chunk, "providerMetadata")):
+        if self._target != "v5" and not nullish(_get(chunk, "providerMetadata")):
             part["providerMetadata"] = chunk["providerMetadata"]
         self._parts.append(part)
 
@@ -800,12 +638,12 @@ class UIMessageAssembler:
 
     def _on_data(self, chunk: dict[str, Any]) -> None:
         """``data-*``: transient ones are not stored; others upsert by type and id."""
-        if _truthy(_get(chunk, "transient")):
+        if truthy(_get(chunk, "transient")):
             return
         data_id = _get(chunk, "id")
-        if not _nullish(data_id):
+        if not nullish(data_id):
             for part in self._parts:
-                if _strict_equal(chunk["type"], _get(part, "type")) and _strict_equal(
+                if strict_equal(chunk["type"], _get(part, "type")) and strict_equal(
                     data_id, _get(part, "id")
                 ):
                     part["data"] = _get(chunk, "data")
@@ -815,7 +653,7 @@ class UIMessageAssembler:
     # -- tools -----------------------------------------------------------------------
 
     def _on_tool_input_start(self, chunk: dict[str, Any]) -> None:
-        dynamic = _truthy(_get(chunk, "dynamic"))
+        dynamic = truthy(_get(chunk, "dynamic"))
         partial: dict[str, Any] = {
             "text": "",
             "toolName": _get(chunk, "toolName"),
@@ -827,14 +665,14 @@ class UIMessageAssembler:
             partial["title"] = _get(chunk, "title")
             partial["toolMetadata"] = _get(chunk, "toolMetadata")
             names += ["inputEncoding", "title", "toolMetadata", "providerMetadata"]
-        self._partial[_key(_get(chunk, "toolCallId"))] = partial
+        self._partial[js_key(_get(chunk, "toolCallId"))] = partial
         options = self._pick(chunk, *names)
         options["state"] = "input-streaming"
         self._update_tool(dynamic, options)
 
     def _on_tool_input_delta(self, chunk: dict[str, Any]) -> None:
         tool_call_id = _get(chunk, "toolCallId")
-        partial = self._partial.get(_key(tool_call_id))
+        partial = self._partial.get(js_key(tool_call_id))
         if partial is None:
             if self._target == "v5":
                 self._fail(
@@ -845,11 +683,11 @@ class UIMessageAssembler:
             self._fail(
                 chunk,
                 "Received tool-input-delta for missing tool call with ID "
-                f'"{_js_string(tool_call_id)}". '
+                f'"{js_string(tool_call_id)}". '
                 'Ensure a "tool-input-start" chunk is sent before any "tool-input-delta" chunks.',
                 chunk_id=tool_call_id,
             )
-        text = _js_string(partial["text"]) + _js_string(_get(chunk, "inputTextDelta"))
+        text = js_string(partial["text"]) + js_string(_get(chunk, "inputTextDelta"))
         partial["text"] = text
         if self._target != "v5" and partial["inputEncoding"] == "text":
             args: Any = text
@@ -867,7 +705,7 @@ class UIMessageAssembler:
             options["inputEncoding"] = partial["inputEncoding"]
             options["title"] = partial["title"]
             options["toolMetadata"] = partial["toolMetadata"]
-        self._update_tool(_truthy(partial["dynamic"]), options)
+        self._update_tool(truthy(partial["dynamic"]), options)
 
     def _on_tool_input_available(self, chunk: dict[str, Any]) -> None:
         names = ["toolCallId", "toolName", "input", "providerExecuted", "providerMetadata"]
@@ -875,25 +713,25 @@ class UIMessageAssembler:
             names += ["title", "toolMetadata"]
         options = self._pick(chunk, *names)
         options["state"] = "input-available"
-        self._update_tool(_truthy(_get(chunk, "dynamic")), options)
+        self._update_tool(truthy(_get(chunk, "dynamic")), options)
 
     def _on_tool_input_error(self, chunk: dict[str, Any]) -> None:
         if self._target == "v5":
-            dynamic = _truthy(_get(chunk, "dynamic"))
+            dynamic = truthy(_get(chunk, "dynamic"))
         else:  # honour the type of a part already in the current step
             existing = next(
                 (
                     p
                     for p in self._current_step_parts()
                     if _is_tool(p)
-                    and _strict_equal(_get(p, "toolCallId"), _get(chunk, "toolCallId"))
+                    and strict_equal(_get(p, "toolCallId"), _get(chunk, "toolCallId"))
                 ),
                 None,
             )
             dynamic = (
                 _is_dynamic_tool(existing)
                 if existing is not None
-                else _truthy(_get(chunk, "dynamic"))
+                else truthy(_get(chunk, "dynamic"))
             )
         names = ["toolCallId", "toolName", "errorText", "providerExecuted", "providerMetadata"]
         if self._target != "v5":
@@ -911,16 +749,16 @@ class UIMessageAssembler:
         part = self._tool_invocation(chunk)
         part["state"] = "approval-requested"
         approval: dict[str, Any] = {"id": _get(chunk, "approvalId")}
-        if not _nullish(_get(chunk, "approvalDescriptor")):
+        if not nullish(_get(chunk, "approvalDescriptor")):
             approval["descriptor"] = chunk["approvalDescriptor"]
         if "inputSchemaInput" in chunk:  # hasOwnProperty: kept even when null
             approval["inputSchemaInput"] = chunk["inputSchemaInput"]
         if self._target == "v7":
-            if not _nullish(_get(chunk, "reason")):
+            if not nullish(_get(chunk, "reason")):
                 approval["requestReason"] = chunk["reason"]
             if _get(chunk, "isAutomatic") is True:
                 approval["isAutomatic"] = True
-        if not _nullish(_get(chunk, "signature")):
+        if not nullish(_get(chunk, "signature")):
             approval["signature"] = chunk["signature"]
         part["approval"] = approval
 
@@ -932,26 +770,26 @@ class UIMessageAssembler:
                 for p in self._parts
                 if _is_tool(p)
                 and isinstance(p.get("approval"), dict)
-                and _strict_equal(_get(p["approval"], "id"), approval_id)
+                and strict_equal(_get(p["approval"], "id"), approval_id)
             ),
             None,
         )
         if part is None:
             self._fail(
                 chunk,
-                f'No tool invocation found for approval ID "{_js_string(approval_id)}".',
+                f'No tool invocation found for approval ID "{js_string(approval_id)}".',
                 chunk_id=approval_id,
             )
         previous = _get(part, "approval")
-        base = {"id": approval_id} if _nullish(previous) else _spread(previous)
+        base = {"id": approval_id} if nullish(previous) else spread(previous)
         part["state"] = "approval-responded"
         approval: dict[str, Any] = {**base, "id": approval_id, "approved": _get(chunk, "approved")}
-        if not _nullish(_get(chunk, "reason")):
+        if not nullish(_get(chunk, "reason")):
             approval["reason"] = chunk["reason"]
         part["approval"] = approval
-        if not _nullish(_get(chunk, "providerExecuted")):
+        if not nullish(_get(chunk, "providerExecuted")):
             part["providerExecuted"] = chunk["providerExecuted"]
-        if not _nullish(_get(chunk, "providerMetadata")):
+        if not nullish(_get(chunk, "providerMetadata")):
             part["callProviderMetadata"] = chunk["providerMetadata"]
 
     def _on_tool_output_denied(self, chunk: dict[str, Any]) -> None:
@@ -1013,19 +851,19 @@ class UIMessageAssembler:
 
     def _on_start(self, chunk: dict[str, Any]) -> None:
         message_id = _get(chunk, "messageId")
-        if not _nullish(message_id) and not _strict_equal(message_id, _get(self._msg, "id")):
+        if not nullish(message_id) and not strict_equal(message_id, _get(self._msg, "id")):
             # resetStateOnMessageIdChange: a separate response starts from empty state
             self._msg = _new_message(message_id)
             self._text = {}
             self._reasoning = {}
             self._partial = {}
             self.finish_reason = None
-        if not _nullish(message_id):
+        if not nullish(message_id):
             self._msg["id"] = message_id
         self._update_metadata(_get(chunk, "messageMetadata"))
 
     def _on_finish(self, chunk: dict[str, Any]) -> None:
-        if not _nullish(_get(chunk, "finishReason")):
+        if not nullish(_get(chunk, "finishReason")):
             self.finish_reason = chunk["finishReason"]
         self._update_metadata(_get(chunk, "messageMetadata"))
 
@@ -1034,4 +872,4 @@ class UIMessageAssembler:
 
     def _on_error(self, chunk: dict[str, Any]) -> None:
         error_text = _get(chunk, "errorText")
-        self.error_texts.append("" if error_text is UNDEFINED else _js_string(error_text))
+        self.error_texts.append("" if error_text is UNDEFINED else js_string(error_text))

@@ -83,14 +83,14 @@ from typing import Any, Final, cast, get_args
 
 from pydantic import ValidationError
 
+from uiwire._errors import StreamViolation, TargetError
 from uiwire.protocol._json import dumps
 from uiwire.protocol._partial_json import parse_partial_json
 from uiwire.protocol.chunks import check_chunk_target, describe_validation_error, parse_chunk
-from uiwire.protocol.errors import StreamViolation, TargetError
 from uiwire.protocol.machine import Chunk
 from uiwire.protocol.message import UIMessageAssembler
-from uiwire.protocol.request import ToolState
 from uiwire.protocol.targets import DEFAULT_TARGET, TARGETS, Target, as_target
+from uiwire.protocol.ui_message import ToolState
 
 __all__ = ["message_chunks"]
 

@@ -19,8 +19,8 @@ import codecs
 import json
 from typing import Any, Final
 
+from uiwire._errors import StreamViolation
 from uiwire.protocol._json import forbidden_key_path
-from uiwire.protocol.errors import StreamViolation
 
 __all__ = [
     "ForbiddenPrototypeError",

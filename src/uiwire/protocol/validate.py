@@ -16,8 +16,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from uiwire._errors import StreamViolation, TargetError
 from uiwire.protocol.chunks import check_chunk_target, describe_validation_error, parse_chunk
-from uiwire.protocol.errors import StreamViolation, TargetError
 from uiwire.protocol.message import UIMessageAssembler
 from uiwire.protocol.sse import decode_event_data, parse_sse
 from uiwire.protocol.targets import DEFAULT_TARGET, Target, as_target

@@ -7,7 +7,7 @@ process and ``RedisStreamStore`` (the ``redis`` extra) for several.
 
 from typing import TYPE_CHECKING, Any
 
-from uiwire.resume.errors import StreamInterrupted, StreamStoreError
+from uiwire._errors import StreamInterrupted, StreamStoreError
 from uiwire.resume.log import FrameLog
 from uiwire.resume.memory import MemoryStreamStore
 from uiwire.resume.store import INTERRUPTED_TEXT, StopCallback, StreamStore, check_chat_id

@@ -10,8 +10,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncGenerator, Iterable
 
+from uiwire._errors import StreamInterrupted
 from uiwire.protocol.encode import DONE_FRAME
-from uiwire.resume.errors import StreamInterrupted
 
 __all__ = ["FrameLog"]
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Callable, Sequence
 
-from uiwire.resume.errors import StreamInterrupted
+from uiwire._errors import StreamInterrupted
 from uiwire.resume.log import FrameLog
 from uiwire.resume.store import StopCallback, StopListeners, StreamStore
 

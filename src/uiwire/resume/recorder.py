@@ -24,7 +24,7 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from uiwire.resume.errors import StreamStoreError
+from uiwire._errors import StreamStoreError
 from uiwire.resume.log import FrameLog
 from uiwire.resume.store import StreamStore
 from uiwire.stream.context import StreamContext

@@ -41,9 +41,9 @@ from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialWithJitterBackoff
 from redis.exceptions import RedisError, ResponseError
 
+from uiwire._errors import StreamInterrupted, StreamStoreError
 from uiwire._redis import check_prefix, redis_client
 from uiwire.protocol.encode import DONE_FRAME
-from uiwire.resume.errors import StreamInterrupted, StreamStoreError
 from uiwire.resume.store import StopCallback, StopListeners, StreamStore
 
 __all__ = ["RedisStreamStore"]

@@ -1,17 +1,14 @@
 """Serving ``useChat`` from Starlette and FastAPI (the ``fastapi`` extra)."""
 
-from uiwire.server.chat import ChatEndpoint, ChatResult, OnChatFinish, TurnTimeout
+from uiwire._errors import TurnTimeout
+from uiwire.server.chat import Authorize, ChatEndpoint, ChatResult, OnChatFinish
 from uiwire.server.response import DEFAULT_KEEP_ALIVE, UIMessageStreamResponse
-from uiwire.server.turn import ChatAgent, ChatFunction, ChatTurn, ChatWork
 
 __all__ = [
     "DEFAULT_KEEP_ALIVE",
-    "ChatAgent",
+    "Authorize",
     "ChatEndpoint",
-    "ChatFunction",
     "ChatResult",
-    "ChatTurn",
-    "ChatWork",
     "OnChatFinish",
     "TurnTimeout",
     "UIMessageStreamResponse",

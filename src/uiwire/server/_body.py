@@ -12,7 +12,8 @@ from typing import Final
 
 from starlette.requests import Request
 
-from uiwire.protocol.request import ChatRequest, ChatRequestError, FieldError, parse_chat_request
+from uiwire._errors import ChatRequestError, FieldError
+from uiwire.protocol.chat_request import ChatRequest, parse_chat_request
 
 __all__ = ["DEFAULT_MAX_BODY_BYTES", "read_chat_request"]
 

@@ -16,8 +16,8 @@ from collections.abc import AsyncGenerator, Callable
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from uiwire._errors import StreamInterrupted, StreamStoreError
 from uiwire.protocol.encode import KEEP_ALIVE_FRAME, UI_MESSAGE_STREAM_HEADERS
-from uiwire.resume.errors import StreamInterrupted, StreamStoreError
 from uiwire.resume.open_parts import OpenParts
 from uiwire.resume.store import interruption_frames
 from uiwire.server.response import wait_for_disconnect

@@ -15,13 +15,13 @@ from typing import Any, Final, cast
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import core_schema
 
+from uiwire.protocol.chat_request import ChatRequest
 from uiwire.protocol.encode import UI_MESSAGE_STREAM_HEADERS
-from uiwire.protocol.request import (
+from uiwire.protocol.ui_message import (
     APPROVAL_ANSWERS,
     REQUIRED,
     STATE_DEPENDENT,
     STATE_FIELDS,
-    ChatRequest,
     not_null,
 )
 from uiwire.resume.store import CHAT_ID_PATTERN

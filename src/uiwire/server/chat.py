@@ -34,30 +34,24 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
+from uiwire._errors import ChatRequestError, FieldError, StreamStoreError, TurnTimeout
 from uiwire._ids import new_id
+from uiwire.protocol.chat_request import ChatRequest
 from uiwire.protocol.encode import UI_MESSAGE_STREAM_HEADERS, encode_chunks
 from uiwire.protocol.replay import message_chunks
-from uiwire.protocol.request import (
-    DEFAULT_URL_SCHEMES,
-    ChatRequest,
-    ChatRequestError,
-    FieldError,
-    UIMessage,
-    allowed_url_schemes,
-)
 from uiwire.protocol.targets import DEFAULT_TARGET, Target, as_target
-from uiwire.resume.errors import StreamStoreError
+from uiwire.protocol.ui_message import DEFAULT_URL_SCHEMES, UIMessage, allowed_url_schemes
 from uiwire.resume.recorder import RecordedStream
 from uiwire.resume.store import StreamStore, check_chat_id
 from uiwire.server._body import DEFAULT_MAX_BODY_BYTES, read_chat_request
 from uiwire.server._follow import FollowResponse
 from uiwire.server._openapi import chat_openapi, merge_openapi
 from uiwire.server.response import DEFAULT_KEEP_ALIVE, UIMessageStreamResponse, check_keep_alive
-from uiwire.server.turn import ChatAgent, ChatFunction, ChatTurn, ChatWork
 from uiwire.stream.context import OnDisconnect, OnError, StreamContext, is_async_callable
 from uiwire.stream.record import StreamRecord, StreamStatus
+from uiwire.stream.turn import ChatAgent, ChatFunction, ChatTurn, ChatWork
 
-__all__ = ["Authorize", "ChatEndpoint", "ChatResult", "OnChatFinish", "TurnTimeout"]
+__all__ = ["Authorize", "ChatEndpoint", "ChatResult", "OnChatFinish"]
 
 logger = logging.getLogger("uiwire")
 
@@ -458,10 +452,6 @@ def _problem(
     fields = [{"field": field, "message": message, "type": kind}]
     body = {"error": {"message": message, "fields": fields}}
     return JSONResponse(body, status_code=status, headers=headers)
-
-
-class TurnTimeout(TimeoutError):
-    """A turn ran past ``ChatEndpoint(timeout=...)``; the client sees it masked."""
 
 
 def _time_limited(work: ChatWork, seconds: float) -> ChatWork:

@@ -1,9 +1,11 @@
-"""The push API: a ``StreamContext`` that hand-written code (and the adapters) write into.
+"""The push API: a ``StreamContext`` that hand-written code (and the adapters) write into,
+and the ``ChatTurn`` / ``ChatAgent`` contract between a server and the agents it serves.
 
 Only this package and ``uiwire.server`` know about event loops, threads and consumers;
 the protocol layer below them is pure.
 """
 
+from uiwire._errors import StreamClosed, StreamStateError
 from uiwire.stream.context import (
     DEFAULT_MAX_BUFFERED_BYTES,
     NoInfo,
@@ -12,14 +14,18 @@ from uiwire.stream.context import (
     OnFinish,
     StreamContext,
 )
-from uiwire.stream.errors import StreamClosed, StreamStateError
 from uiwire.stream.record import StreamRecord, StreamStatus, ToolCallRecord, Usage
 from uiwire.stream.store import Store
+from uiwire.stream.turn import ChatAgent, ChatFunction, ChatTurn, ChatWork
 from uiwire.stream.writer import DEFAULT_ERROR_TEXT, SyncWriter
 
 __all__ = [
     "DEFAULT_ERROR_TEXT",
     "DEFAULT_MAX_BUFFERED_BYTES",
+    "ChatAgent",
+    "ChatFunction",
+    "ChatTurn",
+    "ChatWork",
     "NoInfo",
     "OnDisconnect",
     "OnError",

@@ -25,7 +25,7 @@ import asyncio
 import threading
 from typing import Final
 
-from uiwire.stream.errors import StreamClosed, StreamStateError
+from uiwire._errors import StreamClosed, StreamStateError
 
 __all__ = ["Channel"]
 

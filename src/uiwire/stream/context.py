@@ -37,6 +37,7 @@ from typing import Any, Concatenate, Final, Generic, Literal, ParamSpec, TypeVar
 from pydantic import BaseModel, ConfigDict
 from typing_extensions import TypeVar as DefaultTypeVar
 
+from uiwire._errors import StreamClosed, StreamStateError
 from uiwire.protocol.encode import (
     DONE_FRAME,
     KEEP_ALIVE_FRAME,
@@ -46,7 +47,6 @@ from uiwire.protocol.encode import (
 from uiwire.protocol.machine import EndReason, StreamMachine
 from uiwire.protocol.targets import DEFAULT_TARGET, Target
 from uiwire.stream._channel import Channel
-from uiwire.stream.errors import StreamClosed, StreamStateError
 from uiwire.stream.record import Collector, StreamRecord, StreamStatus, Usage
 from uiwire.stream.store import Store
 from uiwire.stream.watchdog import (

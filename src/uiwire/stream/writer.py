@@ -16,10 +16,9 @@ import base64
 from collections.abc import Callable, Hashable, Mapping
 from typing import Any, Final, Protocol
 
+from uiwire._errors import ProtocolError, StreamClosed
 from uiwire._ids import new_id
-from uiwire.protocol.errors import ProtocolError
 from uiwire.protocol.machine import Chunk, StreamMachine
-from uiwire.stream.errors import StreamClosed
 
 __all__ = ["SyncWriter"]
 

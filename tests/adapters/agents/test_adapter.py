@@ -23,9 +23,9 @@ from tests.support.agents_scenarios import (
 )
 from tests.support.context_scenarios import consume
 from tests.support.stream_rules import assert_valid_body
-from uiwire import StreamContext
 from uiwire.adapters.agents import AgentsAdapter
 from uiwire.adapters.agents._translate import Translation
+from uiwire.stream import StreamContext
 
 
 def types(chunks: list[dict[str, Any]]) -> list[str]:

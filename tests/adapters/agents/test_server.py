@@ -19,8 +19,8 @@ from tests.support.fake_llm import FakeLLM, Reply, ToolCallReply
 from tests.support.servers import read_until, serve
 from tests.support.stream_rules import assert_valid_body
 from tests.support.tasks import agents_tasks_left, uiwire_tasks_left
-from uiwire import UIMessageAssembler
 from uiwire.adapters.agents import AgentsAdapter
+from uiwire.protocol import UIMessageAssembler
 
 
 @function_tool(needs_approval=True)

@@ -24,9 +24,9 @@ from tests.support.context_scenarios import consume
 from tests.support.fake_llm import FakeLLM, Reply, ToolCallReply
 from tests.support.servers import serve
 from tests.support.stream_rules import assert_valid_body
-from uiwire import UIMessageStreamResponse
 from uiwire.adapters.agents import AgentsAdapter
 from uiwire.adapters.agents._channel import current_channel
+from uiwire.server import UIMessageStreamResponse
 
 
 class MemoryTraces(TracingProcessor):

@@ -23,8 +23,8 @@ from tests.support.dspy_scenarios import (
 )
 from tests.support.fake_llm import FakeLLM, Reply, ToolCallReply, chat
 from tests.support.stream_rules import assert_valid_body
-from uiwire import StreamContext
 from uiwire.adapters.dspy import DSPyAdapter
+from uiwire.stream import StreamContext
 
 
 def parts(outcome: Any) -> list[dict[str, Any]]:

@@ -27,8 +27,8 @@ from tests.support.dspy_scenarios import (
 )
 from tests.support.fake_llm import FakeLLM, Reply, ToolCallReply, chat
 from tests.support.stream_rules import assert_valid_body
-from uiwire import StreamContext
 from uiwire.adapters.dspy import DSPyAdapter
+from uiwire.stream import StreamContext
 
 NATIVE = {"adapter": dspy.ChatAdapter(use_native_function_calling=True)}
 

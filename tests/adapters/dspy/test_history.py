@@ -12,8 +12,8 @@ import pytest
 
 from tests.support.dspy_scenarios import SCENARIOS, lm, run_scenario, weather
 from tests.support.fake_llm import FakeLLM, Reply, chat
-from uiwire import StreamContext
 from uiwire.adapters.dspy import DSPyAdapter, history_fields, to_dspy_inputs
+from uiwire.stream import StreamContext
 
 PNG_URL = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUg=="
 PDF_URL = "data:application/pdf;base64,JVBERi0xLjQK"

@@ -20,8 +20,8 @@ from tests.support.dspy_scenarios import lm, slow_search, weather
 from tests.support.fake_llm import FakeLLM, Reply, chat
 from tests.support.loop_watchdog import loop_watchdog
 from tests.support.stream_rules import assert_valid_body
-from uiwire import StreamContext
 from uiwire.adapters.dspy import DSPyAdapter, _bridge
+from uiwire.stream import StreamContext
 
 CONSUMER_DELAY_8934 = 0.05
 """Seconds the slow consumer sleeps per item: enough for plain streamify to hang."""

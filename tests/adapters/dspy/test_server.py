@@ -19,8 +19,9 @@ from tests.support.fake_llm import FakeLLM, Reply, chat
 from tests.support.servers import read_until, serve
 from tests.support.stream_rules import assert_valid_body
 from tests.support.tasks import uiwire_tasks_left
-from uiwire import StreamContext, StreamRecord, StreamStatus, UIMessageStreamResponse
 from uiwire.adapters.dspy import DSPyAdapter
+from uiwire.server import UIMessageStreamResponse
+from uiwire.stream import StreamContext, StreamRecord, StreamStatus
 
 
 def lookup(city: str) -> str:

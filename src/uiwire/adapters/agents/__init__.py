@@ -2,11 +2,11 @@
 
 from typing import TYPE_CHECKING, Any
 
+from uiwire._errors import ApprovalError
 from uiwire.adapters.agents._nested import agent_tool_progress
 from uiwire.adapters.agents._translate import AGENT_PART
 from uiwire.adapters.agents.adapter import AgentsAdapter, Resumption
 from uiwire.adapters.agents.approvals import (
-    ApprovalError,
     ApprovalResponse,
     ApprovalStore,
     ClientToolResult,

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from agents import Agent, RunConfig, Runner, RunResultStreaming, RunState
 
+from uiwire._errors import ApprovalError, ChatRequestError, FieldError
 from uiwire.adapters.agents._channel import (
     RunChannel,
     guard_tools,
@@ -43,7 +44,6 @@ from uiwire.adapters.agents._channel import (
 from uiwire.adapters.agents._translate import Translation
 from uiwire.adapters.agents.approvals import (
     Answers,
-    ApprovalError,
     ApprovalStore,
     MemoryApprovalStore,
     PendingApprovals,
@@ -52,11 +52,10 @@ from uiwire.adapters.agents.approvals import (
 )
 from uiwire.adapters.agents.history import to_agent_input
 from uiwire.protocol.machine import StreamMachine
-from uiwire.protocol.request import ChatRequestError, FieldError
 from uiwire.stream.context import StreamContext
 
 if TYPE_CHECKING:
-    from uiwire.server.turn import ChatTurn, ChatWork
+    from uiwire.stream.turn import ChatTurn, ChatWork
 
 __all__ = ["AgentsAdapter", "Resumption"]
 

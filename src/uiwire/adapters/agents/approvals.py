@@ -26,11 +26,10 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol, cast, runtime_checkable
 
-from uiwire.protocol.errors import UIWireError
+from uiwire._errors import ApprovalError
 from uiwire.stream.record import Usage
 
 __all__ = [
-    "ApprovalError",
     "ApprovalResponse",
     "ApprovalStore",
     "ClientToolResult",
@@ -42,20 +41,6 @@ __all__ = [
 logger = logging.getLogger("uiwire.agents")
 
 _APPROVAL_ID = re.compile(r"aprv_[0-9a-f]{32}_[0-9]{1,4}")
-
-
-class ApprovalError(UIWireError):
-    """An approval continuation that cannot be honoured; nothing was run.
-
-    ``status_code`` is the HTTP status to answer with (404: no such pending approval,
-    maybe expired or already used; 422: the message does not match it); ``field`` is
-    the path of the offending field in the continued message.
-    """
-
-    def __init__(self, message: str, *, status_code: int, field: str | None = None) -> None:
-        super().__init__(message)
-        self.status_code = status_code
-        self.field = field
 
 
 @runtime_checkable

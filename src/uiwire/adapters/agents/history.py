@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Final, cast
 import pydantic
 from agents.tool import DEFAULT_APPROVAL_REJECTION_MESSAGE
 
-from uiwire.protocol._ui_messages import (
+from uiwire.adapters._ui_messages import (
     SEPARATOR,
     Part,
     check_file_url,

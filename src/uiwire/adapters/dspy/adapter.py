@@ -39,6 +39,7 @@ import dspy as _dspy
 from dspy.streaming import StatusMessage, StatusMessageProvider, StreamResponse
 from dspy.streaming.messages import StatusStreamingCallback
 
+from uiwire._errors import ChatRequestError, FieldError
 from uiwire.adapters.dspy._bridge import (
     Bridge,
     ModelCallStarted,
@@ -50,12 +51,11 @@ from uiwire.adapters.dspy._listeners import ToolCallDelta
 from uiwire.adapters.dspy._plan import FieldRole, Plan, Route, build_plan
 from uiwire.adapters.dspy.history import history_fields, to_dspy_inputs
 from uiwire.protocol._json import to_json_value
-from uiwire.protocol.request import ChatRequestError, FieldError
 from uiwire.stream.context import StreamContext
 from uiwire.stream.record import Usage
 
 if TYPE_CHECKING:
-    from uiwire.server.turn import ChatTurn, ChatWork
+    from uiwire.stream.turn import ChatTurn, ChatWork
 
 __all__ = ["STATUS_PART", "DSPyAdapter"]
 

@@ -28,7 +28,7 @@ from typing import Any, Final, TypedDict, cast
 import dspy as _dspy
 import pydantic
 
-from uiwire.protocol._ui_messages import (
+from uiwire.adapters._ui_messages import (
     SEPARATOR,
     Part,
     check_file_url,

@@ -15,7 +15,8 @@ import dataclasses
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from uiwire.protocol.request import ChatRequest, UIMessage
+from uiwire.protocol.chat_request import ChatRequest
+from uiwire.protocol.ui_message import UIMessage
 
 if TYPE_CHECKING:
     from starlette.requests import Request

@@ -1,4 +1,4 @@
-"""Tests for ``uiwire.protocol._ui_messages``: the reading both history converters share.
+"""Tests for ``uiwire.adapters._ui_messages``: the reading both history converters share.
 
 The converters' own tests (``tests/adapters/*/test_history.py``) cover what each makes
 of the messages; these pin what the shared reader promises on its own.
@@ -13,8 +13,8 @@ from typing import Any
 import pydantic
 import pytest
 
-from uiwire.protocol import _ui_messages as ui
-from uiwire.protocol._ui_messages import Part
+from uiwire.adapters import _ui_messages as ui
+from uiwire.adapters._ui_messages import Part
 
 
 def test_imports_without_any_framework() -> None:
@@ -23,7 +23,7 @@ def test_imports_without_any_framework() -> None:
         "import sys\n"
         "for name in ('agents', 'openai', 'dspy', 'litellm'):\n"
         "    sys.modules[name] = None  # importing it now raises ImportError\n"
-        "import uiwire.protocol._ui_messages\n"
+        "import uiwire.adapters._ui_messages\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
 

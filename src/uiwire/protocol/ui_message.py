@@ -1,10 +1,12 @@
-"""Models for the JSON body ``useChat`` POSTs, and ``parse_chat_request`` to read it.
+"""The ``UIMessage`` model: one message of a ``useChat`` conversation, typed.
 
-Why models and not dicts: the body is untrusted input that the server turns into model
+Why models and not dicts: a message is untrusted input that the server turns into model
 prompts and later hands back to ``useChat`` as saved history. So it is checked with the
 rules the AI SDK itself applies (``validateUIMessages`` in ``ai`` 6.x and 7.x,
 ``packages/ai/src/ui/validate-ui-messages.ts``), and every error names the field the way
-a JavaScript developer would write it, ``messages[0].parts[2].url``.
+a JavaScript developer would write it, ``messages[0].parts[2].url``. Once a message is a
+``UIMessage`` every later reader (the lifecycle machine, the message assembler, the
+replay, the history converters) takes it as it is: the rules live here, once.
 
 What the SDK's zod schemas mean, mirrored here:
 
@@ -16,21 +18,17 @@ What the SDK's zod schemas mean, mirrored here:
   by a function. Unknown keys are kept (zod would strip them), so a saved message
   loses nothing.
 
-Beyond the SDK, ``parse_chat_request`` refuses what a server should not take from a
-browser: file URLs outside the allowed schemes (``file:``, ``http:`` to internal hosts,
-``javascript:``) and object keys that pollute a JavaScript prototype when the history
-is sent back to a client. Message and chat ids must also be non-empty.
+Beyond the SDK, file URLs are checked against the schemes the server allows (given in
+the validation context: ``parse_chat_request`` does it), and message ids must be
+non-empty.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Annotated, Any, Final, Literal, NoReturn, TypeVar, cast
 
-import orjson
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -45,19 +43,16 @@ from pydantic import (
     model_validator,
 )
 from pydantic.alias_generators import to_camel
-from pydantic_core import ErrorDetails, InitErrorDetails, PydanticCustomError
+from pydantic_core import InitErrorDetails, PydanticCustomError
 from typing_extensions import LiteralString, Self
 
 from uiwire.protocol.chunks import ProviderMetadata, ToolMetadata
-from uiwire.protocol.errors import UIWireError
 
 __all__ = [
-    "ChatRequest",
-    "ChatRequestError",
+    "DEFAULT_URL_SCHEMES",
     "CustomUIPart",
     "DataUIPart",
     "DynamicToolUIPart",
-    "FieldError",
     "FileUIPart",
     "ReasoningFileUIPart",
     "ReasoningUIPart",
@@ -76,7 +71,6 @@ __all__ = [
     "UIMessage",
     "UIMessagePart",
     "allowed_url_schemes",
-    "parse_chat_request",
 ]
 
 _T = TypeVar("_T")
@@ -105,7 +99,7 @@ _Index = Annotated[int, BeforeValidator(_integral), Field(ge=0)]
 
 # --- URL schemes ------------------------------------------------------------------------
 
-_URL_SCHEMES_KEY: Final = "uiwire.url_schemes"
+URL_SCHEMES_KEY: Final = "uiwire.url_schemes"
 """Validation-context key: the lowercase schemes ``parse_chat_request`` allows."""
 
 _SCHEME_NAME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*")
@@ -120,9 +114,9 @@ def _check_url_scheme(url: str, info: ValidationInfo) -> str:
     relative URL is refused rather than guessed at, as URL parsers disagree on them.
     """
     context = cast("Mapping[str, Any] | None", info.context)
-    if context is None or _URL_SCHEMES_KEY not in context:
+    if context is None or URL_SCHEMES_KEY not in context:
         return url
-    allowed = cast("frozenset[str]", context[_URL_SCHEMES_KEY])
+    allowed = cast("frozenset[str]", context[URL_SCHEMES_KEY])
     if not allowed:
         raise PydanticCustomError("url_scheme", "files are not accepted (no URL scheme is allowed)")
     match = _URL_SCHEME.match(url)
@@ -143,10 +137,35 @@ _FileURL = Annotated[str, AfterValidator(_check_url_scheme)]
 """A URL the server may fetch or forward to a model, so its scheme is checked."""
 
 
+DEFAULT_URL_SCHEMES: Final = ("data", "https")
+"""File URLs a ``UIMessage`` may use by default: uploads (``data:``) and ``https:``."""
+
+
+def allowed_url_schemes(url_schemes: Collection[str]) -> frozenset[str]:
+    """``url_schemes`` checked (scheme names, no ``:``) and lower-cased; check them once
+    where they are configured, then pass the set to every ``parse_chat_request``."""
+    if isinstance(url_schemes, (str, bytes)) or not isinstance(url_schemes, Collection):  # pyright: ignore[reportUnnecessaryIsInstance]
+        raise TypeError(
+            "url_schemes must be a collection of scheme names such as ('data', 'https'), "
+            f"not {type(url_schemes).__name__}"
+        )
+    allowed: set[str] = set()
+    for scheme in url_schemes:
+        if not isinstance(scheme, str):  # pyright: ignore[reportUnnecessaryIsInstance]
+            raise TypeError(f"url_schemes must hold strings, not {type(scheme).__name__}")
+        if not _SCHEME_NAME.fullmatch(scheme):
+            raise ValueError(
+                f"{scheme!r} is not a URL scheme name (a letter, then letters, digits, '+', "
+                "'-' or '.'; no ':')"
+            )
+        allowed.add(scheme.lower())
+    return frozenset(allowed)
+
+
 # --- shared base ----------------------------------------------------------------------
 
 
-class _UIModel(BaseModel):
+class UIModel(BaseModel):
     """camelCase on the wire, snake_case in Python; unknown keys are kept verbatim."""
 
     model_config = ConfigDict(
@@ -158,7 +177,7 @@ class _UIModel(BaseModel):
     )
 
 
-class _UIPart(_UIModel):
+class _UIPart(UIModel):
     """A part whose ``type`` has a default: it still counts as sent, so ``to_json``
     always writes it."""
 
@@ -188,7 +207,7 @@ def _validation_error(model: str, problems: Sequence[_Problem]) -> NoReturn:
 # --- text, reasoning, sources, files ------------------------------------------------
 
 
-class UICitationSource(_UIModel):
+class UICitationSource(UIModel):
     """The source a citation points at (v7): a URL or a document."""
 
     type: Literal["source"]
@@ -221,7 +240,7 @@ class UICitationSource(_UIModel):
         return cls.model_fields[name].alias or name
 
 
-class UICitation(_UIModel):
+class UICitation(UIModel):
     """A span of a text part backed by a source (v7 ``citations``)."""
 
     source: UICitationSource
@@ -331,7 +350,7 @@ APPROVAL_ANSWERS: Final[dict[str, frozenset[bool]]] = {
 """Per state, the values ``approval.approved`` may take (it is then required)."""
 
 
-class ToolApproval(_UIModel):
+class ToolApproval(UIModel):
     """A tool call's approval: asked (``id``), then answered (``approved``, ``reason``)."""
 
     id: str
@@ -555,13 +574,13 @@ UIMessagePart = Annotated[
 ]
 """Any part of a ``UIMessage``, chosen by its ``type``."""
 
-_UNION_TAGS: Final = _STATIC_PART_TYPES | {"tool", "data"}
+UNION_TAGS: Final = _STATIC_PART_TYPES | {"tool", "data"}
 
 
 # --- message and request ------------------------------------------------------------
 
 
-class UIMessage(_UIModel):
+class UIMessage(UIModel):
     """One message of the conversation, as ``useChat`` keeps it."""
 
     id: Annotated[str, Field(min_length=1)]
@@ -584,245 +603,3 @@ class UIMessage(_UIModel):
         """The message as the client sent it (unknown keys included), ready to save and
         to hand back to ``useChat`` as initial messages."""
         return self.model_dump(mode="json", by_alias=True, exclude_unset=True)
-
-
-class ChatRequest(_UIModel):
-    """The body ``DefaultChatTransport`` POSTs; any other top-level keys (the transport's
-    ``body`` option) are kept and read back with ``body``."""
-
-    id: Annotated[str, Field(min_length=1)]
-    """The chat id."""
-    messages: Annotated[list[UIMessage], Field(min_length=1, fail_fast=True)]
-    """The whole conversation, the new user message included."""
-    trigger: Literal["submit-message", "regenerate-message"]
-    message_id: str | None = None
-    """The edited user message, the message to regenerate, or the assistant message a
-    tool result or approval continues; None otherwise."""
-
-    @property
-    def body(self) -> dict[str, Any]:
-        """The extra top-level fields, e.g. ``{"model": "gpt-5"}``."""
-        return dict(self.model_extra or {})
-
-
-# --- errors -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class FieldError:
-    """One problem with a request: where (``messages[0].parts[1].url``), what, and a
-    stable ``type`` to branch on (pydantic's, or ``url_scheme``, ``proto_key``,
-    ``json_invalid``, ``part_type``, ``tool_state``, ...)."""
-
-    field: str
-    message: str
-    type: str
-
-
-class ChatRequestError(UIWireError):
-    """A request to refuse, with the HTTP status to answer and what is wrong with it."""
-
-    def __init__(self, errors: Sequence[FieldError], *, status_code: int = 422) -> None:
-        self.errors: list[FieldError] = list(errors)
-        self.status_code = status_code
-        super().__init__(self._summary())
-
-    def _summary(self) -> str:
-        if not self.errors:
-            return "invalid chat request"
-        first = self.errors[0]
-        more = len(self.errors) - 1
-        return f"{first.field}: {first.message}" + (f" (and {more} more)" if more else "")
-
-    def __str__(self) -> str:
-        return self._summary()
-
-    def to_json(self) -> dict[str, Any]:
-        """An HTTP error body: ``{"error": {"message", "fields": [...]}}``."""
-        return {
-            "error": {
-                "message": self._summary(),
-                "fields": [
-                    {"field": e.field, "message": e.message, "type": e.type} for e in self.errors
-                ],
-            }
-        }
-
-
-_MAX_REPORTED_ERRORS: Final = 50
-"""Lists stop at their first bad element, as the SDK's do; this bounds what is left (a
-map with thousands of bad values) so a hostile body cannot grow the 422 response."""
-
-_OBJECT_EXPECTED: Final = frozenset({"model_type", "model_attributes_type", "dict_type"})
-
-
-def _readable_path(loc: tuple[int | str, ...]) -> str:
-    """``("messages", 0, "parts", 1, "text", "text")`` -> ``"messages[0].parts[1].text"``.
-
-    pydantic puts a discriminated-union member's tag after the list index
-    (``parts, 1, "text"``); that segment is not a field, so it is dropped.
-    """
-    path = ""
-    for i, segment in enumerate(loc):
-        if isinstance(segment, int):
-            path += f"[{segment}]"
-        elif (
-            i >= 2
-            and loc[i - 2] == "parts"
-            and isinstance(loc[i - 1], int)
-            and segment in _UNION_TAGS
-        ):
-            continue
-        else:
-            path += f".{segment}" if path else segment
-    return path or "body"
-
-
-def _field_error(error: ErrorDetails) -> FieldError:
-    path = _readable_path(error["loc"])
-    kind = error["type"]
-    message = error["msg"]
-    if kind == "part_type":
-        if isinstance(error["input"], dict):
-            path += ".type"
-        else:
-            kind, message = "model_type", "Input should be an object"
-    elif kind in _OBJECT_EXPECTED:
-        message = "Input should be an object"
-    return FieldError(path, message, kind)
-
-
-# --- parsing ------------------------------------------------------------------------
-
-
-DEFAULT_URL_SCHEMES: Final = ("data", "https")
-"""File URLs ``parse_chat_request`` takes by default: uploads (``data:``) and ``https:``."""
-
-
-def allowed_url_schemes(url_schemes: Collection[str]) -> frozenset[str]:
-    """``url_schemes`` checked (scheme names, no ``:``) and lower-cased; check them once
-    where they are configured, then pass the set to every ``parse_chat_request``."""
-    if isinstance(url_schemes, (str, bytes)) or not isinstance(url_schemes, Collection):  # pyright: ignore[reportUnnecessaryIsInstance]
-        raise TypeError(
-            "url_schemes must be a collection of scheme names such as ('data', 'https'), "
-            f"not {type(url_schemes).__name__}"
-        )
-    allowed: set[str] = set()
-    for scheme in url_schemes:
-        if not isinstance(scheme, str):  # pyright: ignore[reportUnnecessaryIsInstance]
-            raise TypeError(f"url_schemes must hold strings, not {type(scheme).__name__}")
-        if not _SCHEME_NAME.fullmatch(scheme):
-            raise ValueError(
-                f"{scheme!r} is not a URL scheme name (a letter, then letters, digits, '+', "
-                "'-' or '.'; no ':')"
-            )
-        allowed.add(scheme.lower())
-    return frozenset(allowed)
-
-
-def _decode(data: bytes | str) -> Any:
-    """orjson; or, for a body with an escaped lone surrogate (text cut inside an emoji),
-    which ``JSON.parse`` takes and orjson refuses, the standard library."""
-    try:
-        return orjson.loads(data)
-    except orjson.JSONDecodeError as exc:
-        if "surrogate" not in str(exc):
-            raise
-    text = data.decode() if isinstance(data, bytes) else data
-    return json.loads(text, parse_constant=_refuse_constant)
-
-
-def _refuse_constant(name: str) -> NoReturn:
-    raise ValueError(f"{name} is not JSON")
-
-
-_MAX_DEPTH: Final = 128
-"""Objects and arrays nested deeper than this are refused. Chat data never comes close,
-and pydantic (validation, serialization) and orjson (encoding) give up near 255 levels,
-so a deeper body would fail later, in the middle of a turn."""
-
-
-def _unsafe_json(value: Any) -> FieldError | None:
-    """The first prototype-polluting key or too-deep nesting in ``value``, or None.
-
-    The keys are those the AI SDK client's secure JSON parser refuses: ``__proto__``,
-    and ``prototype`` inside ``constructor``. Iterative, so depth costs no stack.
-    """
-    pending: list[tuple[Any, str, int]] = [(value, "", 0)]
-    while pending:
-        node, path, depth = pending.pop()
-        if isinstance(node, dict):
-            obj = cast("dict[Any, Any]", node)
-            if depth >= _MAX_DEPTH:
-                return FieldError(
-                    path or "body", f"nested over {_MAX_DEPTH} levels deep", "json_too_deep"
-                )
-            ctor = obj.get("constructor")
-            if "__proto__" in obj or (isinstance(ctor, dict) and "prototype" in ctor):
-                key = "__proto__" if "__proto__" in obj else "constructor.prototype"
-                return FieldError(
-                    f"{path}.{key}" if path else key,
-                    "this key is not allowed: it pollutes the prototype of JavaScript objects",
-                    "proto_key",
-                )
-            pending.extend(
-                (item, f"{path}.{key}" if path else str(key), depth + 1)
-                for key, item in reversed(obj.items())
-            )
-        elif isinstance(node, list):
-            items = cast("list[Any]", node)
-            if depth >= _MAX_DEPTH:
-                return FieldError(
-                    path or "body", f"nested over {_MAX_DEPTH} levels deep", "json_too_deep"
-                )
-            pending.extend(
-                (items[i], f"{path}[{i}]", depth + 1) for i in reversed(range(len(items)))
-            )
-    return None
-
-
-def parse_chat_request(
-    data: bytes | str | Mapping[str, Any],
-    *,
-    url_schemes: Collection[str] = DEFAULT_URL_SCHEMES,
-) -> ChatRequest:
-    """Read and check a ``useChat`` POST body.
-
-    ``data`` is the raw body, or a mapping already decoded from JSON. ``url_schemes`` are
-    the schemes a ``file`` (and v7 ``reasoning-file`` / steering file) URL may use,
-    compared case-insensitively; the default takes uploads (``data:``) and ``https:``
-    links, and an empty collection refuses every file.
-
-    Raises ``ChatRequestError`` (status 422) naming each bad field: invalid JSON
-    (``body``), a schema violation, a refused URL scheme, JSON nested over 128 levels,
-    or a ``__proto__`` (or ``constructor.prototype``) key anywhere, which would pollute
-    the prototype of a JavaScript client that gets these messages back. Raises
-    ``TypeError`` / ``ValueError`` for bad arguments.
-    """
-    allowed = allowed_url_schemes(url_schemes)
-    if isinstance(data, (bytes, str)):
-        try:
-            decoded = _decode(data)
-        except (ValueError, RecursionError) as exc:
-            raise ChatRequestError(
-                [FieldError("body", f"the body is not valid JSON ({exc})", "json_invalid")]
-            ) from None
-    elif isinstance(data, Mapping):  # pyright: ignore[reportUnnecessaryIsInstance]
-        decoded = dict(data)
-    else:
-        raise TypeError(f"data must be bytes, str or a mapping, not {type(data).__name__}")
-
-    unsafe = _unsafe_json(decoded)
-    if unsafe is not None:
-        raise ChatRequestError([unsafe])
-    try:
-        return ChatRequest.model_validate(
-            decoded,
-            strict=True,
-            by_alias=True,
-            by_name=False,
-            context={_URL_SCHEMES_KEY: allowed},
-        )
-    except ValidationError as exc:
-        errors = exc.errors(include_url=False)[:_MAX_REPORTED_ERRORS]
-        raise ChatRequestError([_field_error(e) for e in errors]) from None

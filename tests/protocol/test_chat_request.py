@@ -1,4 +1,4 @@
-"""Tests for ``uiwire.protocol.request``: the body ``useChat`` POSTs.
+"""Tests for ``uiwire.protocol.chat_request`` and ``ui_message``: the body ``useChat`` POSTs.
 
 The accept / reject facts below come from the AI SDK itself, not from ``request.py``:
 the zod schemas of ``validateUIMessages`` (``packages/ai/src/ui/validate-ui-messages.ts``
@@ -18,14 +18,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from uiwire.protocol.errors import UIWireError
-from uiwire.protocol.request import (
-    ChatRequest,
-    ChatRequestError,
+from uiwire import UIWireError
+from uiwire.protocol import ChatRequestError, FieldError
+from uiwire.protocol.chat_request import ChatRequest, parse_chat_request
+from uiwire.protocol.ui_message import (
     CustomUIPart,
     DataUIPart,
     DynamicToolUIPart,
-    FieldError,
     FileUIPart,
     ReasoningFileUIPart,
     ReasoningUIPart,
@@ -39,7 +38,6 @@ from uiwire.protocol.request import (
     ToolApproval,
     ToolUIPart,
     UIMessage,
-    parse_chat_request,
 )
 
 # --- builders ---------------------------------------------------------------------------

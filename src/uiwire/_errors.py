@@ -1,0 +1,198 @@
+"""Every error uiwire raises on purpose, in one tree.
+
+::
+
+    UIWireError                       catch-all: uiwire refused or could not do something
+    ├── ProtocolError                 a write would make the stream invalid; nothing sent
+    │   └── TargetError               ...because the target client (v5/v6/v7) lacks it
+    ├── StreamViolation               an existing stream breaks a rule the client enforces
+    ├── ChatRequestError              a request to refuse: HTTP status + FieldError list
+    ├── StreamStateError (RuntimeError)
+    │   │                             a StreamContext used out of order
+    │   └── StreamClosed              the client left: writes can never reach it
+    ├── StreamStoreError              the stream store failed or could not be reached
+    ├── StreamInterrupted             a followed stream cannot be read to its end
+    ├── TurnTimeout (TimeoutError)    a turn ran past ChatEndpoint's time limit
+    └── ApprovalError                 an approval continuation that cannot be honoured
+
+Each name is public from one package: ``UIWireError`` from ``uiwire``; ``ProtocolError``,
+``TargetError``, ``StreamViolation``, ``ChatRequestError`` and ``FieldError`` from
+``uiwire.protocol``; ``StreamStateError`` and ``StreamClosed`` from ``uiwire.stream``;
+``StreamStoreError`` and ``StreamInterrupted`` from ``uiwire.resume``; ``TurnTimeout``
+from ``uiwire.server``; ``ApprovalError`` from ``uiwire.adapters.agents``. They are
+declared here, with no dependency, so that a layer can raise the error of another
+without importing it (the protocol layer knows nothing of servers).
+
+Exceptions raised for a wrong argument to a uiwire function (a programming mistake, found
+at construction) are the standard ``TypeError`` and ``ValueError``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+__all__ = [
+    "ApprovalError",
+    "ChatRequestError",
+    "FieldError",
+    "ProtocolError",
+    "StreamClosed",
+    "StreamInterrupted",
+    "StreamStateError",
+    "StreamStoreError",
+    "StreamViolation",
+    "TargetError",
+    "TurnTimeout",
+    "UIWireError",
+    "ViolationKind",
+]
+
+
+class UIWireError(Exception):
+    """Base class for every error uiwire raises on purpose."""
+
+
+# --- the protocol layer ---------------------------------------------------------------
+
+
+class ProtocolError(UIWireError):
+    """A request to emit something the client would reject, or in the wrong order.
+
+    Raised by the lifecycle machine instead of producing an invalid stream; nothing was
+    emitted and the machine's state is as it was before the call.
+    """
+
+
+class TargetError(ProtocolError):
+    """A chunk type, field or value that the chosen protocol target does not accept."""
+
+    def __init__(self, message: str, *, target: str, chunk_type: str, field: str | None) -> None:
+        super().__init__(message)
+        self.target = target
+        self.chunk_type = chunk_type
+        self.field = field
+
+
+ViolationKind = Literal["sse", "json", "schema", "ordering"]
+
+
+class StreamViolation(UIWireError):
+    """The first place where a stream breaks a rule the AI SDK client enforces.
+
+    ``kind`` says which layer of the client would fail: ``"json"`` (the event's data is
+    not acceptable JSON), ``"schema"`` (the chunk fails ``uiMessageChunkSchema``) or
+    ``"ordering"`` (``processUIMessageStream`` throws). ``index`` is the position of the
+    offending event in the stream (0-based, ``[DONE]`` and comments not counted) when
+    known, and ``chunk_type`` / ``chunk_id`` mirror the client's ``UIMessageStreamError``.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        kind: ViolationKind,
+        index: int | None = None,
+        chunk_type: str | None = None,
+        chunk_id: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.kind: ViolationKind = kind
+        self.index = index
+        self.chunk_type = chunk_type
+        self.chunk_id = chunk_id
+
+    def __str__(self) -> str:
+        where = f"event {self.index}: " if self.index is not None else ""
+        return f"{where}{self.kind} violation: {self.message}"
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One problem with a request: where (``messages[0].parts[1].url``), what, and a
+    stable ``type`` to branch on (pydantic's, or ``url_scheme``, ``proto_key``,
+    ``json_invalid``, ``part_type``, ``tool_state``, ...)."""
+
+    field: str
+    message: str
+    type: str
+
+
+class ChatRequestError(UIWireError):
+    """A request to refuse, with the HTTP status to answer and what is wrong with it."""
+
+    def __init__(self, errors: Sequence[FieldError], *, status_code: int = 422) -> None:
+        self.errors: list[FieldError] = list(errors)
+        self.status_code = status_code
+        super().__init__(self._summary())
+
+    def _summary(self) -> str:
+        if not self.errors:
+            return "invalid chat request"
+        first = self.errors[0]
+        more = len(self.errors) - 1
+        return f"{first.field}: {first.message}" + (f" (and {more} more)" if more else "")
+
+    def __str__(self) -> str:
+        return self._summary()
+
+    def to_json(self) -> dict[str, Any]:
+        """An HTTP error body: ``{"error": {"message", "fields": [...]}}``."""
+        return {
+            "error": {
+                "message": self._summary(),
+                "fields": [
+                    {"field": e.field, "message": e.message, "type": e.type} for e in self.errors
+                ],
+            }
+        }
+
+
+# --- the push API ---------------------------------------------------------------------
+
+
+class StreamStateError(UIWireError, RuntimeError):
+    """The context was used out of order: work started twice, a second reader, and so on."""
+
+
+class StreamClosed(StreamStateError):
+    """A write that can never reach the client: the client left or the loop is closed.
+
+    Worker threads should treat it as "stop": the work they feed was cancelled.
+    """
+
+
+# --- resumable streams ----------------------------------------------------------------
+
+
+class StreamStoreError(UIWireError):
+    """The stream store could not be reached or failed. What was asked may or may not
+    have happened (a write whose reply was lost), so callers treat the stream as broken."""
+
+
+class StreamInterrupted(UIWireError):
+    """A followed stream cannot be read to its end: the worker generating it stopped, or
+    the store lost part of it. Followers end the body with an ``error`` chunk."""
+
+
+# --- serving and adapters -------------------------------------------------------------
+
+
+class TurnTimeout(UIWireError, TimeoutError):
+    """A turn ran past ``ChatEndpoint(timeout=...)``; the client sees it masked."""
+
+
+class ApprovalError(UIWireError):
+    """An approval continuation that cannot be honoured; nothing was run.
+
+    ``status_code`` is the HTTP status to answer with (404: no such pending approval,
+    maybe expired or already used; 422: the message does not match it); ``field`` is
+    the path of the offending field in the continued message.
+    """
+
+    def __init__(self, message: str, *, status_code: int, field: str | None = None) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.field = field

@@ -1,0 +1,205 @@
+"""The JSON body ``useChat`` POSTs, and ``parse_chat_request`` to read it.
+
+The body is decoded (orjson; the standard library only for lone surrogates), checked for
+what a server should not take from a browser (``__proto__`` / ``constructor.prototype``
+keys, which pollute a JavaScript client that gets the messages back, and nesting deeper
+than pydantic and orjson can handle), then validated as a ``ChatRequest`` whose messages
+are ``UIMessage`` models (``uiwire.protocol.ui_message``) under the allowed URL schemes.
+Every problem becomes a ``FieldError`` naming the field as a JavaScript developer writes
+it (``messages[0].parts[2].url``), collected in one ``ChatRequestError``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection, Mapping
+from typing import Annotated, Any, Final, Literal, NoReturn, cast
+
+import orjson
+from pydantic import Field, ValidationError
+from pydantic_core import ErrorDetails
+
+from uiwire._errors import ChatRequestError, FieldError
+from uiwire.protocol.ui_message import (
+    DEFAULT_URL_SCHEMES,
+    UNION_TAGS,
+    URL_SCHEMES_KEY,
+    UIMessage,
+    UIModel,
+    allowed_url_schemes,
+)
+
+__all__ = ["ChatRequest", "parse_chat_request"]
+
+
+class ChatRequest(UIModel):
+    """The body ``DefaultChatTransport`` POSTs; any other top-level keys (the transport's
+    ``body`` option) are kept and read back with ``body``."""
+
+    id: Annotated[str, Field(min_length=1)]
+    """The chat id."""
+    messages: Annotated[list[UIMessage], Field(min_length=1, fail_fast=True)]
+    """The whole conversation, the new user message included."""
+    trigger: Literal["submit-message", "regenerate-message"]
+    message_id: str | None = None
+    """The edited user message, the message to regenerate, or the assistant message a
+    tool result or approval continues; None otherwise."""
+
+    @property
+    def body(self) -> dict[str, Any]:
+        """The extra top-level fields, e.g. ``{"model": "gpt-5"}``."""
+        return dict(self.model_extra or {})
+
+
+_MAX_REPORTED_ERRORS: Final = 50
+"""Lists stop at their first bad element, as the SDK's do; this bounds what is left (a
+map with thousands of bad values) so a hostile body cannot grow the 422 response."""
+
+_OBJECT_EXPECTED: Final = frozenset({"model_type", "model_attributes_type", "dict_type"})
+
+
+def _readable_path(loc: tuple[int | str, ...]) -> str:
+    """``("messages", 0, "parts", 1, "text", "text")`` -> ``"messages[0].parts[1].text"``.
+
+    pydantic puts a discriminated-union member's tag after the list index
+    (``parts, 1, "text"``); that segment is not a field, so it is dropped.
+    """
+    path = ""
+    for i, segment in enumerate(loc):
+        if isinstance(segment, int):
+            path += f"[{segment}]"
+        elif (
+            i >= 2
+            and loc[i - 2] == "parts"
+            and isinstance(loc[i - 1], int)
+            and segment in UNION_TAGS
+        ):
+            continue
+        else:
+            path += f".{segment}" if path else segment
+    return path or "body"
+
+
+def _field_error(error: ErrorDetails) -> FieldError:
+    path = _readable_path(error["loc"])
+    kind = error["type"]
+    message = error["msg"]
+    if kind == "part_type":
+        if isinstance(error["input"], dict):
+            path += ".type"
+        else:
+            kind, message = "model_type", "Input should be an object"
+    elif kind in _OBJECT_EXPECTED:
+        message = "Input should be an object"
+    return FieldError(path, message, kind)
+
+
+# --- parsing ------------------------------------------------------------------------
+
+
+def _decode(data: bytes | str) -> Any:
+    """orjson; or, for a body with an escaped lone surrogate (text cut inside an emoji),
+    which ``JSON.parse`` takes and orjson refuses, the standard library."""
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        if "surrogate" not in str(exc):
+            raise
+    text = data.decode() if isinstance(data, bytes) else data
+    return json.loads(text, parse_constant=_refuse_constant)
+
+
+def _refuse_constant(name: str) -> NoReturn:
+    raise ValueError(f"{name} is not JSON")
+
+
+_MAX_DEPTH: Final = 128
+"""Objects and arrays nested deeper than this are refused. Chat data never comes close,
+and pydantic (validation, serialization) and orjson (encoding) give up near 255 levels,
+so a deeper body would fail later, in the middle of a turn."""
+
+
+def _unsafe_json(value: Any) -> FieldError | None:
+    """The first prototype-polluting key or too-deep nesting in ``value``, or None.
+
+    The keys are those the AI SDK client's secure JSON parser refuses: ``__proto__``,
+    and ``prototype`` inside ``constructor``. Iterative, so depth costs no stack.
+    """
+    pending: list[tuple[Any, str, int]] = [(value, "", 0)]
+    while pending:
+        node, path, depth = pending.pop()
+        if isinstance(node, dict):
+            obj = cast("dict[Any, Any]", node)
+            if depth >= _MAX_DEPTH:
+                return FieldError(
+                    path or "body", f"nested over {_MAX_DEPTH} levels deep", "json_too_deep"
+                )
+            ctor = obj.get("constructor")
+            if "__proto__" in obj or (isinstance(ctor, dict) and "prototype" in ctor):
+                key = "__proto__" if "__proto__" in obj else "constructor.prototype"
+                return FieldError(
+                    f"{path}.{key}" if path else key,
+                    "this key is not allowed: it pollutes the prototype of JavaScript objects",
+                    "proto_key",
+                )
+            pending.extend(
+                (item, f"{path}.{key}" if path else str(key), depth + 1)
+                for key, item in reversed(obj.items())
+            )
+        elif isinstance(node, list):
+            items = cast("list[Any]", node)
+            if depth >= _MAX_DEPTH:
+                return FieldError(
+                    path or "body", f"nested over {_MAX_DEPTH} levels deep", "json_too_deep"
+                )
+            pending.extend(
+                (items[i], f"{path}[{i}]", depth + 1) for i in reversed(range(len(items)))
+            )
+    return None
+
+
+def parse_chat_request(
+    data: bytes | str | Mapping[str, Any],
+    *,
+    url_schemes: Collection[str] = DEFAULT_URL_SCHEMES,
+) -> ChatRequest:
+    """Read and check a ``useChat`` POST body.
+
+    ``data`` is the raw body, or a mapping already decoded from JSON. ``url_schemes`` are
+    the schemes a ``file`` (and v7 ``reasoning-file`` / steering file) URL may use,
+    compared case-insensitively; the default takes uploads (``data:``) and ``https:``
+    links, and an empty collection refuses every file.
+
+    Raises ``ChatRequestError`` (status 422) naming each bad field: invalid JSON
+    (``body``), a schema violation, a refused URL scheme, JSON nested over 128 levels,
+    or a ``__proto__`` (or ``constructor.prototype``) key anywhere, which would pollute
+    the prototype of a JavaScript client that gets these messages back. Raises
+    ``TypeError`` / ``ValueError`` for bad arguments.
+    """
+    allowed = allowed_url_schemes(url_schemes)
+    if isinstance(data, (bytes, str)):
+        try:
+            decoded = _decode(data)
+        except (ValueError, RecursionError) as exc:
+            raise ChatRequestError(
+                [FieldError("body", f"the body is not valid JSON ({exc})", "json_invalid")]
+            ) from None
+    elif isinstance(data, Mapping):  # pyright: ignore[reportUnnecessaryIsInstance]
+        decoded = dict(data)
+    else:
+        raise TypeError(f"data must be bytes, str or a mapping, not {type(data).__name__}")
+
+    unsafe = _unsafe_json(decoded)
+    if unsafe is not None:
+        raise ChatRequestError([unsafe])
+    try:
+        return ChatRequest.model_validate(
+            decoded,
+            strict=True,
+            by_alias=True,
+            by_name=False,
+            context={URL_SCHEMES_KEY: allowed},
+        )
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False)[:_MAX_REPORTED_ERRORS]
+        raise ChatRequestError([_field_error(e) for e in errors]) from None
