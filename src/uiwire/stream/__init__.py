@@ -1,6 +1,9 @@
 """The push API: a ``StreamContext`` that hand-written code (and the adapters) write into,
 and the ``ChatTurn`` / ``ChatAgent`` contract between a server and the agents it serves.
 
+``MessageWriter`` is the write vocabulary as a type: a ``StreamContext`` is one, and so
+is a ``MessageBuilder`` (a message assembled in memory, with no consumer).
+
 Only this package and ``uiwire.server`` know about event loops, threads and consumers;
 the protocol layer below them is pure.
 """
@@ -14,6 +17,8 @@ from uiwire.stream.context import (
     OnFinish,
     StreamContext,
 )
+from uiwire.stream.message_builder import MessageBuilder
+from uiwire.stream.message_writer import MessageWriter
 from uiwire.stream.record import StreamRecord, StreamStatus, ToolCallRecord, Usage
 from uiwire.stream.store import Store
 from uiwire.stream.turn import ChatAgent, ChatFunction, ChatTurn, ChatWork
@@ -26,6 +31,8 @@ __all__ = [
     "ChatFunction",
     "ChatTurn",
     "ChatWork",
+    "MessageBuilder",
+    "MessageWriter",
     "NoInfo",
     "OnDisconnect",
     "OnError",

@@ -26,13 +26,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import inspect
 import logging
 import threading
 import weakref
 from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine, Hashable, Mapping
-from typing import Any, Concatenate, Final, Generic, Literal, ParamSpec, TypeVar
+from typing import Any, Final, Generic, Literal
 
 from pydantic import BaseModel, ConfigDict
 from typing_extensions import TypeVar as DefaultTypeVar
@@ -47,6 +46,7 @@ from uiwire.protocol.encode import (
 from uiwire.protocol.machine import EndReason, StreamMachine
 from uiwire.protocol.targets import DEFAULT_TARGET, Target
 from uiwire.stream._channel import Channel
+from uiwire.stream._write_target import WriteTarget
 from uiwire.stream.record import Collector, StreamRecord, StreamStatus, Usage
 from uiwire.stream.store import Store
 from uiwire.stream.watchdog import (
@@ -55,7 +55,7 @@ from uiwire.stream.watchdog import (
     unwatch_loop_soon,
     watch_loop,
 )
-from uiwire.stream.writer import DEFAULT_ERROR_TEXT, Step, SyncWriter
+from uiwire.stream.writer import Step, SyncWriter, choose_error_text
 
 __all__ = [
     "DEFAULT_MAX_BUFFERED_BYTES",
@@ -81,8 +81,6 @@ class NoInfo(BaseModel):
 
 
 InfoT = DefaultTypeVar("InfoT", bound=BaseModel, default=NoInfo)
-_P = ParamSpec("_P")
-_R = TypeVar("_R")
 
 OnFinish = Callable[[StreamRecord, StreamStatus], Any]
 """``on_finish(record, status)``; an ``async def`` is awaited, a plain function runs in a
@@ -102,26 +100,7 @@ def _spawn(
     return task
 
 
-def _awaitable_twin(
-    method: Callable[Concatenate[SyncWriter, _P], _R],
-) -> Callable[Concatenate[StreamContext[Any], _P], Coroutine[Any, Any, _R]]:
-    """The awaitable form of a ``SyncWriter`` method: write, then wait if over the limit."""
-
-    name = method.__name__
-
-    @functools.wraps(method)
-    async def write(ctx: StreamContext[Any], /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
-        ctx._bind_here(name)  # pyright: ignore[reportPrivateUsage]
-        result = method(ctx._writer, *args, **kwargs)  # pyright: ignore[reportPrivateUsage]
-        channel = ctx._channel  # pyright: ignore[reportPrivateUsage]
-        if channel.over_limit_locked():  # an unlocked peek; waiting re-checks
-            await channel.wait_for_room()
-        return result
-
-    return write
-
-
-class StreamContext(Generic[InfoT]):
+class StreamContext(WriteTarget, Generic[InfoT]):
     """One assistant message streamed to ``useChat``, written from anywhere.
 
     Pass it through your service layers; call ``await ctx.write_text(...)`` and friends
@@ -284,6 +263,16 @@ class StreamContext(Generic[InfoT]):
 
     # --- the writes (awaitable; ``ctx.sync`` has the same ones for threads) -----------------
 
+    def _writer_on_loop(self, what: str) -> SyncWriter:
+        self._bind_here(what)
+        return self._writer
+
+    def _over_limit(self) -> bool:
+        return self._channel.over_limit_locked()  # an unlocked peek; waiting re-checks
+
+    def _wait_for_room(self) -> Coroutine[Any, Any, None]:
+        return self._channel.wait_for_room()
+
     async def write_text(self, text: str, *, key: Hashable = None) -> None:
         """Append ``text`` to the current text part, opening one if needed.
 
@@ -303,29 +292,7 @@ class StreamContext(Generic[InfoT]):
         if channel.over_limit_locked():
             await channel.wait_for_room()
 
-    end_text = _awaitable_twin(SyncWriter.end_text)
-    write_reasoning = _awaitable_twin(SyncWriter.write_reasoning)
-    end_reasoning = _awaitable_twin(SyncWriter.end_reasoning)
-    begin_tool_call = _awaitable_twin(SyncWriter.begin_tool_call)
-    write_tool_input = _awaitable_twin(SyncWriter.write_tool_input)
-    end_tool_input = _awaitable_twin(SyncWriter.end_tool_input)
-    fail_tool_input = _awaitable_twin(SyncWriter.fail_tool_input)
-    request_tool_approval = _awaitable_twin(SyncWriter.request_tool_approval)
-    write_tool_progress = _awaitable_twin(SyncWriter.write_tool_progress)
-    complete_tool_call = _awaitable_twin(SyncWriter.complete_tool_call)
-    fail_tool_call = _awaitable_twin(SyncWriter.fail_tool_call)
-    deny_tool_call = _awaitable_twin(SyncWriter.deny_tool_call)
-    write_source = _awaitable_twin(SyncWriter.write_source)
-    write_source_document = _awaitable_twin(SyncWriter.write_source_document)
-    write_file = _awaitable_twin(SyncWriter.write_file)
-    write_data = _awaitable_twin(SyncWriter.write_data)
-    write_metadata = _awaitable_twin(SyncWriter.write_metadata)
-    start = _awaitable_twin(SyncWriter.start)
-    new_step = _awaitable_twin(SyncWriter.new_step)
-    finish = _awaitable_twin(SyncWriter.finish)
-    abort = _awaitable_twin(SyncWriter.abort)
-    error = _awaitable_twin(SyncWriter.error)
-    write = _awaitable_twin(SyncWriter.write)
+    # the other writes are inherited: the awaitable form of each ``SyncWriter`` method
 
     # --- running work ----------------------------------------------------------------------
 
@@ -527,20 +494,7 @@ class StreamContext(Generic[InfoT]):
             self._channel.wait_for_room_from_thread()
 
     def _error_text(self, error: BaseException, *, what: str) -> str:
-        text = DEFAULT_ERROR_TEXT
-        if self._on_error is not None:
-            try:
-                chosen = self._on_error(error)
-            except Exception:
-                logger.exception("on_error raised; the client gets the default error text")
-            else:
-                if isinstance(chosen, str):
-                    text = chosen
-                elif chosen is not None:
-                    logger.error(
-                        "on_error returned %s, not a string or None; using the default text",
-                        type(chosen).__name__,
-                    )
+        text = choose_error_text(error, self._on_error)
         logger.error(
             "stream %s: %s from %s; the client was sent %r",
             self.message_id,

@@ -174,6 +174,11 @@ class Collector:
         self._steps = 0
         self.usage = Usage()
 
+    @property
+    def message(self) -> dict[str, Any]:
+        """The message so far (a private copy)."""
+        return self._assembler.message
+
     def apply(self, chunks: list[Chunk]) -> None:
         for chunk in chunks:
             if chunk["type"] == "start-step":

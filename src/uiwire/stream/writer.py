@@ -1,10 +1,13 @@
-"""The write vocabulary of a stream, callable from any thread.
+"""The write vocabulary of a stream, spelled once, as plain methods callable from any thread.
 
-``SyncWriter`` holds every write once. ``ctx.sync`` is an instance for synchronous code
-(worker threads, DSPy callbacks, sync tools): each call runs the lifecycle machine under
-the stream's lock, hands the frames to the loop, and returns; only when the buffer is
-over its limit does it block, and then only its own thread (never the loop's). The
-awaitable methods of ``StreamContext`` are generated from these same methods.
+``SyncWriter`` holds every write once: each method turns its arguments into a step of
+the lifecycle machine and hands the step to its target, a live stream
+(``StreamContext``) or a message assembled in memory (``MessageBuilder``). ``ctx.sync``
+is an instance for synchronous code (worker threads, DSPy callbacks, sync tools): each
+call runs the machine under the stream's lock, hands the frames to the loop, and
+returns; only when the buffer is over its limit does it block, and then only its own
+thread (never the loop's). The awaitable writes of both targets (``_write_target``) and
+the ``MessageWriter`` protocol (``message_writer``) are generated from these methods.
 
 Each call raises ``ProtocolError`` (nothing sent) when the write would break the stream,
 and ``StreamClosed`` once the client has left and the work is being cancelled.
@@ -13,14 +16,20 @@ and ``StreamClosed`` once the client has left and the work is being cancelled.
 from __future__ import annotations
 
 import base64
+import logging
 from collections.abc import Callable, Hashable, Mapping
-from typing import Any, Final, Protocol
+from typing import TYPE_CHECKING, Any, Final
 
 from uiwire._errors import ProtocolError, StreamClosed
 from uiwire._ids import new_id
 from uiwire.protocol.machine import Chunk, StreamMachine
 
-__all__ = ["SyncWriter"]
+if TYPE_CHECKING:
+    from uiwire.stream._write_target import WriteTarget
+
+__all__ = ["DEFAULT_ERROR_TEXT", "SyncWriter", "choose_error_text"]
+
+logger = logging.getLogger("uiwire")
 
 Step = Callable[[StreamMachine], list[Chunk]]
 
@@ -33,38 +42,28 @@ class _NoInput:
 _NO_INPUT: Final = _NoInput()
 
 
-class _Sink(Protocol):
-    """What a writer needs from its context."""
-
-    def _apply(self, step: Step, *, exception: BaseException | None = None) -> None: ...
-
-    def _error_text(self, error: BaseException, *, what: str) -> str: ...
-
-    def _wait_for_room_from_thread(self) -> None: ...
-
-
 class SyncWriter:
-    """Every write of a ``StreamContext``, as plain (non-async) methods."""
+    """Every write of a ``StreamContext`` (or a ``MessageBuilder``), as plain methods."""
 
-    __slots__ = ("_blocking", "_sink")
+    __slots__ = ("_blocking", "_target")
 
-    def __init__(self, sink: _Sink, *, blocking: bool) -> None:
-        self._sink = sink
+    def __init__(self, target: WriteTarget, *, blocking: bool) -> None:
+        self._target = target
         self._blocking = blocking
 
     def _emit(self, step: Step, exception: BaseException | None = None) -> None:
         try:
-            self._sink._apply(step, exception=exception)  # pyright: ignore[reportPrivateUsage]
+            self._target._apply(step, exception=exception)  # pyright: ignore[reportPrivateUsage]
             if self._blocking:
-                self._sink._wait_for_room_from_thread()  # pyright: ignore[reportPrivateUsage]
-        except ReferenceError:  # the sink is a weak proxy and its context is gone
+                self._target._wait_for_room_from_thread()  # pyright: ignore[reportPrivateUsage]
+        except ReferenceError:  # the target is a weak proxy and its context is gone
             raise StreamClosed("the stream context was garbage collected") from None
 
     def _error(self, error: BaseException | str | None, what: str) -> str:
         if error is None:
             return DEFAULT_ERROR_TEXT
         if isinstance(error, BaseException):
-            return self._sink._error_text(error, what=what)  # pyright: ignore[reportPrivateUsage]
+            return self._target._error_text(error, what=what)  # pyright: ignore[reportPrivateUsage]
         if not isinstance(error, str):  # pyright: ignore[reportUnnecessaryIsInstance]
             raise ProtocolError(
                 f"{what}: error must be an exception or a string; got {type(error).__name__}"
@@ -269,3 +268,28 @@ class SyncWriter:
 
 DEFAULT_ERROR_TEXT: Final = "An error occurred."
 """What the client sees for an exception unless ``on_error`` returns something else."""
+
+
+def choose_error_text(
+    error: BaseException, on_error: Callable[[BaseException], object] | None
+) -> str:
+    """The text shown for ``error``: what ``on_error`` returns, else ``DEFAULT_ERROR_TEXT``.
+
+    A failing ``on_error``, or one returning something other than a string or None, is
+    logged and falls back to the default: a mistake there never fails the stream.
+    """
+    if on_error is None:
+        return DEFAULT_ERROR_TEXT
+    try:
+        chosen = on_error(error)
+    except Exception:
+        logger.exception("on_error raised; the client gets the default error text")
+        return DEFAULT_ERROR_TEXT
+    if isinstance(chosen, str):
+        return chosen
+    if chosen is not None:
+        logger.error(
+            "on_error returned %s, not a string or None; using the default text",
+            type(chosen).__name__,
+        )
+    return DEFAULT_ERROR_TEXT

@@ -31,8 +31,9 @@ from agents.run_config import (
     ToolErrorFormatterArgs,
 )
 
+from uiwire.stream.message_writer import MessageWriter
+
 if TYPE_CHECKING:
-    from uiwire.adapters.agents._translate import Writes
     from uiwire.adapters.agents.approvals import ClientToolResult
 
 __all__ = [
@@ -58,7 +59,7 @@ class ToolFailure:
 class RunChannel:
     """Per-run state shared by the adapter and the run's tools (on the loop thread)."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, out: Writes | None) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, out: MessageWriter | None) -> None:
         self.loop = loop
         self.out = out
         """Where tools write; None for a run uiwire did not start (nothing to write to)."""

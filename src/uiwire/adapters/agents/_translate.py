@@ -1,4 +1,4 @@
-"""One run's translation: Agents SDK stream events in, ``StreamContext`` writes out.
+"""One run's translation: Agents SDK stream events in, ``MessageWriter`` writes out.
 
 Theory of operation
 -------------------
@@ -30,17 +30,18 @@ from __future__ import annotations
 import dataclasses
 import logging
 import mimetypes
-from collections.abc import Awaitable, Hashable, Mapping
-from typing import Any, Literal, Protocol, cast
+from collections.abc import Hashable, Mapping
+from typing import Any, Literal, cast
 
 from agents.tool import default_tool_timeout_error_message
 
 from uiwire.adapters.agents._channel import RunChannel
 from uiwire.adapters.agents._items import ToolItem, field, parse_arguments, tool_item
 from uiwire.protocol._json import to_json_value
+from uiwire.stream.message_writer import MessageWriter
 from uiwire.stream.record import Usage
 
-__all__ = ["AGENT_PART", "INVALID_INPUT_TEXT", "Translation", "Writes"]
+__all__ = ["AGENT_PART", "INVALID_INPUT_TEXT", "Translation"]
 
 logger = logging.getLogger("uiwire.agents")
 
@@ -48,51 +49,6 @@ AGENT_PART = "agent"
 """The active agent, sent as a ``data-agent`` part ``{"name": ...}`` when it changes."""
 
 INVALID_INPUT_TEXT = "The model's tool arguments are not valid JSON."
-
-
-class Writes(Protocol):
-    """The writes a translation makes: a ``StreamContext``, or a nested message."""
-
-    def write_text(self, text: str, *, key: Hashable = None) -> Awaitable[None]: ...
-    def end_text(self, *, key: Hashable = None) -> Awaitable[None]: ...
-    def write_reasoning(self, text: str, *, key: Hashable = None) -> Awaitable[None]: ...
-    def end_reasoning(self, *, key: Hashable = None) -> Awaitable[None]: ...
-    def begin_tool_call(
-        self,
-        tool_name: str,
-        *,
-        tool_call_id: str | None = None,
-        dynamic: bool | None = None,
-        title: str | None = None,
-        provider_executed: bool | None = None,
-    ) -> Awaitable[str]: ...
-    def write_tool_input(self, tool_call_id: str, delta: str) -> Awaitable[None]: ...
-    def end_tool_input(self, tool_call_id: str, input: Any) -> Awaitable[None]: ...
-    def fail_tool_input(
-        self, tool_call_id: str, error: BaseException | str, *, input: Any = None
-    ) -> Awaitable[None]: ...
-    def complete_tool_call(self, tool_call_id: str, output: Any) -> Awaitable[None]: ...
-    def fail_tool_call(self, tool_call_id: str, error: BaseException | str) -> Awaitable[None]: ...
-    def deny_tool_call(self, tool_call_id: str) -> Awaitable[None]: ...
-    def write_tool_progress(self, tool_call_id: str, output: Any) -> Awaitable[None]: ...
-    def write_source(
-        self, url: str, *, title: str | None = None, source_id: str | None = None
-    ) -> Awaitable[str]: ...
-    def write_source_document(
-        self,
-        title: str,
-        media_type: str,
-        *,
-        filename: str | None = None,
-        source_id: str | None = None,
-    ) -> Awaitable[str]: ...
-    def write_file(self, file: str | bytes, media_type: str) -> Awaitable[None]: ...
-    def write_data(
-        self, name: str, data: Any, *, id: str | None = None, transient: bool | None = None
-    ) -> Awaitable[None]: ...
-    def write_metadata(self, metadata: Mapping[str, Any]) -> Awaitable[None]: ...
-    def new_step(self) -> Awaitable[None]: ...
-    def add_usage(self, usage: Usage) -> None: ...
 
 
 CallState = Literal["input-streaming", "input-available", "input-error", "approval", "done"]
@@ -117,7 +73,8 @@ class _Item:
 
 
 class Translation:
-    """Stream events of one run (or a resumed run) in, writes to ``out``.
+    """Stream events of one run (or a resumed run) in, writes to ``out``: the run's
+    ``StreamContext``, or the ``MessageBuilder`` of an agent used as a tool.
 
     ``channel`` carries tool failures and holds tool writes until the call's input is
     out; ``releases_tool_writes`` is False for a nested (agent-as-tool) run, whose call
@@ -129,7 +86,7 @@ class Translation:
 
     def __init__(
         self,
-        out: Writes,
+        out: MessageWriter,
         channel: RunChannel | None,
         *,
         releases_tool_writes: bool = True,
