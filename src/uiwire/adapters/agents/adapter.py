@@ -118,7 +118,10 @@ class AgentsAdapter:
         self._run_config = instrumented(run_config)
         guard_tools(agent)
         self._max_turns = max_turns
-        self._approvals: ApprovalStore = approvals or MemoryApprovalStore()
+        # ``is None``, not ``or``: an empty MemoryApprovalStore is falsy (it has a length)
+        self._approvals: ApprovalStore = (
+            approvals if approvals is not None else MemoryApprovalStore()
+        )
         self._approval_ttl = float(approval_ttl)
 
     @property
