@@ -8,13 +8,15 @@ than a bare ``No module named 'agents'`` (whose package is not even called that)
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Generator
 
 __all__ = ["needs_extra"]
 
 
 @contextlib.contextmanager
-def needs_extra(*modules: str, extra: str, needed_by: str, package: str) -> Iterator[None]:
+def needs_extra(
+    *modules: str, extra: str, needed_by: str, package: str
+) -> Generator[None, None, None]:
     """Turn the failed import of one of ``modules`` (or of a module inside them) into an
     ``ImportError`` naming ``pip install 'uiwire[extra]'``, chained from the original.
 

@@ -26,6 +26,7 @@ import asyncio
 import dataclasses
 import inspect
 import logging
+import sys
 from collections.abc import Awaitable, Callable, Collection
 from typing import Any, cast
 
@@ -136,15 +137,7 @@ class ChatEndpoint:
         authorize: Authorize | None = None,
         timeout: float | None = None,
     ) -> None:
-        if isinstance(agent, ChatAgent):
-            self._begin: Callable[[ChatTurn], Awaitable[ChatWork]] = agent.begin_turn
-        elif callable(agent):  # pyright: ignore[reportUnnecessaryIsInstance]
-            self._begin = _function_agent(agent)
-        else:
-            raise TypeError(
-                "agent must be a ChatAgent (AgentsAdapter, DSPyAdapter, anything with "
-                f"begin_turn) or an async function (turn, ctx); got {type(agent).__name__}"
-            )
+        self._begin = _begin_turn(agent)
         if on_finish is not None and not callable(on_finish):
             raise TypeError(f"on_finish must be callable; got {type(on_finish).__name__}")
         if on_error is not None and not callable(on_error):
@@ -462,6 +455,63 @@ def _time_limited(work: ChatWork, seconds: float) -> ChatWork:
             raise TurnTimeout(f"the turn ran past its {seconds:g} s timeout") from None
 
     return limited
+
+
+def _begin_turn(agent: object) -> Callable[[ChatTurn], Awaitable[ChatWork]]:
+    """How to begin a turn of ``agent``, checked now: a mistake here would otherwise be
+    a 500 on every request, so it is refused at start-up with its fix."""
+    if isinstance(agent, ChatAgent):
+        if not is_async_callable(agent.begin_turn):
+            raise TypeError(
+                f"{type(agent).__name__}.begin_turn must be an async def: ChatEndpoint "
+                "awaits it for every request"
+            )
+        check_chat = getattr(agent, "check_chat", None)  # see ChatAgent
+        if callable(check_chat):
+            check_chat()
+        return agent.begin_turn
+    wrapper = _adapter_for(agent)
+    if wrapper is not None:
+        adapter, package, example = wrapper
+        raise TypeError(
+            f"ChatEndpoint cannot serve this {type(agent).__name__} as it is; wrap the "
+            f"{example}: ChatEndpoint({adapter}({example})) (from {package} import {adapter})"
+        )
+    if not callable(agent):
+        raise TypeError(
+            "agent must be a ChatAgent (AgentsAdapter, DSPyAdapter, anything with "
+            f"begin_turn) or an async def respond(turn, ctx); got {type(agent).__name__}"
+        )
+    name = getattr(agent, "__name__", type(agent).__name__)
+    if not is_async_callable(agent):
+        raise TypeError(
+            f"agent {name} must be an async def respond(turn, ctx): ChatEndpoint awaits it "
+            "on the event loop (run blocking code inside it with asyncio.to_thread)"
+        )
+    try:
+        inspect.signature(agent).bind(None, None)
+    except TypeError:
+        raise TypeError(
+            f"agent {name} must take two arguments, respond(turn, ctx); its signature is "
+            f"{inspect.signature(agent)}"
+        ) from None
+    except ValueError:  # no signature to read (a builtin): trust it
+        pass
+    return _function_agent(cast("ChatFunction", agent))
+
+
+def _adapter_for(agent: object) -> tuple[str, str, str] | None:
+    """``(adapter, its package, an example argument)`` when ``agent`` is a framework's
+    own object that needs an adapter; the framework is not imported (a DSPy program
+    means dspy was imported already)."""
+    for module, base, adapter, package, example in (
+        ("dspy", "Module", "DSPyAdapter", "uiwire.adapters.dspy", "program"),
+        ("agents", "Agent", "AgentsAdapter", "uiwire.adapters.agents", "agent"),
+    ):
+        cls = getattr(sys.modules.get(module), base, None)
+        if isinstance(cls, type) and isinstance(agent, cls):
+            return adapter, package, example
+    return None
 
 
 def _function_agent(respond: ChatFunction) -> Callable[[ChatTurn], Awaitable[ChatWork]]:

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any, cast
 from agents import Agent, RunConfig, Runner, RunResultStreaming, RunState
 
 from uiwire._errors import ApprovalError, ChatRequestError, FieldError
+from uiwire.adapters._history_refusal import history_refused
 from uiwire.adapters.agents._channel import (
     RunChannel,
     guard_tools,
@@ -180,7 +181,10 @@ class AgentsAdapter:
         ``context`` and ``run_options`` are as in ``stream``: wrap this method to
         build them from ``turn.request``."""
         if turn.continued is None:
-            items = to_agent_input(turn.messages)
+            try:
+                items = to_agent_input(turn.messages)
+            except (TypeError, ValueError) as exc:
+                raise history_refused(exc) from None
             return lambda ctx: self.stream_into(ctx, items, context=context, **run_options)
         try:
             resumption = await self.take_approvals(turn.continued)
