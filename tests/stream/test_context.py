@@ -14,6 +14,7 @@ from tests.support.context_scenarios import SCENARIOS, capture, consume
 from tests.support.stream_rules import assert_valid_body
 from uiwire.protocol import ProtocolError
 from uiwire.stream import DEFAULT_ERROR_TEXT, NoInfo, StreamClosed, StreamContext, StreamStateError
+from uiwire.stream import context as context_module
 
 
 class RequestInfo(BaseModel):
@@ -478,3 +479,39 @@ async def test_cancel_after_the_end_changes_nothing() -> None:
 
 async def _read_body(ctx: StreamContext) -> bytes:
     return b"".join([data async for data in ctx.stream()])
+
+
+# --- a stream nobody writes --------------------------------------------------------------
+
+
+async def _read_keep_alives(ctx: StreamContext, count: int) -> None:
+    stream = ctx.stream(keep_alive=0.01)
+    for _ in range(count):
+        assert await anext(stream) == b": keep-alive\n\n"
+    await stream.aclose()
+
+
+async def test_a_stream_read_without_work_warns_once(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(context_module, "UNSTARTED_WARNING_SECONDS", 0.02)
+    ctx = StreamContext(message_id="msg_1")  # ...and no ctx.run(work): the mistake
+    with caplog.at_level(logging.WARNING, logger="uiwire"):
+        await _read_keep_alives(ctx, 10)  # 0.1 s or more: the warning is due by then
+    told = [r.getMessage() for r in caplog.records if "no work was started" in r.getMessage()]
+    assert told == [
+        "stream msg_1: read for 0.02 s, but no work was started and nothing was written, so "
+        "the client gets only keep-alives. Start the work with ctx.run(work) before "
+        "returning the response."
+    ]
+
+
+async def test_a_stream_whose_work_is_quiet_does_not_warn(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(context_module, "UNSTARTED_WARNING_SECONDS", 0.02)
+    ctx = StreamContext()
+    ctx.run(asyncio.Event().wait())  # started, thinking, nothing written yet
+    with caplog.at_level(logging.WARNING, logger="uiwire"):
+        await _read_keep_alives(ctx, 10)
+    assert "no work was started" not in caplog.text

@@ -71,6 +71,11 @@ logger = logging.getLogger("uiwire")
 DEFAULT_MAX_BUFFERED_BYTES: Final = 256 * 1024
 """Bytes a context buffers for a slow client before writers wait (about 4,000 deltas)."""
 
+UNSTARTED_WARNING_SECONDS = 5.0
+"""Seconds a stream may be read with no work started and nothing written before a
+warning says so (the usual cause: its response was returned without ``ctx.run``).
+A plain module variable, so tests can shorten it."""
+
 OnDisconnect = Literal["cancel", "continue"]
 
 
@@ -430,11 +435,12 @@ class StreamContext(Generic[InfoT]):
         ``keep_alive`` seconds of silence yield an SSE comment (the client ignores it).
         Stopping the iteration before the end counts as a client disconnect. One reader.
         """
-        self._bind_here("stream")
+        loop = self._bind_here("stream")
         if keep_alive is not None and not keep_alive > 0:
             raise ValueError(f"keep_alive must be a positive number of seconds; got {keep_alive!r}")
         self._channel.attach()
         self._watch()
+        unstarted = loop.call_later(UNSTARTED_WARNING_SECONDS, self._warn_if_unstarted)
         complete = False
         try:
             while True:
@@ -444,11 +450,26 @@ class StreamContext(Generic[InfoT]):
                     return
                 yield data or KEEP_ALIVE_FRAME
         finally:
+            unstarted.cancel()
             if complete:
                 self._delivered = True
                 self._settle()
             else:
                 self.disconnect()
+
+    def _warn_if_unstarted(self) -> None:
+        """A reader has waited ``UNSTARTED_WARNING_SECONDS`` for a stream nobody writes:
+        without this, the client gets keep-alives for ever and nobody learns why."""
+        machine = self._machine
+        if self._task is not None or machine.started or machine.ended or self._consumer_gone:
+            return
+        logger.warning(
+            "stream %s: read for %g s, but no work was started and nothing was written, so "
+            "the client gets only keep-alives. Start the work with ctx.run(work) before "
+            "returning the response.",
+            self.message_id,
+            UNSTARTED_WARNING_SECONDS,
+        )
 
     def disconnect(self) -> None:
         """The client is gone, or will never read: stop delivering.
