@@ -48,7 +48,13 @@ from uiwire.server._body import DEFAULT_MAX_BODY_BYTES, read_chat_request
 from uiwire.server._follow import FollowResponse
 from uiwire.server._openapi import chat_openapi, merge_openapi
 from uiwire.server.response import DEFAULT_KEEP_ALIVE, UIMessageStreamResponse, check_keep_alive
-from uiwire.stream.context import OnDisconnect, OnError, StreamContext, is_async_callable
+from uiwire.stream.context import (
+    OnClose,
+    OnDisconnect,
+    OnError,
+    StreamContext,
+    is_async_callable,
+)
 from uiwire.stream.record import StreamRecord, StreamStatus
 from uiwire.stream.turn import ChatAgent, ChatFunction, ChatTurn, ChatWork
 
@@ -242,7 +248,7 @@ class ChatEndpoint:
             message_id=turn.message_id,
             continued_message=continued,
             target=self._target,
-            on_finish=self._finish_hook(turn),
+            on_close=self._finish_hook(turn),
             on_error=self._on_error,
             on_disconnect=self._on_disconnect,
         )
@@ -389,7 +395,9 @@ class ChatEndpoint:
             return
         await streams.request_stop(stream_id)
 
-    def _finish_hook(self, turn: ChatTurn) -> Callable[[StreamRecord, StreamStatus], Any] | None:
+    def _finish_hook(self, turn: ChatTurn) -> OnClose | None:
+        """The context's ``on_close``, calling ``on_finish`` with the turn's result; its
+        exceptions are logged here, under the name the user gave it."""
         on_finish = self._on_finish
         if on_finish is None:
             return None
@@ -400,12 +408,23 @@ class ChatEndpoint:
         if is_async_callable(on_finish):
 
             async def finished(record: StreamRecord, status: StreamStatus) -> None:
-                await cast("Awaitable[object]", on_finish(result(record, status)))
+                try:
+                    await cast("Awaitable[object]", on_finish(result(record, status)))
+                except Exception:
+                    logger.exception("on_finish of chat %s raised", turn.chat_id)
 
             return finished
+
         # a sync hook stays sync, so StreamContext runs it in a worker thread (a slow
         # database save must not stall every other stream on the loop)
-        return lambda record, status: on_finish(result(record, status))
+        def finished_in_thread(record: StreamRecord, status: StreamStatus) -> object:
+            try:
+                return on_finish(result(record, status))
+            except Exception:
+                logger.exception("on_finish of chat %s raised", turn.chat_id)
+                return None
+
+        return finished_in_thread
 
 
 def _check_path(path: str) -> None:

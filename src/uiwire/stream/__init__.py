@@ -9,9 +9,9 @@ from uiwire._errors import StreamClosed, StreamStateError
 from uiwire.stream.context import (
     DEFAULT_MAX_BUFFERED_BYTES,
     NoInfo,
+    OnClose,
     OnDisconnect,
     OnError,
-    OnFinish,
     StreamContext,
 )
 from uiwire.stream.record import StreamRecord, StreamStatus, ToolCallRecord, Usage
@@ -27,9 +27,9 @@ __all__ = [
     "ChatTurn",
     "ChatWork",
     "NoInfo",
+    "OnClose",
     "OnDisconnect",
     "OnError",
-    "OnFinish",
     "Store",
     "StreamClosed",
     "StreamContext",

@@ -141,7 +141,7 @@ class AgentsAdapter:
         ``input`` is what ``Runner.run_streamed`` takes (a string, a list of input
         items, a ``RunState``) or a ``RunResultStreaming`` you started. ``context`` is
         the run's context object; ``run_options`` go to ``Runner.run_streamed``
-        (``session``, ``hooks``, ``previous_response_id``, ...). For ``on_finish``
+        (``session``, ``hooks``, ``previous_response_id``, ...). For ``on_close``
         and the other context options, make the ``StreamContext`` yourself and
         ``ctx.run(adapter.stream_into(ctx, input))``.
         """

@@ -164,7 +164,7 @@ class DSPyAdapter:
     def stream(self, /, **inputs: Any) -> StreamContext:
         """Start a run and return its stream: ``UIMessageStreamResponse(adapter.stream(...))``.
 
-        For ``on_finish``, ``message_id`` and the other context options, make the
+        For ``on_close``, ``message_id`` and the other context options, make the
         ``StreamContext`` yourself and ``ctx.run(lambda ctx: adapter.stream_into(ctx, ...))``.
         """
         ctx: StreamContext = StreamContext()
