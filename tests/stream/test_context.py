@@ -199,16 +199,16 @@ async def test_refused_writes_raise_and_send_nothing() -> None:
     assert types(assert_valid_body(await consume(ctx), "v5")) == ["start", "finish"]
 
 
-async def test_store_is_shared_with_threads() -> None:
+async def test_state_is_shared_with_threads() -> None:
     ctx = StreamContext(state={"user": {"plan": "free"}})
-    assert ctx.store.get("user.plan") == "free"
+    assert ctx.state.get("user.plan") == "free"
 
     def bump() -> None:
         for _ in range(1000):
-            ctx.store.update("counters.calls", lambda n: n + 1, default=0)
+            ctx.state.update("counters.calls", lambda n: n + 1, default=0)
 
     await asyncio.gather(*(asyncio.to_thread(bump) for _ in range(4)))
-    assert ctx.store.get("counters.calls") == 4000
+    assert ctx.state.get("counters.calls") == 4000
 
 
 # --- run ---------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from uiwire.stream.context import (
     StreamContext,
 )
 from uiwire.stream.record import StreamRecord, StreamStatus, ToolCallRecord, Usage
-from uiwire.stream.store import Store
+from uiwire.stream.state import SharedState
 from uiwire.stream.turn import ChatAgent, ChatFunction, ChatTurn, ChatWork
 from uiwire.stream.writer import DEFAULT_ERROR_TEXT, SyncWriter
 
@@ -30,7 +30,7 @@ __all__ = [
     "OnClose",
     "OnDisconnect",
     "OnError",
-    "Store",
+    "SharedState",
     "StreamClosed",
     "StreamContext",
     "StreamRecord",

@@ -48,7 +48,7 @@ from uiwire.protocol.machine import EndReason, StreamMachine
 from uiwire.protocol.targets import DEFAULT_TARGET, Target
 from uiwire.stream._channel import Channel
 from uiwire.stream.record import Collector, StreamRecord, StreamStatus, Usage
-from uiwire.stream.store import Store
+from uiwire.stream.state import SharedState
 from uiwire.stream.watchdog import (
     blocking_threshold,
     unwatch_loop,
@@ -141,7 +141,7 @@ class StreamContext(Generic[InfoT]):
         target: the AI SDK major version of the client (``"v5"``, ``"v6"``, ``"v7"``).
         continued_message: the assistant message this response continues (approvals,
             client-side tool results); its id is reused.
-        state: initial contents of ``ctx.store``.
+        state: initial contents of ``ctx.state``.
         collect: keep the assembled message in ``ctx.record``; on with ``on_close``.
         on_close: ``on_close(record, status)``, once, after the last byte.
         on_error: ``on_error(exc) -> str | None``, the text the client sees for ``exc``.
@@ -198,7 +198,7 @@ class StreamContext(Generic[InfoT]):
             if collect
             else None
         )
-        self._store = Store(dict(state) if state else None)
+        self._state = SharedState(dict(state) if state else None)
         self._on_close = on_close
         self._on_error = on_error
         self._on_disconnect: OnDisconnect = on_disconnect
@@ -224,13 +224,15 @@ class StreamContext(Generic[InfoT]):
 
     @property
     def info(self) -> InfoT:
-        """The request facts given at creation (a frozen pydantic model)."""
+        """The request facts given at creation (user, tenant, ...): a frozen pydantic
+        model, read-only from every coroutine and thread. Mutable state is ``state``."""
         return self._info
 
     @property
-    def store(self) -> Store:
-        """Shared state for this stream: dot-path ``get``/``set``/``update``, any thread."""
-        return self._store
+    def state(self) -> SharedState:
+        """This stream's mutable state, shared by its writers: dot-path ``get``/``set``/
+        ``update``, from any thread. Seeded by ``StreamContext(state=...)``."""
+        return self._state
 
     @property
     def message_id(self) -> str:
