@@ -528,14 +528,17 @@ def _begin_turn(agent: object) -> Callable[[ChatTurn], Awaitable[ChatWork]]:
             "on the event loop (run blocking code inside it with asyncio.to_thread)"
         )
     try:
-        inspect.signature(agent).bind(None, None)
-    except TypeError:
-        raise TypeError(
-            f"agent {name} must take two arguments, respond(turn, ctx); its signature is "
-            f"{inspect.signature(agent)}"
-        ) from None
-    except ValueError:  # no signature to read (a builtin): trust it
-        pass
+        signature = inspect.signature(agent)
+    except (TypeError, ValueError):  # no signature to read: trust it
+        signature = None
+    if signature is not None:
+        try:
+            signature.bind(None, None)
+        except TypeError:
+            raise TypeError(
+                f"agent {name} must take two arguments, respond(turn, ctx); its signature "
+                f"is {signature}"
+            ) from None
     return _function_agent(cast("ChatFunction", agent))
 
 
