@@ -50,7 +50,7 @@ async def chat(request: Request) -> UIMessageStreamResponse:
     body = await request.json()
     last = body["messages"][-1]  # what useChat sends: the whole conversation
     question = "".join(p.get("text", "") for p in last["parts"] if p.get("type") == "text")
-    ctx: StreamContext = StreamContext(on_finish=save)
+    ctx: StreamContext = StreamContext(on_close=save)
     with dspy.context(lm=model()):
         ctx.run(lambda ctx: agent.stream_into(ctx, question=question))
     return UIMessageStreamResponse(ctx)
@@ -140,7 +140,7 @@ async def once() -> None:
     ):
         async for chunk in response.aiter_text():
             print(chunk, end="", flush=True)
-    await asyncio.sleep(0.1)  # on_finish runs after the last byte
+    await asyncio.sleep(0.1)  # on_close runs after the last byte
     server.should_exit = True
     await serving
 

@@ -4,7 +4,7 @@
     python examples/push_api_server.py --serve   # serve on http://127.0.0.1:8000/api/chat
 
 It shows the context passed through service layers, a sync tool reporting progress from
-a worker thread, sources, and on_finish persisting the assembled message.
+a worker thread, sources, and on_close persisting the assembled message.
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ async def persist(record: StreamRecord, status: StreamStatus) -> None:
 
 @app.post("/api/chat")
 async def chat() -> UIMessageStreamResponse:
-    ctx = StreamContext(RequestInfo(user_id="u_42"), on_finish=persist)
+    ctx = StreamContext(RequestInfo(user_id="u_42"), on_close=persist)
     ctx.run(answer)
     return UIMessageStreamResponse(ctx)
 
@@ -81,7 +81,7 @@ async def once() -> None:
     url = f"http://127.0.0.1:{sock.getsockname()[1]}/api/chat"
     async with httpx.AsyncClient() as client:
         response = await client.post(url)
-    for _ in range(100):  # on_finish runs just after the response ends
+    for _ in range(100):  # on_close runs just after the response ends
         if SAVED:
             break
         await asyncio.sleep(0.01)

@@ -318,3 +318,88 @@ def test_bad_arguments_are_refused(kwargs: dict[str, Any], error: type[Exception
 def test_an_agent_that_is_neither_is_refused() -> None:
     with pytest.raises(TypeError, match="ChatAgent"):
         ChatEndpoint(object())  # type: ignore[arg-type]
+
+
+# --- mistakes refused at construction, with the fix --------------------------------------
+
+
+def test_a_dspy_program_not_wrapped_in_its_adapter_is_refused() -> None:
+    import dspy
+
+    with pytest.raises(TypeError) as caught:
+        ChatEndpoint(dspy.ReAct("question -> answer", tools=[]))  # type: ignore[arg-type]
+    assert str(caught.value) == (
+        "ChatEndpoint cannot serve this ReAct as it is; wrap the program: "
+        "ChatEndpoint(DSPyAdapter(program)) (from uiwire.adapters.dspy import DSPyAdapter)"
+    )
+
+
+def test_an_agents_sdk_agent_not_wrapped_in_its_adapter_is_refused() -> None:
+    from agents import Agent
+
+    with pytest.raises(TypeError) as caught:
+        ChatEndpoint(Agent(name="assistant"))  # type: ignore[arg-type]
+    assert str(caught.value) == (
+        "ChatEndpoint cannot serve this Agent as it is; wrap the agent: "
+        "ChatEndpoint(AgentsAdapter(agent)) (from uiwire.adapters.agents import AgentsAdapter)"
+    )
+
+
+def test_a_sync_function_agent_is_refused() -> None:
+    def respond(turn: ChatTurn, ctx: StreamContext[Any]) -> None:
+        pass
+
+    with pytest.raises(TypeError) as caught:
+        ChatEndpoint(respond)  # type: ignore[arg-type]
+    assert str(caught.value) == (
+        "agent respond must be an async def respond(turn, ctx): ChatEndpoint awaits it on "
+        "the event loop (run blocking code inside it with asyncio.to_thread)"
+    )
+
+
+def test_a_function_agent_of_the_wrong_arity_is_refused() -> None:
+    async def respond(turn: ChatTurn) -> None:
+        pass
+
+    with pytest.raises(TypeError) as caught:
+        ChatEndpoint(respond)  # type: ignore[arg-type]
+    assert str(caught.value) == (
+        "agent respond must take two arguments, respond(turn, ctx); its signature is "
+        "(turn: 'ChatTurn') -> 'None'"
+    )
+
+
+def test_an_agent_with_a_sync_begin_turn_is_refused() -> None:
+    class Agent:
+        def begin_turn(self, turn: ChatTurn, /) -> Any:
+            return None
+
+    with pytest.raises(TypeError) as caught:
+        ChatEndpoint(Agent())  # type: ignore[arg-type]
+    assert str(caught.value) == (
+        "Agent.begin_turn must be an async def: ChatEndpoint awaits it for every request"
+    )
+
+
+async def test_an_object_with_an_async_call_is_a_function_agent() -> None:
+    class Respond:
+        async def __call__(self, turn: ChatTurn, ctx: StreamContext[Any]) -> None:
+            await ctx.write_text("from an object")
+
+    chat = ChatEndpoint(Respond())
+    app = Starlette(routes=[Route("/api/chat", chat, methods=["POST"])])
+    async with serve(app) as base:
+        response = await post(f"{base}/api/chat", body(user("hi")))
+    assert validate_stream(response.content).message["parts"][-1]["text"] == "from an object"
+
+
+def test_an_agent_that_can_never_answer_a_turn_is_refused_by_its_own_check() -> None:
+    class Agent:
+        async def begin_turn(self, turn: ChatTurn, /) -> Any:
+            return None
+
+        def check_chat(self) -> None:
+            raise TypeError("this agent cannot chat: give it a question field")
+
+    with pytest.raises(TypeError, match=r"^this agent cannot chat: give it a question field$"):
+        ChatEndpoint(Agent())

@@ -33,10 +33,10 @@ class Harness:
         self.keep_alive: float | None = options.pop("keep_alive", 15.0)
 
         async def chat(request: Request) -> UIMessageStreamResponse:
-            async def on_finish(record: StreamRecord, status: StreamStatus) -> None:
+            async def on_close(record: StreamRecord, status: StreamStatus) -> None:
                 self.finished.append((record, status))
 
-            ctx = StreamContext(on_finish=on_finish, **self.options)
+            ctx = StreamContext(on_close=on_close, **self.options)
             self.contexts.append(ctx)
             ctx.run(self.work)
             return UIMessageStreamResponse(ctx, keep_alive=self.keep_alive)
@@ -138,16 +138,16 @@ async def test_errors_reach_the_client_masked(client: httpx.AsyncClient) -> None
     assert harness.finished[0][1] == "error"
 
 
-async def test_a_slow_on_finish_does_not_hold_the_response(client: httpx.AsyncClient) -> None:
+async def test_a_slow_on_close_does_not_hold_the_response(client: httpx.AsyncClient) -> None:
     release = asyncio.Event()
     statuses: list[str] = []
 
-    async def on_finish(record: StreamRecord, status: StreamStatus) -> None:
+    async def on_close(record: StreamRecord, status: StreamStatus) -> None:
         await release.wait()  # held until the client has the whole response
         statuses.append(status)
 
     async def chat(request: Request) -> UIMessageStreamResponse:
-        ctx = StreamContext(on_finish=on_finish)
+        ctx = StreamContext(on_close=on_close)
 
         async def work(ctx: StreamContext) -> None:
             await ctx.write_text("answer")

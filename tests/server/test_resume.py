@@ -6,6 +6,7 @@ and a continuation's replay rebuilding the whole message."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
@@ -189,14 +190,24 @@ async def test_a_posted_chat_id_must_be_resumable_when_streams_are_on(served: Se
     assert refused.json()["error"]["fields"][0]["field"] == "id"
 
 
-async def test_without_a_store_resume_and_stop_have_nothing_to_do() -> None:
+async def test_without_a_store_resume_and_stop_have_nothing_to_do(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     app, events = chat_app(None)
     async for served in start(app, events):
         async with served.client.stream("POST", served.chat, json=body(words=50)) as posted:
             raw = posted.aiter_raw()
             await read_events(raw, 3)
-            assert (await served.client.get(served.stream_url())).status_code == 204
-            assert (await served.client.post(served.stop_url())).status_code == 204
+            with caplog.at_level(logging.WARNING, logger="uiwire"):
+                assert (await served.client.get(served.stream_url())).status_code == 204
+                assert (await served.client.post(served.stop_url())).status_code == 204
+    told = [r.getMessage() for r in caplog.records if "no stream store" in r.getMessage()]
+    assert told == [  # once, naming the fix
+        f"GET {httpx.URL(served.stream_url()).path} answered 204: this ChatEndpoint has no "
+        "stream store, so no answer can be resumed or stopped from another request. Pass "
+        "streams=MemoryStreamStore() (one process) or streams=RedisStreamStore(url) (several "
+        "workers) to make them so. Logged once."
+    ]
 
 
 class BrokenStore(MemoryStreamStore):

@@ -14,6 +14,7 @@ from tests.support.context_scenarios import SCENARIOS, capture, consume
 from tests.support.stream_rules import assert_valid_body
 from uiwire.protocol import ProtocolError
 from uiwire.stream import DEFAULT_ERROR_TEXT, NoInfo, StreamClosed, StreamContext, StreamStateError
+from uiwire.stream import context as context_module
 
 
 class RequestInfo(BaseModel):
@@ -52,9 +53,9 @@ def test_info_must_be_a_frozen_model() -> None:
         ({"on_disconnect": "keep"}, ValueError, "on_disconnect"),
         ({"max_buffered_bytes": 0}, ValueError, "max_buffered_bytes"),
         ({"max_buffered_bytes": 1.5}, ValueError, "max_buffered_bytes"),
-        ({"on_finish": "persist"}, TypeError, "on_finish"),
+        ({"on_close": "persist"}, TypeError, "on_close"),
         ({"on_error": 3}, TypeError, "on_error"),
-        ({"on_finish": lambda r, s: None, "collect": False}, ValueError, "on_finish"),
+        ({"on_close": lambda r, s: None, "collect": False}, ValueError, "on_close"),
         ({"state": [1, 2]}, TypeError, "state"),
         ({"detect_blocking": -1}, ValueError, "detect_blocking"),
         ({"detect_blocking": "yes"}, TypeError, "detect_blocking"),
@@ -198,16 +199,16 @@ async def test_refused_writes_raise_and_send_nothing() -> None:
     assert types(assert_valid_body(await consume(ctx), "v5")) == ["start", "finish"]
 
 
-async def test_store_is_shared_with_threads() -> None:
+async def test_state_is_shared_with_threads() -> None:
     ctx = StreamContext(state={"user": {"plan": "free"}})
-    assert ctx.store.get("user.plan") == "free"
+    assert ctx.state.get("user.plan") == "free"
 
     def bump() -> None:
         for _ in range(1000):
-            ctx.store.update("counters.calls", lambda n: n + 1, default=0)
+            ctx.state.update("counters.calls", lambda n: n + 1, default=0)
 
     await asyncio.gather(*(asyncio.to_thread(bump) for _ in range(4)))
-    assert ctx.store.get("counters.calls") == 4000
+    assert ctx.state.get("counters.calls") == 4000
 
 
 # --- run ---------------------------------------------------------------------------------------
@@ -478,3 +479,39 @@ async def test_cancel_after_the_end_changes_nothing() -> None:
 
 async def _read_body(ctx: StreamContext) -> bytes:
     return b"".join([data async for data in ctx.stream()])
+
+
+# --- a stream nobody writes --------------------------------------------------------------
+
+
+async def _read_keep_alives(ctx: StreamContext, count: int) -> None:
+    stream = ctx.stream(keep_alive=0.01)
+    for _ in range(count):
+        assert await anext(stream) == b": keep-alive\n\n"
+    await stream.aclose()
+
+
+async def test_a_stream_read_without_work_warns_once(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(context_module, "UNSTARTED_WARNING_SECONDS", 0.02)
+    ctx = StreamContext(message_id="msg_1")  # ...and no ctx.run(work): the mistake
+    with caplog.at_level(logging.WARNING, logger="uiwire"):
+        await _read_keep_alives(ctx, 10)  # 0.1 s or more: the warning is due by then
+    told = [r.getMessage() for r in caplog.records if "no work was started" in r.getMessage()]
+    assert told == [
+        "stream msg_1: read for 0.02 s, but no work was started and nothing was written, so "
+        "the client gets only keep-alives. Start the work with ctx.run(work) before "
+        "returning the response."
+    ]
+
+
+async def test_a_stream_whose_work_is_quiet_does_not_warn(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(context_module, "UNSTARTED_WARNING_SECONDS", 0.02)
+    ctx = StreamContext()
+    ctx.run(asyncio.Event().wait())  # started, thinking, nothing written yet
+    with caplog.at_level(logging.WARNING, logger="uiwire"):
+        await _read_keep_alives(ctx, 10)
+    assert "no work was started" not in caplog.text

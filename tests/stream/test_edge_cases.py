@@ -2,7 +2,7 @@
 
 Encoding that fails after the machine moved on, disconnects before the work's first
 step, foreign ``StreamClosed``, a thread ending the stream as the work returns,
-awaitable-returning ``on_finish``, writes after the loop closed (on its own thread),
+awaitable-returning ``on_close``, writes after the loop closed (on its own thread),
 dropped contexts and the detector, and a response cancelled before its body.
 """
 
@@ -61,7 +61,7 @@ async def test_an_unencodable_error_text_still_ends_the_stream(
 ) -> None:
     finished: list[StreamStatus] = []
 
-    async def on_finish(record: StreamRecord, status: StreamStatus) -> None:
+    async def on_close(record: StreamRecord, status: StreamStatus) -> None:
         finished.append(status)
 
     async def work(ctx: StreamContext) -> None:
@@ -70,7 +70,7 @@ async def test_an_unencodable_error_text_still_ends_the_stream(
         name = b"caf\xe9.txt".decode("utf-8", "surrogateescape")
         raise FileNotFoundError(f"no such file: {name}")
 
-    ctx = StreamContext(on_finish=on_finish, on_error=str)
+    ctx = StreamContext(on_close=on_close, on_error=str)
     ctx.run(work)
     try:
         with caplog.at_level(logging.CRITICAL):
@@ -88,13 +88,13 @@ async def test_an_unencodable_error_text_still_ends_the_stream(
 async def test_disconnect_right_after_run_still_settles() -> None:
     finished: list[StreamStatus] = []
 
-    async def on_finish(record: StreamRecord, status: StreamStatus) -> None:
+    async def on_close(record: StreamRecord, status: StreamStatus) -> None:
         finished.append(status)
 
     async def work(ctx: StreamContext) -> None:
         await ctx.write_text("never read")
 
-    ctx = StreamContext(on_finish=on_finish)
+    ctx = StreamContext(on_close=on_close)
     coro = work(ctx)
     try:
         ctx.run(coro)
@@ -102,7 +102,7 @@ async def test_disconnect_right_after_run_still_settles() -> None:
         try:
             await asyncio.wait_for(ctx.wait_closed(), HANG)
         except asyncio.TimeoutError:
-            pytest.fail("on_finish never ran: the stream never ended")
+            pytest.fail("on_close never ran: the stream never ended")
         assert ctx.is_finished
         assert finished == ["disconnect"]
     finally:
@@ -159,12 +159,12 @@ async def test_a_thread_finishing_concurrently_with_the_work_return() -> None:
     assert_valid_body(await consume_or_fail(ctx, "after the race"))
 
 
-# --- on_finish --------------------------------------------------------------------------------
+# --- on_close --------------------------------------------------------------------------------
 
 
 @pytest.mark.filterwarnings("ignore:coroutine .* was never awaited:RuntimeWarning")
 @pytest.mark.parametrize("shape", ["lambda", "async-callable-object"])
-async def test_an_on_finish_returning_an_awaitable_is_awaited(shape: str) -> None:
+async def test_an_on_close_returning_an_awaitable_is_awaited(shape: str) -> None:
     saved: list[StreamStatus] = []
 
     async def save(record: StreamRecord, status: StreamStatus) -> None:
@@ -174,14 +174,14 @@ async def test_an_on_finish_returning_an_awaitable_is_awaited(shape: str) -> Non
         async def __call__(self, record: StreamRecord, status: StreamStatus) -> None:
             saved.append(status)
 
-    on_finish: Any = (lambda record, status: save(record, status)) if shape == "lambda" else Saver()
-    ctx = StreamContext(on_finish=on_finish)
+    on_close: Any = (lambda record, status: save(record, status)) if shape == "lambda" else Saver()
+    ctx = StreamContext(on_close=on_close)
 
     async def work(ctx: StreamContext) -> None:
         await ctx.write_text("persist me")
 
     ctx.run(work)
-    await consume_or_fail(ctx, "on_finish returning an awaitable")
+    await consume_or_fail(ctx, "on_close returning an awaitable")
     await asyncio.wait_for(ctx.wait_closed(), HANG)
     gc.collect()
     assert saved == ["finish"]
@@ -230,7 +230,7 @@ async def test_a_response_cancelled_before_the_body_still_disconnects() -> None:
     finished: list[StreamStatus] = []
     work_cancelled = asyncio.Event()
 
-    async def on_finish(record: StreamRecord, status: StreamStatus) -> None:
+    async def on_close(record: StreamRecord, status: StreamStatus) -> None:
         finished.append(status)
 
     async def work(ctx: StreamContext) -> None:
@@ -241,7 +241,7 @@ async def test_a_response_cancelled_before_the_body_still_disconnects() -> None:
             work_cancelled.set()
             raise
 
-    ctx = StreamContext(on_finish=on_finish)
+    ctx = StreamContext(on_close=on_close)
     ctx.run(work)
     start_sent = asyncio.Event()
 
@@ -296,7 +296,7 @@ async def test_a_finished_stream_is_freed_without_the_garbage_collector(writer: 
     gc.collect()
     gc.disable()
     try:
-        ctx = StreamContext(on_finish=lambda record, status: finished.append(status))
+        ctx = StreamContext(on_close=lambda record, status: finished.append(status))
         ctx.run(work)
         body = await consume(ctx)
         await ctx.wait_closed()

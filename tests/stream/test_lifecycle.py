@@ -1,4 +1,4 @@
-"""on_finish, disconnects, cancellation and the buffer limit."""
+"""on_close, disconnects, cancellation and the buffer limit."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ async def read_first_then_leave(ctx: StreamContext) -> bytes:
     return first
 
 
-# --- on_finish --------------------------------------------------------------------------------
+# --- on_close --------------------------------------------------------------------------------
 
 
 async def _text_then_return(ctx: StreamContext) -> None:
@@ -50,7 +50,7 @@ async def _text_then_abort(ctx: StreamContext) -> None:
         (_text_then_abort, "abort", None, None),
     ],
 )
-async def test_on_finish_runs_once_with_the_full_record(
+async def test_on_close_runs_once_with_the_full_record(
     work: Callable[[StreamContext], Awaitable[None]],
     status: str,
     finish_reason: str | None,
@@ -59,10 +59,10 @@ async def test_on_finish_runs_once_with_the_full_record(
 ) -> None:
     finished: Finished = []
 
-    async def on_finish(record: StreamRecord, status: StreamStatus) -> None:
+    async def on_close(record: StreamRecord, status: StreamStatus) -> None:
         finished.append((record, status))
 
-    ctx = StreamContext(on_finish=on_finish)
+    ctx = StreamContext(on_close=on_close)
     ctx.run(work)
     with caplog.at_level(logging.CRITICAL, logger="uiwire"):
         body = await consume(ctx)
@@ -80,12 +80,12 @@ async def test_on_finish_runs_once_with_the_full_record(
     assert record is ctx.record
 
 
-async def test_on_finish_on_disconnect_cancels_the_work() -> None:
+async def test_on_close_on_disconnect_cancels_the_work() -> None:
     finished: Finished = []
     cancelled = asyncio.Event()
     waiting = asyncio.Event()
 
-    async def on_finish(record: StreamRecord, status: StreamStatus) -> None:
+    async def on_close(record: StreamRecord, status: StreamStatus) -> None:
         finished.append((record, status))
 
     async def work(ctx: StreamContext) -> None:
@@ -97,7 +97,7 @@ async def test_on_finish_on_disconnect_cancels_the_work() -> None:
             cancelled.set()
             raise
 
-    ctx = StreamContext(on_finish=on_finish)
+    ctx = StreamContext(on_close=on_close)
     ctx.run(work)
     reader = ctx.stream()
     first = await anext(reader)
@@ -119,7 +119,7 @@ async def test_on_disconnect_continue_keeps_the_work_running() -> None:
     finished: Finished = []
     release = asyncio.Event()
 
-    async def on_finish(record: StreamRecord, status: StreamStatus) -> None:
+    async def on_close(record: StreamRecord, status: StreamStatus) -> None:
         finished.append((record, status))
 
     async def work(ctx: StreamContext) -> None:
@@ -128,7 +128,7 @@ async def test_on_disconnect_continue_keeps_the_work_running() -> None:
         await ctx.write_text("and the rest")
         await ctx.finish("stop")
 
-    ctx = StreamContext(on_finish=on_finish, on_disconnect="continue")
+    ctx = StreamContext(on_close=on_close, on_disconnect="continue")
     ctx.run(work)
     await read_first_then_leave(ctx)
     assert not ctx.cancelled
@@ -141,17 +141,17 @@ async def test_on_disconnect_continue_keeps_the_work_running() -> None:
     assert len(finished) == 1
 
 
-async def test_a_slow_on_finish_does_not_delay_done() -> None:
+async def test_a_slow_on_close_does_not_delay_done() -> None:
     release = asyncio.Event()
     started = asyncio.Event()
 
-    async def on_finish(record: StreamRecord, status: StreamStatus) -> None:
+    async def on_close(record: StreamRecord, status: StreamStatus) -> None:
         started.set()
         await release.wait()  # a slow database write
 
-    ctx = StreamContext(on_finish=on_finish)
+    ctx = StreamContext(on_close=on_close)
     ctx.run(_text_then_return)
-    # if on_finish ran before [DONE] or before the body ended, this would never return
+    # if on_close ran before [DONE] or before the body ended, this would never return
     body = await asyncio.wait_for(consume(ctx), 10)
     assert body.endswith(b"data: [DONE]\n\n")
     await asyncio.wait_for(started.wait(), 10)  # it does run, after the last byte
@@ -160,13 +160,13 @@ async def test_a_slow_on_finish_does_not_delay_done() -> None:
     await asyncio.wait_for(ctx.wait_closed(), 10)
 
 
-async def test_on_finish_waits_for_the_last_byte() -> None:
+async def test_on_close_waits_for_the_last_byte() -> None:
     statuses: list[str] = []
 
-    async def on_finish(record: StreamRecord, status: StreamStatus) -> None:
+    async def on_close(record: StreamRecord, status: StreamStatus) -> None:
         statuses.append(status)
 
-    ctx = StreamContext(on_finish=on_finish)
+    ctx = StreamContext(on_close=on_close)
     assert await ctx.run_and_wait(_text_then_return) == "finish"
     await spin()
     assert statuses == []  # the work is done, but no byte has reached a client yet
@@ -180,15 +180,15 @@ async def test_on_finish_waits_for_the_last_byte() -> None:
     assert statuses == ["finish"]
 
 
-async def test_a_sync_on_finish_runs_in_a_worker_thread() -> None:
+async def test_a_sync_on_close_runs_in_a_worker_thread() -> None:
     threads: list[int] = []
     gate = threading.Event()
 
-    def on_finish(record: StreamRecord, status: StreamStatus) -> None:
+    def on_close(record: StreamRecord, status: StreamStatus) -> None:
         threads.append(threading.get_ident())
         gate.wait(10)  # blocking: would freeze the loop if it ran there
 
-    ctx = StreamContext(on_finish=on_finish)
+    ctx = StreamContext(on_close=on_close)
     ctx.run(_text_then_return)
     await consume(ctx)
     for _ in range(1000):  # the loop keeps running while the hook blocks
@@ -201,17 +201,17 @@ async def test_a_sync_on_finish_runs_in_a_worker_thread() -> None:
     await asyncio.wait_for(ctx.wait_closed(), 10)
 
 
-async def test_an_on_finish_exception_is_logged(caplog: pytest.LogCaptureFixture) -> None:
-    def on_finish(record: StreamRecord, status: StreamStatus) -> None:
+async def test_an_on_close_exception_is_logged(caplog: pytest.LogCaptureFixture) -> None:
+    def on_close(record: StreamRecord, status: StreamStatus) -> None:
         raise RuntimeError("persistence failed")
 
-    ctx = StreamContext(on_finish=on_finish)
+    ctx = StreamContext(on_close=on_close)
     ctx.run(_text_then_return)
     with caplog.at_level(logging.ERROR, logger="uiwire"):
         assert_valid_body(await consume(ctx))
         await asyncio.wait_for(ctx.wait_closed(), 10)
     assert "persistence failed" in caplog.text
-    assert "on_finish" in caplog.text
+    assert "on_close" in caplog.text
 
 
 async def test_the_record_is_sealed_and_never_mutated() -> None:

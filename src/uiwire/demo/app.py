@@ -88,7 +88,7 @@ class _SavedAtStart:
 
 def demo_app(agent: Agent[Any] | None = None, *, history: ChatHistory | None = None) -> FastAPI:
     """The demo as an ASGI app (``uiwire demo`` serves it with uvicorn)."""
-    chats = history or ChatHistory()
+    chats = history if history is not None else ChatHistory()
     adapter = _SavedAtStart(AgentsAdapter(agent or demo_agent()), chats)
     app = FastAPI(title="uiwire demo", docs_url=None, redoc_url=None)
     chat = ChatEndpoint(adapter, on_finish=chats.save, streams=MemoryStreamStore())

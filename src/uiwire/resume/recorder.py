@@ -131,7 +131,7 @@ class RecordedStream:
                 if self._pumped and not self._pending:
                     break
             if recording:
-                # on_finish first: once a resume answers 204, the answer is saved
+                # on_close (ChatEndpoint's on_finish) first: once a resume answers 204, it is saved
                 await self.ctx.wait_closed()
                 await self._close(failed=False)
         finally:

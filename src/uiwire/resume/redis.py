@@ -36,13 +36,17 @@ import time
 from collections.abc import AsyncGenerator, Callable, Generator, Sequence
 from typing import Any, Final, cast
 
-from redis.asyncio import ConnectionPool, Redis
-from redis.asyncio.retry import Retry
-from redis.backoff import ExponentialWithJitterBackoff
-from redis.exceptions import RedisError, ResponseError
+from uiwire._extras import needs_extra
+
+with needs_extra("redis", extra="redis", needed_by="RedisStreamStore", package="the redis package"):
+    from redis.asyncio import ConnectionPool, Redis
+    from redis.asyncio.retry import Retry
+    from redis.backoff import ExponentialWithJitterBackoff
+    from redis.exceptions import RedisError, ResponseError
+
+    from uiwire._redis import check_prefix, redis_client
 
 from uiwire._errors import StreamInterrupted, StreamStoreError
-from uiwire._redis import check_prefix, redis_client
 from uiwire.protocol.encode import DONE_FRAME
 from uiwire.resume.store import StopCallback, StopListeners, StreamStore
 

@@ -1,8 +1,11 @@
 """Serving ``useChat`` from Starlette and FastAPI (the ``fastapi`` extra)."""
 
 from uiwire._errors import TurnTimeout
-from uiwire.server.chat import Authorize, ChatEndpoint, ChatResult, OnChatFinish
-from uiwire.server.response import DEFAULT_KEEP_ALIVE, UIMessageStreamResponse
+from uiwire._extras import needs_extra
+
+with needs_extra("starlette", extra="fastapi", needed_by="uiwire.server", package="Starlette"):
+    from uiwire.server.chat import Authorize, ChatEndpoint, ChatResult, OnChatFinish
+    from uiwire.server.response import DEFAULT_KEEP_ALIVE, UIMessageStreamResponse
 
 __all__ = [
     "DEFAULT_KEEP_ALIVE",

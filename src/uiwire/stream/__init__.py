@@ -12,15 +12,15 @@ from uiwire._errors import StreamClosed, StreamStateError
 from uiwire.stream.context import (
     DEFAULT_MAX_BUFFERED_BYTES,
     NoInfo,
+    OnClose,
     OnDisconnect,
     OnError,
-    OnFinish,
     StreamContext,
 )
 from uiwire.stream.message_builder import MessageBuilder
 from uiwire.stream.message_writer import MessageWriter
 from uiwire.stream.record import StreamRecord, StreamStatus, ToolCallRecord, Usage
-from uiwire.stream.store import Store
+from uiwire.stream.state import SharedState
 from uiwire.stream.turn import ChatAgent, ChatFunction, ChatTurn, ChatWork
 from uiwire.stream.writer import DEFAULT_ERROR_TEXT, SyncWriter
 
@@ -34,10 +34,10 @@ __all__ = [
     "MessageBuilder",
     "MessageWriter",
     "NoInfo",
+    "OnClose",
     "OnDisconnect",
     "OnError",
-    "OnFinish",
-    "Store",
+    "SharedState",
     "StreamClosed",
     "StreamContext",
     "StreamRecord",

@@ -14,7 +14,7 @@ The stream's end is settled by two independent facts:
   record and queues ``[DONE]``;
 * the **delivery**: the consumer handed the last byte to the transport, or it left.
 
-When both hold, ``on_finish(record, status)`` runs once, in its own task (a sync hook
+When both hold, ``on_close(record, status)`` runs once, in its own task (a sync hook
 in a worker thread), so it never delays ``[DONE]`` or the end of the response.
 
 ``run(work)`` drives the work in a task it keeps a reference to: a normal return sends
@@ -48,7 +48,7 @@ from uiwire.protocol.targets import DEFAULT_TARGET, Target
 from uiwire.stream._channel import Channel
 from uiwire.stream._write_target import WriteTarget
 from uiwire.stream.record import Collector, StreamRecord, StreamStatus, Usage
-from uiwire.stream.store import Store
+from uiwire.stream.state import SharedState
 from uiwire.stream.watchdog import (
     blocking_threshold,
     unwatch_loop,
@@ -60,9 +60,9 @@ from uiwire.stream.writer import Step, SyncWriter, choose_error_text
 __all__ = [
     "DEFAULT_MAX_BUFFERED_BYTES",
     "NoInfo",
+    "OnClose",
     "OnDisconnect",
     "OnError",
-    "OnFinish",
     "StreamContext",
 ]
 
@@ -70,6 +70,11 @@ logger = logging.getLogger("uiwire")
 
 DEFAULT_MAX_BUFFERED_BYTES: Final = 256 * 1024
 """Bytes a context buffers for a slow client before writers wait (about 4,000 deltas)."""
+
+UNSTARTED_WARNING_SECONDS = 5.0
+"""Seconds a stream may be read with no work started and nothing written before a
+warning says so (the usual cause: its response was returned without ``ctx.run``).
+A plain module variable, so tests can shorten it."""
 
 OnDisconnect = Literal["cancel", "continue"]
 
@@ -82,9 +87,11 @@ class NoInfo(BaseModel):
 
 InfoT = DefaultTypeVar("InfoT", bound=BaseModel, default=NoInfo)
 
-OnFinish = Callable[[StreamRecord, StreamStatus], Any]
-"""``on_finish(record, status)``; an ``async def`` is awaited, a plain function runs in a
-worker thread. Its exceptions are logged."""
+OnClose = Callable[[StreamRecord, StreamStatus], Any]
+"""``on_close(record, status)``, once the stream is closed: ended and delivered (or its
+client gone), what ``wait_closed`` waits for. An ``async def`` is awaited, a plain
+function runs in a worker thread; its exceptions are logged. (``ChatEndpoint``'s
+``on_finish`` is another hook: it gets a ``ChatResult``.)"""
 OnError = Callable[[BaseException], "str | None"]
 """``on_error(exc)`` returns the text the client sees, or None for the default."""
 
@@ -113,12 +120,12 @@ class StreamContext(WriteTarget, Generic[InfoT]):
         target: the AI SDK major version of the client (``"v5"``, ``"v6"``, ``"v7"``).
         continued_message: the assistant message this response continues (approvals,
             client-side tool results); its id is reused.
-        state: initial contents of ``ctx.store``.
-        collect: keep the assembled message in ``ctx.record``; on with ``on_finish``.
-        on_finish: ``on_finish(record, status)``, once, after the last byte.
+        state: initial contents of ``ctx.state``.
+        collect: keep the assembled message in ``ctx.record``; on with ``on_close``.
+        on_close: ``on_close(record, status)``, once, after the last byte.
         on_error: ``on_error(exc) -> str | None``, the text the client sees for ``exc``.
         on_disconnect: ``"cancel"`` the work when the client leaves, or ``"continue"``
-            it to the end (so ``on_finish`` can persist the whole message).
+            it to the end (so ``on_close`` can persist the whole message).
         max_buffered_bytes: the buffer limit for a slow client; over it, async writers
             wait and thread writers block their own thread.
         detect_blocking: warn when the event loop is blocked longer than this many
@@ -135,7 +142,7 @@ class StreamContext(WriteTarget, Generic[InfoT]):
         continued_message: Mapping[str, Any] | None = None,
         state: Mapping[str, Any] | None = None,
         collect: bool | None = None,
-        on_finish: OnFinish | None = None,
+        on_close: OnClose | None = None,
         on_error: OnError | None = None,
         on_disconnect: OnDisconnect = "cancel",
         max_buffered_bytes: int = DEFAULT_MAX_BUFFERED_BYTES,
@@ -146,11 +153,11 @@ class StreamContext(WriteTarget, Generic[InfoT]):
             message_id=message_id, target=target, continued_message=continued_message
         )
         if collect is None:
-            collect = on_finish is not None
-        elif collect is False and on_finish is not None:
-            raise ValueError("on_finish receives the record, so it needs collect=True")
-        if on_finish is not None and not callable(on_finish):
-            raise TypeError(f"on_finish must be callable; got {type(on_finish).__name__}")
+            collect = on_close is not None
+        elif collect is False and on_close is not None:
+            raise ValueError("on_close receives the record, so it needs collect=True")
+        if on_close is not None and not callable(on_close):
+            raise TypeError(f"on_close must be callable; got {type(on_close).__name__}")
         if on_error is not None and not callable(on_error):
             raise TypeError(f"on_error must be callable; got {type(on_error).__name__}")
         if on_disconnect not in ("cancel", "continue"):
@@ -170,8 +177,8 @@ class StreamContext(WriteTarget, Generic[InfoT]):
             if collect
             else None
         )
-        self._store = Store(dict(state) if state else None)
-        self._on_finish = on_finish
+        self._state = SharedState(dict(state) if state else None)
+        self._on_close = on_close
         self._on_error = on_error
         self._on_disconnect: OnDisconnect = on_disconnect
         self._blocking_threshold = blocking_threshold(detect_blocking)
@@ -196,13 +203,15 @@ class StreamContext(WriteTarget, Generic[InfoT]):
 
     @property
     def info(self) -> InfoT:
-        """The request facts given at creation (a frozen pydantic model)."""
+        """The request facts given at creation (user, tenant, ...): a frozen pydantic
+        model, read-only from every coroutine and thread. Mutable state is ``state``."""
         return self._info
 
     @property
-    def store(self) -> Store:
-        """Shared state for this stream: dot-path ``get``/``set``/``update``, any thread."""
-        return self._store
+    def state(self) -> SharedState:
+        """This stream's mutable state, shared by its writers: dot-path ``get``/``set``/
+        ``update``, from any thread. Seeded by ``StreamContext(state=...)``."""
+        return self._state
 
     @property
     def message_id(self) -> str:
@@ -341,7 +350,7 @@ class StreamContext(WriteTarget, Generic[InfoT]):
         Returns how it ended (``"finish"``, ``"abort"`` or ``"error"``); the work's own
         exception is not raised again (it was logged and sent, and is in
         ``ctx.record.exception``). ``ctx.record`` is complete on return. Cancelling this
-        call cancels the work. Delivery to the client is separate: ``on_finish`` may
+        call cancels the work. Delivery to the client is separate: ``on_close`` may
         run later (``wait_closed`` waits for it).
         """
         self.run(work)
@@ -353,7 +362,7 @@ class StreamContext(WriteTarget, Generic[InfoT]):
         return ended
 
     async def wait_closed(self) -> None:
-        """Wait until everything about this stream is over, ``on_finish`` included."""
+        """Wait until everything about this stream is over, ``on_close`` included."""
         await self._done.wait()
 
     async def _drive(self, work: Awaitable[object]) -> None:
@@ -397,11 +406,12 @@ class StreamContext(WriteTarget, Generic[InfoT]):
         ``keep_alive`` seconds of silence yield an SSE comment (the client ignores it).
         Stopping the iteration before the end counts as a client disconnect. One reader.
         """
-        self._bind_here("stream")
+        loop = self._bind_here("stream")
         if keep_alive is not None and not keep_alive > 0:
             raise ValueError(f"keep_alive must be a positive number of seconds; got {keep_alive!r}")
         self._channel.attach()
         self._watch()
+        unstarted = loop.call_later(UNSTARTED_WARNING_SECONDS, self._warn_if_unstarted)
         complete = False
         try:
             while True:
@@ -411,17 +421,32 @@ class StreamContext(WriteTarget, Generic[InfoT]):
                     return
                 yield data or KEEP_ALIVE_FRAME
         finally:
+            unstarted.cancel()
             if complete:
                 self._delivered = True
                 self._settle()
             else:
                 self.disconnect()
 
+    def _warn_if_unstarted(self) -> None:
+        """A reader has waited ``UNSTARTED_WARNING_SECONDS`` for a stream nobody writes:
+        without this, the client gets keep-alives for ever and nobody learns why."""
+        machine = self._machine
+        if self._task is not None or machine.started or machine.ended or self._consumer_gone:
+            return
+        logger.warning(
+            "stream %s: read for %g s, but no work was started and nothing was written, so "
+            "the client gets only keep-alives. Start the work with ctx.run(work) before "
+            "returning the response.",
+            self.message_id,
+            UNSTARTED_WARNING_SECONDS,
+        )
+
     def disconnect(self) -> None:
         """The client is gone, or will never read: stop delivering.
 
         The work is cancelled (unless ``on_disconnect="continue"``), further writes raise
-        ``StreamClosed``, and ``on_finish`` gets status ``"disconnect"``. Called for you
+        ``StreamClosed``, and ``on_close`` gets status ``"disconnect"``. Called for you
         by the response and by ``stream()``; call it yourself if you create a context and
         never return its response. Idempotent; call it on the loop.
         """
@@ -545,7 +570,7 @@ class StreamContext(WriteTarget, Generic[InfoT]):
             loop.call_soon_threadsafe(fn)
 
     def _settle(self) -> None:
-        """Run ``on_finish`` once both the outcome and the delivery are settled."""
+        """Run ``on_close`` once both the outcome and the delivery are settled."""
         ended = self._machine.ended
         if self._finalizing or ended is None or not (self._delivered or self._consumer_gone):
             return
@@ -561,17 +586,17 @@ class StreamContext(WriteTarget, Generic[InfoT]):
 
     async def _finalize(self, status: StreamStatus) -> None:
         try:
-            on_finish = self._on_finish
+            on_close = self._on_close
             record = self._record
-            if on_finish is not None and record is not None:
-                if is_async_callable(on_finish):
-                    result = on_finish(record, status)
+            if on_close is not None and record is not None:
+                if is_async_callable(on_close):
+                    result = on_close(record, status)
                 else:
-                    result = await asyncio.to_thread(on_finish, record, status)
+                    result = await asyncio.to_thread(on_close, record, status)
                 if inspect.isawaitable(result):  # e.g. a lambda returning a coroutine
                     await result
         except Exception:
-            logger.exception("on_finish of stream %s raised", self.message_id)
+            logger.exception("on_close of stream %s raised", self.message_id)
         finally:
             self._done.set()
 

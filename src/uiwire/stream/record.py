@@ -18,8 +18,9 @@ from uiwire.protocol.targets import Target
 __all__ = ["StreamRecord", "StreamStatus", "ToolCallRecord", "Usage"]
 
 StreamStatus = Literal["finish", "abort", "error", "disconnect"]
-"""How a stream ended, as ``on_finish`` is told: normally, aborted, failed, or the client
-left before the last byte (the work may still have finished: see the record)."""
+"""How a stream ended, as ``on_close`` (and ``ChatEndpoint``'s ``on_finish``) is told:
+normally, aborted, failed, or the client left before the last byte (the work may still
+have finished: see the record)."""
 
 _USAGE_FIELDS = ("input_tokens", "output_tokens", "reasoning_tokens", "cached_input_tokens")
 

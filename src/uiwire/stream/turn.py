@@ -67,7 +67,13 @@ class ChatTurn:
 
 @runtime_checkable
 class ChatAgent(Protocol):
-    """What ``ChatEndpoint`` serves: checks a turn, returns the work that answers it."""
+    """What ``ChatEndpoint`` serves: checks a turn, returns the work that answers it.
+
+    An agent that can tell at start-up that it could never answer a turn (a DSPy
+    program with no field for the user's message) may also define ``check_chat(self)
+    -> None``, raising ``TypeError`` with the fix: ``ChatEndpoint`` calls it once, at
+    construction, so the mistake stops the app instead of failing every request.
+    """
 
     async def begin_turn(self, turn: ChatTurn, /) -> ChatWork:
         """Raise ``ChatRequestError`` to refuse the turn with

@@ -101,6 +101,12 @@ async def test_memory_store_drops_the_oldest_beyond_its_size(
         MemoryApprovalStore(max_entries=0)
 
 
+def test_an_empty_store_given_to_the_adapter_is_the_one_it_uses() -> None:
+    store = MemoryApprovalStore(max_entries=100)
+    assert len(store) == 0  # empty, so falsy: an ``or`` default would replace it
+    assert AgentsAdapter(s_approval(), approvals=store).approvals is store
+
+
 async def test_a_message_with_no_answers_is_a_422() -> None:
     adapter = AgentsAdapter(s_approval())
     message = {"id": "m", "role": "assistant", "parts": [{"type": "text", "text": "hi"}]}

@@ -42,7 +42,8 @@ def numbered(payload: dict[str, Any]) -> Reply:
 @pytest.fixture
 async def served(request: pytest.FixtureRequest) -> AsyncIterator[Served]:
     with FakeLLM(numbered) as llm:
-        program = dspy.Predict(request.param)
+        make = request.param
+        program = make() if callable(make) else dspy.Predict(make)
         program.set_lm(lm(llm.base_url))
         saved: list[ChatResult] = []
         chat_endpoint = ChatEndpoint(DSPyAdapter(program), on_finish=saved.append)
@@ -90,3 +91,42 @@ async def test_a_continuation_is_a_422(served: Served) -> None:
     assert response.status_code == 422
     assert response.json()["error"]["fields"][0]["field"] == "messages[1]"
     assert served.llm.requests == []
+
+
+@pytest.mark.parametrize(
+    "served", [lambda: dspy.ChainOfThought("question -> answer")], indirect=True
+)
+async def test_a_single_predictor_module_without_history_gets_the_question(served: Served) -> None:
+    message = assert_valid_message((await served.post(user("first", "u1"))).content)
+    assert message["parts"][-1]["text"] == "answer 2"
+    assert "first" in served.llm.requests[-1]["messages"][-1]["content"]
+
+
+@pytest.mark.parametrize(
+    ("signature", "message"),
+    [
+        (
+            "question, images -> answer",
+            "this Predict cannot answer a chat turn: its signature has no dspy.History input "
+            "and 2 input fields (question, images), so the user's message has no one field to "
+            'go in. Give it a history and one str input ("history: dspy.History, question -> '
+            'answer"), or exactly one input field; or map the turn to its inputs yourself, '
+            "in a ChatEndpoint(respond) whose async def respond(turn, ctx) awaits "
+            "adapter.stream_into(ctx, **inputs)",
+        ),
+        (
+            "history: dspy.History, question, context -> answer",
+            "this Predict cannot answer a chat turn: the signature needs exactly one str input "
+            "field besides the history to be a chat; it has ['question', 'context']: pass the "
+            "names to to_dspy_inputs yourself, in a ChatEndpoint(respond) whose async def "
+            "respond(turn, ctx) awaits adapter.stream_into(ctx, **inputs)",
+        ),
+    ],
+)
+def test_a_program_that_can_never_take_a_turn_is_refused_at_construction(
+    signature: str, message: str
+) -> None:
+    adapter = DSPyAdapter(dspy.Predict(signature))  # still fine for adapter.stream(...)
+    with pytest.raises(TypeError) as caught:
+        ChatEndpoint(adapter)
+    assert str(caught.value) == message

@@ -58,7 +58,7 @@ def react_turn(payload: dict[str, Any], tool: str = "lookup", delay: float = 0.0
 
 
 class App:
-    """One route streaming a ReAct agent; records what ``on_finish`` got."""
+    """One route streaming a ReAct agent; records what ``on_close`` got."""
 
     def __init__(self, adapter: DSPyAdapter, model: Any) -> None:
         self.finished: list[tuple[StreamRecord, StreamStatus]] = []
@@ -66,10 +66,10 @@ class App:
         async def chat_route(request: Request) -> UIMessageStreamResponse:
             body = await request.json()
 
-            async def on_finish(record: StreamRecord, status: StreamStatus) -> None:
+            async def on_close(record: StreamRecord, status: StreamStatus) -> None:
                 self.finished.append((record, status))
 
-            ctx: StreamContext[Any] = StreamContext(on_finish=on_finish)
+            ctx: StreamContext[Any] = StreamContext(on_close=on_close)
             with dspy.context(lm=model):
                 ctx.run(lambda ctx: adapter.stream_into(ctx, question=body["question"]))
             return UIMessageStreamResponse(ctx)
@@ -97,7 +97,7 @@ async def test_twenty_concurrent_react_runs_through_uvicorn() -> None:
                 return response.content
 
             bodies = await asyncio.gather(*(ask(i) for i in range(20)))
-        for _ in range(200):  # on_finish runs after the last byte
+        for _ in range(200):  # on_close runs after the last byte
             if len(app.finished) == 20:
                 break
             await asyncio.sleep(0.01)

@@ -3,20 +3,29 @@
 from typing import TYPE_CHECKING, Any
 
 from uiwire._errors import ApprovalError
-from uiwire.adapters.agents._nested import agent_tool_progress
-from uiwire.adapters.agents._translate import AGENT_PART
-from uiwire.adapters.agents.adapter import AgentsAdapter, Resumption
-from uiwire.adapters.agents.approvals import (
-    ApprovalResponse,
-    ApprovalStore,
-    ClientToolResult,
-    MemoryApprovalStore,
-    PendingApprovals,
-    approval_responses,
-)
-from uiwire.adapters.agents.client_tools import client_tool
-from uiwire.adapters.agents.history import to_agent_input
-from uiwire.adapters.agents.tools import SyncToolStream, ToolStream, tool_stream
+from uiwire._extras import needs_extra
+
+with needs_extra(
+    "agents",
+    "openai",
+    extra="agents",
+    needed_by="uiwire.adapters.agents",
+    package="the OpenAI Agents SDK (the openai-agents package)",
+):
+    from uiwire.adapters.agents._nested import agent_tool_progress
+    from uiwire.adapters.agents._translate import AGENT_PART
+    from uiwire.adapters.agents.adapter import AgentsAdapter, Resumption
+    from uiwire.adapters.agents.approvals import (
+        ApprovalResponse,
+        ApprovalStore,
+        ClientToolResult,
+        MemoryApprovalStore,
+        PendingApprovals,
+        approval_responses,
+    )
+    from uiwire.adapters.agents.client_tools import client_tool
+    from uiwire.adapters.agents.history import to_agent_input
+    from uiwire.adapters.agents.tools import SyncToolStream, ToolStream, tool_stream
 
 if TYPE_CHECKING:
     from uiwire.adapters.agents.redis_approvals import RedisApprovalStore

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any, cast
 from agents import Agent, RunConfig, Runner, RunResultStreaming, RunState
 
 from uiwire._errors import ApprovalError, ChatRequestError, FieldError
+from uiwire.adapters._history_refusal import history_refused
 from uiwire.adapters.agents._channel import (
     RunChannel,
     guard_tools,
@@ -118,7 +119,10 @@ class AgentsAdapter:
         self._run_config = instrumented(run_config)
         guard_tools(agent)
         self._max_turns = max_turns
-        self._approvals: ApprovalStore = approvals or MemoryApprovalStore()
+        # ``is None``, not ``or``: an empty MemoryApprovalStore is falsy (it has a length)
+        self._approvals: ApprovalStore = (
+            approvals if approvals is not None else MemoryApprovalStore()
+        )
         self._approval_ttl = float(approval_ttl)
 
     @property
@@ -137,7 +141,7 @@ class AgentsAdapter:
         ``input`` is what ``Runner.run_streamed`` takes (a string, a list of input
         items, a ``RunState``) or a ``RunResultStreaming`` you started. ``context`` is
         the run's context object; ``run_options`` go to ``Runner.run_streamed``
-        (``session``, ``hooks``, ``previous_response_id``, ...). For ``on_finish``
+        (``session``, ``hooks``, ``previous_response_id``, ...). For ``on_close``
         and the other context options, make the ``StreamContext`` yourself and
         ``ctx.run(adapter.stream_into(ctx, input))``.
         """
@@ -177,7 +181,10 @@ class AgentsAdapter:
         ``context`` and ``run_options`` are as in ``stream``: wrap this method to
         build them from ``turn.request``."""
         if turn.continued is None:
-            items = to_agent_input(turn.messages)
+            try:
+                items = to_agent_input(turn.messages)
+            except (TypeError, ValueError) as exc:
+                raise history_refused(exc) from None
             return lambda ctx: self.stream_into(ctx, items, context=context, **run_options)
         try:
             resumption = await self.take_approvals(turn.continued)

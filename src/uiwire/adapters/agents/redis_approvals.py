@@ -8,11 +8,16 @@ the same run.
 
 from __future__ import annotations
 
-from redis.asyncio import Redis
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
+from uiwire._extras import needs_extra
 
-from uiwire._redis import check_prefix, redis_client
+with needs_extra(
+    "redis", extra="redis", needed_by="RedisApprovalStore", package="the redis package"
+):
+    from redis.asyncio import Redis
+    from redis.asyncio.retry import Retry
+    from redis.backoff import NoBackoff
+
+    from uiwire._redis import check_prefix, redis_client
 
 __all__ = ["RedisApprovalStore"]
 

@@ -40,6 +40,7 @@ from dspy.streaming import StatusMessage, StatusMessageProvider, StreamResponse
 from dspy.streaming.messages import StatusStreamingCallback
 
 from uiwire._errors import ChatRequestError, FieldError
+from uiwire.adapters._history_refusal import history_refused
 from uiwire.adapters.dspy._bridge import (
     Bridge,
     ModelCallStarted,
@@ -49,7 +50,7 @@ from uiwire.adapters.dspy._bridge import (
 from uiwire.adapters.dspy._json_fields import JsonFieldText
 from uiwire.adapters.dspy._listeners import ToolCallDelta
 from uiwire.adapters.dspy._plan import FieldRole, Plan, Route, build_plan
-from uiwire.adapters.dspy.history import history_fields, to_dspy_inputs
+from uiwire.adapters.dspy.history import HistoryFields, chat_fields, to_dspy_inputs
 from uiwire.protocol._json import to_json_value
 from uiwire.stream.context import StreamContext
 from uiwire.stream.record import Usage
@@ -146,6 +147,10 @@ class DSPyAdapter:
         self._program = program
         self._plan = build_plan(program, fields, async_program)
         self._runnable = _Program(program)
+        try:  # ChatEndpoint asks check_chat() at construction; stream() needs no chat
+            self._chat: HistoryFields | str | TypeError = chat_fields(program)
+        except TypeError as exc:
+            self._chat = exc
 
     @property
     def program(self) -> Any:
@@ -159,12 +164,18 @@ class DSPyAdapter:
     def stream(self, /, **inputs: Any) -> StreamContext:
         """Start a run and return its stream: ``UIMessageStreamResponse(adapter.stream(...))``.
 
-        For ``on_finish``, ``message_id`` and the other context options, make the
+        For ``on_close``, ``message_id`` and the other context options, make the
         ``StreamContext`` yourself and ``ctx.run(lambda ctx: adapter.stream_into(ctx, ...))``.
         """
         ctx: StreamContext = StreamContext()
         ctx.run(self.stream_into(ctx, **inputs))
         return ctx
+
+    def check_chat(self) -> None:
+        """Raise ``TypeError``, saying the fix, if the program can never answer a chat
+        turn (see ``chat_fields``); ``ChatEndpoint`` calls it at construction."""
+        if isinstance(self._chat, TypeError):
+            raise TypeError(str(self._chat))
 
     async def begin_turn(self, turn: ChatTurn, /) -> ChatWork:
         """Answer a ``useChat`` request (``ChatEndpoint`` calls this): the last user
@@ -172,6 +183,7 @@ class DSPyAdapter:
         ``dspy.History`` field (``to_dspy_inputs``, fields found by ``history_fields``).
         A program without a History field gets the question alone, in its one input
         field. Continuations are refused (422): a DSPy run never pauses."""
+        self.check_chat()
         where = f"messages[{len(turn.messages) - 1}]"
         if turn.continued is not None:
             raise ChatRequestError(
@@ -183,31 +195,19 @@ class DSPyAdapter:
                     )
                 ]
             )
-        fields = history_fields(self._program)
-        only = self._only_input() if fields is None else ""
+        fields = self._chat
         try:
-            if fields is not None:
-                inputs: dict[str, Any] = to_dspy_inputs(turn.messages, **fields)
+            if isinstance(fields, str):
+                inputs: dict[str, Any] = {fields: to_dspy_inputs(turn.messages)["question"]}
             else:
-                inputs = {only: to_dspy_inputs(turn.messages)["question"]}
+                inputs = to_dspy_inputs(turn.messages, **cast("HistoryFields", fields))
         except (TypeError, ValueError) as exc:
-            raise ChatRequestError([FieldError(where, str(exc), "history")]) from None
+            raise history_refused(exc) from None
 
         async def work(ctx: StreamContext[Any]) -> None:
             await self.stream_into(ctx, **inputs)
 
         return work
-
-    def _only_input(self) -> str:
-        signature = getattr(self._program, "signature", None)
-        names = list(getattr(signature, "input_fields", {}))
-        if len(names) != 1:
-            raise TypeError(
-                "to serve a chat, the program needs a dspy.History input and a question "
-                f"field, or exactly one input field; its signature has {names or 'none'}: "
-                "use your own ChatFunction to map the conversation to its inputs"
-            )
-        return names[0]
 
     async def stream_into(self, ctx: StreamContext[Any], /, **inputs: Any) -> Any:
         """Run the program on ``inputs``, writing its output into ``ctx``; returns the

@@ -37,7 +37,7 @@ from uiwire.adapters._ui_messages import (
     string,
 )
 
-__all__ = ["HistoryFields", "history_fields", "to_dspy_inputs"]
+__all__ = ["HistoryFields", "chat_fields", "history_fields", "to_dspy_inputs"]
 
 dspy: Any = _dspy  # untyped; its values are Any here
 
@@ -213,6 +213,40 @@ def history_fields(program_or_signature: Any) -> HistoryFields | None:
         answer=answers[0],
         history=histories[0],
         files=images[0] if images else None,
+    )
+
+
+def chat_fields(program: Any) -> HistoryFields | str:
+    """Where a chat turn goes in ``program``'s inputs, decided once per adapter: its
+    ``HistoryFields`` (the conversation as a ``dspy.History``, the last user message as
+    the question), or, with no History input, the name of its one input field (the
+    question alone).
+
+    Raises ``TypeError`` saying the fix when neither holds: no History input and not
+    exactly one input field (``"question, images -> answer"``), or a History input
+    whose other fields ``history_fields`` cannot name. Such a program can still run
+    through ``DSPyAdapter.stream``; it can never answer a ``useChat`` turn by itself.
+    """
+    what = type(program).__name__
+    yourself = (
+        "in a ChatEndpoint(respond) whose async def respond(turn, ctx) awaits "
+        "adapter.stream_into(ctx, **inputs)"
+    )
+    try:
+        fields = history_fields(program)
+        names = list(cast("dict[str, Any]", _signature(program).input_fields))
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"this {what} cannot answer a chat turn: {exc}, {yourself}") from None
+    if fields is not None:
+        return fields
+    if len(names) == 1:
+        return names[0]
+    raise TypeError(
+        f"this {what} cannot answer a chat turn: its signature has no dspy.History input "
+        f"and {len(names)} input fields ({', '.join(names) or 'none'}), so the user's "
+        "message has no one field to go in. Give it a history and one str input "
+        '("history: dspy.History, question -> answer"), or exactly one input field; or '
+        "map the turn to its inputs yourself, " + yourself
     )
 
 

@@ -1,4 +1,5 @@
-"""Per-stream shared state, addressed by dot paths, safe from any thread.
+"""``SharedState``: a stream's mutable state (``ctx.state``), addressed by dot paths,
+safe from any thread.
 
 A plain ``threading.Lock`` guards dictionary operations only (never I/O, never an
 ``await``), so holding it costs microseconds on the loop thread and it works the same
@@ -12,20 +13,21 @@ import threading
 from collections.abc import Callable
 from typing import Any, cast
 
-__all__ = ["Store"]
+__all__ = ["SharedState"]
 
 
 def _split(path: str) -> list[str]:
     if not isinstance(path, str) or not path:  # pyright: ignore[reportUnnecessaryIsInstance]
-        raise ValueError(f"store path must be a non-empty string such as 'a.b'; got {path!r}")
+        raise ValueError(f"state path must be a non-empty string such as 'a.b'; got {path!r}")
     keys = path.split(".")
     if "" in keys:
-        raise ValueError(f"store path {path!r} has an empty segment")
+        raise ValueError(f"state path {path!r} has an empty segment")
     return keys
 
 
-class Store:
-    """A nested dict with dot-path access: ``store.set("user.plan", "pro")``."""
+class SharedState:
+    """A nested dict with dot-path access, shared by the coroutines and threads writing
+    one stream: ``ctx.state.set("user.plan", "pro")``."""
 
     __slots__ = ("_data", "_lock")
 
@@ -53,7 +55,7 @@ class Store:
     def update(self, path: str, fn: Callable[[Any], Any], default: Any = None) -> Any:
         """Atomically replace the value at ``path`` with ``fn(old)``; returns the new value.
 
-        ``fn`` runs under the store's lock: keep it quick and free of I/O.
+        ``fn`` runs under the state's lock: keep it quick and free of I/O.
         """
         keys = _split(path)
         with self._lock:
@@ -94,4 +96,4 @@ class Store:
         return node
 
     def __repr__(self) -> str:
-        return f"Store({self.snapshot()!r})"
+        return f"SharedState({self.snapshot()!r})"
