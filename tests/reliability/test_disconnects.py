@@ -952,6 +952,7 @@ async def fuzz(
     assert not problems, f"{len(problems)} problems (seed {SEED}):\n" + "\n".join(problems[:30])
 
 
+@pytest.mark.slow  # UIWIRE_FUZZ_CUTS (200) real runs, each cut at a random point
 @pytest.mark.timeout(240)
 async def test_dspy_disconnects_at_random_points(figures: dict[str, Figures]) -> None:
     with FakeLLM(dspy_reply) as llm:
@@ -961,6 +962,7 @@ async def test_dspy_disconnects_at_random_points(figures: dict[str, Figures]) ->
             await fuzz("dspy", base, served, llm, dspy_scenarios(), figures)
 
 
+@pytest.mark.slow  # UIWIRE_FUZZ_CUTS (200) real runs, each cut at a random point
 @pytest.mark.timeout(240)
 async def test_agents_disconnects_at_random_points(figures: dict[str, Figures]) -> None:
     with FakeLLM(agents_reply) as llm:

@@ -133,6 +133,7 @@ def figures() -> Iterator[dict[str, collections.Counter[int]]]:
     )
 
 
+@pytest.mark.slow  # schemathesis fuzzing: 20-30 s for each POST /api/chat mode
 @pytest.mark.timeout(300)
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
 @pytest.mark.parametrize(("method", "path"), OPERATIONS)
