@@ -16,7 +16,10 @@ CORPUS = "tests/js/.corpus/corpus.jsonl"
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    """The Python test suite (pytest's exit code 5, no tests collected, fails the session)."""
+    """The Python test suite (pytest's exit code 5, no tests collected, fails the session).
+
+    The inner loop leaves the long tests out: ``-s tests -- -m "not slow and not browser"``.
+    """
     session.install("-e", ".[dev]")
     session.run("pytest", *session.posargs)
 

@@ -16,6 +16,8 @@ from tests.support.fake_llm import FakeLLM, Reply, ToolCallReply, chat
 from tests.support.processes import free_port, server_process
 from tests.support.stream_rules import assert_valid_message
 
+pytestmark = pytest.mark.slow  # a uvicorn process per quickstart: 12-28 s each here
+
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 

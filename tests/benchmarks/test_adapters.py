@@ -15,6 +15,7 @@ def _cases(result: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
     return {(case["framework"], case["scenario"]): case for case in result["figures"]["cases"]}
 
 
+@pytest.mark.slow  # a real benchmark run, if a tiny one
 def test_quick_run_measures_both_frameworks_streaming(tmp_path: Path) -> None:
     assert adapters.main(["--quick", "--out", str(tmp_path), "--no-plot"]) == 0
 
@@ -55,6 +56,7 @@ def test_quick_run_measures_both_frameworks_streaming(tmp_path: Path) -> None:
     assert len(result["targets"]) == len(cases)
 
 
+@pytest.mark.slow  # a real benchmark run, if a tiny one
 def test_a_run_that_did_not_stream_fails(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -31,6 +31,7 @@ def _interleaved_body(deltas_by_part: dict[str, list[str]]) -> bytes:
     return b"".join(frames) + bridge.DONE_FRAME
 
 
+@pytest.mark.slow  # a real benchmark run, if a tiny one
 def test_quick_run_writes_positive_figures(tmp_path: Path) -> None:
     assert bridge.main(["--quick", "--out", str(tmp_path), "--no-plot"]) == 0
 
@@ -98,6 +99,7 @@ def test_check_reports_a_missing_thread_and_a_missing_end() -> None:
     assert any("[DONE]" in problem for problem in problems)
 
 
+@pytest.mark.slow  # a real benchmark run, if a tiny one
 def test_a_lost_event_fails_the_run(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

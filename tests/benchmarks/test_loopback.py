@@ -7,10 +7,12 @@ import asyncio
 import json
 from pathlib import Path
 
+import pytest
 from benchmarks.loopback import __main__ as loopback
 from benchmarks.loopback.loadgen import ChatStream
 
 
+@pytest.mark.slow  # uvicorn processes and the load generator, a tiny run
 def test_quick_run_serves_every_stream_of_every_app(tmp_path: Path) -> None:
     assert loopback.main(["--quick", "--out", str(tmp_path), "--no-plot"]) == 0
 

@@ -10,6 +10,7 @@ import pytest
 from benchmarks import pipeline
 
 
+@pytest.mark.slow  # a real benchmark run, if a tiny one
 def test_quick_run_reports_every_uiwire_path_against_the_floor(tmp_path: Path) -> None:
     assert pipeline.main(["--quick", "--out", str(tmp_path), "--no-plot"]) == 0
 

@@ -35,6 +35,8 @@ from playwright.sync_api import (
 from tests.support.processes import free_port, server_process
 from uiwire.demo.model import _STORY as STORY  # pyright: ignore[reportPrivateUsage]
 
+pytestmark = pytest.mark.browser
+
 T = TypeVar("T")
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "build" / "test-artifacts"

@@ -21,6 +21,8 @@ STATIC = REPO / "src" / "uiwire" / "demo" / "static"
 FILES = ("app.css", "app.js", "index.html")
 REBUILD = "cd web && npm ci --no-audit --no-fund && npm run build"
 
+pytestmark = pytest.mark.slow  # npm ci and a full build of the page
+
 
 def _run(args: list[str], cwd: Path) -> None:
     env = {

@@ -18,6 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.support.messages import assistant, text, user
 from uiwire import UIWireError
 from uiwire.protocol import ChatRequestError, FieldError
 from uiwire.protocol.chat_request import ChatRequest, parse_chat_request
@@ -45,16 +46,8 @@ from uiwire.protocol.ui_message import (
 PNG = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
 
 
-def user(*parts: dict[str, Any], id: str = "msg_u1", **extra: Any) -> dict[str, Any]:
-    return {"id": id, "role": "user", "parts": list(parts), **extra}
-
-
-def assistant(*parts: dict[str, Any], id: str = "msg_a1", **extra: Any) -> dict[str, Any]:
-    return {"id": id, "role": "assistant", "parts": list(parts), **extra}
-
-
-def text(value: str = "What's the weather in Berlin?") -> dict[str, Any]:
-    return {"type": "text", "text": value}
+ASK = "What's the weather in Berlin?"
+"""The user's question in most bodies below."""
 
 
 def chat(*messages: dict[str, Any], **top: Any) -> dict[str, Any]:
@@ -63,7 +56,7 @@ def chat(*messages: dict[str, Any], **top: Any) -> dict[str, Any]:
 
 def with_assistant_part(part: dict[str, Any]) -> dict[str, Any]:
     """A body whose assistant message (``messages[1]``) has ``part`` at ``parts[1]``."""
-    return chat(user(text()), assistant({"type": "step-start"}, part))
+    return chat(user(text(ASK)), assistant({"type": "step-start"}, part))
 
 
 def parse(data: Mapping[str, Any] | bytes | str, **kwargs: Any) -> ChatRequest:
@@ -114,7 +107,7 @@ TOOL_STATES: dict[str, dict[str, Any]] = {
 
 
 def test_submit_message_first_turn() -> None:
-    request = parse(chat(user(text())))
+    request = parse(chat(user(text(ASK), id="msg_u1")))
 
     assert request.id == "chat_1"
     assert request.trigger == "submit-message"
@@ -219,7 +212,11 @@ def test_approval_continuation() -> None:
         approval={"id": "appr_7", "approved": False, "reason": "keep it"},
     )
     request = parse(
-        chat(user(text("Clean up")), assistant({"type": "step-start"}, part), messageId="msg_a1")
+        chat(
+            user(text("Clean up")),
+            assistant({"type": "step-start"}, part, id="msg_a1"),
+            messageId="msg_a1",
+        )
     )
 
     tool_part = request.messages[1].parts[1]
@@ -230,7 +227,7 @@ def test_approval_continuation() -> None:
 
 def test_extra_body_fields_are_kept_apart_from_the_chat() -> None:
     request = parse(
-        chat(user(text()), model="gpt-5", temperature=0.2, user={"plan": "pro"}, messageId=None)
+        chat(user(text(ASK)), model="gpt-5", temperature=0.2, user={"plan": "pro"}, messageId=None)
     )
 
     assert request.body == {"model": "gpt-5", "temperature": 0.2, "user": {"plan": "pro"}}
@@ -240,7 +237,7 @@ def test_extra_body_fields_are_kept_apart_from_the_chat() -> None:
 
 
 def test_a_decoded_mapping_is_accepted_too() -> None:
-    request = parse_chat_request(chat(user(text()), model="x"))
+    request = parse_chat_request(chat(user(text(ASK)), model="x"))
     assert request.messages[0].parts == [TextUIPart(text="What's the weather in Berlin?")]
     assert request.body == {"model": "x"}
 
@@ -298,7 +295,7 @@ def test_every_part_type_is_accepted_as_its_model() -> None:
             SteeringMessageUIPart,
         ),
     ]
-    body = chat(user(text()), assistant(*(p for p, _ in parts)))
+    body = chat(user(text(ASK)), assistant(*(p for p, _ in parts)))
 
     request = parse(body)
 
@@ -530,7 +527,7 @@ def test_a_state_rule_reports_every_broken_field_of_the_part() -> None:
 
 
 def test_unknown_part_type_names_the_type_and_lists_the_accepted_ones() -> None:
-    body = chat(user(text(), text(), {"type": "image", "url": PNG}))
+    body = chat(user(text(ASK), text(ASK), {"type": "image", "url": PNG}))
     with pytest.raises(ChatRequestError) as info:
         parse(body)
 
@@ -551,7 +548,9 @@ def test_unknown_part_type_names_the_type_and_lists_the_accepted_ones() -> None:
     ],
 )
 def test_parts_without_a_usable_type(part: Any, field: str, kind: str) -> None:
-    assert errors_of(chat(user(part))) == [(field, kind)]
+    # written out: ``user("just text")`` would make the string a text part
+    message = {"id": "msg_u1", "role": "user", "parts": [part]}
+    assert errors_of(chat(message)) == [(field, kind)]
 
 
 def test_a_list_stops_at_its_first_bad_element_like_the_sdk() -> None:
@@ -564,11 +563,11 @@ def test_a_list_stops_at_its_first_bad_element_like_the_sdk() -> None:
     [
         (user(), "messages[0].parts", "too_short"),
         ({"id": "s1", "role": "system", "parts": []}, "messages[0].parts", "too_short"),
-        (user(text(), id=""), "messages[0].id", "string_too_short"),  # stricter than the SDK
-        ({"role": "user", "parts": [text()]}, "messages[0].id", "missing"),
-        ({"id": "u1", "role": "tool", "parts": [text()]}, "messages[0].role", "literal_error"),
+        (user(text(ASK), id=""), "messages[0].id", "string_too_short"),  # stricter than the SDK
+        ({"role": "user", "parts": [text(ASK)]}, "messages[0].id", "missing"),
+        ({"id": "u1", "role": "tool", "parts": [text(ASK)]}, "messages[0].role", "literal_error"),
         ({"id": "u1", "role": "user"}, "messages[0].parts", "missing"),
-        ({"id": "u1", "role": "user", "parts": {"0": text()}}, "messages[0].parts", "list_type"),
+        ({"id": "u1", "role": "user", "parts": {"0": text(ASK)}}, "messages[0].parts", "list_type"),
         ("hello", "messages[0]", "model_type"),
     ],
 )
@@ -578,25 +577,25 @@ def test_message_rules(message: Any, field: str, kind: str) -> None:
 
 def test_an_empty_assistant_message_is_accepted() -> None:
     # A failed answer is saved with no parts; the SDK (6.x fix #17217) loads it.
-    body = chat(user(text()), assistant(), user(text("again"), id="u2"))
+    body = chat(user(text(ASK)), assistant(id="msg_a1"), user(text("again"), id="u2"))
     assert parse(body).messages[1].to_json() == {"id": "msg_a1", "role": "assistant", "parts": []}
 
 
 @pytest.mark.parametrize(
     ("body", "expected"),
     [
-        ({**chat(user(text())), "trigger": "submit"}, [("trigger", "literal_error")]),
-        ({"id": "c", "messages": [user(text())]}, [("trigger", "missing")]),
+        ({**chat(user(text(ASK))), "trigger": "submit"}, [("trigger", "literal_error")]),
+        ({"id": "c", "messages": [user(text(ASK))]}, [("trigger", "missing")]),
         (chat(), [("messages", "too_short")]),
-        ({**chat(user(text())), "messages": None}, [("messages", "list_type")]),
-        ({**chat(user(text())), "id": ""}, [("id", "string_too_short")]),
-        ({**chat(user(text())), "id": 1}, [("id", "string_type")]),
-        ({**chat(user(text())), "messageId": 1}, [("messageId", "string_type")]),
+        ({**chat(user(text(ASK))), "messages": None}, [("messages", "list_type")]),
+        ({**chat(user(text(ASK))), "id": ""}, [("id", "string_too_short")]),
+        ({**chat(user(text(ASK))), "id": 1}, [("id", "string_type")]),
+        ({**chat(user(text(ASK))), "messageId": 1}, [("messageId", "string_type")]),
         (
             {"messages": [], "trigger": "retry"},
             [("id", "missing"), ("messages", "too_short"), ("trigger", "literal_error")],
         ),
-        ([chat(user(text()))], [("body", "model_type")]),
+        ([chat(user(text(ASK)))], [("body", "model_type")]),
         ("chat", [("body", "model_type")]),
     ],
 )
@@ -631,7 +630,7 @@ def test_json_is_read_strictly_like_zod() -> None:
     ],
 )
 def test_file_urls_outside_the_allowed_schemes_are_refused(url: str) -> None:
-    body = chat(user(text(), {"type": "file", "mediaType": "image/png", "url": url}))
+    body = chat(user(text(ASK), {"type": "file", "mediaType": "image/png", "url": url}))
     assert errors_of(body) == [("messages[0].parts[1].url", "url_scheme")]
 
 
@@ -679,7 +678,7 @@ def test_no_url_schemes_means_no_files() -> None:
             "url_scheme",
         )
     ]
-    assert parse(chat(user(text())), url_schemes=()).messages[0].parts[0] == TextUIPart(
+    assert parse(chat(user(text(ASK))), url_schemes=()).messages[0].parts[0] == TextUIPart(
         text="What's the weather in Berlin?"
     )
 
@@ -723,7 +722,7 @@ def test_url_schemes_argument_is_checked(
     url_schemes: Any, error: type[Exception], words: str
 ) -> None:
     with pytest.raises(error, match=words):
-        parse(chat(user(text())), url_schemes=url_schemes)
+        parse(chat(user(text(ASK))), url_schemes=url_schemes)
 
 
 def test_data_argument_is_checked() -> None:

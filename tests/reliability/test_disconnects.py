@@ -76,6 +76,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tests.support.fake_llm import FakeLLM, Reply, StreamLog, ToolCallReply, chat
 from tests.support.figures import report as report_figures
+from tests.support.messages import user
 from tests.support.servers import serve
 from tests.support.stream_rules import assert_valid_body
 from tests.support.tasks import agents_tasks_left, uiwire_tasks_left
@@ -287,7 +288,7 @@ class Finish:
     record: StreamRecord
 
 
-class Served:
+class WatchedEndpoints:
     """The endpoints of one framework, with what ``on_finish`` got and when the server
     saw each cut client leave."""
 
@@ -452,10 +453,6 @@ class Cut:
         return f"{self.tag} ({self.scenario.name}, cut {how}, seed {SEED})"
 
 
-def user(text: str) -> dict[str, Any]:
-    return {"id": "u1", "role": "user", "parts": [{"type": "text", "text": text}]}
-
-
 def chunks_of(body: bytes) -> list[dict[str, Any]]:
     return [
         json.loads(line[6:])
@@ -565,7 +562,7 @@ def draw(rng: random.Random, scenarios: Sequence[Scenario]) -> Cut:
     return Cut(scenario, tag, scenario.max_k, after, 0.0)
 
 
-async def make_cut(base: str, served: Served, cut: Cut) -> None:
+async def make_cut(base: str, served: WatchedEndpoints, cut: Cut) -> None:
     """Send the cut's request and hang up at its point."""
     scenario = cut.scenario
     if scenario.continuation:
@@ -664,7 +661,7 @@ async def wait_until(condition: Callable[[], bool], timeout: float = SETTLE) -> 
     return True
 
 
-def check_cut(cut: Cut, served: Served, llm: FakeLLM, figures: Figures) -> list[str]:
+def check_cut(cut: Cut, served: WatchedEndpoints, llm: FakeLLM, figures: Figures) -> list[str]:
     """Everything one cut must satisfy, as problems (empty: all good)."""
     what = cut.describe()
     if cut.ended_early:
@@ -759,7 +756,7 @@ async def tasks_left(before: set[asyncio.Task[Any]], timeout: float = SETTLE) ->
 
 async def run_batch(
     base: str,
-    served: Served,
+    served: WatchedEndpoints,
     llm: FakeLLM,
     cuts: list[Cut],
     serving: list[Scenario],
@@ -923,7 +920,7 @@ def disconnects_result(by_framework: dict[str, Figures]) -> Result:
 async def fuzz(
     framework: str,
     base: str,
-    served: Served,
+    served: WatchedEndpoints,
     llm: FakeLLM,
     scenarios: list[Scenario],
     figures: dict[str, Figures],
@@ -955,15 +952,17 @@ async def fuzz(
     assert not problems, f"{len(problems)} problems (seed {SEED}):\n" + "\n".join(problems[:30])
 
 
+@pytest.mark.slow  # UIWIRE_FUZZ_CUTS (200) real runs, each cut at a random point
 @pytest.mark.timeout(240)
 async def test_dspy_disconnects_at_random_points(figures: dict[str, Figures]) -> None:
     with FakeLLM(dspy_reply) as llm:
-        served = Served()
+        served = WatchedEndpoints()
         served.mount(dspy_endpoints(served.on_finish, llm.base_url))
         async with serve(served) as base:
             await fuzz("dspy", base, served, llm, dspy_scenarios(), figures)
 
 
+@pytest.mark.slow  # UIWIRE_FUZZ_CUTS (200) real runs, each cut at a random point
 @pytest.mark.timeout(240)
 async def test_agents_disconnects_at_random_points(figures: dict[str, Figures]) -> None:
     with FakeLLM(agents_reply) as llm:
@@ -978,7 +977,7 @@ async def test_agents_disconnects_at_random_points(figures: dict[str, Figures]) 
         )
         model = OpenAIResponsesModel(model="gpt-4.1", openai_client=client)
         agent: Agent[Any] = Agent(name="Forecaster", tools=[report, publish], model=model)
-        served = Served()
+        served = WatchedEndpoints()
         served.mount(
             {"/api/agents": ChatEndpoint(AgentsAdapter(agent), on_finish=served.on_finish)}
         )

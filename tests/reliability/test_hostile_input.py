@@ -33,6 +33,7 @@ from schemathesis.checks import (
 )
 
 from tests.support.figures import report
+from tests.support.messages import text, user
 from tests.support.servers import serve, serve_in_thread
 from uiwire.resume import MemoryStreamStore
 from uiwire.server import ChatEndpoint, ChatResult
@@ -132,6 +133,7 @@ def figures() -> Iterator[dict[str, collections.Counter[int]]]:
     )
 
 
+@pytest.mark.slow  # schemathesis fuzzing: 20-30 s for each POST /api/chat mode
 @pytest.mark.timeout(300)
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
 @pytest.mark.parametrize(("method", "path"), OPERATIONS)
@@ -193,14 +195,6 @@ def test_merging_into_a_document_that_has_the_path_is_refused() -> None:
 
 
 # --- hand-made attacks ---------------------------------------------------------------------
-
-
-def user(*parts: dict[str, Any], **extra: Any) -> dict[str, Any]:
-    return {"id": "u1", "role": "user", "parts": list(parts), **extra}
-
-
-def text(value: str) -> dict[str, Any]:
-    return {"type": "text", "text": value}
 
 
 def chat_body(*messages: dict[str, Any], **fields: Any) -> dict[str, Any]:

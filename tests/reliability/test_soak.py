@@ -313,6 +313,7 @@ def _figures(result: dict[str, Any], wall: float, busy: float) -> Result:
     )
 
 
+@pytest.mark.slow  # a minute and a quarter of load, by design
 @pytest.mark.timeout(SECONDS + WARMUP + 240)
 def test_concurrent_streams_with_random_disconnects_leave_nothing_behind() -> None:
     result, wall, busy = _run_soak()

@@ -16,15 +16,12 @@ from fastapi import FastAPI
 from starlette.applications import Starlette
 from starlette.routing import Route
 
+from tests.support.messages import user
 from tests.support.servers import read_until, serve
 from tests.support.stream_rules import assert_valid_message
 from uiwire.protocol import validate_stream
 from uiwire.server import ChatEndpoint, ChatResult
 from uiwire.stream import ChatTurn, StreamContext
-
-
-def user(text: str, message_id: str = "u1", **extra: Any) -> dict[str, Any]:
-    return {"id": message_id, "role": "user", "parts": [{"type": "text", "text": text}], **extra}
 
 
 def body(*messages: dict[str, Any], **fields: Any) -> dict[str, Any]:
@@ -113,7 +110,7 @@ async def test_the_saved_list_round_trips_as_the_next_requests_history(
 ) -> None:
     await post(url, body(user("one")))
     saved = await wait_saved(recorder)
-    follow_up = body(*saved.messages, user("two", "u2"))
+    follow_up = body(*saved.messages, user("two", id="u2"))
     response = await post(url, follow_up)
     assert response.status_code == 200
     second = await wait_saved(recorder)

@@ -10,22 +10,18 @@ import logging
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
-import httpx
 import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
 
+from tests.support.messages import user
 from tests.support.resume_app import Events, chat_app
-from tests.support.servers import read_events, serve
+from tests.support.servers import ServedChat, read_events, serve
 from tests.support.stream_rules import assert_valid_message
 from uiwire.protocol import check_stream
 from uiwire.protocol.encode import DONE_FRAME
 from uiwire.resume import MemoryStreamStore, StreamStore, StreamStoreError
 from uiwire.server import ChatEndpoint
-
-
-def user(text: str, message_id: str = "u1") -> dict[str, Any]:
-    return {"id": message_id, "role": "user", "parts": [{"type": "text", "text": text}]}
 
 
 def body(*messages: dict[str, Any], chat: str = "chat-1", **fields: Any) -> dict[str, Any]:
@@ -37,34 +33,17 @@ def body(*messages: dict[str, Any], chat: str = "chat-1", **fields: Any) -> dict
     }
 
 
-class Served:
+class Served(ServedChat[dict[str, Any]]):
+    """The chat app, with its events (what ``on_finish`` saved is ``events.finished``)."""
+
     def __init__(self, base: str, events: Events) -> None:
-        self.base = base
-        self.chat = f"{base}/api/chat"
+        super().__init__(base, events.finished)
         self.events = events
-        self.client = httpx.AsyncClient(timeout=30)
-
-    def stream_url(self, chat: str = "chat-1") -> str:
-        return f"{self.chat}/{chat}/stream"
-
-    def stop_url(self, chat: str = "chat-1") -> str:
-        return f"{self.chat}/{chat}/stop"
-
-    async def finished(self, count: int = 1) -> list[dict[str, Any]]:
-        for _ in range(1000):
-            if len(self.events.finished) >= count:
-                return self.events.finished
-            await asyncio.sleep(0.01)
-        raise AssertionError(f"on_finish ran {len(self.events.finished)} times, not {count}")
 
 
 async def start(app: Starlette, events: Events) -> AsyncIterator[Served]:
-    async with serve(app) as base:
-        served = Served(base, events)
-        try:
-            yield served
-        finally:
-            await served.client.aclose()
+    async with serve(app) as base, Served(base, events) as served:
+        yield served
 
 
 @pytest.fixture
@@ -104,7 +83,7 @@ async def test_the_answer_outlives_its_connection_and_a_resume_gets_all_of_it(
     assert resumed.content.startswith(received)
     assert resumed.content.endswith(DONE_FRAME)
     assert_valid_message(resumed.content)
-    [result] = await served.finished()
+    [result] = await served.until_saved()
     assert result["status"] == "finish"
     assert result["text"] == "".join(f"w{i} " for i in range(40))
     assert served.events.cancelled == []
@@ -113,7 +92,7 @@ async def test_the_answer_outlives_its_connection_and_a_resume_gets_all_of_it(
 async def test_a_finished_or_unknown_chat_answers_204(served: Served) -> None:
     posted = await served.client.post(served.chat, json=body(words=2))
     assert posted.status_code == 200
-    await served.finished()
+    await served.until_saved()
     for chat in ("chat-1", "never-used"):
         resumed = await served.client.get(served.stream_url(chat))
         assert (resumed.status_code, resumed.content) == (204, b"")
@@ -135,7 +114,7 @@ async def test_stop_cancels_the_generation_and_ends_every_reader_with_abort(
         assert b'{"type":"abort"}' in received
         assert received.endswith(DONE_FRAME)
     assert_valid_message(resumed.content)
-    [result] = await served.finished()
+    [result] = await served.until_saved()
     assert result["status"] == "abort"
     assert served.events.cancelled == ["chat-1"]
     assert (await served.client.post(served.stop_url())).status_code == 204  # nothing left
@@ -147,7 +126,7 @@ async def test_on_disconnect_cancel_ties_the_generation_to_the_post() -> None:
         async with served.client.stream("POST", served.chat, json=body(words=500)) as posted:
             raw = posted.aiter_raw()
             await read_events(raw, 5)
-        [result] = await served.finished()
+        [result] = await served.until_saved()
         assert result["status"] == "abort"
         assert events.cancelled == ["chat-1"]
 
@@ -242,7 +221,7 @@ async def test_a_continuation_replay_rebuilds_the_whole_message(served: Served) 
     assert call["state"] == "approval-requested"
     call["state"] = "approval-responded"
     call["approval"] = {"id": "aprv_1", "approved": True}
-    await served.finished()
+    await served.until_saved()
 
     payload = body(user("approve"), asked, words=40)
     async with served.client.stream("POST", served.chat, json=payload) as posted:
@@ -308,7 +287,7 @@ async def test_head_says_whether_there_is_an_answer_to_resume(served: Served) ->
         head = await served.client.head(served.stream_url())
         assert (head.status_code, head.headers["x-vercel-ai-ui-message-stream"]) == (200, "v1")
     await served.client.post(served.stop_url())
-    await served.finished()
+    await served.until_saved()
     assert (await served.client.head(served.stream_url())).status_code == 204
 
 
@@ -317,11 +296,11 @@ async def test_a_new_answer_stops_the_one_still_running_in_the_chat(served: Serv
         raw = first.aiter_raw()
         await read_events(raw, 3)
         second = await served.client.post(
-            served.chat, json=body(user("hi"), user("again", "u2"), words=3)
+            served.chat, json=body(user("hi"), user("again", id="u2"), words=3)
         )
         rest = b"".join([data async for data in raw])
     assert rest.endswith(b'data: {"type":"abort"}\n\ndata: [DONE]\n\n')
     assert_valid_message(second.content)
-    finished = await served.finished(2)
+    finished = await served.until_saved(2)
     assert sorted(f["status"] for f in finished) == ["abort", "finish"]
     assert served.events.cancelled == ["chat-1"]

@@ -46,7 +46,3 @@ class ChatApp:
 
     def _on_finish(self, result: ChatResult) -> None:
         self.finished.append((result.record, result.status))
-
-
-def user(text: str, message_id: str = "u1") -> dict[str, Any]:
-    return {"id": message_id, "role": "user", "parts": [{"type": "text", "text": text}]}

@@ -8,11 +8,14 @@ import json
 import socket
 import threading
 from collections.abc import AsyncIterator, Iterator
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import httpx
 import uvicorn
 from starlette.types import ASGIApp
+
+Saved = TypeVar("Saved")
+ServedChatT = TypeVar("ServedChatT", bound="ServedChat[Any]")
 
 
 def loopback_server(app: ASGIApp, **config: Any) -> tuple[uvicorn.Server, socket.socket, str]:
@@ -68,6 +71,47 @@ def serve_in_thread(app: ASGIApp, *, name: str = "uvicorn", **config: Any) -> It
         server.should_exit = True
         thread.join(10)
         sock.close()
+
+
+class ServedChat(Generic[Saved]):
+    """A chat endpoint served at ``<base>/api/chat``, called as ``useChat`` calls it: a
+    turn's POST, a chat's resume and stop URLs, and a wait for what the persistence hook
+    saved. ``async with`` closes its client. A test that also inspects what is behind
+    the endpoint (its model double, its events) subclasses it to carry that along."""
+
+    def __init__(self, base: str, saved: list[Saved], *, chat_id: str = "chat-1") -> None:
+        self.base = base
+        self.chat = f"{base}/api/chat"
+        """The URL of ``POST /api/chat``."""
+        self.saved = saved
+        """What the endpoint's ``on_finish`` was given, in order (the test's own list)."""
+        self.chat_id = chat_id
+        self.client = httpx.AsyncClient(timeout=30)
+
+    async def __aenter__(self: ServedChatT) -> ServedChatT:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.client.aclose()
+
+    async def post(self, *messages: dict[str, Any], **fields: Any) -> httpx.Response:
+        """POST a ``submit-message`` turn of chat ``chat_id``; ``fields`` top-level."""
+        body = {"id": self.chat_id, "messages": list(messages), "trigger": "submit-message"}
+        return await self.client.post(self.chat, json=body | fields)
+
+    def stream_url(self, chat: str = "chat-1") -> str:
+        return f"{self.chat}/{chat}/stream"
+
+    def stop_url(self, chat: str = "chat-1") -> str:
+        return f"{self.chat}/{chat}/stop"
+
+    async def until_saved(self, count: int = 1) -> list[Saved]:
+        """``saved`` once it holds ``count`` entries (up to ~10 s)."""
+        for _ in range(1000):
+            if len(self.saved) >= count:
+                return self.saved
+            await asyncio.sleep(0.01)
+        raise AssertionError(f"on_finish ran {len(self.saved)} times, not {count}")
 
 
 async def read_until(response: httpx.Response, pattern: str) -> list[dict[str, Any]]:

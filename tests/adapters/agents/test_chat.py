@@ -4,13 +4,11 @@ continue the same message, and forged continuations are refused with the field's
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import copy
 from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
 import pytest
 from agents import Agent, function_tool
 from agents.testing import ModelCall, ModelStep, ScriptedModel, assistant_message, function_call
@@ -18,8 +16,9 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 
 from tests.support.agents_scenarios import TOOLS, answer_approvals
+from tests.support.messages import user
 from tests.support.redis_server import RedisServer
-from tests.support.servers import serve
+from tests.support.servers import ServedChat, serve
 from tests.support.stream_rules import assert_valid_message
 from uiwire.adapters.agents import AgentsAdapter, RedisApprovalStore, client_tool
 from uiwire.server import ChatEndpoint, ChatResult
@@ -51,18 +50,12 @@ def scripted(answer: Any) -> ScriptedModel:
     return model
 
 
-def user(text: str, message_id: str) -> dict[str, Any]:
-    return {"id": message_id, "role": "user", "parts": [{"type": "text", "text": text}]}
+class Served(ServedChat[ChatResult]):
+    """The endpoint, with the scripted model behind it."""
 
-
-class Served:
-    def __init__(self, url: str, model: ScriptedModel, saved: list[ChatResult]) -> None:
-        self.url, self.model, self.saved = url, model, saved
-
-    async def post(self, *messages: dict[str, Any], **fields: Any) -> httpx.Response:
-        payload = {"id": "c1", "messages": list(messages), "trigger": "submit-message", **fields}
-        async with httpx.AsyncClient(timeout=30) as client:
-            return await client.post(self.url, json=payload)
+    def __init__(self, base: str, model: ScriptedModel, saved: list[ChatResult]) -> None:
+        super().__init__(base, saved, chat_id="c1")
+        self.model = model
 
 
 @pytest.fixture
@@ -72,16 +65,9 @@ async def served(request: pytest.FixtureRequest) -> AsyncIterator[Served]:
     agent = Agent(name="Assistant", model=model, tools=[delete_repo, get_location])
     saved: list[ChatResult] = []
     chat = ChatEndpoint(AgentsAdapter(agent), on_finish=saved.append)
-    async with serve(Starlette(routes=[Route("/api/chat", chat, methods=["POST"])])) as base:
-        yield Served(f"{base}/api/chat", model, saved)
-
-
-async def until_saved(served: Served, count: int) -> None:
-    for _ in range(500):
-        if len(served.saved) >= count:
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("on_finish was not called")
+    app = Starlette(routes=[Route("/api/chat", chat, methods=["POST"])])
+    async with serve(app) as base, Served(base, model, saved) as served:
+        yield served
 
 
 def echo(call: ModelCall) -> list[Any]:
@@ -91,10 +77,10 @@ def echo(call: ModelCall) -> list[Any]:
 
 @pytest.mark.parametrize("served", [echo], indirect=True)
 async def test_the_conversation_reaches_the_model(served: Served) -> None:
-    first = assert_valid_message((await served.post(user("hi", "u1"))).content, "v6")
+    first = assert_valid_message((await served.post(user("hi", id="u1"))).content, "v6")
     assert first["parts"][-1]["text"] == "I have seen 1 messages"
-    await until_saved(served, 1)
-    history = [*served.saved[-1].messages, user("and now?", "u2")]
+    await served.until_saved(1)
+    history = [*served.saved[-1].messages, user("and now?", id="u2")]
     second = assert_valid_message((await served.post(*history)).content, "v6")
     assert second["parts"][-1]["text"] == "I have seen 3 messages"
     sent = items_of(served.model.calls[-1])
@@ -111,7 +97,7 @@ def deleter(call: ModelCall) -> list[Any]:
 
 @pytest.mark.parametrize("served", [deleter], indirect=True)
 async def test_an_approval_continues_the_same_message_once(served: Served) -> None:
-    question = user("delete prod", "u1")
+    question = user("delete prod", id="u1")
     paused = assert_valid_message((await served.post(question)).content, "v6")
     assert paused["parts"][-1]["state"] == "approval-requested"
     answer_approvals(paused, approved=True)
@@ -142,7 +128,7 @@ def locator(call: ModelCall) -> list[Any]:
 
 @pytest.mark.parametrize("served", [locator], indirect=True)
 async def test_a_client_side_tool_result_resumes_the_run(served: Served) -> None:
-    question = user("where am I?", "u1")
+    question = user("where am I?", id="u1")
     paused = assert_valid_message((await served.post(question)).content, "v6")
     tool = paused["parts"][-1]
     assert (tool["type"], tool["state"]) == ("tool-get_location", "input-available")
@@ -158,13 +144,13 @@ async def test_a_client_side_tool_result_resumes_the_run(served: Served) -> None
     assert done["parts"][-1]["text"] == 'you are in {"city": "Lyon"}'
     tools = [p for p in done["parts"] if p.get("toolCallId") == "call_loc"]
     assert [t["output"] for t in tools] == [{"city": "Lyon"}]
-    await until_saved(served, 2)
+    await served.until_saved(2)
     assert served.saved[-1].messages[-1] == done
 
 
 @pytest.mark.parametrize("served", [locator], indirect=True)
 async def test_a_client_side_tool_error_reaches_the_model(served: Served) -> None:
-    question = user("where am I?", "u1")
+    question = user("where am I?", id="u1")
     paused = assert_valid_message((await served.post(question)).content, "v6")
     tool = paused["parts"][-1]
     tool.update(state="output-error", errorText="permission denied")
@@ -188,7 +174,7 @@ async def test_continuing_a_message_with_nothing_paused_is_a_404(served: Served)
             }
         ],
     }
-    response = await served.post(user("q", "u1"), stale, messageId="msg_unknown")
+    response = await served.post(user("q", id="u1"), stale, messageId="msg_unknown")
     assert response.status_code == 404
     assert response.json()["error"]["fields"][0]["field"] == "messages[1].id"
     assert served.model.calls == ()
@@ -209,9 +195,9 @@ async def test_a_run_paused_on_one_worker_is_continued_on_another(
             app = Starlette(routes=[Route("/api/chat", chat, methods=["POST"])])
             bases.append(await stack.enter_async_context(serve(app)))
             stack.push_async_callback(store.aclose)
-        first = Served(f"{bases[0]}/api/chat", ScriptedModel(), [])
-        second = Served(f"{bases[1]}/api/chat", ScriptedModel(), [])
-        question = user("delete prod", "u1")
+        first = await stack.enter_async_context(Served(bases[0], ScriptedModel(), []))
+        second = await stack.enter_async_context(Served(bases[1], ScriptedModel(), []))
+        question = user("delete prod", id="u1")
         paused = assert_valid_message((await first.post(question)).content, "v6")
         assert redis_server.client().exists(f"uiwire:approval:{paused['id']}")
         answer_approvals(paused, approved=True)

@@ -12,7 +12,7 @@ import pydantic
 import pytest
 from agents import Runner
 
-from tests.support.agents_http import close_clients, http_agent, user
+from tests.support.agents_http import close_clients, http_agent
 from tests.support.agents_scenarios import (
     answer_approvals,
     get_weather,
@@ -24,6 +24,7 @@ from tests.support.agents_scenarios import (
     s_tool_errors,
 )
 from tests.support.fake_llm import FakeLLM, Reply, ToolCallReply
+from tests.support.messages import assistant, file, tool, user
 from uiwire.adapters.agents import AgentsAdapter, to_agent_input
 
 PNG_URL = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUg=="
@@ -51,19 +52,7 @@ async def provider_request(
     return request
 
 
-def assistant(*parts: dict[str, Any], message_id: str = "a1") -> dict[str, Any]:
-    return {"id": message_id, "role": "assistant", "parts": list(parts)}
-
-
-def text(value: str) -> dict[str, Any]:
-    return {"type": "text", "text": value, "state": "done"}
-
-
 STEP: dict[str, Any] = {"type": "step-start"}
-
-
-def tool(name: str, call_id: str, state: str, **fields: Any) -> dict[str, Any]:
-    return {"type": f"tool-{name}", "toolCallId": call_id, "state": state, **fields}
 
 
 # --- plain conversations -------------------------------------------------------------------
@@ -71,15 +60,15 @@ def tool(name: str, call_id: str, state: str, **fields: Any) -> dict[str, Any]:
 
 async def test_a_plain_conversation_reaches_the_provider_turn_by_turn() -> None:
     messages = [
-        user("What is the capital of France?", "u1"),
+        user("What is the capital of France?", id="u1"),
         assistant(
             {"type": "data-agent", "data": {"name": "Assistant"}},
             STEP,
             {"type": "reasoning", "text": "Easy one.", "state": "done"},
-            text("Paris."),
-            text("It is also the largest city."),
+            "Paris.",
+            "It is also the largest city.",
         ),
-        user("And of Germany?", "u2"),
+        user("And of Germany?", id="u2"),
     ]
     items = to_agent_input(messages)
     expected = [
@@ -103,7 +92,7 @@ async def test_text_only_user_message_is_what_the_sdk_makes_of_a_string() -> Non
 
 TOOL_STATES = assistant(
     STEP,
-    text("Let me look."),
+    "Let me look.",
     tool("get_weather", "c_ok", "output-available", input={"city": "Paris"}, output="Sunny"),
     tool("lookup", "c_json", "output-available", input={"q": "é"}, output={"hits": [1, 2]}),
     tool("broken", "c_err", "output-error", input={"term": "x"}, errorText="An error occurred."),
@@ -171,9 +160,9 @@ TOOL_STATES = assistant(
         providerExecuted=True,
     ),
     {"type": "source-url", "sourceId": "s1", "url": "https://example.com"},
-    text("Checked."),
+    "Checked.",
     STEP,
-    text("Paris is sunny."),
+    "Paris is sunny.",
 )
 
 
@@ -206,14 +195,14 @@ TOOL_STATE_ITEMS = [
 
 
 async def test_tools_in_every_state_keep_only_calls_with_a_final_result() -> None:
-    items = to_agent_input([user("Weather?"), TOOL_STATES, user("Thanks!", "u2")])
+    items = to_agent_input([user("Weather?"), TOOL_STATES, user("Thanks!", id="u2")])
     assert items == TOOL_STATE_ITEMS
     request = await provider_request(items)
     assert request["input"] == TOOL_STATE_ITEMS
 
 
 async def test_the_chat_completions_path_gets_each_call_with_its_result() -> None:
-    items = to_agent_input([user("Weather?"), TOOL_STATES, user("Thanks!", "u2")])
+    items = to_agent_input([user("Weather?"), TOOL_STATES, user("Thanks!", id="u2")])
     request = await provider_request(items, chat_completions=True)
     messages = request["messages"]
     assert [m["role"] for m in messages] == [
@@ -306,7 +295,7 @@ async def test_hosted_tools_sources_and_generated_files_are_dropped() -> None:
     message = outcome.record.message
     kinds = {part["type"] for part in message["parts"]}
     assert {"file", "source-url", "source-document", "tool-web_search", "dynamic-tool"} <= kinds
-    items = to_agent_input([user("Weather and refunds?"), message, user("Thanks", "u2")])
+    items = to_agent_input([user("Weather and refunds?"), message, user("Thanks", id="u2")])
     expected = [
         {"role": "user", "content": "Weather and refunds?"},
         {"role": "assistant", "content": "Sunny. Refunds: 30 days."},
@@ -334,7 +323,7 @@ async def test_an_adapter_streamed_message_feeds_the_next_real_run() -> None:
         message = first.record.message
         live_history = llm.requests[1]["input"]
 
-        conversation = [user("Weather in Paris?"), message, user("Thanks!", "u2")]
+        conversation = [user("Weather in Paris?"), message, user("Thanks!", id="u2")]
         second = await run_agent(adapter, to_agent_input(conversation))
         sent = llm.requests[2]["input"]
 
@@ -367,13 +356,6 @@ async def test_an_adapter_streamed_message_feeds_the_next_real_run() -> None:
 
 
 # --- files --------------------------------------------------------------------------------
-
-
-def file(media_type: str, url: str, filename: str | None = None) -> dict[str, Any]:
-    part = {"type": "file", "mediaType": media_type, "url": url}
-    if filename is not None:
-        part["filename"] = filename
-    return part
 
 
 async def test_user_files_keep_their_order_and_are_never_fetched(

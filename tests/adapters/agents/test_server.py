@@ -13,9 +13,10 @@ import httpx
 import pytest
 from agents import ModelSettings, function_tool
 
-from tests.support.agents_http import ChatApp, close_clients, http_agent, user
+from tests.support.agents_http import ChatApp, close_clients, http_agent
 from tests.support.agents_scenarios import TOOLS, answer_approvals
 from tests.support.fake_llm import FakeLLM, Reply, ToolCallReply
+from tests.support.messages import user
 from tests.support.servers import read_until, serve
 from tests.support.stream_rules import assert_valid_body
 from tests.support.tasks import agents_tasks_left, uiwire_tasks_left

@@ -19,9 +19,10 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.routing import Route
 
-from tests.support.agents_http import close_clients, http_agent, user
+from tests.support.agents_http import close_clients, http_agent
 from tests.support.context_scenarios import consume
 from tests.support.fake_llm import FakeLLM, Reply, ToolCallReply
+from tests.support.messages import user
 from tests.support.servers import serve
 from tests.support.stream_rules import assert_valid_body
 from uiwire.adapters.agents import AgentsAdapter

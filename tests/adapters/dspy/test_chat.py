@@ -8,31 +8,25 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import dspy
-import httpx
 import pytest
 from starlette.applications import Starlette
 from starlette.routing import Route
 
 from tests.support.dspy_scenarios import lm
 from tests.support.fake_llm import FakeLLM, Reply, chat
-from tests.support.servers import serve
+from tests.support.messages import user
+from tests.support.servers import ServedChat, serve
 from tests.support.stream_rules import assert_valid_message
 from uiwire.adapters.dspy import DSPyAdapter
 from uiwire.server import ChatEndpoint, ChatResult
 
 
-def user(text: str, message_id: str) -> dict[str, Any]:
-    return {"id": message_id, "role": "user", "parts": [{"type": "text", "text": text}]}
+class Served(ServedChat[ChatResult]):
+    """The endpoint, with the scripted model server behind it."""
 
-
-class Served:
-    def __init__(self, url: str, llm: FakeLLM, saved: list[ChatResult]) -> None:
-        self.url, self.llm, self.saved = url, llm, saved
-
-    async def post(self, *messages: dict[str, Any]) -> httpx.Response:
-        payload = {"id": "c1", "messages": list(messages), "trigger": "submit-message"}
-        async with httpx.AsyncClient(timeout=30) as client:
-            return await client.post(self.url, json=payload)
+    def __init__(self, base: str, llm: FakeLLM, saved: list[ChatResult]) -> None:
+        super().__init__(base, saved, chat_id="c1")
+        self.llm = llm
 
 
 def numbered(payload: dict[str, Any]) -> Reply:
@@ -48,19 +42,19 @@ async def served(request: pytest.FixtureRequest) -> AsyncIterator[Served]:
         saved: list[ChatResult] = []
         chat_endpoint = ChatEndpoint(DSPyAdapter(program), on_finish=saved.append)
         app = Starlette(routes=[Route("/api/chat", chat_endpoint, methods=["POST"])])
-        async with serve(app) as base:
-            yield Served(f"{base}/api/chat", llm, saved)
+        async with serve(app) as base, Served(base, llm, saved) as served:
+            yield served
 
 
 @pytest.mark.parametrize("served", ["history: dspy.History, question -> answer"], indirect=True)
 async def test_earlier_turns_reach_the_prompt_as_history(served: Served) -> None:
-    first = assert_valid_message((await served.post(user("What is 2+2?", "u1"))).content)
+    first = assert_valid_message((await served.post(user("What is 2+2?", id="u1"))).content)
     assert first["parts"][-1]["text"] == "answer 2"  # system + question
     for _ in range(100):
         if served.saved:
             break
         await asyncio.sleep(0.01)
-    history = [*served.saved[-1].messages, user("And times 3?", "u2")]
+    history = [*served.saved[-1].messages, user("And times 3?", id="u2")]
     second = assert_valid_message((await served.post(*history)).content)
     prompt = served.llm.requests[-1]["messages"]
     assert [m["role"] for m in prompt] == ["system", "user", "assistant", "user"]
@@ -72,8 +66,8 @@ async def test_earlier_turns_reach_the_prompt_as_history(served: Served) -> None
 
 @pytest.mark.parametrize("served", ["question -> answer"], indirect=True)
 async def test_a_program_without_history_gets_the_question(served: Served) -> None:
-    history = [user("first", "u1"), {"id": "a1", "role": "assistant", "parts": []}]
-    message = assert_valid_message((await served.post(*history, user("second", "u2"))).content)
+    history = [user("first", id="u1"), {"id": "a1", "role": "assistant", "parts": []}]
+    message = assert_valid_message((await served.post(*history, user("second", id="u2"))).content)
     assert message["parts"][-1]["text"] == "answer 2"
     prompt = served.llm.requests[-1]["messages"]
     assert "second" in prompt[-1]["content"]
@@ -87,7 +81,7 @@ async def test_a_continuation_is_a_422(served: Served) -> None:
         "role": "assistant",
         "parts": [{"type": "text", "text": "hi"}],
     }
-    response = await served.post(user("q", "u1"), assistant)
+    response = await served.post(user("q", id="u1"), assistant)
     assert response.status_code == 422
     assert response.json()["error"]["fields"][0]["field"] == "messages[1]"
     assert served.llm.requests == []

@@ -12,33 +12,12 @@ import pytest
 
 from tests.support.dspy_scenarios import SCENARIOS, lm, run_scenario, weather
 from tests.support.fake_llm import FakeLLM, Reply, chat
+from tests.support.messages import assistant, file, user
 from uiwire.adapters.dspy import DSPyAdapter, history_fields, to_dspy_inputs
 from uiwire.stream import StreamContext
 
 PNG_URL = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUg=="
 PDF_URL = "data:application/pdf;base64,JVBERi0xLjQK"
-
-
-def user(*parts: dict[str, Any] | str, message_id: str = "u") -> dict[str, Any]:
-    return {
-        "id": message_id,
-        "role": "user",
-        "parts": [{"type": "text", "text": p} if isinstance(p, str) else p for p in parts],
-    }
-
-
-def assistant(*parts: dict[str, Any] | str, message_id: str = "a") -> dict[str, Any]:
-    return {
-        "id": message_id,
-        "role": "assistant",
-        "parts": [
-            {"type": "text", "text": p, "state": "done"} if isinstance(p, str) else p for p in parts
-        ],
-    }
-
-
-def file(media_type: str, url: str) -> dict[str, Any]:
-    return {"type": "file", "mediaType": media_type, "url": url}
 
 
 STEP: dict[str, Any] = {"type": "step-start"}
