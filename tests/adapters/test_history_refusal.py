@@ -17,6 +17,7 @@ import pytest
 from agents import Agent
 from starlette.applications import Starlette
 
+from tests.support.messages import user
 from tests.support.servers import serve
 from uiwire.adapters._history_refusal import history_refused
 from uiwire.adapters.agents import AgentsAdapter
@@ -24,10 +25,6 @@ from uiwire.adapters.dspy import DSPyAdapter
 from uiwire.server import ChatEndpoint
 
 TEXT = {"type": "text", "text": "What is in this picture?"}
-
-
-def user(*parts: dict[str, Any], message_id: str = "u1") -> dict[str, Any]:
-    return {"id": message_id, "role": "user", "parts": list(parts)}
 
 
 def image(url: str) -> dict[str, Any]:
@@ -46,7 +43,7 @@ def tool_part(kind: str, call_id: str) -> dict[str, Any]:
 
 def earlier_tool_call(part: dict[str, Any]) -> list[dict[str, Any]]:
     assistant = {"id": "a1", "role": "assistant", "parts": [part]}
-    return [user(TEXT), assistant, user(TEXT, message_id="u2")]
+    return [user(TEXT), assistant, user(TEXT, id="u2")]
 
 
 BOTH = ("dspy", "agents")
