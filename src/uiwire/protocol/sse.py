@@ -96,9 +96,14 @@ class SSEParser:
         """Handle every complete line; return the incomplete tail."""
         pos = 0
         size = len(text)
+        cr = lf = -2  # the next CR / LF at or after pos (-1: none left; -2: not looked yet)
         while pos < size:
-            cr = text.find("\r", pos)
-            lf = text.find("\n", pos)
+            # each is searched for again only once pos has passed it: a body without a
+            # single CR must not be scanned to its end once per line
+            if cr == -2 or (cr != -1 and cr < pos):
+                cr = text.find("\r", pos)
+            if lf == -2 or (lf != -1 and lf < pos):
+                lf = text.find("\n", pos)
             if cr != -1 and lf != -1:
                 end = min(cr, lf)
             elif cr != -1:  # a CR ending the chunk may be half of a CRLF: wait
