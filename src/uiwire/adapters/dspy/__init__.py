@@ -1,7 +1,8 @@
 """Stream DSPy programs to ``useChat`` (needs the ``uiwire[dspy]`` extra)."""
 
 from uiwire.adapters.dspy._plan import FieldRole
-from uiwire.adapters.dspy.adapter import STATUS_PART, DSPyAdapter
+from uiwire.adapters.dspy._translate import STATUS_PART
+from uiwire.adapters.dspy.adapter import DSPyAdapter
 from uiwire.adapters.dspy.history import HistoryFields, history_fields, to_dspy_inputs
 
 __all__ = [
