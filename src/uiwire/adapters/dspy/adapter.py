@@ -27,10 +27,10 @@ from typing import TYPE_CHECKING, Any, cast
 
 import dspy as _dspy
 from dspy.streaming import StatusMessageProvider
-from dspy.streaming.messages import StatusStreamingCallback
 
 from uiwire._errors import ChatRequestError, FieldError
 from uiwire.adapters.dspy._bridge import Bridge
+from uiwire.adapters.dspy._compat import StatusStreamingCallback
 from uiwire.adapters.dspy._plan import FieldRole, build_plan
 from uiwire.adapters.dspy._translate import Translation
 from uiwire.adapters.dspy.history import history_fields, to_dspy_inputs
