@@ -22,14 +22,9 @@ import inspect
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Literal
 
-from agents import Agent, FunctionTool, RunConfig
-from agents.run_config import (
-    CallModelData,
-    CallModelInputFilter,
-    ModelInputData,
-    ToolErrorFormatter,
-    ToolErrorFormatterArgs,
-)
+from agents import Agent, FunctionTool, RunConfig, ToolErrorFormatter, ToolErrorFormatterArgs
+
+from uiwire.adapters.agents._compat import CallModelData, CallModelInputFilter, ModelInputData
 
 if TYPE_CHECKING:
     from uiwire.adapters.agents._translate import Writes
