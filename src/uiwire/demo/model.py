@@ -15,11 +15,18 @@ import secrets
 from collections.abc import AsyncIterator, Sequence
 from typing import Any, Final, cast
 
-from agents import Handoff, Model, ModelSettings, ModelTracing, Tool
-from agents.agent_output import AgentOutputSchemaBase
-from agents.items import ModelResponse, TResponseInputItem, TResponseStreamEvent
+from agents import (
+    AgentOutputSchemaBase,
+    Handoff,
+    Model,
+    ModelResponse,
+    ModelSettings,
+    ModelTracing,
+    Tool,
+    TResponseInputItem,
+    Usage,
+)
 from agents.testing import ModelCall, ModelStep, ScriptedModel, function_call
-from agents.usage import Usage
 from openai.types.responses import (
     ResponseOutputMessage,
     ResponseOutputText,
@@ -27,6 +34,8 @@ from openai.types.responses import (
 )
 from openai.types.responses.response_output_text import AnnotationURLCitation
 from openai.types.responses.response_reasoning_item import Summary
+
+from uiwire.adapters.agents._compat import TResponseStreamEvent
 
 __all__ = ["PROMPTS", "PacedModel", "demo_model"]
 

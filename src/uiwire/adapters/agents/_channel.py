@@ -22,15 +22,9 @@ import inspect
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Literal
 
-from agents import Agent, FunctionTool, RunConfig
-from agents.run_config import (
-    CallModelData,
-    CallModelInputFilter,
-    ModelInputData,
-    ToolErrorFormatter,
-    ToolErrorFormatterArgs,
-)
+from agents import Agent, FunctionTool, RunConfig, ToolErrorFormatter, ToolErrorFormatterArgs
 
+from uiwire.adapters.agents._compat import CallModelData, CallModelInputFilter, ModelInputData
 from uiwire.stream.message_writer import MessageWriter
 
 if TYPE_CHECKING:

@@ -33,9 +33,8 @@ import mimetypes
 from collections.abc import Hashable, Mapping
 from typing import Any, Literal, cast
 
-from agents.tool import default_tool_timeout_error_message
-
 from uiwire.adapters.agents._channel import RunChannel
+from uiwire.adapters.agents._compat import timeout_output
 from uiwire.adapters.agents._items import ToolItem, field, parse_arguments, tool_item
 from uiwire.protocol._json import to_json_value
 from uiwire.stream.message_writer import MessageWriter
@@ -343,7 +342,7 @@ class Translation:
             call_id = field(raw, "call_id") or field(raw, "id")
             call_id = str(call_id)
             call = self._calls.get(call_id)
-            if call is not None and item.output == _timeout_text(item.agent, call.name):
+            if call is not None and item.output == timeout_output(item.agent, call.name):
                 await self._finish_call(call_id, None, None, timed_out=item.output)
             else:
                 await self._finish_call(call_id, item.output, field(raw, "output"))
@@ -432,19 +431,3 @@ def _usage(raw: Any) -> Usage | None:
         reasoning_tokens=field(field(raw, "output_tokens_details"), "reasoning_tokens"),
         cached_input_tokens=field(field(raw, "input_tokens_details"), "cached_tokens"),
     )
-
-
-def _timeout_text(agent: Any, tool_name: str) -> str | None:
-    """The text the SDK gives the model when ``agent``'s tool ``tool_name`` runs past its
-    ``timeout_seconds`` (``error_as_result`` with no formatter of the user's): an output
-    equal to it is a failed call, shown as ``output-error``. None if the tool has none."""
-    for tool in cast("list[Any]", getattr(agent, "tools", None) or []):
-        if getattr(tool, "name", None) != tool_name:
-            continue
-        seconds = getattr(tool, "timeout_seconds", None)
-        if seconds is None or getattr(tool, "timeout_error_function", None) is not None:
-            return None
-        if getattr(tool, "timeout_behavior", None) != "error_as_result":
-            return None
-        return default_tool_timeout_error_message(tool_name=tool_name, timeout_seconds=seconds)
-    return None

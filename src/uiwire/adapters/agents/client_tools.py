@@ -15,11 +15,11 @@ import json
 from typing import Any
 
 from agents import FunctionTool, RunContextWrapper
-from agents.strict_schema import ensure_strict_json_schema
 from agents.tool_context import ToolContext
 from pydantic import BaseModel
 
 from uiwire.adapters.agents._channel import current_channel
+from uiwire.adapters.agents._compat import ensure_strict_json_schema
 
 __all__ = ["client_tool"]
 

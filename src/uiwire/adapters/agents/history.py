@@ -27,7 +27,6 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final, cast
 
 import pydantic
-from agents.tool import DEFAULT_APPROVAL_REJECTION_MESSAGE
 
 from uiwire.adapters._ui_messages import (
     SEPARATOR,
@@ -39,6 +38,7 @@ from uiwire.adapters._ui_messages import (
     string,
     type_name,
 )
+from uiwire.adapters.agents._compat import DEFAULT_APPROVAL_REJECTION_MESSAGE
 
 if TYPE_CHECKING:
     from agents import TResponseInputItem

@@ -29,18 +29,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
-import importlib
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, cast
 
 import anyio
-from dspy.streaming.messages import StatusMessage, StatusMessageProvider, StatusStreamingCallback
+from dspy.streaming import StatusMessage, StatusMessageProvider
 
-_settings_module: Any = importlib.import_module("dspy.dsp.utils.settings")
-settings: Any = _settings_module.settings
-thread_local_overrides: contextvars.ContextVar[Any] = _settings_module.thread_local_overrides
+from uiwire.adapters.dspy._compat import (
+    StatusStreamingCallback,
+    append_past_the_limit,
+    restore_sending,
+    send_stream,
+    stop_sending_here,
+)
 
 __all__ = ["Bridge", "ModelCallStarted", "RunCancelled", "ToolEnded", "ToolStarted"]
 
@@ -93,7 +96,7 @@ class Bridge(StatusStreamingCallback):
     # --- getting events into the stream ------------------------------------------------
 
     def _send(self, item: object) -> None:
-        stream = settings.send_stream
+        stream = send_stream()
         if stream is None:
             return
         if threading.get_ident() == self._loop_thread:
@@ -123,8 +126,7 @@ class Bridge(StatusStreamingCallback):
             # A pool thread (dspy.Parallel): DSPy cannot send tokens from here
             # (dspy#9154), so this call runs without streaming; its result still
             # reaches the program. Undone in on_module_end.
-            muted = type(overrides := thread_local_overrides.get())(overrides, send_stream=None)
-            self._muted[call_id] = thread_local_overrides.set(muted)
+            self._muted[call_id] = stop_sending_here()
         if self._status is not None:
             self._send_status(self._status.module_start_status_message(instance, inputs))
 
@@ -134,7 +136,7 @@ class Bridge(StatusStreamingCallback):
         token = self._muted.pop(call_id, None)
         if token is not None:
             with contextlib.suppress(ValueError):  # another context by now; the pool resets it
-                thread_local_overrides.reset(token)
+                restore_sending(token)
         if self._status is not None:
             self._send_status(self._status.module_end_status_message(outputs))
 
@@ -184,7 +186,7 @@ def _put(stream: Any, item: object) -> None:
     except anyio.WouldBlock:
         # The buffer is full and nobody is waiting to receive: queue behind what is
         # there. A callback cannot wait on the loop (that is dspy#8934).
-        stream._state.buffer.append(item)
+        append_past_the_limit(stream, item)
     except (anyio.ClosedResourceError, anyio.BrokenResourceError):
         pass  # the run is over; nobody reads this
 

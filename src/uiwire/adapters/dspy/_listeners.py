@@ -14,16 +14,18 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from dspy.streaming import StreamListener, StreamResponse
+from dspy.streaming import StreamResponse
+
+from uiwire.adapters.dspy._compat import ChunkListener
 
 __all__ = ["FieldListener", "ToolCallDelta", "ToolCallDeltaListener"]
 
 
-class FieldListener(StreamListener):
+class FieldListener(ChunkListener):
     """DSPy's listener, plus the whole field when it came in one chunk."""
 
-    def receive(self, chunk: Any) -> Any:  # pyright: ignore[reportIncompatibleMethodOverride]
-        output = super().receive(chunk)
+    def on_chunk(self, chunk: Any) -> Any:
+        output = super().on_chunk(chunk)
         if output is not None:
             return output
         whole = self._whole_field(chunk)
@@ -33,8 +35,8 @@ class FieldListener(StreamListener):
 
     def _whole_field(self, chunk: Any) -> str | None:
         """The field's value when this chunk held its start and its end (DSPy then
-        marks ``cache_hit`` and returns nothing), else None."""
-        if not self.cache_hit:
+        gives the field up and returns nothing), else None."""
+        if not self.gave_up_the_field:
             return None
         try:
             text = chunk.choices[0].delta.content
@@ -42,7 +44,7 @@ class FieldListener(StreamListener):
             return None
         if not isinstance(text, str):
             return None
-        every: dict[str, dict[str, Any]] = self.adapter_identifiers
+        every = self.field_markers
         identifiers = next(
             (ids for ids in every.values() if str(ids["start_identifier"]) in text), None
         )
@@ -67,10 +69,10 @@ class ToolCallDelta:
     arguments: str
 
 
-class ToolCallDeltaListener(StreamListener):
+class ToolCallDeltaListener(ChunkListener):
     """Yields a ``ToolCallDelta`` list for every chunk that carries tool-call pieces."""
 
-    def receive(self, chunk: Any) -> list[ToolCallDelta] | None:  # pyright: ignore[reportIncompatibleMethodOverride]
+    def on_chunk(self, chunk: Any) -> list[ToolCallDelta] | None:
         try:
             delta = chunk.choices[0].delta
         except (AttributeError, IndexError, KeyError, TypeError):
@@ -94,7 +96,7 @@ class ToolCallDeltaListener(StreamListener):
             )
         return pieces
 
-    def finalize(self) -> None:  # pyright: ignore[reportIncompatibleMethodOverride]
+    def on_end(self) -> None:
         return None
 
 

@@ -18,6 +18,7 @@ from typing import Any, Literal, cast
 import dspy as _dspy
 from dspy.streaming import StreamListener
 
+from uiwire.adapters.dspy._compat import REACT_TOOL_ARGS_FIELD, REACT_TOOL_NAME_FIELD, agent_parts
 from uiwire.adapters.dspy._listeners import FieldListener, ToolCallDeltaListener
 
 __all__ = ["FieldRole", "Plan", "Route", "build_plan"]
@@ -31,8 +32,8 @@ _Role = Literal["text", "reasoning", "tool_name", "tool_args", "tool_calls"]
 _USER_ROLES: tuple[FieldRole, ...] = ("text", "reasoning", "skip")
 _REASONING_NAMES = frozenset({"reasoning", "rationale", "next_thought"})
 _REACT_TOOL_FIELDS: Mapping[str, _Role] = {
-    "next_tool_name": "tool_name",
-    "next_tool_args": "tool_args",
+    REACT_TOOL_NAME_FIELD: "tool_name",
+    REACT_TOOL_ARGS_FIELD: "tool_args",
 }
 
 
@@ -97,21 +98,19 @@ def build_plan(
     internal_ids: set[int] = set()
     user_tools: list[Any] = []
     for _, module in cast("list[tuple[str, Any]]", list(program.named_sub_modules())):
-        if isinstance(module, dspy.ReAct):
-            internal = "finish"
-        elif isinstance(module, dspy.ReActV2):
-            internal = "submit"
-        else:
+        agent = agent_parts(module)
+        if agent is None:
             continue
-        tools = cast("dict[str, Any]", module.tools)
-        react_name = name_of[id(module.react)]
+        internal = agent.own_tool
+        tools = agent.tools
+        react_name = name_of[id(agent.predictor)]
         if internal in tools:
             internal_ids.add(id(tools[internal]))
         visible = [tool for name, tool in tools.items() if name != internal]
         user_tools.extend(visible)
         internal_names[react_name] = frozenset({internal})
         agent_tools[react_name] = frozenset(tool.name for tool in visible)
-        if internal == "finish":
+        if agent.calls_as_text:
             text_react.add(react_name)
 
     roles: dict[tuple[str, str], _Role | Literal["skip"]] = {}

@@ -1,0 +1,83 @@
+"""The one door to the OpenAI Agents SDK's internals.
+
+uiwire uses the SDK's public API directly: the names the top-level ``agents`` package
+exports (``agents.__all__``), ``agents.tool_context`` (``ToolContext``, which the SDK's
+guides import from there: user tools are written against it) and ``agents.testing``
+(the SDK's documented test doubles, used by the demo). Everything else it relies on is
+an entry here, saying what it relies on, the version it was checked against
+(openai-agents 0.24.0) and the test that fails first when an upgrade changes it.
+``tests/adapters/agents/test_compat.py`` checks every entry against the installed SDK
+(run it first after an upgrade); ``tests/adapters/test_framework_internals.py`` fails if
+any other module reaches past the public API.
+"""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from agents.items import TResponseStreamEvent
+from agents.run_config import CallModelData, CallModelInputFilter, ModelInputData
+from agents.strict_schema import ensure_strict_json_schema
+from agents.tool import DEFAULT_APPROVAL_REJECTION_MESSAGE, default_tool_timeout_error_message
+
+__all__ = [
+    "DEFAULT_APPROVAL_REJECTION_MESSAGE",
+    "CallModelData",
+    "CallModelInputFilter",
+    "ModelInputData",
+    "TResponseStreamEvent",
+    "ensure_strict_json_schema",
+    "timeout_output",
+]
+
+# --- DEFAULT_APPROVAL_REJECTION_MESSAGE: agents.tool (openai-agents 0.24.0) ---------------
+# Relies on: the text the SDK gives the model for a call the user rejected without a
+# message; the history converter gives the model the same text on the next turn.
+# First to break: tests/adapters/agents/test_history.py::
+# test_a_denied_call_gives_the_model_what_it_got_in_the_live_run
+
+# --- ensure_strict_json_schema: agents.strict_schema (openai-agents 0.24.0) ---------------
+# Relies on: the SDK's own rewrite of a JSON schema into the strict form the model API
+# takes (every property required, no additional properties), as ``function_tool`` does
+# for a strict tool. ``client_tool(strict=True)`` makes its parameters strict with it.
+# First to break: tests/adapters/agents/test_compat.py::
+# test_ensure_strict_json_schema_makes_a_schema_strict (no stream test gives a
+# client_tool parameters to make strict).
+
+# --- call_model_input_filter's types: agents.run_config (openai-agents 0.24.0) ------------
+# Relies on: ``CallModelData`` (its ``model_data``), ``ModelInputData`` and the
+# ``CallModelInputFilter`` signature, listed in ``agents.run_config.__all__`` but not
+# exported by ``agents``; the adapter's filter stops a cancelled run before its next
+# model request.
+# First to break: tests/adapters/agents/test_server.py::
+# test_disconnect_mid_tool_cancels_the_tool_and_no_model_call_follows
+
+# --- TResponseStreamEvent: agents.items (openai-agents 0.24.0) ----------------------------
+# Relies on: the type of the events ``Model.stream_response`` yields (the Responses
+# API's stream events), which the demo's paced model re-yields.
+# First to break: pyright on src/uiwire/demo/model.py, then tests/demo/test_browser.py.
+
+# --- the model's text for a timed-out tool: agents.tool (openai-agents 0.24.0) ------------
+# Relies on: a ``FunctionTool`` past its ``timeout_seconds`` with ``timeout_behavior``
+# "error_as_result" and no ``timeout_error_function`` giving the model
+# ``default_tool_timeout_error_message(tool_name=..., timeout_seconds=...)`` as its
+# output (``agents.tool``'s invocation code); the translation shows that output as the
+# call's error.
+# First to break: tests/reliability/test_faults.py::
+# test_an_agents_tool_past_its_timeout_is_cancelled[error_as_result]
+
+
+def timeout_output(agent: Any, tool_name: str) -> str | None:
+    """The text the SDK gives the model when ``agent``'s tool ``tool_name`` runs past its
+    ``timeout_seconds`` (``error_as_result`` with no formatter of the user's): an output
+    equal to it is a failed call, shown as ``output-error``. None if the tool has none."""
+    for tool in cast("list[Any]", getattr(agent, "tools", None) or []):
+        if getattr(tool, "name", None) != tool_name:
+            continue
+        seconds = getattr(tool, "timeout_seconds", None)
+        if seconds is None or getattr(tool, "timeout_error_function", None) is not None:
+            return None
+        if getattr(tool, "timeout_behavior", None) != "error_as_result":
+            return None
+        return default_tool_timeout_error_message(tool_name=tool_name, timeout_seconds=seconds)
+    return None
