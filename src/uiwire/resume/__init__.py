@@ -5,9 +5,10 @@ dropped connection or a second tab can replay and follow them, on any worker.
 process and ``RedisStreamStore`` (the ``redis`` extra) for several.
 """
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from uiwire._errors import StreamInterrupted, StreamStoreError
+from uiwire._extras import lazy_exports
 from uiwire.resume.log import FrameLog
 from uiwire.resume.memory import MemoryStreamStore
 from uiwire.resume.store import INTERRUPTED_TEXT, StopCallback, StreamStore, check_chat_id
@@ -28,9 +29,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    if name == "RedisStreamStore":  # needs the redis extra: imported when asked for
-        from uiwire.resume.redis import RedisStreamStore
-
-        return RedisStreamStore
-    raise AttributeError(f"module 'uiwire.resume' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, {"RedisStreamStore": "uiwire.resume.redis"})

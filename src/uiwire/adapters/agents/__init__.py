@@ -1,9 +1,9 @@
 """Stream OpenAI Agents SDK runs to ``useChat`` (needs the ``uiwire[agents]`` extra)."""
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from uiwire._errors import ApprovalError
-from uiwire._extras import needs_extra
+from uiwire._extras import lazy_exports, needs_extra
 
 with needs_extra(
     "agents",
@@ -51,9 +51,6 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    if name == "RedisApprovalStore":  # needs the redis extra: imported when asked for
-        from uiwire.adapters.agents.redis_approvals import RedisApprovalStore
-
-        return RedisApprovalStore
-    raise AttributeError(f"module 'uiwire.adapters.agents' has no attribute {name!r}")
+__getattr__ = lazy_exports(
+    __name__, {"RedisApprovalStore": "uiwire.adapters.agents.redis_approvals"}
+)
