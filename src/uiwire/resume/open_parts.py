@@ -13,7 +13,8 @@ from typing import Any, Final
 
 import orjson
 
-from uiwire.protocol.machine import Chunk, unfinished_input_error
+from uiwire.protocol._tool_calls import unfinished_input_error
+from uiwire.protocol.machine import Chunk
 
 __all__ = ["OpenParts"]
 

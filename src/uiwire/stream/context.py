@@ -46,6 +46,7 @@ from uiwire.protocol.encode import (
 )
 from uiwire.protocol.machine import EndReason, StreamMachine
 from uiwire.protocol.targets import DEFAULT_TARGET, Target
+from uiwire.protocol.ui_message import UIMessage
 from uiwire.stream._channel import Channel
 from uiwire.stream.record import Collector, StreamRecord, StreamStatus, Usage
 from uiwire.stream.store import Store
@@ -132,8 +133,9 @@ class StreamContext(Generic[InfoT]):
         info: a frozen pydantic model of request facts (user, tenant, ...), read-only.
         message_id: the assistant message id; defaults to a fresh unguessable one.
         target: the AI SDK major version of the client (``"v5"``, ``"v6"``, ``"v7"``).
-        continued_message: the assistant message this response continues (approvals,
-            client-side tool results); its id is reused.
+        continued_message: the assistant ``UIMessage`` this response continues
+            (approvals, client-side tool results), or a dict validated as one; its id
+            is reused.
         state: initial contents of ``ctx.store``.
         collect: keep the assembled message in ``ctx.record``; on with ``on_finish``.
         on_finish: ``on_finish(record, status)``, once, after the last byte.
@@ -153,7 +155,7 @@ class StreamContext(Generic[InfoT]):
         *,
         message_id: str | None = None,
         target: Target = DEFAULT_TARGET,
-        continued_message: Mapping[str, Any] | None = None,
+        continued_message: UIMessage | Mapping[str, Any] | None = None,
         state: Mapping[str, Any] | None = None,
         collect: bool | None = None,
         on_finish: OnFinish | None = None,
