@@ -10,6 +10,7 @@ in ``ai`` 6.0.326 and 7.0.173, both in ``tests/js/node_modules``), checked by ru
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Mapping
 from typing import Any, cast
 
@@ -17,6 +18,7 @@ import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from uiwire import UIWireError
 from uiwire.protocol import ChatRequestError, FieldError
@@ -38,6 +40,7 @@ from uiwire.protocol.ui_message import (
     ToolApproval,
     ToolUIPart,
     UIMessage,
+    as_ui_message,
 )
 
 # --- builders ---------------------------------------------------------------------------
@@ -682,6 +685,29 @@ def test_no_url_schemes_means_no_files() -> None:
     assert parse(chat(user(text())), url_schemes=()).messages[0].parts[0] == TextUIPart(
         text="What's the weather in Berlin?"
     )
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("data:image/png;base64", "is not a valid data: URL (no ',' before the data)"),
+        ("DATA:text/plain", "is not a valid data: URL (no ',' before the data)"),
+        ("https:///no-host.png", "is not a valid https: URL (no host)"),
+        ("https:cat.png", "is not a valid https: URL (no host)"),
+        ("http:///a.png", "is not a valid http: URL (no host)"),
+    ],
+)
+def test_file_urls_no_reader_can_use_are_refused_whatever_the_schemes(
+    url: str, message: str
+) -> None:
+    """The history converters hand a file URL to their framework as it is: a URL of an
+    allowed scheme must also be usable, so the parser is the one to refuse it."""
+    body = chat(user(text(), {"type": "file", "mediaType": "image/png", "url": url}))
+    with pytest.raises(ChatRequestError) as info:
+        parse(body, url_schemes=("data", "https", "http"))
+    assert info.value.errors == [FieldError("messages[0].parts[1].url", message, "url_form")]
+    with pytest.raises(ValidationError, match=re.escape(message)):
+        as_ui_message(body["messages"][0])  # a plain validation, without the parser's schemes
 
 
 def test_reasoning_and_steering_files_are_checked_too() -> None:
