@@ -36,6 +36,7 @@ from uiwire.protocol.ui_message import (
 )
 
 __all__ = [
+    "INPUT_ENDING_CHUNKS",
     "TOOL_RULES",
     "Continuation",
     "ToolCall",
@@ -72,6 +73,12 @@ TOOL_RULES: Final[dict[str, frozenset[str]]] = {
     "tool-output-error": frozenset({INPUT_AVAILABLE, APPROVED, PRELIMINARY}),
     "tool-output-denied": frozenset({APPROVAL_REQUESTED, DENIED}),
 }
+
+INPUT_ENDING_CHUNKS: Final = frozenset(
+    kind for kind, states in TOOL_RULES.items() if INPUT_STREAMING in states
+) - {"tool-input-delta"}
+"""The chunks that end a call's streaming input, read off ``TOOL_RULES``: a follower of
+a stream (``resume.open_parts``) closes the calls none of them ended."""
 
 PART_STATE_TO_CALL_STATE: Final[dict[str, str]] = {
     # a response that ended mid-input left it so; its step is over, and the client would
