@@ -516,6 +516,10 @@ P = "messages[1].parts[1]"
             "input",
             "missing",
         ),
+        # beyond the SDK: a call a model could be shown has a name and an id
+        (tool("input-available", name="", input={}), "type", "string_pattern_mismatch"),
+        (tool("input-available", input={}, toolCallId=""), "toolCallId", "string_too_short"),
+        (dynamic_tool("input-available", input={}, toolName=""), "toolName", "string_too_short"),
     ],
 )
 def test_each_rule_is_rejected_at_its_path(part: dict[str, Any], field: str, kind: str) -> None:
@@ -1149,9 +1153,9 @@ def tool_parts(draw: st.DrawFn) -> dict[str, Any]:
     }[state]
     part: dict[str, Any] = {"toolCallId": draw(ids), "state": state}
     if draw(st.booleans()):
-        part["type"] = "tool-" + draw(st.text(max_size=10))
+        part["type"] = "tool-" + draw(st.text(min_size=1, max_size=10))
     else:
-        part |= {"type": "dynamic-tool", "toolName": draw(st.text(max_size=10))}
+        part |= {"type": "dynamic-tool", "toolName": draw(st.text(min_size=1, max_size=10))}
     for field, required in rules.items():
         if required or draw(st.booleans()):
             part[field] = draw(json_values)

@@ -20,7 +20,8 @@ What the SDK's zod schemas mean, mirrored here:
 
 Beyond the SDK, file URLs are checked against the schemes the server allows (given in
 the validation context: ``parse_chat_request`` does it) and must be usable (a ``data:``
-URL has its ``,``, an ``http(s):`` URL its host), and message ids must be non-empty.
+URL has its ``,``, an ``http(s):`` URL its host); message ids, tool names and tool call
+ids must be non-empty (a model cannot be shown a call with no name or id).
 
 A reader handed a plain dict instead of a ``UIMessage`` validates it with
 ``as_ui_message`` first, and trusts the result: nothing after this module checks a
@@ -397,7 +398,7 @@ class _ToolPart(_UIPart):
     ``model_fields_set``, not ``is None``.
     """
 
-    tool_call_id: str
+    tool_call_id: Annotated[str, Field(min_length=1)]
     state: ToolState
     title: _Omittable[str] = None
     tool_metadata: _Omittable[ToolMetadata] = None
@@ -464,7 +465,7 @@ def _approval_problems(approval: ToolApproval, state: str) -> list[_Problem]:
 class ToolUIPart(_ToolPart):
     """A call of a tool the app declared, ``type`` ``tool-<name>``."""
 
-    type: str = Field(pattern=r"^tool-")
+    type: str = Field(pattern=r"^tool-.")
 
     @property
     def tool_name(self) -> str:
@@ -476,7 +477,7 @@ class DynamicToolUIPart(_ToolPart):
     """A call of a tool known only at run time (MCP, user-defined), named by ``toolName``."""
 
     type: Literal["dynamic-tool"] = "dynamic-tool"
-    tool_name: str
+    tool_name: Annotated[str, Field(min_length=1)]
     dynamic: _Omittable[Literal[False]] = None
     """``false`` marks a static tool part the SDK turned dynamic (its tool was gone)."""
 

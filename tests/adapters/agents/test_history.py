@@ -583,6 +583,14 @@ MALFORMED: list[tuple[Any, str]] = [
         "messages[0].parts[0].toolName",
     ),
     (
+        [assistant({"type": "tool-", "toolCallId": "c", "state": "input-available", "input": 1})],
+        "messages[0].parts[0].type",
+    ),
+    (
+        [assistant(tool("x", "", "output-available", input={}, output=1))],
+        "messages[0].parts[0].toolCallId",
+    ),
+    (
         [assistant(tool("x", "c1", "output-denied", input={}, approval={"id": "a", "reason": 3}))],
         "messages[0].parts[0].approval.reason",
     ),
@@ -608,11 +616,3 @@ def test_malformed_messages_are_refused_naming_the_field(messages: Any, field: s
 def test_messages_must_be_a_list() -> None:
     with pytest.raises(TypeError, match=r"^messages must be a list of UI messages; got str"):
         to_agent_input("hello")  # type: ignore[arg-type]
-
-
-def test_a_valid_message_is_never_refused_even_with_empty_names() -> None:
-    """The SDK's schema takes an empty tool name and call id, so the parser does: the
-    converter passes them on, and the provider decides (it used to raise here, a 500
-    for a request the parser had accepted)."""
-    unnamed = tool("", "", "output-available", input={}, output="done")
-    assert to_agent_input([assistant(unnamed)]) == [call("", "", "{}"), output("", "done")]
