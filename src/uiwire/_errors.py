@@ -6,6 +6,7 @@
     ├── ProtocolError                 a write would make the stream invalid; nothing sent
     │   └── TargetError               ...because the target client (v5/v6/v7) lacks it
     ├── StreamViolation               an existing stream breaks a rule the client enforces
+    ├── UnreplayableMessage           no chunk sequence of the target rebuilds a message
     ├── ChatRequestError              a request to refuse: HTTP status + FieldError list
     ├── StreamStateError (RuntimeError)
     │   │                             a StreamContext used out of order
@@ -16,8 +17,8 @@
     └── ApprovalError                 an approval continuation that cannot be honoured
 
 Each name is public from one package: ``UIWireError`` from ``uiwire``; ``ProtocolError``,
-``TargetError``, ``StreamViolation``, ``ChatRequestError`` and ``FieldError`` from
-``uiwire.protocol``; ``StreamStateError`` and ``StreamClosed`` from ``uiwire.stream``;
+``TargetError``, ``StreamViolation``, ``UnreplayableMessage``, ``ChatRequestError`` and
+``FieldError`` from ``uiwire.protocol``; ``StreamStateError`` and ``StreamClosed`` from ``uiwire.stream``;
 ``StreamStoreError`` and ``StreamInterrupted`` from ``uiwire.resume``; ``TurnTimeout``
 from ``uiwire.server``; ``ApprovalError`` from ``uiwire.adapters.agents``. They are
 declared here, with no dependency, so that a layer can raise the error of another
@@ -46,6 +47,7 @@ __all__ = [
     "TargetError",
     "TurnTimeout",
     "UIWireError",
+    "UnreplayableMessage",
     "ViolationKind",
 ]
 
@@ -107,6 +109,17 @@ class StreamViolation(UIWireError):
     def __str__(self) -> str:
         where = f"event {self.index}: " if self.index is not None else ""
         return f"{where}{self.kind} violation: {self.message}"
+
+
+class UnreplayableMessage(UIWireError):
+    """A valid assistant ``UIMessage`` that no chunk sequence of the target client
+    rebuilds (``message_chunks``): a part or field the target lacks, an id the client
+    would merge, a value no chunk sets. The message is fine; only its replay is not.
+    ``field`` is its path in the message (``parts[3].state``), or None for the whole."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,12 @@
-"""Both adapters refuse a conversation their converter cannot take the same way: a 422
-naming the field, before any stream (``uiwire.adapters._history_refusal``), never a 500.
+"""Both adapters refuse a conversation they cannot take the same way: a 422 naming the
+field, before any stream, never a 500.
 
-Each body below passes the request parser; what is wrong is only seen by a history
-converter. The bodies go over HTTP to a ``ChatEndpoint`` per adapter, the contract a
-user meets; no model is called (a refused turn runs nothing).
+Most such conversations are refused by the request parser, whose rules both adapters
+share (a ``data:`` URL with no data, an ``https:`` URL with no host, a tool part naming
+no tool or no call); what only a history converter can see (the DSPy adapter needs the
+user's question last) becomes the same kind of 422 through
+``uiwire.adapters._history_refusal``. The bodies go over HTTP to a ``ChatEndpoint`` per
+adapter, the contract a user meets; no model is called (a refused turn runs nothing).
 """
 
 from __future__ import annotations
@@ -65,13 +68,13 @@ CASES: list[tuple[str, list[dict[str, Any]], tuple[str, ...], str]] = [
     (
         "a tool part naming no tool",
         earlier_tool_call(tool_part("tool-", "call_1")),
-        ("agents",),
+        BOTH,
         "messages[1].parts[0].type",
     ),
     (
         "a tool call with an empty id",
         earlier_tool_call(tool_part("tool-lookup", "")),
-        ("agents",),
+        BOTH,
         "messages[1].parts[0].toolCallId",
     ),
     (

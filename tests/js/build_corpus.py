@@ -41,6 +41,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from tests.support.agents_scenarios import SCENARIOS as AGENTS_SCENARIOS
 from tests.support.agents_scenarios import (
     approval_round_trip,
@@ -58,6 +60,7 @@ from uiwire.protocol.encode import DONE_FRAME, encode_chunks
 from uiwire.protocol.machine import Chunk, StreamMachine
 from uiwire.protocol.replay import message_chunks
 from uiwire.protocol.targets import TARGETS, Target
+from uiwire.protocol.ui_message import as_ui_message
 from uiwire.protocol.validate import check_stream
 
 # Which client majors must accept a stream written for each target. A v6 stream is also
@@ -445,8 +448,37 @@ def random_continuation(seed: int, target: Target) -> tuple[dict[str, Any], list
     edits the message as ``useChat`` does: ``addToolApprovalResponse`` on approval
     requests, ``addToolOutput`` (output or error) on client-side calls. The continuation
     is random legal intents on a machine continuing that message, its calls included.
+
+    The message must be one a server takes (``UIMessage``, as the SDK's
+    ``validateUIMessages``): a first response that leaves the client holding anything
+    else (a call denied without an answered approval) is drawn again.
     """
     rng = random.Random(f"continuation-{seed}-{target}")
+    while True:
+        first, message = _answered_first_response(rng, seed, target)
+        try:
+            as_ui_message(message)
+        except ValidationError:
+            continue
+        break
+    machine = StreamMachine(target=target, continued_message=message)
+    driver = IntentDriver(machine, rng.choice)
+    driver._counter = first._counter  # new ids must not reuse the continued message's
+    for part in message["parts"]:
+        if "toolCallId" in part:
+            driver._tool_ids.append(part["toolCallId"])
+            approval = part.get("approval")
+            if part.get("state") == "approval-requested":
+                driver._approvals[approval["id"]] = part["toolCallId"]
+    for _ in range(rng.randint(0, 12)):
+        driver.step()
+    driver.end()
+    return message, driver.chunks
+
+
+def _answered_first_response(
+    rng: random.Random, seed: int, target: Target
+) -> tuple[IntentDriver, dict[str, Any]]:
     first = drive(
         StreamMachine(message_id=f"msg-cont-{seed}", target=target),
         rng.choice,
@@ -470,19 +502,7 @@ def random_continuation(seed: int, target: Target) -> tuple[dict[str, Any], list
             else:
                 answered.update(state="output-error", errorText="The browser could not do it.")
             message["parts"][index] = answered
-    machine = StreamMachine(target=target, continued_message=message)
-    driver = IntentDriver(machine, rng.choice)
-    driver._counter = first._counter  # new ids must not reuse the continued message's
-    for part in message["parts"]:
-        if "toolCallId" in part:
-            driver._tool_ids.append(part["toolCallId"])
-            approval = part.get("approval")
-            if part.get("state") == "approval-requested":
-                driver._approvals[approval["id"]] = part["toolCallId"]
-    for _ in range(rng.randint(0, 12)):
-        driver.step()
-    driver.end()
-    return message, driver.chunks
+    return first, message
 
 
 # --- replay: a continuation's stored replay, read from nothing ----------------------

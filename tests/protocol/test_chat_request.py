@@ -10,6 +10,7 @@ in ``ai`` 6.0.326 and 7.0.173, both in ``tests/js/node_modules``), checked by ru
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Mapping
 from typing import Any, cast
 
@@ -17,6 +18,7 @@ import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from tests.support.messages import assistant, text, user
 from uiwire import UIWireError
@@ -39,6 +41,7 @@ from uiwire.protocol.ui_message import (
     ToolApproval,
     ToolUIPart,
     UIMessage,
+    as_ui_message,
 )
 
 # --- builders ---------------------------------------------------------------------------
@@ -510,6 +513,10 @@ P = "messages[1].parts[1]"
             "input",
             "missing",
         ),
+        # beyond the SDK: a call a model could be shown has a name and an id
+        (tool("input-available", name="", input={}), "type", "string_pattern_mismatch"),
+        (tool("input-available", input={}, toolCallId=""), "toolCallId", "string_too_short"),
+        (dynamic_tool("input-available", input={}, toolName=""), "toolName", "string_too_short"),
     ],
 )
 def test_each_rule_is_rejected_at_its_path(part: dict[str, Any], field: str, kind: str) -> None:
@@ -681,6 +688,29 @@ def test_no_url_schemes_means_no_files() -> None:
     assert parse(chat(user(text(ASK))), url_schemes=()).messages[0].parts[0] == TextUIPart(
         text="What's the weather in Berlin?"
     )
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("data:image/png;base64", "is not a valid data: URL (no ',' before the data)"),
+        ("DATA:text/plain", "is not a valid data: URL (no ',' before the data)"),
+        ("https:///no-host.png", "is not a valid https: URL (no host)"),
+        ("https:cat.png", "is not a valid https: URL (no host)"),
+        ("http:///a.png", "is not a valid http: URL (no host)"),
+    ],
+)
+def test_file_urls_no_reader_can_use_are_refused_whatever_the_schemes(
+    url: str, message: str
+) -> None:
+    """The history converters hand a file URL to their framework as it is: a URL of an
+    allowed scheme must also be usable, so the parser is the one to refuse it."""
+    body = chat(user(text(), {"type": "file", "mediaType": "image/png", "url": url}))
+    with pytest.raises(ChatRequestError) as info:
+        parse(body, url_schemes=("data", "https", "http"))
+    assert info.value.errors == [FieldError("messages[0].parts[1].url", message, "url_form")]
+    with pytest.raises(ValidationError, match=re.escape(message)):
+        as_ui_message(body["messages"][0])  # a plain validation, without the parser's schemes
 
 
 def test_reasoning_and_steering_files_are_checked_too() -> None:
@@ -1122,9 +1152,9 @@ def tool_parts(draw: st.DrawFn) -> dict[str, Any]:
     }[state]
     part: dict[str, Any] = {"toolCallId": draw(ids), "state": state}
     if draw(st.booleans()):
-        part["type"] = "tool-" + draw(st.text(max_size=10))
+        part["type"] = "tool-" + draw(st.text(min_size=1, max_size=10))
     else:
-        part |= {"type": "dynamic-tool", "toolName": draw(st.text(max_size=10))}
+        part |= {"type": "dynamic-tool", "toolName": draw(st.text(min_size=1, max_size=10))}
     for field, required in rules.items():
         if required or draw(st.booleans()):
             part[field] = draw(json_values)

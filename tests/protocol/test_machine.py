@@ -12,9 +12,15 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
-from uiwire.protocol import ProtocolError, TargetError
+from uiwire.protocol import (
+    ChatRequestError,
+    ProtocolError,
+    TargetError,
+    UIMessage,
+    parse_chat_request,
+)
 from uiwire.protocol.chunks import (
     Citation,
     CitationUrlSource,
@@ -1757,18 +1763,20 @@ def test_continued_input_streaming_call_outside_the_last_step_takes_no_deltas() 
 
 
 _BAD_CONTINUED: list[tuple[Any, str]] = [
-    ("not a message", "continued_message must be a UIMessage mapping"),
-    ({"role": "assistant", "parts": []}, "continued_message.id must be a non-empty string"),
-    ({"id": "", "role": "assistant", "parts": []}, "continued_message.id must be a non-empty"),
-    ({"id": 5, "role": "assistant", "parts": []}, "continued_message.id must be a non-empty"),
-    ({"id": "a1", "role": "user", "parts": []}, "continued_message.role must be 'assistant'"),
-    ({"id": "a1", "parts": []}, "continued_message.role must be 'assistant'; got None"),
-    ({"id": "a1", "role": "assistant"}, "continued_message.parts must be a list"),
-    ({"id": "a1", "role": "assistant", "parts": {}}, "continued_message.parts must be a list"),
-    ({"id": "a1", "role": "assistant", "parts": ["x"]}, r"continued_message.parts\[0\] must be"),
+    # (message, the field the parser names): what is not a UIMessage never reaches the
+    # machine from a request, and a dict handed to it is validated the same way
+    ("not a message", "messages[0]"),
+    ({"role": "assistant", "parts": []}, "messages[0].id"),
+    ({"id": "", "role": "assistant", "parts": []}, "messages[0].id"),
+    ({"id": 5, "role": "assistant", "parts": []}, "messages[0].id"),
+    ({"id": "a1", "role": "user", "parts": []}, "messages[0].parts"),
+    ({"id": "a1", "parts": []}, "messages[0].role"),
+    ({"id": "a1", "role": "assistant"}, "messages[0].parts"),
+    ({"id": "a1", "role": "assistant", "parts": {}}, "messages[0].parts"),
+    ({"id": "a1", "role": "assistant", "parts": ["x"]}, "messages[0].parts[0]"),
     (
         {"id": "a1", "role": "assistant", "parts": [{"type": "step-start"}, {"text": "x"}]},
-        r"continued_message.parts\[1\].type must be a string",
+        "messages[0].parts[1].type",
     ),
     (
         {
@@ -1776,7 +1784,7 @@ _BAD_CONTINUED: list[tuple[Any, str]] = [
             "role": "assistant",
             "parts": [{"type": "tool-x", "state": "input-available"}],
         },
-        r"continued_message.parts\[0\].toolCallId must be a string",
+        "messages[0].parts[0].toolCallId",
     ),
     (
         {
@@ -1784,7 +1792,7 @@ _BAD_CONTINUED: list[tuple[Any, str]] = [
             "role": "assistant",
             "parts": [{"type": "dynamic-tool", "toolCallId": "c1", "state": "input-available"}],
         },
-        r"continued_message.parts\[0\].toolName must be a string",
+        "messages[0].parts[0].toolName",
     ),
     (
         {
@@ -1792,11 +1800,11 @@ _BAD_CONTINUED: list[tuple[Any, str]] = [
             "role": "assistant",
             "parts": [{"type": "tool-x", "toolCallId": "c1", "state": "bogus"}],
         },
-        r"continued_message.parts\[0\].state 'bogus' is not a tool part state",
+        "messages[0].parts[0].state",
     ),
     (
         {"id": "a1", "role": "assistant", "parts": [{"type": "tool-x", "toolCallId": "c1"}]},
-        r"continued_message.parts\[0\].state None is not a tool part state",
+        "messages[0].parts[0].state",
     ),
     (
         {
@@ -1804,7 +1812,7 @@ _BAD_CONTINUED: list[tuple[Any, str]] = [
             "role": "assistant",
             "parts": [{"type": "tool-x", "toolCallId": "c1", "state": "approval-responded"}],
         },
-        r"continued_message.parts\[0\].approval.approved must be a bool",
+        "messages[0].parts[0].approval",
     ),
     (
         {
@@ -1815,19 +1823,39 @@ _BAD_CONTINUED: list[tuple[Any, str]] = [
                     "type": "tool-x",
                     "toolCallId": "c1",
                     "state": "approval-responded",
+                    "input": {},
                     "approval": {"id": "ap1", "approved": "yes"},
                 }
             ],
         },
-        r"continued_message.parts\[0\].approval.approved must be a bool",
+        "messages[0].parts[0].approval.approved",
     ),
 ]
 
 
-@pytest.mark.parametrize(("message", "match"), _BAD_CONTINUED)
-def test_continued_message_shape_is_validated(message: Any, match: str) -> None:
-    with pytest.raises(ValueError, match=match):
+@pytest.mark.parametrize(("message", "field"), _BAD_CONTINUED)
+def test_continued_message_shape_is_validated(message: Any, field: str) -> None:
+    body = {"id": "chat", "trigger": "submit-message", "messages": [message]}
+    with pytest.raises(ChatRequestError) as info:
+        parse_chat_request(body)
+    assert field in [error.field for error in info.value.errors]
+    with pytest.raises(ValidationError):
         StreamMachine(continued_message=message)
+
+
+def test_a_continued_message_is_an_assistant_message() -> None:
+    message = {"id": "a1", "role": "user", "parts": [{"type": "text", "text": "Hi"}]}
+    with pytest.raises(ValueError, match=r"must be an assistant message; got role 'user'"):
+        StreamMachine(continued_message=message)
+
+
+def test_a_typed_continued_message_is_taken_as_it_is() -> None:
+    typed = UIMessage.model_validate(_continued_message())
+    m = StreamMachine(continued_message=typed)
+    assert m.message_id == "a1"
+    assert m.tool_call_state("c1") == StreamMachine(
+        continued_message=_continued_message()
+    ).tool_call_state("c1")
 
 
 # =====================================================================================

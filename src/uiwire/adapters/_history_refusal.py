@@ -1,9 +1,9 @@
-"""A conversation a history converter cannot take, refused the same way by every adapter.
+"""A conversation a history converter cannot take, refused like one the parser refuses.
 
-The parser checks each UI message on its own; a converter may still refuse what it
-makes of them (a ``data:`` URL with no data, a tool part naming no tool, a last message
-that is not the user's). Both adapters' ``begin_turn`` turn that refusal into this 422,
-before any stream, instead of an exception that would be a 500.
+The parser checks each UI message (its rules are every adapter's); a converter may still
+refuse the conversation it makes of them, e.g. the DSPy adapter needs the user's
+question last. An adapter's ``begin_turn`` turns such a refusal into this 422 naming the
+field, before any stream, instead of an exception that would be a 500.
 """
 
 from __future__ import annotations

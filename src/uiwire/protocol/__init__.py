@@ -12,6 +12,7 @@ from uiwire._errors import (
     ProtocolError,
     StreamViolation,
     TargetError,
+    UnreplayableMessage,
     ViolationKind,
 )
 from uiwire.protocol import chunks, ui_message
@@ -50,6 +51,7 @@ __all__ = [
     "Target",
     "TargetError",
     "UIMessageAssembler",
+    "UnreplayableMessage",
     "ViolationKind",
     "check_stream",
     "encode_chunk",

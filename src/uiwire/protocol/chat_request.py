@@ -22,11 +22,11 @@ from pydantic_core import ErrorDetails
 from uiwire._errors import ChatRequestError, FieldError
 from uiwire.protocol.ui_message import (
     DEFAULT_URL_SCHEMES,
-    UNION_TAGS,
     URL_SCHEMES_KEY,
     UIMessage,
     UIModel,
     allowed_url_schemes,
+    readable_path,
 )
 
 __all__ = ["ChatRequest", "parse_chat_request"]
@@ -58,30 +58,8 @@ map with thousands of bad values) so a hostile body cannot grow the 422 response
 _OBJECT_EXPECTED: Final = frozenset({"model_type", "model_attributes_type", "dict_type"})
 
 
-def _readable_path(loc: tuple[int | str, ...]) -> str:
-    """``("messages", 0, "parts", 1, "text", "text")`` -> ``"messages[0].parts[1].text"``.
-
-    pydantic puts a discriminated-union member's tag after the list index
-    (``parts, 1, "text"``); that segment is not a field, so it is dropped.
-    """
-    path = ""
-    for i, segment in enumerate(loc):
-        if isinstance(segment, int):
-            path += f"[{segment}]"
-        elif (
-            i >= 2
-            and loc[i - 2] == "parts"
-            and isinstance(loc[i - 1], int)
-            and segment in UNION_TAGS
-        ):
-            continue
-        else:
-            path += f".{segment}" if path else segment
-    return path or "body"
-
-
 def _field_error(error: ErrorDetails) -> FieldError:
-    path = _readable_path(error["loc"])
+    path = readable_path(error["loc"])
     kind = error["type"]
     message = error["msg"]
     if kind == "part_type":

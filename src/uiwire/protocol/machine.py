@@ -5,7 +5,8 @@ Theory of operation
 A caller states *intents* ("here is a text delta", "tool call X has its input", "we are
 done"); the machine answers with the *chunks* (wire dicts) that say so correctly, or
 raises ``ProtocolError`` and changes nothing. Every ordering rule the AI SDK client
-enforces, and the stricter ones uiwire promises, live in this file:
+enforces, and the stricter ones uiwire promises, live in this file, except the tool-call
+state table and the reading of a continued message, which live in ``_tool_calls``:
 
 1. **Lifecycle.** ``start`` (always with a ``messageId``) comes first, exactly once,
    emitted automatically by the first intent. ``finish``, ``abort`` and ``error`` end
@@ -20,11 +21,12 @@ enforces, and the stricter ones uiwire promises, live in this file:
    is closed automatically when any other part is created after it (keyed or not), so
    parts appear in the order they were written. Parts with explicit keys stay open until
    closed, the step ends or the stream ends: adapters use them for interleaved fields.
-4. **Tool calls.** Each ``toolCallId`` moves through ``_TOOL_RULES`` (below): a chunk is
-   emitted only for a call this stream created or the continued message holds, and
-   only from a state where the client accepts it. When a step or the stream ends, calls
-   still streaming their input are closed with ``tool-input-error``: the client updates
-   a tool part only within its step, and no part should spin forever.
+4. **Tool calls.** Each ``toolCallId`` moves through ``_tool_calls.TOOL_RULES``: a
+   chunk is emitted only for a call this stream created or the continued message holds
+   (``adopt_continued_message``), and only from a state where the client accepts it.
+   When a step or the stream ends, calls still streaming their input are closed with
+   ``tool-input-error``: the client updates a tool part only within its step, and no
+   part should spin forever.
 5. **Target.** A chunk type, field or value the target client rejects raises
    ``TargetError`` (see ``chunks.check_chunk_target``). Payloads (``input``, ``output``,
    ``data``, metadata) are copied to plain JSON and checked for keys the client's secure
@@ -44,6 +46,22 @@ from pydantic import ValidationError
 from uiwire._errors import ProtocolError
 from uiwire._ids import new_id
 from uiwire.protocol._json import to_json_value
+from uiwire.protocol._tool_calls import (
+    APPROVAL_REQUESTED,
+    APPROVED,
+    DENIED,
+    INPUT_AVAILABLE,
+    INPUT_STREAMING,
+    NEW,
+    OUTPUT_AVAILABLE,
+    OUTPUT_DENIED,
+    OUTPUT_ERROR,
+    PRELIMINARY,
+    ToolCall,
+    adopt_continued_message,
+    check_tool_chunk,
+    unfinished_input_error,
+)
 from uiwire.protocol.chunks import (
     BaseChunk,
     check_chunk_target,
@@ -51,80 +69,14 @@ from uiwire.protocol.chunks import (
     parse_chunk,
 )
 from uiwire.protocol.targets import DEFAULT_TARGET, Target, as_target
+from uiwire.protocol.ui_message import UIMessage
 
-__all__ = ["Chunk", "EndReason", "StreamMachine", "unfinished_input_error"]
+__all__ = ["Chunk", "EndReason", "StreamMachine"]
 
 Chunk = dict[str, Any]
 """A wire chunk: camelCase keys, ready for ``encode_chunk``."""
 
 EndReason = Literal["finish", "abort", "error"]
-
-# --- tool call states and the transitions between them ------------------------------
-
-_NEW: Final = "new"
-_INPUT_STREAMING: Final = "input-streaming"
-_INPUT_AVAILABLE: Final = "input-available"
-_APPROVAL_REQUESTED: Final = "approval-requested"
-_APPROVED: Final = "approval-responded (approved)"
-_DENIED: Final = "approval-responded (denied)"
-_PRELIMINARY: Final = "output-available (preliminary)"
-_OUTPUT_AVAILABLE: Final = "output-available"
-_OUTPUT_ERROR: Final = "output-error"
-_OUTPUT_DENIED: Final = "output-denied"
-
-_TOOL_RULES: Final[dict[str, frozenset[str]]] = {
-    # chunk type: the call states it may be sent from
-    "tool-input-start": frozenset({_NEW}),
-    "tool-input-delta": frozenset({_INPUT_STREAMING}),
-    "tool-input-available": frozenset({_NEW, _INPUT_STREAMING}),
-    "tool-input-error": frozenset({_NEW, _INPUT_STREAMING}),
-    "tool-approval-request": frozenset({_INPUT_AVAILABLE}),
-    "tool-approval-response": frozenset({_APPROVAL_REQUESTED}),
-    "tool-output-available": frozenset({_INPUT_AVAILABLE, _APPROVED, _PRELIMINARY}),
-    "tool-output-error": frozenset({_INPUT_AVAILABLE, _APPROVED, _PRELIMINARY}),
-    "tool-output-denied": frozenset({_APPROVAL_REQUESTED, _DENIED}),
-}
-
-_INTERRUPTED: Final = "interrupted (its input was cut off in an earlier response)"
-
-_PART_STATE_TO_CALL_STATE: Final[dict[str, str]] = {
-    # a response that ended mid-input left it so; its step is over, and the client would
-    # not find the part again once a new step starts
-    "input-streaming": _INTERRUPTED,
-    "input-available": _INPUT_AVAILABLE,
-    "approval-requested": _APPROVAL_REQUESTED,
-    "output-available": _OUTPUT_AVAILABLE,
-    "output-error": _OUTPUT_ERROR,
-    "output-denied": _OUTPUT_DENIED,
-}
-
-_UNFINISHED_INPUT_TEXT: Final = "The tool call's input was not completed."
-
-
-def unfinished_input_error(tool_call_id: str, tool_name: str, *, dynamic: bool) -> Chunk:
-    """The ``tool-input-error`` that ends a call whose input never completed (the stream
-    ended, or a follower lost it, while the input was streaming)."""
-    chunk: Chunk = {
-        "type": "tool-input-error",
-        "toolCallId": tool_call_id,
-        "toolName": tool_name,
-        "input": None,
-        "errorText": _UNFINISHED_INPUT_TEXT,
-    }
-    if dynamic:
-        chunk["dynamic"] = True
-    return chunk
-
-
-class _ToolCall:
-    __slots__ = ("approval_id", "dynamic", "name", "state", "step")
-
-    def __init__(self, name: str, state: str, step: int, dynamic: bool) -> None:
-        self.name = name
-        self.state = state
-        self.step = step  # -1: from the continued message, never reset
-        self.dynamic = dynamic
-        self.approval_id: str | None = None
 
 
 class _RawId:
@@ -142,16 +94,13 @@ class _RawId:
         return isinstance(other, _RawId) and other.wire_id == self.wire_id
 
 
-def _describe(state: str) -> str:
-    return "unknown to this stream" if state == _NEW else f"in state {state!r}"
-
-
 class StreamMachine:
     """Turns intents into a correctly ordered UI message stream for one assistant message.
 
     ``message_id`` defaults to a fresh unguessable id. ``continued_message`` is the
-    assistant message (a UIMessage dict) this response continues, after an approval or a
-    client-side tool result: its id is reused and its tool calls can receive outputs.
+    assistant ``UIMessage`` (or a dict, validated as one) this response continues, after
+    an approval or a client-side tool result: its id is reused and its tool calls can
+    receive outputs (``_tool_calls.adopt_continued_message``).
     """
 
     def __init__(
@@ -159,23 +108,29 @@ class StreamMachine:
         *,
         message_id: str | None = None,
         target: Target = DEFAULT_TARGET,
-        continued_message: Mapping[str, Any] | None = None,
+        continued_message: UIMessage | Mapping[str, Any] | None = None,
     ) -> None:
         self._target: Target = as_target(target)
-        self._tools: dict[str, _ToolCall] = {}
+        self._tools: dict[str, ToolCall] = {}
         self._approvals: dict[str, str] = {}
         self._data_ids: dict[tuple[str, str], int] = {}  # (type, id) -> step, -1 outside
         self._reserved_part_ids: set[str] = set()  # ids the continued message already uses
         self._metadata_mergeable = True
         self._interrupted_to_close: list[str] = []  # closed right after start
         if continued_message is not None:
-            continued_id = self._adopt_continued_message(continued_message)
-            if message_id is not None and message_id != continued_id:
+            continued = adopt_continued_message(continued_message, target=self._target)
+            if message_id is not None and message_id != continued.message_id:
                 raise ValueError(
                     f"message_id {message_id!r} differs from the continued message's id "
-                    f"{continued_id!r}; a continuation must reuse the continued id"
+                    f"{continued.message_id!r}; a continuation must reuse the continued id"
                 )
-            message_id = continued_id
+            message_id = continued.message_id
+            self._tools = continued.tools
+            self._approvals = continued.approvals
+            self._data_ids = continued.data_ids
+            self._reserved_part_ids = continued.reserved_part_ids
+            self._metadata_mergeable = continued.metadata_mergeable
+            self._interrupted_to_close = continued.interrupted_to_close
         if message_id is None:
             message_id = new_id("msg")
         elif not isinstance(message_id, str) or not message_id:  # pyright: ignore[reportUnnecessaryIsInstance]
@@ -391,9 +346,7 @@ class StreamMachine:
         self._tool_transition(kind, tool_call_id)
         out = self._ensure_step(self._close_current_parts([]))
         out.append(chunk)
-        self._tools[tool_call_id] = _ToolCall(
-            tool_name, _INPUT_STREAMING, self._step, bool(dynamic)
-        )
+        self._tools[tool_call_id] = ToolCall(tool_name, INPUT_STREAMING, self._step, bool(dynamic))
         return out
 
     def tool_input_delta(self, tool_call_id: str, delta: str) -> list[Chunk]:
@@ -402,7 +355,7 @@ class StreamMachine:
             call = self._tools.get(tool_call_id)
         except TypeError:
             call = None  # unhashable id: the slow path names it
-        if call is not None and call.state is _INPUT_STREAMING and type(delta) is str and delta:
+        if call is not None and call.state is INPUT_STREAMING and type(delta) is str and delta:
             return [
                 {"type": "tool-input-delta", "toolCallId": tool_call_id, "inputTextDelta": delta}
             ]
@@ -483,7 +436,7 @@ class StreamMachine:
         call = self._tool_transition(kind, tool_call_id)
         out = self._ensure_started([])
         out.append(chunk)
-        call.state = _APPROVAL_REQUESTED
+        call.state = APPROVAL_REQUESTED
         call.approval_id = approval_id
         self._approvals[approval_id] = tool_call_id
         return out
@@ -516,7 +469,7 @@ class StreamMachine:
         call = self._tool_transition(kind, tool_call_id)
         out = self._ensure_started([])
         out.append(chunk)
-        call.state = _APPROVED if approved else _DENIED
+        call.state = APPROVED if approved else DENIED
         return out
 
     def tool_output_available(
@@ -545,7 +498,7 @@ class StreamMachine:
         self._gate(chunk)
         out = self._ensure_started([])
         out.append(chunk)
-        call.state = _PRELIMINARY if preliminary else _OUTPUT_AVAILABLE
+        call.state = PRELIMINARY if preliminary else OUTPUT_AVAILABLE
         return out
 
     def tool_output_error(
@@ -572,7 +525,7 @@ class StreamMachine:
         self._gate(chunk)
         out = self._ensure_started([])
         out.append(chunk)
-        call.state = _OUTPUT_ERROR
+        call.state = OUTPUT_ERROR
         return out
 
     def tool_output_denied(self, tool_call_id: str) -> list[Chunk]:
@@ -583,7 +536,7 @@ class StreamMachine:
         call = self._tool_transition(kind, tool_call_id)
         out = self._ensure_started([])
         out.append(chunk)
-        call.state = _OUTPUT_DENIED
+        call.state = OUTPUT_DENIED
         return out
 
     # --- sources, files, data, metadata ----------------------------------------------
@@ -806,7 +759,7 @@ class StreamMachine:
             for tool_call_id in self._interrupted_to_close:
                 call = self._tools[tool_call_id]
                 out.append(unfinished_input_error(tool_call_id, call.name, dynamic=call.dynamic))
-                call.state = _OUTPUT_ERROR
+                call.state = OUTPUT_ERROR
         return out
 
     def _ensure_step(self, out: list[Chunk]) -> list[Chunk]:
@@ -853,9 +806,9 @@ class StreamMachine:
         """End calls still streaming input: the client finds a tool part to update only
         within the current step, so a call's input must not outlive its step."""
         for tool_call_id, call in self._tools.items():
-            if call.state is _INPUT_STREAMING:
+            if call.state is INPUT_STREAMING:
                 out.append(unfinished_input_error(tool_call_id, call.name, dynamic=call.dynamic))
-                call.state = _OUTPUT_ERROR
+                call.state = OUTPUT_ERROR
 
     def _start_part(
         self,
@@ -978,16 +931,16 @@ class StreamMachine:
         self._tool_transition(kind, tool_call_id)
         out = self._ensure_step([] if known is not None else self._close_current_parts([]))
         out.append(chunk)
-        state = _OUTPUT_ERROR if kind == "tool-input-error" else _INPUT_AVAILABLE
+        state = OUTPUT_ERROR if kind == "tool-input-error" else INPUT_AVAILABLE
         if known is None:
-            self._tools[tool_call_id] = _ToolCall(tool_name, state, self._step, bool(dynamic))
+            self._tools[tool_call_id] = ToolCall(tool_name, state, self._step, bool(dynamic))
         else:
             known.state = state
         return out
 
     @staticmethod
     def _same_dynamic(
-        call: _ToolCall, dynamic: bool | None, kind: str, tool_call_id: str
+        call: ToolCall, dynamic: bool | None, kind: str, tool_call_id: str
     ) -> bool | None:
         """A call's chunks all say ``dynamic: true`` or none do (v5 clients need it on outputs)."""
         if dynamic is not None and dynamic != call.dynamic:
@@ -997,23 +950,14 @@ class StreamMachine:
             )
         return True if call.dynamic else None
 
-    def _tool_transition(self, kind: str, tool_call_id: str) -> _ToolCall:
+    def _tool_transition(self, kind: str, tool_call_id: str) -> ToolCall:
         """Check that ``kind`` may be sent for the call now; return the call (a stub if new)."""
         self._check_open(kind)
         if not isinstance(tool_call_id, str):  # pyright: ignore[reportUnnecessaryIsInstance]
             raise ProtocolError(f"{kind}.toolCallId must be a string; got {tool_call_id!r}")
         call = self._tools.get(tool_call_id)
-        state = _NEW if call is None else call.state
-        allowed = _TOOL_RULES[kind]
-        if state not in allowed:
-            needs = " or ".join(
-                repr(s) if s != _NEW else "a new tool call" for s in sorted(allowed)
-            )
-            raise ProtocolError(
-                f"cannot send {kind} for tool call {tool_call_id!r}: it is {_describe(state)}; "
-                f"{kind} needs {needs}"
-            )
-        return call if call is not None else _ToolCall("", _NEW, self._step, False)
+        check_tool_chunk(kind, tool_call_id, NEW if call is None else call.state)
+        return call if call is not None else ToolCall("", NEW, self._step, False)
 
     def _new_part(self, chunk: Chunk, provider_metadata: Mapping[str, Any] | None) -> list[Chunk]:
         kind: str = chunk["type"]
@@ -1107,81 +1051,6 @@ class StreamMachine:
         except ValidationError as exc:
             raise ProtocolError(describe_validation_error(chunk.get("type"), exc)) from None
 
-    def _adopt_continued_message(self, message: Mapping[str, Any]) -> str:
-        if not isinstance(message, Mapping):  # pyright: ignore[reportUnnecessaryIsInstance]
-            raise ValueError(f"continued_message must be a UIMessage mapping; got {message!r}")
-        message_id = message.get("id")
-        if not isinstance(message_id, str) or not message_id:
-            raise ValueError(f"continued_message.id must be a non-empty string; got {message_id!r}")
-        if message.get("role") != "assistant":
-            raise ValueError(
-                f"continued_message.role must be 'assistant'; got {message.get('role')!r}"
-            )
-        parts = message.get("parts")
-        if not isinstance(parts, list):
-            raise ValueError("continued_message.parts must be a list")
-        metadata = message.get("metadata")
-        self._metadata_mergeable = metadata is None or isinstance(metadata, Mapping)
-        parts = cast("list[Any]", parts)
-        last_step = max(
-            (i for i, p in enumerate(parts) if _part_type(p) == "step-start"), default=-1
-        )
-        for index, part in enumerate(parts):
-            if not isinstance(part, Mapping):
-                raise ValueError(f"continued_message.parts[{index}] must be an object")
-            part = cast("Mapping[str, Any]", part)
-            part_type = part.get("type")
-            if not isinstance(part_type, str):
-                raise ValueError(f"continued_message.parts[{index}].type must be a string")
-            part_id = part.get("id")
-            if isinstance(part_id, str):
-                if part_type.startswith("data-"):
-                    self._data_ids[part_type, part_id] = -1
-                else:
-                    self._reserved_part_ids.add(part_id)
-            if part_type != "dynamic-tool" and not part_type.startswith("tool-"):
-                continue
-            self._adopt_tool_part(index, part_type, part, in_last_step=index > last_step)
-        return message_id
-
-    def _adopt_tool_part(
-        self, index: int, part_type: str, part: Mapping[str, Any], *, in_last_step: bool
-    ) -> None:
-        where = f"continued_message.parts[{index}]"
-        tool_call_id = part.get("toolCallId")
-        if not isinstance(tool_call_id, str):
-            raise ValueError(f"{where}.toolCallId must be a string")
-        dynamic = part_type == "dynamic-tool"
-        name = part.get("toolName") if dynamic else part_type[len("tool-") :]
-        if not isinstance(name, str):
-            raise ValueError(f"{where}.toolName must be a string")
-        part_state = part.get("state")
-        raw_approval = part.get("approval")
-        approval: Mapping[str, Any] = (
-            cast("Mapping[str, Any]", raw_approval) if isinstance(raw_approval, Mapping) else {}
-        )
-        approval_id = approval.get("id")
-        if part_state == "approval-responded":
-            approved = approval.get("approved")
-            if not isinstance(approved, bool):
-                raise ValueError(f"{where}.approval.approved must be a bool")
-            state = _APPROVED if approved else _DENIED
-        elif part_state == "output-available" and part.get("preliminary") is True:
-            state = _PRELIMINARY
-        elif isinstance(part_state, str) and part_state in _PART_STATE_TO_CALL_STATE:
-            state = _PART_STATE_TO_CALL_STATE[part_state]
-        else:
-            raise ValueError(f"{where}.state {part_state!r} is not a tool part state")
-        call = _ToolCall(name, state, -1, dynamic)
-        if state is _INTERRUPTED and in_last_step and self._target != "v5":
-            # the client still finds it in its step until a new step starts: close it
-            # right after start (v5 clients would add a second part instead)
-            self._interrupted_to_close.append(tool_call_id)
-        if isinstance(approval_id, str):
-            call.approval_id = approval_id
-            self._approvals[approval_id] = tool_call_id
-        self._tools[tool_call_id] = call
-
 
 _OPTIONAL_SCALARS: Final[dict[str, type]] = {
     "dynamic": bool,
@@ -1196,10 +1065,6 @@ _OPTIONAL_SCALARS: Final[dict[str, type]] = {
     "id": str,
     "inputEncoding": str,
 }
-
-
-def _part_type(part: Any) -> Any:
-    return cast("Mapping[str, Any]", part).get("type") if isinstance(part, Mapping) else None
 
 
 def _send_by_method(machine: StreamMachine, wire: Chunk) -> list[Chunk]:

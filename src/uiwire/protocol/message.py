@@ -47,6 +47,7 @@ from uiwire.protocol._js_values import (
 )
 from uiwire.protocol._partial_json import parse_partial_json
 from uiwire.protocol.targets import Target, as_target
+from uiwire.protocol.ui_message import UIMessage, as_ui_message
 
 __all__ = ["UIMessageAssembler"]
 
@@ -100,9 +101,10 @@ Handler = Callable[["UIMessageAssembler", dict[str, Any]], None]
 class UIMessageAssembler:
     """Feed chunks with :meth:`apply`; read the assembled assistant :attr:`message`.
 
-    ``message`` is the assistant message being continued (deep-copied, never mutated).
-    With no message, or a message whose role is not ``"assistant"``, a new assistant
-    message starts, with ``message_id`` (or the given message's id) as its id. A
+    ``message`` is the assistant message being continued: a ``UIMessage``, or a dict
+    validated as one (``as_ui_message``); deep-copied, never mutated. With no message,
+    or a message whose role is not ``"assistant"``, a new assistant message starts, with
+    ``message_id`` (or the given message's id) as its id. A
     ``start`` chunk with a different ``messageId`` starts over with a new message, as
     ``readUIMessageStream`` does.
     """
@@ -116,7 +118,7 @@ class UIMessageAssembler:
         self,
         *,
         target: Target = "v6",
-        message: Mapping[str, Any] | None = None,
+        message: UIMessage | Mapping[str, Any] | None = None,
         message_id: str = "",
     ) -> None:
         self._target: Target = as_target(target)
@@ -131,17 +133,13 @@ class UIMessageAssembler:
         if message is None:
             self._msg = _new_message(message_id)
         else:
-            copied: dict[str, Any] = clone(message)
-            if copied.get("role") == "assistant":
-                parts = copied.get("parts")
-                if not isinstance(parts, list) or not all(
-                    isinstance(_type_of(p), str) for p in cast("list[Any]", parts)
-                ):
-                    raise ValueError("message.parts must be a list of parts with a string type")
-                self._msg = copied
+            typed = as_ui_message(message)
+            if typed.role == "assistant":
+                # a dict keeps its own key order, as the client's copy of it would
+                self._msg = clone(typed.to_json() if message is typed else message)
                 self._seed_partial_tool_calls()
             else:
-                self._msg = _new_message(_or(copied.get("id", UNDEFINED), ""))
+                self._msg = _new_message(typed.id)
 
         self._handlers = self._handler_table(self._target)
 

@@ -70,31 +70,33 @@ Per part, in message order (``start-step`` for each ``step-start`` part, a
 No ``finish``, ``abort``, ``error`` or ``[DONE]`` is written. The chunks are checked the
 way the client would read them: against the target's schema and by assembling them with
 :class:`~uiwire.protocol.message.UIMessageAssembler`; the result must be the message
-(with the v6 approval gap above). Anything else raises ``ValueError`` naming the field,
-``parts[3].state``: a message that is not an assistant message, a part type the target
-does not know, a field no chunk can set (a ``file`` part's ``filename``, ``null``
-metadata), a tool call id used twice in one step, a ``data-*`` part id used twice.
+(with the v6 approval gap above). The message itself is a valid ``UIMessage`` (typed, or
+a dict validated as one): its shape is not checked again here. What can still fail is
+its *replay*, and that raises ``UnreplayableMessage`` naming the field,
+``parts[3].state``: a message that is not an assistant message, a part type, field or
+state the target does not know, a field no chunk can set (a ``file`` part's
+``filename``, ``null`` metadata, a text part without ``state``), a tool call id used
+twice in one step, a ``data-*`` part id used twice.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Final, cast, get_args
+from typing import Any, Final, cast
 
 from pydantic import ValidationError
 
-from uiwire._errors import StreamViolation, TargetError
+from uiwire._errors import StreamViolation, TargetError, UnreplayableMessage
 from uiwire.protocol._json import dumps
 from uiwire.protocol._partial_json import parse_partial_json
 from uiwire.protocol.chunks import check_chunk_target, describe_validation_error, parse_chunk
 from uiwire.protocol.machine import Chunk
 from uiwire.protocol.message import UIMessageAssembler
 from uiwire.protocol.targets import DEFAULT_TARGET, TARGETS, Target, as_target
-from uiwire.protocol.ui_message import ToolState
+from uiwire.protocol.ui_message import UIMessage, as_ui_message
 
 __all__ = ["message_chunks"]
 
-_TOOL_STATES: Final[frozenset[str]] = frozenset(get_args(ToolState))
 # the call's own fields, as a tool-input-start / tool-input-available chunk carries them
 _CALL_FIELDS: Final = (
     ("providerExecuted", "providerExecuted"),
@@ -117,18 +119,30 @@ _V7_APPROVAL_FIELDS: Final = ("requestReason", "isAutomatic")
 _ABSENT: Final = object()
 
 
-def message_chunks(message: Mapping[str, Any], *, target: Target = DEFAULT_TARGET) -> list[Chunk]:
-    """The chunks that rebuild ``message`` (an assistant UIMessage as JSON) from nothing.
+def message_chunks(
+    message: UIMessage | Mapping[str, Any], *, target: Target = DEFAULT_TARGET
+) -> list[Chunk]:
+    """The chunks that rebuild ``message`` (an assistant ``UIMessage``, or a dict
+    validated as one) from nothing.
 
     See the module docstring for what each part becomes, and the one state (v6
-    ``approval-responded``) rebuilt as its nearest neighbour. Raises ``ValueError``
-    naming the offending field when the message is not an assistant message or holds
-    something no chunk sequence of ``target`` rebuilds.
+    ``approval-responded``) rebuilt as its nearest neighbour. Raises
+    ``UnreplayableMessage`` naming the offending field when the message is not an
+    assistant message or holds something no chunk sequence of ``target`` rebuilds (and
+    pydantic's ``ValidationError`` for a dict that is not a ``UIMessage``).
     """
     target = as_target(target)
+    typed = as_ui_message(message)
+    if typed.role != "assistant":
+        raise UnreplayableMessage(
+            f"role must be 'assistant': only an assistant message can be rebuilt; "
+            f"got {typed.role!r}",
+            field="role",
+        )
+    wire = typed.to_json()
     builder = _Builder(target)
-    chunks = builder.build(message)
-    _verify(message, chunks, builder.owners, target)
+    chunks = builder.build(wire)
+    _verify(wire, chunks, builder.owners, target)
     return chunks
 
 
@@ -136,17 +150,9 @@ def _rank(target: Target) -> int:
     return TARGETS.index(target)
 
 
-def _mapping(value: Any, where: str) -> Mapping[str, Any]:
-    if not isinstance(value, Mapping):
-        raise ValueError(f"{where} must be an object; got {value!r}")
-    return cast("Mapping[str, Any]", value)
-
-
-def _string(part: Mapping[str, Any], key: str, where: str) -> str:
-    value = part.get(key)
-    if not isinstance(value, str):
-        raise ValueError(f"{where}.{key} must be a string; got {value!r}")
-    return value
+def _unreplayable(where: str, problem: str) -> UnreplayableMessage:
+    """``where`` is ``"message"`` or the path of the part the chunk rebuilds."""
+    return UnreplayableMessage(f"{where}{problem}", field=None if where == "message" else where)
 
 
 class _Builder:
@@ -167,31 +173,21 @@ class _Builder:
         self.owners.append(self._part)
 
     def build(self, message: Mapping[str, Any]) -> list[Chunk]:
-        message = _mapping(message, "message")
-        if message.get("role") != "assistant":
-            raise ValueError(
-                f"role must be 'assistant': only an assistant message can be rebuilt; "
-                f"got {message.get('role')!r}"
-            )
-        message_id = message.get("id")
-        if not isinstance(message_id, str):
-            raise ValueError(f"id must be a string; got {message_id!r}")
-        parts = message.get("parts")
-        if not isinstance(parts, list):
-            raise ValueError(f"parts must be a list; got {parts!r}")
-        start: Chunk = {"type": "start", "messageId": message_id}
+        """``message`` is a valid assistant ``UIMessage`` as JSON (``to_json``)."""
+        start: Chunk = {"type": "start", "messageId": message["id"]}
         metadata = message.get("metadata", _ABSENT)
         if metadata is None:
-            raise ValueError(
+            raise UnreplayableMessage(
                 "metadata: null cannot be rebuilt (the client ignores null metadata); "
-                "leave the key out instead"
+                "leave the key out instead",
+                field="metadata",
             )
         if metadata is not _ABSENT:
             start["messageMetadata"] = metadata
         self.emit(start)
-        for index, part in enumerate(cast("list[Any]", parts)):
+        for index, part in enumerate(cast("list[Mapping[str, Any]]", message["parts"])):
             self._part = index
-            self._add_part(index, _mapping(part, f"parts[{index}]"))
+            self._add_part(index, part)
         self._part = None
         if self._in_step or self._left_open:
             # v5/v6 clients forget open text and reasoning ids here, as a client whose
@@ -203,9 +199,7 @@ class _Builder:
 
     def _add_part(self, index: int, part: Mapping[str, Any]) -> None:
         where = f"parts[{index}]"
-        kind = part.get("type")
-        if not isinstance(kind, str):
-            raise ValueError(f"{where}.type must be a string; got {kind!r}")
+        kind: str = part["type"]
         if kind == "step-start":
             if self._in_step:
                 self.emit({"type": "finish-step"})
@@ -224,23 +218,35 @@ class _Builder:
             chunk: Chunk = {"type": kind}
             chunk.update({f: part[f] for f in fields if f in part})
             self.emit(chunk)
-        else:
-            raise ValueError(f"{where}.type {kind!r} is not a part type any chunk creates")
+        else:  # a valid UIMessage holds no other part type
+            raise AssertionError(f"{where}.type {kind!r} is not a UIMessage part type")
 
     def needs(self, since: Target, where: str, what: str) -> None:
+        """A target-capability check: the message is valid, the target lacks ``what``."""
         if _rank(self.target) < _rank(since):
-            raise ValueError(
+            raise UnreplayableMessage(
                 f"{where}: {what} cannot be rebuilt for AI SDK {self.target} clients; "
-                f"it needs target {since} or later"
+                f"it needs target {since} or later",
+                field=where,
             )
 
     def _text(self, index: int, kind: str, part: Mapping[str, Any]) -> None:
         where = f"parts[{index}]"
-        text = _string(part, "text", where)
+        text: str = part["text"]
         state = part.get("state")
-        if state not in ("streaming", "done"):
-            raise ValueError(f"{where}.state must be 'streaming' or 'done'; got {state!r}")
-        part_id = f"replay-t{index}" if kind == "text" else _string(part, "id", where)
+        if state is None:
+            raise UnreplayableMessage(
+                f"{where}.state: a {kind} part without a state cannot be rebuilt (the "
+                "client's parts always have one)",
+                field=f"{where}.state",
+            )
+        part_id = f"replay-t{index}" if kind == "text" else part.get("id")
+        if part_id is None:
+            raise UnreplayableMessage(
+                f"{where}.id: a reasoning part without an id cannot be rebuilt (the "
+                "client's parts always have one)",
+                field=f"{where}.id",
+            )
         if "citations" in part:
             self.needs("v7", f"{where}.citations", "citations")
         start: Chunk = {"type": f"{kind}-start", "id": part_id}
@@ -260,14 +266,18 @@ class _Builder:
     def _data(self, index: int, kind: str, part: Mapping[str, Any]) -> None:
         where = f"parts[{index}]"
         if part.get("transient") is True:
-            raise ValueError(f"{where}.transient: a transient data part is never stored")
+            raise UnreplayableMessage(
+                f"{where}.transient: a transient data part is never stored",
+                field=f"{where}.transient",
+            )
         data_id = part.get("id")
         if isinstance(data_id, str):
             earlier = self._data_ids.get((kind, data_id))
             if earlier is not None:
-                raise ValueError(
+                raise UnreplayableMessage(
                     f"{where}.id {data_id!r} is also the id of parts[{earlier}] ({kind}); "
-                    "the client would update that part instead of adding this one"
+                    "the client would update that part instead of adding this one",
+                    field=f"{where}.id",
                 )
             self._data_ids[kind, data_id] = index
         self.emit(dict(part))  # the client stores the chunk itself as the part
@@ -284,26 +294,23 @@ class _Tool:
         self.index = index
         kind: str = part["type"]
         self.dynamic = kind == "dynamic-tool"
-        self.name = _string(part, "toolName", self.where) if self.dynamic else kind[5:]
-        self.call_id = _string(part, "toolCallId", self.where)
-        state = part.get("state")
-        if state not in _TOOL_STATES:
-            raise ValueError(f"{self.where}.state {state!r} is not a tool part state")
-        self.state: str = state
-        approval = part.get("approval", _ABSENT)
-        self.approval: Mapping[str, Any] | None = (
-            None if approval is _ABSENT else _mapping(approval, f"{self.where}.approval")
-        )
+        self.name: str = part["toolName"] if self.dynamic else kind[5:]
+        self.call_id: str = part["toolCallId"]
+        self.state: str = part["state"]
+        self.approval: Mapping[str, Any] | None = part.get("approval")
 
     # --- gating --------------------------------------------------------------------
 
     def _check(self) -> None:
+        """What the target or the client's part lookup cannot take (the part's shape is
+        the UIMessage's own: approvals are where the state needs them)."""
         where = self.where
         earlier = self.b.step_tool_ids.get(self.call_id)
         if earlier is not None:
-            raise ValueError(
+            raise UnreplayableMessage(
                 f"{where}.toolCallId {self.call_id!r} is also the id of parts[{earlier}] in "
-                "the same step; the client would update that part instead of adding this one"
+                "the same step; the client would update that part instead of adding this one",
+                field=f"{where}.toolCallId",
             )
         self.b.step_tool_ids[self.call_id] = self.index
         for field in _V6_TOOL_FIELDS:
@@ -313,16 +320,9 @@ class _Tool:
             self.b.needs("v6", f"{where}.state", f"state {self.state!r}")
         if self.approval is not None:
             self.b.needs("v6", f"{where}.approval", "an approval")
-            _string(self.approval, "id", f"{where}.approval")
             for field in _V7_APPROVAL_FIELDS:
                 if field in self.approval:
                     self.b.needs("v7", f"{where}.approval.{field}", field)
-            if self.state.startswith("input-"):
-                raise ValueError(
-                    f"{where}.approval: a part in state {self.state!r} cannot hold an approval"
-                )
-        elif self.state in _APPROVAL_STATES:
-            raise ValueError(f"{where}.approval is missing for state {self.state!r}")
 
     # --- chunks --------------------------------------------------------------------
 
@@ -347,8 +347,12 @@ class _Tool:
         self.b.emit(self._copy(chunk, *_CALL_FIELDS))
 
     def _delta(self, text: Any) -> None:
-        if not isinstance(text, str):
-            raise ValueError(f"{self.where}.rawInput must be a string; got {text!r}")
+        if not isinstance(text, str):  # any JSON after an error; a delta is text
+            raise UnreplayableMessage(
+                f"{self.where}.rawInput: a {type(text).__name__} cannot be streamed as "
+                "input text; only a string can",
+                field=f"{self.where}.rawInput",
+            )
         self.b.emit(
             {"type": "tool-input-delta", "toolCallId": self.call_id, "inputTextDelta": text}
         )
@@ -359,7 +363,9 @@ class _Tool:
             try:
                 text = dumps(self.part["input"]).decode()
             except TypeError as exc:
-                raise ValueError(f"{self.where}.input is not JSON: {exc}") from None
+                raise UnreplayableMessage(
+                    f"{self.where}.input is not JSON: {exc}", field=f"{self.where}.input"
+                ) from None
             self._delta(text)
 
     def _available(self) -> None:
@@ -422,8 +428,6 @@ class _Tool:
             if "reason" in approval:
                 response["reason"] = approval["reason"]
             self.b.emit(response)
-        elif self.target == "v7" and self.state == "approval-responded":
-            raise ValueError(f"{self.where}.approval.approved is missing")
 
     # --- recipes -------------------------------------------------------------------
 
@@ -518,25 +522,28 @@ def _verify(
             check_chunk_target(chunk, target)
             parse_chunk(dumps(chunk))
         except TargetError as exc:
-            raise ValueError(f"{where}: cannot be rebuilt: {exc}") from None
+            raise _unreplayable(where, f": cannot be rebuilt: {exc}") from None
         except ValidationError as exc:
             problem = describe_validation_error(chunk.get("type"), exc)
-            raise ValueError(
-                f"{where}: cannot be rebuilt, the chunk is invalid: {problem}"
+            raise _unreplayable(
+                where, f": cannot be rebuilt, the chunk is invalid: {problem}"
             ) from None
         except TypeError as exc:
-            raise ValueError(f"{where}: cannot be rebuilt, not JSON: {exc}") from None
+            raise _unreplayable(where, f": cannot be rebuilt, not JSON: {exc}") from None
         try:
             assembler.apply(chunk)
         except StreamViolation as exc:
-            raise ValueError(f"{where}: cannot be rebuilt, the client rejects it: {exc}") from None
+            raise _unreplayable(
+                where, f": cannot be rebuilt, the client rejects it: {exc}"
+            ) from None
     expected = _nearest(message, target)
     difference = _difference(expected, assembler.message, "")
     if difference is not None:
         path, wanted, got = difference
-        raise ValueError(
+        raise UnreplayableMessage(
             f"{path}: cannot be rebuilt for AI SDK {target} clients: the message has "
-            f"{_show(wanted)}, the chunks give {_show(got)}"
+            f"{_show(wanted)}, the chunks give {_show(got)}",
+            field=path or None,
         )
 
 

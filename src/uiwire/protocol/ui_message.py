@@ -19,8 +19,13 @@ What the SDK's zod schemas mean, mirrored here:
   loses nothing.
 
 Beyond the SDK, file URLs are checked against the schemes the server allows (given in
-the validation context: ``parse_chat_request`` does it), and message ids must be
-non-empty.
+the validation context: ``parse_chat_request`` does it) and must be usable (a ``data:``
+URL has its ``,``, an ``http(s):`` URL its host); message ids, tool names and tool call
+ids must be non-empty (a model cannot be shown a call with no name or id).
+
+A reader handed a plain dict instead of a ``UIMessage`` validates it with
+``as_ui_message`` first, and trusts the result: nothing after this module checks a
+message's shape again.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Mapping, Sequence
 from typing import Annotated, Any, Final, Literal, NoReturn, TypeVar, cast
+from urllib.parse import urlsplit
 
 from pydantic import (
     AfterValidator,
@@ -71,6 +77,7 @@ __all__ = [
     "UIMessage",
     "UIMessagePart",
     "allowed_url_schemes",
+    "as_ui_message",
 ]
 
 _T = TypeVar("_T")
@@ -133,8 +140,29 @@ def _check_url_scheme(url: str, info: ValidationInfo) -> str:
     return url
 
 
-_FileURL = Annotated[str, AfterValidator(_check_url_scheme)]
-"""A URL the server may fetch or forward to a model, so its scheme is checked."""
+_HOST_SCHEMES: Final = frozenset({"http", "https"})
+
+
+def _check_url_form(url: str) -> str:
+    """Refuse a file URL no reader can use, whatever schemes are allowed: a ``data:``
+    URL without the ``,`` before its data, an ``http(s):`` URL without a host.
+
+    Applied by every validation (the parser's and a plain ``model_validate``), so the
+    history converters can hand any URL of a ``UIMessage`` to their framework as it is.
+    """
+    match = _URL_SCHEME.match(url)
+    scheme = match.group(1).lower() if match else None
+    if scheme == "data" and "," not in url:
+        raise PydanticCustomError("url_form", "is not a valid data: URL (no ',' before the data)")
+    if scheme in _HOST_SCHEMES and not urlsplit(url).netloc:
+        raise PydanticCustomError(
+            "url_form", "is not a valid {scheme}: URL (no host)", {"scheme": scheme}
+        )
+    return url
+
+
+_FileURL = Annotated[str, AfterValidator(_check_url_scheme), AfterValidator(_check_url_form)]
+"""A URL the server may fetch or forward to a model, so its form and scheme are checked."""
 
 
 DEFAULT_URL_SCHEMES: Final = ("data", "https")
@@ -370,7 +398,7 @@ class _ToolPart(_UIPart):
     ``model_fields_set``, not ``is None``.
     """
 
-    tool_call_id: str
+    tool_call_id: Annotated[str, Field(min_length=1)]
     state: ToolState
     title: _Omittable[str] = None
     tool_metadata: _Omittable[ToolMetadata] = None
@@ -437,7 +465,7 @@ def _approval_problems(approval: ToolApproval, state: str) -> list[_Problem]:
 class ToolUIPart(_ToolPart):
     """A call of a tool the app declared, ``type`` ``tool-<name>``."""
 
-    type: str = Field(pattern=r"^tool-")
+    type: str = Field(pattern=r"^tool-.")
 
     @property
     def tool_name(self) -> str:
@@ -449,7 +477,7 @@ class DynamicToolUIPart(_ToolPart):
     """A call of a tool known only at run time (MCP, user-defined), named by ``toolName``."""
 
     type: Literal["dynamic-tool"] = "dynamic-tool"
-    tool_name: str
+    tool_name: Annotated[str, Field(min_length=1)]
     dynamic: _Omittable[Literal[False]] = None
     """``false`` marks a static tool part the SDK turned dynamic (its tool was gone)."""
 
@@ -603,3 +631,42 @@ class UIMessage(UIModel):
         """The message as the client sent it (unknown keys included), ready to save and
         to hand back to ``useChat`` as initial messages."""
         return self.model_dump(mode="json", by_alias=True, exclude_unset=True)
+
+
+def as_ui_message(message: UIMessage | Mapping[str, Any] | BaseModel) -> UIMessage:
+    """``message`` as a ``UIMessage``: itself, or validated as one.
+
+    The one door for readers that also take a plain JSON object (camelCase keys, as
+    ``useChat`` sends it; another pydantic model is dumped by alias first). It is
+    validated as ``parse_chat_request`` does, strictly and by alias, but with any URL
+    scheme: the scheme policy is the endpoint's, applied when the request was parsed.
+    Raises pydantic's ``ValidationError`` (a ``ValueError``) naming each bad field.
+    """
+    if isinstance(message, UIMessage):
+        return message
+    if isinstance(message, BaseModel):
+        message = message.model_dump(mode="json", by_alias=True, exclude_unset=True)
+    return UIMessage.model_validate(message, strict=True, by_alias=True, by_name=False)
+
+
+def readable_path(loc: Sequence[int | str]) -> str:
+    """A validation error's location as a JavaScript developer writes it:
+    ``("messages", 0, "parts", 1, "text", "text")`` -> ``"messages[0].parts[1].text"``.
+
+    pydantic puts a discriminated-union member's tag after the list index
+    (``parts, 1, "text"``); that segment is not a field, so it is dropped.
+    """
+    path = ""
+    for i, segment in enumerate(loc):
+        if isinstance(segment, int):
+            path += f"[{segment}]"
+        elif (
+            i >= 2
+            and loc[i - 2] == "parts"
+            and isinstance(loc[i - 1], int)
+            and segment in UNION_TAGS
+        ):
+            continue
+        else:
+            path += f".{segment}" if path else segment
+    return path or "body"

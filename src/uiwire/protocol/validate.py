@@ -21,6 +21,7 @@ from uiwire.protocol.chunks import check_chunk_target, describe_validation_error
 from uiwire.protocol.message import UIMessageAssembler
 from uiwire.protocol.sse import decode_event_data, parse_sse
 from uiwire.protocol.targets import DEFAULT_TARGET, Target, as_target
+from uiwire.protocol.ui_message import UIMessage
 
 __all__ = ["StreamReport", "check_stream", "validate_stream"]
 
@@ -49,13 +50,14 @@ def check_stream(
     body: bytes | str,
     *,
     target: Target = DEFAULT_TARGET,
-    message: Mapping[str, Any] | None = None,
+    message: UIMessage | Mapping[str, Any] | None = None,
     message_id: str = "",
 ) -> StreamReport:
     """Read ``body`` as the client would; report the first violation instead of raising.
 
     ``message`` is the assistant message being continued, if any (as ``useChat`` holds it
-    when it sends an approval or a tool result).
+    when it sends an approval or a tool result): a ``UIMessage``, or a dict validated as
+    one.
     """
     target = as_target(target)
     assembler = UIMessageAssembler(target=target, message=message, message_id=message_id)
@@ -105,7 +107,7 @@ def validate_stream(
     body: bytes | str,
     *,
     target: Target = DEFAULT_TARGET,
-    message: Mapping[str, Any] | None = None,
+    message: UIMessage | Mapping[str, Any] | None = None,
     message_id: str = "",
 ) -> StreamReport:
     """Like ``check_stream``, but raise the first ``StreamViolation``."""

@@ -5,6 +5,11 @@ tidy, as the lifecycle machine does when a stream fails: open text and reasoning
 ended, calls still streaming their input failed, then the ``error``. Only the chunks
 that open or close something are parsed; deltas, the bulk of a stream, are skipped by
 their prefix.
+
+It reads *chunks* another machine already wrote (maybe in another worker), not a
+message, and only needs what is open, so it keeps no call states of its own: the chunks
+that end a streaming input and the chunk that fails one are the lifecycle machine's
+(``protocol._tool_calls``).
 """
 
 from __future__ import annotations
@@ -13,7 +18,8 @@ from typing import Any, Final
 
 import orjson
 
-from uiwire.protocol.machine import Chunk, unfinished_input_error
+from uiwire.protocol._tool_calls import INPUT_ENDING_CHUNKS, unfinished_input_error
+from uiwire.protocol.machine import Chunk
 
 __all__ = ["OpenParts"]
 
@@ -59,7 +65,7 @@ class OpenParts:
         elif kind == "tool-input-start":
             call = (str(chunk.get("toolName")), chunk.get("dynamic") is True)
             self._tool_inputs[str(chunk.get("toolCallId"))] = call
-        elif kind in ("tool-input-available", "tool-input-error"):
+        elif kind in INPUT_ENDING_CHUNKS:
             self._tool_inputs.pop(str(chunk.get("toolCallId")), None)
         elif kind in ("finish-step", "reset-step"):
             self._text.clear()

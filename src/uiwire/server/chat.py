@@ -35,7 +35,13 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from uiwire._errors import ChatRequestError, FieldError, StreamStoreError, TurnTimeout
+from uiwire._errors import (
+    ChatRequestError,
+    FieldError,
+    StreamStoreError,
+    TurnTimeout,
+    UnreplayableMessage,
+)
 from uiwire._ids import new_id
 from uiwire.protocol.chat_request import ChatRequest
 from uiwire.protocol.encode import UI_MESSAGE_STREAM_HEADERS, encode_chunks
@@ -243,7 +249,7 @@ class ChatEndpoint:
             return JSONResponse(exc.to_json(), status_code=exc.status_code)
         except ClientDisconnect:  # gone while sending its body: no one reads the answer
             return Response(status_code=499)
-        continued = turn.continued.to_json() if turn.continued else None
+        continued = turn.continued
         ctx: StreamContext[Any] = StreamContext(
             message_id=turn.message_id,
             continued_message=continued,
@@ -347,15 +353,15 @@ class ChatEndpoint:
         return verdict
 
     async def _record(
-        self, ctx: StreamContext[Any], chat_id: str, continued: dict[str, Any] | None
+        self, ctx: StreamContext[Any], chat_id: str, continued: UIMessage | None
     ) -> RecordedStream | None:
         """Start recording ``ctx`` in the store; None without a store or when it fails
         (the answer is then streamed without resumption)."""
         if self._streams is None:
             return None
         try:
-            rebuild = message_chunks(continued, target=self._target) if continued else []
-        except ValueError as exc:  # the client's own message: a warning, no traceback
+            rebuild = [] if continued is None else message_chunks(continued, target=self._target)
+        except UnreplayableMessage as exc:  # valid, but not for this target: a warning
             logger.warning(
                 "chat %s: the continued message cannot be replayed (%s); this answer is "
                 "streamed without resumption",

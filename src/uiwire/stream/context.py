@@ -45,6 +45,7 @@ from uiwire.protocol.encode import (
 )
 from uiwire.protocol.machine import EndReason, StreamMachine
 from uiwire.protocol.targets import DEFAULT_TARGET, Target
+from uiwire.protocol.ui_message import UIMessage
 from uiwire.stream._channel import Channel
 from uiwire.stream._write_target import WriteTarget
 from uiwire.stream.record import Collector, StreamRecord, StreamStatus, Usage
@@ -118,8 +119,9 @@ class StreamContext(WriteTarget, Generic[InfoT]):
         info: a frozen pydantic model of request facts (user, tenant, ...), read-only.
         message_id: the assistant message id; defaults to a fresh unguessable one.
         target: the AI SDK major version of the client (``"v5"``, ``"v6"``, ``"v7"``).
-        continued_message: the assistant message this response continues (approvals,
-            client-side tool results); its id is reused.
+        continued_message: the assistant ``UIMessage`` this response continues
+            (approvals, client-side tool results), or a dict validated as one; its id
+            is reused.
         state: initial contents of ``ctx.state``.
         collect: keep the assembled message in ``ctx.record``; on with ``on_close``.
         on_close: ``on_close(record, status)``, once, after the last byte.
@@ -139,7 +141,7 @@ class StreamContext(WriteTarget, Generic[InfoT]):
         *,
         message_id: str | None = None,
         target: Target = DEFAULT_TARGET,
-        continued_message: Mapping[str, Any] | None = None,
+        continued_message: UIMessage | Mapping[str, Any] | None = None,
         state: Mapping[str, Any] | None = None,
         collect: bool | None = None,
         on_close: OnClose | None = None,

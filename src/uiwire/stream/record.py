@@ -14,6 +14,7 @@ from typing import Any, Literal, cast
 from uiwire.protocol.machine import Chunk
 from uiwire.protocol.message import UIMessageAssembler
 from uiwire.protocol.targets import Target
+from uiwire.protocol.ui_message import UIMessage
 
 __all__ = ["StreamRecord", "StreamStatus", "ToolCallRecord", "Usage"]
 
@@ -167,7 +168,11 @@ class Collector:
     __slots__ = ("_assembler", "_steps", "usage")
 
     def __init__(
-        self, *, target: Target, message_id: str, continued_message: Mapping[str, Any] | None
+        self,
+        *,
+        target: Target,
+        message_id: str,
+        continued_message: UIMessage | Mapping[str, Any] | None,
     ) -> None:
         self._assembler = UIMessageAssembler(
             target=target, message=continued_message, message_id=message_id

@@ -58,22 +58,43 @@ def test_approval_responses_reads_answers_and_skips_other_parts() -> None:
     ("approval", "field"),
     [
         ({"approved": True}, "parts[1].approval.id"),
-        ({"id": "", "approved": True}, "parts[1].approval.id"),
         ({"id": "a", "approved": "yes"}, "parts[1].approval.approved"),
         ({"id": "a", "approved": True, "reason": 3}, "parts[1].approval.reason"),
     ],
 )
 def test_malformed_answers_are_a_422_naming_the_field(approval: Any, field: str) -> None:
+    """A dict is validated as a UIMessage first: its errors are the parser's."""
     with pytest.raises(ApprovalError) as caught:
         approval_responses(responded(**approval))
     assert caught.value.status_code == 422
     assert caught.value.field == field
+    assert str(caught.value).startswith(f"{field}: ")
+
+
+async def test_an_empty_approval_id_is_no_approval_we_asked() -> None:
+    """A UIMessage may hold any string as an approval id (the SDK's rule); an empty one
+    is refused where it is looked up, naming the field, and nothing is taken."""
+    adapter = AgentsAdapter(s_approval())
+    with pytest.raises(ApprovalError) as caught:
+        await adapter.take_approvals(responded(id="", approved=True))
+    assert (caught.value.status_code, caught.value.field) == (404, "parts[1].approval.id")
 
 
 def test_a_message_that_is_not_an_object_is_a_422() -> None:
-    with pytest.raises(ApprovalError, match="UIMessage object") as caught:
+    with pytest.raises(
+        ApprovalError, match="a valid dictionary or instance of UIMessage"
+    ) as caught:
         approval_responses(["not", "a", "message"])
     assert caught.value.status_code == 422
+    assert caught.value.field is None
+
+
+async def test_only_an_assistant_message_is_continued() -> None:
+    adapter = AgentsAdapter(s_approval())
+    user_message = {"id": "u1", "role": "user", "parts": [{"type": "text", "text": "hi"}]}
+    with pytest.raises(ApprovalError, match="got role 'user'") as caught:
+        await adapter.take_approvals(user_message)
+    assert (caught.value.status_code, caught.value.field) == (422, "role")
 
 
 async def test_memory_store_takes_once_and_expires() -> None:

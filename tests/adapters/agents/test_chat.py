@@ -211,3 +211,55 @@ async def test_a_run_paused_on_one_worker_is_continued_on_another(
         RedisApprovalStore(redis_server.url, prefix="no spaces")
     with pytest.raises(TypeError, match="redis"):
         RedisApprovalStore(3)  # type: ignore[arg-type]
+
+
+# --- URL schemes: the endpoint's choice, applied once by the parser ----------------------
+
+HTTP_IMAGE = "http://images.example/cat.png"
+
+
+@pytest.mark.parametrize("url_schemes", [("data", "https", "http"), ("data", "https")])
+async def test_an_http_image_is_answered_when_the_endpoint_allows_http(
+    url_schemes: tuple[str, ...],
+) -> None:
+    """Allowed: a streamed answer, the image handed to the model as it is. Not allowed:
+    a 422 naming the field, and the model is never called (it used to be a 500: the
+    parser took the URL, then the history converter refused it)."""
+    model = scripted(lambda call: [assistant_message("A cat.")])
+    chat = ChatEndpoint(AgentsAdapter(Agent(name="Eyes", model=model)), url_schemes=url_schemes)
+    question = {
+        "id": "u1",
+        "role": "user",
+        "parts": [
+            {"type": "text", "text": "What is this?"},
+            {"type": "file", "mediaType": "image/png", "url": HTTP_IMAGE},
+        ],
+    }
+    app = Starlette(routes=[Route("/api/chat", chat, methods=["POST"])])
+    async with serve(app) as base, Served(base, model, []) as served:
+        response = await served.post(question)
+    if "http" not in url_schemes:
+        assert response.status_code == 422
+        assert response.json()["error"]["fields"] == [
+            {
+                "field": "messages[0].parts[1].url",
+                "message": "URL scheme 'http' is not allowed (allowed: data, https)",
+                "type": "url_scheme",
+            }
+        ]
+        assert model.calls == ()
+        return
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/event-stream")
+    answer = assert_valid_message(response.content, "v6")
+    assert answer["parts"][-1]["text"] == "A cat."
+    (call,) = model.calls
+    assert items_of(call) == [
+        {
+            "role": "user",
+            "content": [
+                {"type": "input_text", "text": "What is this?"},
+                {"type": "input_image", "image_url": HTTP_IMAGE, "detail": "auto"},
+            ],
+        }
+    ]

@@ -11,6 +11,7 @@ from typing import Any
 import pydantic
 import pytest
 from agents import Runner
+from pydantic import ValidationError
 
 from tests.support.agents_http import close_clients, http_agent
 from tests.support.agents_scenarios import (
@@ -26,6 +27,7 @@ from tests.support.agents_scenarios import (
 from tests.support.fake_llm import FakeLLM, Reply, ToolCallReply
 from tests.support.messages import assistant, file, tool, user
 from uiwire.adapters.agents import AgentsAdapter, to_agent_input
+from uiwire.protocol import ChatRequestError, parse_chat_request
 
 PNG_URL = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUg=="
 PDF_URL = "data:application/pdf;base64,JVBERi0xLjQK"
@@ -413,6 +415,15 @@ async def test_files_reach_the_chat_completions_path_too() -> None:
     }
 
 
+def _with_file(url: str) -> list[dict[str, Any]]:
+    question = {
+        "id": "u1",
+        "role": "user",
+        "parts": [{"type": "text", "text": "x"}, file("image/png", url)],
+    }
+    return [user("hi"), question]
+
+
 @pytest.mark.parametrize(
     "url",
     [
@@ -423,14 +434,32 @@ async def test_files_reach_the_chat_completions_path_too() -> None:
         "data:image/png;base64",
     ],
 )
-def test_file_urls_other_than_data_and_https_are_refused(url: str) -> None:
-    message = {
-        "id": "u1",
+def test_file_urls_other_than_data_and_https_are_refused_by_the_parser(url: str) -> None:
+    """The schemes are the endpoint's (``data`` and ``https`` by default), applied once
+    by the parser: a 422 naming the field, before any converter runs."""
+    body = {"id": "chat", "trigger": "submit-message", "messages": _with_file(url)}
+    with pytest.raises(ChatRequestError) as info:
+        parse_chat_request(body)
+    assert [error.field for error in info.value.errors] == ["messages[1].parts[1].url"]
+
+
+@pytest.mark.parametrize("url", ["https:///no-host.png", "data:image/png;base64"])
+def test_a_url_no_provider_can_use_is_not_a_ui_message(url: str) -> None:
+    with pytest.raises(ValidationError, match=r"parts\.1\.file\.url"):
+        to_agent_input(_with_file(url))
+
+
+@pytest.mark.parametrize("url", ["http://intranet.example/cat.png", "ftp://files.example/cat.png"])
+def test_a_url_the_endpoint_allows_goes_to_the_provider_as_it_is(url: str) -> None:
+    body = {"id": "chat", "trigger": "submit-message", "messages": _with_file(url)}
+    request = parse_chat_request(body, url_schemes=("data", "https", "http", "ftp"))
+    assert to_agent_input(request.messages)[1] == {
         "role": "user",
-        "parts": [{"type": "text", "text": "x"}, file("image/png", url)],
+        "content": [
+            {"type": "input_text", "text": "x"},
+            {"type": "input_image", "image_url": url, "detail": "auto"},
+        ],
     }
-    with pytest.raises(ValueError, match=r"^messages\[1\]\.parts\[1\]\.url "):
-        to_agent_input([user("hi"), message])
 
 
 def test_a_user_message_with_nothing_to_send_is_left_out() -> None:
@@ -513,60 +542,59 @@ def test_pydantic_messages_are_read_by_their_aliases() -> None:
     ]
 
 
-MALFORMED: list[tuple[Any, type[Exception], str]] = [
-    ("hello", TypeError, r"^messages must be a list of UI messages; got str"),
-    ([user("hi"), 3], TypeError, r"^messages\[1\] must be a UI message object; got int"),
-    ([{"role": "tool", "parts": []}], ValueError, r"^messages\[0\]\.role must be"),
-    ([{"role": "user"}], TypeError, r"^messages\[0\]\.parts must be a list; got null"),
-    ([{"role": "user", "parts": ["hi"]}], TypeError, r"^messages\[0\]\.parts\[0\] must be"),
-    ([{"role": "user", "parts": [{"text": "hi"}]}], TypeError, r"\.parts\[0\]\.type must be"),
-    ([{"role": "user", "parts": [{"type": "text"}]}], TypeError, r"\.parts\[0\]\.text must"),
+def _message(role: str, *parts: Any, **fields: Any) -> dict[str, Any]:
+    return {"id": "m1", "role": role, "parts": list(parts), **fields}
+
+
+MALFORMED: list[tuple[Any, str]] = [
+    ([user("hi"), 3], "messages[1]"),
+    ([{"id": "m1", "role": "tool", "parts": []}], "messages[0].role"),
+    ([{"id": "m1", "role": "user"}], "messages[0].parts"),
+    ([_message("user", "hi")], "messages[0].parts[0]"),
+    ([_message("user", {"text": "hi"})], "messages[0].parts[0].type"),
+    ([_message("user", {"type": "text"})], "messages[0].parts[0].text"),
+    ([_message("user", {"type": "file", "url": PNG_URL})], "messages[0].parts[0].mediaType"),
+    ([assistant(STEP, tool("x", "c1", "done"))], "messages[0].parts[1].state"),
+    ([assistant(tool("x", "c1", "output-error", input={}))], "messages[0].parts[0].errorText"),
     (
-        [{"role": "user", "parts": [{"type": "file", "url": PNG_URL}]}],
-        TypeError,
-        r"^messages\[0\]\.parts\[0\]\.mediaType must be a string",
-    ),
-    (
-        [assistant(STEP, tool("x", "c1", "done"))],
-        ValueError,
-        r"^messages\[0\]\.parts\[1\]\.state is not a tool state; got 'done'",
-    ),
-    (
-        [assistant(tool("x", "c1", "output-error", input={}))],
-        TypeError,
-        r"^messages\[0\]\.parts\[0\]\.errorText must be a string; got null",
-    ),
-    (
-        [assistant({"type": "tool-x", "state": "output-available", "output": 1})],
-        TypeError,
-        r"^messages\[0\]\.parts\[0\]\.toolCallId must be a string",
-    ),
-    (
-        [assistant({"type": "tool-", "toolCallId": "c", "state": "input-available"})],
-        ValueError,
-        r"^messages\[0\]\.parts\[0\]\.type names no tool",
+        [assistant({"type": "tool-x", "state": "output-available", "input": 1, "output": 1})],
+        "messages[0].parts[0].toolCallId",
     ),
     (
         [assistant({"type": "dynamic-tool", "toolCallId": "c", "state": "input-available"})],
-        TypeError,
-        r"^messages\[0\]\.parts\[0\]\.toolName must be a string",
+        "messages[0].parts[0].toolName",
     ),
     (
-        [assistant(tool("x", "c1", "output-denied", approval={"id": "a", "reason": 3}))],
-        TypeError,
-        r"^messages\[0\]\.parts\[0\]\.approval\.reason must be a string; got int",
+        [assistant({"type": "tool-", "toolCallId": "c", "state": "input-available", "input": 1})],
+        "messages[0].parts[0].type",
+    ),
+    (
+        [assistant(tool("x", "", "output-available", input={}, output=1))],
+        "messages[0].parts[0].toolCallId",
+    ),
+    (
+        [assistant(tool("x", "c1", "output-denied", input={}, approval={"id": "a", "reason": 3}))],
+        "messages[0].parts[0].approval.reason",
     ),
     (
         [assistant(tool("x", "c1", "output-available", input={}, output={1, 2}))],
-        ValueError,
-        r"^messages\[0\]\.parts\[0\]\.output is not JSON",
+        "messages[0].parts[0].output",
     ),
 ]
 
 
-@pytest.mark.parametrize(("messages", "error", "match"), MALFORMED)
-def test_malformed_messages_name_the_offending_path(
-    messages: Any, error: type[Exception], match: str
-) -> None:
-    with pytest.raises(error, match=match):
+@pytest.mark.parametrize(("messages", "field"), MALFORMED)
+def test_malformed_messages_are_refused_naming_the_field(messages: Any, field: str) -> None:
+    """What is not a UIMessage is the parser's to refuse (422 naming the field); a dict
+    handed to the converter is validated the same way, and nothing is converted."""
+    body = {"id": "chat", "trigger": "submit-message", "messages": messages}
+    with pytest.raises(ChatRequestError) as info:
+        parse_chat_request(body)
+    assert field in [error.field for error in info.value.errors]
+    with pytest.raises(ValidationError):
         to_agent_input(messages)
+
+
+def test_messages_must_be_a_list() -> None:
+    with pytest.raises(TypeError, match=r"^messages must be a list of UI messages; got str"):
+        to_agent_input("hello")  # type: ignore[arg-type]

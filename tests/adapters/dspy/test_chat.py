@@ -91,7 +91,7 @@ async def test_a_continuation_is_a_422(served: Served) -> None:
     "served", [lambda: dspy.ChainOfThought("question -> answer")], indirect=True
 )
 async def test_a_single_predictor_module_without_history_gets_the_question(served: Served) -> None:
-    message = assert_valid_message((await served.post(user("first", "u1"))).content)
+    message = assert_valid_message((await served.post(user("first", id="u1"))).content)
     assert message["parts"][-1]["text"] == "answer 2"
     assert "first" in served.llm.requests[-1]["messages"][-1]["content"]
 
@@ -124,3 +124,58 @@ def test_a_program_that_can_never_take_a_turn_is_refused_at_construction(
     with pytest.raises(TypeError) as caught:
         ChatEndpoint(adapter)
     assert str(caught.value) == message
+
+
+# --- URL schemes: the endpoint's choice, applied once by the parser ----------------------
+
+HTTP_IMAGE = "http://images.example/cat.png"
+
+
+@pytest.mark.parametrize("url_schemes", [("data", "https", "http"), ("data", "https")])
+async def test_an_http_image_is_answered_when_the_endpoint_allows_http(
+    url_schemes: tuple[str, ...],
+) -> None:
+    """Allowed: a streamed answer, the image in the model's prompt as it is. Not allowed:
+    a 422 naming the field, and the model is never called."""
+    with FakeLLM(numbered) as llm:
+        program = dspy.Predict(
+            "history: dspy.History, question: str, images: list[dspy.Image] -> answer"
+        )
+        program.set_lm(lm(llm.base_url))
+        chat_endpoint = ChatEndpoint(DSPyAdapter(program), url_schemes=url_schemes)
+        app = Starlette(routes=[Route("/api/chat", chat_endpoint, methods=["POST"])])
+        question = {
+            "id": "u1",
+            "role": "user",
+            "parts": [
+                {"type": "text", "text": "What is this?"},
+                {"type": "file", "mediaType": "image/png", "url": HTTP_IMAGE},
+            ],
+        }
+        async with serve(app) as base, Served(base, llm, []) as served:
+            response = await served.post(question)
+        requests = llm.requests
+    if "http" not in url_schemes:
+        assert response.status_code == 422
+        assert response.json()["error"]["fields"] == [
+            {
+                "field": "messages[0].parts[1].url",
+                "message": "URL scheme 'http' is not allowed (allowed: data, https)",
+                "type": "url_scheme",
+            }
+        ]
+        assert requests == []
+        return
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/event-stream")
+    answer = assert_valid_message(response.content)
+    assert answer["parts"][-1]["text"] == "answer 2"
+    (request,) = requests
+    images = [
+        part["image_url"]["url"]
+        for message in request["messages"]
+        if isinstance(message["content"], list)
+        for part in message["content"]
+        if part.get("type") == "image_url"
+    ]
+    assert images == [HTTP_IMAGE]

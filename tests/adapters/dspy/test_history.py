@@ -9,11 +9,13 @@ from typing import Any
 import dspy
 import pydantic
 import pytest
+from pydantic import ValidationError
 
 from tests.support.dspy_scenarios import SCENARIOS, lm, run_scenario, weather
 from tests.support.fake_llm import FakeLLM, Reply, chat
 from tests.support.messages import assistant, file, user
 from uiwire.adapters.dspy import DSPyAdapter, history_fields, to_dspy_inputs
+from uiwire.protocol import ChatRequestError, parse_chat_request
 from uiwire.stream import StreamContext
 
 PNG_URL = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUg=="
@@ -249,9 +251,56 @@ def test_with_a_files_field_and_no_images_it_gets_an_empty_list() -> None:
 @pytest.mark.parametrize(
     "url", ["http://example.com/a.png", "file:///etc/passwd", "blob:x", "data:image/png;base64"]
 )
-def test_image_urls_other_than_data_and_https_are_refused(url: str) -> None:
-    with pytest.raises(ValueError, match=r"^messages\[0\]\.parts\[1\]\.url "):
-        to_dspy_inputs([user("Look", file("image/png", url))], files="pictures")
+def test_image_urls_other_than_data_and_https_are_refused_by_the_parser(url: str) -> None:
+    """The schemes are the endpoint's (``data`` and ``https`` by default), applied once
+    by the parser: a 422 naming the field, before any converter runs."""
+    body = {
+        "id": "chat",
+        "trigger": "submit-message",
+        "messages": [user("Look", file("image/png", url))],
+    }
+    with pytest.raises(ChatRequestError) as info:
+        parse_chat_request(body)
+    assert [error.field for error in info.value.errors] == ["messages[0].parts[1].url"]
+
+
+def test_an_image_url_no_model_can_use_is_not_a_ui_message() -> None:
+    with pytest.raises(ValidationError, match=r"parts\.1\.file\.url"):
+        to_dspy_inputs([user("Look", file("image/png", "data:image/png;base64"))], files="pictures")
+
+
+@pytest.mark.parametrize(
+    ("url", "given"),
+    [
+        ("http://intranet.example/a.png", "http://intranet.example/a.png"),
+        ("gs://bucket/a.png", "gs://bucket/a.png"),
+        ("DATA:image/png;base64,iVBO", "data:image/png;base64,iVBO"),  # DSPy knows "data:"
+    ],
+)
+def test_an_image_url_the_endpoint_allows_goes_to_the_model(url: str, given: str) -> None:
+    body = {
+        "id": "chat",
+        "trigger": "submit-message",
+        "messages": [user("Look", file("image/png", url))],
+    }
+    request = parse_chat_request(body, url_schemes=("data", "https", "http", "gs"))
+    inputs = to_dspy_inputs(request.messages, files="pictures")
+    assert [image.url for image in inputs["pictures"]] == [given]
+
+
+def test_an_image_url_dspy_cannot_take_is_left_out_with_a_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    body = {
+        "id": "chat",
+        "trigger": "submit-message",
+        "messages": [user("Look", file("image/png", "ftp://x/a.png"), file("image/png", PNG_URL))],
+    }
+    request = parse_chat_request(body, url_schemes=("data", "ftp"))
+    with caplog.at_level("WARNING", logger="uiwire.dspy"):
+        inputs = to_dspy_inputs(request.messages, files="pictures")
+    assert [image.url for image in inputs["pictures"]] == [PNG_URL]
+    assert "messages[0].parts[1].url: DSPy takes data:, http(s): and gs: image URLs" in caplog.text
 
 
 # --- history_fields -------------------------------------------------------------------------------
@@ -327,7 +376,7 @@ def test_pydantic_messages_are_read_by_their_aliases() -> None:
     assert [image.url for image in inputs["pictures"]] == [PNG_URL]
 
 
-MALFORMED: list[tuple[Any, type[Exception], str]] = [
+NOT_A_CONVERSATION: list[tuple[Any, type[Exception], str]] = [
     ([], ValueError, r"^messages is empty"),
     (
         [user("Hi"), assistant("Hello.")],
@@ -335,19 +384,38 @@ MALFORMED: list[tuple[Any, type[Exception], str]] = [
         r"^messages\[1\] must be the user's question \(the last message\); got 'assistant'",
     ),
     ({"role": "user"}, TypeError, r"^messages must be a list of UI messages; got dict"),
-    ([user("Hi"), None], TypeError, r"^messages\[1\] must be a UI message object; got null"),
-    ([{"role": "bot", "parts": []}], ValueError, r"^messages\[0\]\.role must be"),
-    ([{"role": "user", "parts": {}}], TypeError, r"^messages\[0\]\.parts must be a list; got dict"),
-    ([{"role": "user", "parts": [{"type": "text", "text": 1}]}], TypeError, r"\[0\]\.text must"),
-    ([{"role": "user", "parts": [{"type": None}]}], TypeError, r"\.parts\[0\]\.type must be"),
 ]
 
 
-@pytest.mark.parametrize(("messages", "error", "match"), MALFORMED)
-def test_malformed_messages_name_the_offending_path(
+@pytest.mark.parametrize(("messages", "error", "match"), NOT_A_CONVERSATION)
+def test_a_conversation_must_end_with_the_question(
     messages: Any, error: type[Exception], match: str
 ) -> None:
     with pytest.raises(error, match=match):
+        to_dspy_inputs(messages)
+
+
+MALFORMED: list[tuple[Any, str]] = [
+    ([user("Hi"), None], "messages[1]"),
+    ([{"id": "u", "role": "bot", "parts": []}], "messages[0].role"),
+    ([{"id": "u", "role": "user", "parts": {}}], "messages[0].parts"),
+    (
+        [{"id": "u", "role": "user", "parts": [{"type": "text", "text": 1}]}],
+        "messages[0].parts[0].text",
+    ),
+    ([{"id": "u", "role": "user", "parts": [{"type": None}]}], "messages[0].parts[0].type"),
+]
+
+
+@pytest.mark.parametrize(("messages", "field"), MALFORMED)
+def test_malformed_messages_are_refused_naming_the_field(messages: Any, field: str) -> None:
+    """What is not a UIMessage is the parser's to refuse (422 naming the field); a dict
+    handed to the converter is validated the same way, and nothing is converted."""
+    body = {"id": "chat", "trigger": "submit-message", "messages": messages}
+    with pytest.raises(ChatRequestError) as info:
+        parse_chat_request(body)
+    assert field in [error.field for error in info.value.errors]
+    with pytest.raises(ValidationError):
         to_dspy_inputs(messages)
 
 

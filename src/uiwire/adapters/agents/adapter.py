@@ -28,13 +28,12 @@ import asyncio
 import dataclasses
 import logging
 import time
-from collections.abc import AsyncGenerator, Mapping
+from collections.abc import AsyncGenerator
 from typing import TYPE_CHECKING, Any, cast
 
 from agents import Agent, RunConfig, Runner, RunResultStreaming, RunState
 
 from uiwire._errors import ApprovalError, ChatRequestError, FieldError
-from uiwire.adapters._history_refusal import history_refused
 from uiwire.adapters.agents._channel import (
     RunChannel,
     guard_tools,
@@ -52,7 +51,7 @@ from uiwire.adapters.agents.approvals import (
     take_pending,
 )
 from uiwire.adapters.agents.history import to_agent_input
-from uiwire.protocol.machine import StreamMachine
+from uiwire.protocol.ui_message import UIMessage
 from uiwire.stream.context import StreamContext
 
 if TYPE_CHECKING:
@@ -70,7 +69,7 @@ class Resumption:
     """A paused run taken from the store, with the user's answers; made by
     ``AgentsAdapter.take_approvals``, consumed by ``stream_into`` once."""
 
-    message: Mapping[str, Any]
+    message: UIMessage
     """The assistant message being continued (stream into a context made with it)."""
     pending: PendingApprovals
     answers: Answers
@@ -163,14 +162,11 @@ class AgentsAdapter:
         return ctx
 
     async def take_approvals(self, message: Any) -> Resumption:
-        """Take the paused run ``message`` answers from the store (see ``resume``)."""
-        message = as_message(message)
-        try:  # the message must be one we can continue, before the record is taken
-            StreamMachine(continued_message=message)
-        except (ValueError, TypeError) as exc:
-            raise ApprovalError(str(exc), status_code=422) from None
-        pending, answers = await take_pending(self._approvals, message)
-        return Resumption(message, pending, answers)
+        """Take the paused run ``message`` (a ``UIMessage``, or a dict validated as one)
+        answers from the store (see ``resume``)."""
+        typed = as_message(message)
+        pending, answers = await take_pending(self._approvals, typed)
+        return Resumption(typed, pending, answers)
 
     async def begin_turn(
         self, turn: ChatTurn, /, *, context: Any = None, **run_options: Any
@@ -181,10 +177,7 @@ class AgentsAdapter:
         ``context`` and ``run_options`` are as in ``stream``: wrap this method to
         build them from ``turn.request``."""
         if turn.continued is None:
-            try:
-                items = to_agent_input(turn.messages)
-            except (TypeError, ValueError) as exc:
-                raise history_refused(exc) from None
+            items = to_agent_input(turn.messages)  # parsed messages: nothing to refuse
             return lambda ctx: self.stream_into(ctx, items, context=context, **run_options)
         try:
             resumption = await self.take_approvals(turn.continued)

@@ -24,9 +24,18 @@ import re
 import secrets
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any, Protocol, cast, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
+
+from pydantic import ValidationError
 
 from uiwire._errors import ApprovalError
+from uiwire.protocol.ui_message import (
+    DynamicToolUIPart,
+    ToolUIPart,
+    UIMessage,
+    as_ui_message,
+    readable_path,
+)
 from uiwire.stream.record import Usage
 
 __all__ = [
@@ -102,17 +111,16 @@ class ApprovalResponse:
     """Where it is in the message, e.g. ``parts[3]``."""
 
 
-def as_message(message: Any) -> Mapping[str, Any]:
-    """A UIMessage as a mapping (a pydantic model is dumped), or a 422."""
-    dump = getattr(message, "model_dump", None)
-    if callable(dump):
-        message = dump(mode="json", by_alias=True, exclude_none=True)
-    if not isinstance(message, Mapping):
-        raise ApprovalError(
-            f"the continued message must be a UIMessage object; got {type(message).__name__}",
-            status_code=422,
-        )
-    return cast("Mapping[str, Any]", message)
+def as_message(message: Any) -> UIMessage:
+    """The continued message as a ``UIMessage`` (a dict is validated as one), or a 422
+    naming the first bad field."""
+    try:
+        return as_ui_message(message)
+    except ValidationError as exc:
+        error = exc.errors(include_url=False)[0]
+        field = readable_path(error["loc"]) if error["loc"] else None
+        where = f"{field}: " if field else "the continued message: "
+        raise ApprovalError(f"{where}{error['msg']}", status_code=422, field=field) from None
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -129,75 +137,41 @@ class ClientToolResult:
 def client_tool_results(message: Any) -> dict[str, ClientToolResult]:
     """The final tool results in an assistant message, by call id (only the ones the
     paused run asked the client for are used)."""
-    parts = as_message(message).get("parts")
     found: dict[str, ClientToolResult] = {}
-    if not isinstance(parts, list):
-        return found
-    for index, part in enumerate(cast("list[Any]", parts)):
-        if not isinstance(part, Mapping):
+    for index, part in enumerate(as_message(message).parts):
+        if not isinstance(part, (ToolUIPart, DynamicToolUIPart)) or part.preliminary is True:
             continue
-        part = cast("Mapping[str, Any]", part)
-        call_id, state = part.get("toolCallId"), part.get("state")
-        if not isinstance(call_id, str) or part.get("preliminary") is True:
-            continue
-        where = f"parts[{index}]"
-        if state == "output-available":
-            found[call_id] = ClientToolResult(call_id, part.get("output"), None, where)
-        elif state == "output-error":
-            error_text = part.get("errorText")
-            found[call_id] = ClientToolResult(call_id, None, str(error_text or "error"), where)
+        call_id, where = part.tool_call_id, f"parts[{index}]"
+        if part.state == "output-available":
+            found[call_id] = ClientToolResult(call_id, part.output, None, where)
+        elif part.state == "output-error":
+            found[call_id] = ClientToolResult(call_id, None, part.error_text or "error", where)
     return found
 
 
 def approval_responses(message: Any) -> list[ApprovalResponse]:
     """The approval answers (``approval-responded`` tool parts) in an assistant message.
 
-    Raises ``ApprovalError`` (422) for a malformed one, naming its field.
+    ``message`` is a ``UIMessage`` or a dict validated as one (``ApprovalError``, 422,
+    naming the field, when it is not one).
     """
-    parts = as_message(message).get("parts")
-    if not isinstance(parts, list):
-        raise ApprovalError("message.parts must be a list", status_code=422, field="parts")
     found: list[ApprovalResponse] = []
-    for index, part in enumerate(cast("list[Any]", parts)):
-        if not isinstance(part, Mapping):
+    for index, part in enumerate(as_message(message).parts):
+        if not isinstance(part, (ToolUIPart, DynamicToolUIPart)):
             continue
-        part = cast("Mapping[str, Any]", part)
-        kind = part.get("type")
-        is_tool = isinstance(kind, str) and (kind.startswith("tool-") or kind == "dynamic-tool")
-        if not is_tool or part.get("state") != "approval-responded":
+        approval = part.approval
+        # an answered approval has its ``approved``: the UIMessage's rule for this state
+        if part.state != "approval-responded" or approval is None or approval.approved is None:
             continue
-        where = f"parts[{index}]"
-        approval = part.get("approval")
-        if not isinstance(approval, Mapping):
-            raise ApprovalError(
-                f"{where}.approval must be an object", status_code=422, field=f"{where}.approval"
+        found.append(
+            ApprovalResponse(
+                approval.id,
+                part.tool_call_id,
+                approval.approved,
+                approval.reason,
+                f"parts[{index}]",
             )
-        approval = cast("Mapping[str, Any]", approval)
-        approval_id, approved = approval.get("id"), approval.get("approved")
-        reason, call_id = approval.get("reason"), part.get("toolCallId")
-        if not isinstance(approval_id, str) or not approval_id:
-            raise ApprovalError(
-                f"{where}.approval.id must be a non-empty string",
-                status_code=422,
-                field=f"{where}.approval.id",
-            )
-        if not isinstance(approved, bool):
-            raise ApprovalError(
-                f"{where}.approval.approved must be true or false",
-                status_code=422,
-                field=f"{where}.approval.approved",
-            )
-        if reason is not None and not isinstance(reason, str):
-            raise ApprovalError(
-                f"{where}.approval.reason must be a string",
-                status_code=422,
-                field=f"{where}.approval.reason",
-            )
-        if not isinstance(call_id, str):
-            raise ApprovalError(
-                f"{where}.toolCallId must be a string", status_code=422, field=f"{where}.toolCallId"
-            )
-        found.append(ApprovalResponse(approval_id, call_id, approved, reason, where))
+        )
     return found
 
 
@@ -271,12 +245,16 @@ async def take_pending(store: ApprovalStore, message: Any) -> tuple[PendingAppro
 
     On any mismatch the record is put back and ``ApprovalError`` raised.
     """
-    mapping = as_message(message)
-    message_id = mapping.get("id")
-    if not isinstance(message_id, str) or not message_id:
-        raise ApprovalError("message.id must be a non-empty string", status_code=422, field="id")
-    answers = approval_responses(mapping)
-    results = client_tool_results(mapping)
+    typed = as_message(message)
+    if typed.role != "assistant":
+        raise ApprovalError(
+            f"a continuation continues an assistant message; got role {typed.role!r}",
+            status_code=422,
+            field="role",
+        )
+    message_id = typed.id
+    answers = approval_responses(typed)
+    results = client_tool_results(typed)
     if not answers and not results:
         raise ApprovalError(
             "the message has no approval-responded or output tool parts to resume from",

@@ -24,21 +24,21 @@ from __future__ import annotations
 import json
 import mimetypes
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Final, cast
+from typing import TYPE_CHECKING, Any, Final
 
 import pydantic
 
-from uiwire.adapters._ui_messages import (
-    SEPARATOR,
-    Part,
-    check_file_url,
-    joined_text,
-    optional_string,
-    read_messages,
-    string,
-    type_name,
-)
+from uiwire.adapters._ui_messages import SEPARATOR, is_data_url, joined_text, read_messages
 from uiwire.adapters.agents._compat import DEFAULT_APPROVAL_REJECTION_MESSAGE
+from uiwire.protocol.ui_message import (
+    DynamicToolUIPart,
+    FileUIPart,
+    StepStartUIPart,
+    TextUIPart,
+    ToolUIPart,
+    UIMessage,
+    UIMessagePart,
+)
 
 if TYPE_CHECKING:
     from agents import TResponseInputItem
@@ -49,24 +49,26 @@ __all__ = ["to_agent_input"]
 _NO_RESULT_STATES: Final = frozenset(
     {"input-streaming", "input-available", "approval-requested", "approval-responded"}
 )
-_RESULT_STATES: Final = frozenset({"output-available", "output-error", "output-denied"})
 
 
 def to_agent_input(
-    messages: Sequence[Mapping[str, Any] | pydantic.BaseModel], *, system: bool = False
+    messages: Sequence[UIMessage | Mapping[str, Any] | pydantic.BaseModel],
+    *,
+    system: bool = False,
 ) -> list[TResponseInputItem]:
     """The UI messages ``useChat`` sent, as input items for ``Runner.run_streamed``.
 
-    ``messages`` are plain JSON objects (camelCase keys, as posted) or pydantic models
-    (dumped by alias). Malformed ones raise ``TypeError`` (a wrong type) or
-    ``ValueError`` (a wrong value), naming the offending path, e.g.
-    ``messages[2].parts[0].url``; nothing is converted then.
+    ``messages`` are ``UIMessage`` models (``ChatTurn.messages``), or plain JSON objects
+    (camelCase keys, as posted; another pydantic model is dumped by alias) validated as
+    ``UIMessage`` first: a malformed one raises pydantic's ``ValidationError`` naming
+    the field, and nothing is converted. A valid message is never refused.
 
     * **user**: text parts become ``input_text``; ``image/*`` files ``input_image``
       (``detail: "auto"``); other files ``input_file``: a ``data:`` URL as
-      ``file_data`` (with the filename, or ``file.<ext>`` from the media type), an
-      ``https:`` URL as ``file_url``. Other URL schemes are refused. The parts keep
-      their order in one message; a message of just one text part is
+      ``file_data`` (with the filename, or ``file.<ext>`` from the media type), any
+      other URL as ``file_url``. The URL schemes are the endpoint's choice
+      (``ChatEndpoint(url_schemes=...)``, checked when the request was parsed): the
+      provider fetches what it is given. The parts keep their order in one message; a message of just one text part is
       ``{"role": "user", "content": text}``, what the SDK makes of a string input.
     * **assistant**, per step (``step-start``): the step's text parts as one
       ``{"role": "assistant", "content": text}`` (joined by a blank line); then each
@@ -111,15 +113,15 @@ def to_agent_input(
       call (rare) moves before the calls, joined with the step's other text.
     """
     items: list[TResponseInputItem] = []
-    for _, role, parts in read_messages(messages):
-        if role == "user":
-            user = _user_item(parts)
+    for message in read_messages(messages):
+        if message.role == "user":
+            user = _user_item(message.parts)
             if user is not None:
                 items.append(user)
-        elif role == "assistant":
-            items.extend(_assistant_items(parts))
+        elif message.role == "assistant":
+            items.extend(_assistant_items(message.parts))
         elif system:
-            text = joined_text(parts)
+            text = joined_text(message.parts)
             if text:
                 items.append({"role": "system", "content": text})
     return items
@@ -128,16 +130,14 @@ def to_agent_input(
 # --- user messages -----------------------------------------------------------------------
 
 
-def _user_item(parts: list[Part]) -> TResponseInputItem | None:
+def _user_item(parts: Sequence[UIMessagePart]) -> TResponseInputItem | None:
     content: list[ResponseInputContentParam] = []
-    for where, part in parts:
-        kind = part["type"]
-        if kind == "text":
-            text = string(part, "text", where)
-            if text:
-                content.append({"type": "input_text", "text": text})
-        elif kind == "file":
-            content.append(_file(part, where))
+    for part in parts:
+        if isinstance(part, TextUIPart):
+            if part.text:
+                content.append({"type": "input_text", "text": part.text})
+        elif isinstance(part, FileUIPart):
+            content.append(_file(part))
     if not content:
         return None
     first = content[0]
@@ -146,17 +146,15 @@ def _user_item(parts: list[Part]) -> TResponseInputItem | None:
     return {"role": "user", "content": content}
 
 
-def _file(part: Mapping[str, Any], where: str) -> ResponseInputContentParam:
-    media_type = string(part, "mediaType", where)
-    url = string(part, "url", where)
-    filename = optional_string(part, "filename", where)
-    is_data = check_file_url(url, f"{where}.url")
-    if media_type.lower().startswith("image/"):
+def _file(part: FileUIPart) -> ResponseInputContentParam:
+    url = part.url
+    if part.media_type.lower().startswith("image/"):
         return {"type": "input_image", "image_url": url, "detail": "auto"}
-    if not is_data:
+    if not is_data_url(url):
         return {"type": "input_file", "file_url": url}
+    filename = part.filename
     if not filename:
-        extension = mimetypes.guess_extension(media_type.split(";")[0].strip().lower())
+        extension = mimetypes.guess_extension(part.media_type.split(";")[0].strip().lower())
         filename = f"file{extension or ''}"
     return {"type": "input_file", "file_data": url, "filename": filename}
 
@@ -164,17 +162,17 @@ def _file(part: Mapping[str, Any], where: str) -> ResponseInputContentParam:
 # --- assistant messages ------------------------------------------------------------------
 
 
-def _assistant_items(parts: list[Part]) -> list[TResponseInputItem]:
-    steps: list[list[Part]] = [[]]
-    for where, part in parts:
-        if part["type"] == "step-start":
+def _assistant_items(parts: Sequence[UIMessagePart]) -> list[TResponseInputItem]:
+    steps: list[list[UIMessagePart]] = [[]]
+    for part in parts:
+        if isinstance(part, StepStartUIPart):
             steps.append([])
         else:
-            steps[-1].append((where, part))
+            steps[-1].append(part)
     return [item for step in steps for item in _step_items(step)]
 
 
-def _step_items(step: list[Part]) -> list[TResponseInputItem]:
+def _step_items(step: list[UIMessagePart]) -> list[TResponseInputItem]:
     """One model call: its text, its calls, then what the calls returned.
 
     The step's text goes first, as one message, even text the model wrote after a
@@ -184,14 +182,12 @@ def _step_items(step: list[Part]) -> list[TResponseInputItem]:
     texts: list[str] = []
     calls: list[TResponseInputItem] = []
     outputs: list[TResponseInputItem] = []
-    for where, part in step:
-        kind = cast("str", part["type"])
-        if kind == "text":
-            text = string(part, "text", where)
-            if text:
-                texts.append(text)
-        elif kind.startswith("tool-") or kind == "dynamic-tool":
-            call = _tool_call(part, where)
+    for part in step:
+        if isinstance(part, TextUIPart):
+            if part.text:
+                texts.append(part.text)
+        elif isinstance(part, (ToolUIPart, DynamicToolUIPart)):
+            call = _tool_call(part)
             if call is not None:
                 calls.append(call[0])
                 outputs.append(call[1])
@@ -202,67 +198,47 @@ def _step_items(step: list[Part]) -> list[TResponseInputItem]:
 
 
 def _tool_call(
-    part: Mapping[str, Any], where: str
+    part: ToolUIPart | DynamicToolUIPart,
 ) -> tuple[TResponseInputItem, TResponseInputItem] | None:
     """The call and its output, or None when the part holds no final result."""
-    kind = cast("str", part["type"])
-    name = string(part, "toolName", where) if kind == "dynamic-tool" else kind.removeprefix("tool-")
-    if not name:
-        raise ValueError(f"{where}.type names no tool; got {kind!r}")
-    call_id = string(part, "toolCallId", where)
-    if not call_id:
-        raise ValueError(f"{where}.toolCallId must not be empty")
-    state = part.get("state")
-    if state not in _RESULT_STATES and state not in _NO_RESULT_STATES:
-        raise ValueError(f"{where}.state is not a tool state; got {state!r}")
-    if part.get("providerExecuted") is True or state in _NO_RESULT_STATES:
+    state = part.state
+    if part.provider_executed is True or state in _NO_RESULT_STATES:
         return None
     if state == "output-available":
-        if part.get("preliminary") is True:
+        if part.preliminary is True:
             return None
-        output = part.get("output")
-        text = output if isinstance(output, str) else _json(output, f"{where}.output")
+        output = part.output
+        text = output if isinstance(output, str) else _json(output)
     elif state == "output-error":
-        text = string(part, "errorText", where)
-    else:
-        approval = part.get("approval")
-        if approval is not None and not isinstance(approval, Mapping):
-            raise TypeError(f"{where}.approval must be an object; got {type_name(approval)}")
-        reason = (
-            None
-            if approval is None
-            else optional_string(cast("Mapping[str, Any]", approval), "reason", f"{where}.approval")
-        )
+        text = part.error_text or ""  # required in this state
+    else:  # output-denied
+        reason = None if part.approval is None else part.approval.reason
         text = reason or DEFAULT_APPROVAL_REJECTION_MESSAGE
     call: TResponseInputItem = {
         "type": "function_call",
-        "call_id": call_id,
-        "name": name,
-        "arguments": _arguments(part, where),
+        "call_id": part.tool_call_id,
+        "name": part.tool_name,
+        "arguments": _arguments(part),
     }
     output_item: TResponseInputItem = {
         "type": "function_call_output",
-        "call_id": call_id,
+        "call_id": part.tool_call_id,
         "output": text,
     }
     return call, output_item
 
 
-def _arguments(part: Mapping[str, Any], where: str) -> str:
+def _arguments(part: ToolUIPart | DynamicToolUIPart) -> str:
     """The call's arguments as text: the input as compact JSON (as OpenAI models write
     it); a string as is (free-form input, or arguments that were not JSON, which the
     client keeps in ``input`` or ``rawInput``); ``{}`` when the part has neither."""
-    for key in ("input", "rawInput"):
-        value = part.get(key)
+    for value in (part.input, part.raw_input):
         if isinstance(value, str):
             return value
         if value is not None:
-            return _json(value, f"{where}.{key}")
+            return _json(value)
     return "{}"
 
 
-def _json(value: object, where: str) -> str:
-    try:
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{where} is not JSON: {exc}") from None
+def _json(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)

@@ -20,6 +20,7 @@ model as they are.
 
 from __future__ import annotations
 
+import logging
 import types
 import typing
 from collections.abc import Mapping, Sequence
@@ -28,18 +29,14 @@ from typing import Any, Final, TypedDict, cast
 import dspy as _dspy
 import pydantic
 
-from uiwire.adapters._ui_messages import (
-    SEPARATOR,
-    Part,
-    check_file_url,
-    joined_text,
-    read_messages,
-    string,
-)
+from uiwire.adapters._ui_messages import SEPARATOR, is_data_url, joined_text, read_messages
+from uiwire.protocol.ui_message import FileUIPart, UIMessage, UIMessagePart
 
 __all__ = ["HistoryFields", "chat_fields", "history_fields", "to_dspy_inputs"]
 
 dspy: Any = _dspy  # untyped; its values are Any here
+
+logger = logging.getLogger("uiwire.dspy")
 
 _REASONING_NAMES: Final = frozenset({"reasoning", "rationale", "next_thought"})
 """Output fields ``DSPyAdapter`` streams as reasoning, not as the answer's text."""
@@ -56,7 +53,7 @@ class HistoryFields(TypedDict):
 
 
 def to_dspy_inputs(
-    messages: Sequence[Mapping[str, Any] | pydantic.BaseModel],
+    messages: Sequence[UIMessage | Mapping[str, Any] | pydantic.BaseModel],
     *,
     question: str = "question",
     answer: str = "answer",
@@ -70,10 +67,11 @@ def to_dspy_inputs(
     ``files`` names an input field for the question's images. The field names are the
     signature's; ``history_fields(program)`` finds them.
 
-    ``messages`` are plain JSON objects (camelCase keys, as posted) or pydantic models
-    (dumped by alias). The last one must be the user's: it is the question. Malformed
-    messages raise ``TypeError`` (a wrong type) or ``ValueError`` (a wrong value),
-    naming the offending path, e.g. ``messages[2].parts[0].url``.
+    ``messages`` are ``UIMessage`` models (``ChatTurn.messages``), or plain JSON
+    objects (camelCase keys, as posted; another pydantic model is dumped by alias)
+    validated as ``UIMessage`` first: a malformed one raises pydantic's
+    ``ValidationError`` naming the field. The last one must be the user's: it is the
+    question (``ValueError`` otherwise).
 
     * Each earlier user message opens a turn; its answer is the text of the assistant
       messages that follow it (their text parts, several messages in a row joined by
@@ -81,9 +79,10 @@ def to_dspy_inputs(
       message (a greeting) is a turn of its own with only an answer, which DSPy
       formats as an assistant message alone.
     * The question's text parts are joined by a blank line.
-    * ``files``: the question's ``image/*`` files, as ``dspy.Image`` of their URL
-      (``data:`` or ``https:``, others refused). ``dspy.Image(url)`` keeps a URL as
-      it is and never downloads it; the provider fetches ``https:`` URLs itself.
+    * ``files``: the question's ``image/*`` files, as ``dspy.Image`` of their URL.
+      The URL schemes are the endpoint's choice (``ChatEndpoint(url_schemes=...)``,
+      checked when the request was parsed). ``dspy.Image(url)`` keeps a URL as it is
+      and never downloads it; the provider fetches ``http(s):`` URLs itself.
 
     Loss points (what the user saw that the program will not):
 
@@ -93,6 +92,9 @@ def to_dspy_inputs(
       a tool stays, so the conversation still reads.
     * **Files of earlier turns**, all **non-image files**, and the question's images
       when ``files`` is None: the turn has no field for them.
+    * Images whose URL ``dspy.Image`` does not take (a scheme other than ``data:``,
+      ``http:``, ``https:``, ``gs:``, which an endpoint may allow): left out, with a
+      logged warning.
     * **System messages** are skipped: the browser writes them, and the signature's
       instructions are the program's system prompt.
     * With ChainOfThought (or any other output field besides the answer), DSPy
@@ -112,13 +114,15 @@ def to_dspy_inputs(
         raise ValueError(f"the field names must differ; got {names}")
 
     read = read_messages(messages)
-    # Every message's text, system messages' too: they are skipped, not left unchecked.
-    said = [(role, joined_text(parts)) for _, role, parts in read]
+    said = [(message.role, joined_text(message.parts)) for message in read]
     if not read:
         raise ValueError("messages is empty: the last message must be the user's question")
-    where, role, parts = read[-1]
-    if role != "user":
-        raise ValueError(f"{where} must be the user's question (the last message); got {role!r}")
+    last = read[-1]
+    if last.role != "user":
+        raise ValueError(
+            f"messages[{len(read) - 1}] must be the user's question (the last message); "
+            f"got {last.role!r}"
+        )
 
     turns: list[dict[str, str]] = []
     asked: str | None = None
@@ -138,7 +142,7 @@ def to_dspy_inputs(
         question: said[-1][1],
     }
     if files is not None:
-        inputs[files] = _images(parts)
+        inputs[files] = _images(last.parts, f"messages[{len(read) - 1}]")
     return inputs
 
 
@@ -148,16 +152,23 @@ def _turn(asked: str | None, answers: list[str], question: str, answer: str) -> 
     return turn
 
 
-def _images(parts: list[Part]) -> list[Any]:
+def _images(parts: Sequence[UIMessagePart], where: str) -> list[Any]:
     images: list[Any] = []
-    for where, part in parts:
-        if part["type"] != "file":
+    for index, part in enumerate(parts):
+        if not isinstance(part, FileUIPart) or not part.media_type.lower().startswith("image/"):
             continue
-        media_type = string(part, "mediaType", where)
-        url = string(part, "url", where)
-        if media_type.lower().startswith("image/"):
-            check_file_url(url, f"{where}.url")
+        url = part.url
+        if is_data_url(url):
+            url = "data:" + url[5:]  # dspy.Image knows the scheme in lower case only
+        try:
             images.append(dspy.Image(url))
+        except ValueError:
+            logger.warning(
+                "%s.parts[%d].url: DSPy takes data:, http(s): and gs: image URLs; the image "
+                "is left out",
+                where,
+                index,
+            )
     return images
 
 
