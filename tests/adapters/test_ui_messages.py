@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import subprocess
 import sys
-from typing import Any
+from typing import Any, get_args
 
 import dspy
 import orjson
@@ -31,6 +31,7 @@ from uiwire.adapters.dspy.history import to_dspy_inputs
 from uiwire.protocol import (
     ChatRequestError,
     StreamMachine,
+    ToolState,
     UIMessage,
     UIMessageAssembler,
     UnreplayableMessage,
@@ -170,15 +171,7 @@ def urls(draw: st.DrawFn, schemes: frozenset[str]) -> str:
     return draw(st.sampled_from(other + _URLS["refused"]))
 
 
-_TOOL_STATES = (
-    "input-streaming",
-    "input-available",
-    "approval-requested",
-    "approval-responded",
-    "output-available",
-    "output-error",
-    "output-denied",
-)
+_TOOL_STATES = get_args(ToolState)
 
 
 def _maybe(draw: st.DrawFn, part: dict[str, Any], key: str, values: st.SearchStrategy[Any]) -> None:

@@ -705,7 +705,7 @@ def test_file_urls_no_reader_can_use_are_refused_whatever_the_schemes(
 ) -> None:
     """The history converters hand a file URL to their framework as it is: a URL of an
     allowed scheme must also be usable, so the parser is the one to refuse it."""
-    body = chat(user(text(), {"type": "file", "mediaType": "image/png", "url": url}))
+    body = chat(user(text(ASK), {"type": "file", "mediaType": "image/png", "url": url}))
     with pytest.raises(ChatRequestError) as info:
         parse(body, url_schemes=("data", "https", "http"))
     assert info.value.errors == [FieldError("messages[0].parts[1].url", message, "url_form")]

@@ -237,7 +237,8 @@ def _integral(value: Any) -> Any:
     return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
-_Index = Annotated[int, BeforeValidator(_integral), Field(ge=0)]
+TextIndex = Annotated[int, BeforeValidator(_integral), Field(ge=0)]
+"""A position in a text (citation bounds), in chunks and in saved messages alike."""
 
 
 class Citation(_WireModel):
@@ -246,8 +247,8 @@ class Citation(_WireModel):
     source: Annotated[
         CitationUrlSource | CitationDocumentSource, Field(discriminator="source_type")
     ]
-    start_index: _Index | None = None
-    end_index: _Index | None = None
+    start_index: TextIndex | None = None
+    end_index: TextIndex | None = None
     cited_text: str | None = None
 
 

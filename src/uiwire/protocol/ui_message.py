@@ -52,7 +52,7 @@ from pydantic.alias_generators import to_camel
 from pydantic_core import InitErrorDetails, PydanticCustomError
 from typing_extensions import LiteralString, Self
 
-from uiwire.protocol.chunks import ProviderMetadata, ToolMetadata
+from uiwire.protocol.chunks import ProviderMetadata, TextIndex, ToolMetadata
 
 __all__ = [
     "DEFAULT_URL_SCHEMES",
@@ -96,13 +96,6 @@ def not_null(value: Any) -> Any:
 _Omittable = Annotated[_T | None, BeforeValidator(not_null)]
 """zod's ``.optional()``: the key may be absent (read back as None) but not ``null``."""
 
-
-def _integral(value: Any) -> Any:
-    """JSON has one number type: ``1.0`` is the integer 1 to zod's ``z.int()``."""
-    return int(value) if isinstance(value, float) and value.is_integer() else value
-
-
-_Index = Annotated[int, BeforeValidator(_integral), Field(ge=0)]
 
 # --- URL schemes ------------------------------------------------------------------------
 
@@ -272,8 +265,8 @@ class UICitation(UIModel):
     """A span of a text part backed by a source (v7 ``citations``)."""
 
     source: UICitationSource
-    start_index: _Omittable[_Index] = None
-    end_index: _Omittable[_Index] = None
+    start_index: _Omittable[TextIndex] = None
+    end_index: _Omittable[TextIndex] = None
     cited_text: _Omittable[str] = None
 
 

@@ -12,12 +12,15 @@ its event loop before each awaitable write and waits while its consumer is behin
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import Any, ClassVar, Concatenate, ParamSpec, TypeVar
 
-from uiwire.stream.writer import Step, SyncWriter
+from uiwire.stream.writer import Step, SyncWriter, choose_error_text
 
 __all__ = ["WriteTarget"]
+
+logger = logging.getLogger("uiwire")
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
@@ -46,6 +49,10 @@ class WriteTarget:
 
     _writer: SyncWriter
     """The non-blocking writer the awaitable writes go through."""
+    _on_error: Callable[[BaseException], object] | None
+    """The target's ``on_error``: the text shown for an exception."""
+    _logged_as: ClassVar[tuple[str, str]]
+    """How the error log names the target and what its reader got."""
 
     # --- what a target provides ----------------------------------------------------------
 
@@ -53,9 +60,25 @@ class WriteTarget:
         """Step the machine and deliver its chunks; ``exception`` ended the message."""
         raise NotImplementedError
 
+    @property
+    def message_id(self) -> str:
+        raise NotImplementedError
+
     def _error_text(self, error: BaseException, *, what: str) -> str:
         """Log ``error`` (raised in ``what``) and return the text the message shows."""
-        raise NotImplementedError
+        text = choose_error_text(error, self._on_error)
+        noun, shown = self._logged_as
+        logger.error(
+            "%s %s: %s from %s; %s %r",
+            noun,
+            self.message_id,
+            type(error).__name__,
+            what,
+            shown,
+            text,
+            exc_info=error,
+        )
+        return text
 
     def _writer_on_loop(self, what: str) -> SyncWriter:
         """The writer for the awaitable write ``what`` (a stream checks its loop here)."""

@@ -56,7 +56,7 @@ from uiwire.stream.watchdog import (
     unwatch_loop_soon,
     watch_loop,
 )
-from uiwire.stream.writer import Step, SyncWriter, choose_error_text
+from uiwire.stream.writer import Step, SyncWriter
 
 __all__ = [
     "DEFAULT_MAX_BUFFERED_BYTES",
@@ -134,6 +134,8 @@ class StreamContext(WriteTarget, Generic[InfoT]):
             seconds while the stream is open (True: 0.1 s); default from the
             ``UIWIRE_DETECT_BLOCKING`` environment variable.
     """
+
+    _logged_as = ("stream", "the client was sent")
 
     def __init__(
         self,
@@ -519,18 +521,6 @@ class StreamContext(WriteTarget, Generic[InfoT]):
     def _wait_for_room_from_thread(self) -> None:
         if not self._channel.on_loop_thread():
             self._channel.wait_for_room_from_thread()
-
-    def _error_text(self, error: BaseException, *, what: str) -> str:
-        text = choose_error_text(error, self._on_error)
-        logger.error(
-            "stream %s: %s from %s; the client was sent %r",
-            self.message_id,
-            type(error).__name__,
-            what,
-            text,
-            exc_info=error,
-        )
-        return text
 
     def _watch(self) -> None:
         """Count this stream as open for the blocked-loop detector (run or read started)."""

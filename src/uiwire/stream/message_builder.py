@@ -9,7 +9,6 @@ against ``MessageWriter`` can be run against one in a test.
 
 from __future__ import annotations
 
-import logging
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -18,11 +17,9 @@ from uiwire.protocol.machine import Chunk, StreamMachine
 from uiwire.protocol.targets import DEFAULT_TARGET, Target
 from uiwire.stream._write_target import WriteTarget
 from uiwire.stream.record import Collector, StreamRecord, Usage
-from uiwire.stream.writer import Step, SyncWriter, choose_error_text
+from uiwire.stream.writer import Step, SyncWriter
 
 __all__ = ["MessageBuilder"]
-
-logger = logging.getLogger("uiwire")
 
 
 class MessageBuilder(WriteTarget):
@@ -40,6 +37,8 @@ class MessageBuilder(WriteTarget):
         on_chunk: called with each chunk as it is applied, under the builder's lock
             (keep it quick), e.g. to decide when to publish the message so far.
     """
+
+    _logged_as = ("message", "the message shows")
 
     __slots__ = ("_collector", "_lock", "_machine", "_on_chunk", "_on_error", "_record", "_writer")
 
@@ -114,18 +113,6 @@ class MessageBuilder(WriteTarget):
                     self._on_chunk(chunk)
             if self._machine.ended is not None:
                 self._record = self._collector.seal(exception)
-
-    def _error_text(self, error: BaseException, *, what: str) -> str:
-        text = choose_error_text(error, self._on_error)
-        logger.error(
-            "message %s: %s from %s; the message shows %r",
-            self.message_id,
-            type(error).__name__,
-            what,
-            text,
-            exc_info=error,
-        )
-        return text
 
     def __repr__(self) -> str:
         state = self._machine.ended or ("open" if self._machine.started else "new")
