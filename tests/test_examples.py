@@ -197,3 +197,19 @@ def test_resumable_app_on_two_workers_and_redis_resumes_and_stops(
         assert rest.endswith(b'data: {"type":"abort"}\n\ndata: [DONE]\n\n')
         forbidden = client.get(f"{base}/chat-a/stream", headers={"x-user": "eve"})
         assert forbidden.status_code == 403
+
+
+def test_message_writer_writes_the_same_message_into_a_stream_and_a_builder() -> None:
+    result = subprocess.run(
+        [sys.executable, str(EXAMPLES / "message_writer.py")],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    built, streamed = (json.loads(line) for line in result.stdout.splitlines())
+    assert built["built"] == streamed["streamed"]
+    parts = built["built"]["parts"]
+    assert [p["type"] for p in parts] == ["step-start", "tool-get_weather", "text"]
+    assert parts[1]["state"] == "output-available"
+    assert parts[2]["text"] == "It is sunny in Rome, 21°C."
