@@ -16,6 +16,8 @@ import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, ClassVar, Concatenate, ParamSpec, TypeVar
 
+from uiwire.protocol.machine import StreamMachine
+from uiwire.protocol.targets import Target
 from uiwire.stream.writer import Step, SyncWriter, choose_error_text
 
 __all__ = ["WriteTarget"]
@@ -47,6 +49,8 @@ class WriteTarget:
 
     __slots__ = ()
 
+    _machine: StreamMachine
+    """The lifecycle machine the writes step (under the target's lock)."""
     _writer: SyncWriter
     """The non-blocking writer the awaitable writes go through."""
     _on_error: Callable[[BaseException], object] | None
@@ -62,7 +66,11 @@ class WriteTarget:
 
     @property
     def message_id(self) -> str:
-        raise NotImplementedError
+        return self._machine.message_id
+
+    @property
+    def target(self) -> Target:
+        return self._machine.target
 
     def _error_text(self, error: BaseException, *, what: str) -> str:
         """Log ``error`` (raised in ``what``) and return the text the message shows."""

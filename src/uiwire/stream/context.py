@@ -218,14 +218,6 @@ class StreamContext(WriteTarget, Generic[InfoT]):
         return self._state
 
     @property
-    def message_id(self) -> str:
-        return self._machine.message_id
-
-    @property
-    def target(self) -> Target:
-        return self._machine.target
-
-    @property
     def current_text_id(self) -> str | None:
         """The wire id of the open (unkeyed) text part, if any."""
         with self._channel.lock:

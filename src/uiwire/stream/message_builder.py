@@ -67,14 +67,6 @@ class MessageBuilder(WriteTarget):
         self._writer = SyncWriter(self, blocking=False)
 
     @property
-    def message_id(self) -> str:
-        return self._machine.message_id
-
-    @property
-    def target(self) -> Target:
-        return self._machine.target
-
-    @property
     def message(self) -> dict[str, Any]:
         """The ``UIMessage`` so far, as the client would have assembled it (a copy)."""
         with self._lock:
