@@ -665,7 +665,12 @@ def check_cut(cut: Cut, served: WatchedEndpoints, llm: FakeLLM, figures: Figures
     """Everything one cut must satisfy, as problems (empty: all good)."""
     what = cut.describe()
     if cut.ended_early:
-        return [f"{what}: the stream ended before the cut (the fuzzer's margin is too small)"]
+        events = cut.body.count(b"\n\n")
+        tail = cut.body[-400:].decode(errors="replace")
+        return [
+            f"{what}: the stream ended before the cut (the fuzzer's margin is too small), "
+            f"after {events} events; its end: {tail!r}"
+        ]
     problems: list[str] = []
     finishes = served.finishes.get(cut.tag, [])[cut.earlier :]
     statuses = [f.status for f in finishes]
