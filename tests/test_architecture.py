@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-SRC = Path(__file__).resolve().parents[1] / "src" / "uiwire"
+from tests.support.source_tree import SRC, copy_source
 
 LAYERS: dict[str, int] = {
     "uiwire._errors": 0,
@@ -112,11 +112,7 @@ def test_no_module_imports_a_layer_above_or_beside_its_own() -> None:
 
 def test_the_check_sees_an_upward_import(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The checker fails on a planted adapter -> server import (typing-only, too)."""
-    fake = tmp_path / "uiwire"
-    for path in SRC.rglob("*.py"):
-        target = fake / path.relative_to(SRC)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(path.read_text())
+    fake = copy_source(tmp_path)
     planted = fake / "adapters" / "dspy" / "_planted.py"
     planted.write_text(
         "from typing import TYPE_CHECKING\n"

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-SRC = Path(__file__).resolve().parents[2] / "src" / "uiwire"
+from tests.support.source_tree import SRC, copy_source
 
 FRAMEWORKS = frozenset({"dspy", "agents", "anyio"})
 
@@ -269,11 +269,7 @@ def use(stream: Any, mine: Mine, listener: StreamListener) -> None:
 
 def test_the_check_sees_each_kind_of_reach(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A planted adapter module with one violation of each kind, next to allowed uses."""
-    fake = tmp_path / "uiwire"
-    for path in SRC.rglob("*.py"):
-        target = fake / path.relative_to(SRC)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(path.read_text())
+    fake = copy_source(tmp_path)
     (fake / "adapters" / "dspy" / "_planted.py").write_text(PLANTED)
     monkeypatch.setattr(__import__(__name__, fromlist=["SRC"]), "SRC", fake)
     problems = [p for p in internals_used_outside_compat() if "_planted.py" in p]
