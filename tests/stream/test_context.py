@@ -515,3 +515,86 @@ async def test_a_stream_whose_work_is_quiet_does_not_warn(
     with caplog.at_level(logging.WARNING, logger="uiwire"):
         await _read_keep_alives(ctx, 10)
     assert "no work was started" not in caplog.text
+
+
+# --- cancel callbacks: work in tasks of its own stops in the same loop step ------------
+
+
+async def test_a_cancel_callback_runs_in_the_disconnect_step_before_the_work_sees_it() -> None:
+    seen: list[str] = []
+    ctx: StreamContext = StreamContext()
+
+    async def work(ctx: StreamContext) -> None:
+        try:
+            await asyncio.sleep(10)
+        except asyncio.CancelledError:
+            seen.append("work cancelled")
+            raise
+
+    ctx.run(work)
+    ctx.add_cancel_callback(lambda: seen.append(f"callback, cancelled={ctx.cancelled}"))
+    await asyncio.sleep(0)  # the work is waiting
+    ctx.disconnect()
+    assert seen == ["callback, cancelled=True"]  # synchronously, within disconnect()
+    await ctx.wait_closed()
+    assert seen == ["callback, cancelled=True", "work cancelled"]
+
+
+async def test_cancel_runs_the_callbacks_once_and_a_removed_one_never() -> None:
+    calls: list[str] = []
+    ctx: StreamContext = StreamContext()
+    ctx.run(lambda ctx: asyncio.sleep(10))
+    ctx.add_cancel_callback(lambda: calls.append("kept"))
+    remove = ctx.add_cancel_callback(lambda: calls.append("removed"))
+    remove()
+    remove()  # removing twice is harmless
+    ctx.cancel()
+    ctx.cancel()
+    body = await consume(ctx)
+    assert calls == ["kept"]
+    assert_valid_body(body)
+
+
+async def test_a_callback_added_after_the_cancellation_runs_at_once() -> None:
+    calls: list[str] = []
+    ctx: StreamContext = StreamContext()
+    ctx.run(lambda ctx: asyncio.sleep(10))
+    ctx.cancel()
+    remove = ctx.add_cancel_callback(lambda: calls.append("late"))
+    assert calls == ["late"]
+    remove()
+    await consume(ctx)
+
+
+async def test_a_raising_cancel_callback_is_logged_and_the_others_still_run(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    calls: list[str] = []
+    ctx: StreamContext = StreamContext(message_id="msg_cb")
+
+    def broken() -> None:
+        raise RuntimeError("boom")
+
+    ctx.run(lambda ctx: asyncio.sleep(10))
+    ctx.add_cancel_callback(broken)
+    ctx.add_cancel_callback(lambda: calls.append("next"))
+    with caplog.at_level(logging.ERROR, logger="uiwire"):
+        ctx.cancel()
+    assert calls == ["next"]
+    assert "a cancel callback of stream msg_cb raised" in caplog.text
+    await consume(ctx)
+
+
+async def test_a_disconnect_that_lets_the_work_continue_runs_no_cancel_callback() -> None:
+    calls: list[str] = []
+    ctx: StreamContext = StreamContext(on_disconnect="continue")
+    ctx.run(lambda ctx: asyncio.sleep(0.01))
+    ctx.add_cancel_callback(lambda: calls.append("cancelled"))
+    ctx.disconnect()
+    await ctx.wait_closed()
+    assert calls == []
+
+
+def test_a_cancel_callback_must_be_callable() -> None:
+    with pytest.raises(TypeError, match="callback must be callable; got int"):
+        StreamContext().add_cancel_callback(5)  # type: ignore[arg-type]

@@ -195,6 +195,7 @@ class StreamContext(WriteTarget, Generic[InfoT]):
         self._record: StreamRecord | None = None
         self._closed_reason: str | None = None  # set when writes can no longer arrive
         self._cancelled = threading.Event()
+        self._cancel_callbacks: list[Callable[[], object]] = []
         self._consumer_gone = False
         self._delivered = False
         self._unwatch_on_drop: weakref.finalize[Any, Any] | None = None  # set while watched
@@ -388,11 +389,44 @@ class StreamContext(WriteTarget, Generic[InfoT]):
         return self._consumer_gone and self._on_disconnect == "cancel"
 
     def _stop_writers(self, reason: str) -> None:
-        """From now on writes raise ``StreamClosed``; threads see ``ctx.cancelled``."""
+        """From now on writes raise ``StreamClosed``; threads see ``ctx.cancelled``; the
+        cancel callbacks run (once)."""
         with self._channel.lock:
             if self._closed_reason is None:
                 self._closed_reason = reason
         self._cancelled.set()
+        callbacks, self._cancel_callbacks = self._cancel_callbacks, []
+        for callback in callbacks:
+            self._call_cancel_callback(callback)
+
+    def _call_cancel_callback(self, callback: Callable[[], object]) -> None:
+        try:
+            callback()
+        except Exception:
+            logger.exception("a cancel callback of stream %s raised", self.message_id)
+
+    def add_cancel_callback(self, callback: Callable[[], object]) -> Callable[[], None]:
+        """Call ``callback()`` the moment the work is cancelled (the client left and
+        ``on_disconnect`` is ``"cancel"``, or ``cancel()``), in the same loop step, before
+        the work's task sees its ``CancelledError``; at once if it already is.
+
+        For work that runs in tasks of its own, such as a framework's run loop: cancelling
+        it here leaves it no loop step in which to start a model request or a tool. Call
+        on the loop; returns a function that removes the callback (call it when that work
+        is over). An exception the callback raises is logged.
+        """
+        if not callable(callback):
+            raise TypeError(f"callback must be callable; got {type(callback).__name__}")
+        if self._cancelled.is_set():
+            self._call_cancel_callback(callback)
+            return _nothing_to_remove
+        self._cancel_callbacks.append(callback)
+
+        def remove() -> None:
+            with contextlib.suppress(ValueError):
+                self._cancel_callbacks.remove(callback)
+
+        return remove
 
     # --- consuming -------------------------------------------------------------------------
 
@@ -616,3 +650,7 @@ def _check_info(info: object) -> BaseModel:
             f"give {type(info).__name__} model_config = ConfigDict(frozen=True)"
         )
     return info
+
+
+def _nothing_to_remove() -> None:
+    """What ``add_cancel_callback`` returns for a callback it already ran."""

@@ -227,7 +227,14 @@ class AgentsAdapter:
             channel = RunChannel(loop, ctx)
             translation = Translation(ctx, channel)
             result = self._start(channel, input, context, run_options)
-        await _consume(result, translation, channel)
+        # the run's own tasks stop in the loop step the stream is cancelled in, not one
+        # step later when this task gets its CancelledError: no model request or tool
+        # can start in between
+        remove = ctx.add_cancel_callback(result.cancel)
+        try:
+            await _consume(result, translation, channel)
+        finally:
+            remove()
         if result.interruptions:
             await self._pause(ctx, result, translation, channel)
         return result
