@@ -20,15 +20,23 @@ from uiwire.protocol import validate_stream
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
-@pytest.mark.parametrize("target", ["v5", "v6", "v7"])
-def test_print_stream_emits_a_valid_stream(target: str) -> None:
-    result = subprocess.run(
-        [sys.executable, str(EXAMPLES / "print_stream.py"), "--target", target],
+def run_example(
+    name: str, *args: str, timeout: float = 60, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run ``examples/<name>`` with this interpreter; its output, or CalledProcessError."""
+    return subprocess.run(
+        [sys.executable, str(EXAMPLES / name), *args],
         capture_output=True,
         text=True,
         check=True,
-        timeout=60,
+        timeout=timeout,
+        env=env,
     )
+
+
+@pytest.mark.parametrize("target", ["v5", "v6", "v7"])
+def test_print_stream_emits_a_valid_stream(target: str) -> None:
+    result = run_example("print_stream.py", "--target", target)
     body, _, summary = result.stdout.partition("# valid for AI SDK")
     report = validate_stream(body, target=target)  # type: ignore[arg-type]
     assert report.finish_reason == "stop"
@@ -41,13 +49,7 @@ def test_print_stream_emits_a_valid_stream(target: str) -> None:
 
 
 def test_push_api_server_streams_and_persists() -> None:
-    result = subprocess.run(
-        [sys.executable, str(EXAMPLES / "push_api_server.py")],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    )
+    result = run_example("push_api_server.py")
     body, _, saved = result.stdout.partition("# saved:")
     report = validate_stream(body)
     parts = report.message["parts"]
@@ -66,14 +68,7 @@ def test_push_api_server_streams_and_persists() -> None:
 
 def test_dspy_app_streams_a_react_agent_offline() -> None:
     env = {k: v for k, v in os.environ.items() if k != "OPENAI_API_KEY"}  # the scripted model
-    result = subprocess.run(
-        [sys.executable, str(EXAMPLES / "dspy_app.py")],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=120,
-        env=env,
-    )
+    result = run_example("dspy_app.py", timeout=120, env=env)
     lines = result.stdout.splitlines(keepends=True)
     saved = [line for line in lines if line.startswith("# saved:")]
     body = "".join(line for line in lines if not line.startswith("# saved:"))
@@ -101,14 +96,7 @@ def test_agents_app_serves_its_openapi_schema() -> None:
 
 def test_agents_app_pauses_for_approval_then_continues_the_same_message() -> None:
     env = {k: v for k, v in os.environ.items() if k != "OPENAI_API_KEY"}  # the ScriptedModel
-    result = subprocess.run(
-        [sys.executable, str(EXAMPLES / "agents_app.py")],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=120,
-        env=env,
-    )
+    result = run_example("agents_app.py", timeout=120, env=env)
     first, _, rest = result.stdout.partition("# approved ")
     approved, _, rest = rest.partition("\n")
     second, _, replayed = rest.partition("# replayed: ")
@@ -200,13 +188,7 @@ def test_resumable_app_on_two_workers_and_redis_resumes_and_stops(
 
 
 def test_message_writer_writes_the_same_message_into_a_stream_and_a_builder() -> None:
-    result = subprocess.run(
-        [sys.executable, str(EXAMPLES / "message_writer.py")],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    )
+    result = run_example("message_writer.py")
     built, streamed = (json.loads(line) for line in result.stdout.splitlines())
     assert built["built"] == streamed["streamed"]
     parts = built["built"]["parts"]
