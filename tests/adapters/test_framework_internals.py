@@ -141,23 +141,10 @@ def _chain_problems(module: _Module, bound: set[str]) -> list[str]:
 
 def _own_private_names(tree: ast.Module) -> set[str]:
     """The private names a module defines (see rule 3)."""
-    own: set[str] = set()
-    for node in tree.body:
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            own.add(node.name)
-        elif isinstance(node, ast.Assign):
-            own.update(t.id for t in node.targets if isinstance(t, ast.Name))
-        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
-            own.add(node.target.id)
+    own = _defined_in(tree.body)
     for node in ast.walk(tree):
         if isinstance(node, ast.ClassDef):
-            for item in node.body:
-                if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-                    own.add(item.name)
-                elif isinstance(item, ast.Assign):
-                    own.update(t.id for t in item.targets if isinstance(t, ast.Name))
-                elif isinstance(item, ast.AnnAssign) and isinstance(item.target, ast.Name):
-                    own.add(item.target.id)
+            own |= _defined_in(node.body)
         elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             for target in _flat(targets):
@@ -167,6 +154,19 @@ def _own_private_names(tree: ast.Module) -> set[str]:
                     and target.value.id in ("self", "cls")
                 ):
                     own.add(target.attr)
+    return own
+
+
+def _defined_in(body: list[ast.stmt]) -> set[str]:
+    """The names a module or class body defines: functions, classes, assigned names."""
+    own: set[str] = set()
+    for node in body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            own.add(node.name)
+        elif isinstance(node, ast.Assign):
+            own.update(t.id for t in node.targets if isinstance(t, ast.Name))
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            own.add(node.target.id)
     return own
 
 
