@@ -115,9 +115,17 @@ class ServedChat(Generic[Saved]):
 
 
 async def read_until(response: httpx.Response, pattern: str) -> list[dict[str, Any]]:
-    """Read SSE events until one has ``pattern`` in it; return them."""
+    """Read SSE events until one has ``pattern`` in it; return them.
+
+    The line iterator is kept on the response (and later calls go on reading it): an
+    abandoned one is closed by its finalizer, which closes the connection, so the server
+    would see a disconnect the test never made, whenever the garbage collector ran.
+    """
+    lines: AsyncIterator[str] = response.extensions.setdefault(
+        "tests_sse_lines", response.aiter_lines()
+    )
     seen: list[dict[str, Any]] = []
-    async for line in response.aiter_lines():
+    async for line in lines:
         if line.startswith("data: {"):
             seen.append(json.loads(line[6:]))
             if pattern in line:

@@ -195,6 +195,7 @@ async def wait_for(condition: Any, seconds: float = 5.0) -> None:
         if condition():
             return
         await asyncio.sleep(0.01)
+    raise AssertionError(f"still false after {seconds} s: {condition.__doc__ or condition}")
 
 
 @pytest.mark.timeout(60)
