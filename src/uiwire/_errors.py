@@ -13,13 +13,16 @@
     │   └── StreamClosed              the client left: writes can never reach it
     ├── StreamStoreError              the stream store failed or could not be reached
     ├── StreamInterrupted             a followed stream cannot be read to its end
+    ├── ChatStoreError                the chat store failed or could not be reached
+    │   └── ChatConflict              the chat changed since it was read: retry
     ├── TurnTimeout (TimeoutError)    a turn ran past ChatEndpoint's time limit
     └── ApprovalError                 an approval continuation that cannot be honoured
 
 Each name is public from one package: ``UIWireError`` from ``uiwire``; ``ProtocolError``,
 ``TargetError``, ``StreamViolation``, ``UnreplayableMessage``, ``ChatRequestError`` and
 ``FieldError`` from ``uiwire.protocol``; ``StreamStateError`` and ``StreamClosed`` from ``uiwire.stream``;
-``StreamStoreError`` and ``StreamInterrupted`` from ``uiwire.resume``; ``TurnTimeout``
+``StreamStoreError`` and ``StreamInterrupted`` from ``uiwire.resume``; ``ChatStoreError``
+and ``ChatConflict`` from ``uiwire.chats``; ``TurnTimeout``
 from ``uiwire.server``; ``ApprovalError`` from ``uiwire.adapters.agents``. They are
 declared here, with no dependency, so that a layer can raise the error of another
 without importing it (the protocol layer knows nothing of servers).
@@ -36,7 +39,9 @@ from typing import Any, Literal
 
 __all__ = [
     "ApprovalError",
+    "ChatConflict",
     "ChatRequestError",
+    "ChatStoreError",
     "FieldError",
     "ProtocolError",
     "StreamClosed",
@@ -209,3 +214,13 @@ class ApprovalError(UIWireError):
         super().__init__(message)
         self.status_code = status_code
         self.field = field
+
+
+class ChatStoreError(UIWireError):
+    """The chat store failed or could not be reached (or did not answer in time). The
+    request that needed it answers 503; nothing half-written is left behind."""
+
+
+class ChatConflict(ChatStoreError):
+    """The chat changed between reading it and writing to it (another tab, another
+    worker): the write was not made. The request answers 409; the client may retry."""
