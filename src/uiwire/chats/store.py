@@ -143,9 +143,7 @@ class ChatStore(abc.ABC):
         """
 
     @abc.abstractmethod
-    async def finish_turn(
-        self, ticket: TurnTicket, message: UIMessage, state: AnswerState
-    ) -> bool:
+    async def finish_turn(self, ticket: TurnTicket, message: UIMessage, state: AnswerState) -> bool:
         """Write the answer's final content and state; False (and nothing written) when
         the answer is gone or a newer turn took it over. Clears the chat's active turn if
         it is this one."""
@@ -161,5 +159,6 @@ class ChatStore(abc.ABC):
         worker that shares it: signs anonymous owners' cookies when the app sets no
         secret of its own."""
 
+    @abc.abstractmethod
     async def close(self) -> None:
         """Release connections (the engine, if the store made it)."""
