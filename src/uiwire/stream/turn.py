@@ -45,6 +45,9 @@ class ChatTurn:
     tool approvals or client-side tool results. None for a new answer."""
     request: Request | None = None
     """The HTTP request (headers, cookies, ``request.state`` for auth)."""
+    owner: str | None = None
+    """Who asked: the owner id the endpoint's identity gave (None outside a server).
+    Anything the agent keeps between requests (a paused run) is bound to it."""
 
     @property
     def chat_id(self) -> str:
