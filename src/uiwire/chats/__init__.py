@@ -5,6 +5,7 @@ in a database and believes the stored conversation, never the browser's copy of 
 """
 
 from uiwire._errors import ChatConflict, ChatStoreError
+from uiwire.chats.memory import MemoryChatStore
 from uiwire.chats.store import AnswerState, Chat, ChatInfo, ChatPage, ChatStore, TurnTicket
 
 __all__ = [
@@ -15,5 +16,6 @@ __all__ = [
     "ChatPage",
     "ChatStore",
     "ChatStoreError",
+    "MemoryChatStore",
     "TurnTicket",
 ]

@@ -7,6 +7,9 @@ opaque string the app's identity gives); every method takes the owner and acts o
 that owner's chats: another owner's chat is indistinguishable from one that does not
 exist (``None``, ``False``, or a new chat of one's own).
 
+Chats are keyed by (owner, chat id): two owners may each have a chat of the same id,
+and nothing one owner does tells them whether the other's exists.
+
 A turn is two writes, so that nothing is lost and nothing is reordered:
 
 * ``start_turn`` runs when the answer starts, in one transaction: it creates the chat if
@@ -135,8 +138,8 @@ class ChatStore(abc.ABC):
 
         ``version``: the chat's version when it was read, or None for a chat that did
         not exist (then it is created for ``owner`` with ``title``; ``keep`` must be 0).
-        ``ChatConflict`` if the chat's version is not ``version`` (or, for None, the chat
-        exists: a chat of another owner is a conflict too, and tells nothing more).
+        ``ChatConflict`` if the owner's chat's version is not ``version`` (or, for None,
+        the owner has that chat already).
         ``keep``: how many stored messages stay, from the first. ``add``: user messages
         appended after them. ``answer``: the assistant message appended last, ``running``.
         Message ids must be unique in the chat (``ValueError`` otherwise).

@@ -81,6 +81,8 @@ class RedisStreamStore(StreamStore):
         lease: seconds without a heartbeat after which a stream's worker counts as dead.
     """
 
+    shared = True
+
     def __init__(
         self,
         redis: Redis | str,

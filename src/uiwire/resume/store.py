@@ -24,7 +24,7 @@ import abc
 import logging
 import re
 from collections.abc import AsyncGenerator, Callable, Sequence
-from typing import Final
+from typing import ClassVar, Final
 
 from uiwire.protocol.encode import DONE_FRAME, encode_chunks
 from uiwire.protocol.machine import Chunk
@@ -109,6 +109,10 @@ class StopListeners:
 
 class StreamStore(abc.ABC):
     """The recorded frames of resumable streams, and each chat's active stream."""
+
+    shared: ClassVar[bool] = False
+    """Whether other processes read and write the same streams (then everything these
+    workers sign, such as owner cookies, needs one secret they share)."""
 
     @abc.abstractmethod
     async def open(self, chat_id: str, stream_id: str, frames: Sequence[bytes] = ()) -> str | None:

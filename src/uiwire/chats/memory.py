@@ -1,0 +1,150 @@
+"""``MemoryChatStore``: chats in this process's memory, for one process and for trying
+things out. They are gone when the process ends; ``SQLChatStore`` keeps them."""
+
+from __future__ import annotations
+
+import base64
+import collections
+import dataclasses
+import datetime
+import secrets
+from collections.abc import Sequence
+
+from uiwire._errors import ChatConflict
+from uiwire.chats.store import AnswerState, Chat, ChatInfo, ChatPage, ChatStore, TurnTicket
+from uiwire.protocol.ui_message import UIMessage
+
+__all__ = ["MemoryChatStore"]
+
+
+@dataclasses.dataclass(slots=True)
+class _Row:
+    message: UIMessage
+    state: AnswerState | None  # None for a user message
+    turn: int
+
+
+@dataclasses.dataclass(slots=True)
+class _Chat:
+    info: ChatInfo
+    rows: list[_Row]
+    active_turn: int | None = None
+
+
+class MemoryChatStore(ChatStore):
+    """Each owner's chats in a dict; at most ``max_chats`` (the least recently updated
+    are dropped first), so a long-running process does not grow without bound."""
+
+    def __init__(self, *, max_chats: int = 10_000) -> None:
+        if type(max_chats) is not int or max_chats < 1:
+            raise ValueError(f"max_chats must be a positive int; got {max_chats!r}")
+        self._max_chats = max_chats
+        self._chats: collections.OrderedDict[tuple[str, str], _Chat] = collections.OrderedDict()
+        self._secret = secrets.token_bytes(32)
+        self._clock = 0  # orders updates made within one clock tick
+
+    async def get(self, owner: str, chat_id: str) -> Chat | None:
+        chat = self._chats.get((owner, chat_id))
+        if chat is None:
+            return None
+        return Chat(
+            info=chat.info,
+            messages=tuple(row.message for row in chat.rows),
+            answers={r.message.id: r.state for r in chat.rows if r.state is not None},
+            active_turn=chat.active_turn,
+        )
+
+    async def list_chats(
+        self, owner: str, *, limit: int = 50, before: str | None = None
+    ) -> ChatPage:
+        if type(limit) is not int or not 1 <= limit <= 100:
+            raise ValueError(f"limit must be an int from 1 to 100; got {limit!r}")
+        mine = [c.info for c in reversed(self._chats.values()) if c.info.owner == owner]
+        start = 0
+        if before is not None:
+            after = _cursor_chat(before)
+            start = next((i + 1 for i, info in enumerate(mine) if info.id == after), len(mine))
+        page = tuple(mine[start : start + limit])
+        more = start + limit < len(mine)
+        return ChatPage(chats=page, next_cursor=_cursor(page[-1].id) if more and page else None)
+
+    async def start_turn(
+        self,
+        owner: str,
+        chat_id: str,
+        *,
+        version: int | None,
+        keep: int,
+        add: Sequence[UIMessage],
+        answer: UIMessage,
+        title: str,
+    ) -> TurnTicket:
+        chat = self._chats.get((owner, chat_id))
+        now = datetime.datetime.now(datetime.timezone.utc)
+        if version is None:
+            if chat is not None:
+                raise ChatConflict(f"chat {chat_id!r} exists already")
+            if keep != 0:
+                raise ValueError("a new chat keeps no messages")
+            info = ChatInfo(
+                id=chat_id, owner=owner, title=title, created_at=now, updated_at=now, version=0
+            )
+            chat = _Chat(info=info, rows=[])
+        elif chat is None or chat.info.version != version:
+            raise ChatConflict(f"chat {chat_id!r} changed since it was read")
+        rows = chat.rows[:keep]
+        new_ids = [m.id for m in (*add, answer)]
+        if len({*new_ids, *(r.message.id for r in rows)}) != len(rows) + len(new_ids):
+            raise ValueError("message ids must be unique in a chat")
+        turn = chat.info.version + 1
+        rows += [_Row(m, None, turn) for m in add]
+        rows.append(_Row(answer, "running", turn))
+        chat.rows = rows
+        chat.active_turn = turn
+        chat.info = dataclasses.replace(chat.info, updated_at=now, version=turn)
+        self._touch(chat)
+        return TurnTicket(owner=owner, chat_id=chat_id, message_id=answer.id, turn=turn)
+
+    async def finish_turn(self, ticket: TurnTicket, message: UIMessage, state: AnswerState) -> bool:
+        chat = self._chats.get((ticket.owner, ticket.chat_id))
+        if chat is None:
+            return False
+        row = next((r for r in chat.rows if r.message.id == ticket.message_id), None)
+        if row is None or row.turn != ticket.turn:
+            return False
+        row.message, row.state = message, state
+        if chat.active_turn == ticket.turn:
+            chat.active_turn = None
+        now = datetime.datetime.now(datetime.timezone.utc)
+        chat.info = dataclasses.replace(chat.info, updated_at=now, version=chat.info.version + 1)
+        self._touch(chat)
+        return True
+
+    async def delete(self, owner: str, chat_id: str) -> bool:
+        if self._chats.pop((owner, chat_id), None) is None:
+            return False
+        return True
+
+    async def kept_secret(self) -> bytes:
+        return self._secret
+
+    async def close(self) -> None:
+        self._chats.clear()
+
+    def _touch(self, chat: _Chat) -> None:
+        key = (chat.info.owner, chat.info.id)
+        self._chats[key] = chat
+        self._chats.move_to_end(key)
+        while len(self._chats) > self._max_chats:
+            self._chats.popitem(last=False)
+
+
+def _cursor(chat_id: str) -> str:
+    return base64.urlsafe_b64encode(chat_id.encode()).decode().rstrip("=")
+
+
+def _cursor_chat(cursor: str) -> str:
+    try:
+        return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except ValueError:
+        raise ValueError(f"not a chat list cursor: {cursor[:40]!r}") from None
