@@ -5,6 +5,7 @@ from uiwire._extras import needs_extra
 
 with needs_extra("starlette", extra="fastapi", needed_by="uiwire.server", package="Starlette"):
     from uiwire.server.chat import Authorize, ChatEndpoint, ChatResult, OnChatFinish
+    from uiwire.server.identity import Identify, Identity, Owner, OwnerResolver
     from uiwire.server.response import DEFAULT_KEEP_ALIVE, UIMessageStreamResponse
 
 __all__ = [
@@ -12,7 +13,11 @@ __all__ = [
     "Authorize",
     "ChatEndpoint",
     "ChatResult",
+    "Identify",
+    "Identity",
     "OnChatFinish",
+    "Owner",
+    "OwnerResolver",
     "TurnTimeout",
     "UIMessageStreamResponse",
 ]
