@@ -6,6 +6,7 @@ from uiwire._extras import needs_extra
 with needs_extra("starlette", extra="fastapi", needed_by="uiwire.server", package="Starlette"):
     from uiwire.server.chat import Authorize, ChatEndpoint, ChatResult, OnChatFinish
     from uiwire.server.conversations import Conversations, TitleHook, default_title
+    from uiwire.server.identity import Identify, Identity, Owner, OwnerResolver
     from uiwire.server.response import DEFAULT_KEEP_ALIVE, UIMessageStreamResponse
 
 __all__ = [
@@ -14,7 +15,11 @@ __all__ = [
     "ChatEndpoint",
     "ChatResult",
     "Conversations",
+    "Identify",
+    "Identity",
     "OnChatFinish",
+    "Owner",
+    "OwnerResolver",
     "TitleHook",
     "TurnTimeout",
     "UIMessageStreamResponse",
