@@ -133,6 +133,14 @@ async def read_until(response: httpx.Response, pattern: str) -> list[dict[str, A
     raise AssertionError(f"the stream ended before {pattern!r}: {seen}")
 
 
+async def read_rest(response: httpx.Response) -> list[dict[str, Any]]:
+    """The SSE events after those ``read_until`` returned, to the end of the body."""
+    lines: AsyncIterator[str] = response.extensions.setdefault(
+        "tests_sse_lines", response.aiter_lines()
+    )
+    return [json.loads(line[6:]) async for line in lines if line.startswith("data: {")]
+
+
 async def read_events(chunks: AsyncIterator[bytes], count: int) -> bytes:
     """At least ``count`` SSE events from a response's ``aiter_raw()``, as raw bytes; read
     the rest from the same iterator (httpx allows one)."""

@@ -121,9 +121,7 @@ class MemoryChatStore(ChatStore):
         return True
 
     async def delete(self, owner: str, chat_id: str) -> bool:
-        if self._chats.pop((owner, chat_id), None) is None:
-            return False
-        return True
+        return self._chats.pop((owner, chat_id), None) is not None
 
     async def kept_secret(self) -> bytes:
         return self._secret

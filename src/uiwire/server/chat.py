@@ -55,7 +55,7 @@ from uiwire.protocol.targets import DEFAULT_TARGET, Target, as_target
 from uiwire.protocol.ui_message import DEFAULT_URL_SCHEMES, UIMessage, allowed_url_schemes
 from uiwire.resume.recorder import RecordedStream
 from uiwire.resume.store import StreamStore, check_chat_id
-from uiwire.server._body import DEFAULT_MAX_BODY_BYTES, read_chat_request
+from uiwire.server._body import DEFAULT_MAX_BODY_BYTES, read_chat_request, require_json
 from uiwire.server._follow import FollowResponse
 from uiwire.server._openapi import chat_openapi, merge_openapi
 from uiwire.server.conversations import Conversations, chat_body, chat_summary
@@ -501,7 +501,13 @@ class ChatEndpoint:
 
     async def stop(self, request: Request) -> Response:
         """``POST {path}/{id}/stop``: cancel the chat's active answer wherever it runs; it
-        ends with ``abort``. 202 when a stop was requested, 204 when nothing is running."""
+        ends with ``abort``. 202 when a stop was requested, 204 when nothing is running.
+
+        With an identity, the request must say its body is JSON (415 otherwise): a page
+        on another site can post a form with the user's cookies, never JSON."""
+        refused = require_json(request, what="a stop") if self._owners is not None else None
+        if refused is not None and request.method == "POST":
+            return JSONResponse(refused.to_json(), status_code=refused.status_code)
         found = await self._active_stream(request, ("POST",))
         if isinstance(found, Response):
             return found
