@@ -180,7 +180,7 @@ def test_resumable_app_on_two_workers_and_redis_resumes_and_stops(
         with client.stream("POST", base, json=body) as posted:
             chunks = posted.iter_raw()
             next(chunks)
-            assert client.post(f"{base}/chat-d/stop").status_code == 202
+            assert client.post(f"{base}/chat-d/stop", json={}).status_code == 202
             rest = b"".join(chunks)
         assert rest.endswith(b'data: {"type":"abort"}\n\ndata: [DONE]\n\n')
         forbidden = client.get(f"{base}/chat-a/stream", headers={"x-user": "eve"})

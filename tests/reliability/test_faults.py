@@ -815,7 +815,7 @@ async def test_a_store_that_fails_degrades_to_a_plain_stream(
         chunks, result = await check_turn(rig, turn, ending=FINISH)
         assert result.record.text == slow_answer("agents").text
         resumed = await rig.client.get(f"{rig.chat}/chat-1/stream")
-        stopped = await rig.client.post(f"{rig.chat}/chat-1/stop")
+        stopped = await rig.client.post(f"{rig.chat}/chat-1/stop", json={})
         if redis is None:  # nothing to resume once the answer is over
             assert (resumed.status_code, stopped.status_code) == (204, 204)
         else:  # the store is down: a clear 503, to be retried

@@ -331,7 +331,7 @@ async def test_a_forged_stop_for_an_unknown_chat_stops_nothing(live: tuple[Chat,
         httpx.AsyncClient(timeout=30) as client,
         client.stream("POST", f"{base}/api/chat", json=chat_body(user(text("slow")))) as answer,
     ):
-        stop = await client.post(f"{base}/api/chat/chat-2/stop")
+        stop = await client.post(f"{base}/api/chat/chat-2/stop", json={})
         resume = await client.get(f"{base}/api/chat/chat-2/stream")
         body = await answer.aread()
     assert (stop.status_code, resume.status_code) == (204, 204)
@@ -349,7 +349,7 @@ async def test_control_a_real_stop_does_stop_the_answer(live: tuple[Chat, str]) 
     ):
         chunks = answer.aiter_raw()
         body = await chunks.__anext__()  # the answer has started
-        stop = await client.post(f"{base}/api/chat/chat-1/stop")
+        stop = await client.post(f"{base}/api/chat/chat-1/stop", json={})
         async for chunk in chunks:
             body += chunk
     assert stop.status_code == 202

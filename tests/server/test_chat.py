@@ -61,7 +61,15 @@ async def recorder() -> Recorder:
 
 @pytest.fixture
 async def url(recorder: Recorder) -> AsyncIterator[str]:
-    chat = ChatEndpoint(recorder.respond, on_finish=recorder.save, max_body_bytes=64 * 1024)
+    # the client keeps the conversation here: these tests are of that mode's HTTP rules
+    # (tests/server/test_conversations.py has the server-kept conversation)
+    chat = ChatEndpoint(
+        recorder.respond,
+        on_finish=recorder.save,
+        max_body_bytes=64 * 1024,
+        conversations=False,
+        identity=False,
+    )
     app = Starlette(routes=[Route("/api/chat", chat, methods=["POST"])])
     async with serve(app) as base:
         yield f"{base}/api/chat"

@@ -90,13 +90,16 @@ async def test_the_answer_outlives_its_connection_and_a_resume_gets_all_of_it(
     assert served.events.cancelled == []
 
 
-async def test_a_finished_or_unknown_chat_answers_204(served: Served) -> None:
+async def test_a_finished_chat_answers_204_and_an_unknown_one_404(served: Served) -> None:
     posted = await served.client.post(served.chat, json=body(words=2))
     assert posted.status_code == 200
     await served.until_saved()
-    for chat in ("chat-1", "never-used"):
-        resumed = await served.client.get(served.stream_url(chat))
-        assert (resumed.status_code, resumed.content) == (204, b"")
+    resumed = await served.client.get(served.stream_url("chat-1"))
+    assert (resumed.status_code, resumed.content) == (204, b"")
+    # a chat this owner does not have (never made, or someone else's): mount such a chat
+    # with useChat({ resume: false })
+    unknown = await served.client.get(served.stream_url("never-used"))
+    assert unknown.status_code == 404
 
 
 async def test_stop_cancels_the_generation_and_ends_every_reader_with_abort(
@@ -107,7 +110,7 @@ async def test_stop_cancels_the_generation_and_ends_every_reader_with_abort(
         await read_events(raw, 5)
         follower = asyncio.create_task(served.client.get(served.stream_url()))
         await asyncio.sleep(0.1)
-        stopped = await served.client.post(served.stop_url())
+        stopped = await served.client.post(served.stop_url(), json={})
         assert stopped.status_code == 202
         rest = b"".join([data async for data in raw])
     resumed = await asyncio.wait_for(follower, 10)
@@ -118,7 +121,7 @@ async def test_stop_cancels_the_generation_and_ends_every_reader_with_abort(
     [result] = await served.until_saved()
     assert result["status"] == "abort"
     assert served.events.cancelled == ["chat-1"]
-    assert (await served.client.post(served.stop_url())).status_code == 204  # nothing left
+    assert (await served.client.post(served.stop_url(), json={})).status_code == 204  # nothing left
 
 
 async def test_on_disconnect_cancel_ties_the_generation_to_the_post() -> None:
@@ -132,11 +135,11 @@ async def test_on_disconnect_cancel_ties_the_generation_to_the_post() -> None:
         assert events.cancelled == ["chat-1"]
 
 
-async def test_authorize_decides_who_may_post_resume_and_stop() -> None:
-    asked: list[tuple[str, str]] = []
+async def test_authorize_decides_who_may_post_resume_and_stop_before_any_body_is_read() -> None:
+    asked: list[tuple[str, str | None, str | None]] = []
 
-    async def authorize(request: Request, chat_id: str) -> bool:
-        asked.append((request.method, chat_id))
+    async def authorize(request: Request, owner: str | None) -> bool:
+        asked.append((request.method, owner, request.path_params.get("id")))
         return request.headers.get("x-user") == "ada"
 
     app, events = chat_app(MemoryStreamStore(), authorize=authorize)
@@ -145,20 +148,30 @@ async def test_authorize_decides_who_may_post_resume_and_stop() -> None:
         for method, url, payload in (
             ("POST", served.chat, body()),
             ("GET", served.stream_url(), None),
-            ("POST", served.stop_url(), None),
+            ("POST", served.stop_url(), {}),
         ):
             refused = await served.client.request(method, url, json=payload)
             assert refused.status_code == 403, (method, url)
-            assert refused.json()["error"]["fields"][0]["field"] == "id"
+            assert refused.json()["error"]["fields"][0]["field"] == "authorize"
             allowed = await served.client.request(method, url, json=payload, headers=ada)
             assert allowed.status_code in (200, 204)
-        assert asked == [(m, "chat-1") for m in ("POST", "POST", "GET", "GET", "POST", "POST")]
+        # a refused caller's body is never parsed: garbage gets the 403, not a 422
+        garbage = await served.client.post(
+            served.chat, content=b"{not json", headers={"content-type": "application/json"}
+        )
+        assert garbage.status_code == 403
+        owners = {owner for _, owner, _ in asked}
+        assert len(owners) == 1  # the anonymous owner minted by the first request, kept
+        (owner,) = owners
+        assert str(owner).startswith("anon_")
+        expected = [("POST", owner, None)] * 2 + [("GET", owner, "chat-1")] * 2
+        assert asked == [*expected, *[("POST", owner, "chat-1")] * 2, ("POST", owner, None)]
 
 
 @pytest.mark.parametrize("chat", ["a%20b", "..", "%2E", "x" * 129, "caf%C3%A9"])
 async def test_chat_ids_that_could_play_path_games_are_refused(served: Served, chat: str) -> None:
     for method, url in (("GET", served.stream_url(chat)), ("POST", served.stop_url(chat))):
-        refused = await served.client.request(method, url)
+        refused = await served.client.request(method, url, json={} if method == "POST" else None)
         assert refused.status_code in (404, 422), (method, url, refused.status_code)
         if refused.status_code == 422:
             assert refused.json()["error"]["fields"][0]["field"] == "id"
@@ -180,7 +193,7 @@ async def test_without_a_store_resume_and_stop_have_nothing_to_do(
             await read_events(raw, 3)
             with caplog.at_level(logging.WARNING, logger="uiwire"):
                 assert (await served.client.get(served.stream_url())).status_code == 204
-                assert (await served.client.post(served.stop_url())).status_code == 204
+                assert (await served.client.post(served.stop_url(), json={})).status_code == 204
     told = [r.getMessage() for r in caplog.records if "no stream store" in r.getMessage()]
     assert told == [  # once, naming the fix
         f"GET {httpx.URL(served.stream_url()).path} answered 204: this ChatEndpoint has no "
@@ -209,7 +222,7 @@ async def test_a_store_that_fails_degrades_to_a_plain_stream(
         assert posted.status_code == 200
         assert_valid_message(posted.content)
         for method, url in (("GET", served.stream_url()), ("POST", served.stop_url())):
-            unavailable = await served.client.request(method, url)
+            unavailable = await served.client.request(method, url, json={} if method == "POST" else None)
             assert unavailable.status_code == 503
             assert unavailable.headers["retry-after"] == "2"
     assert "streamed without resumption" in caplog.text
@@ -256,6 +269,8 @@ def test_routes_and_options_are_checked() -> None:
         ("/chat", ["POST"]),
         ("/chat/{id}/stream", ["GET", "HEAD"]),
         ("/chat/{id}/stop", ["POST"]),
+        ("/chats", ["GET", "HEAD"]),
+        ("/chats/{id}", ["DELETE", "GET", "HEAD"]),
     ]
     with pytest.raises(ValueError, match="path"):
         chat.routes("chat/")
@@ -265,6 +280,10 @@ def test_routes_and_options_are_checked() -> None:
         ChatEndpoint(agent, on_disconnect="stop")  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="authorize"):
         ChatEndpoint(agent, authorize=True)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="conversations"):
+        ChatEndpoint(agent, conversations="sqlite://")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="identity=False needs conversations=False"):
+        ChatEndpoint(agent, identity=False)
     assert isinstance(MemoryStreamStore(), StreamStore)
 
 
@@ -287,7 +306,7 @@ async def test_head_says_whether_there_is_an_answer_to_resume(served: Served) ->
         await read_events(posted.aiter_raw(), 3)
         head = await served.client.head(served.stream_url())
         assert (head.status_code, head.headers["x-vercel-ai-ui-message-stream"]) == (200, "v1")
-    await served.client.post(served.stop_url())
+    await served.client.post(served.stop_url(), json={})
     await served.until_saved()
     assert (await served.client.head(served.stream_url())).status_code == 204
 

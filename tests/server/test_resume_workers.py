@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import secrets
 import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -55,7 +56,11 @@ class Worker:
 
 @pytest.fixture
 def workers(redis_server: RedisServer) -> Iterator[tuple[Worker, Worker]]:
-    env = {"UIWIRE_TEST_REDIS_URL": redis_server.url, "UIWIRE_TEST_LEASE": "2"}
+    env = {
+        "UIWIRE_TEST_REDIS_URL": redis_server.url,
+        "UIWIRE_TEST_LEASE": "2",
+        "UIWIRE_TEST_SECRET": secrets.token_urlsafe(32),
+    }
     with contextlib.ExitStack() as stack:
         started: list[Worker] = []
         for _ in range(2):
@@ -126,7 +131,7 @@ async def test_stop_on_b_cancels_the_generation_on_a(
     async with client.stream("POST", a.chat, json=ask(2000)) as posted:
         raw = posted.aiter_raw()
         await read_events(raw, 6)
-        stopped = await client.post(b.stop)
+        stopped = await client.post(b.stop, json={})
         assert stopped.status_code == 202
         rest = b"".join([data async for data in raw])  # ends: no 2,000 words
     assert rest.endswith(b'data: {"type":"abort"}\n\n' + DONE_FRAME)
@@ -136,7 +141,7 @@ async def test_stop_on_b_cancels_the_generation_on_a(
     assert saved["status"] == "abort"
     assert len(saved["text"].split()) < 2000
     assert (await b.events(client))["cancelled"] == []
-    assert (await client.post(b.stop)).status_code == 204
+    assert (await client.post(b.stop, json={})).status_code == 204
 
 
 async def test_a_redis_restart_mid_answer_ends_followers_validly_and_spares_the_post(

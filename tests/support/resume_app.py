@@ -23,7 +23,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from uiwire.resume import StreamStore
-from uiwire.server import ChatEndpoint, ChatResult
+from uiwire.server import ChatEndpoint, ChatResult, Identity
 from uiwire.stream import ChatTurn, StreamContext
 
 
@@ -93,6 +93,9 @@ def create_app() -> Starlette:
         yield
         await store.aclose()
 
-    app, _ = chat_app(store)
+    # one secret for both workers' owner cookies; the chats themselves are the client's
+    # here (tests/server/test_conversations_workers.py keeps them in PostgreSQL)
+    identity = Identity(secret=os.environ["UIWIRE_TEST_SECRET"])
+    app, _ = chat_app(store, conversations=False, identity=identity)
     app.router.lifespan_context = lifespan
     return app

@@ -29,7 +29,7 @@ import inspect
 import logging
 import sys
 from collections.abc import Awaitable, Callable, Collection
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
@@ -46,6 +46,7 @@ from uiwire._errors import (
     UnreplayableMessage,
 )
 from uiwire._ids import new_id
+from uiwire.chats.memory import MemoryChatStore
 from uiwire.chats.store import AnswerState, Chat, TurnTicket
 from uiwire.chats.trust import TurnPlan, plan_turn
 from uiwire.protocol.chat_request import ChatRequest
@@ -99,9 +100,11 @@ class ChatResult:
 
 OnChatFinish = Callable[[ChatResult], Awaitable[object] | object]
 
-Authorize = Callable[[Request, str], Awaitable[bool] | bool]
-"""``authorize(request, chat_id)``: may this request act on this chat (post to it, resume
-it, stop it)? False answers 403."""
+Authorize = Callable[[Request, "str | None"], Awaitable[bool] | bool]
+"""``authorize(request, owner)``: may this caller use this route at all? ``owner`` is the
+caller's owner id (None without an identity); a resume, stop or history route names its
+chat in ``request.path_params["id"]``. It runs before the body is read; False answers 403.
+Which chats a caller may touch is not its job: with an identity, only their own."""
 
 
 class ChatEndpoint:
@@ -132,19 +135,24 @@ class ChatEndpoint:
         on_disconnect: when the POST's client leaves, ``"cancel"`` the generation or
             ``"continue"`` it (to be resumed, and saved whole by ``on_finish``). Default:
             ``"continue"`` with ``streams``, ``"cancel"`` without.
-        authorize: ``authorize(request, chat_id)`` for every request (POST, resume,
-            stop); False answers 403. Without it, anyone who knows a chat id may resume
-            and stop it: set it in production.
+        authorize: ``authorize(request, owner)`` for every request to every route, before
+            the body is read (a plan's limits, a banned user, a rate limit); False
+            answers 403.
         timeout: seconds a turn may run (None: no limit). Past it the work is
             cancelled, the client gets the masked error and ``[DONE]``, and
             ``on_finish`` gets status ``error``: a hung tool or a stalled provider
             cannot hold a stream (and its memory) open forever.
-        conversations: keep every chat on the server (``Conversations(store)``): the
+        conversations: where the server keeps every chat (``Conversations(store)``): the
             model sees the stored conversation, never the client's copy, and each turn
-            is saved as it starts and ends. Mount ``routes()`` for the history routes.
+            is saved as it starts and ends; ``routes()`` adds the history routes. By
+            default ``Conversations(MemoryChatStore())``: this process's memory (several
+            workers need a shared store: ``SQLChatStore``). ``False``: the client keeps
+            the conversation and its copy is believed; only for an agent whose answers
+            depend on nothing the client could forge.
         identity: who the caller is (``Identity``): the app's own ``identify`` hook, or
-            by default an anonymous owner in a signed cookie. Every route then acts only
-            on the caller's chats. On by default with ``conversations``.
+            by default an anonymous owner in a signed cookie. Every route acts only on
+            the caller's chats. ``False`` (only with ``conversations=False``): no owner;
+            anyone who knows a chat id may resume and stop its answer.
     """
 
     def __init__(
@@ -161,8 +169,8 @@ class ChatEndpoint:
         on_disconnect: OnDisconnect | None = None,
         authorize: Authorize | None = None,
         timeout: float | None = None,
-        conversations: Conversations | None = None,
-        identity: Identity | None = None,
+        conversations: Conversations | Literal[False] | None = None,
+        identity: Identity | Literal[False] | None = None,
     ) -> None:
         self._begin = _begin_turn(agent)
         if on_finish is not None and not callable(on_finish):
@@ -200,21 +208,8 @@ class ChatEndpoint:
         self._on_disconnect: OnDisconnect = on_disconnect
         self._authorize = authorize
         self._timeout = timeout
-        if conversations is not None and not isinstance(conversations, Conversations):  # pyright: ignore[reportUnnecessaryIsInstance]
-            raise TypeError(
-                f"conversations must be Conversations(store); got {type(conversations).__name__}"
-            )
-        self._conversations = conversations
-        if identity is None and conversations is not None:
-            identity = Identity()
-        self._owners: OwnerResolver | None = (
-            None
-            if identity is None
-            else identity.resolve(
-                kept_secret=None if conversations is None else conversations.store.kept_secret,
-                shared=streams is not None and streams.shared,
-            )
-        )
+        self._conversations = _conversations(conversations, streams)
+        self._owners = _owners(identity, self._conversations, streams)
         self._live: dict[str, RecordedStream] = {}  # streams generated by this endpoint
         self._running: dict[str, TurnTicket] = {}  # answers being written here, by stream key
         self._told_streams_are_off = False
@@ -277,7 +272,7 @@ class ChatEndpoint:
             return _problem(
                 405, f"use POST, not {request.method}", "method", "method", {"allow": "POST"}
             )
-        owner = await self._owner(request)  # before the body: a refused caller costs no parse
+        owner = await self._caller(request)  # before the body: a refused caller costs no parse
         if isinstance(owner, Response):
             return owner
         ticket: TurnTicket | None = None
@@ -287,8 +282,6 @@ class ChatEndpoint:
             )
             if self._streams is not None or self._conversations is not None:
                 _chat_id(chat.id)
-            if not await self._allowed(request, chat.id):
-                return _forbidden()
             if self._conversations is None or owner is None:
                 turn = _turn(chat, request, owner)
                 work = await self._begin(turn)
@@ -329,16 +322,19 @@ class ChatEndpoint:
             )
         return _with_cookie(response, owner)
 
-    async def _owner(self, request: Request) -> Owner | Response | None:
-        """Who asks (None without an identity), or the 401 for nobody."""
-        if self._owners is None:
-            return None
-        try:
-            owner = await self._owners.owner(request)
-        except ChatStoreError as exc:  # the kept secret could not be read
-            return _store_failed(exc)
-        if owner is None:
-            return _problem(401, "sign in to use this chat", "identity", "unauthenticated")
+    async def _caller(self, request: Request) -> Owner | Response | None:
+        """Who asks (None without an identity) if ``authorize`` lets them in; else the
+        401 (nobody) or 403 to answer."""
+        owner: Owner | None = None
+        if self._owners is not None:
+            try:
+                owner = await self._owners.owner(request)
+            except ChatStoreError as exc:  # the kept secret could not be read
+                return _store_failed(exc)
+            if owner is None:
+                return _problem(401, "sign in to use this chat", "identity", "unauthenticated")
+        if not await self._allowed(request, None if owner is None else owner.id):
+            return _with_cookie(_forbidden(), owner)
         return owner
 
     def _stream_key(self, owner: Owner | None, chat_id: str) -> str:
@@ -475,7 +471,7 @@ class ChatEndpoint:
             )
         if self._conversations is None:
             return None, _not_found()
-        owner = await self._owner(request)
+        owner = await self._caller(request)
         if owner is None:
             return None, _not_found()
         return self._conversations, owner
@@ -528,7 +524,7 @@ class ChatEndpoint:
             return _problem(
                 405, f"use {allow}, not {request.method}", "method", "method", {"allow": allow}
             )
-        owner = await self._owner(request)
+        owner = await self._caller(request)
         if isinstance(owner, Response):
             return owner
         chat_id = str(request.path_params.get("id", ""))
@@ -536,8 +532,6 @@ class ChatEndpoint:
             _chat_id(chat_id)
         except ChatRequestError as exc:
             return JSONResponse(exc.to_json(), status_code=exc.status_code)
-        if not await self._allowed(request, chat_id):
-            return _forbidden()
         if self._conversations is not None and owner is not None:
             try:
                 if await self._conversations.store.get(owner.id, chat_id) is None:
@@ -572,10 +566,10 @@ class ChatEndpoint:
             request.url.path,
         )
 
-    async def _allowed(self, request: Request, chat_id: str) -> bool:
+    async def _allowed(self, request: Request, owner: str | None) -> bool:
         if self._authorize is None:
             return True
-        verdict = self._authorize(request, chat_id)
+        verdict = self._authorize(request, owner)
         if inspect.isawaitable(verdict):
             verdict = await verdict
         if not isinstance(verdict, bool):  # pyright: ignore[reportUnnecessaryIsInstance]
@@ -693,6 +687,52 @@ class ChatEndpoint:
             )
 
 
+def _conversations(
+    conversations: Conversations | Literal[False] | None, streams: StreamStore | None
+) -> Conversations | None:
+    """The endpoint's conversations, checked: the default keeps them in memory, which
+    several workers cannot share (refused at start-up rather than losing chats)."""
+    if conversations is False:
+        return None
+    if conversations is None:
+        if streams is not None and streams.shared:
+            raise ValueError(
+                f"{type(streams).__name__} serves several workers, but chats would be kept "
+                "in each worker's memory: pass conversations=Conversations(SQLChatStore(url)) "
+                "with a database the workers share"
+            )
+        return Conversations(store=MemoryChatStore())
+    if not isinstance(conversations, Conversations):  # pyright: ignore[reportUnnecessaryIsInstance]
+        raise TypeError(
+            "conversations must be Conversations(store) or False; got "
+            f"{type(conversations).__name__}"
+        )
+    return conversations
+
+
+def _owners(
+    identity: Identity | Literal[False] | None,
+    conversations: Conversations | None,
+    streams: StreamStore | None,
+) -> OwnerResolver | None:
+    """How the endpoint learns who asks, resolved now (a missing secret for several
+    workers is a start-up error); None only when both were turned off."""
+    if identity is False:
+        if conversations is not None:
+            raise ValueError(
+                "identity=False needs conversations=False: kept chats must have an owner"
+            )
+        return None
+    if identity is None:
+        identity = Identity()
+    if not isinstance(identity, Identity):  # pyright: ignore[reportUnnecessaryIsInstance]
+        raise TypeError(f"identity must be an Identity or False; got {type(identity).__name__}")
+    return identity.resolve(
+        kept_secret=None if conversations is None else conversations.store.kept_secret,
+        shared=streams is not None and streams.shared,
+    )
+
+
 def _check_path(path: str) -> None:
     if not isinstance(path, str) or not path.startswith("/") or path.endswith("/"):  # pyright: ignore[reportUnnecessaryIsInstance]
         raise ValueError(f"path must start with '/' and not end with one; got {path!r}")
@@ -765,7 +805,7 @@ def _not_found() -> JSONResponse:
 
 
 def _forbidden() -> JSONResponse:
-    return _problem(403, "this chat is not yours to use", "id", "forbidden")
+    return _problem(403, "you may not use this chat", "authorize", "forbidden")
 
 
 def _unavailable() -> JSONResponse:
