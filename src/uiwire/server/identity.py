@@ -351,7 +351,7 @@ def _process_key() -> bytes:
     if not _process_secret:
         _process_secret.append(secrets.token_bytes(MIN_SECRET_BYTES))
         logger.warning(
-            "uiwire: the anonymous owner cookie has no configured secret; this process "
+            "the anonymous owner cookie has no configured secret; this process "
             "signs it with a random one, so anonymous owners lose their chats when it "
             "restarts. Set %s to 32 random bytes or more (%s) to keep them.",
             SECRET_ENV,
