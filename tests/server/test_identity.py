@@ -439,12 +439,15 @@ def test_one_process_without_a_secret_signs_with_its_own_and_says_so_once() -> N
     script = (
         "import asyncio, logging\n"
         "logging.basicConfig(level=logging.DEBUG)\n"
+        "from starlette.requests import Request\n"
         "from uiwire.server import Identity\n"
-        "from tests.server.test_identity import request_with\n"
+        "def request(headers):\n"
+        "    scope = {'type': 'http', 'scheme': 'http', 'path': '/', 'query_string': b''}\n"
+        "    return Request(scope | {'server': ('127.0.0.1', 80), 'headers': headers})\n"
         "one, two = Identity().resolve(shared=False), Identity().resolve(shared=False)\n"
-        "minted = asyncio.run(one.owner(request_with({})))\n"
+        "minted = asyncio.run(one.owner(request([])))\n"
         "value = minted.set_cookie.split(';')[0]\n"
-        "seen = asyncio.run(two.owner(request_with({'cookie': value})))\n"
+        "seen = asyncio.run(two.owner(request([(b'cookie', value.encode())])))\n"
         "print(seen.id == minted.id, seen.set_cookie is None, minted.id, value)\n"
     )
     env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": ":".join(sys.path)}
