@@ -5,8 +5,9 @@
 
 ``GET /api/owner`` answers the anonymous owner of the browser (a signed, HttpOnly cookie
 made on the first request); ``GET /api/user`` the signed-in user of a bearer token, the
-same function serving as FastAPI dependency and as ``identify``. A ``ChatEndpoint`` given
-the same ``Identity`` keeps each owner's chats apart.
+same function serving as FastAPI dependency and as ``identify``. Both take the owner as a
+FastAPI dependency, ``Depends(owners.owner)``: the owner a ``ChatEndpoint`` given the same
+``Identity`` keeps chats under.
 """
 
 from __future__ import annotations
@@ -14,15 +15,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import socket
+from typing import Annotated
 
 import httpx
 import uvicorn
-from fastapi import Depends, FastAPI
-from fastapi.responses import JSONResponse
-from starlette.requests import Request
-from starlette.responses import Response
+from fastapi import Depends, FastAPI, HTTPException, Request, Response
 
-from uiwire.server import Identity, OwnerResolver
+from uiwire.server import Identity, Owner
 
 app = FastAPI()
 
@@ -45,27 +44,27 @@ signed_in = Identity(identify=current_user).resolve(shared=False)
 anonymous = Identity().resolve(shared=False)
 
 
-async def answer(request: Request, owners: OwnerResolver) -> Response:
-    owner = await owners.owner(request)
-    if owner is None:
-        return JSONResponse({"error": "sign in"}, status_code=401)
-    response = JSONResponse({"owner": owner.id})
-    owner.add_cookie_to(response)  # a new (or renewed) anonymous owner's cookie
-    return response
-
-
 @app.get("/api/owner")
-async def anonymous_owner(request: Request) -> Response:
-    return await answer(request, anonymous)
+async def anonymous_owner(
+    response: Response, owner: Annotated[Owner | None, Depends(anonymous.owner)]
+) -> dict[str, str]:
+    """The owner as a FastAPI dependency; its cookie goes out with the response."""
+    assert owner is not None  # an anonymous owner always exists
+    owner.add_cookie_to(response)  # a new (or renewed) anonymous owner's cookie
+    return {"owner": owner.id}
 
 
 @app.get("/api/user")
-async def signed_in_user(request: Request) -> Response:
-    return await answer(request, signed_in)
+async def signed_in_user(
+    owner: Annotated[Owner | None, Depends(signed_in.owner)],
+) -> dict[str, str]:
+    if owner is None:  # identify said nobody is signed in
+        raise HTTPException(status_code=401, detail="sign in")
+    return {"owner": owner.id}
 
 
 @app.get("/api/profile")
-async def profile(user: str | None = Depends(current_user)) -> dict[str, str | None]:
+async def profile(user: Annotated[str | None, Depends(current_user)]) -> dict[str, str | None]:
     """A route of your own sees the same user through the dependency."""
     return {"user": user}
 

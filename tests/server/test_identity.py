@@ -12,7 +12,7 @@ import secrets
 import subprocess
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 
 import httpx
 import pytest
@@ -27,7 +27,7 @@ from starlette.routing import Route
 
 from tests.support.servers import serve
 from uiwire.chats import ChatStoreError
-from uiwire.server import Identity, OwnerResolver
+from uiwire.server import Identity, Owner, OwnerResolver
 from uiwire.server.identity import DEFAULT_COOKIE_MAX_AGE, SECRET_ENV
 
 SECRET = secrets.token_urlsafe(32)
@@ -578,6 +578,30 @@ async def test_identify_reads_what_fastapi_auth_middleware_found() -> None:
     assert owner.json() == {"owner": "user-ada"}
     assert profile.json() == {"user": "user-ada"}  # the same user the dependency sees
     assert nobody.status_code == 401
+
+
+OWNERS = resolver()
+"""Module-level: FastAPI reads a route's string annotations in the module's globals."""
+
+
+async def test_the_owner_is_a_fastapi_dependency_and_its_cookie_goes_out() -> None:
+    app = FastAPI()
+
+    @app.get("/me")
+    async def me(
+        response: Response, owner: Annotated[Owner | None, Depends(OWNERS.owner)]
+    ) -> dict[str, str]:
+        assert owner is not None
+        owner.add_cookie_to(response)
+        return {"owner": owner.id}
+
+    async with serve(app) as base, httpx.AsyncClient() as browser:
+        first = await browser.get(f"{base}/me")
+        second = await browser.get(f"{base}/me")
+    assert len(set_cookies(first)) == 1
+    assert set_cookies(second) == []
+    assert first.json() == second.json()
+    assert first.json()["owner"].startswith("anon_")
 
 
 # --- nothing secret in the logs -------------------------------------------------------------------
