@@ -195,3 +195,18 @@ def test_message_writer_writes_the_same_message_into_a_stream_and_a_builder() ->
     assert [p["type"] for p in parts] == ["step-start", "tool-get_weather", "text"]
     assert parts[1]["state"] == "output-available"
     assert parts[2]["text"] == "It is sunny in Rome, 21°C."
+
+
+def test_identity_app_keeps_anonymous_owners_and_reads_your_auth() -> None:
+    env = {k: v for k, v in os.environ.items() if k != "UIWIRE_SECRET"}
+    result = run_example("identity_app.py", env=env)
+    assert result.stdout.splitlines() == [
+        "anonymous, new owner's cookie: HttpOnly; Max-Age=34560000; Path=/; SameSite=Lax",
+        "anonymous, same owner next time: True",
+        "anonymous, no new cookie next time: True",
+        "anonymous, tampered cookie is a new owner: True",
+        "signed in: user-ada",
+        "dependency: user-ada",
+        "nobody signed in: 401",
+    ]
+    assert "UIWIRE_SECRET" in result.stderr  # one process, no secret: it says how to keep owners

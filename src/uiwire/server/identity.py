@@ -43,6 +43,7 @@ import logging
 import os
 import re
 import secrets
+import threading
 import time
 import unicodedata
 from collections.abc import Awaitable, Callable
@@ -168,15 +169,17 @@ class Identity:
         """
         if self.identify is not None:
             return OwnerResolver(self, key=None, kept_secret=None, clock=clock)
-        secret = self.secret
+        secret, source = self.secret, "Identity.secret"
         if secret is None:
-            secret = os.environ.get(SECRET_ENV)
-            if secret is not None:
-                _secret_bytes(secret, f"the {SECRET_ENV} environment variable")
+            secret, source = os.environ.get(SECRET_ENV), f"the {SECRET_ENV} environment variable"
         if secret is not None:
-            key = _signing_key(_secret_bytes(secret, "Identity.secret"))
+            key = _signing_key(_secret_bytes(secret, source))
             return OwnerResolver(self, key=key, kept_secret=None, clock=clock)
         if kept_secret is not None:
+            if not callable(kept_secret):
+                raise TypeError(
+                    f"kept_secret must be an async callable; got {type(kept_secret).__name__}"
+                )
             return OwnerResolver(self, key=None, kept_secret=kept_secret, clock=clock)
         if shared:
             raise ValueError(
@@ -343,21 +346,23 @@ def _verify(key: bytes, value: str, *, now: int, max_age: int) -> tuple[str, int
 
 
 _process_secret: list[bytes] = []
+_process_secret_lock = threading.Lock()
 
 
 def _process_key() -> bytes:
     """The key of this process's own random secret: every endpoint of the process signs
     with the same one, so their cookies agree. Logged once."""
-    if not _process_secret:
-        _process_secret.append(secrets.token_bytes(MIN_SECRET_BYTES))
-        logger.warning(
-            "uiwire: the anonymous owner cookie has no configured secret; this process "
-            "signs it with a random one, so anonymous owners lose their chats when it "
-            "restarts. Set %s to 32 random bytes or more (%s) to keep them.",
-            SECRET_ENV,
-            _HOW_TO_MAKE_A_SECRET,
-        )
-    return _signing_key(_process_secret[0])
+    with _process_secret_lock:
+        if not _process_secret:
+            _process_secret.append(secrets.token_bytes(MIN_SECRET_BYTES))
+            logger.warning(
+                "the anonymous owner cookie has no configured secret; this process signs "
+                "it with a random one, so anonymous owners lose their chats when it "
+                "restarts. Set %s to 32 random bytes or more (%s) to keep them.",
+                SECRET_ENV,
+                _HOW_TO_MAKE_A_SECRET,
+            )
+        return _signing_key(_process_secret[0])
 
 
 def _retrieve(task: asyncio.Task[bytes]) -> None:
