@@ -89,9 +89,12 @@ CASES: list[tuple[str, list[dict[str, Any]], tuple[str, ...], str]] = [
 @pytest.fixture
 async def endpoints() -> AsyncIterator[dict[str, str]]:
     program = dspy.Predict("history: dspy.History, question, images: list[dspy.Image] -> answer")
+    # the client keeps the conversation here, so that its whole history reaches the
+    # converters (a server-kept one only ever holds messages that passed them)
+    client_kept: dict[str, Any] = {"conversations": False, "identity": False}
     agents = {
-        "dspy": ChatEndpoint(DSPyAdapter(program)),
-        "agents": ChatEndpoint(AgentsAdapter(Agent(name="assistant"))),
+        "dspy": ChatEndpoint(DSPyAdapter(program), **client_kept),
+        "agents": ChatEndpoint(AgentsAdapter(Agent(name="assistant")), **client_kept),
     }
     app = Starlette(
         routes=[route for name, chat in agents.items() for route in chat.routes(f"/{name}")]

@@ -194,7 +194,16 @@ def test_a_merged_message_differs_from_the_stored_one_only_in_the_answers(
         sent_message = UIMessage.model_validate(sent)
     except ValueError:
         return  # the parser refuses it before any merge
-    merged = accept_client_answers(stored, sent_message, client_outputs=client_outputs).to_json()
+    refused: ChatRequestError | None = None
+    try:
+        merged_message = accept_client_answers(stored, sent_message, client_outputs=client_outputs)
+    except ChatRequestError as exc:  # an answer to an approval never asked for
+        refused = exc
+    if refused is not None:
+        assert refused.status_code == 404
+        assert refused.errors[0].field.endswith(".approval.id")
+        return
+    merged = merged_message.to_json()
     original = stored.to_json()
     assert merged["id"] == original["id"]
     assert merged.get("metadata") == original.get("metadata")

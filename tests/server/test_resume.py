@@ -222,7 +222,9 @@ async def test_a_store_that_fails_degrades_to_a_plain_stream(
         assert posted.status_code == 200
         assert_valid_message(posted.content)
         for method, url in (("GET", served.stream_url()), ("POST", served.stop_url())):
-            unavailable = await served.client.request(method, url, json={} if method == "POST" else None)
+            unavailable = await served.client.request(
+                method, url, json={} if method == "POST" else None
+            )
             assert unavailable.status_code == 503
             assert unavailable.headers["retry-after"] == "2"
     assert "streamed without resumption" in caplog.text

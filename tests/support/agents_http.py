@@ -36,12 +36,13 @@ def http_agent(
 
 
 class ChatApp:
-    """``ChatEndpoint`` at ``POST /api/chat`` on Starlette; records what ``on_finish`` got."""
+    """``ChatEndpoint`` at ``POST /api/chat`` on Starlette (``options`` passed on); records
+    what ``on_finish`` got."""
 
-    def __init__(self, adapter: AgentsAdapter) -> None:
+    def __init__(self, adapter: AgentsAdapter, **options: Any) -> None:
         self.adapter = adapter
         self.finished: list[tuple[StreamRecord, StreamStatus]] = []
-        chat = ChatEndpoint(adapter, on_finish=self._on_finish)
+        chat = ChatEndpoint(adapter, on_finish=self._on_finish, **options)
         self.app = Starlette(routes=[Route("/api/chat", chat, methods=["POST"])])
 
     def _on_finish(self, result: ChatResult) -> None:

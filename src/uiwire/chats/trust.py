@@ -11,7 +11,8 @@ say. ``plan_turn`` reads a request against the stored chat and decides the turn:
 * A **regenerate** answers the stored user message the request ends with again; the
   messages after it are dropped. Its text is the stored one.
 * A **continuation** (the last message is the assistant's) continues the last stored
-  answer: the server's own copy is taken, and only two things come from the client:
+  answer, if it waits for something (404 otherwise: continued already): the server's
+  own copy is taken, and only two things come from the client:
   the answer to an approval the server asked for (``approved``, ``reason``), and the
   output of a call the server left for the client (a tool call still
   ``input-available`` when the server's turn *finished*: a client-side tool). Every
@@ -91,36 +92,57 @@ def _continuation(
     state = chat.answers.get(sent.id)
     if state == "running":
         raise _refuse(f"{field}.id", "this answer is still being written; wait for it", 409)
-    merged = accept_client_answers(stored[index], sent, client_outputs=state == "finish")
+    client_outputs = state == "finish"
+    if not _waiting(stored[index], client_outputs=client_outputs):
+        raise _refuse(
+            f"{field}.id",
+            "this answer is not waiting for an approval or a tool result (continued already?)",
+            404,
+        )
+    merged = accept_client_answers(stored[index], sent, client_outputs=client_outputs, field=field)
     return _plan(stored, keep=index, add=(), answer=merged, continued=merged)
 
 
-def accept_client_answers(stored: UIMessage, sent: UIMessage, *, client_outputs: bool) -> UIMessage:
+def _waiting(message: UIMessage, *, client_outputs: bool) -> bool:
+    """Whether the stored answer asked for something a continuation can give."""
+    states = {getattr(part, "state", None) for part in message.parts}
+    return "approval-requested" in states or (client_outputs and "input-available" in states)
+
+
+def accept_client_answers(
+    stored: UIMessage, sent: UIMessage, *, client_outputs: bool, field: str = "message"
+) -> UIMessage:
     """``stored`` with what the user may add from ``sent``: approval answers to the
     server's approval requests, and (when ``client_outputs``) outputs of the calls the
-    server left ``input-available``. Everything else in ``sent`` is ignored."""
-    answers: dict[str, dict[str, Any]] = {}
-    for part in sent.to_json()["parts"]:
+    server left ``input-available``. Everything else in ``sent`` is ignored, except an
+    answer to an approval the server did not ask for: 404 naming its id (``field`` is
+    where ``sent`` is in the request)."""
+    answers: dict[str, tuple[int, dict[str, Any]]] = {}
+    for index, part in enumerate(sent.to_json()["parts"]):
         call_id = part.get("toolCallId")
         if isinstance(call_id, str):
-            answers.setdefault(call_id, part)  # the first part for a call speaks for it
+            answers.setdefault(call_id, (index, part))  # the first part for a call speaks
     parts: list[dict[str, Any]] = []
     for part in stored.to_json()["parts"]:
-        answer = answers.get(part.get("toolCallId", ""))
+        index, answer = answers.get(part.get("toolCallId", ""), (-1, None))
         if answer is not None and answer.get("type") == part.get("type"):
-            part = _answered(part, answer, client_outputs=client_outputs)
+            part = _answered(
+                part, answer, client_outputs=client_outputs, where=f"{field}.parts[{index}]"
+            )
         parts.append(part)
     return UIMessage.model_validate({**stored.to_json(), "parts": parts})
 
 
 def _answered(
-    part: dict[str, Any], answer: dict[str, Any], *, client_outputs: bool
+    part: dict[str, Any], answer: dict[str, Any], *, client_outputs: bool, where: str
 ) -> dict[str, Any]:
     state, given = part.get("state"), answer.get("state")
     if state == "approval-requested" and given == "approval-responded":
         asked: dict[str, Any] = part.get("approval") or {}
         said: dict[str, Any] = answer.get("approval") or {}
-        if asked.get("id") != said.get("id") or not isinstance(said.get("approved"), bool):
+        if asked.get("id") != said.get("id"):
+            raise _refuse(f"{where}.approval.id", "this chat asked for no such approval", 404)
+        if not isinstance(said.get("approved"), bool):
             return part
         approval: dict[str, Any] = {**asked, "approved": said["approved"]}
         if isinstance(said.get("reason"), str):

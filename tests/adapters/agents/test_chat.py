@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import secrets
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -21,7 +22,8 @@ from tests.support.redis_server import RedisServer
 from tests.support.servers import ServedChat, serve
 from tests.support.stream_rules import assert_valid_message
 from uiwire.adapters.agents import AgentsAdapter, RedisApprovalStore, client_tool
-from uiwire.server import ChatEndpoint, ChatResult
+from uiwire.chats import MemoryChatStore
+from uiwire.server import ChatEndpoint, ChatResult, Conversations, Identity
 
 
 @function_tool(needs_approval=True)
@@ -188,10 +190,13 @@ async def test_a_run_paused_on_one_worker_is_continued_on_another(
     TOOLS.clear()
     bases: list[str] = []
     stores = [RedisApprovalStore(redis_server.url) for _ in range(2)]
+    chats = Conversations(store=MemoryChatStore())  # the workers' shared database
+    identity = Identity(secret=secrets.token_bytes(32))  # ... and their shared secret
     async with contextlib.AsyncExitStack() as stack:
         for store in stores:
             agent = Agent(name="Assistant", model=scripted(deleter), tools=[delete_repo])
-            chat = ChatEndpoint(AgentsAdapter(agent, approvals=store))
+            adapter = AgentsAdapter(agent, approvals=store)
+            chat = ChatEndpoint(adapter, conversations=chats, identity=identity)
             app = Starlette(routes=[Route("/api/chat", chat, methods=["POST"])])
             bases.append(await stack.enter_async_context(serve(app)))
             stack.push_async_callback(store.aclose)
@@ -201,6 +206,7 @@ async def test_a_run_paused_on_one_worker_is_continued_on_another(
         paused = assert_valid_message((await first.post(question)).content, "v6")
         assert redis_server.client().exists(f"uiwire:approval:{paused['id']}")
         answer_approvals(paused, approved=True)
+        second.client.cookies = first.client.cookies  # one browser, two workers
         response = await second.post(question, paused, messageId=paused["id"])
         done = assert_valid_message(response.content, "v6", message=paused)
         assert done["parts"][-1]["text"] == "result: deleted prod"

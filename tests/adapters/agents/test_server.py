@@ -134,7 +134,10 @@ async def test_approval_round_trip_through_a_real_server(approved: bool) -> None
 @pytest.mark.timeout(60)
 async def test_unknown_forged_and_replayed_approvals_get_a_4xx_and_run_nothing() -> None:
     with FakeLLM(transfer_script()) as llm:
-        app = ChatApp(AgentsAdapter(http_agent(llm, tools=[transfer_money])))
+        # the adapter's own checks, which hold even where the client keeps the
+        # conversation (tests/adapters/agents/test_conversations.py: a server-kept one)
+        adapter = AgentsAdapter(http_agent(llm, tools=[transfer_money]))
+        app = ChatApp(adapter, conversations=False, identity=False)
         async with serve(app.app) as base, httpx.AsyncClient(timeout=30) as client:
             history, assistant = await paused_transfer(client, base)
             answer_approvals(assistant, True)

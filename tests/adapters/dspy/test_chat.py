@@ -75,16 +75,13 @@ async def test_a_program_without_history_gets_the_question(served: Served) -> No
 
 
 @pytest.mark.parametrize("served", ["question -> answer"], indirect=True)
-async def test_a_continuation_is_a_422(served: Served) -> None:
-    assistant = {
-        "id": "msg_1",
-        "role": "assistant",
-        "parts": [{"type": "text", "text": "hi"}],
-    }
-    response = await served.post(user("q", id="u1"), assistant)
-    assert response.status_code == 422
-    assert response.json()["error"]["fields"][0]["field"] == "messages[1]"
-    assert served.llm.requests == []
+async def test_a_continuation_of_an_answer_waiting_for_nothing_is_a_404(served: Served) -> None:
+    question = user("q", id="u1")
+    assistant = assert_valid_message((await served.post(question)).content)
+    response = await served.post(question, assistant)  # a DSPy answer never waits
+    assert response.status_code == 404
+    assert response.json()["error"]["fields"][0]["field"] == "messages[1].id"
+    assert len(served.llm.requests) == 1
 
 
 @pytest.mark.parametrize(
