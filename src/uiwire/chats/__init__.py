@@ -4,8 +4,14 @@
 in a database and believes the stored conversation, never the browser's copy of it.
 """
 
+from typing import TYPE_CHECKING
+
 from uiwire._errors import ChatConflict, ChatStoreError
+from uiwire._extras import lazy_exports
 from uiwire.chats.store import AnswerState, Chat, ChatInfo, ChatPage, ChatStore, TurnTicket
+
+if TYPE_CHECKING:
+    from uiwire.chats.sql import SQLChatStore
 
 __all__ = [
     "AnswerState",
@@ -15,5 +21,9 @@ __all__ = [
     "ChatPage",
     "ChatStore",
     "ChatStoreError",
+    "SQLChatStore",
     "TurnTicket",
 ]
+
+
+__getattr__ = lazy_exports(__name__, {"SQLChatStore": "uiwire.chats.sql"})
