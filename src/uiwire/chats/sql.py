@@ -277,7 +277,7 @@ class SQLChatStore(ChatStore):
                             raise ChatConflict(f"chat {chat_id!r} changed since version {version}")
                         await _keep_messages(conn, key["id"], keep, new_ids)
                     await conn.execute(
-                        messages.insert().values(body=_BODY_IN),
+                        messages.insert().values(body=BODY_IN),
                         [
                             {
                                 "chat_id": key["id"],
@@ -340,7 +340,7 @@ class SQLChatStore(ChatStore):
                 # read again under the chat's lock: a turn that committed meanwhile
                 # may have dropped or retaken the answer
                 written = await conn.execute(
-                    messages.update().where(answer_row).values(body=_BODY_IN, state=state),
+                    messages.update().where(answer_row).values(body=BODY_IN, state=state),
                     {"body_text": body},
                 )
                 if written.rowcount != 1:
@@ -422,7 +422,7 @@ class SQLChatStore(ChatStore):
         return hmac.new(await self._kept_secret(), _CURSOR_KEY_LABEL, hashlib.sha256).digest()
 
 
-_BODY_IN: Final = sa.cast(sa.bindparam("body_text", type_=sa.Text()), BODY_TYPE)
+BODY_IN: Final = sa.cast(sa.bindparam("body_text", type_=sa.Text()), BODY_TYPE)
 """A message's JSON text into the body column (cast to ``jsonb`` on PostgreSQL)."""
 
 
@@ -435,20 +435,35 @@ def _engine_for(url: str) -> AsyncEngine:
         parsed = sa.make_url(url)
     except ArgumentError as exc:
         raise ValueError(f"not a database URL: {url!r} ({exc})") from None
-    options: dict[str, Any] = {"pool_pre_ping": True}
-    if parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:"):
+    sqlite = parsed.get_backend_name() == "sqlite"
+    # a server's connections can die while pooled (a restart): test them on checkout
+    options: dict[str, Any] = {} if sqlite else {"pool_pre_ping": True}
+    if sqlite and parsed.database in (None, "", ":memory:"):
         options = {"poolclass": StaticPool}  # one connection, or each would be a new database
     with (
         needs_extra("asyncpg", extra="postgres", needed_by="SQLChatStore", package="asyncpg"),
         needs_extra("aiosqlite", extra="sql", needed_by="SQLChatStore", package="aiosqlite"),
     ):
         try:
-            return create_async_engine(parsed, **options)
+            engine = create_async_engine(parsed, **options)
         except (ArgumentError, InvalidRequestError, NoSuchModuleError) as exc:
             raise ValueError(
                 f"{parsed.render_as_string(hide_password=True)!r} is not a database URL with "
                 f"an asyncio driver (sqlite+aiosqlite://... or postgresql+asyncpg://...): {exc}"
             ) from None
+    if sqlite:
+        sa.event.listen(engine.sync_engine, "connect", _sqlite_settings)
+    return engine
+
+
+def _sqlite_settings(dbapi_connection: Any, _record: Any) -> None:
+    """On every connection of an engine the store made: write-ahead logging (readers do
+    not wait for the writer, a commit is one append) with ``synchronous=NORMAL`` (a
+    power cut may lose the last commits, never corrupt), and foreign keys enforced."""
+    cursor = dbapi_connection.cursor()
+    for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON"):
+        cursor.execute(f"PRAGMA {pragma}")
+    cursor.close()
 
 
 def _check_turn(
