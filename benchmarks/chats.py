@@ -240,7 +240,7 @@ def table(results: dict[str, dict[str, Any]], params: dict[str, Any]) -> Table:
     for backend in results:
         header += [f"{backend} p50", f"{backend} p99"]
     return Table(
-        f"SQLChatStore with {params['chats']:,} chats × {params['messages']} messages "
+        f"SQLChatStore with {params['chats']:,} chats x {params['messages']} messages "
         f"({params['samples']} calls each, one at a time)",
         header,
         rows,
