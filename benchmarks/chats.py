@@ -68,17 +68,25 @@ def answer(message_id: str, text: str = ANSWER) -> UIMessage:
     return as_ui_message({"id": message_id, "role": "assistant", "parts": parts})
 
 
+# the stored JSON of a question and of an answer, their id a placeholder (one encoding
+# each, not one per seeded message)
+_TEMPLATES: Final = {
+    role: encode(message.to_json())
+    for role, message in (("user", question("\x01ID")), ("assistant", answer("\x01ID")))
+}
+
+
 def chat_rows(chat: int, count: int) -> Iterator[dict[str, Any]]:
     for position in range(count):
         message_id = f"m{chat}-{position}"
-        message = question(message_id) if position % 2 == 0 else answer(message_id)
+        role = "user" if position % 2 == 0 else "assistant"
         yield {
             "chat_id": f"chat{chat:06}",
             "position": position,
             "message_id": message_id,
-            "role": message.role,
-            "body_text": encode(message.to_json()),
-            "state": None if message.role == "user" else "finish",
+            "role": role,
+            "body_text": _TEMPLATES[role].replace("\\u0001ID", message_id),
+            "state": None if role == "user" else "finish",
             "turn": 1,
         }
 
