@@ -406,9 +406,12 @@ class SQLChatStore(ChatStore):
 
     async def _kept_secret(self) -> bytes:
         if self._secret is None:
-            async with self._engine.begin() as conn:
-                await insert_meta_if_missing(conn, "secret", secrets.token_hex(32))
+            async with self._engine.connect() as conn:
                 stored = await read_meta(conn, "secret")
+            if stored is None:  # the first worker to ask makes it; every other reads it
+                async with self._engine.begin() as conn:
+                    await insert_meta_if_missing(conn, "secret", secrets.token_hex(32))
+                    stored = await read_meta(conn, "secret")
             try:
                 secret = bytes.fromhex(stored or "")
             except ValueError:
