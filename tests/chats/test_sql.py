@@ -611,3 +611,24 @@ async def test_a_stopped_postgres_is_a_store_error() -> None:
             await store.close()
     finally:
         server.remove()
+
+
+async def test_an_owner_and_ids_with_any_text_work(store: SQLChatStore) -> None:
+    owner = "user\x00\ud800" + ESCAPE
+    for chat_id in ("c1", "c2"):
+        ticket = await store.start_turn(
+            owner, chat_id, version=None, keep=0, add=[user("hi", "u\x00")],
+            answer=answer(f"a{ESCAPE}"), title="t",
+        )  # fmt: skip
+        assert await store.finish_turn(ticket, answer(f"a{ESCAPE}", "ok"), "finish")
+    page = await store.list_chats(owner, limit=1)
+    assert page.next_cursor is not None
+    rest = await store.list_chats(owner, limit=1, before=page.next_cursor)
+    assert [info.id for info in page.chats + rest.chats] == ["c2", "c1"]
+    assert {info.owner for info in page.chats} == {owner}
+    chat = await store.get(owner, "c1")
+    assert chat is not None
+    assert [m.id for m in chat.messages] == ["u\x00", f"a{ESCAPE}"]
+    assert chat.answers == {f"a{ESCAPE}": "finish"}
+    assert await store.get("user", "c1") is None  # the escaped form is not another owner
+    assert await store.delete(owner, "c1")
