@@ -39,6 +39,7 @@ from uiwire._extras import needs_extra
 
 with needs_extra("sqlalchemy", extra="sql", needed_by="SQLChatStore", package="SQLAlchemy"):
     import sqlalchemy as sa
+    from sqlalchemy import event
     from sqlalchemy.exc import (
         ArgumentError,
         IntegrityError,
@@ -455,7 +456,7 @@ def _engine_for(url: str) -> AsyncEngine:
                 f"an asyncio driver (sqlite+aiosqlite://... or postgresql+asyncpg://...): {exc}"
             ) from None
     if sqlite:
-        sa.event.listen(engine.sync_engine, "connect", _sqlite_settings)
+        event.listen(engine.sync_engine, "connect", _sqlite_settings)
     return engine
 
 
