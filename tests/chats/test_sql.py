@@ -547,6 +547,24 @@ async def test_twenty_concurrent_turns_from_one_version_make_one_winner(
     assert await version(store) == 2
 
 
+async def test_twenty_concurrent_new_chats_on_one_id_make_one_chat(store: SQLChatStore) -> None:
+    async def create(n: int) -> TurnTicket:
+        return await store.start_turn(
+            f"owner-{n % 2}", "chat1", version=None, keep=0, add=[user(f"q{n}", f"u-{n}")],
+            answer=answer(f"a-{n}"), title=f"t{n}",
+        )  # fmt: skip
+
+    results = await asyncio.gather(*(create(n) for n in range(20)), return_exceptions=True)
+    winners = [result for result in results if isinstance(result, TurnTicket)]
+    assert len(winners) == 1, results
+    assert all(isinstance(r, ChatConflict) for r in results if r is not winners[0]), results
+    n = winners[0].message_id.removeprefix("a-")
+    chat = await store.get(winners[0].owner, "chat1")
+    assert chat is not None
+    assert [m.id for m in chat.messages] == [f"u-{n}", f"a-{n}"]
+    assert chat.info.title == f"t{n}"
+
+
 @contextlib.asynccontextmanager
 async def chat_locked(store: SQLChatStore, database_url: str) -> AsyncIterator[None]:
     """Another client holds a write lock until the block ends: on the chat's row
