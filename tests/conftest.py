@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.support.postgres import PostgresServer
 from tests.support.redis_server import RedisServer
 
 # DSPy and litellm fetch model metadata over the network unless told to use the copy
@@ -45,3 +46,15 @@ def redis_server() -> Iterator[RedisServer]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """A real PostgreSQL cluster of our own for the test session, on a free loopback
+    port; tests make a database each (``tests/chats/conftest.py``)."""
+    server = PostgresServer()
+    try:
+        server.start()
+        yield server
+    finally:
+        server.remove()

@@ -47,6 +47,12 @@ else:
             "RedisApprovalStore needs the redis package",
             "redis",
         ),
+        (
+            "sqlalchemy",
+            "from uiwire.chats import SQLChatStore",
+            "SQLChatStore needs SQLAlchemy",
+            "sql",
+        ),
     ],
 )
 def test_a_missing_framework_names_the_extra_to_install(
