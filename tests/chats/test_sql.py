@@ -258,8 +258,6 @@ async def test_another_owners_chat_is_as_good_as_missing(store: SQLChatStore) ->
     assert await store.get(STRANGER, "chat1") is None
     assert (await store.list_chats(STRANGER)).chats == ()
     assert not await store.delete(STRANGER, "chat1")
-    with pytest.raises(ChatConflict):  # as for any taken id
-        await new_chat(store, owner=STRANGER)
     with pytest.raises(ChatConflict):  # as for a missing chat
         await store.start_turn(
             STRANGER, "chat1", version=1, keep=2, add=[user("x", "u2")], answer=answer("a2"),
@@ -267,6 +265,15 @@ async def test_another_owners_chat_is_as_good_as_missing(store: SQLChatStore) ->
         )  # fmt: skip
     forged = TurnTicket(owner=STRANGER, chat_id="chat1", message_id="a1", turn=ticket.turn)
     assert not await store.finish_turn(forged, answer("a1", "forged"), "finish")
+    assert await store.get(OWNER, "chat1") == before
+    # the same id is free for the stranger: a chat of their own, which tells them nothing
+    theirs = await new_chat(store, owner=STRANGER)
+    assert await store.finish_turn(theirs, answer("a1", "theirs"), "finish")
+    assert await store.get(OWNER, "chat1") == before
+    mine = await store.get(STRANGER, "chat1")
+    assert mine is not None
+    assert mine.messages[-1].to_json() == answer("a1", "theirs").to_json()
+    assert await store.delete(STRANGER, "chat1")
     assert await store.get(OWNER, "chat1") == before
 
 
@@ -547,7 +554,9 @@ async def test_twenty_concurrent_turns_from_one_version_make_one_winner(
     assert await version(store) == 2
 
 
-async def test_twenty_concurrent_new_chats_on_one_id_make_one_chat(store: SQLChatStore) -> None:
+async def test_twenty_concurrent_new_chats_on_one_id_make_one_chat_per_owner(
+    store: SQLChatStore,
+) -> None:
     async def create(n: int) -> TurnTicket:
         return await store.start_turn(
             f"owner-{n % 2}", "chat1", version=None, keep=0, add=[user(f"q{n}", f"u-{n}")],
@@ -556,13 +565,15 @@ async def test_twenty_concurrent_new_chats_on_one_id_make_one_chat(store: SQLCha
 
     results = await asyncio.gather(*(create(n) for n in range(20)), return_exceptions=True)
     winners = [result for result in results if isinstance(result, TurnTicket)]
-    assert len(winners) == 1, results
-    assert all(isinstance(r, ChatConflict) for r in results if r is not winners[0]), results
-    n = winners[0].message_id.removeprefix("a-")
-    chat = await store.get(winners[0].owner, "chat1")
-    assert chat is not None
-    assert [m.id for m in chat.messages] == [f"u-{n}", f"a-{n}"]
-    assert chat.info.title == f"t{n}"
+    assert sorted(w.owner for w in winners) == ["owner-0", "owner-1"], results
+    assert all(isinstance(r, ChatConflict) for r in results if r not in winners), results
+    for winner in winners:
+        n = winner.message_id.removeprefix("a-")
+        assert int(n) % 2 == int(winner.owner[-1])
+        chat = await store.get(winner.owner, "chat1")
+        assert chat is not None
+        assert [m.id for m in chat.messages] == [f"u-{n}", f"a-{n}"]
+        assert chat.info.title == f"t{n}"
 
 
 @contextlib.asynccontextmanager

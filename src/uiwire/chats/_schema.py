@@ -2,15 +2,13 @@
 
 Tables (all prefixed ``uiwire_``, to share a database with the application's own):
 
-* ``uiwire_chats``: one row per chat. The chat id alone is the primary key: ids are
-  unique across owners, because the stream store (resumable answers) keys a chat's
-  active stream by its id alone, and because ``start_turn`` for a new chat must be a
-  conflict when the id is taken, by anyone. ``owner`` is a column checked by every
-  query. Times are microseconds since the epoch (UTC), exact and the same on every
+* ``uiwire_chats``: one row per chat, keyed by ``(owner, id)``: two owners may each have
+  a chat of the same id, so nothing an owner does (making a chat of a given id
+  included) tells them whether another's exists. Times are microseconds since the epoch (UTC), exact and the same on every
   database, so that the keyset cursor of ``list_chats`` compares them exactly; the index
   ``(owner, updated_at, id)`` serves that listing.
-* ``uiwire_messages``: one row per message, ``(chat_id, position)`` its key and
-  ``(chat_id, message_id)`` unique; ``body`` is the message's JSON (``jsonb`` on
+* ``uiwire_messages``: one row per message, ``(owner, chat_id, position)`` its key and
+  ``(owner, chat_id, message_id)`` unique; ``body`` is the message's JSON (``jsonb`` on
   PostgreSQL, text elsewhere; see ``uiwire.chats._json_text``), ``state`` the answer
   state of an assistant message, ``turn`` the turn that last wrote it.
 * ``uiwire_meta``: key/value rows: ``schema_version``, and ``secret`` (``kept_secret``).
@@ -62,8 +60,8 @@ metadata = sa.MetaData()
 chats = sa.Table(
     "uiwire_chats",
     metadata,
+    sa.Column("owner", sa.String, primary_key=True),
     sa.Column("id", sa.String, primary_key=True),
-    sa.Column("owner", sa.String, nullable=False),
     sa.Column("title", sa.String, nullable=False),
     sa.Column("created_at", sa.BigInteger, nullable=False),
     sa.Column("updated_at", sa.BigInteger, nullable=False),
@@ -75,19 +73,21 @@ chats = sa.Table(
 messages = sa.Table(
     "uiwire_messages",
     metadata,
-    sa.Column(
-        "chat_id",
-        sa.String,
-        sa.ForeignKey("uiwire_chats.id", ondelete="CASCADE"),
-        primary_key=True,
-    ),
+    sa.Column("owner", sa.String, primary_key=True),
+    sa.Column("chat_id", sa.String, primary_key=True),
     sa.Column("position", sa.Integer, primary_key=True),
     sa.Column("message_id", sa.String, nullable=False),
     sa.Column("role", sa.String, nullable=False),
     sa.Column("body", BODY_TYPE, nullable=False),
     sa.Column("state", sa.String, nullable=True),
     sa.Column("turn", sa.BigInteger, nullable=False),
-    sa.UniqueConstraint("chat_id", "message_id", name="uiwire_messages_id"),
+    sa.UniqueConstraint("owner", "chat_id", "message_id", name="uiwire_messages_id"),
+    sa.ForeignKeyConstraint(
+        ["owner", "chat_id"],
+        ["uiwire_chats.owner", "uiwire_chats.id"],
+        ondelete="CASCADE",
+        name="uiwire_messages_chat",
+    ),
 )
 
 meta = sa.Table(

@@ -153,7 +153,11 @@ class SQLChatStore(ChatStore):
                 messages.c.state,
                 sa.cast(messages.c.body, sa.Text).label("body"),
             )
-            .join_from(chats, messages, messages.c.chat_id == chats.c.id)
+            .join_from(
+                chats,
+                messages,
+                sa.and_(messages.c.owner == chats.c.owner, messages.c.chat_id == chats.c.id),
+            )
             .where(chats.c.id == _column(chat_id), chats.c.owner == _column(owner))
             .order_by(messages.c.position)
         )
@@ -276,11 +280,12 @@ class SQLChatStore(ChatStore):
                         )
                         if taken.rowcount != 1:
                             raise ChatConflict(f"chat {chat_id!r} changed since version {version}")
-                        await _keep_messages(conn, key["id"], keep, new_ids)
+                        await _keep_messages(conn, key["owner"], key["id"], keep, new_ids)
                     await conn.execute(
                         messages.insert().values(body=BODY_IN),
                         [
                             {
+                                "owner": key["owner"],
                                 "chat_id": key["id"],
                                 "position": keep + index,
                                 "message_id": _column(message.id),
@@ -293,7 +298,7 @@ class SQLChatStore(ChatStore):
                         ],
                     )
             except IntegrityError:
-                if creating:  # the chat's id is taken (by this owner or another)
+                if creating:  # this owner has a chat of this id already
                     raise ChatConflict(f"chat {chat_id!r} already exists") from None
                 raise
             return TurnTicket(owner=owner, chat_id=chat_id, message_id=answer.id, turn=turn)
@@ -310,6 +315,7 @@ class SQLChatStore(ChatStore):
         (body,) = await asyncio.to_thread(_dump_messages, [message])
         chat_id = _column(ticket.chat_id)
         answer_row = sa.and_(
+            messages.c.owner == _column(ticket.owner),
             messages.c.chat_id == chat_id,
             messages.c.message_id == _column(ticket.message_id),
             messages.c.turn == ticket.turn,
@@ -363,7 +369,11 @@ class SQLChatStore(ChatStore):
                     return False
                 # the foreign key cascades on PostgreSQL; SQLite enforces it only when
                 # the connection turned foreign keys on
-                await conn.execute(messages.delete().where(messages.c.chat_id == chat_id))
+                await conn.execute(
+                    messages.delete().where(
+                        messages.c.owner == owner, messages.c.chat_id == chat_id
+                    )
+                )
             return True
 
         return await self._call(write)
@@ -491,13 +501,15 @@ def _check_turn(
         raise ValueError(f"message ids must be unique in the chat; got {ids}")
 
 
-async def _keep_messages(conn: AsyncConnection, chat_id: str, keep: int, new_ids: set[str]) -> None:
+async def _keep_messages(
+    conn: AsyncConnection, owner: str, chat_id: str, keep: int, new_ids: set[str]
+) -> None:
     """Drop the chat's messages after the first ``keep``; ``ValueError`` if it has fewer,
     or if a kept one has the id of a new one."""
     kept = (
         await conn.execute(
             sa.select(messages.c.message_id).where(
-                messages.c.chat_id == chat_id, messages.c.position < keep
+                messages.c.owner == owner, messages.c.chat_id == chat_id, messages.c.position < keep
             )
         )
     ).scalars()
@@ -508,7 +520,9 @@ async def _keep_messages(conn: AsyncConnection, chat_id: str, keep: int, new_ids
     if clash:
         raise ValueError(f"message ids must be unique in the chat; {sorted(clash)} are kept")
     await conn.execute(
-        messages.delete().where(messages.c.chat_id == chat_id, messages.c.position >= keep)
+        messages.delete().where(
+            messages.c.owner == owner, messages.c.chat_id == chat_id, messages.c.position >= keep
+        )
     )
 
 

@@ -5,7 +5,7 @@ Theory of operation
 The server, not the browser, owns a conversation. A chat belongs to one *owner* (an
 opaque string the app's identity gives); every method takes the owner and acts only on
 that owner's chats: another owner's chat is indistinguishable from one that does not
-exist (``None``, ``False``, or a new chat of one's own).
+exist (``None``, ``False``, or a new chat of one's own of the same id).
 
 Chats are keyed by (owner, chat id): two owners may each have a chat of the same id,
 and nothing one owner does tells them whether the other's exists.
@@ -142,14 +142,17 @@ class ChatStore(abc.ABC):
         the owner has that chat already).
         ``keep``: how many stored messages stay, from the first. ``add``: user messages
         appended after them. ``answer``: the assistant message appended last, ``running``.
-        Message ids must be unique in the chat (``ValueError`` otherwise).
+        ``ValueError`` (a caller's mistake; nothing written) for message ids that are not
+        unique in the chat, an assistant message in ``add``, or ``keep`` beyond the stored
+        messages (or not 0 for a new chat).
         """
 
     @abc.abstractmethod
     async def finish_turn(self, ticket: TurnTicket, message: UIMessage, state: AnswerState) -> bool:
         """Write the answer's final content and state; False (and nothing written) when
         the answer is gone or a newer turn took it over. Clears the chat's active turn if
-        it is this one."""
+        it is this one, and increases the chat's version. ``ValueError`` for a message
+        whose id is not the ticket's, or a state that is not an answer's."""
 
     @abc.abstractmethod
     async def delete(self, owner: str, chat_id: str) -> bool:
