@@ -20,7 +20,12 @@ from tests.support.messages import user
 from tests.support.redis_server import RedisServer
 from tests.support.servers import ServedChat, serve
 from tests.support.stream_rules import assert_valid_message
-from uiwire.adapters.agents import AgentsAdapter, RedisApprovalStore, client_tool
+from uiwire.adapters.agents import (
+    AgentsAdapter,
+    PendingApprovals,
+    RedisApprovalStore,
+    client_tool,
+)
 from uiwire.server import ChatEndpoint, ChatResult
 
 
@@ -199,7 +204,11 @@ async def test_a_run_paused_on_one_worker_is_continued_on_another(
         second = await stack.enter_async_context(Served(bases[1], ScriptedModel(), []))
         question = user("delete prod", id="u1")
         paused = assert_valid_message((await first.post(question)).content, "v6")
-        assert redis_server.client().exists(f"uiwire:approval:{paused['id']}")
+        # keyed by a digest of (owner, chat, message): no id the client sent is in it
+        key = PendingApprovals.key(None, "c1", paused["id"])
+        assert redis_server.client().keys("uiwire:approval:*") == [
+            f"uiwire:approval:{key}".encode()
+        ]
         answer_approvals(paused, approved=True)
         response = await second.post(question, paused, messageId=paused["id"])
         done = assert_valid_message(response.content, "v6", message=paused)
