@@ -445,3 +445,22 @@ async def test_a_run_streamed_for_a_chat_and_owner_is_resumed_by_them_only() -> 
     other.run(adapter.stream_into(other, resumption))
     assert_valid_body(await consume(other), message=message)
     assert TOOLS.names() == ["get_weather", "delete_file"]
+
+
+async def test_a_continuation_without_the_conversation_it_paused_in_is_a_409() -> None:
+    """A run stored without its input gets it back from the turn's messages: a turn that
+    lost some of them (a server passing the continued message alone, say) would give
+    the model another conversation, so it is refused and the run stays."""
+    TOOLS.clear()
+    adapter = AgentsAdapter(Agent(name="Admin", model=deletes(1), tools=[delete_file]))
+    chat = [user("first", id="u1"), assistant("ok", id="a1"), user("delete it", id="u2")]
+    paused = (await turn(adapter, *chat)).message
+    answer_approvals(paused, True)
+    for lost in ([], chat[2:], chat[:1] + chat[2:]):
+        with pytest.raises(ChatRequestError) as caught:
+            await turn(adapter, *lost, paused)
+        assert caught.value.status_code == 409
+        assert "3 input items then" in caught.value.errors[0].message
+    assert TOOLS.names() == []
+    done = await turn(adapter, *chat, paused)
+    assert done.message["parts"][-1]["text"] == "Done."

@@ -298,7 +298,7 @@ class AgentsAdapter:
             typed,
             chat_id=chat_id,
             owner=owner,
-            can_rebuild=conversation is not None,
+            conversation_items=None if conversation is None else len(conversation),
         )
         return Resumption(typed, pending, answers, chat_id, owner, conversation)
 
@@ -376,7 +376,7 @@ class AgentsAdapter:
 
     async def _restore(self, resumption: Resumption, context: Any) -> RunState[Any, Any]:
         data = json.loads(resumption.pending.state)
-        if resumption.pending.rebuilt_input:
+        if resumption.pending.input_items is not None:
             if resumption.conversation is None:
                 raise ValueError(
                     "this run was stored without its input: resume it with the turn's "
@@ -420,9 +420,10 @@ class AgentsAdapter:
         state = result.to_state().to_json()
         # the conversation (every earlier file as a data: URL) is most of the state: keep
         # it out when a resumption rebuilds it, from the same turn's messages
-        rebuilt = rebuildable is not None and result.input == rebuildable
-        if rebuilt:
+        input_items = None
+        if rebuildable is not None and result.input == rebuildable:
             state["original_input"] = []
+            input_items = len(rebuildable)
         pending = PendingApprovals(
             message_id=ctx.message_id,
             state=json.dumps(state, separators=(",", ":")),
@@ -431,7 +432,7 @@ class AgentsAdapter:
             expires_at=time.time() + self._approval_ttl,
             usage=translation.usage,
             client_calls=client_calls,
-            rebuilt_input=rebuilt,
+            input_items=input_items,
         )
         record = pending.dumps()
         size = len(record)  # json.dumps escapes to ASCII: one byte a character

@@ -187,7 +187,7 @@ class PendingApprovals:
     """The paused assistant message (its key in the store: ``key``)."""
     state: str
     """``RunState.to_json()`` as compact JSON; its ``original_input`` is empty when
-    ``rebuilt_input`` is set."""
+    ``input_items`` is set."""
     agent: str | None
     calls: Mapping[str, tuple[str, str]]
     """``{approval_id: (tool_call_id, tool_name)}``: the approvals asked."""
@@ -197,9 +197,10 @@ class PendingApprovals:
     """The tokens the run used before it paused (the resumed run adds to them)."""
     client_calls: Mapping[str, str] = dataclasses.field(default_factory=dict[str, str])
     """``{tool_call_id: tool_name}``: the calls the browser runs (``client_tool``)."""
-    rebuilt_input: bool = False
-    """The state was stored without the run's input (the conversation, files and all):
-    resuming rebuilds it from the turn's messages before the continued one."""
+    input_items: int | None = None
+    """None: the state holds the run's input. Else it was stored without it (that many
+    input items: the conversation, files and all), and resuming rebuilds it from the
+    turn's messages before the continued one."""
 
     @staticmethod
     def key(owner: str | None, chat_id: str | None, message_id: str) -> str:
@@ -229,7 +230,7 @@ class PendingApprovals:
                 "client_calls": dict(self.client_calls),
                 "expires_at": self.expires_at,
                 "usage": dataclasses.asdict(self.usage),
-                "rebuilt_input": self.rebuilt_input,
+                "input_items": self.input_items,
             }
         )
 
@@ -244,7 +245,7 @@ class PendingApprovals:
             expires_at=float(data["expires_at"]),
             usage=Usage(**data.get("usage", {})),
             client_calls=dict(data.get("client_calls", {})),
-            rebuilt_input=bool(data.get("rebuilt_input", False)),
+            input_items=data.get("input_items"),
         )
 
 
@@ -264,11 +265,12 @@ async def take_pending(
     *,
     chat_id: str | None,
     owner: str | None,
-    can_rebuild: bool = False,
+    conversation_items: int | None = None,
 ) -> tuple[PendingApprovals, Answers]:
     """Take the paused run that ``message`` continues in ``chat_id`` for ``owner``,
     checked against its answers. A run paused elsewhere is not found (404).
-    ``can_rebuild``: the caller has the turn's messages, to rebuild a run's input.
+    ``conversation_items``: the number of input items the turn's messages before
+    ``message`` make, to rebuild a run stored without its input (None: no turn).
 
     On any mismatch the record is put back and ``ApprovalError`` raised.
     """
@@ -306,13 +308,7 @@ async def take_pending(
     pending = PendingApprovals.loads(record)
     try:
         checked = _check(pending, message_id, answers, results)
-        if pending.rebuilt_input and not can_rebuild:
-            raise ApprovalError(
-                "the run was stored without its conversation: continue it with the turn's "
-                "messages (ChatEndpoint, AgentsAdapter.begin_turn)",
-                status_code=422,
-                field=None,
-            )
+        _check_conversation(pending, conversation_items)
     except ApprovalError:
         remaining = pending.expires_at - time.time()
         if remaining > 0:
@@ -372,3 +368,23 @@ def _check(
             )
         client[call_id] = result
     return Answers(by_call, client)
+
+
+def _check_conversation(pending: PendingApprovals, conversation_items: int | None) -> None:
+    """A run stored without its input needs it rebuilt from the same conversation."""
+    if pending.input_items is None:
+        return
+    if conversation_items is None:
+        raise ApprovalError(
+            "the run was stored without its conversation: continue it with the turn's "
+            "messages (ChatEndpoint, AgentsAdapter.begin_turn)",
+            status_code=422,
+            field=None,
+        )
+    if conversation_items != pending.input_items:
+        raise ApprovalError(
+            f"the conversation before the message changed since the run paused "
+            f"({pending.input_items} input items then, {conversation_items} now)",
+            status_code=409,
+            field=None,
+        )
