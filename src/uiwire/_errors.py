@@ -209,8 +209,9 @@ class ApprovalError(UIWireError):
     """An approval continuation that cannot be honoured; nothing was run.
 
     ``status_code`` is the HTTP status to answer with (404: no such pending approval,
-    maybe expired or already used; 422: the message does not match it); ``field`` is
-    the path of the offending field in the continued message.
+    maybe expired, already used, or paused in another chat or for another owner; 409:
+    the conversation before the message changed; 422: the message does not match it);
+    ``field`` is the path of the offending field in the continued message.
     """
 
     def __init__(self, message: str, *, status_code: int, field: str | None = None) -> None:
