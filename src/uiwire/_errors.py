@@ -16,14 +16,16 @@
     ├── ChatStoreError                the chat store failed or could not be reached
     │   └── ChatConflict              the chat changed since it was read: retry
     ├── TurnTimeout (TimeoutError)    a turn ran past ChatEndpoint's time limit
-    └── ApprovalError                 an approval continuation that cannot be honoured
+    ├── ApprovalError                 an approval continuation that cannot be honoured
+    └── PausedRunTooLarge             a paused run over its byte bound: not kept
 
 Each name is public from one package: ``UIWireError`` from ``uiwire``; ``ProtocolError``,
 ``TargetError``, ``StreamViolation``, ``UnreplayableMessage``, ``ChatRequestError`` and
 ``FieldError`` from ``uiwire.protocol``; ``StreamStateError`` and ``StreamClosed`` from ``uiwire.stream``;
 ``StreamStoreError`` and ``StreamInterrupted`` from ``uiwire.resume``; ``ChatStoreError``
 and ``ChatConflict`` from ``uiwire.chats``; ``TurnTimeout``
-from ``uiwire.server``; ``ApprovalError`` from ``uiwire.adapters.agents``. They are
+from ``uiwire.server``; ``ApprovalError`` and ``PausedRunTooLarge`` from
+``uiwire.adapters.agents``. They are
 declared here, with no dependency, so that a layer can raise the error of another
 without importing it (the protocol layer knows nothing of servers).
 
@@ -43,6 +45,7 @@ __all__ = [
     "ChatRequestError",
     "ChatStoreError",
     "FieldError",
+    "PausedRunTooLarge",
     "ProtocolError",
     "StreamClosed",
     "StreamInterrupted",
@@ -206,14 +209,21 @@ class ApprovalError(UIWireError):
     """An approval continuation that cannot be honoured; nothing was run.
 
     ``status_code`` is the HTTP status to answer with (404: no such pending approval,
-    maybe expired or already used; 422: the message does not match it); ``field`` is
-    the path of the offending field in the continued message.
+    maybe expired, already used, or paused in another chat or for another owner; 409:
+    the conversation before the message changed; 422: the message does not match it);
+    ``field`` is the path of the offending field in the continued message.
     """
 
     def __init__(self, message: str, *, status_code: int, field: str | None = None) -> None:
         super().__init__(message)
         self.status_code = status_code
         self.field = field
+
+
+class PausedRunTooLarge(UIWireError):
+    """A run paused for approvals or client-side tools needs a record over the
+    adapter's ``approval_max_bytes``: it was not kept, and the run ends with an error
+    (masked for the client)."""
 
 
 class ChatStoreError(UIWireError):

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import secrets
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -21,7 +20,12 @@ from tests.support.messages import user
 from tests.support.redis_server import RedisServer
 from tests.support.servers import ServedChat, serve
 from tests.support.stream_rules import assert_valid_message
-from uiwire.adapters.agents import AgentsAdapter, RedisApprovalStore, client_tool
+from uiwire.adapters.agents import (
+    AgentsAdapter,
+    PendingApprovals,
+    RedisApprovalStore,
+    client_tool,
+)
 from uiwire.chats import MemoryChatStore
 from uiwire.server import ChatEndpoint, ChatResult, Conversations, Identity
 
@@ -191,7 +195,7 @@ async def test_a_run_paused_on_one_worker_is_continued_on_another(
     bases: list[str] = []
     stores = [RedisApprovalStore(redis_server.url) for _ in range(2)]
     chats = Conversations(store=MemoryChatStore())  # the workers' shared database
-    identity = Identity(secret=secrets.token_bytes(32))  # ... and their shared secret
+    identity = Identity(identify=lambda request: "alice")  # the app's sign-in
     async with contextlib.AsyncExitStack() as stack:
         for store in stores:
             agent = Agent(name="Assistant", model=scripted(deleter), tools=[delete_repo])
@@ -204,9 +208,12 @@ async def test_a_run_paused_on_one_worker_is_continued_on_another(
         second = await stack.enter_async_context(Served(bases[1], ScriptedModel(), []))
         question = user("delete prod", id="u1")
         paused = assert_valid_message((await first.post(question)).content, "v6")
-        assert redis_server.client().exists(f"uiwire:approval:{paused['id']}")
+        # keyed by a digest of (owner, chat, message): no id the client sent is in it
+        key = PendingApprovals.key("alice", "c1", paused["id"])
+        assert redis_server.client().keys("uiwire:approval:*") == [
+            f"uiwire:approval:{key}".encode()
+        ]
         answer_approvals(paused, approved=True)
-        second.client.cookies = first.client.cookies  # one browser, two workers
         response = await second.post(question, paused, messageId=paused["id"])
         done = assert_valid_message(response.content, "v6", message=paused)
         assert done["parts"][-1]["text"] == "result: deleted prod"

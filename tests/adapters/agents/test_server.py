@@ -4,6 +4,7 @@ approvals round trips, forged approvals, client disconnects, the Chat Completion
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 from collections.abc import AsyncIterator
@@ -12,16 +13,22 @@ from typing import Any
 import httpx
 import pytest
 from agents import ModelSettings, function_tool
+from starlette.applications import Starlette
+from starlette.routing import Route
 
 from tests.support.agents_http import ChatApp, close_clients, http_agent
 from tests.support.agents_scenarios import TOOLS, answer_approvals
 from tests.support.fake_llm import FakeLLM, Reply, ToolCallReply
-from tests.support.messages import user
+from tests.support.messages import file, user
 from tests.support.servers import read_until, serve
 from tests.support.stream_rules import assert_valid_body
 from tests.support.tasks import agents_tasks_left, uiwire_tasks_left
 from uiwire.adapters.agents import AgentsAdapter
 from uiwire.protocol import UIMessageAssembler
+from uiwire.server import ChatEndpoint
+from uiwire.stream import ChatTurn, ChatWork
+
+PIXEL = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGNgYGBgAAAABQABpfZFQAAAAABJRU5ErkJggg=="
 
 
 @function_tool(needs_approval=True)
@@ -191,6 +198,67 @@ async def test_unknown_forged_and_replayed_approvals_get_a_4xx_and_run_nothing()
             assert replay.status_code == 404
             assert "already continued" in replay.json()["error"]["message"]
     assert TOOLS.names() == ["transfer_money"]
+
+
+class OwnerFromHeader:
+    """An agent that takes who asks from an ``x-owner`` header into ``ChatTurn.owner``
+    (what the server's identity will fill), then lets the adapter answer."""
+
+    def __init__(self, adapter: AgentsAdapter) -> None:
+        self.adapter = adapter
+
+    async def begin_turn(self, turn: ChatTurn) -> ChatWork:
+        owner = None if turn.request is None else turn.request.headers.get("x-owner")
+        return await self.adapter.begin_turn(dataclasses.replace(turn, owner=owner))
+
+
+@pytest.mark.timeout(60)
+async def test_ids_leaked_from_a_stream_continue_nothing_from_another_chat_or_owner() -> None:
+    """Issue 20's attack: a stranger who read the victim's stream (message id, approval
+    id, tool call id) posts the victim's very continuation from a chat of their own, or
+    as another owner. Each gets the 404 of an unknown message; the tool does not run,
+    the model is not called, and the victim's own approval then works, with the whole
+    conversation (its image too) rebuilt for the resumed model call."""
+    with FakeLLM(transfer_script()) as llm:
+        adapter = AgentsAdapter(http_agent(llm, tools=[transfer_money]))
+        chat = ChatEndpoint(OwnerFromHeader(adapter))
+        app = Starlette(routes=[Route("/api/chat", chat, methods=["POST"])])
+        async with serve(app) as base, httpx.AsyncClient(timeout=30) as client:
+
+            async def post(chat_id: str, owner: str | None, messages: list[Any]) -> httpx.Response:
+                headers = {} if owner is None else {"x-owner": owner}
+                body = {"id": chat_id, "messages": messages, "trigger": "submit-message"}
+                return await client.post(f"{base}/api/chat", json=body, headers=headers)
+
+            history = [user("Send 100 to Alice", file("image/png", PIXEL, "id.png"))]
+            first = await post("chat-A", "alice", history)
+            assert first.status_code == 200
+            paused = assemble(assert_valid_body(first.content))
+            answer_approvals(paused, True)
+            for chat_id, owner in [
+                ("chat-B", "alice"),  # the victim's own id, from another chat
+                ("chat-A", "mallory"),  # the victim's chat, another owner
+                ("chat-B", "mallory"),
+                ("chat-A", None),  # no owner at all
+            ]:
+                stolen = await post(chat_id, owner, [*history, paused])
+                assert stolen.status_code == 404, (chat_id, owner, stolen.text)
+                assert stolen.json()["error"]["fields"][0]["field"] == "messages[1].id"
+            assert TOOLS.names() == []
+            assert len(llm.requests) == 1
+
+            response = await post("chat-A", "alice", [*history, paused])
+            assert response.status_code == 200
+            chunks = assert_valid_body(response.content, message=paused)
+    assert chunks[1] == {
+        "type": "tool-output-available",
+        "toolCallId": "call_t1",
+        "output": "Sent 100 to Alice",
+    }
+    assert TOOLS.calls == [("transfer_money", {"amount": 100, "to": "Alice"})]
+    asked, resumed = llm.requests[0]["input"], llm.requests[1]["input"]
+    assert resumed[: len(asked)] == asked
+    assert PIXEL in json.dumps(asked[0])
 
 
 async def wait_for(condition: Any, seconds: float = 5.0) -> None:

@@ -2,7 +2,7 @@
 
 from typing import TYPE_CHECKING
 
-from uiwire._errors import ApprovalError
+from uiwire._errors import ApprovalError, PausedRunTooLarge
 from uiwire._extras import lazy_exports, needs_extra
 
 with needs_extra(
@@ -38,6 +38,7 @@ __all__ = [
     "ApprovalStore",
     "ClientToolResult",
     "MemoryApprovalStore",
+    "PausedRunTooLarge",
     "PendingApprovals",
     "RedisApprovalStore",
     "Resumption",

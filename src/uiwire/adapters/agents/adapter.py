@@ -14,10 +14,13 @@ writes into the ``StreamContext``. Writes are awaited: a slow client slows the r
   ``result.cancel()`` and closes the event generator: without it the SDK keeps running
   the model and the tools to the end (openai-agents#574).
 * A run that stops on tool approvals or on client-side tools (``client_tool``) is kept
-  in the ``ApprovalStore`` under its message id; the client gets
+  in the ``ApprovalStore``, bound to (owner, chat id, message id); the client gets
   ``tool-approval-request`` chunks with server-generated ids, and runs the client-side
   calls itself; ``resume`` continues the same assistant message when the answers and
-  results come back (see ``approvals``).
+  results come back (see ``approvals``). A run started by ``begin_turn`` is kept
+  without its input (the conversation, files and all): resuming rebuilds it from the
+  turn's messages. A record over ``approval_max_bytes`` is not kept: the run ends with
+  ``PausedRunTooLarge`` (a masked ``error`` for the client).
 * Exceptions (max turns, guardrail tripwires, refusals, model errors) propagate, after
   every event before them was sent; ``ctx.run`` turns them into a masked ``error``.
 """
@@ -26,14 +29,15 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 import logging
 import time
 from collections.abc import AsyncGenerator
 from typing import TYPE_CHECKING, Any, cast
 
-from agents import Agent, RunConfig, Runner, RunResultStreaming, RunState
+from agents import Agent, RunConfig, Runner, RunResultStreaming, RunState, TResponseInputItem
 
-from uiwire._errors import ApprovalError, ChatRequestError, FieldError
+from uiwire._errors import ApprovalError, ChatRequestError, FieldError, PausedRunTooLarge
 from uiwire.adapters.agents._channel import (
     RunChannel,
     guard_tools,
@@ -55,6 +59,8 @@ from uiwire.protocol.ui_message import UIMessage
 from uiwire.stream.context import StreamContext
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from uiwire.stream.turn import ChatTurn, ChatWork
 
 __all__ = ["AgentsAdapter", "Resumption"]
@@ -62,6 +68,7 @@ __all__ = ["AgentsAdapter", "Resumption"]
 logger = logging.getLogger("uiwire.agents")
 
 DEFAULT_APPROVAL_TTL = 24 * 3600.0
+DEFAULT_APPROVAL_MAX_BYTES = 1024 * 1024
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -73,6 +80,13 @@ class Resumption:
     """The assistant message being continued (stream into a context made with it)."""
     pending: PendingApprovals
     answers: Answers
+    chat_id: str | None = None
+    """The chat the run paused in; a new pause of the resumed run stays bound to it."""
+    owner: str | None = None
+    """Who the run paused for; a new pause stays bound to them too."""
+    conversation: list[TResponseInputItem] | None = None
+    """The run's input, rebuilt from the turn's messages before the continued one
+    (``begin_turn`` sets it); needed when the pause was stored without it."""
 
 
 class AgentsAdapter:
@@ -91,6 +105,9 @@ class AgentsAdapter:
         approvals: where runs paused for approval wait (in memory by default; use a
             shared store with several workers).
         approval_ttl: seconds a paused run waits for its answers.
+        approval_max_bytes: the largest record a paused run may keep (1 MiB by
+            default); a larger one is not kept and the run ends with
+            ``PausedRunTooLarge``.
     """
 
     def __init__(
@@ -101,6 +118,7 @@ class AgentsAdapter:
         max_turns: int | None = None,
         approvals: ApprovalStore | None = None,
         approval_ttl: float = DEFAULT_APPROVAL_TTL,
+        approval_max_bytes: int = DEFAULT_APPROVAL_MAX_BYTES,
     ) -> None:
         if not isinstance(agent, Agent):  # pyright: ignore[reportUnnecessaryIsInstance]
             raise TypeError(f"agent must be an agents.Agent; got {type(agent).__name__}")
@@ -114,6 +132,10 @@ class AgentsAdapter:
             )
         if not isinstance(approval_ttl, (int, float)) or not approval_ttl > 0:  # pyright: ignore[reportUnnecessaryIsInstance]
             raise ValueError(f"approval_ttl must be a positive number; got {approval_ttl!r}")
+        if type(approval_max_bytes) is not int or approval_max_bytes < 1:
+            raise ValueError(
+                f"approval_max_bytes must be a positive int; got {approval_max_bytes!r}"
+            )
         self._agent = agent
         self._run_config = instrumented(run_config)
         guard_tools(agent)
@@ -123,6 +145,7 @@ class AgentsAdapter:
             approvals if approvals is not None else MemoryApprovalStore()
         )
         self._approval_ttl = float(approval_ttl)
+        self._approval_max_bytes = approval_max_bytes
 
     @property
     def agent(self) -> Agent[Any]:
@@ -134,39 +157,63 @@ class AgentsAdapter:
 
     # --- entry points ----------------------------------------------------------------
 
-    def stream(self, input: Any, /, *, context: Any = None, **run_options: Any) -> StreamContext:
+    def stream(
+        self,
+        input: Any,
+        /,
+        *,
+        context: Any = None,
+        chat_id: str | None = None,
+        owner: str | None = None,
+        **run_options: Any,
+    ) -> StreamContext:
         """Start a run and return its stream: ``UIMessageStreamResponse(adapter.stream(q))``.
 
         ``input`` is what ``Runner.run_streamed`` takes (a string, a list of input
         items, a ``RunState``) or a ``RunResultStreaming`` you started. ``context`` is
-        the run's context object; ``run_options`` go to ``Runner.run_streamed``
-        (``session``, ``hooks``, ``previous_response_id``, ...). For ``on_close``
-        and the other context options, make the ``StreamContext`` yourself and
-        ``ctx.run(adapter.stream_into(ctx, input))``.
+        the run's context object; ``chat_id`` and ``owner`` bind a run that pauses to
+        that chat and that user (``resume`` finds it only with the same two);
+        ``run_options`` go to ``Runner.run_streamed`` (``session``, ``hooks``,
+        ``previous_response_id``, ...). For ``on_close`` and the other context options,
+        make the ``StreamContext`` yourself and ``ctx.run(adapter.stream_into(ctx,
+        input))``.
         """
         _check_input(input)
         ctx: StreamContext = StreamContext()
-        ctx.run(self.stream_into(ctx, input, context=context, **run_options))
+        ctx.run(
+            self.stream_into(
+                ctx, input, context=context, chat_id=chat_id, owner=owner, **run_options
+            )
+        )
         return ctx
 
     async def resume(
-        self, message: Any, /, *, context: Any = None, **run_options: Any
+        self,
+        message: Any,
+        /,
+        *,
+        context: Any = None,
+        chat_id: str | None = None,
+        owner: str | None = None,
+        **run_options: Any,
     ) -> StreamContext:
         """Continue a run paused for approvals, answered in ``message`` (the assistant
-        message of the ``useChat`` request): a running ``StreamContext`` that continues
-        that message. Raises ``ApprovalError`` (answer with its ``status_code``) when
-        the answers do not match a paused run; then nothing ran."""
-        resumption = await self.take_approvals(message)
+        message of the ``useChat`` request) in ``chat_id`` for ``owner``: a running
+        ``StreamContext`` that continues that message. Raises ``ApprovalError`` (answer
+        with its ``status_code``) when the answers do not match a run paused there;
+        then nothing ran."""
+        resumption = await self.take_approvals(message, chat_id=chat_id, owner=owner)
         ctx: StreamContext = StreamContext(continued_message=resumption.message)
         ctx.run(self.stream_into(ctx, resumption, context=context, **run_options))
         return ctx
 
-    async def take_approvals(self, message: Any) -> Resumption:
+    async def take_approvals(
+        self, message: Any, *, chat_id: str | None = None, owner: str | None = None
+    ) -> Resumption:
         """Take the paused run ``message`` (a ``UIMessage``, or a dict validated as one)
-        answers from the store (see ``resume``)."""
-        typed = as_message(message)
-        pending, answers = await take_pending(self._approvals, typed)
-        return Resumption(typed, pending, answers)
+        answers from the store: the one paused in that message of ``chat_id`` for
+        ``owner`` (see ``resume``)."""
+        return await self._take(message, chat_id=chat_id, owner=owner, earlier=None)
 
     async def begin_turn(
         self, turn: ChatTurn, /, *, context: Any = None, **run_options: Any
@@ -178,9 +225,22 @@ class AgentsAdapter:
         build them from ``turn.request``."""
         if turn.continued is None:
             items = to_agent_input(turn.messages)  # parsed messages: nothing to refuse
-            return lambda ctx: self.stream_into(ctx, items, context=context, **run_options)
+            return lambda ctx: self._run(
+                ctx,
+                items,
+                context=context,
+                chat_id=turn.chat_id,
+                owner=turn.owner,
+                rebuildable=items,
+                run_options=run_options,
+            )
         try:
-            resumption = await self.take_approvals(turn.continued)
+            resumption = await self._take(
+                turn.continued,
+                chat_id=turn.chat_id,
+                owner=turn.owner,
+                earlier=turn.messages[:-1],
+            )
         except ApprovalError as exc:
             where = f"messages[{len(turn.messages) - 1}]"
             field = f"{where}.{exc.field}" if exc.field else where
@@ -190,11 +250,72 @@ class AgentsAdapter:
         return lambda ctx: self.stream_into(ctx, resumption, context=context, **run_options)
 
     async def stream_into(
-        self, ctx: StreamContext[Any], input: Any, /, *, context: Any = None, **run_options: Any
+        self,
+        ctx: StreamContext[Any],
+        input: Any,
+        /,
+        *,
+        context: Any = None,
+        chat_id: str | None = None,
+        owner: str | None = None,
+        **run_options: Any,
     ) -> RunResultStreaming:
         """Run the agent on ``input``, writing into ``ctx``; returns the finished
         ``RunResultStreaming``. Exceptions propagate (``ctx.run`` masks them for the
-        client). The stream is not finished, so you can write more after."""
+        client). The stream is not finished, so you can write more after. A run that
+        pauses is bound to ``chat_id`` and ``owner`` (a ``Resumption`` stays bound
+        where it paused first)."""
+        if isinstance(input, Resumption):
+            if (chat_id, owner) not in ((None, None), (input.chat_id, input.owner)):
+                raise ValueError("a resumption stays bound to the chat and owner it paused for")
+            chat_id, owner = input.chat_id, input.owner
+        return await self._run(
+            ctx,
+            input,
+            context=context,
+            chat_id=chat_id,
+            owner=owner,
+            rebuildable=input.conversation if isinstance(input, Resumption) else None,
+            run_options=run_options,
+        )
+
+    # --- internals ------------------------------------------------------------------------
+
+    async def _take(
+        self,
+        message: Any,
+        *,
+        chat_id: str | None,
+        owner: str | None,
+        earlier: Sequence[UIMessage] | None,
+    ) -> Resumption:
+        """``take_approvals``; ``earlier`` are the turn's messages before ``message``,
+        from which a run stored without its input gets it back."""
+        typed = as_message(message)
+        conversation = None if earlier is None else to_agent_input(earlier)
+        pending, answers = await take_pending(
+            self._approvals,
+            typed,
+            chat_id=chat_id,
+            owner=owner,
+            conversation_items=None if conversation is None else len(conversation),
+        )
+        return Resumption(typed, pending, answers, chat_id, owner, conversation)
+
+    async def _run(
+        self,
+        ctx: StreamContext[Any],
+        input: Any,
+        *,
+        context: Any,
+        chat_id: str | None,
+        owner: str | None,
+        rebuildable: list[TResponseInputItem] | None,
+        run_options: dict[str, Any],
+    ) -> RunResultStreaming:
+        """``stream_into``. ``rebuildable``: the input a resumption of this run can
+        rebuild (the turn's conversation); a pause whose input is exactly that is stored
+        without it."""
         if not isinstance(ctx, StreamContext):  # pyright: ignore[reportUnnecessaryIsInstance]
             raise TypeError(f"ctx must be a uiwire.StreamContext; got {type(ctx).__name__}")
         _check_input(input)
@@ -236,10 +357,8 @@ class AgentsAdapter:
         finally:
             remove()
         if result.interruptions:
-            await self._pause(ctx, result, translation, channel)
+            await self._pause(ctx, result, translation, channel, chat_id, owner, rebuildable)
         return result
-
-    # --- internals ------------------------------------------------------------------------
 
     def _start(
         self, channel: RunChannel, input: Any, context: Any, run_options: dict[str, Any]
@@ -256,9 +375,15 @@ class AgentsAdapter:
             reset_channel(token)
 
     async def _restore(self, resumption: Resumption, context: Any) -> RunState[Any, Any]:
-        state = await RunState.from_string(
-            self._agent, resumption.pending.state, context_override=context
-        )
+        data = json.loads(resumption.pending.state)
+        if resumption.pending.input_items is not None:
+            if resumption.conversation is None:
+                raise ValueError(
+                    "this run was stored without its input: resume it with the turn's "
+                    "messages (begin_turn)"
+                )
+            data["original_input"] = list(resumption.conversation)
+        state = await RunState.from_json(self._agent, data, context_override=context)
         for item in state.get_interruptions():
             call_id = str(item.call_id)
             if call_id in resumption.answers.client_results:
@@ -279,6 +404,9 @@ class AgentsAdapter:
         result: RunResultStreaming,
         translation: Translation,
         channel: RunChannel,
+        chat_id: str | None,
+        owner: str | None,
+        rebuildable: list[TResponseInputItem] | None,
     ) -> None:
         approval_ids = iter(PendingApprovals.approval_ids(len(result.interruptions)))
         calls: dict[str, tuple[str, str]] = {}
@@ -289,16 +417,32 @@ class AgentsAdapter:
                 client_calls[call_id] = str(item.name)
             else:
                 calls[next(approval_ids)] = (call_id, str(item.name))
+        state = result.to_state().to_json()
+        # the conversation (every earlier file as a data: URL) is most of the state: keep
+        # it out when a resumption rebuilds it, from the same turn's messages
+        input_items = None
+        if rebuildable is not None and result.input == rebuildable:
+            state["original_input"] = []
+            input_items = len(rebuildable)
         pending = PendingApprovals(
             message_id=ctx.message_id,
-            state=result.to_state().to_string(),
+            state=json.dumps(state, separators=(",", ":")),
             agent=translation.agent,
             calls=calls,
             expires_at=time.time() + self._approval_ttl,
             usage=translation.usage,
             client_calls=client_calls,
+            input_items=input_items,
         )
-        await self._approvals.put(ctx.message_id, pending.dumps(), self._approval_ttl)
+        record = pending.dumps()
+        size = len(record)  # json.dumps escapes to ASCII: one byte a character
+        if size > self._approval_max_bytes:
+            raise PausedRunTooLarge(
+                f"the run paused in message {ctx.message_id!r} needs {size} bytes, over "
+                f"approval_max_bytes ({self._approval_max_bytes}): it was not kept"
+            )
+        key = PendingApprovals.key(owner, chat_id, ctx.message_id)
+        await self._approvals.put(key, record, self._approval_ttl)
         for approval_id, (call_id, _) in calls.items():
             if translation.call_state(call_id) == "input-available":
                 await ctx.request_tool_approval(call_id, approval_id=approval_id)

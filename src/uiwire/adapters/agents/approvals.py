@@ -1,16 +1,18 @@
-"""Human in the loop: paused runs kept on the server, under the id of their message.
+"""Human in the loop: paused runs kept on the server, bound to where they paused.
 
 A run that stops on tool approvals or on client-side tools is serialized
-(``RunState.to_string()``) into an ``ApprovalStore`` under its assistant message's id
-(server-generated and unguessable when ``ChatEndpoint`` makes it); the client gets one
-fresh unguessable approval id per approval, ``aprv_<nonce>_<n>``, and the client-side
-calls as ``input-available`` parts. The next request continues that message: its
-``approval-responded`` tool parts carry the answers, its ``output-available`` /
-``output-error`` parts the client's tool results. The record is *taken* from the store
-(one resume per pause: a replayed or concurrent request finds nothing), checked against
-the message, and the run resumes from the stored state: tool arguments come from there,
-never from the client. A request that does not match gets an ``ApprovalError`` with an
-HTTP status and the path of the field at fault, and the record goes back unchanged.
+(``RunState.to_json()``) into an ``ApprovalStore`` under a key derived from (owner, chat
+id, assistant message id): a digest, so ids leaked from the stream are useless from
+another chat or another owner, and no part of them reaches a store's key names. The
+client gets one fresh unguessable approval id per approval, ``aprv_<nonce>_<n>``, and
+the client-side calls as ``input-available`` parts. The next request continues that
+message: its ``approval-responded`` tool parts carry the answers, its
+``output-available`` / ``output-error`` parts the client's tool results. The record is
+*taken* from the store (one resume per pause: a replayed or concurrent request finds
+nothing), checked against the message, and the run resumes from the stored state: tool
+arguments come from there, never from the client. A request that does not match gets
+an ``ApprovalError`` with an HTTP status and the path of the field at fault, and the
+record goes back unchanged.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import dataclasses
+import hashlib
 import json
 import logging
 import re
@@ -54,8 +57,9 @@ _APPROVAL_ID = re.compile(r"aprv_[0-9a-f]{32}_[0-9]{1,4}")
 
 @runtime_checkable
 class ApprovalStore(Protocol):
-    """Where paused runs wait for their approvals. ``pop`` must be atomic: two requests
-    racing for one key must not both get the record."""
+    """Where paused runs wait for their approvals. A ``key`` is a hex digest
+    (``PendingApprovals.key``). ``pop`` must be atomic: two requests racing for one key
+    must not both get the record."""
 
     async def put(self, key: str, record: str, ttl: float) -> None: ...
 
@@ -180,8 +184,10 @@ class PendingApprovals:
     """A paused run as stored: the serialized ``RunState`` and what was asked."""
 
     message_id: str
-    """The paused assistant message; also the record's key in the store."""
+    """The paused assistant message (its key in the store: ``key``)."""
     state: str
+    """``RunState.to_json()`` as compact JSON; its ``original_input`` is empty when
+    ``input_items`` is set."""
     agent: str | None
     calls: Mapping[str, tuple[str, str]]
     """``{approval_id: (tool_call_id, tool_name)}``: the approvals asked."""
@@ -191,6 +197,17 @@ class PendingApprovals:
     """The tokens the run used before it paused (the resumed run adds to them)."""
     client_calls: Mapping[str, str] = dataclasses.field(default_factory=dict[str, str])
     """``{tool_call_id: tool_name}``: the calls the browser runs (``client_tool``)."""
+    input_items: int | None = None
+    """None: the state holds the run's input. Else it was stored without it (that many
+    input items: the conversation, files and all), and resuming rebuilds it from the
+    turn's messages before the continued one."""
+
+    @staticmethod
+    def key(owner: str | None, chat_id: str | None, message_id: str) -> str:
+        """The store key of the run paused in ``message_id`` of ``chat_id``, asked by
+        ``owner``: a hex digest, the same for those three ids only."""
+        bound = json.dumps([owner, chat_id, message_id], separators=(",", ":"))
+        return hashlib.sha256(bound.encode()).hexdigest()
 
     @staticmethod
     def approval_ids(count: int) -> list[str]:
@@ -205,7 +222,7 @@ class PendingApprovals:
     def dumps(self) -> str:
         return json.dumps(
             {
-                "v": 1,
+                "v": 2,
                 "message_id": self.message_id,
                 "state": self.state,
                 "agent": self.agent,
@@ -213,6 +230,7 @@ class PendingApprovals:
                 "client_calls": dict(self.client_calls),
                 "expires_at": self.expires_at,
                 "usage": dataclasses.asdict(self.usage),
+                "input_items": self.input_items,
             }
         )
 
@@ -227,6 +245,7 @@ class PendingApprovals:
             expires_at=float(data["expires_at"]),
             usage=Usage(**data.get("usage", {})),
             client_calls=dict(data.get("client_calls", {})),
+            input_items=data.get("input_items"),
         )
 
 
@@ -240,8 +259,18 @@ class Answers:
     """``{tool_call_id: result}`` for the client-side calls."""
 
 
-async def take_pending(store: ApprovalStore, message: Any) -> tuple[PendingApprovals, Answers]:
-    """Take the paused run that ``message`` continues, checked against its answers.
+async def take_pending(
+    store: ApprovalStore,
+    message: Any,
+    *,
+    chat_id: str | None,
+    owner: str | None,
+    conversation_items: int | None = None,
+) -> tuple[PendingApprovals, Answers]:
+    """Take the paused run that ``message`` continues in ``chat_id`` for ``owner``,
+    checked against its answers. A run paused elsewhere is not found (404).
+    ``conversation_items``: the number of input items the turn's messages before
+    ``message`` make, to rebuild a run stored without its input (None: no turn).
 
     On any mismatch the record is put back and ``ApprovalError`` raised.
     """
@@ -268,7 +297,8 @@ async def take_pending(store: ApprovalStore, message: Any) -> tuple[PendingAppro
                 status_code=404,
                 field=f"{answer.field}.approval.id",
             )
-    record = await store.pop(message_id)
+    key = PendingApprovals.key(owner, chat_id, message_id)
+    record = await store.pop(key)
     if record is None:
         raise ApprovalError(
             f"message {message_id!r} has no paused run (unknown, expired or already continued)",
@@ -278,10 +308,11 @@ async def take_pending(store: ApprovalStore, message: Any) -> tuple[PendingAppro
     pending = PendingApprovals.loads(record)
     try:
         checked = _check(pending, message_id, answers, results)
+        _check_conversation(pending, conversation_items)
     except ApprovalError:
         remaining = pending.expires_at - time.time()
         if remaining > 0:
-            await store.put(message_id, record, remaining)
+            await store.put(key, record, remaining)
         raise
     return pending, checked
 
@@ -337,3 +368,23 @@ def _check(
             )
         client[call_id] = result
     return Answers(by_call, client)
+
+
+def _check_conversation(pending: PendingApprovals, conversation_items: int | None) -> None:
+    """A run stored without its input needs it rebuilt from the same conversation."""
+    if pending.input_items is None:
+        return
+    if conversation_items is None:
+        raise ApprovalError(
+            "the run was stored without its conversation: continue it with the turn's "
+            "messages (ChatEndpoint, AgentsAdapter.begin_turn)",
+            status_code=422,
+            field=None,
+        )
+    if conversation_items != pending.input_items:
+        raise ApprovalError(
+            f"the conversation before the message changed since the run paused "
+            f"({pending.input_items} input items then, {conversation_items} now)",
+            status_code=409,
+            field=None,
+        )
