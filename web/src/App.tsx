@@ -100,6 +100,8 @@ export function App() {
     return () => window.removeEventListener("popstate", onPopState);
   }, []);
 
+  const closeSidebar = useCallback(() => setSidebarOpen(false), []);
+
   const newChat = useCallback(() => {
     setChatIdInUrl(null, "push");
     setCurrent(freshChat());
@@ -176,7 +178,7 @@ export function App() {
           onSelect={select}
           onDelete={remove}
           onRetry={refreshChats}
-          onClose={() => setSidebarOpen(false)}
+          onClose={closeSidebar}
         />
         <main className="main" aria-label="Conversation">
           {current.phase === "ready" ? (

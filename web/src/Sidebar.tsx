@@ -25,16 +25,37 @@ export function Sidebar({
   onRetry: () => void;
   onClose: () => void;
 }) {
+  const nav = useRef<HTMLElement>(null);
+
+  // the drawer (narrow screens): opening it moves the focus into it, Escape closes it
+  useEffect(() => {
+    if (!open) return;
+    const target =
+      nav.current?.querySelector<HTMLElement>('[aria-current="page"]') ??
+      nav.current?.querySelector<HTMLElement>("a, button");
+    target?.focus();
+    const onKeyDown = (event: KeyboardEvent) => {
+      if (event.key === "Escape" && !event.defaultPrevented) onClose();
+    };
+    document.addEventListener("keydown", onKeyDown);
+    const drawer = nav.current;
+    return () => {
+      document.removeEventListener("keydown", onKeyDown);
+      // closed with the focus inside: back to the button that opens it
+      if (drawer?.contains(document.activeElement)) {
+        document.querySelector<HTMLElement>('[aria-controls="chat-list"]')?.focus();
+      }
+    };
+  }, [open, onClose]);
+
   return (
     <>
       <nav
+        ref={nav}
         id="chat-list"
         className={`sidebar${open ? " sidebar--open" : ""}`}
         data-testid="sidebar"
         aria-label="Your chats"
-        onKeyDown={(event) => {
-          if (event.key === "Escape" && open) onClose();
-        }}
       >
         <h2 className="sidebar-title">Chats</h2>
         {error ? (
@@ -119,7 +140,7 @@ function ChatItem({
           aria-label={`Delete the chat “${title}”?`}
           onKeyDown={(event) => {
             if (event.key === "Escape") {
-              event.stopPropagation();
+              event.preventDefault(); // closes the question, not the drawer
               setConfirming(false);
             }
           }}

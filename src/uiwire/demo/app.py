@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from importlib import resources
 from pathlib import Path
 from typing import Any, Final
@@ -73,7 +73,7 @@ def demo_app(agent: Agent[Any] | None = None, *, db: Path | None = None) -> Fast
     store = open_chat_store(db)
 
     @contextlib.asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(_: FastAPI) -> AsyncGenerator[None, None]:
         try:
             yield
         finally:
