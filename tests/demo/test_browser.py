@@ -487,6 +487,7 @@ def test_errors_are_shown_masked_with_a_retry(page: Page) -> None:
 def test_the_sidebar_lists_switches_and_deletes_the_owners_chats(page: Page) -> None:
     titles = page.get_by_test_id("chat-title")
     expect(page.get_by_test_id("no-chats")).to_be_visible()
+    expect(page.get_by_test_id("toggle-sidebar")).to_be_hidden()  # wide: always shown
     assert "chat=" not in page.url  # a chat goes into the URL once the server has it
     send(page, "Hello")
     wait_ready(page)
