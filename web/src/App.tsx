@@ -70,7 +70,12 @@ export function App() {
       },
     );
   }, []);
-  useEffect(refreshChats, [refreshChats]);
+  useEffect(() => {
+    refreshChats();
+    // chats another tab started or deleted show up when this one is used again
+    window.addEventListener("focus", refreshChats);
+    return () => window.removeEventListener("focus", refreshChats);
+  }, [refreshChats]);
 
   useEffect(() => {
     if (current.phase !== "loading") return;
