@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 __all__ = ["main"]
 
@@ -21,26 +22,40 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     demo.add_argument("--host", default="127.0.0.1", help="address to bind (127.0.0.1)")
     demo.add_argument("--port", type=int, default=8000, help="port (8000; 0 picks a free one)")
+    demo.add_argument(
+        "--db",
+        type=Path,
+        default=None,
+        help="the SQLite file that keeps the chats (default: demo.db in "
+        "$XDG_DATA_HOME/uiwire, i.e. ~/.local/share/uiwire)",
+    )
     args = parser.parse_args(argv)
     if args.command == "demo":
-        return _demo(args.host, args.port)
+        return _demo(args.host, args.port, args.db)
     return 2  # pragma: no cover - argparse already refused
 
 
-def _demo(host: str, port: int) -> int:
+def _demo(host: str, port: int, db: Path | None) -> int:
     try:
         import uvicorn
 
-        from uiwire.demo import demo_app
+        from uiwire.demo import default_db_path, demo_app
     except ImportError as exc:
         print(
             f"uiwire demo needs the demo extra: pip install 'uiwire[demo]' ({exc})", file=sys.stderr
         )
         return 1
     mode = "the OpenAI API" if os.environ.get("OPENAI_API_KEY") else "offline, scripted model"
-    config = uvicorn.Config(demo_app(), host=host, port=port, log_level="info")
+    db = (db or default_db_path()).expanduser().resolve()
+    try:
+        app = demo_app(db=db)
+    except OSError as exc:
+        print(f"uiwire demo: cannot keep chats in {db}: {exc}", file=sys.stderr)
+        return 1
+    config = uvicorn.Config(app, host=host, port=port, log_level="info")
     server = uvicorn.Server(config)
-    print(f"uiwire demo ({mode}): open http://{host}:{port or '<port below>'}/", flush=True)
+    print(f"uiwire demo ({mode}): chats are kept in {db}", flush=True)
+    print(f"uiwire demo: open http://{host}:{port or '<port below>'}/", flush=True)
     server.run()
     return 0
 

@@ -3,7 +3,11 @@ against the demo server in its own process (offline: the built-in scripted model
 
 The tests of resumed answers (reload, second tab) run against a second server,
 ``demo_app()`` with the scripted model three times faster: they follow the long story to
-its end in about 5 s rather than 14 s.
+its end in about 5 s rather than 14 s. The tests of a restart start ``uiwire demo`` on a
+database file of their own, twice.
+
+Each browser context is a browser profile of its own: its own cookies, so its own
+anonymous owner, who sees only their chats.
 
 A failing test leaves a screenshot and the HTML of each of its pages in
 ``build/test-artifacts/``.
@@ -11,8 +15,11 @@ A failing test leaves a screenshot and the HTML of each of its pages in
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
 import shutil
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -61,14 +68,21 @@ def chromium_path() -> str:
     return path
 
 
-@pytest.fixture(scope="module")
-def demo_url() -> Iterator[str]:
-    port = free_port()
+@contextlib.contextmanager
+def demo_server(port: int, db: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """``uiwire demo`` on ``port``, keeping its chats in ``db``, offline."""
     url = f"http://127.0.0.1:{port}"
-    command = [sys.executable, "-m", "uiwire", "demo", "--port", str(port)]
+    command = [sys.executable, "-m", "uiwire", "demo", "--port", str(port), "--db", str(db)]
     env = {"OPENAI_API_KEY": ""}  # offline whatever the machine has
-    with server_process(command, ready_url=f"{url}/api/demo/prompts", env=env):
-        yield url
+    with server_process(command, ready_url=f"{url}/api/demo/prompts", env=env) as process:
+        yield process
+
+
+@pytest.fixture(scope="module")
+def demo_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    port = free_port()
+    with demo_server(port, tmp_path_factory.mktemp("demo") / "chats.db"):
+        yield f"http://127.0.0.1:{port}"
 
 
 # ``demo_app`` as ``uiwire demo`` serves it, but with the scripted model's words 10 ms apart
@@ -122,20 +136,35 @@ class Tabs:
         return page
 
 
-@pytest.fixture
-def tabs(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Tabs]:
-    tabs = Tabs(browser.new_context(viewport={"width": 1100, "height": 900}))
+@contextlib.contextmanager
+def browser_profile(
+    browser: Browser,
+    request: pytest.FixtureRequest,
+    *,
+    label: str = "",
+    viewport: tuple[int, int] = (1100, 900),
+) -> Iterator[Tabs]:
+    """A browser profile of its own (a new context: no cookies, so a new owner); its
+    pages are saved to ``ARTIFACTS`` if the test fails."""
+    width, height = viewport
+    tabs = Tabs(browser.new_context(viewport={"width": width, "height": height}))
     yield tabs
     call = getattr(request.node, "report_call", None)
     if call is not None and call.failed:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        name = request.node.name.replace("/", "_")
+        name = request.node.name.replace("/", "_") + label
         for index, page in enumerate(tabs.context.pages):
             stem = name if index == 0 else f"{name}-tab{index + 1}"
             page.screenshot(path=str(ARTIFACTS / f"{stem}.png"), full_page=True)
             (ARTIFACTS / f"{stem}.html").write_text(page.content())
     tabs.context.close()
     assert tabs.outside == [], f"the page reached outside the demo server: {tabs.outside}"
+
+
+@pytest.fixture
+def tabs(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Tabs]:
+    with browser_profile(browser, request) as tabs:
+        yield tabs
 
 
 @pytest.fixture
@@ -191,26 +220,42 @@ def wait_until(check: Callable[[], T | None], what: str, timeout: float = 20) ->
         time.sleep(0.05)
 
 
-def saved_chat(url: str, chat: str) -> list[dict[str, Any]] | None:
-    """The conversation the server saved (``GET /api/chats/{id}``), None if none."""
-    response = httpx.get(f"{url}/api/chats/{chat}", timeout=5)
+def chat_item(page: Page, chat: str) -> Locator:
+    """The chat's entry in the sidebar."""
+    return page.locator(f'[data-testid="chat-item"][data-chat-id="{chat}"]')
+
+
+def as_browser(page: Page) -> httpx.Client:
+    """An HTTP client the server takes for ``page``'s browser: the page's server, and
+    its browser profile's cookies (the anonymous owner)."""
+    parts = urlsplit(page.url)
+    cookies = {c["name"]: c["value"] for c in page.context.cookies() if "name" in c}
+    return httpx.Client(base_url=f"{parts.scheme}://{parts.netloc}", cookies=cookies, timeout=5)
+
+
+def saved_chat(page: Page, chat: str) -> list[dict[str, Any]] | None:
+    """The conversation the server saved for ``page``'s owner (``GET /api/chats/{id}``),
+    None if none; the answer being written now is left out."""
+    with as_browser(page) as http:
+        response = http.get(f"/api/chats/{chat}")
     if response.status_code == 404:
         return None
     response.raise_for_status()
     return response.json()["messages"]
 
 
-def saved_answer(url: str, chat: str) -> str | None:
+def saved_answer(page: Page, chat: str) -> str | None:
     """The text of the saved chat's last message if it is the assistant's."""
-    saved = saved_chat(url, chat)
+    saved = saved_chat(page, chat)
     if not saved or saved[-1]["role"] != "assistant":
         return None
     return "".join(p["text"] for p in saved[-1]["parts"] if p["type"] == "text")
 
 
-def resume_status(url: str, chat: str) -> int:
-    """The status of ``GET /api/chat/{id}/stream`` (the body is not read)."""
-    with httpx.stream("GET", f"{url}/api/chat/{chat}/stream", timeout=5) as response:
+def resume_status(page: Page, chat: str) -> int:
+    """The status of ``GET /api/chat/{id}/stream`` for ``page``'s owner (the body is not
+    read)."""
+    with as_browser(page) as http, http.stream("GET", f"/api/chat/{chat}/stream") as response:
         return response.status_code
 
 
@@ -318,10 +363,10 @@ def test_stop_ends_a_long_answer_mid_stream(page: Page, demo_url: str) -> None:
     # the server stopped generating: the answer it saved ends where the page's does (or a
     # few words later: the page stops reading once the stop is acknowledged), long
     # before the story's end, and there is nothing left to resume
-    saved = wait_until(lambda: saved_answer(demo_url, chat), "the stopped answer to be saved")
+    saved = wait_until(lambda: saved_answer(page, chat), "the stopped answer to be saved")
     assert saved.startswith(stopped.strip()), (saved, stopped)
     assert len(saved) < 1000, "the server generated the whole story: stop only closed the tab"
-    assert resume_status(demo_url, chat) == 204
+    assert resume_status(page, chat) == 204
     send(page, "Hello")  # the chat goes on
     wait_ready(page)
     expect(last_answer(page).get_by_test_id("text").last).to_contain_text("running offline")
@@ -352,9 +397,10 @@ def test_a_reload_mid_answer_resumes_it(brisk_page: Page, brisk_url: str) -> Non
     assert last_answer(page).get_attribute("data-message-id") == answer_id
     expect(page.get_by_test_id("error")).to_have_count(0)
     # the server saved the whole answer, once
-    saved = wait_until(lambda: saved_chat(brisk_url, chat), "the chat to be saved")
+    assert wait_until(lambda: saved_answer(page, chat), "the answer to be saved") == STORY
+    saved = saved_chat(page, chat)
+    assert saved is not None
     assert [m["role"] for m in saved] == ["user", "assistant"]
-    assert saved_answer(brisk_url, chat) == STORY
     assert saved[-1]["id"] == answer_id
 
 
@@ -377,10 +423,11 @@ def test_an_answer_that_ends_before_the_resume_is_loaded_again(
     while not held:  # Playwright's wait lets the route handler run; time.sleep would not
         assert time.monotonic() < deadline, "the reloaded page did not try to resume"
         page.wait_for_timeout(20)
-    assert httpx.post(f"{brisk_url}/api/chat/{chat}/stop", timeout=5).status_code == 202
+    with as_browser(page) as http:
+        assert http.post(f"/api/chat/{chat}/stop", json={}).status_code == 202
 
     def ended_and_saved() -> str | None:
-        return saved_answer(brisk_url, chat) if resume_status(brisk_url, chat) == 204 else None
+        return saved_answer(page, chat) if resume_status(page, chat) == 204 else None
 
     saved = wait_until(ended_and_saved, "the stopped answer to be saved")
     held[0].continue_()  # the resume now finds nothing in progress
@@ -420,7 +467,7 @@ def test_a_second_tab_follows_the_answer_live_after_the_first_left(
     assert last_answer(second).get_attribute("data-message-id") == answer_id
     expect(second.get_by_test_id("error")).to_have_count(0)
     assert stops == [], "leaving the chat stopped the answer"
-    assert wait_until(lambda: saved_answer(brisk_url, chat), "the answer to be saved") == STORY
+    assert wait_until(lambda: saved_answer(second, chat), "the answer to be saved") == STORY
 
 
 def test_errors_are_shown_masked_with_a_retry(page: Page) -> None:
@@ -435,3 +482,216 @@ def test_errors_are_shown_masked_with_a_retry(page: Page) -> None:
     expect(broken).to_have_attribute("data-state", "output-error")
     expect(broken.get_by_test_id("tool-error")).to_contain_text("An error occurred.")
     expect(broken).not_to_contain_text("10.0.0.7")
+
+
+def test_the_sidebar_lists_switches_and_deletes_the_owners_chats(page: Page) -> None:
+    titles = page.get_by_test_id("chat-title")
+    expect(page.get_by_test_id("no-chats")).to_be_visible()
+    expect(page.get_by_test_id("toggle-sidebar")).to_be_hidden()  # wide: always shown
+    assert "chat=" not in page.url  # a chat goes into the URL once the server has it
+    send(page, "Hello")
+    wait_ready(page)
+    first = chat_id(page)
+    expect(page).to_have_url(re.compile(rf"\?chat={re.escape(first)}$"))
+    expect(titles).to_have_text(["Hello"])
+    expect(chat_item(page, first)).to_have_attribute("data-current", "true")
+
+    page.get_by_test_id("new-chat").click()
+    second = chat_id(page)
+    assert second != first
+    expect(messages(page, "user")).to_have_count(0)
+    expect(chat_item(page, first)).to_have_attribute("data-current", "false")
+    send(page, "Tell me a long story")
+    # listed as soon as its turn started, while the answer is still being written
+    expect(chat_item(page, second)).to_have_attribute("data-current", "true")
+    assert page.get_by_test_id("status").get_attribute("data-status") == "streaming"
+    expect(titles).to_have_text(["Tell me a long story", "Hello"])  # newest first
+    expect(last_answer(page).get_by_test_id("text").last).to_contain_text("lighthouse")
+    page.get_by_test_id("stop").click()
+    wait_ready(page)
+
+    # switching shows each chat's own messages, as the server saved them
+    chat_item(page, first).get_by_test_id("chat-link").click()
+    expect(page.locator(".app")).to_have_attribute("data-chat-id", first)
+    expect(messages(page, "user")).to_have_text(["Hello"])
+    expect(last_answer(page).get_by_test_id("text").last).to_contain_text("running offline")
+    expect(chat_item(page, first)).to_have_attribute("data-current", "true")
+    expect(chat_item(page, second)).to_have_attribute("data-current", "false")
+    expect(page).to_have_url(re.compile(rf"\?chat={re.escape(first)}$"))
+    chat_item(page, second).get_by_test_id("chat-link").click()
+    expect(page.locator(".app")).to_have_attribute("data-chat-id", second)
+    expect(messages(page, "user")).to_have_text(["Tell me a long story"])
+    expect(last_answer(page).get_by_test_id("text").last).to_contain_text("lighthouse")
+    expect(messages(page, "assistant")).to_have_count(1)
+    page.go_back()  # the browser's history goes back to the first chat
+    expect(page.locator(".app")).to_have_attribute("data-chat-id", first)
+    expect(messages(page, "user")).to_have_text(["Hello"])
+
+    # delete asks first; cancelling keeps the chat
+    chat_item(page, second).get_by_test_id("delete-chat").click()
+    chat_item(page, second).get_by_test_id("cancel-delete").click()
+    expect(titles).to_have_text(["Tell me a long story", "Hello"])
+    chat_item(page, second).get_by_test_id("delete-chat").click()
+    chat_item(page, second).get_by_test_id("confirm-delete").click()
+    expect(titles).to_have_text(["Hello"])
+    expect(page.locator(".app")).to_have_attribute("data-chat-id", first)  # still open
+    assert saved_chat(page, second) is None
+    # deleting the open chat leaves it for a new one
+    chat_item(page, first).get_by_test_id("delete-chat").click()
+    chat_item(page, first).get_by_test_id("confirm-delete").click()
+    expect(page.get_by_test_id("no-chats")).to_be_visible()
+    expect(messages(page, "user")).to_have_count(0)
+    assert chat_id(page) not in (first, second)
+    assert "chat=" not in page.url
+    assert saved_chat(page, first) is None
+    page.reload()
+    expect(page.get_by_test_id("no-chats")).to_be_visible()
+
+
+def test_on_a_narrow_screen_the_chat_list_is_a_drawer(
+    browser: Browser, request: pytest.FixtureRequest, demo_url: str
+) -> None:
+    with browser_profile(browser, request, viewport=(390, 800)) as phone:
+        page = phone.open(demo_url)
+        wait_ready(page)
+        send(page, "Hello")
+        wait_ready(page)
+        first = chat_id(page)
+        page.get_by_test_id("new-chat").click()
+        sidebar = page.get_by_test_id("sidebar")
+        toggle = page.get_by_test_id("toggle-sidebar")
+        expect(sidebar).to_be_hidden()
+        expect(toggle).to_have_attribute("aria-expanded", "false")
+        toggle.click()
+        expect(sidebar).to_be_visible()
+        expect(toggle).to_have_attribute("aria-expanded", "true")
+        chat_item(page, first).get_by_test_id("chat-link").click()
+        expect(sidebar).to_be_hidden()  # choosing a chat closes the drawer
+        expect(messages(page, "user")).to_have_text(["Hello"])
+        toggle.click()
+        expect(sidebar).to_be_visible()
+        page.keyboard.press("Escape")
+        expect(sidebar).to_be_hidden()
+
+
+def test_another_browser_profile_sees_none_of_the_first_ones_chats(
+    page: Page, browser: Browser, request: pytest.FixtureRequest, demo_url: str
+) -> None:
+    send(page, "Hello")
+    wait_ready(page)
+    chat = chat_id(page)
+    expect(chat_item(page, chat)).to_be_visible()
+    with browser_profile(browser, request, label="-stranger") as stranger:
+        other = stranger.open(demo_url)
+        wait_ready(other)
+        expect(other.get_by_test_id("no-chats")).to_be_visible()
+        other.goto(f"{demo_url}/?chat={chat}")  # the first profile's chat URL
+        expect(other.get_by_test_id("not-found")).to_be_visible()
+        expect(other.get_by_test_id("message")).to_have_count(0)
+        expect(other.get_by_test_id("no-chats")).to_be_visible()
+        # by hand, with the stranger's cookie, every route answers as for no chat at all
+        with as_browser(other) as http:
+            assert http.get("/api/chats").json()["chats"] == []
+            assert http.get(f"/api/chats/{chat}").status_code == 404
+            assert http.get(f"/api/chat/{chat}/stream").status_code == 404
+            assert http.post(f"/api/chat/{chat}/stop", json={}).status_code == 404
+            assert http.delete(f"/api/chats/{chat}").status_code == 404
+        # "Start a new chat" from there starts one of the stranger's own
+        other.get_by_test_id("not-found").get_by_role("button").click()
+        assert chat_id(other) != chat
+        send(other, "Hello")
+        wait_ready(other)
+        expect(other.get_by_test_id("chat-item")).to_have_count(1)
+        assert chat_id(other) != chat
+    # the owner still has the chat, whole, and only theirs
+    page.reload()
+    expect(messages(page, "user")).to_have_text(["Hello"])
+    expect(last_answer(page).get_by_test_id("text").last).to_contain_text("running offline")
+    expect(page.get_by_test_id("chat-item")).to_have_count(1)
+
+
+def test_the_page_posts_the_last_message_only(page: Page) -> None:
+    """The server keeps the conversation: the page sends the new message, not the whole
+    chat again (files travel once); a continuation sends the assistant message."""
+    posted: list[dict[str, Any]] = []
+    page.on(
+        "request",
+        lambda r: (
+            posted.append(r.post_data_json)
+            if r.method == "POST" and urlsplit(r.url).path == "/api/chat"
+            else None
+        ),
+    )
+    send(page, "Hello")
+    wait_ready(page)
+    send(page, "Book me a hotel in Paris")
+    booking = tool(page, "book_hotel")
+    expect(booking).to_have_attribute("data-state", "approval-requested")
+    answer_id = last_answer(page).get_attribute("data-message-id")
+    booking.get_by_test_id("approve").click()
+    wait_ready(page)
+    expect(booking).to_have_attribute("data-state", "output-available")
+    assert len(posted) == 3, posted
+    assert all("messages" not in body for body in posted), (
+        "the page posted the whole conversation: set SEND_LAST_MESSAGE_ONLY = true in "
+        "web/src/api.ts once the server accepts the last-message body ({id, message})"
+    )
+    assert [body["message"]["role"] for body in posted] == ["user", "user", "assistant"]
+    assert posted[1]["message"]["parts"][0]["text"] == "Book me a hotel in Paris"
+    assert posted[2]["message"]["id"] == answer_id
+    assert {body["id"] for body in posted} == {chat_id(page)}
+
+
+def test_a_chat_survives_a_restart_of_the_server(tabs: Tabs, tmp_path: Path) -> None:
+    """The chats are in the database file, and the cookie secret with them: after a
+    restart on the same ``--db`` the same browser still owns its chat, and goes on."""
+    db = tmp_path / "chats.db"
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    with demo_server(port, db):
+        page = tabs.open(url)
+        wait_ready(page)
+        send(page, "Hello")
+        wait_ready(page)
+        chat = chat_id(page)
+        expect(chat_item(page, chat)).to_be_visible()
+    with demo_server(port, db):
+        page.reload()
+        expect(page.locator(".app")).to_have_attribute("data-chat-id", chat)
+        expect(page.get_by_test_id("not-found")).to_have_count(0)
+        expect(messages(page, "user")).to_have_text(["Hello"])
+        expect(last_answer(page).get_by_test_id("text").last).to_contain_text("running offline")
+        expect(chat_item(page, chat)).to_have_attribute("data-current", "true")
+        send(page, "What time is it for me?")  # the stored chat goes on
+        wait_ready(page)
+        expect(last_answer(page).get_by_test_id("text").last).to_contain_text("Your browser says")
+        expect(messages(page, "user")).to_have_count(2)
+
+
+def test_an_answer_cut_off_by_a_crash_is_shown_interrupted(tabs: Tabs, tmp_path: Path) -> None:
+    """The server dies mid-answer (SIGKILL): after a restart the question and the answer
+    as last saved are there, marked interrupted, and the chat goes on."""
+    db = tmp_path / "chats.db"
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    with demo_server(port, db) as server:
+        page = tabs.open(url)
+        wait_ready(page)
+        send(page, "Tell me a long story")
+        expect(last_answer(page).get_by_test_id("text").last).to_contain_text("lighthouse")
+        chat = chat_id(page)
+        answer_id = last_answer(page).get_attribute("data-message-id")
+        server.kill()
+        server.wait(10)
+    with demo_server(port, db):
+        page.reload()
+        expect(page.locator(".app")).to_have_attribute("data-chat-id", chat)
+        expect(messages(page, "user")).to_have_text(["Tell me a long story"])
+        answer = last_answer(page)
+        expect(answer).to_have_attribute("data-message-id", answer_id or "")
+        expect(answer.get_by_test_id("interrupted")).to_be_visible()
+        wait_ready(page)  # nothing to resume: no answer is being written
+        send(page, "Hello")
+        wait_ready(page)
+        expect(last_answer(page).get_by_test_id("text").last).to_contain_text("running offline")
+        expect(page.get_by_test_id("interrupted")).to_have_count(1)

@@ -1,29 +1,53 @@
-// The page: header, and the chat named by ?chat=<id> once its saved messages are loaded.
+// The page: header, the owner's chats (sidebar), and the chat named by ?chat=<id> once
+// its saved messages are loaded. A new chat is only in the URL once the server has it
+// (its first turn started), so reloading a chat nobody wrote in yet starts a fresh one.
 import type { UIMessage } from "ai";
-import { useCallback, useEffect, useState } from "react";
-import { chatIdFromUrl, fetchChat, fetchPrompts, newChatId, setChatIdInUrl, type DemoPrompt } from "./api";
+import { useCallback, useEffect, useRef, useState } from "react";
+import {
+  chatIdFromUrl,
+  deleteChat,
+  fetchChat,
+  fetchChats,
+  fetchPrompts,
+  newChatId,
+  setChatIdInUrl,
+  type ChatSummary,
+  type DemoPrompt,
+} from "./api";
 import { Chat } from "./Chat";
+import { Sidebar } from "./Sidebar";
 
 type Current =
   | { id: string; phase: "loading" }
-  // resume: the chat was loaded from the server and may have an answer in progress; a
-  // chat this page just made up has none
-  | { id: string; phase: "ready"; messages: UIMessage[]; resume: boolean }
+  // resume: the chat has an answer in progress to replay; interrupted: answers whose
+  // server stopped before they finished
+  | { id: string; phase: "ready"; messages: UIMessage[]; resume: boolean; interrupted: string[] }
+  // the server has no such chat of ours: never written in, deleted, or someone else's
+  | { id: string; phase: "missing" }
   | { id: string; phase: "failed"; error: string };
 
-/** The chat the URL names (to be loaded), or a new one put in the URL (also in place of
- * an id the server would refuse). */
+function freshChat(): Current {
+  return { id: newChatId(), phase: "ready", messages: [], resume: false, interrupted: [] };
+}
+
+/** The chat the URL names (to be loaded), or a fresh one. */
 function fromUrl(): Current {
   const id = chatIdFromUrl();
-  if (id) return { id, phase: "loading" };
-  const fresh = newChatId();
-  setChatIdInUrl(fresh, "replace");
-  return { id: fresh, phase: "ready", messages: [], resume: false };
+  return id ? { id, phase: "loading" } : freshChat();
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 export function App() {
   const [current, setCurrent] = useState<Current>(fromUrl);
   const [prompts, setPrompts] = useState<DemoPrompt[]>([]);
+  const [chats, setChats] = useState<ChatSummary[] | null>(null);
+  const [chatsError, setChatsError] = useState<string | null>(null);
+  const [sidebarOpen, setSidebarOpen] = useState(false);
+  const currentId = useRef(current.id);
+  currentId.current = current.id;
 
   useEffect(() => {
     const controller = new AbortController();
@@ -31,15 +55,42 @@ export function App() {
     return () => controller.abort();
   }, []);
 
+  // the owner's chats; of overlapping refreshes, the last one asked wins
+  const listRequest = useRef(0);
+  const refreshChats = useCallback(() => {
+    const request = ++listRequest.current;
+    fetchChats().then(
+      (list) => {
+        if (request !== listRequest.current) return;
+        setChats(list);
+        setChatsError(null);
+      },
+      (error: unknown) => {
+        if (request === listRequest.current) setChatsError(messageOf(error));
+      },
+    );
+  }, []);
+  useEffect(() => {
+    refreshChats();
+    // chats another tab started or deleted show up when this one is used again
+    window.addEventListener("focus", refreshChats);
+    return () => window.removeEventListener("focus", refreshChats);
+  }, [refreshChats]);
+
   useEffect(() => {
     if (current.phase !== "loading") return;
     const { id } = current;
     const controller = new AbortController();
     fetchChat(id, controller.signal).then(
-      (messages) => setCurrent({ id, phase: "ready", messages: messages ?? [], resume: true }),
+      (saved) =>
+        setCurrent(
+          saved
+            ? { id, phase: "ready", messages: saved.messages, resume: saved.resumable, interrupted: saved.interrupted }
+            : { id, phase: "missing" },
+        ),
       (error: unknown) => {
         if (controller.signal.aborted) return;
-        setCurrent({ id, phase: "failed", error: error instanceof Error ? error.message : String(error) });
+        setCurrent({ id, phase: "failed", error: messageOf(error) });
       },
     );
     return () => controller.abort();
@@ -48,22 +99,69 @@ export function App() {
   useEffect(() => {
     const onPopState = () => {
       const next = fromUrl();
-      setCurrent((now) => (next.id === now.id ? now : next));
+      setCurrent((now) => (next.phase === "loading" && next.id === now.id ? now : next));
     };
     window.addEventListener("popstate", onPopState);
     return () => window.removeEventListener("popstate", onPopState);
   }, []);
 
+  const closeSidebar = useCallback(() => setSidebarOpen(false), []);
+
   const newChat = useCallback(() => {
-    const id = newChatId();
-    setChatIdInUrl(id, "push");
-    setCurrent({ id, phase: "ready", messages: [], resume: false });
+    setChatIdInUrl(null, "push");
+    setCurrent(freshChat());
+    setSidebarOpen(false);
   }, []);
+
+  const select = useCallback((id: string) => {
+    setSidebarOpen(false);
+    if (id === currentId.current) return;
+    setChatIdInUrl(id, "push");
+    setCurrent({ id, phase: "loading" });
+  }, []);
+
+  const remove = useCallback(
+    async (id: string) => {
+      try {
+        await deleteChat(id);
+      } catch (error: unknown) {
+        setChatsError(messageOf(error));
+        return;
+      }
+      if (id === currentId.current) {
+        setChatIdInUrl(null, "replace");
+        setCurrent(freshChat());
+      }
+      refreshChats();
+    },
+    [refreshChats],
+  );
+
+  // A turn of the current chat started (the server now has the chat: it goes into the
+  // URL) or ended: the list shows it, newest first, with its title.
+  const onTurn = useCallback(
+    (id: string) => {
+      if (id === currentId.current) setChatIdInUrl(id, "replace");
+      refreshChats();
+    },
+    [refreshChats],
+  );
 
   return (
     <div className="app" data-chat-id={current.id}>
       <header className="topbar">
         <div className="topbar-inner">
+          <button
+            type="button"
+            className="button button--icon sidebar-toggle"
+            data-testid="toggle-sidebar"
+            aria-label={sidebarOpen ? "Hide your chats" : "Show your chats"}
+            aria-controls="chat-list"
+            aria-expanded={sidebarOpen}
+            onClick={() => setSidebarOpen((open) => !open)}
+          >
+            <span aria-hidden="true">☰</span>
+          </button>
           <h1 className="title">uiwire demo</h1>
           <button
             type="button"
@@ -76,37 +174,61 @@ export function App() {
           </button>
         </div>
       </header>
-      {current.phase === "ready" ? (
-        <Chat
-          key={current.id}
-          id={current.id}
-          initialMessages={current.messages}
-          resume={current.resume}
-          prompts={prompts}
+      <div className="layout">
+        <Sidebar
+          chats={chats}
+          error={chatsError}
+          currentId={current.id}
+          open={sidebarOpen}
+          onSelect={select}
+          onDelete={remove}
+          onRetry={refreshChats}
+          onClose={closeSidebar}
         />
-      ) : (
-        <div className="scroller">
-          <div className="messages">
-            {current.phase === "loading" ? (
-              <p className="empty" data-testid="loading">
-                Loading the conversation…
-              </p>
-            ) : (
-              <div className="error" data-testid="load-error" role="alert">
-                <span className="error-text">{current.error}</span>
-                <button
-                  type="button"
-                  className="button button--small"
-                  aria-label="Try again to load the chat"
-                  onClick={() => setCurrent({ id: current.id, phase: "loading" })}
-                >
-                  Try again
-                </button>
+        <main className="main" aria-label="Conversation">
+          {current.phase === "ready" ? (
+            <Chat
+              key={current.id}
+              id={current.id}
+              initialMessages={current.messages}
+              resume={current.resume}
+              interrupted={current.interrupted}
+              prompts={prompts}
+              onTurn={onTurn}
+            />
+          ) : (
+            <div className="scroller">
+              <div className="messages">
+                {current.phase === "loading" ? (
+                  <p className="empty" data-testid="loading">
+                    Loading the conversation…
+                  </p>
+                ) : current.phase === "missing" ? (
+                  <div className="empty not-found" data-testid="not-found" role="status">
+                    <p className="not-found-title">Chat not found</p>
+                    <p>It does not exist, was deleted, or belongs to someone else.</p>
+                    <button type="button" className="button button--primary" onClick={newChat}>
+                      Start a new chat
+                    </button>
+                  </div>
+                ) : (
+                  <div className="error" data-testid="load-error" role="alert">
+                    <span className="error-text">{current.error}</span>
+                    <button
+                      type="button"
+                      className="button button--small"
+                      aria-label="Try again to load the chat"
+                      onClick={() => setCurrent({ id: current.id, phase: "loading" })}
+                    >
+                      Try again
+                    </button>
+                  </div>
+                )}
               </div>
-            )}
-          </div>
-        </div>
-      )}
+            </div>
+          )}
+        </main>
+      </div>
     </div>
   );
 }

@@ -11,15 +11,24 @@ import {
   type UIMessageChunk,
 } from "ai";
 import { useCallback, useEffect, useLayoutEffect, useRef, useState } from "react";
-import { CHAT_API, fetchChat, stopChat, type DemoPrompt } from "./api";
+import { CHAT_API, fetchChat, SEND_LAST_MESSAGE_ONLY, stopChat, type DemoPrompt } from "./api";
 import { Composer } from "./Composer";
 import { MessageView, type ApprovalHandler } from "./parts";
 
 /** useChat's transport (POST /api/chat, resume from GET /api/chat/{id}/stream), telling
- * `onNothingToResume` when a resume finds no answer in progress (204). */
+ * `onNothingToResume` when a resume finds no answer in progress (204). With
+ * SEND_LAST_MESSAGE_ONLY it posts the last message only: the new user message, or the
+ * assistant message an approval answer or a client-side tool's output continues. */
 class DemoTransport extends DefaultChatTransport<UIMessage> {
   constructor(private readonly onNothingToResume: () => void) {
-    super({ api: CHAT_API });
+    super({
+      api: CHAT_API,
+      prepareSendMessagesRequest: SEND_LAST_MESSAGE_ONLY
+        ? ({ id, messages, trigger, messageId, body }) => ({
+            body: { ...body, id, message: messages[messages.length - 1], trigger, messageId },
+          })
+        : undefined,
+    });
   }
 
   override async reconnectToStream(
@@ -47,15 +56,21 @@ export function Chat({
   id,
   initialMessages,
   resume,
+  interrupted,
   prompts,
+  onTurn,
 }: {
   id: string;
   initialMessages: UIMessage[];
-  /** Replay and follow the chat's answer in progress, if there is one (GET
-   * /api/chat/{id}/stream): this page was reloaded mid-answer, or the chat is open in
-   * another tab. */
+  /** Replay and follow the chat's answer in progress (GET /api/chat/{id}/stream): the
+   * server says one is being written (this page was reloaded mid-answer, or the chat is
+   * open in another tab). */
   resume: boolean;
+  /** Ids of answers the server stopped writing before they finished (it went down). */
+  interrupted: string[];
   prompts: DemoPrompt[];
+  /** A turn of this chat started on the server (the answer streams) or ended. */
+  onTurn: (id: string) => void;
 }) {
   const pending = useRef<Pending>({ toolCallIds: new Set(), approvalIds: new Set() });
   const nothingToResume = useRef(() => {});
@@ -93,9 +108,9 @@ export function Chat({
       if (loaded?.role !== "user") return;
       void fetchChat(id).then(
         (saved) => {
-          if (!saved || saved.at(-1)?.role !== "assistant") return;
+          if (!saved || saved.messages.at(-1)?.role !== "assistant") return;
           // unless the page has moved on since (a new message was sent)
-          setMessages((now) => (now.at(-1)?.id === loaded.id ? saved : now));
+          setMessages((now) => (now.at(-1)?.id === loaded.id ? saved.messages : now));
         },
         () => undefined, // the chat stays as loaded
       );
@@ -118,6 +133,15 @@ export function Chat({
       await stop();
     }
   }, [id, stop]);
+
+  // the server saved the question when the answer started streaming, and the answer when
+  // it ended: the chat list changes at both
+  const lastStatus = useRef(status);
+  useEffect(() => {
+    const before = lastStatus.current;
+    lastStatus.current = status;
+    if (status !== before && status !== "submitted") onTurn(id);
+  }, [status, id, onTurn]);
 
   const busy = status === "submitted" || status === "streaming";
   const scroller = useAutoScroll<HTMLDivElement>(messages, status);
@@ -147,6 +171,7 @@ export function Chat({
 
   const last = messages.at(-1);
   const canRegenerate = last?.role === "assistant" && (status === "ready" || status === "error");
+  const cutOff = new Set(interrupted);
 
   return (
     <>
@@ -159,12 +184,18 @@ export function Chat({
           ) : null}
           {messages.map((message, index) => {
             const isLast = index === messages.length - 1;
+            const notice = cutOff.has(message.id) ? (
+              <p className="interrupted" data-testid="interrupted" role="note">
+                This answer was interrupted: the server stopped before it finished.
+              </p>
+            ) : null;
             return (
               <MessageView
                 key={message.id}
                 message={message}
                 live={isLast && busy}
                 onApproval={onApproval}
+                notice={notice}
                 footer={
                   isLast && canRegenerate ? (
                     <button

@@ -1,9 +1,18 @@
 // Talking to the `uiwire demo` server (everything but the chat stream itself, which
 // DefaultChatTransport posts to /api/chat and resumes from /api/chat/{id}/stream), and
-// the chat id kept in the URL (?chat=<id>).
+// the chat id kept in the URL (?chat=<id>). The server knows who we are from its
+// HttpOnly owner cookie, which same-origin fetches send by themselves.
 import type { UIMessage } from "ai";
 
 export const CHAT_API = "/api/chat";
+/** The chat history routes ChatEndpoint serves next to CHAT_API. */
+export const CHATS_API = "/api/chats";
+
+/** Post only the last message (`{ id, message, trigger, messageId }`): the server keeps
+ * the conversation and believes only its own copy, so the earlier messages (and their
+ * files) need not travel again. False posts the whole conversation (`messages`), the
+ * body servers without a conversation store need. */
+export const SEND_LAST_MESSAGE_ONLY = false;
 
 /** What the server accepts as a chat id (uiwire.resume.check_chat_id): it goes into
  * the resume and stop URLs. */
@@ -15,9 +24,37 @@ export function isChatId(id: string): boolean {
 
 export type DemoPrompt = { label: string; text: string };
 
-/** The saved messages of a chat, or null when the server does not know it (404). */
-export async function fetchChat(id: string, signal?: AbortSignal): Promise<UIMessage[] | null> {
-  const response = await fetch(`/api/chats/${encodeURIComponent(id)}`, {
+/** One of the owner's chats, as `GET /api/chats` lists it. */
+export type ChatSummary = { id: string; title: string; createdAt: string; updatedAt: string };
+
+/** One chat, as `GET /api/chats/{id}` returns it. */
+export type SavedChat = {
+  id: string;
+  title: string;
+  messages: UIMessage[];
+  /** An answer is being written now and can be replayed: it is not in `messages`, and
+   * `useChat({ resume: true })` fetches it. */
+  resumable: boolean;
+  /** Answers whose server stopped before they finished (they stay as last saved). */
+  interrupted: string[];
+};
+
+/** The owner's chats, most recently updated first (the newest 100). */
+export async function fetchChats(signal?: AbortSignal): Promise<ChatSummary[]> {
+  const response = await fetch(`${CHATS_API}?limit=100`, { headers: { accept: "application/json" }, signal });
+  if (!response.ok) {
+    throw new Error(`Loading the chats failed: HTTP ${response.status} ${response.statusText}`.trim());
+  }
+  const body: unknown = await response.json();
+  const chats = isRecord(body) ? body.chats : undefined;
+  if (!Array.isArray(chats)) throw new Error("Loading the chats failed: no chat list in the answer");
+  return chats.filter(isChatSummary);
+}
+
+/** One of the owner's chats with its messages, or null when the server has no such chat
+ * of ours (404: it never existed, was deleted, or is someone else's). */
+export async function fetchChat(id: string, signal?: AbortSignal): Promise<SavedChat | null> {
+  const response = await fetch(`${CHATS_API}/${encodeURIComponent(id)}`, {
     headers: { accept: "application/json" },
     signal,
   });
@@ -26,16 +63,40 @@ export async function fetchChat(id: string, signal?: AbortSignal): Promise<UIMes
     throw new Error(`Loading the chat failed: HTTP ${response.status} ${response.statusText}`.trim());
   }
   const body: unknown = await response.json();
-  const messages = isRecord(body) ? body.messages : undefined;
-  if (!Array.isArray(messages)) throw new Error("Loading the chat failed: no message list in the answer");
-  return messages.filter(isMessage);
+  if (!isRecord(body) || !Array.isArray(body.messages)) {
+    throw new Error("Loading the chat failed: no message list in the answer");
+  }
+  return {
+    id,
+    title: typeof body.title === "string" ? body.title : "",
+    messages: body.messages.filter(isMessage),
+    resumable: body.resumable === true,
+    interrupted: Array.isArray(body.interrupted)
+      ? body.interrupted.filter((v): v is string => typeof v === "string")
+      : [],
+  };
+}
+
+/** Delete one of the owner's chats (the server also stops its answer, if one runs). A
+ * chat that is already gone (404) counts as deleted. */
+export async function deleteChat(id: string): Promise<void> {
+  const response = await fetch(`${CHATS_API}/${encodeURIComponent(id)}`, { method: "DELETE" });
+  if (!response.ok && response.status !== 404) {
+    throw new Error(`Deleting the chat failed: HTTP ${response.status} ${response.statusText}`.trim());
+  }
 }
 
 /** Stop the chat's answer on the server (`POST /api/chat/{id}/stop`): with resumable
  * answers the generation does not depend on this page's connection, so closing it (what
- * useChat's `stop()` does) would not stop it. 202: stopped; 204: nothing was running. */
+ * useChat's `stop()` does) would not stop it. 202: stopped; 204: nothing was running.
+ * The body is JSON: the server refuses anything else, so that a form another site posts
+ * with our cookie cannot stop our answers. */
 export async function stopChat(id: string): Promise<void> {
-  const response = await fetch(`${CHAT_API}/${encodeURIComponent(id)}/stop`, { method: "POST" });
+  const response = await fetch(`${CHAT_API}/${encodeURIComponent(id)}/stop`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: "{}",
+  });
   if (!response.ok) {
     throw new Error(`Stopping the answer failed: HTTP ${response.status} ${response.statusText}`.trim());
   }
@@ -73,16 +134,35 @@ export function chatIdFromUrl(): string | null {
   return id && isChatId(id) ? id : null;
 }
 
-/** Put `id` in the URL: replace the current entry, or push a new one (New chat). */
-export function setChatIdInUrl(id: string, mode: "replace" | "push"): void {
+/** Put `id` in the URL (null: take the chat out of it, for a chat not yet on the
+ * server): replace the current entry, or push a new one (switching chats). */
+export function setChatIdInUrl(id: string | null, mode: "replace" | "push"): void {
   const url = new URL(window.location.href);
-  url.searchParams.set("chat", id);
+  if (id === null) url.searchParams.delete("chat");
+  else url.searchParams.set("chat", id);
+  if (url.href === window.location.href) return;
   if (mode === "push") window.history.pushState({ chat: id }, "", url);
   else window.history.replaceState({ chat: id }, "", url);
 }
 
+/** A link to the chat, for the sidebar (opens in a new tab with a middle click). */
+export function chatUrl(id: string): string {
+  return `?chat=${encodeURIComponent(id)}`;
+}
+
 export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function isChatSummary(value: unknown): value is ChatSummary {
+  return (
+    isRecord(value) &&
+    typeof value.id === "string" &&
+    isChatId(value.id) &&
+    typeof value.title === "string" &&
+    typeof value.createdAt === "string" &&
+    typeof value.updatedAt === "string"
+  );
 }
 
 function isMessage(value: unknown): value is UIMessage {

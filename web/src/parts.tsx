@@ -27,12 +27,15 @@ export function MessageView({
   message,
   live,
   onApproval,
+  notice,
   footer,
 }: {
   message: UIMessage;
   /** This message is the one streaming now. */
   live: boolean;
   onApproval: ApprovalHandler;
+  /** Shown under the parts (e.g. that the answer was interrupted). */
+  notice?: ReactNode;
   footer?: ReactNode;
 }) {
   const usage = usageOf(message.metadata);
@@ -45,6 +48,7 @@ export function MessageView({
       aria-label={message.role === "user" ? "You" : "Assistant"}
     >
       <div className="message-body">{renderParts(message.parts, live, onApproval)}</div>
+      {notice}
       {usage || footer ? (
         <footer className="message-footer">
           {usage ? <UsageView usage={usage} /> : null}

@@ -1,5 +1,5 @@
 """``uiwire demo``: a chat page on ``useChat``, served by an Agents SDK agent, offline."""
 
-from uiwire.demo.app import ChatHistory, demo_app
+from uiwire.demo.app import default_db_path, demo_app, open_chat_store
 
-__all__ = ["ChatHistory", "demo_app"]
+__all__ = ["default_db_path", "demo_app", "open_chat_store"]

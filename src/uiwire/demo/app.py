@@ -1,106 +1,94 @@
-"""The demo server: the chat page, ``POST /api/chat`` with resume and stop, and saved
-chats to reload.
+"""The demo server: the chat page, ``POST /api/chat`` with resume and stop, and each
+browser's own chats.
 
 Everything the page needs is in the package (``static/``, built from ``web/``): nothing
 is fetched from a CDN.
 
+The server owns the conversation (``Conversations``): each chat is kept in the chat
+store, saved when a turn starts (the question) and when it ends (the answer), and the
+model sees the stored conversation, never the page's copy of it. Owners are anonymous:
+a signed HttpOnly cookie, signed with the secret the chat store keeps, so that the same
+browser still owns its chats after a restart. ``routes("/api/chat")`` serves, next to
+the chat, its history: ``GET /api/chats`` (the caller's chats) and ``GET`` / ``DELETE
+/api/chats/{id}``.
+
 Answers are resumable (``MemoryStreamStore``): the generation runs on whether or not the
 page stays, ``GET /api/chat/{id}/stream`` replays the answer in progress to a reloaded
-page or a second tab, and ``POST /api/chat/{id}/stop`` stops it. A reloaded page first
-loads the saved chat, then resumes; so that the question is there to resume under, a
-conversation is saved when a turn starts (as the client sent it) and again when it ends
-(with the answer).
+page or a second tab, and ``POST /api/chat/{id}/stop`` stops it.
 """
 
 from __future__ import annotations
 
-import collections
+import contextlib
+import os
+from collections.abc import AsyncGenerator
 from importlib import resources
 from pathlib import Path
 from typing import Any, Final
 
 from agents import Agent
 from fastapi import FastAPI
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse
 from starlette.staticfiles import StaticFiles
 
 from uiwire.adapters.agents import AgentsAdapter
+from uiwire.chats import ChatStore, MemoryChatStore
 from uiwire.demo.agent import demo_agent
 from uiwire.demo.model import PROMPTS
-from uiwire.resume import MemoryStreamStore, check_chat_id
-from uiwire.server import ChatEndpoint, ChatResult
-from uiwire.stream import ChatAgent, ChatTurn, ChatWork
+from uiwire.resume import MemoryStreamStore
+from uiwire.server import ChatEndpoint, Conversations, Identity
 
-__all__ = ["ChatHistory", "demo_app"]
+__all__ = ["default_db_path", "demo_app", "open_chat_store"]
 
 STATIC: Final = Path(str(resources.files("uiwire.demo") / "static"))
 
 
-class ChatHistory:
-    """Saved conversations in memory, newest kept (the demo's persistence).
-
-    A conversation is saved twice per turn: as the client sent it when the turn starts
-    (``start``), so that a page reloaded mid-answer finds its question, and with the
-    answer when it ends (``save``, the ``on_finish`` hook). An answer that a newer turn
-    of the chat replaced (a new answer stops the chat's previous one) is not saved over
-    that turn's conversation."""
-
-    def __init__(self, *, max_chats: int = 1000) -> None:
-        self._chats: collections.OrderedDict[str, list[dict[str, Any]]] = collections.OrderedDict()
-        self._turns: dict[str, ChatTurn] = {}  # per chat, the turn whose answer runs
-        self._max = max_chats
-
-    def start(self, turn: ChatTurn) -> None:
-        """A turn was accepted: save the conversation as the client sent it."""
-        self._turns[turn.chat_id] = turn
-        self._put(turn.chat_id, [message.to_json() for message in turn.messages])
-
-    def save(self, result: ChatResult) -> None:
-        """``on_finish``: the conversation with the turn's answer."""
-        if self._turns.get(result.chat_id, result.turn) is not result.turn:
-            return  # a newer turn started since: its conversation stands
-        self._turns.pop(result.chat_id, None)
-        self._put(result.chat_id, result.messages)
-
-    def get(self, chat_id: str) -> list[dict[str, Any]] | None:
-        return self._chats.get(chat_id)
-
-    def _put(self, chat_id: str, messages: list[dict[str, Any]]) -> None:
-        self._chats[chat_id] = messages
-        self._chats.move_to_end(chat_id)
-        while len(self._chats) > self._max:
-            self._chats.popitem(last=False)
+def default_db_path() -> Path:
+    """Where ``uiwire demo`` keeps its chats unless ``--db`` says otherwise: ``demo.db``
+    in uiwire's data directory (``$XDG_DATA_HOME/uiwire``, by default
+    ``~/.local/share/uiwire``)."""
+    data_home = os.environ.get("XDG_DATA_HOME") or ""
+    base = Path(data_home) if Path(data_home).is_absolute() else Path.home() / ".local" / "share"
+    return base / "uiwire" / "demo.db"
 
 
-class _SavedAtStart:
-    """A ``ChatAgent`` that calls ``history.start(turn)`` once ``agent`` accepted the turn,
-    before the answer starts (``ChatEndpoint`` has a hook for a turn's end only)."""
+def open_chat_store(db: Path | None) -> ChatStore:
+    """The demo's chat store: the chats in the SQLite file ``db``; None keeps them in
+    this process's memory (the tests' servers).
 
-    def __init__(self, agent: ChatAgent, history: ChatHistory) -> None:
-        self._agent = agent
-        self._history = history
-
-    async def begin_turn(self, turn: ChatTurn, /) -> ChatWork:
-        work = await self._agent.begin_turn(turn)  # a refused turn is not saved
-        self._history.start(turn)
-        return work
+    Until ``SQLChatStore`` is in, every store is a ``MemoryChatStore`` (``db`` is not
+    used yet): chats and the cookie secret then end with the process.
+    """
+    if db is not None:
+        db.parent.mkdir(parents=True, exist_ok=True)
+    return MemoryChatStore()
 
 
-def demo_app(agent: Agent[Any] | None = None, *, history: ChatHistory | None = None) -> FastAPI:
-    """The demo as an ASGI app (``uiwire demo`` serves it with uvicorn)."""
-    chats = history if history is not None else ChatHistory()
-    adapter = _SavedAtStart(AgentsAdapter(agent or demo_agent()), chats)
-    app = FastAPI(title="uiwire demo", docs_url=None, redoc_url=None)
-    chat = ChatEndpoint(adapter, on_finish=chats.save, streams=MemoryStreamStore())
-    # POST /api/chat, GET /api/chat/{id}/stream (resume), POST /api/chat/{id}/stop
+def demo_app(agent: Agent[Any] | None = None, *, db: Path | None = None) -> FastAPI:
+    """The demo as an ASGI app (``uiwire demo`` serves it with uvicorn).
+
+    ``agent``: the agent to serve (``demo_agent()`` by default). ``db``: the SQLite file
+    that keeps the chats (see ``open_chat_store``); None keeps them in memory.
+    """
+    store = open_chat_store(db)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncGenerator[None, None]:
+        try:
+            yield
+        finally:
+            await store.close()
+
+    app = FastAPI(title="uiwire demo", docs_url=None, redoc_url=None, lifespan=lifespan)
+    chat = ChatEndpoint(
+        AgentsAdapter(agent or demo_agent()),
+        conversations=Conversations(store=store),
+        identity=Identity(),  # anonymous owners, signed with the store's kept secret
+        streams=MemoryStreamStore(),
+    )
+    # POST /api/chat, GET /api/chat/{id}/stream (resume), POST /api/chat/{id}/stop,
+    # GET /api/chats, GET and DELETE /api/chats/{id}
     app.router.routes.extend(chat.routes("/api/chat"))
-
-    @app.get("/api/chats/{chat_id}")
-    async def saved_chat(chat_id: str) -> JSONResponse:  # pyright: ignore[reportUnusedFunction]
-        messages = chats.get(chat_id) if _valid_chat_id(chat_id) else None
-        if messages is None:
-            return JSONResponse({"error": {"message": "no such chat"}}, status_code=404)
-        return JSONResponse({"id": chat_id, "messages": messages})
 
     @app.get("/api/demo/prompts")
     async def prompts() -> dict[str, Any]:  # pyright: ignore[reportUnusedFunction]
@@ -112,11 +100,3 @@ def demo_app(agent: Agent[Any] | None = None, *, history: ChatHistory | None = N
 
     app.mount("/assets", StaticFiles(directory=STATIC), name="assets")
     return app
-
-
-def _valid_chat_id(chat_id: str) -> bool:
-    try:
-        check_chat_id(chat_id)
-    except ValueError:
-        return False
-    return True
