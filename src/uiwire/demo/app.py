@@ -32,7 +32,7 @@ from fastapi.responses import FileResponse
 from starlette.staticfiles import StaticFiles
 
 from uiwire.adapters.agents import AgentsAdapter
-from uiwire.chats import ChatStore, MemoryChatStore
+from uiwire.chats import ChatStore, MemoryChatStore, SQLChatStore
 from uiwire.demo.agent import demo_agent
 from uiwire.demo.model import PROMPTS
 from uiwire.resume import MemoryStreamStore
@@ -53,15 +53,13 @@ def default_db_path() -> Path:
 
 
 def open_chat_store(db: Path | None) -> ChatStore:
-    """The demo's chat store: the chats in the SQLite file ``db``; None keeps them in
-    this process's memory (the tests' servers).
-
-    Until ``SQLChatStore`` is in, every store is a ``MemoryChatStore`` (``db`` is not
-    used yet): chats and the cookie secret then end with the process.
-    """
-    if db is not None:
-        db.parent.mkdir(parents=True, exist_ok=True)
-    return MemoryChatStore()
+    """The demo's chat store: the chats, and the owner cookies' secret, in the SQLite
+    file ``db`` (they survive a restart); None keeps them in this process's memory (the
+    tests' servers)."""
+    if db is None:
+        return MemoryChatStore()
+    db.parent.mkdir(parents=True, exist_ok=True)
+    return SQLChatStore(f"sqlite+aiosqlite:///{db}")
 
 
 def demo_app(agent: Agent[Any] | None = None, *, db: Path | None = None) -> FastAPI:
