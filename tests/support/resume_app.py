@@ -1,6 +1,7 @@
 """A chat app whose answers are slow enough to interrupt, for the resumable-stream tests:
 served in the test's loop, and as uvicorn workers sharing a redis-server
-(``uvicorn tests.support.resume_app:create_app --factory``, ``UIWIRE_TEST_REDIS_URL``).
+(``uvicorn tests.support.resume_app:create_app --factory``, ``UIWIRE_TEST_REDIS_URL``;
+with ``UIWIRE_TEST_DATABASE_URL``, the chats in that database).
 
 The agent is hand-written with the push API: ``words`` words, ``delay`` seconds apart
 (body fields). A turn that starts with a user message saying ``approve`` instead asks to
@@ -22,8 +23,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from uiwire.chats import SQLChatStore
 from uiwire.resume import StreamStore
-from uiwire.server import ChatEndpoint, ChatResult, Identity
+from uiwire.server import ChatEndpoint, ChatResult, Conversations, Identity
 from uiwire.stream import ChatTurn, StreamContext
 
 
@@ -93,9 +95,13 @@ def create_app() -> Starlette:
         yield
         await store.aclose()
 
-    # one secret for both workers' owner cookies; the chats themselves are the client's
-    # here (tests/server/test_conversations_workers.py keeps them in PostgreSQL)
-    identity = Identity(secret=os.environ["UIWIRE_TEST_SECRET"])
-    app, _ = chat_app(store, conversations=False, identity=identity)
+    database = os.environ.get("UIWIRE_TEST_DATABASE_URL")
+    if database is None:
+        # the chats are the client's here; one secret for both workers' owner cookies
+        identity = Identity(secret=os.environ["UIWIRE_TEST_SECRET"])
+        app, _ = chat_app(store, conversations=False, identity=identity)
+    else:  # the chats, and the cookies' secret, in the database the workers share
+        chats = SQLChatStore(database, timeout=float(os.environ.get("UIWIRE_TEST_DB_TIMEOUT", "5")))
+        app, _ = chat_app(store, conversations=Conversations(store=chats))
     app.router.lifespan_context = lifespan
     return app
