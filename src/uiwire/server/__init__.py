@@ -4,6 +4,7 @@ from uiwire._errors import TurnTimeout
 from uiwire._extras import needs_extra
 
 with needs_extra("starlette", extra="fastapi", needed_by="uiwire.server", package="Starlette"):
+    from uiwire.server._body import RequestLimits
     from uiwire.server.chat import Authorize, ChatEndpoint, ChatResult, OnChatFinish
     from uiwire.server.response import DEFAULT_KEEP_ALIVE, UIMessageStreamResponse
 
@@ -13,6 +14,7 @@ __all__ = [
     "ChatEndpoint",
     "ChatResult",
     "OnChatFinish",
+    "RequestLimits",
     "TurnTimeout",
     "UIMessageStreamResponse",
 ]
