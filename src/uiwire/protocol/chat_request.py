@@ -17,6 +17,7 @@ it (``messages[0].parts[2].url``), collected in one ``ChatRequestError``.
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Collection, Mapping
 from typing import Annotated, Any, Final, Literal, NoReturn, cast
@@ -243,9 +244,35 @@ def decode_chat_body(data: bytes | str) -> Any:
 
 
 def _check_json(decoded: Any) -> None:
-    unsafe = _unsafe_json(decoded)
-    if unsafe is not None:
-        raise ChatRequestError([unsafe])
+    if _maybe_unsafe(decoded):
+        unsafe = _unsafe_json(decoded)
+        if unsafe is not None:
+            raise ChatRequestError([unsafe])
+
+
+def _maybe_unsafe(value: Any) -> bool:
+    """Whether ``_unsafe_json`` could find something: the same walk without the paths,
+    and with no allocation per node, so a big body costs little (and wakes the garbage
+    collector less); only a body it flags is walked again for the path."""
+    nodes: list[Any] = [value]
+    depths: list[int] = [0]
+    while nodes:
+        node, depth = nodes.pop(), depths.pop()
+        if isinstance(node, dict):
+            obj = cast("dict[Any, Any]", node)
+            if depth >= _MAX_DEPTH or "__proto__" in obj or "constructor" in obj:
+                return True
+            children: Any = obj.values()
+        elif isinstance(node, list):
+            if depth >= _MAX_DEPTH:
+                return True
+            children = node
+        else:
+            continue
+        size = len(nodes)
+        nodes.extend(children)
+        depths.extend(itertools.repeat(depth + 1, len(nodes) - size))
+    return False
 
 
 _BOTH_FORMS: Final = (

@@ -11,6 +11,9 @@ still stall the loop. So the JSON values are counted first, by a scan that stops
 limit; only a body within it is decoded, its messages and parts counted, and validated.
 Bodies over ``OFF_LOOP_BYTES`` go through all of this in a worker thread, where the
 scan and the checks between the (now bounded) decode and validation let the loop run.
+One thread per process, so big bodies are parsed one at a time: two threads contending
+for the GIL with the loop made its worst stall several times longer (measured), and one
+at a time also bounds the memory parsing takes.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import asyncio
 import dataclasses
 import re
 from collections.abc import Collection
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Final, cast
 
 from starlette.requests import Request
@@ -159,6 +163,9 @@ def _parse(body: bytes, limits: RequestLimits, url_schemes: Collection[str]) -> 
 
 DEFAULT_LIMITS: Final = RequestLimits()
 
+_PARSER: Final = ThreadPoolExecutor(max_workers=1, thread_name_prefix="uiwire-body")
+"""The thread big bodies are parsed in (started on first use)."""
+
 
 async def read_chat_request(
     request: Request,
@@ -201,7 +208,8 @@ async def read_chat_request(
             raise _too_large(max_bytes)
     if len(body) <= OFF_LOOP_BYTES:
         return _parse(bytes(body), limits, url_schemes)
-    return await asyncio.to_thread(_parse, bytes(body), limits, url_schemes)
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(_PARSER, _parse, bytes(body), limits, url_schemes)
 
 
 def _too_much(field: str, message: str, kind: str) -> ChatRequestError:
