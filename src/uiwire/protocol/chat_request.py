@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from typing import Annotated, Any, Final, Literal, NoReturn, cast
 
 import orjson
@@ -262,11 +262,11 @@ def _maybe_unsafe(value: Any) -> bool:
             obj = cast("dict[Any, Any]", node)
             if depth >= _MAX_DEPTH or "__proto__" in obj or "constructor" in obj:
                 return True
-            children: Any = obj.values()
+            children: Iterable[Any] = obj.values()
         elif isinstance(node, list):
             if depth >= _MAX_DEPTH:
                 return True
-            children = node
+            children = cast("list[Any]", node)
         else:
             continue
         size = len(nodes)
