@@ -74,7 +74,7 @@ _EVENT: Final[dict[str, Any]] = {
 _REFUSALS: Final = {
     "403": "``authorize`` refused this chat",
     "404": "the message to continue has no paused run (unknown, expired, already continued)",
-    "413": "the body is over ``max_bytes``",
+    "413": "the body is over a limit: bytes, JSON values, messages or parts (``RequestLimits``)",
     "415": "the body is not ``application/json``",
     "422": "the body breaks a rule; ``fields`` names each bad field",
 }
