@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from tests.support.messages import assistant, text, user
+from tests.support.messages import assistant, file, text, user
 from uiwire import UIWireError
 from uiwire.protocol import ChatRequestError, FieldError
 from uiwire.protocol.chat_request import ChatRequest, parse_chat_request
@@ -243,6 +243,122 @@ def test_a_decoded_mapping_is_accepted_too() -> None:
     request = parse_chat_request(chat(user(text(ASK)), model="x"))
     assert request.messages[0].parts == [TextUIPart(text="What's the weather in Berlin?")]
     assert request.body == {"model": "x"}
+
+
+# --- the last-message body (prepareSendMessagesRequest, the Vercel chatbot template) ----
+
+
+def test_the_default_body_says_it_sent_the_whole_conversation() -> None:
+    assert parse(chat(user(text(ASK)))).form == "messages"
+
+
+def test_the_chatbot_templates_last_message_body() -> None:
+    # What the Vercel chatbot template posts: no trigger, no messageId, extra fields.
+    sent = user(text(ASK), file("image/png", PNG), id="msg_u2")
+    body = {
+        "id": "chat_1",
+        "message": sent,
+        "selectedChatModel": "chat-model",
+        "selectedVisibilityType": "private",
+    }
+    request = parse(body)
+
+    assert request.form == "message"
+    assert (request.id, request.trigger, request.message_id) == ("chat_1", "submit-message", None)
+    assert [m.to_json() for m in request.messages] == [sent]
+    assert request.body == {"selectedChatModel": "chat-model", "selectedVisibilityType": "private"}
+    assert "message_id" not in request.model_fields_set  # not sent, as with the default body
+
+
+def test_a_continuation_sends_the_assistant_message_as_message() -> None:
+    answered = assistant(
+        {"type": "step-start"},
+        tool(
+            "approval-responded",
+            approval={"id": "appr_1", "approved": True},
+            input={"city": "Berlin"},
+        ),
+        id="msg_a1",
+    )
+    request = parse(
+        {"id": "chat_1", "message": answered, "trigger": "submit-message", "messageId": "msg_a1"}
+    )
+
+    assert request.form == "message"
+    assert request.message_id == "msg_a1"
+    [message] = request.messages
+    assert message.role == "assistant"
+    assert isinstance(message.parts[1], ToolUIPart)
+
+
+def test_regenerate_with_the_last_message_body() -> None:
+    request = parse(
+        {
+            "id": "chat_1",
+            "message": user(text(ASK)),
+            "trigger": "regenerate-message",
+            "messageId": "a1",
+        }
+    )
+    assert (request.trigger, request.message_id, request.form) == (
+        "regenerate-message",
+        "a1",
+        "message",
+    )
+
+
+def test_the_form_is_not_a_body_field() -> None:
+    request = parse(chat(user(text(ASK)), form="message", _form="message"))
+    assert request.form == "messages"
+    assert request.body == {"form": "message", "_form": "message"}
+
+
+def test_last_message_errors_name_the_message_field() -> None:
+    bad = user(text("a"), text("b"), file("text/html", "javascript:alert(1)"))
+    assert errors_of({"id": "c", "message": bad}) == [("message.parts[2].url", "url_scheme")]
+    assert errors_of({"id": "c", "message": {**bad, "role": "robot"}}) == [
+        ("message.role", "literal_error"),
+        ("message.parts[2].url", "url_scheme"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (
+            {"id": "c", "message": user(text(ASK)), "messages": [user(text(ASK))]},
+            [("message", "body_form")],
+        ),
+        (
+            {"id": "c", "message": user(text(ASK)), "messages": None},
+            [("message", "body_form")],
+        ),
+        ({"id": "c", "trigger": "submit-message"}, [("messages", "missing")]),
+        ({"id": "c", "message": None}, [("message", "model_type")]),
+        ({"id": "c", "message": [user(text(ASK))]}, [("message", "model_type")]),
+        ({"message": user(text(ASK))}, [("id", "missing")]),
+        ({"id": "c", "message": user(text(ASK)), "trigger": "x"}, [("trigger", "literal_error")]),
+        ({"id": "c", "message": user(text(ASK)), "messageId": 1}, [("messageId", "string_type")]),
+        ({"id": "c", "message": {"id": "u", "role": "user", "parts": []}}, [("message.parts", "too_short")]),
+    ],
+)  # fmt: skip
+def test_last_message_body_rules(body: Any, expected: list[tuple[str, str]]) -> None:
+    assert errors_of(body) == expected
+
+
+def test_neither_form_names_both_ways_to_send_a_message() -> None:
+    with pytest.raises(ChatRequestError) as info:
+        parse({"id": "c", "trigger": "submit-message"})
+    [error] = info.value.errors
+    assert error.field == "messages"
+    assert "message (the last message)" in error.message
+
+
+def test_the_last_message_body_takes_the_same_checks_as_the_default_one() -> None:
+    raw = b'{"id": "c", "message": {"id": "u", "role": "user", "parts": [{"type": "text", "text": "hi"}], "metadata": {"__proto__": {"x": 1}}}}'
+    assert errors_of(raw) == [("message.metadata.__proto__", "proto_key")]
+    https_only = {"id": "c", "message": user(file("image/png", PNG))}
+    assert errors_of(https_only, url_schemes=("https",)) == [("message.parts[0].url", "url_scheme")]
 
 
 # --- every part type, every tool state --------------------------------------------------

@@ -36,7 +36,7 @@ from tests.support.figures import report
 from tests.support.messages import text, user
 from tests.support.servers import serve, serve_in_thread
 from uiwire.resume import MemoryStreamStore
-from uiwire.server import ChatEndpoint, ChatResult
+from uiwire.server import ChatEndpoint, ChatResult, RequestLimits
 from uiwire.stream import ChatTurn, StreamContext
 
 EXAMPLES = 80
@@ -55,7 +55,10 @@ class Chat:
         self.saved: list[ChatResult] = []
         self.store = MemoryStreamStore()
         self.endpoint = ChatEndpoint(
-            self.respond, on_finish=self.saved.append, streams=self.store, max_body_bytes=LIMIT
+            self.respond,
+            on_finish=self.saved.append,
+            streams=self.store,
+            limits=RequestLimits(max_body_bytes=LIMIT),
         )
         self.app = FastAPI()
         self.app.router.routes.extend(self.endpoint.routes("/api/chat"))
@@ -232,7 +235,8 @@ ATTACKS: list[tuple[str, bytes, dict[str, str], int, str, str]] = [
     ("proto-in-metadata", raw(chat_body(user(text("hi"), metadata={"__proto__": {"isAdmin": True}}))), JSON, 422, "messages[0].metadata.__proto__", "proto_key"),
     ("constructor-prototype", raw(chat_body(user({"type": "data-x", "data": {"constructor": {"prototype": {"a": 1}}}}))), JSON, 422, "messages[0].parts[0].data.constructor.prototype", "proto_key"),
     ("nested-200", nested(200), JSON, 422, "messages[0].metadata", "json_too_deep"),
-    ("nested-100000", nested(100_000), JSON, 422, "body", "json_invalid"),
+    ("nested-2000", nested(2000), JSON, 422, "body", "json_invalid"),
+    ("nested-100000", nested(100_000), JSON, 413, "body", "too_many_values"),
     ("unknown-part", raw(chat_body(user({"type": "exploit", "payload": 1}))), JSON, 422, "messages[0].parts[0].type", "part_type"),
     ("javascript-url", raw(chat_body(user({"type": "file", "mediaType": "text/html", "url": "javascript:alert(1)"}))), JSON, 422, "messages[0].parts[0].url", "url_scheme"),
     ("not-json", b'{"id": "chat-1", "messages": [', JSON, 422, "body", "json_invalid"),

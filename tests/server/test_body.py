@@ -1,16 +1,232 @@
-"""``require_json``: the one content-type rule of the chat body and the stop route."""
+"""``read_chat_request`` behind a real uvicorn server: ``RequestLimits`` (413 naming the
+field, before the body is validated), both body forms, and big bodies parsed off the
+event loop; ``require_json``, the one content-type rule of the chat body and the stop
+route. (What 8 MiB bodies cost the loop is measured, not asserted, in
+``tests/reliability/test_big_bodies.py``.)"""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import AsyncIterator
+from typing import Any
+
 import httpx
+import orjson
 import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+import uiwire.server._body as body_module
+from tests.support.messages import text, user
 from tests.support.servers import serve
-from uiwire.server._body import require_json
+from uiwire.protocol import ChatRequestError
+from uiwire.protocol.chat_request import ChatRequest
+from uiwire.server import ChatEndpoint, RequestLimits
+from uiwire.server._body import OFF_LOOP_BYTES, read_chat_request, require_json
+from uiwire.stream import ChatTurn, StreamContext
+
+SCHEMES = frozenset({"data", "https"})
+LIMITS = RequestLimits(max_body_bytes=4 * 1024 * 1024, max_messages=5, max_parts=8)
+
+
+class Reader:
+    """A route that reads the body with ``limits`` and answers what it got, recording
+    the thread each body was validated on."""
+
+    def __init__(self, limits: RequestLimits) -> None:
+        self.limits = limits
+        self.validated_on: list[str] = []
+
+    async def read(self, request: Request) -> Response:
+        try:
+            chat = await read_chat_request(request, url_schemes=SCHEMES, limits=self.limits)
+        except ChatRequestError as exc:
+            return JSONResponse(exc.to_json(), status_code=exc.status_code)
+        return JSONResponse({"form": chat.form, "messages": len(chat.messages)})
+
+
+@pytest.fixture
+async def reader(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[tuple[Reader, str]]:
+    route = Reader(LIMITS)
+    validate = body_module.validate_chat_body
+
+    def recording(decoded: Any, *, url_schemes: Any) -> ChatRequest:
+        route.validated_on.append(threading.current_thread().name)
+        return validate(decoded, url_schemes=url_schemes)
+
+    monkeypatch.setattr(body_module, "validate_chat_body", recording)
+    app = Starlette(routes=[Route("/read", route.read, methods=["POST"])])
+    async with serve(app) as base:
+        yield route, f"{base}/read"
+
+
+async def post(url: str, payload: Any) -> httpx.Response:
+    raw = payload if isinstance(payload, bytes) else orjson.dumps(payload)
+    async with httpx.AsyncClient(timeout=30) as client:
+        return await client.post(url, content=raw, headers={"content-type": "application/json"})
+
+
+def fields(response: httpx.Response) -> list[tuple[str, str]]:
+    return [(f["field"], f["type"]) for f in response.json()["error"]["fields"]]
+
+
+def history(count: int, parts: int = 1) -> dict[str, Any]:
+    sent = [user(*[text("hi")] * parts, id=f"u{i}") for i in range(count)]
+    return {"id": "chat-1", "trigger": "submit-message", "messages": sent}
+
+
+# --- limits --------------------------------------------------------------------------------
+
+
+async def test_within_the_limits_both_forms_are_read(reader: tuple[Reader, str]) -> None:
+    _, url = reader
+    response = await post(url, history(5, parts=1))
+    assert response.json() == {"form": "messages", "messages": 5}
+    response = await post(url, {"id": "chat-1", "message": user(*[text("hi")] * 8)})
+    assert response.json() == {"form": "message", "messages": 1}
+
+
+@pytest.mark.parametrize(
+    ("payload", "field", "kind"),
+    [
+        (history(6), "messages", "too_many_messages"),
+        (history(3, parts=3), "messages[2].parts", "too_many_parts"),
+        ({"id": "chat-1", "message": user(*[text("hi")] * 9)}, "message.parts", "too_many_parts"),
+    ],
+    ids=["messages", "parts", "parts of the last message"],
+)
+async def test_over_a_count_is_a_413_naming_the_field_before_validation(
+    reader: tuple[Reader, str], payload: dict[str, Any], field: str, kind: str
+) -> None:
+    route, url = reader
+    response = await post(url, payload)
+    assert response.status_code == 413
+    assert fields(response) == [(field, kind)]
+    assert route.validated_on == []  # refused before validation
+
+
+async def test_json_values_are_counted_before_the_body_is_decoded(
+    reader: tuple[Reader, str],
+) -> None:
+    route, url = reader
+    limits = RequestLimits(max_json_values=19)
+    route.limits = limits
+    # 19 values: the object; id, trigger, messages and their values; a message of 12.
+    message = {"id": "u", "role": "user", "parts": [{"type": "text", "text": 'say \\"hi\\"'}]}
+    body = {"id": "c", "trigger": "submit-message", "messages": [message]}
+    assert (await post(url, body)).status_code == 200
+    response = await post(url, {**body, "x": None})  # two more
+    assert response.status_code == 413
+    assert fields(response) == [("body", "too_many_values")]
+    # Not even decoded: a body over the count that is not JSON at all is still a 413.
+    response = await post(url, b"[" * 30)
+    assert (response.status_code, fields(response)) == (413, [("body", "too_many_values")])
+
+
+async def test_strings_and_numbers_count_one_value_each(reader: tuple[Reader, str]) -> None:
+    route, url = reader
+    big = "x" * 5000 + '"\\' * 3  # long, with escaped quotes and backslashes
+    tail = [big, -1.5e3, True, None, "{[not, counted]}"]
+    message = {"id": "u", "role": "user", "parts": [{"type": "text", "text": "hi"}]}
+    body = {"id": "c", "trigger": "submit-message", "messages": [message], "tail": tail}
+    # 1 + (2 + 2 + 2) + a message of 12 + "tail" and its array of 5 = 26
+    route.limits = RequestLimits(max_json_values=26)
+    assert (await post(url, body)).status_code == 200
+    route.limits = RequestLimits(max_json_values=25)
+    assert (await post(url, body)).status_code == 413
+
+
+async def test_over_the_byte_limit_is_a_413(reader: tuple[Reader, str]) -> None:
+    route, url = reader
+    route.limits = RequestLimits(max_body_bytes=1000)
+    response = await post(url, history(1) | {"pad": "x" * 1000})
+    assert (response.status_code, fields(response)) == (413, [("body", "body_too_large")])
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"max_body_bytes": 0},
+        {"max_messages": -1},
+        {"max_parts": 1.5},
+        {"max_json_values": True},
+    ],
+)
+def test_limits_are_positive_ints(options: dict[str, Any]) -> None:
+    with pytest.raises(ValueError, match=next(iter(options))):
+        RequestLimits(**options)
+
+
+# --- off the loop ---------------------------------------------------------------------------
+
+
+async def test_big_bodies_are_parsed_in_a_worker_thread(reader: tuple[Reader, str]) -> None:
+    route, url = reader
+    small = {"id": "c", "message": user(text("hi"))}
+    big = {"id": "c", "message": user(text("x" * OFF_LOOP_BYTES))}
+    assert (await post(url, small)).status_code == 200
+    assert (await post(url, big)).status_code == 200
+    loop_thread = threading.current_thread().name  # the server runs on the test's loop
+    assert route.validated_on[0] == loop_thread
+    assert route.validated_on[1] != loop_thread
+
+
+async def test_errors_from_the_worker_thread_are_the_same_422(
+    reader: tuple[Reader, str],
+) -> None:
+    route, url = reader
+    bad = user(text("x" * OFF_LOOP_BYTES), {"type": "file", "mediaType": "a", "url": "ftp://x"})
+    response = await post(url, {"id": "c", "message": bad})
+    assert (response.status_code, fields(response)) == (
+        422,
+        [("message.parts[1].url", "url_scheme")],
+    )
+    assert route.validated_on[0] != threading.current_thread().name
+
+
+# --- through ChatEndpoint ------------------------------------------------------------------
+
+
+class Agent:
+    def __init__(self) -> None:
+        self.turns: list[ChatTurn] = []
+
+    async def respond(self, turn: ChatTurn, ctx: StreamContext[Any]) -> None:
+        self.turns.append(turn)
+        await ctx.write_text("ok")
+
+
+@pytest.fixture
+async def endpoint() -> AsyncIterator[tuple[Agent, str]]:
+    agent = Agent()
+    app = Starlette(routes=ChatEndpoint(agent.respond).routes("/api/chat"))
+    async with serve(app) as base:
+        yield agent, f"{base}/api/chat"
+
+
+async def test_the_endpoint_answers_the_last_message_body(endpoint: tuple[Agent, str]) -> None:
+    agent, url = endpoint
+    sent = user(text("hi"), id="u7")
+    response = await post(url, {"id": "chat-1", "message": sent, "selectedChatModel": "m"})
+    assert response.status_code == 200
+    [turn] = agent.turns
+    assert turn.chat.form == "message"
+    assert [m.to_json() for m in turn.messages] == [sent]
+    assert turn.body == {"selectedChatModel": "m"}
+
+
+async def test_the_endpoints_default_limits_refuse_a_flood_of_messages(
+    endpoint: tuple[Agent, str],
+) -> None:
+    agent, url = endpoint
+    response = await post(url, history(RequestLimits().max_messages + 1))
+    assert (response.status_code, fields(response)) == (413, [("messages", "too_many_messages")])
+    assert agent.turns == []
+
+
+# --- require_json ---------------------------------------------------------------------
 
 
 def request_with(content_type: str | None) -> Request:

@@ -20,7 +20,7 @@ from tests.support.messages import user
 from tests.support.servers import read_until, serve
 from tests.support.stream_rules import assert_valid_message
 from uiwire.protocol import validate_stream
-from uiwire.server import ChatEndpoint, ChatResult
+from uiwire.server import ChatEndpoint, ChatResult, RequestLimits
 from uiwire.stream import ChatTurn, StreamContext
 
 
@@ -66,7 +66,7 @@ async def url(recorder: Recorder) -> AsyncIterator[str]:
     chat = ChatEndpoint(
         recorder.respond,
         on_finish=recorder.save,
-        max_body_bytes=64 * 1024,
+        limits=RequestLimits(max_body_bytes=64 * 1024),
         conversations=False,
         identity=False,
     )

@@ -77,3 +77,27 @@ def test_rules_checked_in_code_are_in_the_schema_too(body: dict[str, Any], rule:
         return  # the endpoint checks chat ids, not the parser
     with pytest.raises(ChatRequestError):  # and the parser refuses it as well
         parse_chat_request(orjson.dumps(body), url_schemes=("https",))
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(messages())
+def test_every_last_message_body_the_parser_takes_passes_the_schema(sent: dict[str, Any]) -> None:
+    body = {"id": "chat", "message": sent, "selectedChatModel": "chat-model"}
+    assert parse_chat_request(orjson.dumps(body)).form == "message"  # the parser takes it...
+    DEFAULT.validate(body)  # ...so the schema must too
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"id": "c", "trigger": "submit-message"},
+        {"id": "c", "message": {"id": "u", "role": "user", "parts": [{"type": "text", "text": "hi"}]}, "messages": [{"id": "u", "role": "user", "parts": [{"type": "text", "text": "hi"}]}]},
+        {"id": "c", "message": {"id": "u", "role": "user", "parts": []}},
+    ],
+    ids=["neither messages nor message", "both", "a last message without parts"],
+)  # fmt: skip
+def test_the_schema_refuses_what_the_parser_refuses_in_either_form(body: dict[str, Any]) -> None:
+    with pytest.raises(jsonschema_rs.ValidationError):
+        DEFAULT.validate(body)
+    with pytest.raises(ChatRequestError):
+        parse_chat_request(orjson.dumps(body))

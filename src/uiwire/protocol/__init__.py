@@ -16,7 +16,7 @@ from uiwire._errors import (
     ViolationKind,
 )
 from uiwire.protocol import chunks, ui_message
-from uiwire.protocol.chat_request import ChatRequest, parse_chat_request
+from uiwire.protocol.chat_request import ChatForm, ChatRequest, parse_chat_request
 from uiwire.protocol.chunks import *  # noqa: F403 - re-exported, see __all__
 from uiwire.protocol.encode import (
     DONE_FRAME,
@@ -39,6 +39,7 @@ __all__ = [
     "KEEP_ALIVE_FRAME",
     "STREAM_OPEN_FRAME",
     "UI_MESSAGE_STREAM_HEADERS",
+    "ChatForm",
     "ChatRequest",
     "ChatRequestError",
     "Chunk",

@@ -4,6 +4,7 @@ from uiwire._errors import TurnTimeout
 from uiwire._extras import needs_extra
 
 with needs_extra("starlette", extra="fastapi", needed_by="uiwire.server", package="Starlette"):
+    from uiwire.server._body import RequestLimits
     from uiwire.server.chat import Authorize, ChatEndpoint, ChatResult, OnChatFinish
     from uiwire.server.conversations import Conversations, TitleHook, default_title
     from uiwire.server.identity import Identify, Identity, Owner, OwnerResolver
@@ -20,6 +21,7 @@ __all__ = [
     "OnChatFinish",
     "Owner",
     "OwnerResolver",
+    "RequestLimits",
     "TitleHook",
     "TurnTimeout",
     "UIMessageStreamResponse",

@@ -1,33 +1,188 @@
-"""Reading a ``useChat`` body off the wire: content type, size limit, then the models.
+"""Reading a ``useChat`` body off the wire: content type, limits, then the models.
 
-The size limit is enforced while reading: a declared ``content-length`` over it is
+The byte limit is enforced while reading: a declared ``content-length`` over it is
 refused before a byte is read, and an undeclared (chunked) body stops being read at
-the limit, so an oversized upload costs at most ``max_bytes`` of memory.
+the limit, so an oversized upload costs at most ``max_body_bytes`` of memory.
+
+Bytes alone do not bound the cost of a body: 8 MiB of tiny messages is over a million
+JSON values, which takes seconds to decode and validate and some 150 MiB to hold, and
+decoding (orjson) and validation (pydantic) hold the GIL, so a worker thread alone would
+still stall the loop. So the JSON values are counted first, by a scan that stops at the
+limit; only a body within it is decoded, its messages and parts counted, and validated.
+Bodies over ``OFF_LOOP_BYTES`` go through all of this in a worker thread, where the
+scan and the checks between the (now bounded) decode and validation let the loop run.
+One thread per process, so big bodies are parsed one at a time: two threads contending
+for the GIL with the loop made its worst stall several times longer (measured), and one
+at a time also bounds the memory parsing takes.
 """
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
+import re
 from collections.abc import Collection
-from typing import Final
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Final, cast
 
 from starlette.requests import Request
 
 from uiwire._errors import ChatRequestError, FieldError
-from uiwire.protocol.chat_request import ChatRequest, parse_chat_request
+from uiwire.protocol.chat_request import ChatRequest, decode_chat_body, validate_chat_body
 
-__all__ = ["DEFAULT_MAX_BODY_BYTES", "read_chat_request", "require_json"]
+__all__ = [
+    "DEFAULT_LIMITS",
+    "DEFAULT_MAX_BODY_BYTES",
+    "OFF_LOOP_BYTES",
+    "RequestLimits",
+    "read_chat_request",
+    "require_json",
+]
 
 DEFAULT_MAX_BODY_BYTES: Final = 8 * 1024 * 1024
 """8 MiB: a long conversation with a few images as ``data:`` URLs."""
 
+OFF_LOOP_BYTES: Final = 64 * 1024
+"""Bodies larger than this are parsed in a worker thread; smaller ones cost the loop
+well under a millisecond per KiB."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class RequestLimits:
+    """How much one chat request may hold; over a limit is a 413 naming the field.
+
+    The defaults take a long conversation with a few photos (as ``data:`` URLs) in the
+    default body, and refuse the bodies that would cost the server seconds and hundreds
+    of MiB while staying under the byte limit (8 MiB of tiny messages or parts). With the
+    last-message body only one message travels, far inside all of them.
+    """
+
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    """Bytes of body; larger ones are not read past the limit."""
+    max_messages: int = 1_000
+    """Messages in ``messages``."""
+    max_parts: int = 10_000
+    """Parts in all the messages together."""
+    max_json_values: int = 100_000
+    """JSON values in the body (objects, arrays, strings, numbers, ``true`` / ``false``
+    / ``null``; an object's keys count too): what decoding and validation cost scales
+    with. Counted before the body is decoded."""
+
+    def __post_init__(self) -> None:
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            if type(value) is not int or value < 1:
+                raise ValueError(f"{field.name} must be a positive int; got {value!r}")
+
+
+_JSON_TOKEN: Final = re.compile(rb'"[^"\\]{0,1024}"|["{\[]|[-+.0-9A-Za-z]+')
+"""One JSON value or key: a short string without escapes, an opening bracket, a number
+or a literal; or a lone opening quote, whose string ``_count_json_values`` skips with
+``bytes.find`` (a regex walking a 2 MiB ``data:`` URL would hold the GIL for tens of
+milliseconds). Outside a valid body this counts something close, which is all a bound
+needs: the decoder refuses what is not JSON."""
+
+_QUOTE: Final = b'"'
+_BACKSLASH: Final = ord("\\")
+
+
+def _count_json_values(body: bytes, limit: int) -> None:
+    """413 when ``body`` holds over ``limit`` JSON values; stops counting there, so a
+    hostile body costs at most ``limit`` steps (plus one per escaped quote), each short
+    enough to let the loop run when this is in a worker thread."""
+    count = position = 0
+    while position < len(body):
+        for token in _JSON_TOKEN.finditer(body, position):
+            count += 1
+            if count > limit:
+                raise _too_much(
+                    "body", f"the body holds over {limit:,} JSON values", "too_many_values"
+                )
+            if token.group() == _QUOTE:  # a long string, or one with escapes
+                position = _string_end(body, token.end())
+                break
+        else:
+            return
+
+
+def _string_end(body: bytes, start: int) -> int:
+    """Just past the closing quote of the string whose contents begin at ``start``
+    (the end of ``body`` if it has none)."""
+    end = body.find(b'"', start)
+    while end != -1 and _escaped(body, end):
+        end = body.find(b'"', end + 1)
+    return len(body) if end == -1 else end + 1
+
+
+def _escaped(body: bytes, index: int) -> bool:
+    """Whether the character at ``index`` follows an odd run of backslashes."""
+    start = index
+    while start > 0 and body[start - 1] == _BACKSLASH:
+        start -= 1
+    return (index - start) % 2 == 1
+
+
+def _count_messages_and_parts(decoded: Any, limits: RequestLimits) -> None:
+    """413 when the (decoded, not yet validated) body has too many messages or parts;
+    anything malformed is left for validation to name."""
+    if not isinstance(decoded, dict):
+        return
+    body = cast("dict[str, Any]", decoded)
+    messages: Any = body.get("messages")
+    if isinstance(messages, list):
+        sent = cast("list[Any]", messages)
+        if len(sent) > limits.max_messages:
+            raise _too_much(
+                "messages",
+                f"over {limits.max_messages:,} messages: send only the last one (message)",
+                "too_many_messages",
+            )
+        field = "messages[{}].parts"
+    else:
+        sent = [body.get("message")]
+        field = "message.parts"
+    parts = 0
+    for index, message in enumerate(sent):
+        if isinstance(message, dict):
+            message_parts: Any = cast("dict[str, Any]", message).get("parts")
+            if isinstance(message_parts, list):
+                parts += len(cast("list[Any]", message_parts))
+                if parts > limits.max_parts:
+                    raise _too_much(
+                        field.format(index),
+                        f"over {limits.max_parts:,} parts in the body",
+                        "too_many_parts",
+                    )
+
+
+def _parse(body: bytes, limits: RequestLimits, url_schemes: Collection[str]) -> ChatRequest:
+    _count_json_values(body, limits.max_json_values)
+    decoded = decode_chat_body(body)
+    _count_messages_and_parts(decoded, limits)
+    return validate_chat_body(decoded, url_schemes=url_schemes)
+
+
+DEFAULT_LIMITS: Final = RequestLimits()
+
+_PARSER: Final = ThreadPoolExecutor(max_workers=1, thread_name_prefix="uiwire-body")
+"""The thread big bodies are parsed in (started on first use)."""
+
 
 async def read_chat_request(
-    request: Request, *, max_bytes: int, url_schemes: Collection[str]
+    request: Request,
+    *,
+    url_schemes: Collection[str],
+    limits: RequestLimits = DEFAULT_LIMITS,
 ) -> ChatRequest:
-    """The parsed body; ``ChatRequestError`` with status 415, 413 or 422 otherwise."""
+    """The parsed body; ``ChatRequestError`` with status 415, 413 or 422 otherwise.
+
+    Nothing is read before this is called: checks that need no body (who asks, may
+    they) run first and cost no parse.
+    """
     refused = require_json(request, what="the chat")
     if refused is not None:
         raise refused
+    max_bytes = limits.max_body_bytes
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > max_bytes:
         raise _too_large(max_bytes)
@@ -36,7 +191,14 @@ async def read_chat_request(
         body += chunk
         if len(body) > max_bytes:
             raise _too_large(max_bytes)
-    return parse_chat_request(bytes(body), url_schemes=url_schemes)
+    if len(body) <= OFF_LOOP_BYTES:
+        return _parse(bytes(body), limits, url_schemes)
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(_PARSER, _parse, bytes(body), limits, url_schemes)
+
+
+def _too_much(field: str, message: str, kind: str) -> ChatRequestError:
+    return ChatRequestError([FieldError(field, message, kind)], status_code=413)
 
 
 def require_json(request: Request, *, what: str = "the request") -> ChatRequestError | None:
@@ -63,7 +225,4 @@ def require_json(request: Request, *, what: str = "the request") -> ChatRequestE
 
 
 def _too_large(max_bytes: int) -> ChatRequestError:
-    return ChatRequestError(
-        [FieldError("body", f"the body is over the {max_bytes}-byte limit", "body_too_large")],
-        status_code=413,
-    )
+    return _too_much("body", f"the body is over the {max_bytes}-byte limit", "body_too_large")

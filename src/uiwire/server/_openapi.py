@@ -1,7 +1,8 @@
 """The chat routes described in OpenAPI 3.1, for ``/docs`` pages and API fuzzers.
 
-The request schema is pydantic's schema of ``ChatRequest``, so it cannot drift from the
-parser, with the rules the parser checks in code written in where JSON Schema can say
+The request schema is pydantic's schema of the two bodies the parser takes (``ChatRequest``
+with ``messages``, ``LastMessageRequest`` with ``message``: one of them), so it cannot
+drift from the parser, with the rules the parser checks in code written in where JSON Schema can say
 them (``request_schemas``). The rest stay in code only (``__proto__`` keys, nesting depth,
 index bounds, ``.`` and ``..`` as chat ids): a body the schema accepts may still get a
 422, never the other way round.
@@ -12,10 +13,10 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any, Final, cast
 
-from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
+from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue, models_json_schema
 from pydantic_core import core_schema
 
-from uiwire.protocol.chat_request import ChatRequest
+from uiwire.protocol.chat_request import ChatRequest, LastMessageRequest
 from uiwire.protocol.encode import UI_MESSAGE_STREAM_HEADERS
 from uiwire.protocol.ui_message import (
     APPROVAL_ANSWERS,
@@ -73,7 +74,7 @@ _EVENT: Final[dict[str, Any]] = {
 _REFUSALS: Final = {
     "403": "``authorize`` refused this chat",
     "404": "the message to continue has no paused run (unknown, expired, already continued)",
-    "413": "the body is over ``max_bytes``",
+    "413": "the body is over a limit: bytes, JSON values, messages or parts (``RequestLimits``)",
     "415": "the body is not ``application/json``",
     "422": "the body breaks a rule; ``fields`` names each bad field",
 }
@@ -169,16 +170,45 @@ def _any_case(scheme: str) -> str:
     )
 
 
+_BODIES: Final = {
+    "DefaultChatRequest": (ChatRequest, "message", "The default body: the whole conversation."),
+    "LastMessageChatRequest": (
+        LastMessageRequest,
+        "messages",
+        "The last-message body (``prepareSendMessagesRequest``): only the new message.",
+    ),
+}
+"""The two bodies ``ChatRequest`` is one of: schema name -> (model, the other form's key,
+which it must not have, description)."""
+
+
 def request_schemas(*, url_schemes: Collection[str], chat_ids: bool) -> dict[str, Any]:
-    """``ChatRequest`` and the schemas it refers to, by name, with the rules the parser
-    checks in code written into them where JSON Schema can say them: every part names
-    its ``type``; user and system messages have parts; file URLs use ``url_schemes``;
-    the chat id follows ``check_chat_id`` when ``chat_ids`` (resumable chats)."""
-    schema = ChatRequest.model_json_schema(
-        by_alias=True, ref_template=_REF, schema_generator=_WireSchema
+    """``ChatRequest`` (one of the two bodies) and the schemas it refers to, by name, with
+    the rules the parser checks in code written into them where JSON Schema can say
+    them: every part names its ``type``; user and system messages have parts; file URLs
+    use ``url_schemes``; the chat id follows ``check_chat_id`` when ``chat_ids``
+    (resumable chats); a body has ``messages`` or ``message``, never both."""
+    _, generated = models_json_schema(
+        [(model, "validation") for model, _, _ in _BODIES.values()],
+        by_alias=True,
+        ref_template=_REF,
+        schema_generator=_WireSchema,
     )
-    schemas: dict[str, Any] = schema.pop("$defs", {})
-    schemas["ChatRequest"] = schema
+    schemas: dict[str, Any] = generated["$defs"]
+    bodies: list[dict[str, Any]] = []
+    for name, (model, other_key, description) in _BODIES.items():
+        body = schemas.pop(model.__name__)
+        body["title"], body["description"] = name, description
+        body["properties"][other_key] = False  # both keys: refused
+        if chat_ids:
+            body["properties"]["id"]["pattern"] = _CHAT_ID
+        schemas[name] = body
+        bodies.append({"$ref": _REF.format(model=name)})
+    schemas["ChatRequest"] = {
+        "title": "ChatRequest",
+        "description": "What ``useChat`` POSTs: the default body or the last-message body.",
+        "oneOf": bodies,
+    }
     for name, definition in schemas.items():
         properties: dict[str, Any] = definition.get("properties", {})
         if name.endswith("UIPart") and "type" in properties:
@@ -200,8 +230,6 @@ def request_schemas(*, url_schemes: Collection[str], chat_ids: bool) -> dict[str
     for name in _FILE_PARTS:
         url = schemas[name]["properties"]["url"]
         url["pattern"] = f"^({alternatives}):" if alternatives else "(?!)"
-    if chat_ids:
-        schema["properties"]["id"]["pattern"] = _CHAT_ID
     return schemas
 
 

@@ -56,7 +56,7 @@ from uiwire.protocol.targets import DEFAULT_TARGET, Target, as_target
 from uiwire.protocol.ui_message import DEFAULT_URL_SCHEMES, UIMessage, allowed_url_schemes
 from uiwire.resume.recorder import RecordedStream
 from uiwire.resume.store import StreamStore, check_chat_id
-from uiwire.server._body import DEFAULT_MAX_BODY_BYTES, read_chat_request, require_json
+from uiwire.server._body import DEFAULT_LIMITS, RequestLimits, read_chat_request, require_json
 from uiwire.server._follow import FollowResponse
 from uiwire.server._openapi import chat_openapi, merge_openapi
 from uiwire.server.conversations import Conversations, chat_body, chat_summary
@@ -123,7 +123,9 @@ class ChatEndpoint:
             ``ChatResult`` (sync functions run in a thread). Its exceptions are logged.
         on_error: the text the client sees for an exception (default: a generic
             message; the exception is logged either way).
-        max_body_bytes: larger bodies get 413 (they are not read past the limit).
+        limits: how much one request may hold (``RequestLimits``: bytes, messages,
+            parts, JSON values); over a limit is a 413 naming the field, and a body is
+            not read past the byte limit.
         url_schemes: the URL schemes file parts may use; others get 422. The server
             never fetches them; the model provider may.
         target: the AI SDK major the client runs (``"v6"`` by default).
@@ -161,7 +163,7 @@ class ChatEndpoint:
         *,
         on_finish: OnChatFinish | None = None,
         on_error: OnError | None = None,
-        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        limits: RequestLimits = DEFAULT_LIMITS,
         url_schemes: Collection[str] = DEFAULT_URL_SCHEMES,
         target: Target = DEFAULT_TARGET,
         keep_alive: float | None = DEFAULT_KEEP_ALIVE,
@@ -177,8 +179,8 @@ class ChatEndpoint:
             raise TypeError(f"on_finish must be callable; got {type(on_finish).__name__}")
         if on_error is not None and not callable(on_error):
             raise TypeError(f"on_error must be callable; got {type(on_error).__name__}")
-        if type(max_body_bytes) is not int or max_body_bytes < 1:
-            raise ValueError(f"max_body_bytes must be a positive int; got {max_body_bytes!r}")
+        if not isinstance(limits, RequestLimits):  # pyright: ignore[reportUnnecessaryIsInstance]
+            raise TypeError(f"limits must be RequestLimits(...); got {type(limits).__name__}")
         if streams is not None and not isinstance(streams, StreamStore):  # pyright: ignore[reportUnnecessaryIsInstance]
             raise TypeError(
                 "streams must be a StreamStore (MemoryStreamStore, RedisStreamStore); got "
@@ -200,7 +202,7 @@ class ChatEndpoint:
             )
         self._on_finish = on_finish
         self._on_error = on_error
-        self._max_body_bytes = max_body_bytes
+        self._limits = limits
         self._url_schemes = allowed_url_schemes(url_schemes)
         self._target: Target = as_target(target)
         self._keep_alive = check_keep_alive(keep_alive)
@@ -278,7 +280,7 @@ class ChatEndpoint:
         ticket: TurnTicket | None = None
         try:
             chat = await read_chat_request(
-                request, max_bytes=self._max_body_bytes, url_schemes=self._url_schemes
+                request, limits=self._limits, url_schemes=self._url_schemes
             )
             if self._streams is not None or self._conversations is not None:
                 _chat_id(chat.id)
