@@ -12,7 +12,7 @@ export const CHATS_API = "/api/chats";
  * the conversation and believes only its own copy, so the earlier messages (and their
  * files) need not travel again. False posts the whole conversation (`messages`), the
  * body servers without a conversation store need. */
-export const SEND_LAST_MESSAGE_ONLY = false;
+export const SEND_LAST_MESSAGE_ONLY = true;
 
 /** What the server accepts as a chat id (uiwire.resume.check_chat_id): it goes into
  * the resume and stop URLs. */
