@@ -72,8 +72,16 @@ _EVENT: Final[dict[str, Any]] = {
 }
 
 _REFUSALS: Final = {
-    "403": "``authorize`` refused this chat",
-    "404": "the message to continue has no paused run (unknown, expired, already continued)",
+    "401": "the app's ``identify`` hook knows no signed-in user",
+    "403": "``authorize`` refused this caller",
+    "404": (
+        "the message to continue is not this chat's last answer waiting for an answer, an "
+        "approval id was never asked, or the paused run is gone"
+    ),
+    "409": (
+        "the chat changed since it was read (another tab or worker), or its answer is "
+        "still being written: reload and retry"
+    ),
     "413": "the body is over a limit: bytes, JSON values, messages or parts (``RequestLimits``)",
     "415": "the body is not ``application/json``",
     "422": "the body breaks a rule; ``fields`` names each bad field",
@@ -233,12 +241,18 @@ def request_schemas(*, url_schemes: Collection[str], chat_ids: bool) -> dict[str
     return schemas
 
 
-def chat_openapi(path: str, *, url_schemes: Collection[str], chat_ids: bool) -> dict[str, Any]:
-    """``{"paths": ..., "components": {"schemas": ...}}`` for the three chat routes."""
+def chat_openapi(
+    path: str, *, url_schemes: Collection[str], chat_ids: bool, history: str | None
+) -> dict[str, Any]:
+    """``{"paths": ..., "components": {"schemas": ...}}`` for the chat routes, and the
+    history routes at ``history`` (None: the endpoint keeps no conversations)."""
     schemas = request_schemas(url_schemes=url_schemes, chat_ids=chat_ids)
     schemas["ChatError"] = _ERROR
-    unavailable = _error("the stream store is unavailable; retry after ``retry-after``")
+    unavailable = _error(
+        "the stream store or the chat store is unavailable; retry after ``retry-after``"
+    )
     unavailable["headers"] = {"retry-after": {"schema": {"type": "string"}}}
+    not_found = _error("no such chat of the caller's (another owner's is the same)")
     post = {
         "summary": "Answer a useChat request",
         "description": (
@@ -254,6 +268,7 @@ def chat_openapi(path: str, *, url_schemes: Collection[str], chat_ids: bool) -> 
         "responses": {
             "200": _stream("The answer, as a UI message stream"),
             **{status: _error(text) for status, text in _REFUSALS.items()},
+            "503": unavailable,
         },
     }
     resume = {
@@ -264,7 +279,9 @@ def chat_openapi(path: str, *, url_schemes: Collection[str], chat_ids: bool) -> 
         "responses": {
             "200": _stream("The active answer, replayed then followed"),
             "204": {"description": "Nothing is being generated for this chat"},
+            "401": _error(_REFUSALS["401"]),
             "403": _error(_REFUSALS["403"]),
+            "404": not_found,
             "422": _error("the chat id breaks its rules"),
             "503": unavailable,
         },
@@ -274,22 +291,141 @@ def chat_openapi(path: str, *, url_schemes: Collection[str], chat_ids: bool) -> 
         "description": "Cancels the answer on whichever worker runs it; it ends with ``abort``.",
         "operationId": "stopChat",
         "parameters": [_chat_id_parameter()],
+        "requestBody": {
+            "required": True,
+            "description": "Any JSON (``{}``): a page on another site cannot send JSON",
+            "content": {"application/json": {"schema": {"type": "object"}}},
+        },
         "responses": {
             "202": {"description": "A stop was requested"},
             "204": {"description": "Nothing is being generated for this chat"},
+            "401": _error(_REFUSALS["401"]),
             "403": _error(_REFUSALS["403"]),
+            "404": not_found,
+            "415": _error(_REFUSALS["415"]),
             "422": _error("the chat id breaks its rules"),
             "503": unavailable,
         },
     }
-    return {
-        "paths": {
-            path: {"post": post},
-            f"{path}/{{id}}/stream": {"get": resume},
-            f"{path}/{{id}}/stop": {"post": stop},
-        },
-        "components": {"schemas": schemas},
+    paths: dict[str, Any] = {
+        path: {"post": post},
+        f"{path}/{{id}}/stream": {"get": resume},
+        f"{path}/{{id}}/stop": {"post": stop},
     }
+    if history is not None:
+        schemas.update(_HISTORY_SCHEMAS)
+        paths.update(_history_paths(history, unavailable, not_found))
+    return {"paths": paths, "components": {"schemas": schemas}}
+
+
+_SUMMARY_PROPERTIES: Final[dict[str, Any]] = {
+    "id": {"type": "string"},
+    "title": {"type": "string"},
+    "createdAt": {"type": "string", "format": "date-time"},
+    "updatedAt": {"type": "string", "format": "date-time"},
+}
+
+_HISTORY_SCHEMAS: Final[dict[str, Any]] = {
+    "ChatSummary": {
+        "type": "object",
+        "required": list(_SUMMARY_PROPERTIES),
+        "properties": _SUMMARY_PROPERTIES,
+    },
+    "ChatList": {
+        "type": "object",
+        "required": ["chats", "nextCursor"],
+        "properties": {
+            "chats": {"type": "array", "items": {"$ref": _REF.format(model="ChatSummary")}},
+            "nextCursor": {
+                "description": "``before`` for the next page; null on the last page",
+                "anyOf": [{"type": "string"}, {"type": "null"}],
+            },
+        },
+    },
+    "StoredChat": {
+        "type": "object",
+        "required": [*_SUMMARY_PROPERTIES, "messages", "resumable", "interrupted"],
+        "properties": {
+            **_SUMMARY_PROPERTIES,
+            "messages": {"type": "array", "items": {"$ref": _REF.format(model="UIMessage")}},
+            "resumable": {
+                "type": "boolean",
+                "description": "an answer is being written: mount useChat with resume",
+            },
+            "interrupted": {
+                "type": "array",
+                "items": {"type": "string"},
+                "description": "answers cut off before they were saved (their worker died)",
+            },
+        },
+    },
+}
+
+
+def _history_paths(
+    history: str, unavailable: dict[str, Any], not_found: dict[str, Any]
+) -> dict[str, Any]:
+    refusals = {"401": _error(_REFUSALS["401"]), "403": _error(_REFUSALS["403"])}
+    listing = {
+        "summary": "The caller's chats",
+        "description": "Most recently updated first, ``limit`` at a time.",
+        "operationId": "listChats",
+        "parameters": [
+            {
+                "name": "limit",
+                "in": "query",
+                "required": False,
+                "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 50},
+            },
+            {
+                "name": "before",
+                "in": "query",
+                "required": False,
+                "description": "The previous page's ``nextCursor``",
+                "schema": {"type": "string"},
+            },
+        ],
+        "responses": {
+            "200": {
+                "description": "A page of chats",
+                "content": {
+                    "application/json": {"schema": {"$ref": _REF.format(model="ChatList")}}
+                },
+            },
+            **refusals,
+            "422": _error("``limit`` or ``before`` breaks its rules"),
+            "503": unavailable,
+        },
+    }
+    one = {
+        "summary": "One of the caller's chats, with its messages",
+        "operationId": "getChat",
+        "parameters": [_chat_id_parameter()],
+        "responses": {
+            "200": {
+                "description": "The chat, ready for ``useChat({ id, messages, resume })``",
+                "content": {
+                    "application/json": {"schema": {"$ref": _REF.format(model="StoredChat")}}
+                },
+            },
+            **refusals,
+            "404": not_found,
+            "503": unavailable,
+        },
+    }
+    delete = {
+        "summary": "Delete one of the caller's chats",
+        "description": "Stops its running answer, then deletes the chat and its messages.",
+        "operationId": "deleteChat",
+        "parameters": [_chat_id_parameter()],
+        "responses": {
+            "204": {"description": "Deleted"},
+            **refusals,
+            "404": not_found,
+            "503": unavailable,
+        },
+    }
+    return {history: {"get": listing}, f"{history}/{{id}}": {"get": one, "delete": delete}}
 
 
 def merge_openapi(document: dict[str, Any], fragment: dict[str, Any]) -> dict[str, Any]:

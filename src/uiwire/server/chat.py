@@ -234,9 +234,8 @@ class ChatEndpoint:
             Route(f"{path}/{{id}}/stream", self.resume, methods=["GET"]),
             Route(f"{path}/{{id}}/stop", self.stop, methods=["POST"]),
         ]
-        if self._conversations is not None:
-            history = f"{path}s" if history is None else history
-            _check_path(history)
+        history = self._history_path(path, history)
+        if history is not None:
             routes += [
                 Route(history, self.list_chats, methods=["GET"]),
                 Route(f"{history}/{{id}}", self.get_chat, methods=["GET", "DELETE"]),
@@ -244,9 +243,14 @@ class ChatEndpoint:
         return routes
 
     def openapi(
-        self, path: str = "/api/chat", *, into: dict[str, Any] | None = None
+        self,
+        path: str = "/api/chat",
+        *,
+        history: str | None = None,
+        into: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """The routes of ``routes(path)`` in OpenAPI 3.1: ``{"paths", "components"}``.
+        """The routes of ``routes(path, history=history)`` in OpenAPI 3.1: ``{"paths",
+        "components"}``.
 
         ``into`` is an OpenAPI document to add them to (in place), e.g. FastAPI's::
 
@@ -259,9 +263,21 @@ class ChatEndpoint:
         """
         _check_path(path)
         fragment = chat_openapi(
-            path, url_schemes=self._url_schemes, chat_ids=self._streams is not None
+            path,
+            url_schemes=self._url_schemes,
+            chat_ids=self._streams is not None or self._conversations is not None,
+            history=self._history_path(path, history),
         )
         return fragment if into is None else merge_openapi(into, fragment)
+
+    def _history_path(self, path: str, history: str | None) -> str | None:
+        """Where the history routes go (``path`` + ``s`` by default); None without
+        conversations."""
+        if self._conversations is None:
+            return None
+        history = f"{path}s" if history is None else history
+        _check_path(history)
+        return history
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
