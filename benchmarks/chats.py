@@ -81,6 +81,7 @@ def chat_rows(chat: int, count: int) -> Iterator[dict[str, Any]]:
         message_id = f"m{chat}-{position}"
         role = "user" if position % 2 == 0 else "assistant"
         yield {
+            "owner": f"owner{chat % OWNERS}",
             "chat_id": f"chat{chat:06}",
             "position": position,
             "message_id": message_id,

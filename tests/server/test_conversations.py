@@ -286,3 +286,32 @@ async def test_a_request_without_a_cookie_is_a_new_owner_with_a_cookie(served: S
     for chunk in assert_valid_body(again.content):
         assemble.apply(chunk)
     assert json.loads(assemble.message["parts"][-1]["text"])[0] == ["user", "hi"]
+
+
+async def test_the_last_message_body_is_enough(served: Served) -> None:
+    async with served.client() as browser:
+        for text in ("one", "two"):
+            body = {"id": "c", "message": user(text, id=f"u-{text}")}
+            response = await browser.post("/api/chat", json=body)
+            assert response.status_code == 200, response.text
+    given = json.loads(answer_text(assert_valid_body(response.content)))
+    assert [m[0] for m in given] == ["user", "assistant", "user"]
+    assert given[-1] == ["user", "two"]
+
+
+def test_settings_that_would_lose_chats_or_owners_across_workers_are_refused_at_start_up(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from uiwire.chats import SQLChatStore
+    from uiwire.resume import RedisStreamStore
+
+    monkeypatch.delenv("UIWIRE_SECRET", raising=False)
+    shared = RedisStreamStore("redis://127.0.0.1:1/0")  # never connected to here
+    with pytest.raises(ValueError, match="SQLChatStore"):  # chats in each worker's memory
+        ChatEndpoint(echo, streams=shared)
+    with pytest.raises(ValueError, match="UIWIRE_SECRET"):  # a cookie secret per worker
+        ChatEndpoint(echo, streams=shared, conversations=False)
+    database = SQLChatStore(f"sqlite+aiosqlite:///{tmp_path}/chats.db")
+    ChatEndpoint(echo, streams=shared, conversations=Conversations(store=database))  # keeps one
+    monkeypatch.setenv("UIWIRE_SECRET", SECRET)
+    ChatEndpoint(echo, streams=shared, conversations=False)

@@ -37,7 +37,8 @@ class ChatTurn:
     """One ``useChat`` POST, parsed, with the assistant message id decided."""
 
     chat: ChatRequest
-    """The body: ``id``, ``messages``, ``trigger``, ``messageId`` and extra fields."""
+    """The body: ``id``, ``messages``, ``trigger``, ``messageId`` and extra fields (with
+    server-kept conversations, ``messages`` is the trusted conversation)."""
     message_id: str
     """The id of the assistant message this response writes."""
     continued: UIMessage | None
@@ -55,7 +56,8 @@ class ChatTurn:
 
     @property
     def messages(self) -> list[UIMessage]:
-        """The whole conversation as the client sent it, new user message included."""
+        """The whole conversation, new user message included: the server's stored one
+        when it keeps conversations (the default of ``ChatEndpoint``), else the client's."""
         return self.chat.messages
 
     @property
