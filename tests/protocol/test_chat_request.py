@@ -1268,7 +1268,9 @@ def tool_parts(draw: st.DrawFn) -> dict[str, Any]:
     }[state]
     part: dict[str, Any] = {"toolCallId": draw(ids), "state": state}
     if draw(st.booleans()):
-        part["type"] = "tool-" + draw(st.text(min_size=1, max_size=10))
+        # a tool's name is anything but a line break first ("tool-\n" is no tool part)
+        name = draw(st.text(min_size=1, max_size=10).filter(lambda n: n[0] != "\n"))
+        part["type"] = "tool-" + name
     else:
         part |= {"type": "dynamic-tool", "toolName": draw(st.text(min_size=1, max_size=10))}
     for field, required in rules.items():

@@ -984,7 +984,16 @@ async def test_agents_disconnects_at_random_points(figures: dict[str, Figures]) 
         agent: Agent[Any] = Agent(name="Forecaster", tools=[report, publish], model=model)
         served = WatchedEndpoints()
         served.mount(
-            {"/api/agents": ChatEndpoint(AgentsAdapter(agent), on_finish=served.on_finish)}
+            {
+                # the client keeps the conversation: the fuzz's continuations come from
+                # clients that keep no cookies (tests/server: the server-kept one)
+                "/api/agents": ChatEndpoint(
+                    AgentsAdapter(agent),
+                    on_finish=served.on_finish,
+                    conversations=False,
+                    identity=False,
+                )
+            }
         )
         try:
             async with serve(served) as base:

@@ -53,10 +53,11 @@ from tests.support.stream_rules import assert_valid_body
 from tests.support.tasks import agents_tasks_left, tasks_left
 from uiwire.adapters.agents import AgentsAdapter
 from uiwire.adapters.dspy import DSPyAdapter
+from uiwire.chats import MemoryChatStore
 from uiwire.protocol import UIMessageAssembler
 from uiwire.protocol.encode import DONE_FRAME
 from uiwire.resume import MemoryStreamStore, RedisStreamStore, StreamStore
-from uiwire.server import ChatEndpoint, ChatResult
+from uiwire.server import ChatEndpoint, ChatResult, Conversations
 
 set_tracing_disabled(True)  # the exporter would post traces to the provider
 
@@ -380,7 +381,11 @@ class Rigs:
             if raise_in_on_finish:
                 raise RuntimeError(f"the database is down: {SECRET}")
 
-        endpoint = ChatEndpoint(adapter, on_finish=on_finish, streams=streams, timeout=timeout)
+        # one process: its memory may keep the chats, whatever the stream store
+        chats = Conversations(store=MemoryChatStore())
+        endpoint = ChatEndpoint(
+            adapter, on_finish=on_finish, streams=streams, timeout=timeout, conversations=chats
+        )
         base = await self._stack.enter_async_context(serve(Starlette(routes=endpoint.routes())))
         http = await self._stack.enter_async_context(httpx.AsyncClient(timeout=30))
         return Rig(

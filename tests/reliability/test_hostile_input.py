@@ -50,15 +50,19 @@ class Chat:
     """A FastAPI app serving ``ChatEndpoint`` (with a stream store, so resume and stop
     are live) and its OpenAPI schema; records every turn started and every save."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, client_kept: bool = False) -> None:
         self.turns: list[ChatTurn] = []
         self.saved: list[ChatResult] = []
         self.store = MemoryStreamStore()
+        # client_kept: the client keeps the conversation (no owner either), so that a
+        # generated body reaches the agent whenever the parser takes it
+        kept: dict[str, Any] = {"conversations": False, "identity": False} if client_kept else {}
         self.endpoint = ChatEndpoint(
             self.respond,
             on_finish=self.saved.append,
             streams=self.store,
             limits=RequestLimits(max_body_bytes=LIMIT),
+            **kept,
         )
         self.app = FastAPI()
         self.app.router.routes.extend(self.endpoint.routes("/api/chat"))
@@ -84,7 +88,9 @@ def _quiet(caplog: pytest.LogCaptureFixture) -> None:
 
 @pytest.fixture(scope="module")
 def served() -> Iterator[tuple[Chat, str]]:
-    chat = Chat()
+    # the parser and the schema against each other; what the server-kept conversation
+    # believes of a body is tested in tests/chats/test_trust.py and tests/server
+    chat = Chat(client_kept=True)
     with serve_in_thread(chat.app) as base:
         yield chat, base
 
@@ -317,16 +323,22 @@ async def test_path_tricks_in_chat_ids_are_refused_and_touch_no_stream(
     ):
         method = "GET" if route == "stream" else "POST"
         url = httpx.URL(f"{base}/api/chat/{chat_id}/{route}")
-        response = await client.request(method, url)
+        response = await client.request(method, url, json={} if method == "POST" else None)
         assert response.status_code == status, (chat_id, response.text[:300])
         if status == 422:
             (problem,) = response.json()["error"]["fields"]
             assert (problem["field"], problem["type"]) == ("id", "chat_id")
         body = await answer.aread()
+        await _settled(chat, saves=1)
+        # the owner's chat ends with nothing running (a stream a trick kept would stay)
+        for _ in range(200):
+            if (await client.get(f"{base}/api/chat/chat-1/stream")).status_code == 204:
+                break
+            await asyncio.sleep(0.01)
+        else:
+            raise AssertionError("chat-1 still has an active stream")
     assert body.endswith(b"data: [DONE]\n\n")
-    await _settled(chat, saves=1)
     assert chat.saved[0].status == "finish"  # not stopped by the trick
-    assert await chat.store.active_stream("chat-1") is None
 
 
 async def test_a_forged_stop_for_an_unknown_chat_stops_nothing(live: tuple[Chat, str]) -> None:
@@ -338,7 +350,7 @@ async def test_a_forged_stop_for_an_unknown_chat_stops_nothing(live: tuple[Chat,
         stop = await client.post(f"{base}/api/chat/chat-2/stop", json={})
         resume = await client.get(f"{base}/api/chat/chat-2/stream")
         body = await answer.aread()
-    assert (stop.status_code, resume.status_code) == (204, 204)
+    assert (stop.status_code, resume.status_code) == (404, 404)  # no such chat of theirs
     assert body.endswith(b"data: [DONE]\n\n")
     await _settled(chat, saves=1)
     assert chat.saved[0].status == "finish"

@@ -309,7 +309,7 @@ async def test_it_mounts_in_fastapi_too(recorder: Recorder) -> None:
 @pytest.mark.parametrize(
     ("kwargs", "error"),
     [
-        ({"max_body_bytes": 0}, ValueError),
+        ({"limits": 8 * 1024 * 1024}, TypeError),
         ({"url_schemes": "https"}, TypeError),
         ({"on_finish": "save"}, TypeError),
         ({"keep_alive": -1}, ValueError),

@@ -146,12 +146,11 @@ async def test_a_stranger_reaches_nothing_of_another_owners_chat(served: Served)
         ) as answering:
             started = await read_until(answering, "text-delta")
             message_id = started[0]["messageId"]
-            headers = {"content-type": "application/json"}
             for response in [
                 await stranger.get("/api/chats/mine"),
                 await stranger.delete("/api/chats/mine"),
                 await stranger.get("/api/chat/mine/stream"),
-                await stranger.post("/api/chat/mine/stop", headers=headers),
+                await stranger.post("/api/chat/mine/stop", json={}),
             ]:
                 assert response.status_code == 404, response.text
                 assert response.json()["error"]["message"] == "no such chat"

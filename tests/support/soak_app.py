@@ -291,7 +291,10 @@ def create_app() -> ASGIApp:
     async def on_finish(result: ChatResult) -> None:
         counts.finished[result.status] += 1
 
-    endpoint = ChatEndpoint(respond, on_finish=on_finish)
+    # no conversations kept: the soak's memory check counts what streams leave behind,
+    # and every one of its 10,000s of turns is a new chat (kept chats are bounded by
+    # MemoryChatStore(max_chats), tested in tests/chats)
+    endpoint = ChatEndpoint(respond, on_finish=on_finish, conversations=False)
 
     async def stats(request: Request) -> Response:
         # Figures of the window that ends now (loop lag, collector pauses, peak RSS),

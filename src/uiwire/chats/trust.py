@@ -66,6 +66,11 @@ def plan_turn(chat: Chat | None, request: ChatRequest, *, field: str) -> TurnPla
     last = request.messages[-1]
     index = next((i for i, m in enumerate(stored) if m.id == last.id), None)
     if last.role == "assistant":
+        if request.message_id is not None and request.message_id != last.id:
+            raise _refuse(
+                "messageId",
+                f"continues message {request.message_id!r}, but the last message is {last.id!r}",
+            )
         return _continuation(chat, stored, index, last, field)
     if last.role != "user":
         raise _refuse(f"{field}.role", f"a request ends with a user message, not a {last.role} one")
@@ -183,4 +188,6 @@ def _new_answer() -> UIMessage:
 
 def _refuse(field: str, message: str, status: int = 422) -> ChatRequestError:
     kind = {404: "not_found", 409: "conflict"}.get(status, "not_allowed")
+    if field == "messageId":
+        kind = "message_id"
     return ChatRequestError([FieldError(field, message, kind)], status_code=status)

@@ -242,10 +242,16 @@ def request_schemas(*, url_schemes: Collection[str], chat_ids: bool) -> dict[str
 
 
 def chat_openapi(
-    path: str, *, url_schemes: Collection[str], chat_ids: bool, history: str | None
+    path: str,
+    *,
+    url_schemes: Collection[str],
+    chat_ids: bool,
+    history: str | None,
+    json_stop: bool,
 ) -> dict[str, Any]:
     """``{"paths": ..., "components": {"schemas": ...}}`` for the chat routes, and the
-    history routes at ``history`` (None: the endpoint keeps no conversations)."""
+    history routes at ``history`` (None: the endpoint keeps no conversations);
+    ``json_stop``: the stop route takes a JSON object (it does with an identity)."""
     schemas = request_schemas(url_schemes=url_schemes, chat_ids=chat_ids)
     schemas["ChatError"] = _ERROR
     unavailable = _error(
@@ -286,16 +292,11 @@ def chat_openapi(
             "503": unavailable,
         },
     }
-    stop = {
+    stop: dict[str, Any] = {
         "summary": "Stop the chat's active answer",
         "description": "Cancels the answer on whichever worker runs it; it ends with ``abort``.",
         "operationId": "stopChat",
         "parameters": [_chat_id_parameter()],
-        "requestBody": {
-            "required": True,
-            "description": "Any JSON (``{}``): a page on another site cannot send JSON",
-            "content": {"application/json": {"schema": {"type": "object"}}},
-        },
         "responses": {
             "202": {"description": "A stop was requested"},
             "204": {"description": "Nothing is being generated for this chat"},
@@ -307,6 +308,13 @@ def chat_openapi(
             "503": unavailable,
         },
     }
+    if json_stop:
+        stop["requestBody"] = {
+            "required": True,
+            "description": "A JSON object (``{}``): a page on another site cannot send one",
+            "content": {"application/json": {"schema": {"type": "object"}}},
+        }
+        stop["responses"]["413"] = _error("the body is over 1 KiB")
     paths: dict[str, Any] = {
         path: {"post": post},
         f"{path}/{{id}}/stream": {"get": resume},

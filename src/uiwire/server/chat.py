@@ -31,6 +31,7 @@ import sys
 from collections.abc import Awaitable, Callable, Collection
 from typing import Any, Literal, cast
 
+import orjson
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -267,6 +268,7 @@ class ChatEndpoint:
             url_schemes=self._url_schemes,
             chat_ids=self._streams is not None or self._conversations is not None,
             history=self._history_path(path, history),
+            json_stop=self._owners is not None,
         )
         return fragment if into is None else merge_openapi(into, fragment)
 
@@ -519,9 +521,10 @@ class ChatEndpoint:
 
         With an identity, the request must say its body is JSON (415 otherwise): a page
         on another site can post a form with the user's cookies, never JSON."""
-        refused = require_json(request, what="a stop") if self._owners is not None else None
-        if refused is not None and request.method == "POST":
-            return JSONResponse(refused.to_json(), status_code=refused.status_code)
+        if self._owners is not None and request.method == "POST":
+            refused = await _json_object_body(request, what="a stop")
+            if refused is not None:
+                return JSONResponse(refused.to_json(), status_code=refused.status_code)
         found = await self._active_stream(request, ("POST",))
         if isinstance(found, Response):
             return found
@@ -800,6 +803,31 @@ def _chat_id(chat_id: str) -> str:
         return check_chat_id(chat_id)
     except ValueError as exc:
         raise ChatRequestError([FieldError("id", str(exc), "chat_id")]) from None
+
+
+async def _json_object_body(request: Request, *, what: str) -> ChatRequestError | None:
+    """None when the body is a small JSON object (``{}``), else the 415/413/422: a page on
+    another site cannot send one with the user's cookies."""
+    refused = require_json(request, what=what)
+    if refused is not None:
+        return refused
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > _SMALL_BODY:
+            return ChatRequestError(
+                [FieldError("body", f"send {what} as {{}}", "body_too_large")], status_code=413
+            )
+    try:
+        value = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        value = None
+    if not isinstance(value, dict):
+        return ChatRequestError([FieldError("body", f"send {what} as {{}}", "json_object")])
+    return None
+
+
+_SMALL_BODY = 1024
 
 
 def _with_cookie(response: Response, owner: Owner | Response | None) -> Response:
