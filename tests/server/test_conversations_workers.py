@@ -6,8 +6,6 @@ owner on both workers while another browser reaches nothing of it."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -18,8 +16,8 @@ import httpx
 import pytest
 
 from tests.support.postgres import PostgresServer
-from tests.support.processes import free_port, server_process
 from tests.support.redis_server import RedisServer
+from tests.support.resume_app import resume_workers
 from tests.support.servers import read_until
 from tests.support.stream_rules import assert_valid_message
 from tests.support.tcp_proxy import CuttableProxy, cuttable_proxy
@@ -66,26 +64,17 @@ def workers(
 ) -> Iterator[tuple[Worker, Worker]]:
     direct = postgres_server.url(database)
     through_proxy = direct.replace(f":{postgres_server.port}/", f":{proxy.port}/")
-    with contextlib.ExitStack() as stack:
-        started: list[Worker] = []
-        for url in (through_proxy, direct):
-            port = free_port()
-            env = {
-                "UIWIRE_TEST_REDIS_URL": redis_server.url,
-                "UIWIRE_TEST_LEASE": "2",
-                "UIWIRE_TEST_DATABASE_URL": url,
-                "UIWIRE_TEST_DB_TIMEOUT": "10",
-            }
-            command = [
-                sys.executable, "-m", "uvicorn", "tests.support.resume_app:create_app",
-                "--factory", "--port", str(port), "--log-level", "warning",
-            ]  # fmt: skip
-            base = f"http://127.0.0.1:{port}"
-            stack.enter_context(
-                server_process(command, ready_url=f"{base}/test/events", env=env, cwd=ROOT)
-            )
-            started.append(Worker(base))
-        yield started[0], started[1]
+    envs = [
+        {
+            "UIWIRE_TEST_REDIS_URL": redis_server.url,
+            "UIWIRE_TEST_LEASE": "2",
+            "UIWIRE_TEST_DATABASE_URL": url,
+            "UIWIRE_TEST_DB_TIMEOUT": "10",
+        }
+        for url in (through_proxy, direct)
+    ]
+    with resume_workers(*envs) as (a, b):
+        yield Worker(a), Worker(b)
 
 
 @pytest.fixture

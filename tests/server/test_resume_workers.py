@@ -5,9 +5,7 @@ from B, and survives a Redis restart with every reader's stream still valid."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import secrets
-import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -15,8 +13,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.processes import free_port, server_process
 from tests.support.redis_server import RedisServer
+from tests.support.resume_app import resume_workers
 from tests.support.servers import read_events
 from tests.support.stream_rules import assert_valid_message
 from uiwire.protocol.encode import DONE_FRAME
@@ -61,20 +59,8 @@ def workers(redis_server: RedisServer) -> Iterator[tuple[Worker, Worker]]:
         "UIWIRE_TEST_LEASE": "2",
         "UIWIRE_TEST_SECRET": secrets.token_urlsafe(32),
     }
-    with contextlib.ExitStack() as stack:
-        started: list[Worker] = []
-        for _ in range(2):
-            port = free_port()
-            command = [
-                sys.executable, "-m", "uvicorn", "tests.support.resume_app:create_app",
-                "--factory", "--port", str(port), "--log-level", "warning",
-            ]  # fmt: skip
-            base = f"http://127.0.0.1:{port}"
-            stack.enter_context(
-                server_process(command, ready_url=f"{base}/test/events", env=env, cwd=ROOT)
-            )
-            started.append(Worker(base))
-        yield started[0], started[1]
+    with resume_workers(env, env) as (a, b):
+        yield Worker(a), Worker(b)
 
 
 @pytest.fixture

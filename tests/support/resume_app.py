@@ -13,9 +13,12 @@ words. ``GET /test/events`` tells what happened in this process: answers cancell
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
-from collections.abc import AsyncIterator
+import sys
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
@@ -23,6 +26,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from tests.support.processes import free_port, server_process
 from uiwire.chats import SQLChatStore
 from uiwire.resume import StreamStore
 from uiwire.server import ChatEndpoint, ChatResult, Conversations, Identity
@@ -105,3 +109,24 @@ def create_app() -> Starlette:
         app, _ = chat_app(store, conversations=Conversations(store=chats))
     app.router.lifespan_context = lifespan
     return app
+
+
+@contextlib.contextmanager
+def resume_workers(*envs: dict[str, str]) -> Iterator[list[str]]:
+    """One uvicorn worker process of ``create_app`` per environment, as behind a load
+    balancer; yields their base URLs, stops them on exit."""
+    root = Path(__file__).resolve().parents[2]
+    with contextlib.ExitStack() as stack:
+        bases: list[str] = []
+        for env in envs:
+            port = free_port()
+            command = [
+                sys.executable, "-m", "uvicorn", "tests.support.resume_app:create_app",
+                "--factory", "--port", str(port), "--log-level", "warning",
+            ]  # fmt: skip
+            base = f"http://127.0.0.1:{port}"
+            stack.enter_context(
+                server_process(command, ready_url=f"{base}/test/events", env=env, cwd=root)
+            )
+            bases.append(base)
+        yield bases
