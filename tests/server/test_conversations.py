@@ -18,8 +18,8 @@ from starlette.applications import Starlette
 from tests.support.messages import assistant, user
 from tests.support.servers import read_rest, read_until, serve
 from tests.support.stream_rules import assert_valid_body
-from uiwire.chats import MemoryChatStore
-from uiwire.protocol import TextUIPart, UIMessageAssembler
+from uiwire.chats import MemoryChatStore, TurnTicket
+from uiwire.protocol import TextUIPart, UIMessage, UIMessageAssembler
 from uiwire.resume import MemoryStreamStore
 from uiwire.server import ChatEndpoint, ChatResult, Conversations, Identity
 from uiwire.stream import ChatTurn, StreamContext
@@ -314,3 +314,60 @@ def test_settings_that_would_lose_chats_or_owners_across_workers_are_refused_at_
     ChatEndpoint(echo, streams=shared, conversations=Conversations(store=database))  # keeps one
     monkeypatch.setenv("UIWIRE_SECRET", SECRET)
     ChatEndpoint(echo, streams=shared, conversations=False)
+
+
+class LateSaves(MemoryChatStore):
+    """Between a request's read of the chat and its turn's start, ``meanwhile`` runs: what
+    another worker's late write would do."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.meanwhile: Any = None
+
+    async def get(self, owner: str, chat_id: str) -> Any:
+        chat = await super().get(owner, chat_id)
+        meanwhile, self.meanwhile = self.meanwhile, None
+        if meanwhile is not None:
+            await meanwhile(owner)
+        return chat
+
+
+@pytest.mark.parametrize("change", ["an answer saved late", "a new message"])
+async def test_a_turn_starts_on_a_chat_changed_meanwhile_only_if_its_messages_are_the_same(
+    change: str,
+) -> None:
+    store = LateSaves()
+    endpoint = ChatEndpoint(echo, conversations=Conversations(store=store))
+    async with (
+        serve(Starlette(routes=endpoint.routes())) as base,
+        httpx.AsyncClient(base_url=base, timeout=30) as browser,
+    ):
+        await ask(browser, "c", "hello")
+
+        async def late_save(owner: str) -> None:  # the first answer, written again
+            chat = await MemoryChatStore.get(store, owner, "c")
+            assert chat is not None
+            answer = chat.messages[-1]
+            ticket = TurnTicket(owner=owner, chat_id="c", message_id=answer.id, turn=1)
+            assert await store.finish_turn(ticket, answer, "finish")
+
+        async def new_message(owner: str) -> None:  # another tab asked meanwhile
+            chat = await MemoryChatStore.get(store, owner, "c")
+            assert chat is not None
+            await store.start_turn(
+                owner, "c", version=chat.info.version, keep=2,
+                add=[UIMessage.model_validate(user("other tab", id="u-other"))],
+                answer=UIMessage(id="a-other", role="assistant", parts=[]), title="",
+            )  # fmt: skip
+
+        store.meanwhile = late_save if change == "an answer saved late" else new_message
+        sent = {"id": "c", "message": user("again", id="u-again")}
+        response = await browser.post("/api/chat", json=sent)
+        chat = (await browser.get("/api/chats/c")).json()
+    if change == "an answer saved late":
+        assert response.status_code == 200, response.text
+        assert [m["id"] for m in chat["messages"]][-2] == "u-again"
+    else:
+        assert response.status_code == 409
+        assert response.json()["error"]["fields"][0]["type"] == "conflict"
+        assert "u-again" not in [m["id"] for m in chat["messages"]]

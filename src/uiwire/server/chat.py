@@ -306,9 +306,9 @@ class ChatEndpoint:
                 turn = _turn(chat, request, owner)
                 work = await self._begin(turn)
             else:
-                turn, plan, version = await self._planned_turn(chat, request, owner.id)
+                turn, plan, stored = await self._planned_turn(chat, request, owner.id)
                 work = await self._begin(turn)  # a turn the agent refuses is not saved
-                ticket = await self._start_turn(turn, plan, version)
+                ticket = await self._start_turn(turn, plan, stored)
             if self._timeout is not None:
                 work = _time_limited(work, self._timeout)
         except ChatRequestError as exc:
@@ -367,9 +367,9 @@ class ChatEndpoint:
 
     async def _planned_turn(
         self, chat: ChatRequest, request: Request, owner: str
-    ) -> tuple[ChatTurn, TurnPlan, int | None]:
+    ) -> tuple[ChatTurn, TurnPlan, Chat | None]:
         """The turn the stored chat and the request make (``uiwire.chats.trust``), and
-        the stored chat's version (None: a new chat)."""
+        the stored chat it was planned on (None: a new chat)."""
         assert self._conversations is not None
         stored = await self._conversations.store.get(owner, chat.id)
         field = f"messages[{len(chat.messages) - 1}]"
@@ -382,32 +382,50 @@ class ChatEndpoint:
             request=request,
             owner=owner,
         )
-        return turn, plan, None if stored is None else stored.info.version
+        return turn, plan, stored
 
-    async def _start_turn(self, turn: ChatTurn, plan: TurnPlan, version: int | None) -> TurnTicket:
-        """Save the question and the running answer (409 if the chat changed since it was
-        read: another tab or worker got there first)."""
-        assert self._conversations is not None
-        assert turn.owner is not None
+    async def _start_turn(self, turn: ChatTurn, plan: TurnPlan, stored: Chat | None) -> TurnTicket:
+        """Save the question and the running answer. If the chat's messages are still
+        the ones the turn was planned on (only an answer's content changed meanwhile: an
+        older turn's late save), the turn starts on the new version: the agent has begun
+        it already (a paused run is taken). Otherwise 409: another tab or worker changed
+        the conversation."""
+        conversations = self._conversations
+        assert conversations is not None
+        owner = turn.owner
+        assert owner is not None
         title = ""
-        if version is None:
+        if stored is None:
             first = next((m for m in plan.messages if m.role == "user"), plan.messages[0])
-            title = await self._conversations.title_of(first)
-        try:
-            return await self._conversations.store.start_turn(
-                turn.owner,
-                turn.chat_id,
-                version=version,
-                keep=plan.keep,
-                add=plan.add,
-                answer=plan.answer,
-                title=title,
-            )
-        except ChatConflict:
-            raise ChatRequestError(
-                [FieldError("id", "this chat changed meanwhile; reload it and retry", "conflict")],
-                status_code=409,
-            ) from None
+            title = await conversations.title_of(first)
+        version = None if stored is None else stored.info.version
+
+        async def start() -> TurnTicket | None:
+            try:
+                return await conversations.store.start_turn(
+                    owner,
+                    turn.chat_id,
+                    version=version,
+                    keep=plan.keep,
+                    add=plan.add,
+                    answer=plan.answer,
+                    title=title,
+                )
+            except ChatConflict:
+                return None
+
+        for _ in range(_START_ATTEMPTS):
+            ticket = await start()
+            if ticket is not None:
+                return ticket
+            now = None if stored is None else await conversations.store.get(owner, turn.chat_id)
+            if now is None or stored is None or _ids(now) != _ids(stored):
+                break
+            version = now.info.version
+        raise ChatRequestError(
+            [FieldError("id", "this chat changed meanwhile; reload it and retry", "conflict")],
+            status_code=409,
+        )
 
     async def resume(self, request: Request) -> Response:
         """``GET {path}/{id}/stream``: the chat's active answer, replayed from its first
@@ -828,6 +846,14 @@ async def _json_object_body(request: Request, *, what: str) -> ChatRequestError 
 
 
 _SMALL_BODY = 1024
+
+
+_START_ATTEMPTS = 3
+"""How often a turn tries to start on a chat that keeps changing under it."""
+
+
+def _ids(chat: Chat) -> list[str]:
+    return [message.id for message in chat.messages]
 
 
 def _with_cookie(response: Response, owner: Owner | Response | None) -> Response:
