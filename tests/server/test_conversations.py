@@ -371,3 +371,20 @@ async def test_a_turn_starts_on_a_chat_changed_meanwhile_only_if_its_messages_ar
         assert response.status_code == 409
         assert response.json()["error"]["fields"][0]["type"] == "conflict"
         assert "u-again" not in [m["id"] for m in chat["messages"]]
+
+
+async def test_deleting_a_chat_stops_its_answer_without_a_stream_store_too() -> None:
+    RELEASE["never"] = asyncio.Event()  # the answer would wait for ever
+    endpoint = ChatEndpoint(echo, conversations=Conversations(store=MemoryChatStore()))
+    async with (
+        serve(Starlette(routes=endpoint.routes())) as base,
+        httpx.AsyncClient(base_url=base, timeout=30) as browser,
+    ):
+        sent = {"id": "c", "message": user("never", id="u-never")}
+        async with browser.stream("POST", "/api/chat", json=sent) as answering:
+            await read_until(answering, "text-delta")
+            assert (await browser.delete("/api/chats/c")).status_code == 204
+            rest = await read_rest(answering)
+        assert (await browser.get("/api/chats/c")).status_code == 404
+    assert rest[-1] == {"type": "abort"}
+    RELEASE.clear()
