@@ -265,8 +265,10 @@ class FakeLLM:
                     await asyncio.wait_for(gone.wait(), 60)
                 log.cut = gone.is_set()
                 return
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            # every event is out: finished now, before the end of the body lets the
+            # client return (a test reading the log right after must see it)
             log.finished = True
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
         except OSError:
             log.cut = True
         finally:
