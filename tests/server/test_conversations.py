@@ -388,3 +388,63 @@ async def test_deleting_a_chat_stops_its_answer_without_a_stream_store_too() -> 
         assert (await browser.get("/api/chats/c")).status_code == 404
     assert rest[-1] == {"type": "abort"}
     RELEASE.clear()
+
+
+class SlowToBegin:
+    """An agent whose ``begin_turn`` waits (as fetching a paused run may) until
+    released; its work echoes, and says whether it ran."""
+
+    def __init__(self) -> None:
+        self.beginning = asyncio.Event()
+        self.release = asyncio.Event()
+        self.worked = False
+
+    async def begin_turn(self, turn: ChatTurn) -> Any:
+        self.beginning.set()
+        await self.release.wait()
+
+        async def work(ctx: StreamContext[Any]) -> None:
+            self.worked = True
+            await echo(turn, ctx)
+
+        return work
+
+
+@pytest.mark.parametrize("streams", [None, MemoryStreamStore], ids=["no-store", "memory-store"])
+async def test_a_stop_sent_while_the_answer_begins_is_kept(
+    streams: type[MemoryStreamStore] | None,
+) -> None:
+    agent = SlowToBegin()
+    store = MemoryChatStore()
+    saved: list[ChatResult] = []
+    endpoint = ChatEndpoint(
+        agent,
+        conversations=Conversations(store=store),
+        identity=Identity(secret=SECRET),
+        streams=None if streams is None else streams(),
+        on_finish=saved.append,
+    )
+    async with (
+        serve(Starlette(routes=endpoint.routes())) as base,
+        httpx.AsyncClient(base_url=base, timeout=30) as browser,
+        httpx.AsyncClient(base_url=base, timeout=30) as stranger,
+    ):
+        await browser.get("/api/chats")  # the browser's cookie: its owner
+        sent = {"id": "new-chat", "message": user("stop me", id="u-stop")}
+        posted = asyncio.create_task(browser.post("/api/chat", json=sent))
+        await agent.beginning.wait()  # the agent is beginning; nothing is saved yet
+        assert (await stranger.post("/api/chat/new-chat/stop", json={})).status_code == 404
+        assert (await browser.post("/api/chat/new-chat/stop", json={})).status_code == 202
+        agent.release.set()
+        response = await posted
+        assert response.status_code == 200, response.text
+        chunks = assert_valid_body(response.content)
+        chat = (await browser.get("/api/chats/new-chat")).json()
+    assert [c["type"] for c in chunks] == ["start", "abort"]
+    assert not agent.worked  # the agent's work never started
+    question, stopped = chat["messages"]  # the question is kept, the answer is empty
+    assert question["id"] == "u-stop"
+    assert (stopped["role"], stopped["parts"]) == ("assistant", [])
+    assert stopped["id"] == chunks[0]["messageId"]
+    assert chat["interrupted"] == []
+    assert [r.status for r in saved] == ["abort"]

@@ -19,7 +19,7 @@ from tests.support.postgres import PostgresServer
 from tests.support.redis_server import RedisServer
 from tests.support.resume_app import resume_workers
 from tests.support.servers import read_until
-from tests.support.stream_rules import assert_valid_message
+from tests.support.stream_rules import assert_valid_body, assert_valid_message
 from tests.support.tcp_proxy import CuttableProxy, cuttable_proxy
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -158,3 +158,31 @@ async def test_a_deleted_chat_is_gone_on_every_worker_and_strangers_reach_nothin
         assert (await browser.get(f"{worker.history}/{CHAT}")).status_code == 404
         assert (await browser.get(worker.stream)).status_code == 404
         assert (await browser.get(worker.history)).json()["chats"] == []
+
+
+@pytest.mark.slow
+async def test_a_stop_on_another_worker_while_the_answer_begins_is_kept(
+    workers: tuple[Worker, Worker], browser: httpx.AsyncClient
+) -> None:
+    a, b = workers
+    await browser.get(f"{a.history}")  # the owner cookie, good on both workers
+    body = {**ask("stop me", "u1", words=50), "beginDelay": 3}
+    posted = asyncio.create_task(browser.post(a.chat, json=body))
+    for _ in range(200):  # until A has registered the answer (its agent is beginning)
+        if (await browser.head(b.stream)).status_code == 200:
+            break
+        await asyncio.sleep(0.02)
+    else:
+        raise AssertionError("the answer was never registered")
+    assert not posted.done()  # still beginning: the agent waits its 3 s
+    stop = await browser.post(f"{b.chat}/{CHAT}/stop", json={})
+    assert stop.status_code == 202, stop.text
+    answered = await posted
+    assert answered.status_code == 200, answered.text
+    chunks = assert_valid_body(answered.content)
+    assert [c["type"] for c in chunks] == ["start", "abort"]
+    chat = await until_saved(browser, b, 2)
+    assert texts(chat) == [("user", "stop me"), ("assistant", "")]
+    events = (await browser.get(f"{a.chat.removesuffix('/api/chat')}/test/events")).json()
+    assert events["cancelled"] == []  # the agent's work never started
+    assert [e["status"] for e in events["finished"]] == ["abort"]

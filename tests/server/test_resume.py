@@ -193,11 +193,15 @@ async def test_without_a_store_resume_and_stop_have_nothing_to_do(
             await read_events(raw, 3)
             with caplog.at_level(logging.WARNING, logger="uiwire"):
                 assert (await served.client.get(served.stream_url())).status_code == 204
-                assert (await served.client.post(served.stop_url(), json={})).status_code == 204
+                # stopped all the same: the answer runs in this process
+                assert (await served.client.post(served.stop_url(), json={})).status_code == 202
+                rest = b"".join([chunk async for chunk in raw])
+            assert b'"type":"abort"' in rest
+            assert rest.endswith(b"data: [DONE]\n\n")
     told = [r.getMessage() for r in caplog.records if "no stream store" in r.getMessage()]
     assert told == [  # once, naming the fix
         f"GET {httpx.URL(served.stream_url()).path} answered 204: this ChatEndpoint has no "
-        "stream store, so no answer can be resumed or stopped from another request. Pass "
+        "stream store, so no answer can be resumed, or stopped from another worker. Pass "
         "streams=MemoryStreamStore() (one process) or streams=RedisStreamStore(url) (several "
         "workers) to make them so. Logged once."
     ]

@@ -30,7 +30,7 @@ from tests.support.processes import free_port, server_process
 from uiwire.chats import SQLChatStore
 from uiwire.resume import StreamStore
 from uiwire.server import ChatEndpoint, ChatResult, Conversations, Identity
-from uiwire.stream import ChatTurn, StreamContext
+from uiwire.stream import ChatFunction, ChatTurn, ChatWork, StreamContext
 
 
 class Events:
@@ -47,7 +47,7 @@ def words_of(turn: ChatTurn) -> tuple[int, float]:
     return int(turn.body.get("words", 30)), float(turn.body.get("delay", 0.02))
 
 
-def make_agent(events: Events) -> Any:
+def make_agent(events: Events) -> ChatFunction:
     async def answer(turn: ChatTurn, ctx: StreamContext[Any]) -> None:
         words, delay = words_of(turn)
         first = turn.messages[0].parts[0]
@@ -68,6 +68,22 @@ def make_agent(events: Events) -> Any:
     return answer
 
 
+class SlowToBegin:
+    """The agent, whose ``begin_turn`` first waits ``beginDelay`` seconds (from the
+    body) as one fetching a paused run from a slow store would."""
+
+    def __init__(self, answer: ChatFunction) -> None:
+        self.answer = answer
+
+    async def begin_turn(self, turn: ChatTurn) -> ChatWork:
+        await asyncio.sleep(float(turn.body.get("beginDelay", 0)))
+
+        async def work(ctx: StreamContext[Any]) -> None:
+            await self.answer(turn, ctx)
+
+        return work
+
+
 def chat_app(streams: StreamStore | None, **options: Any) -> tuple[Starlette, Events]:
     """The app, and what happens in it."""
     events = Events()
@@ -77,7 +93,9 @@ def chat_app(streams: StreamStore | None, **options: Any) -> tuple[Starlette, Ev
         events.finished.append({"chat": result.chat_id, "status": result.status, "text": text})
         events.settled.set()
 
-    endpoint = ChatEndpoint(make_agent(events), streams=streams, on_finish=finished, **options)
+    endpoint = ChatEndpoint(
+        SlowToBegin(make_agent(events)), streams=streams, on_finish=finished, **options
+    )
 
     async def report(request: Request) -> JSONResponse:
         return JSONResponse(events.to_json())

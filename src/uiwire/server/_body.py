@@ -25,6 +25,7 @@ from collections.abc import Collection
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Final, cast
 
+import orjson
 from starlette.requests import Request
 
 from uiwire._errors import ChatRequestError, FieldError
@@ -37,6 +38,7 @@ __all__ = [
     "RequestLimits",
     "read_chat_request",
     "require_json",
+    "require_json_object",
 ]
 
 DEFAULT_MAX_BODY_BYTES: Final = 8 * 1024 * 1024
@@ -222,6 +224,32 @@ def require_json(request: Request, *, what: str = "the request") -> ChatRequestE
         ],
         status_code=415,
     )
+
+
+SMALL_BODY_BYTES: Final = 1024
+"""The most a request whose body says nothing (``{}``) may send."""
+
+
+async def require_json_object(request: Request, *, what: str) -> ChatRequestError | None:
+    """None when the body is a small JSON object (``{}``), else the 415/413/422: a page on
+    another site cannot send one with the user's cookies."""
+    refused = require_json(request, what=what)
+    if refused is not None:
+        return refused
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > SMALL_BODY_BYTES:
+            return ChatRequestError(
+                [FieldError("body", f"send {what} as {{}}", "body_too_large")], status_code=413
+            )
+    try:
+        value = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        value = None
+    if not isinstance(value, dict):
+        return ChatRequestError([FieldError("body", f"send {what} as {{}}", "json_object")])
+    return None
 
 
 def _too_large(max_bytes: int) -> ChatRequestError:

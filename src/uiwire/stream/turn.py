@@ -78,6 +78,11 @@ class ChatAgent(Protocol):
     program with no field for the user's message) may also define ``check_chat(self)
     -> None``, raising ``TypeError`` with the fix: ``ChatEndpoint`` calls it once, at
     construction, so the mistake stops the app instead of failing every request.
+
+    An agent that keeps something per chat between requests (paused runs, a framework
+    session) may also define ``async def forget_chat(self, owner, chat_id,
+    message_ids) -> None``: ``ChatEndpoint`` calls it when the owner deletes the chat,
+    with the ids of the chat's assistant messages, so nothing of it outlives the chat.
     """
 
     async def begin_turn(self, turn: ChatTurn, /) -> ChatWork:

@@ -1,0 +1,116 @@
+"""How ``ChatEndpoint`` calls the agent it serves: checked once, at construction, so a
+mistake stops the app with its fix instead of failing every request."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Final, cast
+
+from uiwire._errors import TurnTimeout
+from uiwire.stream.context import StreamContext, is_async_callable
+from uiwire.stream.turn import ChatAgent, ChatFunction, ChatTurn, ChatWork
+
+__all__ = ["FORGET_DEADLINE", "ForgetChat", "begin_turn_of", "forget_chat_of", "time_limited"]
+
+ForgetChat = Callable[[str | None, str, Sequence[str]], Awaitable[object]]
+"""``forget_chat(owner, chat_id, message_ids)``: see ``ChatAgent``."""
+
+FORGET_DEADLINE: Final = 5.0
+"""Seconds an agent may take to drop what it keeps for a deleted chat."""
+
+
+def time_limited(work: ChatWork, seconds: float) -> ChatWork:
+    async def limited(ctx: StreamContext[Any]) -> None:
+        try:
+            await asyncio.wait_for(work(ctx), seconds)
+        except asyncio.TimeoutError:
+            raise TurnTimeout(f"the turn ran past its {seconds:g} s timeout") from None
+
+    return limited
+
+
+def begin_turn_of(agent: object) -> Callable[[ChatTurn], Awaitable[ChatWork]]:
+    """How to begin a turn of ``agent``, checked now: a mistake here would otherwise be
+    a 500 on every request, so it is refused at start-up with its fix."""
+    if isinstance(agent, ChatAgent):
+        if not is_async_callable(agent.begin_turn):
+            raise TypeError(
+                f"{type(agent).__name__}.begin_turn must be an async def: ChatEndpoint "
+                "awaits it for every request"
+            )
+        check_chat = getattr(agent, "check_chat", None)  # see ChatAgent
+        if callable(check_chat):
+            check_chat()
+        return agent.begin_turn
+    wrapper = _adapter_for(agent)
+    if wrapper is not None:
+        adapter, package, example = wrapper
+        raise TypeError(
+            f"ChatEndpoint cannot serve this {type(agent).__name__} as it is; wrap the "
+            f"{example}: ChatEndpoint({adapter}({example})) (from {package} import {adapter})"
+        )
+    if not callable(agent):
+        raise TypeError(
+            "agent must be a ChatAgent (AgentsAdapter, DSPyAdapter, anything with "
+            f"begin_turn) or an async def respond(turn, ctx); got {type(agent).__name__}"
+        )
+    name = getattr(agent, "__name__", type(agent).__name__)
+    if not is_async_callable(agent):
+        raise TypeError(
+            f"agent {name} must be an async def respond(turn, ctx): ChatEndpoint awaits it "
+            "on the event loop (run blocking code inside it with asyncio.to_thread)"
+        )
+    try:
+        signature = inspect.signature(agent)
+    except (TypeError, ValueError):  # no signature to read: trust it
+        signature = None
+    if signature is not None:
+        try:
+            signature.bind(None, None)
+        except TypeError:
+            raise TypeError(
+                f"agent {name} must take two arguments, respond(turn, ctx); its signature "
+                f"is {signature}"
+            ) from None
+    return _function_agent(cast("ChatFunction", agent))
+
+
+def _adapter_for(agent: object) -> tuple[str, str, str] | None:
+    """``(adapter, its package, an example argument)`` when ``agent`` is a framework's
+    own object that needs an adapter; the framework is not imported (a DSPy program
+    means dspy was imported already)."""
+    for module, base, adapter, package, example in (
+        ("dspy", "Module", "DSPyAdapter", "uiwire.adapters.dspy", "program"),
+        ("agents", "Agent", "AgentsAdapter", "uiwire.adapters.agents", "agent"),
+    ):
+        cls = getattr(sys.modules.get(module), base, None)
+        if isinstance(cls, type) and isinstance(agent, cls):
+            return adapter, package, example
+    return None
+
+
+def _function_agent(respond: ChatFunction) -> Callable[[ChatTurn], Awaitable[ChatWork]]:
+    async def begin(turn: ChatTurn) -> ChatWork:
+        async def work(ctx: StreamContext[Any]) -> None:
+            await respond(turn, ctx)
+
+        return work
+
+    return begin
+
+
+def forget_chat_of(agent: object) -> ForgetChat | None:
+    """The agent's ``forget_chat`` (see ``ChatAgent``), checked now; None if it keeps
+    nothing per chat."""
+    forget = getattr(agent, "forget_chat", None)
+    if forget is None or not isinstance(agent, ChatAgent):
+        return None
+    if not is_async_callable(forget):
+        raise TypeError(
+            f"{type(agent).__name__}.forget_chat must be an async def: ChatEndpoint awaits "
+            "it when a chat is deleted"
+        )
+    return cast("ForgetChat", forget)
