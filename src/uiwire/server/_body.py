@@ -8,7 +8,9 @@ Bytes alone do not bound the cost of a body: 8 MiB of tiny messages is over a mi
 JSON values, which takes seconds to decode and validate and some 150 MiB to hold, and
 decoding (orjson) and validation (pydantic) hold the GIL, so a worker thread alone would
 still stall the loop. So the JSON values are counted first, by a scan that stops at the
-limit; only a body within it is decoded, its messages and parts counted, and validated.
+limit (``_json_scan``, which also sets long strings aside, so that no single decoder
+call holds the GIL long); only a body within it is decoded, its messages and parts
+counted, and validated.
 Bodies over ``OFF_LOOP_BYTES`` go through all of this in a worker thread, where the
 scan and the checks between the (now bounded) decode and validation let the loop run.
 One thread per process, so big bodies are parsed one at a time: two threads contending
@@ -20,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import re
 from collections.abc import Collection
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Final, cast
@@ -30,6 +31,7 @@ from starlette.requests import Request
 
 from uiwire._errors import ChatRequestError, FieldError
 from uiwire.protocol.chat_request import ChatRequest, decode_chat_body, validate_chat_body
+from uiwire.server._json_scan import TooManyValues, scan_json
 
 __all__ = [
     "DEFAULT_LIMITS",
@@ -77,53 +79,6 @@ class RequestLimits:
                 raise ValueError(f"{field.name} must be a positive int; got {value!r}")
 
 
-_JSON_TOKEN: Final = re.compile(rb'"[^"\\]{0,1024}"|["{\[]|[-+.0-9A-Za-z]+')
-"""One JSON value or key: a short string without escapes, an opening bracket, a number
-or a literal; or a lone opening quote, whose string ``_count_json_values`` skips with
-``bytes.find`` (a regex walking a 2 MiB ``data:`` URL would hold the GIL for tens of
-milliseconds). Outside a valid body this counts something close, which is all a bound
-needs: the decoder refuses what is not JSON."""
-
-_QUOTE: Final = b'"'
-_BACKSLASH: Final = ord("\\")
-
-
-def _count_json_values(body: bytes, limit: int) -> None:
-    """413 when ``body`` holds over ``limit`` JSON values; stops counting there, so a
-    hostile body costs at most ``limit`` steps (plus one per escaped quote), each short
-    enough to let the loop run when this is in a worker thread."""
-    count = position = 0
-    while position < len(body):
-        for token in _JSON_TOKEN.finditer(body, position):
-            count += 1
-            if count > limit:
-                raise _too_much(
-                    "body", f"the body holds over {limit:,} JSON values", "too_many_values"
-                )
-            if token.group() == _QUOTE:  # a long string, or one with escapes
-                position = _string_end(body, token.end())
-                break
-        else:
-            return
-
-
-def _string_end(body: bytes, start: int) -> int:
-    """Just past the closing quote of the string whose contents begin at ``start``
-    (the end of ``body`` if it has none)."""
-    end = body.find(b'"', start)
-    while end != -1 and _escaped(body, end):
-        end = body.find(b'"', end + 1)
-    return len(body) if end == -1 else end + 1
-
-
-def _escaped(body: bytes, index: int) -> bool:
-    """Whether the character at ``index`` follows an odd run of backslashes."""
-    start = index
-    while start > 0 and body[start - 1] == _BACKSLASH:
-        start -= 1
-    return (index - start) % 2 == 1
-
-
 def _count_messages_and_parts(decoded: Any, limits: RequestLimits) -> None:
     """413 when the (decoded, not yet validated) body has too many messages or parts;
     anything malformed is left for validation to name."""
@@ -158,8 +113,11 @@ def _count_messages_and_parts(decoded: Any, limits: RequestLimits) -> None:
 
 
 def _parse(body: bytes, limits: RequestLimits, url_schemes: Collection[str]) -> ChatRequest:
-    _count_json_values(body, limits.max_json_values)
-    decoded = decode_chat_body(body)
+    try:
+        scanned = scan_json(body, limits.max_json_values)
+    except TooManyValues as exc:
+        raise _too_much("body", str(exc), "too_many_values") from None
+    decoded = scanned.restore(decode_chat_body(scanned.skeleton))
     _count_messages_and_parts(decoded, limits)
     return validate_chat_body(decoded, url_schemes=url_schemes)
 
@@ -188,15 +146,19 @@ async def read_chat_request(
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > max_bytes:
         raise _too_large(max_bytes)
-    body = bytearray()
+    chunks: list[bytes] = []
+    size = 0
     async for chunk in request.stream():
-        body += chunk
-        if len(body) > max_bytes:
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > max_bytes:
             raise _too_large(max_bytes)
-    if len(body) <= OFF_LOOP_BYTES:
-        return _parse(bytes(body), limits, url_schemes)
+    body = b"".join(chunks)  # one copy: a growing buffer would copy 8 MiB dozens of times
+    del chunks
+    if size <= OFF_LOOP_BYTES:
+        return _parse(body, limits, url_schemes)
     loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(_PARSER, _parse, bytes(body), limits, url_schemes)
+    return await loop.run_in_executor(_PARSER, _parse, body, limits, url_schemes)
 
 
 def _too_much(field: str, message: str, kind: str) -> ChatRequestError:
