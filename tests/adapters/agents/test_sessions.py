@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
-from agents import Runner, TResponseInputItem, function_tool
+from agents import Agent, Runner, TResponseInputItem, function_tool
 from agents.extensions.memory import SQLAlchemySession
 from agents.memory import SQLiteSession
 from starlette.applications import Starlette
@@ -31,6 +31,7 @@ from tests.support.stream_rules import assert_valid_body
 from uiwire.adapters.agents import (
     AgentsAdapter,
     PendingApprovals,
+    SessionFactory,
     chat_session_id,
     to_agent_input,
 )
@@ -82,12 +83,21 @@ SERVED_ADAPTERS: list[AgentsAdapter] = []
 """The adapters ``served_app`` made, newest last (to look into their approval store)."""
 
 
-async def served_app(llm: FakeLLM, database: str, tools: Sequence[Any] = ()) -> Any:
+async def served_app(
+    llm: FakeLLM,
+    database: str,
+    tools: Sequence[Any] = (),
+    sessions: SessionFactory | None = None,
+) -> Any:
+    """The endpoint; sessions in the chat store's own database unless ``sessions``."""
     store = SQLChatStore(database)
     adapter = AgentsAdapter(
         http_agent(llm, tools=list(tools)),
-        sessions=lambda session_id: SQLAlchemySession(
-            session_id, engine=store.engine, create_tables=True
+        sessions=sessions
+        or (
+            lambda session_id: SQLAlchemySession(
+                session_id, engine=store.engine, create_tables=True
+            )
         ),
     )
     endpoint = ChatEndpoint(
@@ -310,3 +320,61 @@ async def test_a_session_out_of_step_is_rebuilt_from_the_conversation() -> None:
     await align_session(session, [])
     assert await session.get_items() == []
     session.close()
+
+
+async def test_forget_chat_empties_that_owners_session_only(tmp_path: Path) -> None:
+    path = str(tmp_path / "sessions.db")
+    agent = Agent(name="A", model="gpt-4.1")
+    adapter = AgentsAdapter(agent, sessions=lambda session_id: SQLiteSession(session_id, path))
+    for owner in ("alice", "eve"):
+        session = SQLiteSession(chat_session_id(owner, "c"), path)
+        await session.add_items([{"role": "user", "content": f"{owner} was here"}])
+        session.close()
+    await adapter.forget_chat("c", owner="alice")
+    alice = SQLiteSession(chat_session_id("alice", "c"), path)
+    eve = SQLiteSession(chat_session_id("eve", "c"), path)
+    assert await alice.get_items() == []
+    assert _user_texts(await eve.get_items()) == ["eve was here"]
+    alice.close()
+    eve.close()
+
+
+class ClosedSessions:
+    """A factory of ``SQLiteSession`` in one file that records which ones were closed."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.made: list[SQLiteSession] = []
+        self.closed: list[SQLiteSession] = []
+
+    def __call__(self, session_id: str) -> SQLiteSession:
+        closed = self.closed
+
+        class Recorded(SQLiteSession):
+            def close(self) -> None:
+                closed.append(self)
+                super().close()
+
+        session = Recorded(session_id, self.path)
+        self.made.append(session)
+        return session
+
+
+async def test_each_session_the_adapter_makes_is_closed(database: str, tmp_path: Path) -> None:
+    """One ``SQLiteSession`` per use (a turn, a continuation's check and its run): each
+    one's connections are closed when it is done, failed turns included."""
+    call = ToolCallReply("transfer_money", '{"amount": 5, "to": "Bob"}', id="call_b")
+    script = [Reply(text="Sending.", tool_calls=[call]), Reply(text="Sent.")]
+    sessions = ClosedSessions(str(tmp_path / "sessions.db"))
+    with FakeLLM(script) as llm:
+        store, app = await served_app(llm, database, [transfer_money], sessions)
+        async with serve(app) as base, browser(base) as client:
+            chunks = await post(client, {"id": "c", "message": user("Pay Bob", id="u1")})
+            paused = assemble(chunks)
+            answer_approvals(paused, True)
+            await post(client, {"id": "c", "message": paused}, continued=paused)
+            failed = await ask(client, "c", "And again")  # the script is over: a failed run
+        await store.close()
+    assert any(c["type"] == "error" for c in failed)
+    assert len(sessions.made) == 4  # the turn, the continuation's check and run, the turn
+    assert sessions.closed == sessions.made

@@ -61,7 +61,7 @@ from uiwire.adapters.agents.approvals import (
     take_pending,
 )
 from uiwire.adapters.agents.history import to_agent_input
-from uiwire.adapters.agents.sessions import SessionFactory, align_session, chat_session_id
+from uiwire.adapters.agents.sessions import SessionFactory, align_session, chat_session
 from uiwire.protocol.ui_message import UIMessage
 from uiwire.stream.context import StreamContext
 
@@ -245,8 +245,8 @@ class AgentsAdapter:
         With ``sessions``, the run gets the chat's session (``session=``) and only the
         new user message as input; the session is cut to the conversation when the
         work starts (after the endpoint accepted the turn), not here."""
-        session = self._chat_session(turn, run_options)
-        if turn.continued is None and session is None:
+        sessions = self._turn_sessions(run_options)
+        if turn.continued is None and sessions is None:
             items = to_agent_input(turn.messages)  # parsed messages: nothing to refuse
             return lambda ctx: self._run(
                 ctx,
@@ -258,25 +258,48 @@ class AgentsAdapter:
                 run_options=run_options,
             )
         if turn.continued is None:
-            assert session is not None
-            return self._session_turn(turn, session, context, run_options)
+            assert sessions is not None
+            return self._session_turn(turn, sessions, context, run_options)
         try:
-            resumption = await self._take(
-                turn.continued,
-                chat_id=turn.chat_id,
-                owner=turn.owner,
-                earlier=turn.messages[:-1],
-                session=session,
-            )
+            if sessions is None:
+                resumption = await self._take(
+                    turn.continued,
+                    chat_id=turn.chat_id,
+                    owner=turn.owner,
+                    earlier=turn.messages[:-1],
+                    session=None,
+                )
+            else:
+                async with chat_session(sessions, turn.owner, turn.chat_id) as session:
+                    resumption = await self._take(
+                        turn.continued,
+                        chat_id=turn.chat_id,
+                        owner=turn.owner,
+                        earlier=turn.messages[:-1],
+                        session=session,
+                    )
         except ApprovalError as exc:
             where = f"messages[{len(turn.messages) - 1}]"
             field = f"{where}.{exc.field}" if exc.field else where
             raise ChatRequestError(
                 [FieldError(field, str(exc), "approval")], status_code=exc.status_code
             ) from None
-        if session is not None:
-            run_options = {**run_options, "session": session}
-        return lambda ctx: self.stream_into(ctx, resumption, context=context, **run_options)
+        if sessions is None:
+            return lambda ctx: self.stream_into(ctx, resumption, context=context, **run_options)
+
+        async def resumed(ctx: StreamContext[Any]) -> RunResultStreaming:
+            async with chat_session(sessions, turn.owner, turn.chat_id) as session:
+                options: dict[str, Any] = {**run_options, "session": session}
+                return await self.stream_into(ctx, resumption, context=context, **options)
+
+        return resumed
+
+    async def forget_chat(self, chat_id: str, /, *, owner: str | None) -> None:
+        """Empty the session of ``chat_id`` of ``owner`` (with ``sessions``; else
+        nothing): call it when the chat is deleted, so the model's items go with it."""
+        if self._sessions is not None:
+            async with chat_session(self._sessions, owner, chat_id) as session:
+                await session.clear_session()
 
     async def stream_into(
         self,
@@ -310,33 +333,33 @@ class AgentsAdapter:
 
     # --- internals ------------------------------------------------------------------------
 
-    def _chat_session(self, turn: ChatTurn, run_options: dict[str, Any]) -> Session | None:
-        """The turn's chat's session, when the adapter keeps sessions."""
-        if self._sessions is None:
-            return None
-        if "session" in run_options:
+    def _turn_sessions(self, run_options: dict[str, Any]) -> SessionFactory | None:
+        """The adapter's session factory, for ``begin_turn``."""
+        if self._sessions is not None and "session" in run_options:
             raise ValueError("pass session= to begin_turn or sessions= to AgentsAdapter, not both")
-        return self._sessions(chat_session_id(turn.owner, turn.chat_id))
+        return self._sessions
 
     def _session_turn(
-        self, turn: ChatTurn, session: Session, context: Any, run_options: dict[str, Any]
+        self, turn: ChatTurn, sessions: SessionFactory, context: Any, run_options: dict[str, Any]
     ) -> ChatWork:
-        """A new turn of a chat with a session: only the new message is input."""
+        """A new turn of a chat with a session: only the new message is input. The
+        session is made and cut when the work runs, after the endpoint accepted the
+        turn."""
         new_input = to_agent_input(turn.messages[-1:])
         earlier = turn.messages[:-1]
-        options = {**run_options, "session": session}
 
         async def work(ctx: StreamContext[Any]) -> RunResultStreaming:
-            await align_session(session, earlier)
-            return await self._run(
-                ctx,
-                new_input,
-                context=context,
-                chat_id=turn.chat_id,
-                owner=turn.owner,
-                rebuildable=session,
-                run_options=options,
-            )
+            async with chat_session(sessions, turn.owner, turn.chat_id) as session:
+                await align_session(session, earlier)
+                return await self._run(
+                    ctx,
+                    new_input,
+                    context=context,
+                    chat_id=turn.chat_id,
+                    owner=turn.owner,
+                    rebuildable=session,
+                    run_options={**run_options, "session": session},
+                )
 
         return work
 

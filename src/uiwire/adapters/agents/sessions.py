@@ -21,10 +21,13 @@ converts it.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import inspect
 import json
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncGenerator, Callable, Sequence
+from contextlib import asynccontextmanager
 from typing import Any
 
 from agents import TResponseInputItem
@@ -33,13 +36,14 @@ from agents.memory import Session
 from uiwire.adapters.agents.history import to_agent_input
 from uiwire.protocol.ui_message import UIMessage
 
-__all__ = ["SessionFactory", "align_session", "chat_session_id"]
+__all__ = ["SessionFactory", "align_session", "chat_session", "chat_session_id"]
 
 logger = logging.getLogger("uiwire.agents")
 
 SessionFactory = Callable[[str], Session]
 """Makes the ``Session`` of one chat from its id (``chat_session_id``): for example
-``lambda session_id: SQLAlchemySession(session_id, engine=store.engine)``."""
+``lambda session_id: SQLAlchemySession(session_id, engine=store.engine)``. Called once
+per turn; the adapter closes what it made (``close_session``) when the turn ends."""
 
 
 def chat_session_id(owner: str | None, chat_id: str) -> str:
@@ -89,3 +93,29 @@ async def _replace(session: Session, items: list[TResponseInputItem]) -> None:
     await session.clear_session()
     if items:
         await session.add_items(items)
+
+
+@asynccontextmanager
+async def chat_session(
+    sessions: SessionFactory, owner: str | None, chat_id: str
+) -> AsyncGenerator[Session, None]:
+    """The session of ``chat_id`` asked by ``owner``, made for one use and closed after."""
+    session = sessions(chat_session_id(owner, chat_id))
+    try:
+        yield session
+    finally:
+        await _close(session)
+
+
+async def _close(session: Session) -> None:
+    """Close a session the adapter made, if it has a ``close`` (the SDK's
+    ``SQLiteSession`` holds its connections until then; its sync ``close`` takes a lock
+    another thread may hold, so it runs in a thread). Sessions on a shared engine or
+    client have nothing of their own to close."""
+    close = getattr(session, "close", None)
+    if not callable(close):
+        return
+    if inspect.iscoroutinefunction(close):
+        await close()
+    else:
+        await asyncio.to_thread(close)
