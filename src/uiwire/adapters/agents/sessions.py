@@ -42,8 +42,9 @@ logger = logging.getLogger("uiwire.agents")
 
 SessionFactory = Callable[[str], Session]
 """Makes the ``Session`` of one chat from its id (``chat_session_id``): for example
-``lambda session_id: SQLAlchemySession(session_id, engine=store.engine)``. Called once
-per turn; the adapter closes what it made (``close_session``) when the turn ends."""
+``lambda session_id: SQLAlchemySession(session_id, engine=store.engine)``. Called for
+each use (a turn, a continuation's check, its run); the adapter closes what it made
+when that use ends (``chat_session``)."""
 
 
 def chat_session_id(owner: str | None, chat_id: str) -> str:
