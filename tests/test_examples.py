@@ -139,6 +139,22 @@ def test_agents_app_pauses_for_approval_then_continues_the_same_message() -> Non
     assert json.loads(error)["error"]["fields"][0]["field"] == "messages[1].id"
 
 
+def test_agents_sessions_app_gives_the_model_its_own_reasoning_back() -> None:
+    env = {k: v for k, v in os.environ.items() if k != "OPENAI_API_KEY"}  # the ScriptedModel
+    lines = run_example("agents_sessions_app.py", timeout=120, env=env).stdout.splitlines()
+    said = dict(line.split(": ", 1) for line in lines)
+    first_reasoning = said["alice (regenerate)"].split("reasoning ")[1]
+    assert lines[0] == "alice: 'Hi!' -> You asked ['Hi!']; I got back my reasoning []."
+    assert lines[1].startswith("alice: 'What did you think?' -> You asked ['Hi!', 'What did")
+    assert lines[1].endswith(f"I got back my reasoning {first_reasoning}")
+    assert first_reasoning.startswith("['rs_")  # the first answer's reasoning, by its id
+    # regenerate: the dropped answer's reasoning does not come back, the first one's does
+    assert said["alice (regenerate)"].startswith("You asked ['Hi!', 'What did you think?']")
+    assert said["alice (edit)"] == "You asked ['Hello!']; I got back my reasoning []."
+    assert said["bob"] == "You asked ['Who are you?']; I got back my reasoning []."
+    assert said["alice's session"] == "['message', 'reasoning', 'message']"
+
+
 def test_resumable_app_on_two_workers_and_redis_resumes_and_stops(
     redis_server: RedisServer, tmp_path: Path
 ) -> None:

@@ -25,6 +25,7 @@ with needs_extra(
     )
     from uiwire.adapters.agents.client_tools import client_tool
     from uiwire.adapters.agents.history import to_agent_input
+    from uiwire.adapters.agents.sessions import SessionFactory, chat_session_id
     from uiwire.adapters.agents.tools import SyncToolStream, ToolStream, tool_stream
 
 if TYPE_CHECKING:
@@ -42,10 +43,12 @@ __all__ = [
     "PendingApprovals",
     "RedisApprovalStore",
     "Resumption",
+    "SessionFactory",
     "SyncToolStream",
     "ToolStream",
     "agent_tool_progress",
     "approval_responses",
+    "chat_session_id",
     "client_tool",
     "to_agent_input",
     "tool_stream",

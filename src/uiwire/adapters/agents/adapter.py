@@ -21,6 +21,11 @@ writes into the ``StreamContext``. Writes are awaited: a slow client slows the r
   without its input (the conversation, files and all): resuming rebuilds it from the
   turn's messages. A record over ``approval_max_bytes`` is not kept: the run ends with
   ``PausedRunTooLarge`` (a masked ``error`` for the client).
+* With ``sessions``, ``begin_turn`` runs each chat with its own Agents SDK ``Session``
+  (``sessions``): the run's input is the new user message only, the session holds the
+  model's own items, cut to the trusted conversation before each new turn. A pause then
+  leaves its input out of the record too when the session holds it: resuming reads it
+  back from there.
 * Exceptions (max turns, guardrail tripwires, refusals, model errors) propagate, after
   every event before them was sent; ``ctx.run`` turns them into a masked ``error``.
 """
@@ -36,6 +41,7 @@ from collections.abc import AsyncGenerator
 from typing import TYPE_CHECKING, Any, cast
 
 from agents import Agent, RunConfig, Runner, RunResultStreaming, RunState, TResponseInputItem
+from agents.memory import Session
 
 from uiwire._errors import ApprovalError, ChatRequestError, FieldError, PausedRunTooLarge
 from uiwire.adapters.agents._channel import (
@@ -55,6 +61,7 @@ from uiwire.adapters.agents.approvals import (
     take_pending,
 )
 from uiwire.adapters.agents.history import to_agent_input
+from uiwire.adapters.agents.sessions import SessionFactory, align_session, chat_session
 from uiwire.protocol.ui_message import UIMessage
 from uiwire.stream.context import StreamContext
 
@@ -108,6 +115,11 @@ class AgentsAdapter:
         approval_max_bytes: the largest record a paused run may keep (1 MiB by
             default); a larger one is not kept and the run ends with
             ``PausedRunTooLarge``.
+        sessions: makes the Agents SDK ``Session`` of a chat from its id (derived
+            from owner and chat id, ``chat_session_id``), e.g. ``lambda session_id:
+            SQLAlchemySession(session_id, engine=store.engine)``. ``begin_turn`` then
+            gives the model its own items from that session instead of the converted
+            UI messages (see ``sessions``). None (the default): no session.
     """
 
     def __init__(
@@ -119,6 +131,7 @@ class AgentsAdapter:
         approvals: ApprovalStore | None = None,
         approval_ttl: float = DEFAULT_APPROVAL_TTL,
         approval_max_bytes: int = DEFAULT_APPROVAL_MAX_BYTES,
+        sessions: SessionFactory | None = None,
     ) -> None:
         if not isinstance(agent, Agent):  # pyright: ignore[reportUnnecessaryIsInstance]
             raise TypeError(f"agent must be an agents.Agent; got {type(agent).__name__}")
@@ -136,6 +149,10 @@ class AgentsAdapter:
             raise ValueError(
                 f"approval_max_bytes must be a positive int; got {approval_max_bytes!r}"
             )
+        if sessions is not None and not callable(sessions):
+            raise TypeError(
+                f"sessions must make a Session from a session id; got {type(sessions).__name__}"
+            )
         self._agent = agent
         self._run_config = instrumented(run_config)
         guard_tools(agent)
@@ -146,6 +163,7 @@ class AgentsAdapter:
         )
         self._approval_ttl = float(approval_ttl)
         self._approval_max_bytes = approval_max_bytes
+        self._sessions = sessions
 
     @property
     def agent(self) -> Agent[Any]:
@@ -213,7 +231,7 @@ class AgentsAdapter:
         """Take the paused run ``message`` (a ``UIMessage``, or a dict validated as one)
         answers from the store: the one paused in that message of ``chat_id`` for
         ``owner`` (see ``resume``)."""
-        return await self._take(message, chat_id=chat_id, owner=owner, earlier=None)
+        return await self._take(message, chat_id=chat_id, owner=owner, earlier=None, session=None)
 
     async def begin_turn(
         self, turn: ChatTurn, /, *, context: Any = None, **run_options: Any
@@ -222,8 +240,13 @@ class AgentsAdapter:
         the agent on the conversation (``to_agent_input``); a continued message resumes
         its paused run with the approvals and client-side tool results it carries.
         ``context`` and ``run_options`` are as in ``stream``: wrap this method to
-        build them from ``turn.request``."""
-        if turn.continued is None:
+        build them from ``turn.request``.
+
+        With ``sessions``, the run gets the chat's session (``session=``) and only the
+        new user message as input; the session is cut to the conversation when the
+        work starts (after the endpoint accepted the turn), not here."""
+        sessions = self._turn_sessions(run_options)
+        if turn.continued is None and sessions is None:
             items = to_agent_input(turn.messages)  # parsed messages: nothing to refuse
             return lambda ctx: self._run(
                 ctx,
@@ -234,20 +257,49 @@ class AgentsAdapter:
                 rebuildable=items,
                 run_options=run_options,
             )
+        if turn.continued is None:
+            assert sessions is not None
+            return self._session_turn(turn, sessions, context, run_options)
         try:
-            resumption = await self._take(
-                turn.continued,
-                chat_id=turn.chat_id,
-                owner=turn.owner,
-                earlier=turn.messages[:-1],
-            )
+            if sessions is None:
+                resumption = await self._take(
+                    turn.continued,
+                    chat_id=turn.chat_id,
+                    owner=turn.owner,
+                    earlier=turn.messages[:-1],
+                    session=None,
+                )
+            else:
+                async with chat_session(sessions, turn.owner, turn.chat_id) as session:
+                    resumption = await self._take(
+                        turn.continued,
+                        chat_id=turn.chat_id,
+                        owner=turn.owner,
+                        earlier=turn.messages[:-1],
+                        session=session,
+                    )
         except ApprovalError as exc:
             where = f"messages[{len(turn.messages) - 1}]"
             field = f"{where}.{exc.field}" if exc.field else where
             raise ChatRequestError(
                 [FieldError(field, str(exc), "approval")], status_code=exc.status_code
             ) from None
-        return lambda ctx: self.stream_into(ctx, resumption, context=context, **run_options)
+        if sessions is None:
+            return lambda ctx: self.stream_into(ctx, resumption, context=context, **run_options)
+
+        async def resumed(ctx: StreamContext[Any]) -> RunResultStreaming:
+            async with chat_session(sessions, turn.owner, turn.chat_id) as session:
+                options: dict[str, Any] = {**run_options, "session": session}
+                return await self.stream_into(ctx, resumption, context=context, **options)
+
+        return resumed
+
+    async def forget_chat(self, chat_id: str, /, *, owner: str | None) -> None:
+        """Empty the session of ``chat_id`` of ``owner`` (with ``sessions``; else
+        nothing): call it when the chat is deleted, so the model's items go with it."""
+        if self._sessions is not None:
+            async with chat_session(self._sessions, owner, chat_id) as session:
+                await session.clear_session()
 
     async def stream_into(
         self,
@@ -281,6 +333,36 @@ class AgentsAdapter:
 
     # --- internals ------------------------------------------------------------------------
 
+    def _turn_sessions(self, run_options: dict[str, Any]) -> SessionFactory | None:
+        """The adapter's session factory, for ``begin_turn``."""
+        if self._sessions is not None and "session" in run_options:
+            raise ValueError("pass session= to begin_turn or sessions= to AgentsAdapter, not both")
+        return self._sessions
+
+    def _session_turn(
+        self, turn: ChatTurn, sessions: SessionFactory, context: Any, run_options: dict[str, Any]
+    ) -> ChatWork:
+        """A new turn of a chat with a session: only the new message is input. The
+        session is made and cut when the work runs, after the endpoint accepted the
+        turn."""
+        new_input = to_agent_input(turn.messages[-1:])
+        earlier = turn.messages[:-1]
+
+        async def work(ctx: StreamContext[Any]) -> RunResultStreaming:
+            async with chat_session(sessions, turn.owner, turn.chat_id) as session:
+                await align_session(session, earlier)
+                return await self._run(
+                    ctx,
+                    new_input,
+                    context=context,
+                    chat_id=turn.chat_id,
+                    owner=turn.owner,
+                    rebuildable=session,
+                    run_options={**run_options, "session": session},
+                )
+
+        return work
+
     async def _take(
         self,
         message: Any,
@@ -288,18 +370,27 @@ class AgentsAdapter:
         chat_id: str | None,
         owner: str | None,
         earlier: Sequence[UIMessage] | None,
+        session: Session | None,
     ) -> Resumption:
         """``take_approvals``; ``earlier`` are the turn's messages before ``message``,
-        from which a run stored without its input gets it back."""
+        from which a run stored without its input gets it back; with a ``session`` it
+        is read back from the session, which holds it first."""
         typed = as_message(message)
-        conversation = None if earlier is None else to_agent_input(earlier)
+        if session is not None:
+            conversation: list[TResponseInputItem] | None = await session.get_items()
+        else:
+            conversation = None if earlier is None else to_agent_input(earlier)
         pending, answers = await take_pending(
             self._approvals,
             typed,
             chat_id=chat_id,
             owner=owner,
             conversation_items=None if conversation is None else len(conversation),
+            prefix=session is not None,
         )
+        if session is not None:
+            held = pending.input_items
+            conversation = None if held is None or conversation is None else conversation[:held]
         return Resumption(typed, pending, answers, chat_id, owner, conversation)
 
     async def _run(
@@ -310,12 +401,12 @@ class AgentsAdapter:
         context: Any,
         chat_id: str | None,
         owner: str | None,
-        rebuildable: list[TResponseInputItem] | None,
+        rebuildable: list[TResponseInputItem] | Session | None,
         run_options: dict[str, Any],
     ) -> RunResultStreaming:
         """``stream_into``. ``rebuildable``: the input a resumption of this run can
-        rebuild (the turn's conversation); a pause whose input is exactly that is stored
-        without it."""
+        rebuild (the turn's conversation, or the session that holds it first); a pause
+        whose input is exactly that is stored without it."""
         if not isinstance(ctx, StreamContext):  # pyright: ignore[reportUnnecessaryIsInstance]
             raise TypeError(f"ctx must be a uiwire.StreamContext; got {type(ctx).__name__}")
         _check_input(input)
@@ -406,7 +497,7 @@ class AgentsAdapter:
         channel: RunChannel,
         chat_id: str | None,
         owner: str | None,
-        rebuildable: list[TResponseInputItem] | None,
+        rebuildable: list[TResponseInputItem] | Session | None,
     ) -> None:
         approval_ids = iter(PendingApprovals.approval_ids(len(result.interruptions)))
         calls: dict[str, tuple[str, str]] = {}
@@ -419,7 +510,11 @@ class AgentsAdapter:
                 calls[next(approval_ids)] = (call_id, str(item.name))
         state = result.to_state().to_json()
         # the conversation (every earlier file as a data: URL) is most of the state: keep
-        # it out when a resumption rebuilds it, from the same turn's messages
+        # it out when a resumption rebuilds it, from the same turn's messages or from the
+        # session, which holds the run's input before the items of the run
+        if rebuildable is not None and not isinstance(rebuildable, list):
+            held = await rebuildable.get_items()
+            rebuildable = held[: len(result.input)]
         input_items = None
         if rebuildable is not None and result.input == rebuildable:
             state["original_input"] = []

@@ -266,11 +266,13 @@ async def take_pending(
     chat_id: str | None,
     owner: str | None,
     conversation_items: int | None = None,
+    prefix: bool = False,
 ) -> tuple[PendingApprovals, Answers]:
     """Take the paused run that ``message`` continues in ``chat_id`` for ``owner``,
     checked against its answers. A run paused elsewhere is not found (404).
     ``conversation_items``: the number of input items the turn's messages before
-    ``message`` make, to rebuild a run stored without its input (None: no turn).
+    ``message`` make, to rebuild a run stored without its input (None: no turn);
+    with ``prefix``, the items of the chat's session, whose first ones are the input.
 
     On any mismatch the record is put back and ``ApprovalError`` raised.
     """
@@ -308,7 +310,7 @@ async def take_pending(
     pending = PendingApprovals.loads(record)
     try:
         checked = _check(pending, message_id, answers, results)
-        _check_conversation(pending, conversation_items)
+        _check_conversation(pending, conversation_items, prefix=prefix)
     except ApprovalError:
         remaining = pending.expires_at - time.time()
         if remaining > 0:
@@ -370,8 +372,11 @@ def _check(
     return Answers(by_call, client)
 
 
-def _check_conversation(pending: PendingApprovals, conversation_items: int | None) -> None:
-    """A run stored without its input needs it rebuilt from the same conversation."""
+def _check_conversation(
+    pending: PendingApprovals, conversation_items: int | None, *, prefix: bool
+) -> None:
+    """A run stored without its input needs it rebuilt from the same conversation (or
+    from a session holding at least that many items)."""
     if pending.input_items is None:
         return
     if conversation_items is None:
@@ -381,6 +386,8 @@ def _check_conversation(pending: PendingApprovals, conversation_items: int | Non
             status_code=422,
             field=None,
         )
+    if prefix and conversation_items >= pending.input_items:
+        return
     if conversation_items != pending.input_items:
         raise ApprovalError(
             f"the conversation before the message changed since the run paused "
