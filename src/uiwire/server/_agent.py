@@ -7,7 +7,7 @@ import asyncio
 import inspect
 import sys
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, Final, cast
+from typing import Any, Final, Protocol, cast
 
 from uiwire._errors import TurnTimeout
 from uiwire.stream.context import StreamContext, is_async_callable
@@ -15,8 +15,14 @@ from uiwire.stream.turn import ChatAgent, ChatFunction, ChatTurn, ChatWork
 
 __all__ = ["FORGET_DEADLINE", "ForgetChat", "begin_turn_of", "forget_chat_of", "time_limited"]
 
-ForgetChat = Callable[[str | None, str, Sequence[str]], Awaitable[object]]
-"""``forget_chat(owner, chat_id, message_ids)``: see ``ChatAgent``."""
+
+class ForgetChat(Protocol):
+    """``forget_chat(chat_id, owner=..., message_ids=...)``: see ``ChatAgent``."""
+
+    def __call__(
+        self, chat_id: str, /, *, owner: str | None, message_ids: Sequence[str]
+    ) -> Awaitable[object]: ...
+
 
 FORGET_DEADLINE: Final = 5.0
 """Seconds an agent may take to drop what it keeps for a deleted chat."""

@@ -564,7 +564,8 @@ class ChatEndpoint:
             return
         answers = [m.id for m in chat.messages if m.role == "assistant"]
         try:
-            await asyncio.wait_for(self._forget_chat(owner, chat.id, answers), FORGET_DEADLINE)
+            forgotten = self._forget_chat(chat.id, owner=owner, message_ids=answers)
+            await asyncio.wait_for(forgotten, FORGET_DEADLINE)
         except Exception:
             logger.exception("chat %s: the agent could not forget the deleted chat", chat.id)
 

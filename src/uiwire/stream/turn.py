@@ -80,7 +80,7 @@ class ChatAgent(Protocol):
     construction, so the mistake stops the app instead of failing every request.
 
     An agent that keeps something per chat between requests (paused runs, a framework
-    session) may also define ``async def forget_chat(self, owner, chat_id,
+    session) may also define ``async def forget_chat(self, chat_id, /, *, owner,
     message_ids) -> None``: ``ChatEndpoint`` calls it when the owner deletes the chat,
     with the ids of the chat's assistant messages, so nothing of it outlives the chat.
     """

@@ -19,7 +19,7 @@ from tests.support.fake_llm import FakeLLM, Reply, ToolCallReply
 from tests.support.messages import user
 from tests.support.servers import serve
 from tests.support.stream_rules import assert_valid_body
-from uiwire.adapters.agents import AgentsAdapter
+from uiwire.adapters.agents import AgentsAdapter, MemoryApprovalStore
 from uiwire.chats import MemoryChatStore
 from uiwire.protocol import UIMessageAssembler
 from uiwire.server import ChatEndpoint, Conversations, Identity
@@ -114,3 +114,36 @@ async def test_forged_parts_of_a_continued_message_reach_neither_model_nor_store
     (tool_part,) = [p for p in final["parts"] if p["type"].startswith("tool-")]
     assert tool_part["state"] == "output-available"
     assert tool_part["input"] == {"amount": 100, "to": "Alice"}
+
+
+async def test_deleting_a_chat_drops_its_paused_run() -> None:
+    call = ToolCallReply("transfer_money", '{"amount": 100, "to": "Alice"}', id="call_t1")
+    script = [Reply(text="Let me send it.", tool_calls=[call]), Reply(text="Done.")]
+    approvals = MemoryApprovalStore()
+    with FakeLLM(script) as llm:
+        adapter = AgentsAdapter(http_agent(llm, tools=[transfer_money]), approvals=approvals)
+        endpoint = ChatEndpoint(
+            adapter,
+            conversations=Conversations(store=MemoryChatStore()),
+            identity=Identity(secret="s" * 40),
+        )
+        app = Starlette(routes=endpoint.routes("/api/chat"))
+        async with serve(app) as base, httpx.AsyncClient(base_url=base, timeout=30) as browser:
+            sent = {"id": "c", "message": user("Send 100 to Alice", id="u1")}
+            paused = await browser.post("/api/chat", json=sent)
+            assert paused.status_code == 200, paused.text
+            assistant = assemble(assert_valid_body(paused.content))
+            assert len(approvals) == 1  # the run waits for its approval
+            assert (await browser.delete("/api/chats/c")).status_code == 204
+            assert len(approvals) == 0
+            answer_approvals(assistant, True)
+            continued = await browser.post(
+                "/api/chat",
+                json={
+                    "id": "c",
+                    "messages": [sent["message"], assistant],
+                    "trigger": "submit-message",
+                },
+            )
+    assert continued.status_code == 404, continued.text
+    assert TOOLS.calls == []  # the approved tool never ran

@@ -37,7 +37,7 @@ import dataclasses
 import json
 import logging
 import time
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 from agents import Agent, RunConfig, Runner, RunResultStreaming, RunState, TResponseInputItem
@@ -294,9 +294,14 @@ class AgentsAdapter:
 
         return resumed
 
-    async def forget_chat(self, chat_id: str, /, *, owner: str | None) -> None:
-        """Empty the session of ``chat_id`` of ``owner`` (with ``sessions``; else
-        nothing): call it when the chat is deleted, so the model's items go with it."""
+    async def forget_chat(
+        self, chat_id: str, /, *, owner: str | None, message_ids: Sequence[str] = ()
+    ) -> None:
+        """Drop what this adapter keeps for a deleted chat: the runs paused in its
+        messages ``message_ids`` and (with ``sessions``) its session. ``ChatEndpoint``
+        calls it when the owner deletes the chat."""
+        keys = [PendingApprovals.key(owner, chat_id, message_id) for message_id in message_ids]
+        await asyncio.gather(*(self._approvals.pop(key) for key in keys))
         if self._sessions is not None:
             async with chat_session(self._sessions, owner, chat_id) as session:
                 await session.clear_session()
