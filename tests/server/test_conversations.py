@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -448,3 +450,51 @@ async def test_a_stop_sent_while_the_answer_begins_is_kept(
     assert stopped["id"] == chunks[0]["messageId"]
     assert chat["interrupted"] == []
     assert [r.status for r in saved] == ["abort"]
+
+
+TITLE_THREADS: list[int] = []
+
+
+def titled(text: str) -> str:
+    """A sync title hook that blocks (as one calling a model would): it must run off the
+    event loop's thread."""
+    TITLE_THREADS.append(threading.get_ident())
+    time.sleep(0.2)
+    return f"About {text}"
+
+
+async def never_titled(message: UIMessage) -> str:
+    await asyncio.Event().wait()
+    raise AssertionError("unreachable")
+
+
+def broken_title(message: UIMessage) -> str:
+    raise RuntimeError("the title model is down")
+
+
+@pytest.mark.parametrize(
+    ("hook", "expected"),
+    [
+        (lambda m: titled(m.parts[0].text), "About the weather"),
+        (never_titled, "the weather"),
+        (broken_title, "the weather"),
+    ],
+    ids=["sync-blocking", "never-answers", "raises"],
+)
+async def test_the_title_hook_has_a_deadline_and_never_fails_the_turn(
+    hook: Any, expected: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    TITLE_THREADS.clear()
+    conversations = Conversations(store=MemoryChatStore(), title=hook, title_timeout=0.5)
+    endpoint = ChatEndpoint(echo, conversations=conversations)
+    async with (
+        serve(Starlette(routes=endpoint.routes())) as base,
+        httpx.AsyncClient(base_url=base, timeout=30) as browser,
+    ):
+        chunks = await ask(browser, "c", "the weather")
+        listed = (await browser.get("/api/chats")).json()["chats"]
+    assert chunks[-1] == {"type": "finish"}
+    assert [c["title"] for c in listed] == [expected]
+    failed = [r for r in caplog.records if "title hook failed" in r.getMessage()]
+    assert len(failed) == (0 if expected.startswith("About") else 1)
+    assert threading.get_ident() not in TITLE_THREADS  # the test's loop runs the server

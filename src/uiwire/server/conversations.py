@@ -15,19 +15,24 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import inspect
+import logging
 import re
 from collections.abc import Awaitable, Callable
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from uiwire.chats.store import Chat, ChatInfo, ChatStore
 from uiwire.protocol.ui_message import UIMessage
+from uiwire.stream.context import is_async_callable
 
 __all__ = ["Conversations", "TitleHook", "default_title"]
 
 TitleHook = Callable[[UIMessage], Awaitable[str] | str]
 """``title(first_user_message)``: a new chat's title."""
+
+logger = logging.getLogger("uiwire")
 
 TITLE_LENGTH: Final = 80
 _SPACE = re.compile(r"\s+")
@@ -49,11 +54,14 @@ class Conversations:
 
     ``store``: a ``ChatStore`` (``SQLChatStore`` in a database; ``MemoryChatStore`` for
     one process and tests). ``title``: a new chat's title from its first user message
-    (``default_title`` by default; may be ``async``).
+    (``default_title`` by default; may be ``async``; a sync one runs in a thread).
+    ``title_timeout``: seconds the first answer waits for it; past them, or when it
+    raises, the chat gets ``default_title`` (and the hook's failure is logged).
     """
 
     store: ChatStore
     title: TitleHook | None = None
+    title_timeout: float = 2.0
 
     def __post_init__(self) -> None:
         if not isinstance(self.store, ChatStore):  # pyright: ignore[reportUnnecessaryIsInstance]
@@ -63,17 +71,33 @@ class Conversations:
             )
         if self.title is not None and not callable(self.title):
             raise TypeError(f"title must be callable; got {type(self.title).__name__}")
+        timeout = self.title_timeout
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:  # pyright: ignore[reportUnnecessaryIsInstance]
+            raise ValueError(f"title_timeout must be a positive number of seconds; got {timeout!r}")
 
     async def title_of(self, message: UIMessage) -> str:
-        """A new chat's title (the hook's, or ``default_title``), as a string."""
-        if self.title is None:
+        """A new chat's title: the hook's within ``title_timeout``, else
+        ``default_title``. The hook's failures never fail the turn."""
+        hook = self.title
+        if hook is None:
             return default_title(message)
-        title = self.title(message)
-        if inspect.isawaitable(title):
-            title = await title
-        if not isinstance(title, str):  # pyright: ignore[reportUnnecessaryIsInstance]
-            raise TypeError(f"the title hook must return a str; got {type(title).__name__}")
+        try:
+            title = await asyncio.wait_for(_call_title(hook, message), self.title_timeout)
+            if not isinstance(title, str):  # pyright: ignore[reportUnnecessaryIsInstance]
+                raise TypeError(f"the title hook must return a str; got {type(title).__name__}")
+        except Exception:  # asyncio.TimeoutError included
+            logger.exception("the title hook failed; the chat gets the default title")
+            return default_title(message)
         return title[:200]
+
+
+async def _call_title(hook: TitleHook, message: UIMessage) -> str:
+    if is_async_callable(hook):
+        return await cast("Awaitable[str]", hook(message))
+    title = await asyncio.to_thread(hook, message)  # a sync hook may block (an LLM call)
+    if inspect.isawaitable(title):
+        title = await title
+    return title
 
 
 def chat_summary(info: ChatInfo) -> dict[str, Any]:
