@@ -3,13 +3,11 @@ session's PostgreSQL server."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 
-import asyncpg
 import pytest
 
-from tests.support.postgres import PostgresServer
+from tests.support.chat_stores import empty_database
 from uiwire.chats import SQLChatStore
 
 
@@ -18,18 +16,8 @@ async def database_url(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[str]:
     """The URL of an empty database: a new SQLite file, or a new PostgreSQL database."""
-    if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('chats')}/chats.db"
-        return
-    server: PostgresServer = request.getfixturevalue("postgres_server")
-    name = f"chats_{uuid.uuid4().hex}"
-    admin = await asyncpg.connect(server.dsn())
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        yield server.url(name)
-        await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
+    async with empty_database(request.param, request, tmp_path_factory) as url:
+        yield url
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@ things out. They are gone when the process ends; ``SQLChatStore`` keeps them."""
 
 from __future__ import annotations
 
-import base64
 import collections
 import dataclasses
 import datetime
@@ -11,6 +10,14 @@ import secrets
 from collections.abc import Sequence
 
 from uiwire._errors import ChatConflict
+from uiwire.chats._rules import (
+    check_finish,
+    check_kept,
+    check_page,
+    check_turn,
+    make_cursor,
+    read_cursor,
+)
 from uiwire.chats.store import AnswerState, Chat, ChatInfo, ChatPage, ChatStore, TurnTicket
 from uiwire.protocol.ui_message import UIMessage
 
@@ -41,6 +48,7 @@ class MemoryChatStore(ChatStore):
         self._max_chats = max_chats
         self._chats: collections.OrderedDict[tuple[str, str], _Chat] = collections.OrderedDict()
         self._secret = secrets.token_bytes(32)
+        self._cursor_key = secrets.token_bytes(32)
         self._clock = 0  # orders updates made within one clock tick
 
     async def get(self, owner: str, chat_id: str) -> Chat | None:
@@ -57,16 +65,16 @@ class MemoryChatStore(ChatStore):
     async def list_chats(
         self, owner: str, *, limit: int = 50, before: str | None = None
     ) -> ChatPage:
-        if type(limit) is not int or not 1 <= limit <= 100:
-            raise ValueError(f"limit must be an int from 1 to 100; got {limit!r}")
+        check_page(limit, before)
         mine = [c.info for c in reversed(self._chats.values()) if c.info.owner == owner]
         start = 0
         if before is not None:
-            after = _cursor_chat(before)
+            _, after = read_cursor(self._cursor_key, owner, before)
             start = next((i + 1 for i, info in enumerate(mine) if info.id == after), len(mine))
         page = tuple(mine[start : start + limit])
         more = start + limit < len(mine)
-        return ChatPage(chats=page, next_cursor=_cursor(page[-1].id) if more and page else None)
+        cursor = make_cursor(self._cursor_key, owner, 0, page[-1].id) if more and page else None
+        return ChatPage(chats=page, next_cursor=cursor)
 
     async def start_turn(
         self,
@@ -79,13 +87,12 @@ class MemoryChatStore(ChatStore):
         answer: UIMessage,
         title: str,
     ) -> TurnTicket:
+        check_turn(version=version, keep=keep, add=add, answer=answer)
         chat = self._chats.get((owner, chat_id))
         now = datetime.datetime.now(datetime.timezone.utc)
         if version is None:
             if chat is not None:
-                raise ChatConflict(f"chat {chat_id!r} exists already")
-            if keep != 0:
-                raise ValueError("a new chat keeps no messages")
+                raise ChatConflict(f"chat {chat_id!r} already exists")
             info = ChatInfo(
                 id=chat_id, owner=owner, title=title, created_at=now, updated_at=now, version=0
             )
@@ -93,9 +100,7 @@ class MemoryChatStore(ChatStore):
         elif chat is None or chat.info.version != version:
             raise ChatConflict(f"chat {chat_id!r} changed since it was read")
         rows = chat.rows[:keep]
-        new_ids = [m.id for m in (*add, answer)]
-        if len({*new_ids, *(r.message.id for r in rows)}) != len(rows) + len(new_ids):
-            raise ValueError("message ids must be unique in a chat")
+        check_kept(keep, [r.message.id for r in rows], [m.id for m in (*add, answer)])
         turn = chat.info.version + 1
         rows += [_Row(m, None, turn) for m in add]
         rows.append(_Row(answer, "running", turn))
@@ -106,6 +111,7 @@ class MemoryChatStore(ChatStore):
         return TurnTicket(owner=owner, chat_id=chat_id, message_id=answer.id, turn=turn)
 
     async def finish_turn(self, ticket: TurnTicket, message: UIMessage, state: AnswerState) -> bool:
+        check_finish(ticket, message, state)
         chat = self._chats.get((ticket.owner, ticket.chat_id))
         if chat is None:
             return False
@@ -135,14 +141,3 @@ class MemoryChatStore(ChatStore):
         self._chats.move_to_end(key)
         while len(self._chats) > self._max_chats:
             self._chats.popitem(last=False)
-
-
-def _cursor(chat_id: str) -> str:
-    return base64.urlsafe_b64encode(chat_id.encode()).decode().rstrip("=")
-
-
-def _cursor_chat(cursor: str) -> str:
-    try:
-        return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-    except ValueError:
-        raise ValueError(f"not a chat list cursor: {cursor[:40]!r}") from None

@@ -24,8 +24,6 @@ JSON text and back runs off the event loop when there is much of it.
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import datetime
 import hashlib
 import hmac
@@ -61,6 +59,15 @@ with needs_extra("sqlalchemy", extra="sql", needed_by="SQLChatStore", package="S
 
 from uiwire._errors import ChatConflict, ChatStoreError
 from uiwire.chats import _json_text
+from uiwire.chats._rules import (
+    ANSWER_STATES,
+    check_finish,
+    check_kept,
+    check_page,
+    check_turn,
+    make_cursor,
+    read_cursor,
+)
 from uiwire.chats.store import (
     AnswerState,
     Chat,
@@ -77,7 +84,6 @@ T = TypeVar("T")
 
 OFF_LOOP_BYTES: Final = 64 * 1024
 """JSON text longer than this (in one call) is parsed off the event loop."""
-_ANSWER_STATES: Final = frozenset(("running", "finish", "error", "abort", "disconnect"))
 _EPOCH: Final = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
 _CURSOR_KEY_LABEL: Final = b"uiwire chat list cursor"
 
@@ -178,7 +184,7 @@ class SQLChatStore(ChatStore):
             )
             loaded = await _off_loop_if_big(_load_messages, [row.body for row in rows])
             answers: dict[str, AnswerState] = {
-                _uncolumn(row.message_id): row.state for row in rows if row.state in _ANSWER_STATES
+                _uncolumn(row.message_id): row.state for row in rows if row.state in ANSWER_STATES
             }
             return Chat(info=info, messages=loaded, answers=answers, active_turn=first.active_turn)
 
@@ -187,10 +193,7 @@ class SQLChatStore(ChatStore):
     async def list_chats(
         self, owner: str, *, limit: int = 50, before: str | None = None
     ) -> ChatPage:
-        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 100:  # pyright: ignore[reportUnnecessaryIsInstance]
-            raise ValueError(f"limit must be an integer from 1 to 100; got {limit!r}")
-        if before is not None and not isinstance(before, str):  # pyright: ignore[reportUnnecessaryIsInstance]
-            raise ValueError("before must be a cursor string (a page's next_cursor)")
+        check_page(limit, before)
 
         async def read() -> ChatPage:
             key = await self._cursor_key()
@@ -207,7 +210,7 @@ class SQLChatStore(ChatStore):
                 .limit(limit + 1)
             )
             if before is not None:
-                updated_at, last_id = _read_cursor(key, owner, before)
+                updated_at, last_id = read_cursor(key, owner, before)
                 query = query.where(
                     sa.tuple_(chats.c.updated_at, chats.c.id)
                     < sa.tuple_(sa.literal(updated_at), sa.literal(last_id))
@@ -228,7 +231,7 @@ class SQLChatStore(ChatStore):
             )
             last = page[-1] if page else None
             more = len(rows) > limit and last is not None
-            cursor = _make_cursor(key, owner, last.updated_at, last.id) if more and last else None
+            cursor = make_cursor(key, owner, last.updated_at, last.id) if more and last else None
             return ChatPage(chats=infos, next_cursor=cursor)
 
         return await self._call(read)
@@ -244,7 +247,7 @@ class SQLChatStore(ChatStore):
         answer: UIMessage,
         title: str,
     ) -> TurnTicket:
-        _check_turn(version=version, keep=keep, add=add, answer=answer)
+        check_turn(version=version, keep=keep, add=add, answer=answer)
         new = [*add, answer]
         new_ids = {_column(message.id) for message in new}
         key = {"id": _column(chat_id), "owner": _column(owner)}
@@ -306,12 +309,7 @@ class SQLChatStore(ChatStore):
         return await self._call(write)
 
     async def finish_turn(self, ticket: TurnTicket, message: UIMessage, state: AnswerState) -> bool:
-        if state not in _ANSWER_STATES:
-            raise ValueError(f"state must be one of {sorted(_ANSWER_STATES)}; got {state!r}")
-        if message.id != ticket.message_id:
-            raise ValueError(
-                f"message.id {message.id!r} is not the ticket's answer {ticket.message_id!r}"
-            )
+        check_finish(ticket, message, state)
         (body,) = await asyncio.to_thread(_dump_messages, [message])
         chat_id = _column(ticket.chat_id)
         answer_row = sa.and_(
@@ -480,27 +478,6 @@ def _sqlite_settings(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def _check_turn(
-    *, version: int | None, keep: int, add: Sequence[UIMessage], answer: UIMessage
-) -> None:
-    if isinstance(keep, bool) or not isinstance(keep, int) or keep < 0:  # pyright: ignore[reportUnnecessaryIsInstance]
-        raise ValueError(f"keep must be a count of messages (0 or more); got {keep!r}")
-    if version is None and keep:
-        raise ValueError(f"keep must be 0 for a new chat (version None); got {keep}")
-    if version is not None and (isinstance(version, bool) or not isinstance(version, int)):  # pyright: ignore[reportUnnecessaryIsInstance]
-        raise ValueError(f"version must be an integer or None; got {version!r}")
-    if answer.role != "assistant":
-        raise ValueError(f"answer must be an assistant message; got role {answer.role!r}")
-    for index, message in enumerate(add):
-        if message.role == "assistant":
-            raise ValueError(
-                f"add[{index}] is an assistant message: only the answer is the server's"
-            )
-    ids = [message.id for message in (*add, answer)]
-    if len(set(ids)) != len(ids):
-        raise ValueError(f"message ids must be unique in the chat; got {ids}")
-
-
 async def _keep_messages(
     conn: AsyncConnection, owner: str, chat_id: str, keep: int, new_ids: set[str]
 ) -> None:
@@ -513,12 +490,7 @@ async def _keep_messages(
             )
         )
     ).scalars()
-    kept_ids = set(kept)
-    if len(kept_ids) < keep:
-        raise ValueError(f"keep is {keep} but the chat has {len(kept_ids)} messages")
-    clash = kept_ids & new_ids
-    if clash:
-        raise ValueError(f"message ids must be unique in the chat; {sorted(clash)} are kept")
+    check_kept(keep, set(kept), new_ids)
     await conn.execute(
         messages.delete().where(
             messages.c.owner == owner, messages.c.chat_id == chat_id, messages.c.position >= keep
@@ -562,35 +534,3 @@ def _now() -> int:
 
 def _time(microseconds: int) -> datetime.datetime:
     return _EPOCH + datetime.timedelta(microseconds=microseconds)
-
-
-def _make_cursor(key: bytes, owner: str, updated_at: int, chat_id: str) -> str:
-    payload = f"{updated_at}:{chat_id}".encode()
-    tag = _cursor_tag(key, owner, payload)
-    return f"{_b64(payload)}.{_b64(tag)}"
-
-
-def _read_cursor(key: bytes, owner: str, cursor: str) -> tuple[int, str]:
-    """``ValueError`` unless ``cursor`` is one ``_make_cursor`` made for ``owner``."""
-    try:
-        encoded_payload, _, encoded_tag = cursor.partition(".")
-        payload, tag = _unb64(encoded_payload), _unb64(encoded_tag)
-        if not hmac.compare_digest(tag, _cursor_tag(key, owner, payload)):
-            raise ValueError("bad tag")
-        updated_at, _, chat_id = payload.decode().partition(":")
-        return int(updated_at), chat_id
-    except (ValueError, binascii.Error, UnicodeError):
-        raise ValueError("before is not a cursor this chat store made") from None
-
-
-def _cursor_tag(key: bytes, owner: str, payload: bytes) -> bytes:
-    message = owner.encode("utf-8", "surrogatepass") + b"\0" + payload
-    return hmac.new(key, message, hashlib.sha256).digest()[:16]
-
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
