@@ -95,10 +95,25 @@ def served() -> Iterator[tuple[Chat, str]]:
         yield chat, base
 
 
+@pytest.fixture(scope="module")
+def served_kept() -> Iterator[tuple[Chat, str]]:
+    """The default endpoint: server-kept conversations with their history routes, and
+    an anonymous owner per cookie."""
+    chat = Chat()
+    with serve_in_thread(chat.app) as base:
+        yield chat, base
+
+
 OPERATIONS = [
     ("POST", "/api/chat"),
     ("GET", "/api/chat/{id}/stream"),
     ("POST", "/api/chat/{id}/stop"),
+]
+HISTORY_OPERATIONS = [
+    ("GET", "/api/chats"),
+    ("GET", "/api/chats/{id}"),
+    ("DELETE", "/api/chats/{id}"),
+    ("POST", "/api/chat/{id}/stop"),  # with an owner: a JSON body only
 ]
 CHECKS = [
     not_a_server_error,
@@ -157,6 +172,43 @@ def test_no_generated_request_is_a_server_error(
     and not (``negative``): never a 5xx, always a documented status and body, and an
     invalid one is refused."""
     chat, base = served
+    statuses = fuzz(base, method, path, mode)
+    figures[f"{method} {path}, {mode.value}"] = statuses
+    if mode is GenerationMode.NEGATIVE:
+        assert all(400 <= status < 500 for status in statuses), statuses
+    elif path == "/api/chat":  # valid bodies reach the agent, not only the parser
+        assert statuses[200] >= EXAMPLES // 4, statuses
+        assert len(chat.turns) >= statuses[200]
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
+@pytest.mark.parametrize(("method", "path"), HISTORY_OPERATIONS)
+def test_no_generated_history_request_is_a_server_error(
+    served_kept: tuple[Chat, str],
+    figures: dict[str, collections.Counter[int]],
+    method: str,
+    path: str,
+    mode: GenerationMode,
+) -> None:
+    """The same for the history routes and the owner's stop, on the default endpoint."""
+    chat, base = served_kept
+    statuses = fuzz(base, method, path, mode)
+    figures[f"{method} {path} (kept chats), {mode.value}"] = statuses
+    if mode is GenerationMode.POSITIVE:  # (negative ones: no 5xx, refused when invalid)
+        # a new anonymous owner each, who has no chat and runs nothing; a 413 or 422 is a
+        # value the schema's types allow and the route refuses (a cursor it never made, a
+        # stop body over 1 KiB)
+        assert set(statuses) <= {200, 204, 404, 413, 422}, statuses
+        assert statuses[200] + statuses[204] + statuses[404] >= EXAMPLES // 5, statuses
+    assert chat.turns == []
+    assert chat.saved == []
+
+
+def fuzz(base: str, method: str, path: str, mode: GenerationMode) -> collections.Counter[int]:
+    """The statuses of the requests schemathesis generates for one operation of the
+    served schema, each checked against it."""
     document = httpx.get(f"{base}/openapi.json").json()
     operation = schemathesis.openapi.from_dict(document)[path][method]
     calls: list[int] = []
@@ -175,13 +227,8 @@ def test_no_generated_request_is_a_server_error(
 
     check()
     statuses = collections.Counter(calls)
-    figures[f"{method} {path}, {mode.value}"] = statuses
     assert statuses.total() >= EXAMPLES // 2, statuses  # it did generate and send requests
-    if mode is GenerationMode.NEGATIVE:
-        assert all(400 <= status < 500 for status in statuses), statuses
-    elif path == "/api/chat":  # valid bodies reach the agent, not only the parser
-        assert statuses[200] >= EXAMPLES // 4, statuses
-        assert len(chat.turns) >= statuses[200]
+    return statuses
 
 
 def test_the_served_schema_documents_the_three_routes(served: tuple[Chat, str]) -> None:

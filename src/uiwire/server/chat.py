@@ -609,13 +609,13 @@ class ChatEndpoint:
 
         With an identity, the request must say its body is JSON (415 otherwise): a page
         on another site can post a form with the user's cookies, never JSON."""
-        if self._owners is not None and request.method == "POST":
-            not_json = await require_json_object(request, what="a stop")
-            if not_json is not None:
-                return refused(not_json)
-        chat = await self._chat_named(request, ("POST",))
+        chat = await self._chat_named(request, ("POST",))  # who and which, before the body
         if isinstance(chat, Response):
             return chat
+        if self._owners is not None:
+            not_json = await require_json_object(request, what="a stop")
+            if not_json is not None:
+                return with_cookie(refused(not_json), chat.owner)
         answer = self._running.get(chat.key)
         if answer is not None and not answer.ctx.is_finished:  # written here
             answer.ctx.cancel()
