@@ -6,7 +6,9 @@ route. (What 8 MiB bodies cost the loop is measured, not asserted, in
 
 from __future__ import annotations
 
+import asyncio
 import threading
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -152,6 +154,8 @@ async def test_over_the_byte_limit_is_a_413(reader: tuple[Reader, str]) -> None:
         {"max_messages": -1},
         {"max_parts": 1.5},
         {"max_json_values": True},
+        {"body_timeout": 0},
+        {"body_timeout": "30"},
     ],
 )
 def test_limits_are_positive_ints(options: dict[str, Any]) -> None:
@@ -223,6 +227,52 @@ async def test_the_endpoints_default_limits_refuse_a_flood_of_messages(
     agent, url = endpoint
     response = await post(url, history(RequestLimits().max_messages + 1))
     assert (response.status_code, fields(response)) == (413, [("messages", "too_many_messages")])
+    assert agent.turns == []
+
+
+async def slow_post(url: str, head: bytes, sent: bytes, declared: int) -> tuple[int, Any, float]:
+    """A client that declares ``declared`` bytes of body, sends ``sent`` and then nothing:
+    the status and JSON body of the answer (the server's, at its deadline: the client
+    would wait 30 s), and how long it took."""
+    address = httpx.URL(url)
+    reader, writer = await asyncio.open_connection(address.host, address.port)
+    started = time.perf_counter()
+    try:
+        writer.write(
+            b"POST %s HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n%s"
+            b"content-length: %d\r\n\r\n%s" % (address.raw_path, head, declared, sent)
+        )
+        await writer.drain()
+        raw = await asyncio.wait_for(reader.read(65536), 30)
+    finally:
+        writer.close()
+    status = int(raw.split(b" ", 2)[1])
+    body = orjson.loads(raw.split(b"\r\n\r\n", 1)[1])
+    return status, body, time.perf_counter() - started
+
+
+async def test_a_body_that_does_not_arrive_in_time_is_a_408_naming_it() -> None:
+    agent = Agent()
+    endpoint = ChatEndpoint(agent.respond, limits=RequestLimits(body_timeout=0.5))
+    async with serve(Starlette(routes=endpoint.routes("/api/chat"))) as base:
+        # a cookie first: the stop route reads its body once it knows the caller
+        async with httpx.AsyncClient() as client:
+            cookie = (await client.get(f"{base}/api/chats")).headers["set-cookie"].split(";")[0]
+        status, body, _ = await slow_post(f"{base}/api/chat", b"", b'{"id":', 100)
+        stop = await slow_post(
+            f"{base}/api/chat/c/stop", b"cookie: %s\r\n" % cookie.encode(), b"{", 2
+        )
+    assert (status, body["error"]["fields"]) == (
+        408,
+        [
+            {
+                "field": "body",
+                "message": "the body did not arrive within 0.5 s",
+                "type": "body_timeout",
+            }
+        ],
+    )
+    assert stop[:2] == (408, body)
     assert agent.turns == []
 
 

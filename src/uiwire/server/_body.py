@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Final, cast
 
@@ -72,10 +72,17 @@ class RequestLimits:
     / ``null``; an object's keys count too): what decoding and validation cost scales
     with. Counted before the body is decoded."""
 
+    body_timeout: float = 30.0
+    """Seconds the whole body may take to arrive; a slower one is a 408 (a client
+    sending a byte a second must not hold a connection and a task for ever)."""
+
     def __post_init__(self) -> None:
         for field in dataclasses.fields(self):
             value = getattr(self, field.name)
-            if type(value) is not int or value < 1:
+            if field.name == "body_timeout":
+                if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+                    raise ValueError(f"body_timeout must be positive seconds; got {value!r}")
+            elif type(value) is not int or value < 1:
                 raise ValueError(f"{field.name} must be a positive int; got {value!r}")
 
 
@@ -146,19 +153,40 @@ async def read_chat_request(
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > max_bytes:
         raise _too_large(max_bytes)
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        chunks.append(chunk)
-        size += len(chunk)
-        if size > max_bytes:
-            raise _too_large(max_bytes)
-    body = b"".join(chunks)  # one copy: a growing buffer would copy 8 MiB dozens of times
-    del chunks
-    if size <= OFF_LOOP_BYTES:
+    body = await read_body(request, max_bytes, limits.body_timeout, too_large=_too_large)
+    if len(body) <= OFF_LOOP_BYTES:
         return _parse(body, limits, url_schemes)
     loop = asyncio.get_running_loop()
     return await loop.run_in_executor(_PARSER, _parse, body, limits, url_schemes)
+
+
+async def read_body(
+    request: Request,
+    max_bytes: int,
+    timeout: float,
+    *,
+    too_large: Callable[[int], ChatRequestError],
+) -> bytes:
+    """The whole body, read within ``timeout`` seconds (408 otherwise) and never past
+    ``max_bytes`` (``too_large(max_bytes)`` otherwise)."""
+
+    async def read() -> bytes:
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in request.stream():
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > max_bytes:
+                raise too_large(max_bytes)
+        return b"".join(chunks)  # one copy: a growing buffer would copy 8 MiB dozens of times
+
+    try:
+        return await asyncio.wait_for(read(), timeout)
+    except asyncio.TimeoutError:
+        message = f"the body did not arrive within {timeout:g} s"
+        raise ChatRequestError(
+            [FieldError("body", message, "body_timeout")], status_code=408
+        ) from None
 
 
 def _too_much(field: str, message: str, kind: str) -> ChatRequestError:
@@ -192,19 +220,25 @@ SMALL_BODY_BYTES: Final = 1024
 """The most a request whose body says nothing (``{}``) may send."""
 
 
-async def require_json_object(request: Request, *, what: str) -> ChatRequestError | None:
-    """None when the body is a small JSON object (``{}``), else the 415/413/422: a page on
-    another site cannot send one with the user's cookies."""
+async def require_json_object(
+    request: Request, *, what: str, timeout: float
+) -> ChatRequestError | None:
+    """None when the body is a small JSON object (``{}``), else the 415/413/422 (408 if
+    it takes over ``timeout`` seconds): a page on another site cannot send one with the
+    user's cookies."""
     refused = require_json(request, what=what)
     if refused is not None:
         return refused
-    body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > SMALL_BODY_BYTES:
-            return ChatRequestError(
-                [FieldError("body", f"send {what} as {{}}", "body_too_large")], status_code=413
-            )
+
+    def too_large(_: int) -> ChatRequestError:
+        return ChatRequestError(
+            [FieldError("body", f"send {what} as {{}}", "body_too_large")], status_code=413
+        )
+
+    try:
+        body = await read_body(request, SMALL_BODY_BYTES, timeout, too_large=too_large)
+    except ChatRequestError as exc:
+        return exc
     try:
         value = orjson.loads(body)
     except orjson.JSONDecodeError:

@@ -82,6 +82,7 @@ _REFUSALS: Final = {
         "the chat changed since it was read (another tab or worker), or its answer is "
         "still being written: reload and retry"
     ),
+    "408": "the body did not arrive within ``RequestLimits.body_timeout``",
     "413": "the body is over a limit: bytes, JSON values, messages or parts (``RequestLimits``)",
     "415": "the body is not ``application/json``",
     "422": "the body breaks a rule; ``fields`` names each bad field",
@@ -314,6 +315,7 @@ def chat_openapi(
             "description": "A JSON object (``{}``): a page on another site cannot send one",
             "content": {"application/json": {"schema": {"type": "object"}}},
         }
+        stop["responses"]["408"] = _error(_REFUSALS["408"])
         stop["responses"]["413"] = _error("the body is over 1 KiB")
     paths: dict[str, Any] = {
         path: {"post": post},

@@ -613,7 +613,9 @@ class ChatEndpoint:
         if isinstance(chat, Response):
             return chat
         if self._owners is not None:
-            not_json = await require_json_object(request, what="a stop")
+            not_json = await require_json_object(
+                request, what="a stop", timeout=self._limits.body_timeout
+            )
             if not_json is not None:
                 return with_cookie(refused(not_json), chat.owner)
         answer = self._running.get(chat.key)
