@@ -29,6 +29,7 @@ from benchmarks._results import Result, Table, Target, fmt
 from starlette.applications import Starlette
 
 from tests.support.figures import report
+from tests.support.loop_watchdog import frozen_heap
 from tests.support.servers import serve
 from uiwire.server import ChatEndpoint
 from uiwire.stream import ChatTurn, StreamContext
@@ -173,20 +174,6 @@ def full_collections() -> Generator[list[float]]:
         yield pauses
     finally:
         gc.callbacks.remove(timed)
-
-
-@contextlib.contextmanager
-def frozen_heap() -> Generator[None]:
-    """The objects that exist now (this process's start-up: the imports of dspy, the
-    Agents SDK, pytest) out of every later pass of the garbage collector, as
-    ``deployment.md`` has a server do after start-up: a full pass over them alone takes
-    longer than the lag target."""
-    gc.collect()
-    gc.freeze()
-    try:
-        yield
-    finally:
-        gc.unfreeze()
 
 
 async def round_lag(url: str, path: Path) -> tuple[float, float, list[int]]:

@@ -11,10 +11,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import faulthandler
+import gc
 import sys
 import threading
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Generator
 from dataclasses import dataclass, field
 
 
@@ -62,3 +63,17 @@ async def loop_watchdog(
     finally:
         stop.set()
         thread.join(5)
+
+
+@contextlib.contextmanager
+def frozen_heap() -> Generator[None]:
+    """The objects that exist now (this process's start-up: the imports of dspy, the
+    Agents SDK, pytest) out of every later pass of the garbage collector, as
+    ``deployment.md`` has a server do after start-up: a full pass over them alone takes
+    ~190 ms, which a test watching the loop for stalls would take for one."""
+    gc.collect()
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()

@@ -18,7 +18,7 @@ import pytest
 
 from tests.support.dspy_scenarios import lm, slow_search, weather
 from tests.support.fake_llm import FakeLLM, Reply, chat
-from tests.support.loop_watchdog import loop_watchdog
+from tests.support.loop_watchdog import frozen_heap, loop_watchdog
 from tests.support.stream_rules import assert_valid_body
 from uiwire.adapters.dspy import DSPyAdapter, _bridge
 from uiwire.stream import StreamContext
@@ -145,7 +145,9 @@ async def test_waiting_for_a_slow_model_never_holds_the_loop(async_program: bool
     """DSPy's model I/O runs on the loop (async) or in a thread (sync); either way the
     loop keeps turning while the model takes 150 ms per token."""
     adapter = DSPyAdapter(dspy.Predict("question -> answer"), async_program=async_program)
-    with FakeLLM([Reply(chat(answer="A slow answer, piece by piece."), delay=0.15)]) as llm:
+    reply = Reply(chat(answer="A slow answer, piece by piece."), delay=0.15)
+    # (the heap frozen: a full collection of pytest's heap would be a stall of its own)
+    with FakeLLM([reply]) as llm, frozen_heap():
         async with loop_watchdog(limit=0.1) as watch:
             with dspy.context(lm=lm(llm.base_url)):
                 ctx = adapter.stream(question="Slowly?")
