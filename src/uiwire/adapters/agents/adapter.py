@@ -40,8 +40,15 @@ import time
 from collections.abc import AsyncGenerator, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
-from agents import Agent, RunConfig, Runner, RunResultStreaming, RunState, TResponseInputItem
-from agents.memory import Session
+from agents import (
+    Agent,
+    RunConfig,
+    Runner,
+    RunResultStreaming,
+    RunState,
+    Session,
+    TResponseInputItem,
+)
 
 from uiwire._errors import ApprovalError, ChatRequestError, FieldError, PausedRunTooLarge
 from uiwire.adapters.agents._channel import (

@@ -30,8 +30,7 @@ from collections.abc import AsyncGenerator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
-from agents import TResponseInputItem
-from agents.memory import Session
+from agents import Session, TResponseInputItem
 
 from uiwire.adapters.agents.history import to_agent_input
 from uiwire.protocol.ui_message import UIMessage
