@@ -36,7 +36,6 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from uiwire._errors import (
-    ChatConflict,
     ChatRequestError,
     ChatStoreError,
     FieldError,
@@ -44,8 +43,7 @@ from uiwire._errors import (
     UnreplayableMessage,
 )
 from uiwire._ids import new_id
-from uiwire.chats.store import AnswerState, Chat, TurnTicket
-from uiwire.chats.trust import TurnPlan, plan_turn
+from uiwire.chats.store import Chat, TurnTicket
 from uiwire.protocol.chat_request import ChatRequest
 from uiwire.protocol.encode import UI_MESSAGE_STREAM_HEADERS, encode_chunks
 from uiwire.protocol.replay import message_chunks
@@ -62,6 +60,7 @@ from uiwire.server._body import (
 )
 from uiwire.server._defaults import resolve_conversations, resolve_owners
 from uiwire.server._follow import FollowResponse
+from uiwire.server._kept_turns import PlannedTurn, plan_kept_turn, save_answer, start_kept_turn
 from uiwire.server._openapi import chat_openapi, merge_openapi
 from uiwire.server._problems import (
     chat_store_failed,
@@ -316,9 +315,9 @@ class ChatEndpoint:
             if self._streams is not None or self._conversations is not None:
                 _chat_id(chat.id)
             if self._conversations is None or owner is None:
-                planned = _Planned(_turn(chat, request, owner))
+                planned = PlannedTurn(_turn(chat, request, owner))
             else:
-                planned = await self._planned_turn(chat, request, owner.id)
+                planned = await plan_kept_turn(self._conversations, chat, request, owner.id)
         except ChatRequestError as exc:
             return with_cookie(refused(exc), owner)
         except ClientDisconnect:  # gone while sending its body: no one reads the answer
@@ -355,14 +354,14 @@ class ChatEndpoint:
         self._running[key] = answer
         return answer
 
-    async def _begin_answer(self, answer: _Answer, planned: _Planned) -> ChatWork | Response:
+    async def _begin_answer(self, answer: _Answer, planned: PlannedTurn) -> ChatWork | Response:
         """The agent's work for the turn, once the turn is saved as started; or the
         response refusing it (the agent's or the store's), which saves nothing."""
         began = False
         try:
             work = await self._begin(planned.turn)  # a turn the agent refuses is not saved
-            if planned.plan is not None:
-                answer.ticket = await self._start_turn(planned)
+            if planned.plan is not None and self._conversations is not None:
+                answer.ticket = await start_kept_turn(self._conversations, planned)
             began = True
         except ChatRequestError as exc:
             return refused(exc)
@@ -418,68 +417,6 @@ class ChatEndpoint:
             return chat_id
         digest = hashlib.sha256(f"{owner.id}\0{chat_id}".encode()).hexdigest()
         return f"c_{digest[:40]}"
-
-    async def _planned_turn(self, chat: ChatRequest, request: Request, owner: str) -> _Planned:
-        """The turn the stored chat and the request make (``uiwire.chats.trust``), and
-        the stored chat it was planned on (None: a new chat)."""
-        assert self._conversations is not None
-        stored = await self._conversations.store.get(owner, chat.id)
-        field = f"messages[{len(chat.messages) - 1}]"
-        plan = plan_turn(stored, chat, field=field)
-        trusted = chat.model_copy(update={"messages": list(plan.messages)})
-        turn = ChatTurn(
-            chat=trusted,
-            message_id=plan.answer.id,
-            continued=plan.continued,
-            request=request,
-            owner=owner,
-        )
-        return _Planned(turn, plan, stored)
-
-    async def _start_turn(self, planned: _Planned) -> TurnTicket:
-        """Save the question and the running answer. If the chat's messages are still
-        the ones the turn was planned on (only an answer's content changed meanwhile: an
-        older turn's late save), the turn starts on the new version: the agent has begun
-        it already (a paused run is taken). Otherwise 409: another tab or worker changed
-        the conversation."""
-        conversations = self._conversations
-        turn, plan, stored = planned
-        assert conversations is not None
-        assert plan is not None
-        owner = turn.owner
-        assert owner is not None
-        title = ""
-        if stored is None:
-            first = next((m for m in plan.messages if m.role == "user"), plan.messages[0])
-            title = await conversations.title_of(first)
-        version = None if stored is None else stored.info.version
-
-        async def start() -> TurnTicket | None:
-            try:
-                return await conversations.store.start_turn(
-                    owner,
-                    turn.chat_id,
-                    version=version,
-                    keep=plan.keep,
-                    add=plan.add,
-                    answer=plan.answer,
-                    title=title,
-                )
-            except ChatConflict:
-                return None
-
-        for _ in range(_START_ATTEMPTS):
-            ticket = await start()
-            if ticket is not None:
-                return ticket
-            now = None if stored is None else await conversations.store.get(owner, turn.chat_id)
-            if now is None or stored is None or _ids(now) != _ids(stored):
-                break
-            version = now.info.version
-        raise ChatRequestError(
-            [FieldError("id", "this chat changed meanwhile; reload it and retry", "conflict")],
-            status_code=409,
-        )
 
     async def resume(self, request: Request) -> Response:
         """``GET {path}/{id}/stream``: the chat's active answer, replayed from its first
@@ -768,7 +705,8 @@ class ChatEndpoint:
                 return
             self._forget(key, answer)
             if answer.ticket is not None:
-                await self._save_answer(answer.ticket, record, status)
+                assert self._conversations is not None
+                await save_answer(self._conversations, answer.ticket, record, status)
             if on_finish is None:
                 return
             result = ChatResult(turn.chat_id, _updated(turn, record), record, status, turn)
@@ -781,26 +719,6 @@ class ChatEndpoint:
                 logger.exception("on_finish of chat %s raised", turn.chat_id)
 
         return finished
-
-    async def _save_answer(
-        self, ticket: TurnTicket, record: StreamRecord, status: StreamStatus
-    ) -> None:
-        """The answer's end, saved; a failed save is logged (the chat then shows the
-        answer as interrupted), never raised into the stream."""
-        assert self._conversations is not None
-        state: AnswerState = status
-        try:
-            message = UIMessage.model_validate(record.message)
-            saved = await self._conversations.store.finish_turn(ticket, message, state)
-        except (ChatStoreError, ValueError):
-            logger.exception("chat %s: the answer could not be saved", ticket.chat_id)
-            return
-        if not saved:
-            logger.info(
-                "chat %s: answer %s was not saved: a newer turn replaced it",
-                ticket.chat_id,
-                ticket.message_id,
-            )
 
 
 def _check_path(path: str) -> None:
@@ -874,19 +792,3 @@ class _NamedChat(NamedTuple):
     id: str
     key: str
     """Its name in the stream store and the running answers."""
-
-
-class _Planned(NamedTuple):
-    """A turn, with the stored chat it was planned on (conversations only)."""
-
-    turn: ChatTurn
-    plan: TurnPlan | None = None
-    stored: Chat | None = None
-
-
-_START_ATTEMPTS = 3
-"""How often a turn tries to start on a chat that keeps changing under it."""
-
-
-def _ids(chat: Chat) -> list[str]:
-    return [message.id for message in chat.messages]
