@@ -55,7 +55,7 @@ with needs_extra("redis", extra="redis", needed_by="RedisStreamStore", package="
     from redis.asyncio import BlockingConnectionPool, Redis
     from redis.asyncio.cluster import RedisCluster
     from redis.asyncio.retry import Retry
-    from redis.backoff import ExponentialWithJitterBackoff
+    from redis.backoff import ExponentialWithJitterBackoff, NoBackoff
     from redis.exceptions import RedisError, ResponseError
 
     from uiwire._redis import check_prefix, redis_client
@@ -170,7 +170,9 @@ class RedisStreamStore(StreamStore):
         self._redis: Any
         if isinstance(redis, RedisCluster):
             self._redis, self._owns_client = redis, False
-            node = cast("Any", redis.get_default_node() or redis.get_nodes()[0])
+            # pub/sub on any node (a PUBLISH reaches them all); known before the client
+            # has asked the cluster for its nodes
+            node = cast("Any", next(iter(redis.nodes_manager.startup_nodes.values())))
             connection_class, options = node.connection_class, dict(node.connection_kwargs)
         else:
             self._redis, self._owns_client = redis_client(
@@ -190,13 +192,11 @@ class RedisStreamStore(StreamStore):
         # the tail reader and the stop listener: one connection each, never taken by
         # (nor taking) the commands, blocking reads included in their socket timeout
         options.update(socket_timeout=limits.deadline + _TAIL_BLOCK + 1)
-        self._side_pool = BlockingConnectionPool(
-            connection_class=connection_class,
-            max_connections=2,
-            timeout=limits.deadline,
-            **options,
-        )
-        self._side = Redis(connection_pool=self._side_pool)
+        self._tail_client = _single_connection(connection_class, options, limits.deadline)
+        # no retries under the listener: it must see a dropped connection (and look for
+        # the stops it missed) rather than be resubscribed behind its back
+        options.update(retry=Retry(NoBackoff(), 0))
+        self._listen_client = _single_connection(connection_class, options, limits.deadline)
         self._tails = TailReader(
             self._read_cluster_tails if self._cluster else self._read_tails,
             block=_TAIL_BLOCK,
@@ -426,7 +426,9 @@ class RedisStreamStore(StreamStore):
     async def _read_tails(self, cursors: Mapping[str, str]) -> Mapping[str, list[Entry]]:
         """One ``XREAD BLOCK`` over every followed stream, on the tail connection."""
         streams: dict[Any, Any] = dict(cursors)
-        reply = await self._side.xread(streams, count=_REPLAY_BATCH, block=int(_TAIL_BLOCK * 1000))
+        reply = await self._tail_client.xread(
+            streams, count=_REPLAY_BATCH, block=int(_TAIL_BLOCK * 1000)
+        )
         return tail_replies(reply)
 
     async def _read_cluster_tails(self, cursors: Mapping[str, str]) -> Mapping[str, list[Entry]]:
@@ -486,8 +488,9 @@ class RedisStreamStore(StreamStore):
             await asyncio.wait(tasks, timeout=3)
         await self._tails.aclose()
         self._subscribed = None
-        await self._side.aclose()
-        await self._side_pool.disconnect()
+        for client in (self._tail_client, self._listen_client):
+            await client.aclose()
+            await client.connection_pool.disconnect()
         if self._owns_client:
             await self._redis.aclose()
             await self._redis.connection_pool.disconnect()
@@ -519,7 +522,7 @@ class RedisStreamStore(StreamStore):
         assert first_attempt is not None
         backoff = 0.1
         while not self._closing:
-            pubsub = self._side.pubsub(ignore_subscribe_messages=True)  # pyright: ignore[reportUnknownMemberType]
+            pubsub = self._listen_client.pubsub(ignore_subscribe_messages=True)  # pyright: ignore[reportUnknownMemberType]
             try:
                 await asyncio.wait_for(pubsub.subscribe(self._channel), self.limits.deadline)
                 subscribed.set()
@@ -633,6 +636,13 @@ def _frames(entries: list[Entry]) -> tuple[bytes, bytes | None]:
         elif b"end" in fields:
             return b"".join(data), fields[b"end"]
     return b"".join(data), None
+
+
+def _single_connection(connection_class: Any, options: dict[str, Any], wait: float) -> Redis:
+    pool = BlockingConnectionPool(
+        connection_class=connection_class, max_connections=1, timeout=wait, **options
+    )
+    return Redis(connection_pool=pool)
 
 
 def _positive(value: object) -> bool:
