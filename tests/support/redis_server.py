@@ -110,6 +110,11 @@ class RedisServer:
         with contextlib.closing(self.client()) as client:
             return int(client.execute_command("CLIENT", "KILL", "TYPE", "pubsub"))
 
+    def pubsub_clients(self) -> int:
+        """How many pub/sub connections are open."""
+        with contextlib.closing(self.client()) as client:
+            return len(client.client_list(_type="pubsub"))
+
     def clients(self, name: str) -> int:
         """How many connections named ``name`` (``CLIENT SETNAME``) are open."""
         with contextlib.closing(self.client()) as client:

@@ -55,7 +55,7 @@ with needs_extra("redis", extra="redis", needed_by="RedisStreamStore", package="
     from redis.asyncio import BlockingConnectionPool, Redis
     from redis.asyncio.cluster import RedisCluster
     from redis.asyncio.retry import Retry
-    from redis.backoff import ExponentialWithJitterBackoff, NoBackoff
+    from redis.backoff import EqualJitterBackoff, NoBackoff
     from redis.exceptions import RedisError, ResponseError
 
     from uiwire._redis import check_prefix, redis_client
@@ -183,7 +183,7 @@ class RedisStreamStore(StreamStore):
                 socket_connect_timeout=limits.deadline,
                 health_check_interval=15,  # notices an idle connection silently dropped
                 # two quick retries when Redis is gone; callers degrade or end streams
-                retry=Retry(ExponentialWithJitterBackoff(cap=0.2, base=0.02), 2),
+                retry=Retry(EqualJitterBackoff(cap=0.2, base=0.02), 2),
             )
             if not self._owns_client:
                 _check_client(self._redis)
@@ -209,10 +209,10 @@ class RedisStreamStore(StreamStore):
         self._open: dict[str, str] = {}  # stream id -> chat id, streams produced here
         self._seq: dict[str, int] = {}  # stream id -> last entry id written
         self._stops = StopListeners()
-        self._subscribed: asyncio.Event | None = None
+        self._writes: list[_Write] = []
+        self._writer: asyncio.Task[None] | None = None
         self._first_attempt: asyncio.Event | None = None
-        """Set once the listener's first subscribe succeeded or failed: a turn starting
-        while Redis is down learns it then, not after the deadline."""
+        """Set once the listener's first subscription succeeded or failed."""
         self._tasks: list[asyncio.Task[None]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closing = False
@@ -265,13 +265,16 @@ class RedisStreamStore(StreamStore):
             pipe.pexpire(key, self._ttl_ms)
             pipe.set(self._alive_key(stream_id), b"1", px=self._lease_ms)
 
-        results = await self._call("open a stream", self._pipeline(fill))
+        results = await self._batched("open a stream", fill, len(entries) + 2)
         _check_added(stream_id, results, len(entries))
         # only once the stream exists may the chat name it (a resume would follow it)
-        previous = await self._call(
+        [previous] = await self._batched(
             "set a chat's active stream",
-            self._redis.set(self._active_key(chat_id), stream_id, px=self._ttl_ms, get=True),
+            lambda pipe: pipe.set(self._active_key(chat_id), stream_id, px=self._ttl_ms, get=True),
+            1,
         )
+        if isinstance(previous, BaseException):
+            raise StreamStoreError(f"Redis could not set a chat's active stream: {previous}")
         self._seq[stream_id] = len(entries)
         self._open[stream_id] = chat_id
         self._start_background()
@@ -288,7 +291,46 @@ class RedisStreamStore(StreamStore):
             for entry_id, frame in zip(ids, frames, strict=True):
                 pipe.xadd(key, {"d": frame}, id=entry_id, nomkstream=True)
 
-        _check_added(stream_id, await self._call("record frames", self._pipeline(fill)), len(ids))
+        _check_added(stream_id, await self._batched("record frames", fill, len(ids)), len(ids))
+
+    async def _batched(self, what: str, fill: Callable[[Any], object], count: int) -> list[Any]:
+        """The replies of the ``count`` commands ``fill`` queues, sent in the process's
+        next batch (``_write_batches``), within the deadline."""
+        write = _Write(fill, count, asyncio.get_running_loop().create_future())
+        write.done.add_done_callback(_retrieve)
+        self._writes.append(write)
+        task = self._writer
+        if task is None or task.done():
+            self._writer = asyncio.get_running_loop().create_task(
+                self._write_batches(), name="uiwire-redis-writer"
+            )
+        # on a timeout the write may still land later: entry ids make that harmless
+        return await self._call(what, asyncio.shield(write.done))
+
+    async def _write_batches(self) -> None:
+        """Send the writes of every stream of this process together, one pipeline at a
+        time: while one is in flight the next gathers, so the number of round trips
+        does not grow with the number of streams. Not a transaction: each write's
+        commands run in order, and a repeated ``XADD`` is refused by its id."""
+        while self._writes:
+            batch, self._writes = self._writes, []
+
+            def fill(pipe: Any, batch: list[_Write] = batch) -> None:
+                for write in batch:
+                    write.fill(pipe)
+
+            try:
+                results = await self._call("write", self._pipeline(fill, transaction=False))
+            except StreamStoreError as exc:
+                for write in batch:
+                    if not write.done.done():
+                        write.done.set_exception(exc)
+                continue
+            position = 0
+            for write in batch:
+                if not write.done.done():
+                    write.done.set_result(results[position : position + write.count])
+                position += write.count
 
     async def close(self, chat_id: str, stream_id: str, *, failed: bool = False) -> None:
         self._open.pop(stream_id, None)
@@ -302,12 +344,13 @@ class RedisStreamStore(StreamStore):
             pipe.pexpire(key, self._ttl_ms)
             pipe.delete(self._alive_key(stream_id), self._stop_key(stream_id))
 
-        results = await self._call("close a stream", self._pipeline(fill))
+        results = await self._batched("close a stream", fill, 3)
         if isinstance(results[0], ResponseError) and not _already_added(results[0]):
             raise StreamStoreError(f"Redis could not close stream {stream_id}: {results[0]}")
-        await self._call(
+        await self._batched(
             "clear a chat's active stream",
-            self._redis.eval(_CLEAR_ACTIVE, 1, self._active_key(chat_id), stream_id),
+            lambda pipe: pipe.eval(_CLEAR_ACTIVE, 1, self._active_key(chat_id), stream_id),
+            1,
         )
 
     def _next_id(self, stream_id: str) -> str:
@@ -460,21 +503,25 @@ class RedisStreamStore(StreamStore):
         )
         # published even when not recorded: a listener of a stream not yet opened hears it
         try:
-            await self._call("publish a stop", self._redis.publish(self._channel, stream_id))
+            # as a raw command: redis-py 5's cluster client has no ``publish``
+            await self._call(
+                "publish a stop", self._redis.execute_command("PUBLISH", self._channel, stream_id)
+            )
         except StreamStoreError as exc:
             if recorded:  # the worker's heartbeat will see it
                 logger.warning("uiwire: stop of %s recorded, not published (%s)", stream_id, exc)
         return bool(recorded)
 
     async def listen_for_stop(self, stream_id: str, callback: StopCallback) -> Callable[[], None]:
+        # a new listener's first subscription is awaited (within the deadline), so a stop
+        # published from now on is heard; later, no wait: while the listener
+        # resubscribes, stops are recorded, and it looks for them once subscribed (the
+        # heartbeat does too). Whether Redis can be reached, ``open`` learns.
         self._start_background()
-        subscribed, first_attempt = self._subscribed, self._first_attempt
-        assert subscribed is not None
-        assert first_attempt is not None
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(first_attempt.wait(), self.limits.deadline)
-        if not subscribed.is_set():  # the attempt failed (or never ended): Redis is down
-            raise StreamStoreError(f"not subscribed to {self._channel!r}: Redis is unreachable")
+        first = self._first_attempt
+        if first is not None and not first.is_set():
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(first.wait(), self.limits.deadline)
         return self._stops.add(stream_id, callback)
 
     async def aclose(self) -> None:
@@ -487,7 +534,6 @@ class RedisStreamStore(StreamStore):
             # loops also stop on _closing within a second
             await asyncio.wait(tasks, timeout=3)
         await self._tails.aclose()
-        self._subscribed = None
         for client in (self._tail_client, self._listen_client):
             await client.aclose()
             await client.connection_pool.disconnect()
@@ -507,7 +553,6 @@ class RedisStreamStore(StreamStore):
             task.cancel()
         self._closing = False
         self._loop = loop
-        self._subscribed = asyncio.Event()
         self._first_attempt = asyncio.Event()
         self._tasks = [
             loop.create_task(self._listen(), name="uiwire-redis-stop-listener"),
@@ -517,15 +562,13 @@ class RedisStreamStore(StreamStore):
     async def _listen(self) -> None:
         """Deliver stop requests to this process's callbacks; reconnect after failures,
         then look for the stops recorded meanwhile."""
-        subscribed, first_attempt = self._subscribed, self._first_attempt
-        assert subscribed is not None
+        first_attempt = self._first_attempt
         assert first_attempt is not None
         backoff = 0.1
         while not self._closing:
             pubsub = self._listen_client.pubsub(ignore_subscribe_messages=True)  # pyright: ignore[reportUnknownMemberType]
             try:
                 await asyncio.wait_for(pubsub.subscribe(self._channel), self.limits.deadline)
-                subscribed.set()
                 first_attempt.set()
                 backoff = 0.1
                 with contextlib.suppress(StreamStoreError):  # the heartbeat looks again
@@ -536,7 +579,6 @@ class RedisStreamStore(StreamStore):
                         data = cast("bytes", message["data"])
                         self._stops.notify(data.decode(errors="replace"))
             except (Exception, asyncio.TimeoutError) as exc:
-                subscribed.clear()
                 first_attempt.set()
                 logger.warning("uiwire: stop requests are not received (%r); reconnecting", exc)
             finally:
@@ -596,6 +638,22 @@ class RedisStreamStore(StreamStore):
                 pipe.pexpire(self._active_key(chat_id), self._ttl_ms)
 
         await self._call("renew leases", self._pipeline(fill, transaction=False))
+
+
+@dataclass
+class _Write:
+    """Commands waiting for the next batch: ``fill`` queues ``count`` of them; ``done``
+    gets their replies."""
+
+    fill: Callable[[Any], object]
+    count: int
+    done: asyncio.Future[list[Any]]
+
+
+def _retrieve(future: asyncio.Future[Any]) -> None:
+    """Mark a write's failure as seen: its ``append`` may have given up already."""
+    if not future.cancelled():
+        future.exception()
 
 
 async def _next_batch(queue: TailQueue, wait: float) -> list[Entry]:
