@@ -215,3 +215,13 @@ async def test_a_redis_store_works_again_after_aclose_and_on_a_new_loop(
         await asyncio.sleep(0.01)
     assert stopped == ["s2"]
     await store.aclose()
+
+
+async def test_a_stop_says_whether_it_reached_a_running_stream(store: StreamStore) -> None:
+    unlisten = await store.listen_for_stop("s1", lambda: None)
+    await store.open("chat-1", "s1")
+    assert await store.request_stop("s1") is True
+    unlisten()
+    await store.close("chat-1", "s1")
+    assert await store.request_stop("s1") is False  # it ended: nothing to stop
+    assert await store.request_stop("nope") is False
