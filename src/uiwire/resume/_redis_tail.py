@@ -86,11 +86,9 @@ class TailReader:
             behind = entry_order(tail.cursor) > entry_order(after)
         queue: TailQueue = asyncio.Queue()
         tail.queues.add(queue)
-        task = self._task
-        if task is None or task.done():
-            self._task = asyncio.get_running_loop().create_task(
-                self._run(), name="uiwire-redis-tail-reader"
-            )
+        task, loop = self._task, asyncio.get_running_loop()
+        if task is None or task.done() or task.get_loop() is not loop:
+            self._task = loop.create_task(self._run(), name="uiwire-redis-tail-reader")
         return queue, behind
 
     def unsubscribe(self, key: str, queue: TailQueue) -> None:
@@ -104,7 +102,7 @@ class TailReader:
     async def aclose(self) -> None:
         """Stop reading (followers still subscribed get nothing more)."""
         task, self._task = self._task, None
-        if task is not None:
+        if task is not None and task.get_loop() is asyncio.get_running_loop():
             task.cancel()
             await asyncio.wait((task,), timeout=3)
         self._fail(StreamStoreError("the stream store was closed"))

@@ -35,8 +35,10 @@ stream's frames stay readable.
 Connections, per store (per worker process): the command pool (``RedisLimits.
 connections``, a pool that waits for a free connection rather than failing), plus one
 connection for the tail reader and one for the stop listener, whatever the number of
-streams and followers. Every call has a deadline (``RedisLimits.deadline``; waiting for
-a pooled connection counts): past it, the call raises ``StreamStoreError``.
+streams and followers. Writes (opening, appending, closing) of every stream go out
+together (``_write_batches``): one pipeline at a time, the next gathering while one is
+in flight. Every call has a deadline (``RedisLimits.deadline``; waiting for a pooled
+connection or for the batch counts): past it, the call raises ``StreamStoreError``.
 """
 
 from __future__ import annotations
@@ -296,14 +298,13 @@ class RedisStreamStore(StreamStore):
     async def _batched(self, what: str, fill: Callable[[Any], object], count: int) -> list[Any]:
         """The replies of the ``count`` commands ``fill`` queues, sent in the process's
         next batch (``_write_batches``), within the deadline."""
-        write = _Write(fill, count, asyncio.get_running_loop().create_future())
+        loop = asyncio.get_running_loop()
+        write = _Write(fill, count, loop.create_future())
         write.done.add_done_callback(_retrieve)
         self._writes.append(write)
         task = self._writer
-        if task is None or task.done():
-            self._writer = asyncio.get_running_loop().create_task(
-                self._write_batches(), name="uiwire-redis-writer"
-            )
+        if task is None or task.done() or task.get_loop() is not loop:
+            self._writer = loop.create_task(self._write_batches(), name="uiwire-redis-writer")
         # on a timeout the write may still land later: entry ids make that harmless
         return await self._call(what, asyncio.shield(write.done))
 
@@ -534,6 +535,14 @@ class RedisStreamStore(StreamStore):
             # loops also stop on _closing within a second
             await asyncio.wait(tasks, timeout=3)
         await self._tails.aclose()
+        writer, self._writer = self._writer, None
+        if writer is not None and writer.get_loop() is asyncio.get_running_loop():
+            writer.cancel()
+            await asyncio.wait((writer,), timeout=3)
+        for write in self._writes:
+            if not write.done.done():
+                write.done.set_exception(StreamStoreError("the stream store was closed"))
+        self._writes = []
         for client in (self._tail_client, self._listen_client):
             await client.aclose()
             await client.connection_pool.disconnect()
