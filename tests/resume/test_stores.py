@@ -17,7 +17,7 @@ from uiwire.resume import (
     StreamStoreError,
     check_chat_id,
 )
-from uiwire.resume.redis import RedisStreamStore
+from uiwire.resume.redis import RedisLimits, RedisStreamStore
 
 
 @pytest.fixture(params=["memory", "redis"])
@@ -109,10 +109,10 @@ async def test_redis_keys_expire_and_a_dead_worker_is_noticed(redis_server: Redi
     try:
         await producer.open("chat-1", "s1", [b"data: 1\n\n"])
         client = redis_server.client()
-        assert 0 < client.pttl("uiwire:stream:s1") <= 5000
-        assert 0 < client.pttl("uiwire:chat:chat-1:active") <= 5000
+        assert 0 < client.pttl("uiwire:stream:{s1}") <= 5000
+        assert 0 < client.pttl("uiwire:chat:{chat-1}:active") <= 5000
         await asyncio.sleep(1.0)  # the heartbeat keeps the lease past its 0.6 s
-        assert client.exists("uiwire:stream:s1:alive")
+        assert client.exists("uiwire:stream:{s1}:alive")
         assert await follower.active_stream("chat-1") == "s1"
         await producer.aclose()  # the producing worker dies: no more heartbeats, no close
         frames = follower.follow("s1")
@@ -158,9 +158,12 @@ def test_redis_store_arguments_are_checked() -> None:
     decoding = redis.asyncio.Redis(port=1, decode_responses=True)
     with pytest.raises(ValueError, match="decode_responses"):
         RedisStreamStore(decoding)
-    short = redis.asyncio.Redis(port=1, socket_timeout=1)
-    with pytest.raises(ValueError, match="socket_timeout"):
-        RedisStreamStore(short)
+    with pytest.raises(ValueError, match="deadline"):
+        RedisLimits(deadline=0)
+    with pytest.raises(ValueError, match="connections"):
+        RedisLimits(connections=0)
+    with pytest.raises(TypeError, match="limits"):
+        RedisStreamStore("redis://127.0.0.1:1/0", limits=2.0)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("chat_id", ["abc", "a1B2-c_3.d~e:f@g", "x" * 128, "550e8400-e29b-41d4"])
@@ -212,3 +215,13 @@ async def test_a_redis_store_works_again_after_aclose_and_on_a_new_loop(
         await asyncio.sleep(0.01)
     assert stopped == ["s2"]
     await store.aclose()
+
+
+async def test_a_stop_says_whether_it_reached_a_running_stream(store: StreamStore) -> None:
+    unlisten = await store.listen_for_stop("s1", lambda: None)
+    await store.open("chat-1", "s1")
+    assert await store.request_stop("s1") is True
+    unlisten()
+    await store.close("chat-1", "s1")
+    assert await store.request_stop("s1") is False  # it ended: nothing to stop
+    assert await store.request_stop("nope") is False

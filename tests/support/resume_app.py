@@ -1,7 +1,8 @@
 """A chat app whose answers are slow enough to interrupt, for the resumable-stream tests:
 served in the test's loop, and as uvicorn workers sharing a redis-server
-(``uvicorn tests.support.resume_app:create_app --factory``, ``UIWIRE_TEST_REDIS_URL``;
-with ``UIWIRE_TEST_DATABASE_URL``, the chats in that database).
+(``uvicorn tests.support.resume_app:create_app --factory``, ``UIWIRE_TEST_REDIS_URL``,
+``UIWIRE_TEST_LEASE``, ``UIWIRE_TEST_REDIS_DEADLINE``; with ``UIWIRE_TEST_DATABASE_URL``,
+the chats in that database).
 
 The agent is hand-written with the push API: ``words`` words, ``delay`` seconds apart
 (body fields). A turn that starts with a user message saying ``approve`` instead asks to
@@ -106,10 +107,12 @@ def chat_app(streams: StreamStore | None, **options: Any) -> tuple[Starlette, Ev
 
 def create_app() -> Starlette:
     """One uvicorn worker of a multi-worker deployment, on the Redis of the test."""
-    from uiwire.resume.redis import RedisStreamStore
+    from uiwire.resume.redis import RedisLimits, RedisStreamStore
 
     store = RedisStreamStore(
-        os.environ["UIWIRE_TEST_REDIS_URL"], lease=float(os.environ.get("UIWIRE_TEST_LEASE", "2"))
+        os.environ["UIWIRE_TEST_REDIS_URL"],
+        lease=float(os.environ.get("UIWIRE_TEST_LEASE", "2")),
+        limits=RedisLimits(deadline=float(os.environ.get("UIWIRE_TEST_REDIS_DEADLINE", "2"))),
     )
 
     @asynccontextmanager

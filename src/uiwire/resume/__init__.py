@@ -14,12 +14,13 @@ from uiwire.resume.memory import MemoryStreamStore
 from uiwire.resume.store import INTERRUPTED_TEXT, StopCallback, StreamStore, check_chat_id
 
 if TYPE_CHECKING:
-    from uiwire.resume.redis import RedisStreamStore
+    from uiwire.resume.redis import RedisLimits, RedisStreamStore
 
 __all__ = [
     "INTERRUPTED_TEXT",
     "FrameLog",
     "MemoryStreamStore",
+    "RedisLimits",
     "RedisStreamStore",
     "StopCallback",
     "StreamInterrupted",
@@ -29,4 +30,7 @@ __all__ = [
 ]
 
 
-__getattr__ = lazy_exports(__name__, {"RedisStreamStore": "uiwire.resume.redis"})
+__getattr__ = lazy_exports(
+    __name__,
+    {"RedisLimits": "uiwire.resume.redis", "RedisStreamStore": "uiwire.resume.redis"},
+)

@@ -51,8 +51,8 @@ class MemoryStreamStore(StreamStore):
         async for data in self._log(stream_id).follow(idle=idle):
             yield data
 
-    async def request_stop(self, stream_id: str) -> None:
-        self._stops.notify(stream_id)
+    async def request_stop(self, stream_id: str) -> bool:
+        return self._stops.notify(stream_id)
 
     async def listen_for_stop(self, stream_id: str, callback: StopCallback) -> Callable[[], None]:
         return self._stops.add(stream_id, callback)

@@ -11,7 +11,8 @@ has ended, and per chat the id of its *active* stream (the one a resume should f
 * A worker asked to resume a chat reads ``active_stream`` and ``follow``\\ s it: every
   frame from the first, then new ones live, until ``[DONE]``.
 * A stop request for a stream may arrive at any worker: ``request_stop`` reaches the
-  callbacks the generating worker registered with ``listen_for_stop``.
+  callbacks the generating worker registered with ``listen_for_stop``, and says
+  whether it could (a stop that cannot be delivered is an error, not a success).
 
 Every method raises ``StreamStoreError`` when the store cannot be reached. Stream and
 chat ids reaching a store have been checked (``check_chat_id``; stream ids are made by
@@ -98,13 +99,19 @@ class StopListeners:
 
         return remove
 
-    def notify(self, stream_id: str) -> None:
-        """Call the stream's callbacks (their exceptions are logged)."""
-        for callback in list(self._callbacks.get(stream_id, ())):
+    def stream_ids(self) -> list[str]:
+        """The streams someone listens to."""
+        return list(self._callbacks)
+
+    def notify(self, stream_id: str) -> bool:
+        """Call the stream's callbacks (their exceptions are logged); whether it had any."""
+        callbacks = list(self._callbacks.get(stream_id, ()))
+        for callback in callbacks:
             try:
                 callback()
             except Exception:  # noqa: PERF203 - one callback's failure must not skip the rest
                 logger.exception("uiwire: the stop callback of stream %s raised", stream_id)
+        return bool(callbacks)
 
 
 class StreamStore(abc.ABC):
@@ -145,8 +152,13 @@ class StreamStore(abc.ABC):
         fails."""
 
     @abc.abstractmethod
-    async def request_stop(self, stream_id: str) -> None:
-        """Ask the worker generating ``stream_id`` (any worker) to stop it."""
+    async def request_stop(self, stream_id: str) -> bool:
+        """Ask the worker generating ``stream_id`` (any worker) to stop it.
+
+        True when the stop is recorded for a stream still being generated: it reaches
+        its worker even if a notification is lost. False when nothing generates the
+        stream any more (it ended, or its worker died). Raises ``StreamStoreError`` when
+        the stop could not be recorded: it may not arrive."""
 
     @abc.abstractmethod
     async def listen_for_stop(self, stream_id: str, callback: StopCallback) -> Callable[[], None]:
