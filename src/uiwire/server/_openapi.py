@@ -299,8 +299,13 @@ def chat_openapi(
         "operationId": "stopChat",
         "parameters": [_chat_id_parameter()],
         "responses": {
-            "202": {"description": "A stop was requested"},
-            "204": {"description": "Nothing is being generated for this chat"},
+            "202": {
+                "description": (
+                    "The stop is on its way to the running answer (recorded, so it arrives "
+                    "even if a notification is lost)"
+                )
+            },
+            "204": {"description": "Nothing is being generated for this chat any more"},
             "401": _error(_REFUSALS["401"]),
             "403": _error(_REFUSALS["403"]),
             "404": not_found,

@@ -540,7 +540,9 @@ class ChatEndpoint:
 
     async def stop(self, request: Request) -> Response:
         """``POST {path}/{id}/stop``: cancel the chat's active answer wherever it runs; it
-        ends with ``abort``. 202 when a stop was requested, 204 when nothing is running.
+        ends with ``abort``. 202 when the stop is on its way to a running answer (recorded
+        in the stream store, so it arrives even if a notification is lost), 204 when
+        nothing is running, 503 when the store could not record it.
         An answer is stoppable from the moment its request is read, before the agent has
         begun it.
 
@@ -564,10 +566,10 @@ class ChatEndpoint:
             return found
         streams, stream_id = found
         try:
-            await self._stop_stream(streams, stream_id)
-        except StreamStoreError:
+            stopped = await self._stop_stream(streams, stream_id)
+        except StreamStoreError:  # the stop could not be recorded: it may not arrive
             return stream_store_unavailable()
-        return with_cookie(Response(status_code=202), chat.owner)
+        return with_cookie(Response(status_code=202 if stopped else 204), chat.owner)
 
     async def _chat_named(
         self, request: Request, methods: tuple[str, ...]
@@ -686,12 +688,14 @@ class ChatEndpoint:
         except StreamStoreError:
             logger.exception("chat %s: the answer it replaced could not be stopped", chat_id)
 
-    async def _stop_stream(self, streams: StreamStore, stream_id: str) -> None:
+    async def _stop_stream(self, streams: StreamStore, stream_id: str) -> bool:
+        """Stop ``stream_id`` here or on its worker; False when nothing generates it any
+        more (it ended meanwhile, or its worker died)."""
         live = self._live.get(stream_id)
         if live is not None:
             live.ctx.cancel()
-            return
-        await streams.request_stop(stream_id)
+            return True
+        return await streams.request_stop(stream_id)
 
     def _finish_hook(self, turn: ChatTurn, answer: _Answer, key: str) -> OnClose:
         """The context's ``on_close``: once the turn has begun (a refused one is
