@@ -234,6 +234,31 @@ async def test_a_store_that_fails_degrades_to_a_plain_stream(
     assert "streamed without resumption" in caplog.text
 
 
+class StopStore(MemoryStreamStore):
+    """A store that names an active stream another worker generates, and answers a
+    stop for it as it is told: recorded, gone meanwhile, or not recordable."""
+
+    def __init__(self, answer: bool | None) -> None:
+        super().__init__()
+        self.answer = answer
+
+    async def active_stream(self, chat_id: str) -> str | None:
+        return "strm_elsewhere"
+
+    async def request_stop(self, stream_id: str) -> bool:
+        if self.answer is None:
+            raise StreamStoreError("the stop could not be recorded")
+        return self.answer
+
+
+@pytest.mark.parametrize(("answer", "status"), [(True, 202), (False, 204), (None, 503)])
+async def test_a_stop_says_whether_it_is_on_its_way(answer: bool | None, status: int) -> None:
+    app, events = chat_app(StopStore(answer))
+    async for served in start(app, events):
+        stop = await served.client.post(served.stop_url(), json={})
+        assert stop.status_code == status, stop.text
+
+
 async def test_a_continuation_replay_rebuilds_the_whole_message(served: Served) -> None:
     paused = await served.client.post(served.chat, json=body(user("approve")))
     asked = assert_valid_message(paused.content)
