@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from agents import (
@@ -19,6 +19,7 @@ from agents import (
     GuardrailFunctionOutput,
     InputGuardrail,
     RunContextWrapper,
+    RunErrorHandlerResult,
     Usage,
     function_tool,
     set_tracing_disabled,
@@ -26,12 +27,17 @@ from agents import (
 from agents.testing import ModelStep, ScriptedModel, assistant_message, function_call
 from agents.tool_context import ToolContext
 from openai.types.responses import (
+    Response,
+    ResponseCompletedEvent,
+    ResponseCreatedEvent,
     ResponseFunctionToolCall,
+    ResponseOutputItemDoneEvent,
     ResponseOutputMessage,
     ResponseOutputRefusal,
     ResponseReasoningItem,
 )
 from openai.types.responses.response_reasoning_item import Summary
+from pydantic import BaseModel
 
 from tests.support.agents_http import close_clients, http_agent
 from tests.support.context_scenarios import consume
@@ -151,15 +157,19 @@ async def run_agent(
     *,
     context: Any = None,
     target: Target = "v6",
+    run_options: dict[str, Any] | None = None,
     **adapter_options: Any,
 ) -> Outcome:
-    """Stream one run through ``AgentsAdapter`` into a collecting context."""
+    """Stream one run through ``AgentsAdapter`` into a collecting context;
+    ``run_options`` go to ``Runner.run_streamed`` (``error_handlers``, ...)."""
     adapter = agent if isinstance(agent, AgentsAdapter) else AgentsAdapter(agent, **adapter_options)
     ctx: StreamContext[Any] = StreamContext(collect=True, target=target)
     results: list[Any] = []
 
     async def work(ctx: StreamContext[Any]) -> None:
-        results.append(await adapter.stream_into(ctx, input, context=context))
+        results.append(
+            await adapter.stream_into(ctx, input, context=context, **(run_options or {}))
+        )
 
     ctx.run(work)
     body = await consume(ctx)
@@ -336,10 +346,115 @@ def s_guardrail() -> Agent[Any]:
     )
 
 
+# --- upstream scenarios (the Agents SDK's own tests, openai-agents 0.24.0) -----------------
+
+
+class FinalSummary(BaseModel):
+    summary: str
+
+
+def s_recovered_max_turns() -> Agent[Any]:
+    """tests/test_max_turns.py::test_streamed_max_turns_handler_returns_output: no turn
+    allowed, the ``max_turns`` handler answers."""
+    return Agent(name="Limited", model=ScriptedModel())
+
+
+def recover_max_turns(_data: Any) -> RunErrorHandlerResult:
+    return RunErrorHandlerResult(final_output="summary")
+
+
+def s_recovered_invalid_output() -> Agent[Any]:
+    """tests/test_invalid_final_output_handler.py::
+    test_streamed_invalid_final_output_emits_exact_fallback_item."""
+    return Agent(
+        name="Structured",
+        model=ScriptedModel([[assistant_message("not valid json")]]),
+        output_type=FinalSummary,
+    )
+
+
+def recover_invalid_output(_data: Any) -> FinalSummary:
+    return FinalSummary(summary="safe fallback")
+
+
+def recover_refusal(_data: Any) -> str:
+    return "safe fallback"
+
+
+def s_recovered_refusal() -> Agent[Any]:
+    """tests/test_max_turns.py::test_streamed_refusal_handler_returns_output."""
+    return Agent(
+        name="Careful",
+        model=ScriptedModel([[refusal("I cannot help with that request.")]]),
+    )
+
+
+def model_events(
+    streamed: Sequence[Any], final: Sequence[Any], *, created: bool = True
+) -> ModelStep:
+    """A model call as exact Responses events: each of ``streamed`` as a finished item,
+    then ``response.completed`` holding ``final`` (tests/
+    test_streamed_terminal_output_backfill.py's ``_stream_step``); ``created=False`` is a
+    hand-written model that sends no ``response.created``."""
+    response = Response(
+        id="resp_scripted",
+        created_at=0,
+        model="scripted",
+        object="response",
+        output=list(final),
+        tool_choice="auto",
+        tools=[],
+        parallel_tool_calls=False,
+    )
+    events: list[Any] = []
+    if created:
+        events.append(
+            ResponseCreatedEvent(type="response.created", response=response, sequence_number=0)
+        )
+    for index, item in enumerate(streamed):
+        events.append(
+            ResponseOutputItemDoneEvent(
+                type="response.output_item.done",
+                item=item,
+                output_index=index,
+                sequence_number=len(events),
+            )
+        )
+    events.append(
+        ResponseCompletedEvent(
+            type="response.completed", response=response, sequence_number=len(events)
+        )
+    )
+    return ModelStep.stream(events)
+
+
+def s_no_response_created() -> Agent[Any]:
+    """The streamed runner's tool turn then answer (tests/test_agent_runner_streamed.py::
+    test_tool_call_runs), from a model that sends no ``response.created``."""
+    call = function_call("get_weather", {"city": "Paris"}, call_id="call_nc1")
+    answer = assistant_message("It is sunny in Paris.")
+    return weather_agent(
+        steps=[
+            model_events([call], [call], created=False),
+            model_events([answer], [answer], created=False),
+        ]
+    )
+
+
+def s_final_response_differs() -> Agent[Any]:
+    """tests/test_streamed_terminal_output_backfill.py::
+    test_streamed_runner_preserves_populated_terminal_output: a streamed tool call, a final
+    response holding only the answer; the SDK acts on the final response."""
+    call = function_call("get_weather", {"city": "Paris"}, call_id="call_fd1")
+    return weather_agent(steps=[model_events([call], [assistant_message("done")])])
+
+
 @dataclass(frozen=True)
 class Scenario:
     build: Callable[[], Agent[Any]]
     options: dict[str, Any]
+    run: dict[str, Any] = field(default_factory=dict[str, Any])
+    """Options for ``Runner.run_streamed``."""
 
 
 SCENARIOS: dict[str, Scenario] = {
@@ -353,12 +468,29 @@ SCENARIOS: dict[str, Scenario] = {
     "refusal": Scenario(s_refusal, {}),
     "max-turns": Scenario(s_max_turns, {"max_turns": 1}),
     "guardrail": Scenario(s_guardrail, {}),
+    "recovered-max-turns": Scenario(
+        s_recovered_max_turns,
+        {},
+        {"max_turns": 0, "error_handlers": {"max_turns": recover_max_turns}},
+    ),
+    "recovered-invalid-output": Scenario(
+        s_recovered_invalid_output,
+        {},
+        {"error_handlers": {"invalid_final_output": recover_invalid_output}},
+    ),
+    "recovered-refusal": Scenario(
+        s_recovered_refusal, {}, {"error_handlers": {"model_refusal": recover_refusal}}
+    ),
+    "no-response-created": Scenario(s_no_response_created, {}),
+    "final-response-differs": Scenario(s_final_response_differs, {}),
 }
 
 
 async def run_scenario(name: str, target: Target = "v6") -> Outcome:
     scenario = SCENARIOS[name]
-    return await run_agent(scenario.build(), target=target, **scenario.options)
+    return await run_agent(
+        scenario.build(), target=target, run_options=scenario.run, **scenario.options
+    )
 
 
 async def approval_round_trip(approved: bool, target: Target = "v6") -> tuple[Outcome, Outcome]:

@@ -22,7 +22,14 @@ knows: tool outputs, handoffs, approvals, the active agent.
   run's tool error formatter (see ``_channel``) becomes ``tool-output-error``, a call
   the user rejected ``tool-output-denied``.
 * ``response.completed`` adds the call's usage to the message metadata and sends, whole,
-  any output item that did not stream (a model that sends no deltas).
+  any output item that did not stream (a model that sends no deltas). Its output is what
+  the SDK acts on: a streamed item it does not hold was superseded (a call is shown
+  failed, ``SUPERSEDED_CALL_TEXT``, it never runs) and the items it holds instead are
+  sent whole. A model that sends no ``response.created`` starts its next call with its
+  first event after ``response.completed``.
+* A ``message_output_created`` item whose text no model event carried (the answer an
+  ``error_handlers`` entry recovered, for max turns, an invalid final output or a
+  refusal) is sent whole: what the SDK made the answer reaches the client.
 """
 
 from __future__ import annotations
@@ -40,7 +47,7 @@ from uiwire.protocol._json import to_json_value
 from uiwire.stream.message_writer import MessageWriter
 from uiwire.stream.record import Usage
 
-__all__ = ["AGENT_PART", "INVALID_INPUT_TEXT", "Translation"]
+__all__ = ["AGENT_PART", "INVALID_INPUT_TEXT", "SUPERSEDED_CALL_TEXT", "Translation"]
 
 logger = logging.getLogger("uiwire.agents")
 
@@ -48,6 +55,10 @@ AGENT_PART = "agent"
 """The active agent, sent as a ``data-agent`` part ``{"name": ...}`` when it changes."""
 
 INVALID_INPUT_TEXT = "The model's tool arguments are not valid JSON."
+
+SUPERSEDED_CALL_TEXT = "The model's final response left this call out; it did not run."
+"""The error of a streamed call the model's final response does not hold (the SDK acts
+on the final response only)."""
 
 
 CallState = Literal["input-streaming", "input-available", "input-error", "approval", "done"]
@@ -65,6 +76,8 @@ class _Item:
 
     kind: str
     tool: ToolItem | None = None
+    ident: tuple[str, str] | None = None
+    """``(type, call id or id)`` of the item as announced; None for a delta's guess."""
     keys: list[tuple[str, Hashable]] = dataclasses.field(default_factory=list[tuple[str, Hashable]])
     """The text / reasoning parts it opened: ``("text" | "reasoning", key)``."""
     streamed: bool = False
@@ -105,7 +118,12 @@ class Translation:
         self._denied = denied
         self._agent = agent
         self._step = 0
+        self._in_model_call = False
         self._items: dict[int, _Item] = {}
+        self._shown_messages: list[str] = []
+        """Texts of the message items sent from model events, not yet matched by their
+        ``message_output_created`` run item."""
+        self._whole_items = 0
         self._usage = usage or Usage()
 
     @property
@@ -134,12 +152,11 @@ class Translation:
 
     async def _raw(self, data: Any) -> None:
         kind = data.type
+        if kind == "response.created" or not self._in_model_call:
+            await self._start_model_call()
         if kind == "response.created":
-            if self._step:
-                await self._out.new_step()
-            self._step += 1
-            self._items = {}
-        elif kind in ("response.output_text.delta", "response.refusal.delta"):
+            return
+        if kind in ("response.output_text.delta", "response.refusal.delta"):
             await self._text(data.output_index, data.content_index, data.delta)
         elif kind == "response.content_part.done":
             await self._end_part(data.output_index, "text", (data.content_index,))
@@ -161,6 +178,18 @@ class Translation:
             await self._item_done(data.output_index, data.item)
         elif kind == "response.completed":
             await self._completed(data.response)
+            self._in_model_call = False
+
+    async def _start_model_call(self) -> None:
+        """A step per model call: at ``response.created``, or at a call's first event
+        for models that send none."""
+        if self._in_model_call and not self._items:
+            return  # response.created after another event of the same call
+        if self._step:
+            await self._out.new_step()
+        self._step += 1
+        self._items = {}
+        self._in_model_call = True
 
     # --- text and reasoning ---------------------------------------------------------------
 
@@ -223,7 +252,7 @@ class Translation:
     async def _item_added(self, index: int, raw: Any) -> None:
         kind = str(field(raw, "type"))
         tool = tool_item(raw)
-        item = self._items[index] = _Item(kind, tool)
+        item = self._items[index] = _Item(kind, tool, _ident(raw))
         if tool is None or kind == "mcp_approval_request":
             return
         known = self._calls.get(tool.call_id)
@@ -262,6 +291,8 @@ class Translation:
         item.done = True
         while item.keys:
             await self._close(item.keys.pop(0))
+        if item.kind == "message":
+            self._shown_messages.append(_message_text(raw))
         if item.kind == "message" and not item.streamed:
             await self._whole_message(index, raw)
         elif item.kind == "reasoning" and not item.streamed:
@@ -269,7 +300,7 @@ class Translation:
         if item.tool is not None:
             await self._tool_item_done(item.tool, raw)
 
-    async def _whole_message(self, index: int, raw: Any) -> None:
+    async def _whole_message(self, index: Hashable, raw: Any) -> None:
         for content_index, content in enumerate(cast("list[Any]", field(raw, "content") or [])):
             text = field(content, "text") or field(content, "refusal")
             if isinstance(text, str) and text:
@@ -335,7 +366,9 @@ class Translation:
     # --- run items ----------------------------------------------------------------------
 
     async def _run_item(self, name: str, item: Any) -> None:
-        if name in ("tool_called", "handoff_requested"):
+        if name == "message_output_created":
+            await self._message_item(item.raw_item)
+        elif name in ("tool_called", "handoff_requested"):
             await self.ensure_call(item.raw_item)
         elif name == "tool_output":
             raw = item.raw_item
@@ -358,6 +391,15 @@ class Translation:
             if call is not None and call.state == "approval" and not field(raw, "approve"):
                 await self._out.deny_tool_call(request_id)
                 call.state = "done"
+
+    async def _message_item(self, raw: Any) -> None:
+        """A message the run made: sent whole unless model events carried its text."""
+        text = _message_text(raw)
+        if text in self._shown_messages:
+            self._shown_messages.remove(text)
+        elif text:
+            self._whole_items += 1
+            await self._whole_message(("run-item", self._whole_items), raw)
 
     async def _finish_call(
         self, call_id: str, output: Any, model_text: Any, *, timed_out: str | None = None
@@ -391,7 +433,12 @@ class Translation:
     # --- the end of a model call -------------------------------------------------------------
 
     async def _completed(self, response: Any) -> None:
-        for index, raw in enumerate(cast("list[Any]", field(response, "output") or [])):
+        output = cast("list[Any]", field(response, "output") or [])
+        if output:  # an empty output: the SDK keeps the streamed items
+            for index, item in list(self._items.items()):
+                if index >= len(output) or not _same_item(item, output[index]):
+                    await self._supersede(index, item)
+        for index, raw in enumerate(output):
             item = self._items.get(index)
             if item is None or not item.done:
                 await self._item_done(index, raw)
@@ -400,6 +447,23 @@ class Translation:
             self._out.add_usage(usage)
             self._usage = self._usage + usage
             await self._out.write_metadata({"usage": self._usage.as_metadata()})
+
+    async def _supersede(self, index: int, item: _Item) -> None:
+        """A streamed item the final response replaced: its parts end, its call is shown
+        failed (the SDK never runs it)."""
+        del self._items[index]
+        while item.keys:
+            await self._close(item.keys.pop(0))
+        call = None if item.tool is None else self._calls.get(item.tool.call_id)
+        if item.tool is None or call is None:
+            return
+        if call.state == "input-streaming":
+            await self._out.fail_tool_input(item.tool.call_id, SUPERSEDED_CALL_TEXT)
+        elif call.state == "input-available":
+            await self._out.fail_tool_call(item.tool.call_id, SUPERSEDED_CALL_TEXT)
+        else:
+            return
+        call.state = "done"
 
 
 _INPUT_DELTAS = frozenset(
@@ -410,6 +474,26 @@ _INPUT_DELTAS = frozenset(
         "response.mcp_call_arguments.delta",
     }
 )
+
+
+def _ident(raw: Any) -> tuple[str, str]:
+    return str(field(raw, "type")), str(field(raw, "call_id") or field(raw, "id"))
+
+
+def _same_item(item: _Item, raw: Any) -> bool:
+    """Whether the final response's item ``raw`` is the streamed ``item``."""
+    if item.ident is None:
+        return item.kind == field(raw, "type")
+    return item.ident == _ident(raw)
+
+
+def _message_text(raw: Any) -> str:
+    """A message item's text (refusals included), as the client assembles it."""
+    pieces = (
+        field(content, "text") or field(content, "refusal")
+        for content in cast("list[Any]", field(raw, "content") or [])
+    )
+    return "".join(p for p in pieces if isinstance(p, str))
 
 
 def _json_output(output: Any, model_text: Any) -> Any:
