@@ -8,6 +8,7 @@ body, the sealed record and the run result. Tests that need the provider's HTTP 
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import threading
 from collections.abc import Callable, Sequence
@@ -24,8 +25,11 @@ from agents import (
     function_tool,
     set_tracing_disabled,
 )
+from agents.mcp import MCPServer
 from agents.testing import ModelStep, ScriptedModel, assistant_message, function_call
 from agents.tool_context import ToolContext
+from mcp.types import CallToolResult, ListPromptsResult
+from mcp.types import Tool as MCPTool
 from openai.types.responses import (
     Response,
     ResponseCompletedEvent,
@@ -449,6 +453,96 @@ def s_final_response_differs() -> Agent[Any]:
     return weather_agent(steps=[model_events([call], [assistant_message("done")])])
 
 
+def lookup_failed(_ctx: Any, error: Exception) -> str:
+    """A tool's own failure function: what the model is told."""
+    return f"lookup failed: {error}"
+
+
+@function_tool(failure_error_function=lookup_failed)
+async def guarded_lookup(term: str) -> str:
+    """Look a term up in the archive."""
+    raise RuntimeError(f"secret internal detail about {term}")
+
+
+def s_tool_own_failure_function() -> Agent[Any]:
+    """tests/test_function_tool.py's custom ``failure_error_function``, in a streamed run."""
+    return weather_agent(
+        guarded_lookup,
+        steps=[
+            [function_call("guarded_lookup", {"term": "x"}, call_id="call_g1")],
+            [assistant_message("The lookup failed.")],
+        ],
+    )
+
+
+async def _cancel_tool() -> str:
+    raise asyncio.CancelledError("tool-cancelled")
+
+
+def s_cancelled_tool() -> Agent[Any]:
+    """tests/test_agent_runner_streamed.py::
+    test_streamed_single_tool_call_with_cancelled_tool_reaches_final_output."""
+    return Agent(
+        name="Canceller",
+        tools=[function_tool(_cancel_tool, name_override="cancel_tool")],
+        model=ScriptedModel(
+            [
+                [function_call("cancel_tool", {}, call_id="call_cancel")],
+                [assistant_message("final answer")],
+            ]
+        ),
+    )
+
+
+class CrashingMCPServer(MCPServer):
+    """tests/mcp/test_runner_calls_mcp.py's ``CrashingFakeMCPServer``: one tool, which
+    raises."""
+
+    def __init__(self) -> None:
+        super().__init__(use_structured_content=False)
+
+    @property
+    def name(self) -> str:
+        return "fake_mcp_server"
+
+    async def connect(self) -> None:
+        pass
+
+    async def cleanup(self) -> None:
+        pass
+
+    async def list_tools(self, run_context: Any = None, agent: Any = None) -> list[MCPTool]:
+        return [MCPTool(name="crashing_tool", inputSchema={})]
+
+    async def call_tool(
+        self, tool_name: str, arguments: dict[str, Any] | None, meta: Any = None
+    ) -> CallToolResult:
+        raise Exception("Crash! secret internal detail")
+
+    async def list_prompts(self) -> ListPromptsResult:
+        return ListPromptsResult(prompts=[])
+
+    async def get_prompt(self, name: str, arguments: dict[str, Any] | None = None) -> Any:
+        raise NotImplementedError
+
+
+def s_mcp_tool_error() -> Agent[Any]:
+    """tests/mcp/test_runner_calls_mcp.py::test_runner_emits_mcp_error_tool_call_output_item."""
+    return Agent(
+        name="Mcp",
+        mcp_servers=[CrashingMCPServer()],
+        model=ScriptedModel(
+            [
+                [
+                    assistant_message("a_message"),
+                    function_call("crashing_tool", {}, call_id="call_mcp1"),
+                ],
+                [assistant_message("done")],
+            ]
+        ),
+    )
+
+
 @dataclass(frozen=True)
 class Scenario:
     build: Callable[[], Agent[Any]]
@@ -483,6 +577,9 @@ SCENARIOS: dict[str, Scenario] = {
     ),
     "no-response-created": Scenario(s_no_response_created, {}),
     "final-response-differs": Scenario(s_final_response_differs, {}),
+    "tool-own-failure-function": Scenario(s_tool_own_failure_function, {}),
+    "cancelled-tool": Scenario(s_cancelled_tool, {}),
+    "mcp-tool-error": Scenario(s_mcp_tool_error, {}),
 }
 
 

@@ -6,11 +6,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from agents import ItemHelpers, MessageOutputItem, ToolCallOutputItem
+import pytest
+from agents import Agent, ItemHelpers, MessageOutputItem, ToolCallOutputItem
 
-from tests.support.agents_scenarios import TOOLS, Outcome, run_scenario
+from tests.support.agents_scenarios import SCENARIOS, TOOLS, Outcome, run_agent, run_scenario
 from tests.support.stream_rules import assert_valid_body
+from uiwire.adapters.agents import AgentsAdapter
 from uiwire.adapters.agents._translate import SUPERSEDED_CALL_TEXT
+
+
+def scenario_agent(name: str) -> Agent[Any]:
+    return SCENARIOS[name].build()
 
 
 def texts(outcome: Outcome) -> list[str]:
@@ -77,3 +83,47 @@ async def test_a_call_the_final_response_left_out_fails_and_its_answer_shows() -
     assert call["errorText"] == SUPERSEDED_CALL_TEXT
     assert outcome.result.final_output == "done"
     assert texts(outcome) == sdk_texts(outcome) == ["done"]
+
+
+def model_text(outcome: Outcome, call_id: str) -> Any:
+    (output,) = [
+        i.output
+        for i in outcome.result.new_items
+        if isinstance(i, ToolCallOutputItem) and i.call_id == call_id
+    ]
+    return output
+
+
+@pytest.mark.parametrize(
+    ("scenario", "call_id", "model_sees"),
+    [
+        ("tool-own-failure-function", "call_g1", "lookup failed: secret internal detail about x"),
+        ("cancelled-tool", "call_cancel", "An error occurred while running the tool."),
+        ("mcp-tool-error", "call_mcp1", "An error occurred while running the tool."),
+    ],
+)
+async def test_a_failed_tool_is_a_masked_error_whatever_formats_its_failure(
+    scenario: str, call_id: str, model_sees: str
+) -> None:
+    outcome = await run_scenario(scenario)
+    assert_valid_body(outcome.body)
+    (call,) = tool_parts(outcome)
+    assert call["toolCallId"] == call_id
+    assert call["state"] == "output-error"
+    assert b"secret internal detail" not in outcome.body
+    assert "output" not in call
+    # what the model was given is the SDK's own failure text, unchanged
+    assert str(model_text(outcome, call_id)).startswith(model_sees)
+    assert outcome.result.final_output == texts(outcome)[-1]
+
+
+async def test_a_run_leaves_the_users_agent_and_tools_as_they_were() -> None:
+    agent = scenario_agent("tool-own-failure-function")
+    tools = list(agent.tools)
+    invokers = [getattr(t, "on_invoke_tool", None) for t in tools]
+    adapter = AgentsAdapter(agent)
+    outcome = await run_agent(adapter)
+    assert tool_parts(outcome)[0]["state"] == "output-error"
+    assert agent.tools == tools
+    assert [getattr(t, "on_invoke_tool", None) for t in agent.tools] == invokers
+    assert outcome.result.last_agent.name == agent.name

@@ -10,6 +10,10 @@ writes into the ``StreamContext``. Writes are awaited: a slow client slows the r
   context variable, reset right after in the same context; the run loop task copies
   the context when it is created, so the run's tools, tool error formatter and nested
   agent runs find the channel (``tools.tool_stream``, ``agent_tool_progress``).
+* Each run starts from a view of the agent (``_channel.run_view``): copies of it and
+  of the agents it hands off to, with per-run copies of their function tools, which
+  refuse to start once the stream is cancelled and report failures the SDK's tool error
+  formatter does not hear of. The user's agents and tools are never changed.
 * Leaving early (the client left, the work was cancelled, a write failed) calls
   ``result.cancel()`` and closes the event generator: without it the SDK keeps running
   the model and the tools to the end (openai-agents#574).
@@ -46,9 +50,9 @@ from agents.memory import Session
 from uiwire._errors import ApprovalError, ChatRequestError, FieldError, PausedRunTooLarge
 from uiwire.adapters.agents._channel import (
     RunChannel,
-    guard_tools,
     instrumented,
     reset_channel,
+    run_view,
     set_channel,
 )
 from uiwire.adapters.agents._translate import Translation
@@ -155,7 +159,6 @@ class AgentsAdapter:
             )
         self._agent = agent
         self._run_config = instrumented(run_config)
-        guard_tools(agent)
         self._max_turns = max_turns
         # ``is None``, not ``or``: an empty MemoryApprovalStore is falsy (it has a length)
         self._approvals: ApprovalStore = (
@@ -416,6 +419,7 @@ class AgentsAdapter:
             raise TypeError(f"ctx must be a uiwire.StreamContext; got {type(ctx).__name__}")
         _check_input(input)
         loop = asyncio.get_running_loop()
+        agent = run_view(self._agent)  # per-run tool copies: the user's tools stay theirs
         if isinstance(input, RunResultStreaming):
             channel = RunChannel(loop, None)  # started elsewhere: its tools cannot see us
             translation = Translation(ctx, channel)
@@ -428,7 +432,7 @@ class AgentsAdapter:
                 )
             channel = RunChannel(loop, ctx)
             channel.client_results.update(input.answers.client_results)
-            state = await self._restore(input, context)
+            state = await self._restore(agent, input, context)
             approvals = input.answers.approvals
             translation = Translation(
                 ctx,
@@ -439,11 +443,11 @@ class AgentsAdapter:
                 agent=input.pending.agent,
                 usage=input.pending.usage,
             )
-            result = self._start(channel, state, None, run_options)
+            result = self._start(agent, channel, state, None, run_options)
         else:
             channel = RunChannel(loop, ctx)
             translation = Translation(ctx, channel)
-            result = self._start(channel, input, context, run_options)
+            result = self._start(agent, channel, input, context, run_options)
         # the run's own tasks stop in the loop step the stream is cancelled in, not one
         # step later when this task gets its CancelledError: no model request or tool
         # can start in between
@@ -457,7 +461,12 @@ class AgentsAdapter:
         return result
 
     def _start(
-        self, channel: RunChannel, input: Any, context: Any, run_options: dict[str, Any]
+        self,
+        agent: Agent[Any],
+        channel: RunChannel,
+        input: Any,
+        context: Any,
+        run_options: dict[str, Any],
     ) -> RunResultStreaming:
         options = dict(run_options)
         if self._max_turns is not None:
@@ -466,11 +475,13 @@ class AgentsAdapter:
             options["context"] = context
         token = set_channel(channel)
         try:
-            return Runner.run_streamed(self._agent, input, run_config=self._run_config, **options)
+            return Runner.run_streamed(agent, input, run_config=self._run_config, **options)
         finally:
             reset_channel(token)
 
-    async def _restore(self, resumption: Resumption, context: Any) -> RunState[Any, Any]:
+    async def _restore(
+        self, agent: Agent[Any], resumption: Resumption, context: Any
+    ) -> RunState[Any, Any]:
         data = json.loads(resumption.pending.state)
         if resumption.pending.input_items is not None:
             if resumption.conversation is None:
@@ -479,7 +490,7 @@ class AgentsAdapter:
                     "messages (begin_turn)"
                 )
             data["original_input"] = list(resumption.conversation)
-        state = await RunState.from_json(self._agent, data, context_override=context)
+        state = await RunState.from_json(agent, data, context_override=context)
         for item in state.get_interruptions():
             call_id = str(item.call_id)
             if call_id in resumption.answers.client_results:
