@@ -19,6 +19,7 @@ from agents import (
     Agent,
     GuardrailFunctionOutput,
     InputGuardrail,
+    OutputGuardrail,
     RunContextWrapper,
     RunErrorHandlerResult,
     Usage,
@@ -543,6 +544,31 @@ def s_mcp_tool_error() -> Agent[Any]:
     )
 
 
+def _block_everything(ctx: RunContextWrapper[Any], agent: Agent[Any], output: Any) -> Any:
+    return GuardrailFunctionOutput(output_info={"blocked": True}, tripwire_triggered=True)
+
+
+def s_guardrail_after_tool() -> Agent[Any]:
+    """tests/test_agent_runner_streamed.py: an agent with ``stop_on_first_tool`` whose
+    output guardrail trips (as in test_output_guardrail_tripwire_triggered_causes_
+    exception_streamed): the tool's output is the final output, which it blocks."""
+    return weather_agent(
+        steps=[[function_call("get_weather", {"city": "Paris"}, call_id="call_og1")]]
+    ).clone(
+        tool_use_behavior="stop_on_first_tool",
+        output_guardrails=[OutputGuardrail(guardrail_function=_block_everything)],
+    )
+
+
+def s_stop_on_first_tool() -> Agent[Any]:
+    """The same agent whose guardrail passes: the held output is sent."""
+    return s_guardrail_after_tool().clone(output_guardrails=[OutputGuardrail(_pass)])
+
+
+async def _pass(ctx: RunContextWrapper[Any], agent: Agent[Any], output: Any) -> Any:
+    return GuardrailFunctionOutput(output_info=None, tripwire_triggered=False)
+
+
 @dataclass(frozen=True)
 class Scenario:
     build: Callable[[], Agent[Any]]
@@ -580,6 +606,8 @@ SCENARIOS: dict[str, Scenario] = {
     "tool-own-failure-function": Scenario(s_tool_own_failure_function, {}),
     "cancelled-tool": Scenario(s_cancelled_tool, {}),
     "mcp-tool-error": Scenario(s_mcp_tool_error, {}),
+    "guardrail-after-tool": Scenario(s_guardrail_after_tool, {}),
+    "stop-on-first-tool": Scenario(s_stop_on_first_tool, {}),
 }
 
 

@@ -7,7 +7,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from agents import Agent, ItemHelpers, MessageOutputItem, ToolCallOutputItem
+from agents import (
+    Agent,
+    ItemHelpers,
+    MessageOutputItem,
+    OutputGuardrailTripwireTriggered,
+    ToolCallOutputItem,
+)
 
 from tests.support.agents_scenarios import SCENARIOS, TOOLS, Outcome, run_agent, run_scenario
 from tests.support.stream_rules import assert_valid_body
@@ -127,3 +133,25 @@ async def test_a_run_leaves_the_users_agent_and_tools_as_they_were() -> None:
     assert agent.tools == tools
     assert [getattr(t, "on_invoke_tool", None) for t in agent.tools] == invokers
     assert outcome.result.last_agent.name == agent.name
+
+
+async def test_an_output_guardrail_that_trips_after_stop_on_first_tool_never_shows_the_output() -> (
+    None
+):
+    outcome = await run_scenario("guardrail-after-tool")
+    chunks = assert_valid_body(outcome.body)
+    assert isinstance(outcome.record.exception, OutputGuardrailTripwireTriggered)
+    (call,) = tool_parts(outcome)
+    assert call["state"] == "output-error"
+    assert call["errorText"] == "An error occurred."
+    assert b"Sunny in Paris" not in outcome.body
+    kinds = [c["type"] for c in chunks]
+    assert kinds.index("tool-output-error") < kinds.index("error")
+
+
+async def test_a_held_output_is_sent_when_the_guardrail_passes() -> None:
+    outcome = await run_scenario("stop-on-first-tool")
+    assert_valid_body(outcome.body)
+    (call,) = tool_parts(outcome)
+    assert call["state"] == "output-available"
+    assert call["output"] == outcome.result.final_output == "Sunny in Paris"

@@ -94,6 +94,7 @@ class Translation:
     (a continuation): ``{tool_call_id: tool name}``. ``denied`` are calls the user
     rejected, ``settled`` calls whose result the message already has (client-side
     tools), ``agent`` the agent the message last named, ``usage`` what it used so far.
+    ``output_guardrails``: the run's config has output guardrails.
     """
 
     def __init__(
@@ -107,6 +108,7 @@ class Translation:
         settled: frozenset[str] = frozenset(),
         agent: str | None = None,
         usage: Usage | None = None,
+        output_guardrails: bool = False,
     ) -> None:
         self._out = out
         self._channel = channel
@@ -124,6 +126,10 @@ class Translation:
         """Texts of the message items sent from model events, not yet matched by their
         ``message_output_created`` run item."""
         self._whole_items = 0
+        self._output_guardrails = output_guardrails
+        self._held: dict[str, tuple[Any, Any]] = {}
+        """Tool outputs an output guardrail may still block: ``{call id: (output,
+        model text)}``, sent when the run goes on or ends well."""
         self._usage = usage or Usage()
 
     @property
@@ -185,6 +191,7 @@ class Translation:
         for models that send none."""
         if self._in_model_call and not self._items:
             return  # response.created after another event of the same call
+        await self.release_held()  # the run goes on: they were not its final output
         if self._step:
             await self._out.new_step()
         self._step += 1
@@ -377,6 +384,8 @@ class Translation:
             call = self._calls.get(call_id)
             if call is not None and item.output == timeout_output(item.agent, call.name):
                 await self._finish_call(call_id, None, None, timed_out=item.output)
+            elif call is not None and self._may_be_blocked(item.agent, call.name):
+                self._held[call_id] = (item.output, field(raw, "output"))
             else:
                 await self._finish_call(call_id, item.output, field(raw, "output"))
         elif name == "handoff_occured":
@@ -390,6 +399,36 @@ class Translation:
             call = self._calls.get(request_id)
             if call is not None and call.state == "approval" and not field(raw, "approve"):
                 await self._out.deny_tool_call(request_id)
+                call.state = "done"
+
+    def _may_be_blocked(self, agent: Any, tool_name: str) -> bool:
+        """Whether this tool's output may end the run as its final output, which an
+        output guardrail then checks (``tool_use_behavior`` other than
+        ``run_llm_again``)."""
+        behavior = getattr(agent, "tool_use_behavior", "run_llm_again")
+        if behavior == "run_llm_again":
+            return False
+        if not (self._output_guardrails or getattr(agent, "output_guardrails", None)):
+            return False
+        if isinstance(behavior, Mapping):
+            names = cast("Mapping[str, Any]", behavior).get("stop_at_tool_names") or ()
+            return tool_name in names
+        return True  # stop_on_first_tool, or a function that may stop
+
+    async def release_held(self) -> None:
+        """Send the held tool outputs: no guardrail blocked them."""
+        for call_id in list(self._held):
+            output, model_text = self._held.pop(call_id)
+            await self._finish_call(call_id, output, model_text)
+
+    async def block_held(self, error: BaseException) -> None:
+        """An output guardrail blocked the run's final output: its held calls end in a
+        (masked) ``tool-output-error``, the output never sent."""
+        for call_id in list(self._held):
+            del self._held[call_id]
+            call = self._calls.get(call_id)
+            if call is not None and call.state in ("input-available", "approval"):
+                await self._out.fail_tool_call(call_id, error)
                 call.state = "done"
 
     async def _message_item(self, raw: Any) -> None:

@@ -32,6 +32,10 @@ writes into the ``StreamContext``. Writes are awaited: a slow client slows the r
   back from there.
 * Exceptions (max turns, guardrail tripwires, refusals, model errors) propagate, after
   every event before them was sent; ``ctx.run`` turns them into a masked ``error``.
+  A tool output that may become the run's final output while an output guardrail is
+  set (``tool_use_behavior`` other than ``run_llm_again``) is held until the run goes
+  on or ends well: a tripwire shows the call as a masked ``tool-output-error``, never
+  the output it blocked.
 """
 
 from __future__ import annotations
@@ -44,7 +48,15 @@ import time
 from collections.abc import AsyncGenerator, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
-from agents import Agent, RunConfig, Runner, RunResultStreaming, RunState, TResponseInputItem
+from agents import (
+    Agent,
+    OutputGuardrailTripwireTriggered,
+    RunConfig,
+    Runner,
+    RunResultStreaming,
+    RunState,
+    TResponseInputItem,
+)
 from agents.memory import Session
 
 from uiwire._errors import ApprovalError, ChatRequestError, FieldError, PausedRunTooLarge
@@ -420,6 +432,7 @@ class AgentsAdapter:
         _check_input(input)
         loop = asyncio.get_running_loop()
         agent = run_view(self._agent)  # per-run tool copies: the user's tools stay theirs
+        guarded = bool(self._run_config.output_guardrails)
         if isinstance(input, RunResultStreaming):
             channel = RunChannel(loop, None)  # started elsewhere: its tools cannot see us
             translation = Translation(ctx, channel)
@@ -442,11 +455,12 @@ class AgentsAdapter:
                 settled=frozenset(input.answers.client_results),
                 agent=input.pending.agent,
                 usage=input.pending.usage,
+                output_guardrails=guarded,
             )
             result = self._start(agent, channel, state, None, run_options)
         else:
             channel = RunChannel(loop, ctx)
-            translation = Translation(ctx, channel)
+            translation = Translation(ctx, channel, output_guardrails=guarded)
             result = self._start(agent, channel, input, context, run_options)
         # the run's own tasks stop in the loop step the stream is cancelled in, not one
         # step later when this task gets its CancelledError: no model request or tool
@@ -454,8 +468,12 @@ class AgentsAdapter:
         remove = ctx.add_cancel_callback(result.cancel)
         try:
             await _consume(result, translation, channel)
+        except OutputGuardrailTripwireTriggered as exc:
+            await translation.block_held(exc)
+            raise
         finally:
             remove()
+        await translation.release_held()
         if result.interruptions:
             await self._pause(ctx, result, translation, channel, chat_id, owner, rebuildable)
         return result
