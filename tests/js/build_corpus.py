@@ -22,7 +22,11 @@ over the same bodies and must agree exactly. The families:
   calls, cache hits, model errors, ``dspy.Parallel``;
 * agents: real Agents SDK runs through ``AgentsAdapter`` (the SDK's scripted model, and
   a scripted Responses API on loopback for hosted tools): text, reasoning, tools and
-  their failures, handoffs, agents as tools, tool progress, refusals, run errors, and an
+  their failures (a tool's own failure function, a crashing MCP server, a cancelled
+  tool), handoffs, agents as tools, tool progress, refusals, run errors, answers
+  recovered by ``error_handlers``, a model without ``response.created``, a final response
+  that differs from the stream, an output guardrail tripping after
+  ``stop_on_first_tool``, and an
   approval paused then resumed (approved and denied) into the same message, and a
   client-side tool answered by the browser, resumed the same way;
 * invalid: hand-made bodies that break one client rule each, where Python and JS must
