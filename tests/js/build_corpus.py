@@ -26,7 +26,7 @@ over the same bodies and must agree exactly. The families:
   tool), handoffs, agents as tools, tool progress, refusals, run errors, answers
   recovered by ``error_handlers``, a model without ``response.created``, a final response
   that differs from the stream, an output guardrail tripping after
-  ``stop_on_first_tool``, and an
+  ``stop_on_first_tool``, a hosted MCP call approved and resumed, and an
   approval paused then resumed (approved and denied) into the same message, and a
   client-side tool answered by the browser, resumed the same way;
 * invalid: hand-made bodies that break one client rule each, where Python and JS must
@@ -50,7 +50,9 @@ from pydantic import ValidationError
 from tests.support.agents_scenarios import SCENARIOS as AGENTS_SCENARIOS
 from tests.support.agents_scenarios import (
     approval_round_trip,
+    approved_mcp_call,
     client_tool_round_trip,
+    hosted_mcp_round_trip,
     hosted_tools_run,
 )
 from tests.support.agents_scenarios import run_scenario as run_agents_scenario
@@ -680,6 +682,13 @@ def agents_cases() -> Iterator[dict[str, Any]]:
             name = f"agents/approval-{'approved' if approved else 'denied'}"
             yield valid_body_case(name, target, second.body.decode(), first.record.message)
             yield replay_case(name, target, first.record.message, second.body.decode())
+        first, second = asyncio.run(
+            hosted_mcp_round_trip(approved_mcp_call(output="cancelled"), target)
+        )
+        yield valid_body_case("agents/hosted-mcp-paused", target, first.body.decode())
+        name = "agents/hosted-mcp-approved"
+        yield valid_body_case(name, target, second.body.decode(), first.record.message)
+        yield replay_case(name, target, first.record.message, second.body.decode())
 
 
 def build(random_count: int) -> list[dict[str, Any]]:

@@ -18,6 +18,7 @@ from typing import Any
 from agents import (
     Agent,
     GuardrailFunctionOutput,
+    HostedMCPTool,
     InputGuardrail,
     OutputGuardrail,
     RunContextWrapper,
@@ -41,6 +42,7 @@ from openai.types.responses import (
     ResponseOutputRefusal,
     ResponseReasoningItem,
 )
+from openai.types.responses.response_output_item import McpApprovalRequest, McpCall
 from openai.types.responses.response_reasoning_item import Summary
 from pydantic import BaseModel
 
@@ -717,3 +719,60 @@ async def hosted_tools_run(target: Target = "v6") -> Outcome:
             return await run_agent(http_agent(llm), target=target)
     finally:
         await close_clients()
+
+
+# --- hosted MCP approval (tests/test_run_state.py::
+# test_hosted_mcp_approval_round_trip_uses_typed_identity_records, streamed) ---------------
+
+MCP_REQUEST = McpApprovalRequest(
+    type="mcp_approval_request",
+    id="mcpr_1",
+    server_label="shop",
+    name="cancel_order",
+    arguments='{"order": 7}',
+)
+
+
+def hosted_mcp_agent(call: McpCall) -> Agent[Any]:
+    """A hosted MCP tool that needs approval; after it, ``call`` and an answer."""
+    answer = assistant_message("Order 7: see the tool's result.")
+    return Agent(
+        name="Shop",
+        tools=[
+            HostedMCPTool(
+                tool_config={
+                    "type": "mcp",
+                    "server_label": "shop",
+                    "server_url": "https://shop.example/mcp",
+                    "require_approval": "always",
+                }
+            )
+        ],
+        model=ScriptedModel(
+            [
+                model_events([MCP_REQUEST], [MCP_REQUEST]),
+                model_events([call, answer], [call, answer]),
+            ]
+        ),
+    )
+
+
+def approved_mcp_call(**result: Any) -> McpCall:
+    return McpCall(
+        type="mcp_call",
+        id="mcp_9",
+        server_label="shop",
+        name="cancel_order",
+        arguments='{"order": 7}',
+        approval_request_id="mcpr_1",
+        **result,
+    )
+
+
+async def hosted_mcp_round_trip(call: McpCall, target: Target = "v6") -> tuple[Outcome, Outcome]:
+    """The hosted MCP call paused for approval, approved, resumed: both outcomes."""
+    adapter = AgentsAdapter(hosted_mcp_agent(call))
+    first = await run_agent(adapter, "Cancel order 7", target=target)
+    message = first.record.message
+    answer_approvals(message, True)
+    return first, await resume_agent(adapter, message, target=target)

@@ -14,8 +14,17 @@ from agents import (
     OutputGuardrailTripwireTriggered,
     ToolCallOutputItem,
 )
+from openai.types.responses.mcp_tool_call_error import McpProtocolError
 
-from tests.support.agents_scenarios import SCENARIOS, TOOLS, Outcome, run_agent, run_scenario
+from tests.support.agents_scenarios import (
+    SCENARIOS,
+    TOOLS,
+    Outcome,
+    approved_mcp_call,
+    hosted_mcp_round_trip,
+    run_agent,
+    run_scenario,
+)
 from tests.support.stream_rules import assert_valid_body
 from uiwire.adapters.agents import AgentsAdapter
 from uiwire.adapters.agents._translate import SUPERSEDED_CALL_TEXT
@@ -40,7 +49,11 @@ def sdk_texts(outcome: Outcome) -> list[str]:
 
 
 def tool_parts(outcome: Outcome) -> list[dict[str, Any]]:
-    return [p for p in outcome.record.message["parts"] if p["type"].startswith("tool-")]
+    return [
+        p
+        for p in outcome.record.message["parts"]
+        if p["type"].startswith("tool-") or p["type"] == "dynamic-tool"
+    ]
 
 
 async def test_a_max_turns_handlers_answer_reaches_the_client_and_the_record() -> None:
@@ -155,3 +168,20 @@ async def test_a_held_output_is_sent_when_the_guardrail_passes() -> None:
     (call,) = tool_parts(outcome)
     assert call["state"] == "output-available"
     assert call["output"] == outcome.result.final_output == "Sunny in Paris"
+
+
+async def test_a_hosted_mcp_call_approved_through_resume_is_shown_once() -> None:
+    first, second = await hosted_mcp_round_trip(approved_mcp_call(output="cancelled"))
+    assert_valid_body(first.body)
+    assert_valid_body(second.body, message=first.record.message)
+    calls = tool_parts(second)
+    assert [(p["toolCallId"], p["state"]) for p in calls] == [("mcpr_1", "output-available")]
+    assert calls[0]["output"] == "cancelled"
+
+
+async def test_a_hosted_mcp_error_is_shown_by_its_message() -> None:
+    error = McpProtocolError(code=500, message="the shop is closed", type="mcp_protocol_error")
+    _, second = await hosted_mcp_round_trip(approved_mcp_call(error=error))
+    (call,) = tool_parts(second)
+    assert call["state"] == "output-error"
+    assert call["errorText"] == "the shop is closed"

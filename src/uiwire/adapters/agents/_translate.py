@@ -366,7 +366,11 @@ class Translation:
         tool = tool_item(raw)
         if tool is None:
             return None
-        if tool.call_id not in self._calls:
+        if tool.approval_request_id is not None and tool.approval_request_id in self._calls:
+            tool = dataclasses.replace(tool, call_id=tool.approval_request_id)  # see _item_added
+            if self._calls[tool.call_id].state == "approval":
+                await self._tool_item_done(tool, raw)
+        elif tool.call_id not in self._calls:
             await self._tool_item_done(tool, raw)
         return tool.call_id
 
