@@ -26,7 +26,8 @@ over the same bodies and must agree exactly. The families:
   tool), handoffs, agents as tools, tool progress, refusals, run errors, answers
   recovered by ``error_handlers``, a model without ``response.created``, a final response
   that differs from the stream, an output guardrail tripping after
-  ``stop_on_first_tool``, a hosted MCP call approved and resumed, and an
+  ``stop_on_first_tool``, a hosted MCP call approved and resumed, approvals inside an agent used as a tool,
+  and an
   approval paused then resumed (approved and denied) into the same message, and a
   client-side tool answered by the browser, resumed the same way;
 * invalid: hand-made bodies that break one client rule each, where Python and JS must
@@ -54,6 +55,7 @@ from tests.support.agents_scenarios import (
     client_tool_round_trip,
     hosted_mcp_round_trip,
     hosted_tools_run,
+    nested_approval_rounds,
 )
 from tests.support.agents_scenarios import run_scenario as run_agents_scenario
 from tests.support.context_scenarios import SCENARIOS as CONTEXT_SCENARIOS
@@ -685,6 +687,11 @@ def agents_cases() -> Iterator[dict[str, Any]]:
         first, second = asyncio.run(
             hosted_mcp_round_trip(approved_mcp_call(output="cancelled"), target)
         )
+        for outer_gated in (False, True):
+            rounds = asyncio.run(nested_approval_rounds(outer_gated, target))
+            for index, (outcome, continued) in enumerate(rounds):
+                name = f"agents/nested-approval-{'both' if outer_gated else 'inner'}-{index}"
+                yield valid_body_case(name, target, outcome.body.decode(), continued)
         yield valid_body_case("agents/hosted-mcp-paused", target, first.body.decode())
         name = "agents/hosted-mcp-approved"
         yield valid_body_case(name, target, second.body.decode(), first.record.message)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import copy
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -776,3 +777,57 @@ async def hosted_mcp_round_trip(call: McpCall, target: Target = "v6") -> tuple[O
     message = first.record.message
     answer_approvals(message, True)
     return first, await resume_agent(adapter, message, target=target)
+
+
+# --- an agent used as a tool, with approvals inside (tests/test_agent_as_tool.py's nested
+# approvals, e.g. test_agent_as_tool_rejected_nested_approval_resumes_run, run end to end) --
+
+
+def nested_approval_agent(outer_gated: bool) -> Agent[Any]:
+    """A lead whose tool is an agent that deletes a file (``needs_approval``); with
+    ``outer_gated`` the agent tool needs approval too."""
+    janitor = Agent(
+        name="Janitor",
+        tools=[delete_file],
+        model=ScriptedModel(
+            [
+                [function_call("delete_file", {"path": "/tmp/a.txt"}, call_id="call_inner")],
+                [assistant_message("Deleted it.")],
+            ]
+        ),
+    )
+    tool = janitor.as_tool(
+        tool_name="janitor",
+        tool_description="Cleans up.",
+        on_stream=agent_tool_progress,
+        needs_approval=outer_gated,
+    )
+    return Agent(
+        name="Lead",
+        tools=[tool],
+        model=ScriptedModel(
+            [
+                [function_call("janitor", {"input": "delete /tmp/a.txt"}, call_id="call_outer")],
+                [assistant_message("The janitor is done.")],
+            ]
+        ),
+    )
+
+
+async def nested_approval_rounds(
+    outer_gated: bool, target: Target = "v6"
+) -> list[tuple[Outcome, dict[str, Any] | None]]:
+    """Run, then approve whatever is asked and resume until nothing is: each outcome
+    with the message it continued (None for the first)."""
+    adapter = AgentsAdapter(nested_approval_agent(outer_gated))
+    outcome = await run_agent(adapter, "Clean up", target=target)
+    rounds: list[tuple[Outcome, dict[str, Any] | None]] = [(outcome, None)]
+    for _ in range(3):
+        message = outcome.record.message
+        if not any(p.get("state") == "approval-requested" for p in message["parts"]):
+            break
+        answer_approvals(message, True)
+        continued = copy.deepcopy(message)
+        outcome = await resume_agent(adapter, message, target=target)
+        rounds.append((outcome, continued))
+    return rounds

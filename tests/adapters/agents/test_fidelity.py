@@ -22,6 +22,7 @@ from tests.support.agents_scenarios import (
     Outcome,
     approved_mcp_call,
     hosted_mcp_round_trip,
+    nested_approval_rounds,
     run_agent,
     run_scenario,
 )
@@ -185,3 +186,18 @@ async def test_a_hosted_mcp_error_is_shown_by_its_message() -> None:
     (call,) = tool_parts(second)
     assert call["state"] == "output-error"
     assert call["errorText"] == "the shop is closed"
+
+
+@pytest.mark.parametrize("outer_gated", [False, True], ids=["inner-gated", "both-gated"])
+async def test_approvals_inside_an_agent_used_as_a_tool_complete_it(outer_gated: bool) -> None:
+    rounds = await nested_approval_rounds(outer_gated)
+    for outcome, continued in rounds:
+        assert_valid_body(outcome.body, message=continued)
+    assert len(rounds) == (3 if outer_gated else 2)
+    last = rounds[-1][0]
+    states = {p["toolCallId"]: (p["state"], p.get("output")) for p in tool_parts(last)}
+    assert states == {
+        "call_outer": ("output-available", "Deleted it."),  # the nested run's final output
+        "call_inner": ("output-available", "Deleted /tmp/a.txt"),
+    }
+    assert texts(last) == ["The janitor is done."]

@@ -76,6 +76,8 @@ class RunChannel:
         self.nested: dict[str, Any] = {}  # agent-as-tool runs, by outer call id
         self.client_calls: set[str] = set()
         """Calls of ``client_tool`` tools the run paused on: the browser runs them."""
+        self.outer: Any = None
+        """The run's own ``Translation`` (nested runs finish the calls it shows)."""
         self.client_results: dict[str, ClientToolResult] = {}
         """What the browser answered, for a resumed run's client-side calls."""
         self._ready: set[str] = set()

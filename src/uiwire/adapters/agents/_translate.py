@@ -118,6 +118,8 @@ class Translation:
             for call_id, name in (calls or {}).items()
         }
         self._denied = denied
+        if channel is not None and releases_tool_writes:
+            channel.outer = self
         self._agent = agent
         self._step = 0
         self._in_model_call = False
@@ -405,6 +407,12 @@ class Translation:
                 await self._out.deny_tool_call(request_id)
                 call.state = "done"
 
+    async def finish_nested_call(self, call_id: str, output: Any, model_text: Any) -> None:
+        """The output of a nested run's call whose approval this (outer) message asked."""
+        call = self._calls.get(call_id)
+        if call is not None and call.state == "approval":
+            await self._finish_call(call_id, output, model_text)
+
     def _may_be_blocked(self, agent: Any, tool_name: str) -> bool:
         """Whether this tool's output may end the run as its final output, which an
         output guardrail then checks (``tool_use_behavior`` other than
@@ -448,6 +456,11 @@ class Translation:
         self, call_id: str, output: Any, model_text: Any, *, timed_out: str | None = None
     ) -> None:
         call = self._calls.get(call_id)
+        outer = None if self._channel is None else self._channel.outer
+        if call is None and not self._releases and outer is not None:
+            # a nested run's call the outer message shows (its approval was asked there)
+            await outer.finish_nested_call(call_id, output, model_text)
+            return
         if call is None:
             logger.debug("output for a call this stream does not know (%s): skipped", call_id)
             return

@@ -78,7 +78,7 @@ from uiwire.adapters.agents.approvals import (
 )
 from uiwire.adapters.agents.history import to_agent_input
 from uiwire.adapters.agents.sessions import SessionFactory, align_session, chat_session
-from uiwire.protocol.ui_message import UIMessage
+from uiwire.protocol.ui_message import DynamicToolUIPart, ToolUIPart, UIMessage
 from uiwire.stream.context import StreamContext
 
 if TYPE_CHECKING:
@@ -450,7 +450,7 @@ class AgentsAdapter:
             translation = Translation(
                 ctx,
                 channel,
-                calls=input.pending.tool_names(),
+                calls={**_running_calls(input.message), **input.pending.tool_names()},
                 denied=frozenset(c for c, a in approvals.items() if not a.approved),
                 settled=frozenset(input.answers.client_results),
                 agent=input.pending.agent,
@@ -475,7 +475,10 @@ class AgentsAdapter:
             remove()
         await translation.release_held()
         if result.interruptions:
-            await self._pause(ctx, result, translation, channel, chat_id, owner, rebuildable)
+            earlier = input.pending if isinstance(input, Resumption) else None
+            await self._pause(
+                ctx, result, translation, channel, chat_id, owner, rebuildable, earlier
+            )
         return result
 
     def _start(
@@ -532,7 +535,10 @@ class AgentsAdapter:
         chat_id: str | None,
         owner: str | None,
         rebuildable: list[TResponseInputItem] | Session | None,
+        earlier: PendingApprovals | None,
     ) -> None:
+        """Store the paused run, ask its approvals. ``earlier``: the pause this run
+        resumed, whose answered calls that still run are kept as answered."""
         approval_ids = iter(PendingApprovals.approval_ids(len(result.interruptions)))
         calls: dict[str, tuple[str, str]] = {}
         client_calls: dict[str, str] = {}
@@ -562,6 +568,7 @@ class AgentsAdapter:
             usage=translation.usage,
             client_calls=client_calls,
             input_items=input_items,
+            answered=_still_running(earlier, translation),
         )
         record = pending.dumps()
         size = len(record)  # json.dumps escapes to ASCII: one byte a character
@@ -596,6 +603,35 @@ async def _consume(
     failure = result.run_loop_exception
     if failure is not None:  # failed before any event (openai-agents#2929)
         raise failure
+
+
+def _running_calls(message: UIMessage) -> dict[str, str]:
+    """``{tool_call_id: tool_name}`` of the continued message's calls that have no
+    final output yet (an agent used as a tool whose nested run paused): a resumed run
+    may still finish them."""
+    running: dict[str, str] = {}
+    for part in message.parts:
+        if not isinstance(part, (ToolUIPart, DynamicToolUIPart)):
+            continue
+        if part.state == "input-available" or (
+            part.state == "output-available" and part.preliminary
+        ):
+            running[part.tool_call_id] = part.tool_name
+    return running
+
+
+def _still_running(
+    earlier: PendingApprovals | None, translation: Translation
+) -> dict[str, tuple[str, str]]:
+    """The earlier pause's answered approvals whose calls have not ended."""
+    if earlier is None:
+        return {}
+    answered = {**earlier.answered, **earlier.calls}
+    return {
+        approval_id: call
+        for approval_id, call in answered.items()
+        if translation.call_state(call[0]) == "approval"
+    }
 
 
 def _check_input(input: Any) -> None:
