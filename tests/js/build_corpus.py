@@ -22,7 +22,12 @@ over the same bodies and must agree exactly. The families:
   calls, cache hits, model errors, ``dspy.Parallel``;
 * agents: real Agents SDK runs through ``AgentsAdapter`` (the SDK's scripted model, and
   a scripted Responses API on loopback for hosted tools): text, reasoning, tools and
-  their failures, handoffs, agents as tools, tool progress, refusals, run errors, and an
+  their failures (a tool's own failure function, a crashing MCP server, a cancelled
+  tool), handoffs, agents as tools, tool progress, refusals, run errors, answers
+  recovered by ``error_handlers``, a model without ``response.created``, a final response
+  that differs from the stream, an output guardrail tripping after
+  ``stop_on_first_tool``, a hosted MCP call approved and resumed, approvals inside an agent used as a tool,
+  and an
   approval paused then resumed (approved and denied) into the same message, and a
   client-side tool answered by the browser, resumed the same way;
 * invalid: hand-made bodies that break one client rule each, where Python and JS must
@@ -46,8 +51,11 @@ from pydantic import ValidationError
 from tests.support.agents_scenarios import SCENARIOS as AGENTS_SCENARIOS
 from tests.support.agents_scenarios import (
     approval_round_trip,
+    approved_mcp_call,
     client_tool_round_trip,
+    hosted_mcp_round_trip,
     hosted_tools_run,
+    nested_approval_rounds,
 )
 from tests.support.agents_scenarios import run_scenario as run_agents_scenario
 from tests.support.context_scenarios import SCENARIOS as CONTEXT_SCENARIOS
@@ -676,6 +684,18 @@ def agents_cases() -> Iterator[dict[str, Any]]:
             name = f"agents/approval-{'approved' if approved else 'denied'}"
             yield valid_body_case(name, target, second.body.decode(), first.record.message)
             yield replay_case(name, target, first.record.message, second.body.decode())
+        first, second = asyncio.run(
+            hosted_mcp_round_trip(approved_mcp_call(output="cancelled"), target)
+        )
+        for outer_gated in (False, True):
+            rounds = asyncio.run(nested_approval_rounds(outer_gated, target))
+            for index, (outcome, continued) in enumerate(rounds):
+                name = f"agents/nested-approval-{'both' if outer_gated else 'inner'}-{index}"
+                yield valid_body_case(name, target, outcome.body.decode(), continued)
+        yield valid_body_case("agents/hosted-mcp-paused", target, first.body.decode())
+        name = "agents/hosted-mcp-approved"
+        yield valid_body_case(name, target, second.body.decode(), first.record.message)
+        yield replay_case(name, target, first.record.message, second.body.decode())
 
 
 def build(random_count: int) -> list[dict[str, Any]]:

@@ -8,30 +8,44 @@ body, the sealed record and the run result. Tests that need the provider's HTTP 
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import copy
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from agents import (
     Agent,
     GuardrailFunctionOutput,
+    HostedMCPTool,
     InputGuardrail,
+    OutputGuardrail,
     RunContextWrapper,
+    RunErrorHandlerResult,
     Usage,
     function_tool,
     set_tracing_disabled,
 )
+from agents.mcp import MCPServer
 from agents.testing import ModelStep, ScriptedModel, assistant_message, function_call
 from agents.tool_context import ToolContext
+from mcp.types import CallToolResult, ListPromptsResult
+from mcp.types import Tool as MCPTool
 from openai.types.responses import (
+    Response,
+    ResponseCompletedEvent,
+    ResponseCreatedEvent,
     ResponseFunctionToolCall,
+    ResponseOutputItemDoneEvent,
     ResponseOutputMessage,
     ResponseOutputRefusal,
     ResponseReasoningItem,
 )
+from openai.types.responses.response_output_item import McpApprovalRequest, McpCall
 from openai.types.responses.response_reasoning_item import Summary
+from pydantic import BaseModel
 
 from tests.support.agents_http import close_clients, http_agent
 from tests.support.context_scenarios import consume
@@ -151,15 +165,19 @@ async def run_agent(
     *,
     context: Any = None,
     target: Target = "v6",
+    run_options: dict[str, Any] | None = None,
     **adapter_options: Any,
 ) -> Outcome:
-    """Stream one run through ``AgentsAdapter`` into a collecting context."""
+    """Stream one run through ``AgentsAdapter`` into a collecting context;
+    ``run_options`` go to ``Runner.run_streamed`` (``error_handlers``, ...)."""
     adapter = agent if isinstance(agent, AgentsAdapter) else AgentsAdapter(agent, **adapter_options)
     ctx: StreamContext[Any] = StreamContext(collect=True, target=target)
     results: list[Any] = []
 
     async def work(ctx: StreamContext[Any]) -> None:
-        results.append(await adapter.stream_into(ctx, input, context=context))
+        results.append(
+            await adapter.stream_into(ctx, input, context=context, **(run_options or {}))
+        )
 
     ctx.run(work)
     body = await consume(ctx)
@@ -336,10 +354,230 @@ def s_guardrail() -> Agent[Any]:
     )
 
 
+# --- upstream scenarios (the Agents SDK's own tests, openai-agents 0.24.0) -----------------
+
+
+class FinalSummary(BaseModel):
+    summary: str
+
+
+def s_recovered_max_turns() -> Agent[Any]:
+    """tests/test_max_turns.py::test_streamed_max_turns_handler_returns_output: no turn
+    allowed, the ``max_turns`` handler answers."""
+    return Agent(name="Limited", model=ScriptedModel())
+
+
+def recover_max_turns(_data: Any) -> RunErrorHandlerResult:
+    return RunErrorHandlerResult(final_output="summary")
+
+
+def s_recovered_invalid_output() -> Agent[Any]:
+    """tests/test_invalid_final_output_handler.py::
+    test_streamed_invalid_final_output_emits_exact_fallback_item."""
+    return Agent(
+        name="Structured",
+        model=ScriptedModel([[assistant_message("not valid json")]]),
+        output_type=FinalSummary,
+    )
+
+
+def recover_invalid_output(_data: Any) -> FinalSummary:
+    return FinalSummary(summary="safe fallback")
+
+
+def recover_refusal(_data: Any) -> str:
+    return "safe fallback"
+
+
+def s_recovered_refusal() -> Agent[Any]:
+    """tests/test_max_turns.py::test_streamed_refusal_handler_returns_output."""
+    return Agent(
+        name="Careful",
+        model=ScriptedModel([[refusal("I cannot help with that request.")]]),
+    )
+
+
+def model_events(
+    streamed: Sequence[Any], final: Sequence[Any], *, created: bool = True
+) -> ModelStep:
+    """A model call as exact Responses events: each of ``streamed`` as a finished item,
+    then ``response.completed`` holding ``final`` (tests/
+    test_streamed_terminal_output_backfill.py's ``_stream_step``); ``created=False`` is a
+    hand-written model that sends no ``response.created``."""
+    response = Response(
+        id="resp_scripted",
+        created_at=0,
+        model="scripted",
+        object="response",
+        output=list(final),
+        tool_choice="auto",
+        tools=[],
+        parallel_tool_calls=False,
+    )
+    events: list[Any] = []
+    if created:
+        events.append(
+            ResponseCreatedEvent(type="response.created", response=response, sequence_number=0)
+        )
+    for index, item in enumerate(streamed):
+        events.append(
+            ResponseOutputItemDoneEvent(
+                type="response.output_item.done",
+                item=item,
+                output_index=index,
+                sequence_number=len(events),
+            )
+        )
+    events.append(
+        ResponseCompletedEvent(
+            type="response.completed", response=response, sequence_number=len(events)
+        )
+    )
+    return ModelStep.stream(events)
+
+
+def s_no_response_created() -> Agent[Any]:
+    """The streamed runner's tool turn then answer (tests/test_agent_runner_streamed.py::
+    test_tool_call_runs), from a model that sends no ``response.created``."""
+    call = function_call("get_weather", {"city": "Paris"}, call_id="call_nc1")
+    answer = assistant_message("It is sunny in Paris.")
+    return weather_agent(
+        steps=[
+            model_events([call], [call], created=False),
+            model_events([answer], [answer], created=False),
+        ]
+    )
+
+
+def s_final_response_differs() -> Agent[Any]:
+    """tests/test_streamed_terminal_output_backfill.py::
+    test_streamed_runner_preserves_populated_terminal_output: a streamed tool call, a final
+    response holding only the answer; the SDK acts on the final response."""
+    call = function_call("get_weather", {"city": "Paris"}, call_id="call_fd1")
+    return weather_agent(steps=[model_events([call], [assistant_message("done")])])
+
+
+def lookup_failed(_ctx: Any, error: Exception) -> str:
+    """A tool's own failure function: what the model is told."""
+    return f"lookup failed: {error}"
+
+
+@function_tool(failure_error_function=lookup_failed)
+async def guarded_lookup(term: str) -> str:
+    """Look a term up in the archive."""
+    raise RuntimeError(f"secret internal detail about {term}")
+
+
+def s_tool_own_failure_function() -> Agent[Any]:
+    """tests/test_function_tool.py's custom ``failure_error_function``, in a streamed run."""
+    return weather_agent(
+        guarded_lookup,
+        steps=[
+            [function_call("guarded_lookup", {"term": "x"}, call_id="call_g1")],
+            [assistant_message("The lookup failed.")],
+        ],
+    )
+
+
+async def _cancel_tool() -> str:
+    raise asyncio.CancelledError("tool-cancelled")
+
+
+def s_cancelled_tool() -> Agent[Any]:
+    """tests/test_agent_runner_streamed.py::
+    test_streamed_single_tool_call_with_cancelled_tool_reaches_final_output."""
+    return Agent(
+        name="Canceller",
+        tools=[function_tool(_cancel_tool, name_override="cancel_tool")],
+        model=ScriptedModel(
+            [
+                [function_call("cancel_tool", {}, call_id="call_cancel")],
+                [assistant_message("final answer")],
+            ]
+        ),
+    )
+
+
+class CrashingMCPServer(MCPServer):
+    """tests/mcp/test_runner_calls_mcp.py's ``CrashingFakeMCPServer``: one tool, which
+    raises."""
+
+    def __init__(self) -> None:
+        super().__init__(use_structured_content=False)
+
+    @property
+    def name(self) -> str:
+        return "fake_mcp_server"
+
+    async def connect(self) -> None:
+        pass
+
+    async def cleanup(self) -> None:
+        pass
+
+    async def list_tools(self, run_context: Any = None, agent: Any = None) -> list[MCPTool]:
+        return [MCPTool(name="crashing_tool", inputSchema={})]
+
+    async def call_tool(
+        self, tool_name: str, arguments: dict[str, Any] | None, meta: Any = None
+    ) -> CallToolResult:
+        raise Exception("Crash! secret internal detail")
+
+    async def list_prompts(self) -> ListPromptsResult:
+        return ListPromptsResult(prompts=[])
+
+    async def get_prompt(self, name: str, arguments: dict[str, Any] | None = None) -> Any:
+        raise NotImplementedError
+
+
+def s_mcp_tool_error() -> Agent[Any]:
+    """tests/mcp/test_runner_calls_mcp.py::test_runner_emits_mcp_error_tool_call_output_item."""
+    return Agent(
+        name="Mcp",
+        mcp_servers=[CrashingMCPServer()],
+        model=ScriptedModel(
+            [
+                [
+                    assistant_message("a_message"),
+                    function_call("crashing_tool", {}, call_id="call_mcp1"),
+                ],
+                [assistant_message("done")],
+            ]
+        ),
+    )
+
+
+def _block_everything(ctx: RunContextWrapper[Any], agent: Agent[Any], output: Any) -> Any:
+    return GuardrailFunctionOutput(output_info={"blocked": True}, tripwire_triggered=True)
+
+
+def s_guardrail_after_tool() -> Agent[Any]:
+    """tests/test_agent_runner_streamed.py: an agent with ``stop_on_first_tool`` whose
+    output guardrail trips (as in test_output_guardrail_tripwire_triggered_causes_
+    exception_streamed): the tool's output is the final output, which it blocks."""
+    return weather_agent(
+        steps=[[function_call("get_weather", {"city": "Paris"}, call_id="call_og1")]]
+    ).clone(
+        tool_use_behavior="stop_on_first_tool",
+        output_guardrails=[OutputGuardrail(guardrail_function=_block_everything)],
+    )
+
+
+def s_stop_on_first_tool() -> Agent[Any]:
+    """The same agent whose guardrail passes: the held output is sent."""
+    return s_guardrail_after_tool().clone(output_guardrails=[OutputGuardrail(_pass)])
+
+
+async def _pass(ctx: RunContextWrapper[Any], agent: Agent[Any], output: Any) -> Any:
+    return GuardrailFunctionOutput(output_info=None, tripwire_triggered=False)
+
+
 @dataclass(frozen=True)
 class Scenario:
     build: Callable[[], Agent[Any]]
     options: dict[str, Any]
+    run: dict[str, Any] = field(default_factory=dict[str, Any])
+    """Options for ``Runner.run_streamed``."""
 
 
 SCENARIOS: dict[str, Scenario] = {
@@ -353,12 +591,34 @@ SCENARIOS: dict[str, Scenario] = {
     "refusal": Scenario(s_refusal, {}),
     "max-turns": Scenario(s_max_turns, {"max_turns": 1}),
     "guardrail": Scenario(s_guardrail, {}),
+    "recovered-max-turns": Scenario(
+        s_recovered_max_turns,
+        {},
+        {"max_turns": 0, "error_handlers": {"max_turns": recover_max_turns}},
+    ),
+    "recovered-invalid-output": Scenario(
+        s_recovered_invalid_output,
+        {},
+        {"error_handlers": {"invalid_final_output": recover_invalid_output}},
+    ),
+    "recovered-refusal": Scenario(
+        s_recovered_refusal, {}, {"error_handlers": {"model_refusal": recover_refusal}}
+    ),
+    "no-response-created": Scenario(s_no_response_created, {}),
+    "final-response-differs": Scenario(s_final_response_differs, {}),
+    "tool-own-failure-function": Scenario(s_tool_own_failure_function, {}),
+    "cancelled-tool": Scenario(s_cancelled_tool, {}),
+    "mcp-tool-error": Scenario(s_mcp_tool_error, {}),
+    "guardrail-after-tool": Scenario(s_guardrail_after_tool, {}),
+    "stop-on-first-tool": Scenario(s_stop_on_first_tool, {}),
 }
 
 
 async def run_scenario(name: str, target: Target = "v6") -> Outcome:
     scenario = SCENARIOS[name]
-    return await run_agent(scenario.build(), target=target, **scenario.options)
+    return await run_agent(
+        scenario.build(), target=target, run_options=scenario.run, **scenario.options
+    )
 
 
 async def approval_round_trip(approved: bool, target: Target = "v6") -> tuple[Outcome, Outcome]:
@@ -460,3 +720,114 @@ async def hosted_tools_run(target: Target = "v6") -> Outcome:
             return await run_agent(http_agent(llm), target=target)
     finally:
         await close_clients()
+
+
+# --- hosted MCP approval (tests/test_run_state.py::
+# test_hosted_mcp_approval_round_trip_uses_typed_identity_records, streamed) ---------------
+
+MCP_REQUEST = McpApprovalRequest(
+    type="mcp_approval_request",
+    id="mcpr_1",
+    server_label="shop",
+    name="cancel_order",
+    arguments='{"order": 7}',
+)
+
+
+def hosted_mcp_agent(call: McpCall) -> Agent[Any]:
+    """A hosted MCP tool that needs approval; after it, ``call`` and an answer."""
+    answer = assistant_message("Order 7: see the tool's result.")
+    return Agent(
+        name="Shop",
+        tools=[
+            HostedMCPTool(
+                tool_config={
+                    "type": "mcp",
+                    "server_label": "shop",
+                    "server_url": "https://shop.example/mcp",
+                    "require_approval": "always",
+                }
+            )
+        ],
+        model=ScriptedModel(
+            [
+                model_events([MCP_REQUEST], [MCP_REQUEST]),
+                model_events([call, answer], [call, answer]),
+            ]
+        ),
+    )
+
+
+def approved_mcp_call(**result: Any) -> McpCall:
+    return McpCall(
+        type="mcp_call",
+        id="mcp_9",
+        server_label="shop",
+        name="cancel_order",
+        arguments='{"order": 7}',
+        approval_request_id="mcpr_1",
+        **result,
+    )
+
+
+async def hosted_mcp_round_trip(call: McpCall, target: Target = "v6") -> tuple[Outcome, Outcome]:
+    """The hosted MCP call paused for approval, approved, resumed: both outcomes."""
+    adapter = AgentsAdapter(hosted_mcp_agent(call))
+    first = await run_agent(adapter, "Cancel order 7", target=target)
+    message = first.record.message
+    answer_approvals(message, True)
+    return first, await resume_agent(adapter, message, target=target)
+
+
+# --- an agent used as a tool, with approvals inside (tests/test_agent_as_tool.py's nested
+# approvals, e.g. test_agent_as_tool_rejected_nested_approval_resumes_run, run end to end) --
+
+
+def nested_approval_agent(outer_gated: bool) -> Agent[Any]:
+    """A lead whose tool is an agent that deletes a file (``needs_approval``); with
+    ``outer_gated`` the agent tool needs approval too."""
+    janitor = Agent(
+        name="Janitor",
+        tools=[delete_file],
+        model=ScriptedModel(
+            [
+                [function_call("delete_file", {"path": "/tmp/a.txt"}, call_id="call_inner")],
+                [assistant_message("Deleted it.")],
+            ]
+        ),
+    )
+    tool = janitor.as_tool(
+        tool_name="janitor",
+        tool_description="Cleans up.",
+        on_stream=agent_tool_progress,
+        needs_approval=outer_gated,
+    )
+    return Agent(
+        name="Lead",
+        tools=[tool],
+        model=ScriptedModel(
+            [
+                [function_call("janitor", {"input": "delete /tmp/a.txt"}, call_id="call_outer")],
+                [assistant_message("The janitor is done.")],
+            ]
+        ),
+    )
+
+
+async def nested_approval_rounds(
+    outer_gated: bool, target: Target = "v6"
+) -> list[tuple[Outcome, dict[str, Any] | None]]:
+    """Run, then approve whatever is asked and resume until nothing is: each outcome
+    with the message it continued (None for the first)."""
+    adapter = AgentsAdapter(nested_approval_agent(outer_gated))
+    outcome = await run_agent(adapter, "Clean up", target=target)
+    rounds: list[tuple[Outcome, dict[str, Any] | None]] = [(outcome, None)]
+    for _ in range(3):
+        message = outcome.record.message
+        if not any(p.get("state") == "approval-requested" for p in message["parts"]):
+            break
+        answer_approvals(message, True)
+        continued = copy.deepcopy(message)
+        outcome = await resume_agent(adapter, message, target=target)
+        rounds.append((outcome, continued))
+    return rounds

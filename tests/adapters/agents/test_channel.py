@@ -7,11 +7,11 @@ import asyncio
 from typing import Any
 
 import pytest
-from agents import Agent, Runner, function_tool
+from agents import Agent, FunctionTool, Runner, function_tool
 from agents.testing import ScriptedModel, assistant_message, function_call
 
 from uiwire.adapters.agents import AgentsAdapter
-from uiwire.adapters.agents._channel import RunChannel, guard_tools, reset_channel, set_channel
+from uiwire.adapters.agents._channel import RunChannel, reset_channel, run_view, set_channel
 
 STARTED: list[str] = []
 
@@ -27,7 +27,7 @@ class Cancelled:
     cancelled = True
 
 
-def test_tools_of_the_agent_and_its_handoffs_are_guarded_once() -> None:
+def test_a_runs_view_guards_copies_of_every_agents_tools_and_leaves_the_users_alone() -> None:
     @function_tool
     def other(x: int) -> int:
         """Another tool."""
@@ -35,21 +35,32 @@ def test_tools_of_the_agent_and_its_handoffs_are_guarded_once() -> None:
 
     specialist = Agent(name="specialist", tools=[other])
     agent = Agent(name="triage", tools=[lookup], handoffs=[specialist])
+    specialist.handoffs.append(agent)  # a cycle
+    before = lookup.on_invoke_tool, other.on_invoke_tool
     AgentsAdapter(agent)
-    first = lookup.on_invoke_tool, other.on_invoke_tool
-    AgentsAdapter(agent)  # a second adapter does not wrap twice
-    assert (lookup.on_invoke_tool, other.on_invoke_tool) == first
-    assert all(getattr(f, "__uiwire_guarded__", False) for f in first)
+    view = run_view(agent)
+    assert (lookup.on_invoke_tool, other.on_invoke_tool) == before  # nothing mutated
+    assert agent.tools == [lookup]
+    assert specialist.tools == [other]
+    (tool,) = view.tools
+    (handed,) = view.handoffs
+    assert isinstance(handed, Agent)
+    assert handed.name == "specialist"
+    assert handed.handoffs == [view]  # the cycle stays inside the view
+    assert tool is not lookup
+    assert tool.name == "lookup"
+    agent.tools.append(other)  # added later: the next run's view has it
+    assert [t.name for t in run_view(agent).tools] == ["lookup", "other"]
 
 
 async def test_a_guarded_tool_refuses_to_start_in_a_cancelled_run() -> None:
-    agent = Agent(name="a", tools=[lookup])
-    guard_tools(agent)
+    (tool,) = run_view(Agent(name="a", tools=[lookup])).tools
+    assert isinstance(tool, FunctionTool)
     STARTED.clear()
     token = set_channel(RunChannel(asyncio.get_running_loop(), Cancelled()))  # type: ignore[arg-type]
     try:
         with pytest.raises(asyncio.CancelledError):
-            await lookup.on_invoke_tool(None, '{"city": "Paris"}')  # type: ignore[arg-type]
+            await tool.on_invoke_tool(None, '{"city": "Paris"}')  # type: ignore[arg-type]
     finally:
         reset_channel(token)
     assert STARTED == []
@@ -62,8 +73,7 @@ async def test_outside_a_uiwire_run_the_guard_does_nothing() -> None:
             [assistant_message("Oslo is found.")],
         ]
     )
-    agent: Agent[Any] = Agent(name="a", tools=[lookup], model=model)
-    guard_tools(agent)
+    agent: Agent[Any] = run_view(Agent(name="a", tools=[lookup], model=model))
     STARTED.clear()
     result = await Runner.run(agent, "find Oslo")
     assert result.final_output == "Oslo is found."

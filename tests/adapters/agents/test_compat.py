@@ -30,6 +30,8 @@ RELIED_ON: list[tuple[str, str, str]] = [
     ("agents.tool", "FunctionTool.timeout_seconds", "timeout_output"),
     ("agents.tool", "FunctionTool.timeout_behavior", "timeout_output"),
     ("agents.tool", "FunctionTool.timeout_error_function", "timeout_output"),
+    ("agents.tool", "FunctionTool._failure_error_function", "watch_own_failures"),
+    ("agents.tool", "FunctionTool._use_default_failure_error_function", "watch_own_failures"),
 ]
 
 

@@ -17,14 +17,27 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import copy
 import dataclasses
 import inspect
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Literal
 
-from agents import Agent, FunctionTool, RunConfig, ToolErrorFormatter, ToolErrorFormatterArgs
+from agents import (
+    Agent,
+    FunctionTool,
+    RunConfig,
+    ToolErrorFormatter,
+    ToolErrorFormatterArgs,
+    default_tool_error_function,
+)
 
-from uiwire.adapters.agents._compat import CallModelData, CallModelInputFilter, ModelInputData
+from uiwire.adapters.agents._compat import (
+    CallModelData,
+    CallModelInputFilter,
+    ModelInputData,
+    watch_own_failures,
+)
 from uiwire.stream.message_writer import MessageWriter
 
 if TYPE_CHECKING:
@@ -34,11 +47,13 @@ __all__ = [
     "RunChannel",
     "ToolFailure",
     "current_channel",
-    "guard_tools",
     "instrumented",
+    "run_view",
 ]
 
 Write = Callable[[], Awaitable[object]]
+FailureFunction = Callable[[Any, Exception], Any]
+"""A tool's ``failure_error_function``: (tool context, error) to the model's text."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -61,6 +76,8 @@ class RunChannel:
         self.nested: dict[str, Any] = {}  # agent-as-tool runs, by outer call id
         self.client_calls: set[str] = set()
         """Calls of ``client_tool`` tools the run paused on: the browser runs them."""
+        self.outer: Any = None
+        """The run's own ``Translation`` (nested runs finish the calls it shows)."""
         self.client_results: dict[str, ClientToolResult] = {}
         """What the browser answered, for a resumed run's client-side calls."""
         self._ready: set[str] = set()
@@ -166,35 +183,75 @@ def instrumented(run_config: RunConfig | None) -> RunConfig:
     )
 
 
-def guard_tools(agent: Agent[Any]) -> None:
-    """Make every function tool of ``agent`` (and of the agents it hands off to) refuse to
-    start once its run's stream is cancelled.
+def run_view(agent: Agent[Any]) -> Agent[Any]:
+    """The agent one run starts with: a copy of ``agent`` and of the agents it hands off
+    to (the same settings, the same names), whose function tools are per-run copies.
+    The user's agents and tools are not changed; tools added to them later are in the
+    next run's view.
 
-    The SDK creates a tool's task before that task runs; a disconnect landing in between
-    would otherwise still start the tool (its side effects up to its first ``await``
-    included). The guard is checked in the tool's own task, just before its body; outside
-    a uiwire run it does nothing. The tools are changed in place, once.
+    Each tool copy refuses to start once its run's stream is cancelled: the SDK creates a
+    tool's task before that task runs, and a disconnect landing in between would
+    otherwise still start the tool (its side effects up to its first ``await``
+    included). It also tells the run's channel when it failed in a way the SDK's tool
+    error formatter does not hear of: through the tool's own ``failure_error_function``
+    (MCP tools have one, set by their agent's ``mcp_config``) or by raising
+    ``CancelledError``. Outside a uiwire run the copies behave as the originals.
     """
-    seen: set[int] = set()
-    pending: list[Agent[Any]] = [agent]
-    while pending:
-        current = pending.pop()
-        if id(current) in seen:
-            continue
-        seen.add(id(current))
-        for tool in current.tools:
-            if isinstance(tool, FunctionTool) and not getattr(tool.on_invoke_tool, _GUARDED, False):
-                tool.on_invoke_tool = _guarded(tool.on_invoke_tool)
-        pending.extend(h for h in current.handoffs if isinstance(h, Agent))
+    views: dict[int, Agent[Any]] = {}
+
+    def view_of(original: Agent[Any]) -> Agent[Any]:
+        known = views.get(id(original))
+        if known is not None:
+            return known
+        view = views[id(original)] = original.clone()
+        view.tools = [_watched(tool) for tool in original.tools]
+        view.handoffs = [view_of(h) if isinstance(h, Agent) else h for h in original.handoffs]
+        mcp_failure = original.mcp_config.get("failure_error_function", default_tool_error_function)
+        if mcp_failure is not None:
+            view.mcp_config = {**original.mcp_config, "failure_error_function": _noted(mcp_failure)}
+        return view
+
+    return view_of(agent)
 
 
-_GUARDED = "__uiwire_guarded__"
+def _note_failure(context: Any, error: Exception) -> None:
+    channel = _current.get()
+    call_id = getattr(context, "tool_call_id", None)
+    if channel is not None and isinstance(call_id, str):
+        channel.failures[call_id] = ToolFailure("tool_exception", error, str(error))
+
+
+def _noted(failure: FailureFunction) -> FailureFunction:
+    def noted(context: Any, error: Exception) -> Any:
+        _note_failure(context, error)
+        return failure(context, error)
+
+    return noted
+
+
+def _watched(tool: Any) -> Any:
+    if not isinstance(tool, FunctionTool):
+        return tool
+    watched = copy.copy(tool)  # the SDK binds the copy's failure handling to the copy
+    watch_own_failures(watched, _note_failure)
+    watched.on_invoke_tool = _guarded(watched.on_invoke_tool)
+    return watched
+
+
+CANCELLED_TOOL_TEXT = "The tool was cancelled."
 
 
 def _guarded(invoke: Callable[[Any, str], Awaitable[Any]]) -> Callable[[Any, str], Awaitable[Any]]:
     async def guarded(context: Any, arguments: str) -> Any:
         _stop_if_cancelled()
-        return await invoke(context, arguments)
+        try:
+            return await invoke(context, arguments)
+        except asyncio.CancelledError:
+            channel = _current.get()
+            call_id = getattr(context, "tool_call_id", None)
+            if channel is not None and not channel.cancelled and isinstance(call_id, str):
+                # the tool cancelled itself: the SDK gives the model its failure text
+                channel.failures[call_id] = ToolFailure("tool_exception", None, CANCELLED_TOOL_TEXT)
+            raise
 
-    setattr(guarded, _GUARDED, True)
     return guarded

@@ -13,8 +13,10 @@ any other module reaches past the public API.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, cast
 
+from agents import FunctionTool
 from agents.items import TResponseStreamEvent
 from agents.run_config import CallModelData, CallModelInputFilter, ModelInputData
 from agents.strict_schema import ensure_strict_json_schema
@@ -28,6 +30,7 @@ __all__ = [
     "TResponseStreamEvent",
     "ensure_strict_json_schema",
     "timeout_output",
+    "watch_own_failures",
 ]
 
 # --- DEFAULT_APPROVAL_REJECTION_MESSAGE: agents.tool (openai-agents 0.24.0) ---------------
@@ -81,3 +84,30 @@ def timeout_output(agent: Any, tool_name: str) -> str | None:
             return None
         return default_tool_timeout_error_message(tool_name=tool_name, timeout_seconds=seconds)
     return None
+
+
+# --- a function tool's own failure function: agents.tool (openai-agents 0.24.0) ----------
+# Relies on: ``FunctionTool._failure_error_function`` (the ``failure_error_function`` the
+# tool was made with, or MCP's) and ``_use_default_failure_error_function`` (True when
+# none was given: the SDK then uses its default, and tells ``tool_error_formatter``). The
+# SDK resolves them on the tool it invokes, and ``copy.copy`` binds the invoker to the
+# copy: wrapping them on a per-run copy sees every failure the tool's own function
+# turns into model text, and leaves the user's tool alone.
+# First to break: tests/adapters/agents/test_fidelity.py::
+# test_a_tool_with_its_own_failure_function_fails_masked
+
+
+def watch_own_failures(tool: FunctionTool, note: Callable[[Any, Exception], None]) -> None:
+    """On ``tool`` (a per-run copy): call ``note(tool_context, error)`` before the tool's
+    own failure function (not the SDK's default one, which reports to the formatter)."""
+    if getattr(tool, "_use_default_failure_error_function", True):
+        return
+    own = getattr(tool, "_failure_error_function", None)
+    if own is None:  # failures raise: the run fails
+        return
+
+    def failure(context: Any, error: Exception) -> Any:
+        note(context, error)
+        return own(context, error)  # pyright: ignore[reportUnknownVariableType]
+
+    tool._failure_error_function = failure  # pyright: ignore[reportPrivateUsage]

@@ -106,7 +106,7 @@ class ToolItem:
         if kind == "mcp_call":
             error = field(item, "error")
             if error:
-                return None, str(error)
+                return None, _mcp_error_text(error)
             return field(item, "output"), None
         if kind == "file_search_call":
             return {"status": status, "results": _plain(field(item, "results")) or []}, None
@@ -122,6 +122,25 @@ class ToolItem:
                 result["sources"] = sources
             return result, None
         return _without_none({"status": status}), None
+
+
+def _mcp_error_text(error: Any) -> str:
+    """A hosted MCP call's error as text: a string as is; a protocol or HTTP error by
+    its message; a tool execution error by the text of its content."""
+    if isinstance(error, str):
+        return error
+    message = field(error, "message")
+    if isinstance(message, str) and message:
+        return message
+    content = _plain(field(error, "content"))
+    if isinstance(content, str) and content:
+        return content
+    if isinstance(content, list):
+        texts = [field(c, "text") for c in cast("list[Any]", content)]
+        text = "\n".join(t for t in texts if isinstance(t, str))
+        if text:
+            return text
+    return "The MCP tool call failed."
 
 
 def _without_none(values: dict[str, Any]) -> dict[str, Any]:

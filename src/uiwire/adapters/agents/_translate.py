@@ -22,7 +22,14 @@ knows: tool outputs, handoffs, approvals, the active agent.
   run's tool error formatter (see ``_channel``) becomes ``tool-output-error``, a call
   the user rejected ``tool-output-denied``.
 * ``response.completed`` adds the call's usage to the message metadata and sends, whole,
-  any output item that did not stream (a model that sends no deltas).
+  any output item that did not stream (a model that sends no deltas). Its output is what
+  the SDK acts on: a streamed item it does not hold was superseded (a call is shown
+  failed, ``SUPERSEDED_CALL_TEXT``, it never runs) and the items it holds instead are
+  sent whole. A model that sends no ``response.created`` starts its next call with its
+  first event after ``response.completed``.
+* A ``message_output_created`` item whose text no model event carried (the answer an
+  ``error_handlers`` entry recovered, for max turns, an invalid final output or a
+  refusal) is sent whole: what the SDK made the answer reaches the client.
 """
 
 from __future__ import annotations
@@ -40,7 +47,7 @@ from uiwire.protocol._json import to_json_value
 from uiwire.stream.message_writer import MessageWriter
 from uiwire.stream.record import Usage
 
-__all__ = ["AGENT_PART", "INVALID_INPUT_TEXT", "Translation"]
+__all__ = ["AGENT_PART", "INVALID_INPUT_TEXT", "SUPERSEDED_CALL_TEXT", "Translation"]
 
 logger = logging.getLogger("uiwire.agents")
 
@@ -48,6 +55,10 @@ AGENT_PART = "agent"
 """The active agent, sent as a ``data-agent`` part ``{"name": ...}`` when it changes."""
 
 INVALID_INPUT_TEXT = "The model's tool arguments are not valid JSON."
+
+SUPERSEDED_CALL_TEXT = "The model's final response left this call out; it did not run."
+"""The error of a streamed call the model's final response does not hold (the SDK acts
+on the final response only)."""
 
 
 CallState = Literal["input-streaming", "input-available", "input-error", "approval", "done"]
@@ -65,6 +76,8 @@ class _Item:
 
     kind: str
     tool: ToolItem | None = None
+    ident: tuple[str, str] | None = None
+    """``(type, call id or id)`` of the item as announced; None for a delta's guess."""
     keys: list[tuple[str, Hashable]] = dataclasses.field(default_factory=list[tuple[str, Hashable]])
     """The text / reasoning parts it opened: ``("text" | "reasoning", key)``."""
     streamed: bool = False
@@ -81,6 +94,7 @@ class Translation:
     (a continuation): ``{tool_call_id: tool name}``. ``denied`` are calls the user
     rejected, ``settled`` calls whose result the message already has (client-side
     tools), ``agent`` the agent the message last named, ``usage`` what it used so far.
+    ``output_guardrails``: the run's config has output guardrails.
     """
 
     def __init__(
@@ -94,6 +108,7 @@ class Translation:
         settled: frozenset[str] = frozenset(),
         agent: str | None = None,
         usage: Usage | None = None,
+        output_guardrails: bool = False,
     ) -> None:
         self._out = out
         self._channel = channel
@@ -103,9 +118,20 @@ class Translation:
             for call_id, name in (calls or {}).items()
         }
         self._denied = denied
+        if channel is not None and releases_tool_writes:
+            channel.outer = self
         self._agent = agent
         self._step = 0
+        self._in_model_call = False
         self._items: dict[int, _Item] = {}
+        self._shown_messages: list[str] = []
+        """Texts of the message items sent from model events, not yet matched by their
+        ``message_output_created`` run item."""
+        self._whole_items = 0
+        self._output_guardrails = output_guardrails
+        self._held: dict[str, tuple[Any, Any]] = {}
+        """Tool outputs an output guardrail may still block: ``{call id: (output,
+        model text)}``, sent when the run goes on or ends well."""
         self._usage = usage or Usage()
 
     @property
@@ -134,12 +160,11 @@ class Translation:
 
     async def _raw(self, data: Any) -> None:
         kind = data.type
+        if kind == "response.created" or not self._in_model_call:
+            await self._start_model_call()
         if kind == "response.created":
-            if self._step:
-                await self._out.new_step()
-            self._step += 1
-            self._items = {}
-        elif kind in ("response.output_text.delta", "response.refusal.delta"):
+            return
+        if kind in ("response.output_text.delta", "response.refusal.delta"):
             await self._text(data.output_index, data.content_index, data.delta)
         elif kind == "response.content_part.done":
             await self._end_part(data.output_index, "text", (data.content_index,))
@@ -161,6 +186,19 @@ class Translation:
             await self._item_done(data.output_index, data.item)
         elif kind == "response.completed":
             await self._completed(data.response)
+            self._in_model_call = False
+
+    async def _start_model_call(self) -> None:
+        """A step per model call: at ``response.created``, or at a call's first event
+        for models that send none."""
+        if self._in_model_call and not self._items:
+            return  # response.created after another event of the same call
+        await self.release_held()  # the run goes on: they were not its final output
+        if self._step:
+            await self._out.new_step()
+        self._step += 1
+        self._items = {}
+        self._in_model_call = True
 
     # --- text and reasoning ---------------------------------------------------------------
 
@@ -223,7 +261,7 @@ class Translation:
     async def _item_added(self, index: int, raw: Any) -> None:
         kind = str(field(raw, "type"))
         tool = tool_item(raw)
-        item = self._items[index] = _Item(kind, tool)
+        item = self._items[index] = _Item(kind, tool, _ident(raw))
         if tool is None or kind == "mcp_approval_request":
             return
         known = self._calls.get(tool.call_id)
@@ -262,6 +300,8 @@ class Translation:
         item.done = True
         while item.keys:
             await self._close(item.keys.pop(0))
+        if item.kind == "message":
+            self._shown_messages.append(_message_text(raw))
         if item.kind == "message" and not item.streamed:
             await self._whole_message(index, raw)
         elif item.kind == "reasoning" and not item.streamed:
@@ -269,7 +309,7 @@ class Translation:
         if item.tool is not None:
             await self._tool_item_done(item.tool, raw)
 
-    async def _whole_message(self, index: int, raw: Any) -> None:
+    async def _whole_message(self, index: Hashable, raw: Any) -> None:
         for content_index, content in enumerate(cast("list[Any]", field(raw, "content") or [])):
             text = field(content, "text") or field(content, "refusal")
             if isinstance(text, str) and text:
@@ -328,14 +368,20 @@ class Translation:
         tool = tool_item(raw)
         if tool is None:
             return None
-        if tool.call_id not in self._calls:
+        if tool.approval_request_id is not None and tool.approval_request_id in self._calls:
+            tool = dataclasses.replace(tool, call_id=tool.approval_request_id)  # see _item_added
+            if self._calls[tool.call_id].state == "approval":
+                await self._tool_item_done(tool, raw)
+        elif tool.call_id not in self._calls:
             await self._tool_item_done(tool, raw)
         return tool.call_id
 
     # --- run items ----------------------------------------------------------------------
 
     async def _run_item(self, name: str, item: Any) -> None:
-        if name in ("tool_called", "handoff_requested"):
+        if name == "message_output_created":
+            await self._message_item(item.raw_item)
+        elif name in ("tool_called", "handoff_requested"):
             await self.ensure_call(item.raw_item)
         elif name == "tool_output":
             raw = item.raw_item
@@ -344,6 +390,8 @@ class Translation:
             call = self._calls.get(call_id)
             if call is not None and item.output == timeout_output(item.agent, call.name):
                 await self._finish_call(call_id, None, None, timed_out=item.output)
+            elif call is not None and self._may_be_blocked(item.agent, call.name):
+                self._held[call_id] = (item.output, field(raw, "output"))
             else:
                 await self._finish_call(call_id, item.output, field(raw, "output"))
         elif name == "handoff_occured":
@@ -359,10 +407,60 @@ class Translation:
                 await self._out.deny_tool_call(request_id)
                 call.state = "done"
 
+    async def finish_nested_call(self, call_id: str, output: Any, model_text: Any) -> None:
+        """The output of a nested run's call whose approval this (outer) message asked."""
+        call = self._calls.get(call_id)
+        if call is not None and call.state == "approval":
+            await self._finish_call(call_id, output, model_text)
+
+    def _may_be_blocked(self, agent: Any, tool_name: str) -> bool:
+        """Whether this tool's output may end the run as its final output, which an
+        output guardrail then checks (``tool_use_behavior`` other than
+        ``run_llm_again``)."""
+        behavior = getattr(agent, "tool_use_behavior", "run_llm_again")
+        if behavior == "run_llm_again":
+            return False
+        if not (self._output_guardrails or getattr(agent, "output_guardrails", None)):
+            return False
+        if isinstance(behavior, Mapping):
+            names = cast("Mapping[str, Any]", behavior).get("stop_at_tool_names") or ()
+            return tool_name in names
+        return True  # stop_on_first_tool, or a function that may stop
+
+    async def release_held(self) -> None:
+        """Send the held tool outputs: no guardrail blocked them."""
+        for call_id in list(self._held):
+            output, model_text = self._held.pop(call_id)
+            await self._finish_call(call_id, output, model_text)
+
+    async def block_held(self, error: BaseException) -> None:
+        """An output guardrail blocked the run's final output: its held calls end in a
+        (masked) ``tool-output-error``, the output never sent."""
+        for call_id in list(self._held):
+            del self._held[call_id]
+            call = self._calls.get(call_id)
+            if call is not None and call.state in ("input-available", "approval"):
+                await self._out.fail_tool_call(call_id, error)
+                call.state = "done"
+
+    async def _message_item(self, raw: Any) -> None:
+        """A message the run made: sent whole unless model events carried its text."""
+        text = _message_text(raw)
+        if text in self._shown_messages:
+            self._shown_messages.remove(text)
+        elif text:
+            self._whole_items += 1
+            await self._whole_message(("run-item", self._whole_items), raw)
+
     async def _finish_call(
         self, call_id: str, output: Any, model_text: Any, *, timed_out: str | None = None
     ) -> None:
         call = self._calls.get(call_id)
+        outer = None if self._channel is None else self._channel.outer
+        if call is None and not self._releases and outer is not None:
+            # a nested run's call the outer message shows (its approval was asked there)
+            await outer.finish_nested_call(call_id, output, model_text)
+            return
         if call is None:
             logger.debug("output for a call this stream does not know (%s): skipped", call_id)
             return
@@ -391,7 +489,12 @@ class Translation:
     # --- the end of a model call -------------------------------------------------------------
 
     async def _completed(self, response: Any) -> None:
-        for index, raw in enumerate(cast("list[Any]", field(response, "output") or [])):
+        output = cast("list[Any]", field(response, "output") or [])
+        if output:  # an empty output: the SDK keeps the streamed items
+            for index, item in list(self._items.items()):
+                if index >= len(output) or not _same_item(item, output[index]):
+                    await self._supersede(index, item)
+        for index, raw in enumerate(output):
             item = self._items.get(index)
             if item is None or not item.done:
                 await self._item_done(index, raw)
@@ -400,6 +503,23 @@ class Translation:
             self._out.add_usage(usage)
             self._usage = self._usage + usage
             await self._out.write_metadata({"usage": self._usage.as_metadata()})
+
+    async def _supersede(self, index: int, item: _Item) -> None:
+        """A streamed item the final response replaced: its parts end, its call is shown
+        failed (the SDK never runs it)."""
+        del self._items[index]
+        while item.keys:
+            await self._close(item.keys.pop(0))
+        call = None if item.tool is None else self._calls.get(item.tool.call_id)
+        if item.tool is None or call is None:
+            return
+        if call.state == "input-streaming":
+            await self._out.fail_tool_input(item.tool.call_id, SUPERSEDED_CALL_TEXT)
+        elif call.state == "input-available":
+            await self._out.fail_tool_call(item.tool.call_id, SUPERSEDED_CALL_TEXT)
+        else:
+            return
+        call.state = "done"
 
 
 _INPUT_DELTAS = frozenset(
@@ -410,6 +530,26 @@ _INPUT_DELTAS = frozenset(
         "response.mcp_call_arguments.delta",
     }
 )
+
+
+def _ident(raw: Any) -> tuple[str, str]:
+    return str(field(raw, "type")), str(field(raw, "call_id") or field(raw, "id"))
+
+
+def _same_item(item: _Item, raw: Any) -> bool:
+    """Whether the final response's item ``raw`` is the streamed ``item``."""
+    if item.ident is None:
+        return item.kind == field(raw, "type")
+    return item.ident == _ident(raw)
+
+
+def _message_text(raw: Any) -> str:
+    """A message item's text (refusals included), as the client assembles it."""
+    pieces = (
+        field(content, "text") or field(content, "refusal")
+        for content in cast("list[Any]", field(raw, "content") or [])
+    )
+    return "".join(p for p in pieces if isinstance(p, str))
 
 
 def _json_output(output: Any, model_text: Any) -> Any:

@@ -10,6 +10,10 @@ writes into the ``StreamContext``. Writes are awaited: a slow client slows the r
   context variable, reset right after in the same context; the run loop task copies
   the context when it is created, so the run's tools, tool error formatter and nested
   agent runs find the channel (``tools.tool_stream``, ``agent_tool_progress``).
+* Each run starts from a view of the agent (``_channel.run_view``): copies of it and
+  of the agents it hands off to, with per-run copies of their function tools, which
+  refuse to start once the stream is cancelled and report failures the SDK's tool error
+  formatter does not hear of. The user's agents and tools are never changed.
 * Leaving early (the client left, the work was cancelled, a write failed) calls
   ``result.cancel()`` and closes the event generator: without it the SDK keeps running
   the model and the tools to the end (openai-agents#574).
@@ -28,6 +32,10 @@ writes into the ``StreamContext``. Writes are awaited: a slow client slows the r
   back from there.
 * Exceptions (max turns, guardrail tripwires, refusals, model errors) propagate, after
   every event before them was sent; ``ctx.run`` turns them into a masked ``error``.
+  A tool output that may become the run's final output while an output guardrail is
+  set (``tool_use_behavior`` other than ``run_llm_again``) is held until the run goes
+  on or ends well: a tripwire shows the call as a masked ``tool-output-error``, never
+  the output it blocked.
 """
 
 from __future__ import annotations
@@ -42,6 +50,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from agents import (
     Agent,
+    OutputGuardrailTripwireTriggered,
     RunConfig,
     Runner,
     RunResultStreaming,
@@ -53,9 +62,9 @@ from agents import (
 from uiwire._errors import ApprovalError, ChatRequestError, FieldError, PausedRunTooLarge
 from uiwire.adapters.agents._channel import (
     RunChannel,
-    guard_tools,
     instrumented,
     reset_channel,
+    run_view,
     set_channel,
 )
 from uiwire.adapters.agents._translate import Translation
@@ -69,7 +78,7 @@ from uiwire.adapters.agents.approvals import (
 )
 from uiwire.adapters.agents.history import to_agent_input
 from uiwire.adapters.agents.sessions import SessionFactory, align_session, chat_session
-from uiwire.protocol.ui_message import UIMessage
+from uiwire.protocol.ui_message import DynamicToolUIPart, ToolUIPart, UIMessage
 from uiwire.stream.context import StreamContext
 
 if TYPE_CHECKING:
@@ -162,7 +171,6 @@ class AgentsAdapter:
             )
         self._agent = agent
         self._run_config = instrumented(run_config)
-        guard_tools(agent)
         self._max_turns = max_turns
         # ``is None``, not ``or``: an empty MemoryApprovalStore is falsy (it has a length)
         self._approvals: ApprovalStore = (
@@ -423,6 +431,8 @@ class AgentsAdapter:
             raise TypeError(f"ctx must be a uiwire.StreamContext; got {type(ctx).__name__}")
         _check_input(input)
         loop = asyncio.get_running_loop()
+        agent = run_view(self._agent)  # per-run tool copies: the user's tools stay theirs
+        guarded = bool(self._run_config.output_guardrails)
         if isinstance(input, RunResultStreaming):
             channel = RunChannel(loop, None)  # started elsewhere: its tools cannot see us
             translation = Translation(ctx, channel)
@@ -435,36 +445,49 @@ class AgentsAdapter:
                 )
             channel = RunChannel(loop, ctx)
             channel.client_results.update(input.answers.client_results)
-            state = await self._restore(input, context)
+            state = await self._restore(agent, input, context)
             approvals = input.answers.approvals
             translation = Translation(
                 ctx,
                 channel,
-                calls=input.pending.tool_names(),
+                calls={**_running_calls(input.message), **input.pending.tool_names()},
                 denied=frozenset(c for c, a in approvals.items() if not a.approved),
                 settled=frozenset(input.answers.client_results),
                 agent=input.pending.agent,
                 usage=input.pending.usage,
+                output_guardrails=guarded,
             )
-            result = self._start(channel, state, None, run_options)
+            result = self._start(agent, channel, state, None, run_options)
         else:
             channel = RunChannel(loop, ctx)
-            translation = Translation(ctx, channel)
-            result = self._start(channel, input, context, run_options)
+            translation = Translation(ctx, channel, output_guardrails=guarded)
+            result = self._start(agent, channel, input, context, run_options)
         # the run's own tasks stop in the loop step the stream is cancelled in, not one
         # step later when this task gets its CancelledError: no model request or tool
         # can start in between
         remove = ctx.add_cancel_callback(result.cancel)
         try:
             await _consume(result, translation, channel)
+        except OutputGuardrailTripwireTriggered as exc:
+            await translation.block_held(exc)
+            raise
         finally:
             remove()
+        await translation.release_held()
         if result.interruptions:
-            await self._pause(ctx, result, translation, channel, chat_id, owner, rebuildable)
+            earlier = input.pending if isinstance(input, Resumption) else None
+            await self._pause(
+                ctx, result, translation, channel, chat_id, owner, rebuildable, earlier
+            )
         return result
 
     def _start(
-        self, channel: RunChannel, input: Any, context: Any, run_options: dict[str, Any]
+        self,
+        agent: Agent[Any],
+        channel: RunChannel,
+        input: Any,
+        context: Any,
+        run_options: dict[str, Any],
     ) -> RunResultStreaming:
         options = dict(run_options)
         if self._max_turns is not None:
@@ -473,11 +496,13 @@ class AgentsAdapter:
             options["context"] = context
         token = set_channel(channel)
         try:
-            return Runner.run_streamed(self._agent, input, run_config=self._run_config, **options)
+            return Runner.run_streamed(agent, input, run_config=self._run_config, **options)
         finally:
             reset_channel(token)
 
-    async def _restore(self, resumption: Resumption, context: Any) -> RunState[Any, Any]:
+    async def _restore(
+        self, agent: Agent[Any], resumption: Resumption, context: Any
+    ) -> RunState[Any, Any]:
         data = json.loads(resumption.pending.state)
         if resumption.pending.input_items is not None:
             if resumption.conversation is None:
@@ -486,7 +511,7 @@ class AgentsAdapter:
                     "messages (begin_turn)"
                 )
             data["original_input"] = list(resumption.conversation)
-        state = await RunState.from_json(self._agent, data, context_override=context)
+        state = await RunState.from_json(agent, data, context_override=context)
         for item in state.get_interruptions():
             call_id = str(item.call_id)
             if call_id in resumption.answers.client_results:
@@ -510,7 +535,10 @@ class AgentsAdapter:
         chat_id: str | None,
         owner: str | None,
         rebuildable: list[TResponseInputItem] | Session | None,
+        earlier: PendingApprovals | None,
     ) -> None:
+        """Store the paused run, ask its approvals. ``earlier``: the pause this run
+        resumed, whose answered calls that still run are kept as answered."""
         approval_ids = iter(PendingApprovals.approval_ids(len(result.interruptions)))
         calls: dict[str, tuple[str, str]] = {}
         client_calls: dict[str, str] = {}
@@ -540,6 +568,7 @@ class AgentsAdapter:
             usage=translation.usage,
             client_calls=client_calls,
             input_items=input_items,
+            answered=_still_running(earlier, translation),
         )
         record = pending.dumps()
         size = len(record)  # json.dumps escapes to ASCII: one byte a character
@@ -574,6 +603,35 @@ async def _consume(
     failure = result.run_loop_exception
     if failure is not None:  # failed before any event (openai-agents#2929)
         raise failure
+
+
+def _running_calls(message: UIMessage) -> dict[str, str]:
+    """``{tool_call_id: tool_name}`` of the continued message's calls that have no
+    final output yet (an agent used as a tool whose nested run paused): a resumed run
+    may still finish them."""
+    running: dict[str, str] = {}
+    for part in message.parts:
+        if not isinstance(part, (ToolUIPart, DynamicToolUIPart)):
+            continue
+        if part.state == "input-available" or (
+            part.state == "output-available" and part.preliminary
+        ):
+            running[part.tool_call_id] = part.tool_name
+    return running
+
+
+def _still_running(
+    earlier: PendingApprovals | None, translation: Translation
+) -> dict[str, tuple[str, str]]:
+    """The earlier pause's answered approvals whose calls have not ended."""
+    if earlier is None:
+        return {}
+    answered = {**earlier.answered, **earlier.calls}
+    return {
+        approval_id: call
+        for approval_id, call in answered.items()
+        if translation.call_state(call[0]) == "approval"
+    }
 
 
 def _check_input(input: Any) -> None:

@@ -197,6 +197,12 @@ class PendingApprovals:
     """The tokens the run used before it paused (the resumed run adds to them)."""
     client_calls: Mapping[str, str] = dataclasses.field(default_factory=dict[str, str])
     """``{tool_call_id: tool_name}``: the calls the browser runs (``client_tool``)."""
+    answered: Mapping[str, tuple[str, str]] = dataclasses.field(
+        default_factory=dict[str, tuple[str, str]]
+    )
+    """``{approval_id: (tool_call_id, tool_name)}``: approvals answered in an earlier
+    round whose calls still run (an agent used as a tool whose nested run paused again).
+    Their parts stay ``approval-responded``; the next answers may carry them."""
     input_items: int | None = None
     """None: the state holds the run's input. Else it was stored without it (that many
     input items: the conversation, files and all), and resuming rebuilds it from the
@@ -217,7 +223,11 @@ class PendingApprovals:
 
     def tool_names(self) -> dict[str, str]:
         """``{tool_call_id: tool_name}`` of every call the pause left open."""
-        return {**dict(self.calls.values()), **self.client_calls}
+        return {
+            **dict(self.answered.values()),
+            **dict(self.calls.values()),
+            **self.client_calls,
+        }
 
     def dumps(self) -> str:
         return json.dumps(
@@ -231,6 +241,7 @@ class PendingApprovals:
                 "expires_at": self.expires_at,
                 "usage": dataclasses.asdict(self.usage),
                 "input_items": self.input_items,
+                "answered": dict(self.answered),
             }
         )
 
@@ -246,6 +257,7 @@ class PendingApprovals:
             usage=Usage(**data.get("usage", {})),
             client_calls=dict(data.get("client_calls", {})),
             input_items=data.get("input_items"),
+            answered={k: (v[0], v[1]) for k, v in data.get("answered", {}).items()},
         )
 
 
@@ -330,6 +342,9 @@ def _check(
     by_call: dict[str, ApprovalResponse] = {}
     for answer in answers:
         asked = pending.calls.get(answer.approval_id)
+        earlier = pending.answered.get(answer.approval_id)
+        if asked is None and earlier is not None and earlier[0] == answer.tool_call_id:
+            continue  # answered in an earlier round, its call still runs
         if asked is None:
             raise ApprovalError(
                 f"unknown approval id {answer.approval_id!r}",
