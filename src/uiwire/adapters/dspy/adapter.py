@@ -7,7 +7,12 @@ Per request the adapter makes fresh ``StreamListener``s from its plan, a fresh
 hold per-run state; sharing them across requests silently streams nothing). The
 streamify generator is read in its own pump task: an early exit cancels that task,
 which ends the generator where it lives (breaking out of it elsewhere throws a
-``CancelledError`` into the caller's task).
+``CancelledError`` into the caller's task). The pump reads it to its end, result
+included, and when it must leave between two items (a failed write, a cancellation
+during a write) it stops the generator from the inside (``stop_streamify_here``):
+closing it at a ``yield`` would leave DSPy's task group to the garbage collector.
+A run the bridge refused because the stream was cancelled (``RunCancelled``) ends the
+work as the cancellation it is.
 
 Each item the generator yields goes to a ``Translation`` (``_translate``), which turns
 it into ``StreamContext`` writes.
@@ -29,8 +34,8 @@ from dspy.streaming import StatusMessageProvider
 
 from uiwire._errors import ChatRequestError, FieldError
 from uiwire.adapters._history_refusal import history_refused
-from uiwire.adapters.dspy._bridge import Bridge
-from uiwire.adapters.dspy._compat import StatusStreamingCallback
+from uiwire.adapters.dspy._bridge import Bridge, RunCancelled
+from uiwire.adapters.dspy._compat import StatusStreamingCallback, stop_streamify_here
 from uiwire.adapters.dspy._plan import FieldRole, build_plan
 from uiwire.adapters.dspy._translate import Translation
 from uiwire.adapters.dspy.history import HistoryFields, chat_fields, to_dspy_inputs
@@ -202,12 +207,17 @@ class DSPyAdapter:
         pump = asyncio.create_task(self._pump(bridge, ctx, inputs), name="uiwire-dspy-pump")
         try:
             return await pump
+        except RunCancelled:
+            # The bridge stopped DSPy because the stream was cancelled, and DSPy's task
+            # group let that end the run before the task's own cancellation arrived: it
+            # is that cancellation (never an error of the work, never left unretrieved).
+            raise asyncio.CancelledError from None
         finally:
             bridge.cancelled.set()  # a run left behind in a thread stops at its next step
             if not pump.done():
                 pump.cancel()
-                with contextlib.suppress(BaseException):
-                    await pump
+            with contextlib.suppress(BaseException):  # retrieved, even when it ended as we left
+                await pump
 
     async def _pump(self, bridge: Bridge, ctx: StreamContext[Any], inputs: dict[str, Any]) -> Any:
         callbacks = [
@@ -228,12 +238,25 @@ class DSPyAdapter:
                 is_async_program=self._plan.async_program,
             )
             result: Any = None
-            async for item in program(**inputs):
-                if isinstance(item, _Boxed):
-                    result = item._value  # pyright: ignore[reportPrivateUsage]
-                    break
-                if isinstance(item, dspy.Prediction):
-                    result = item
-                await run.handle(item)
+            items = program(**inputs)
+            reading = False
+            try:
+                while True:
+                    reading = True
+                    try:
+                        item = await anext(items)
+                    except StopAsyncIteration:
+                        break
+                    reading = False
+                    if isinstance(item, _Boxed):
+                        result = item._value  # pyright: ignore[reportPrivateUsage]
+                        continue  # the stream ends after it: read on, so DSPy's task ends
+                    if isinstance(item, dspy.Prediction):
+                        result = item
+                    await run.handle(item)
+            except BaseException:
+                if not reading:  # left between two items: the generator waits at a yield
+                    await stop_streamify_here(items)
+                raise
         await run.close(result)
         return result
