@@ -35,6 +35,7 @@ RELIED_ON: list[tuple[str, str, str]] = [
     ("dspy.predict.react", "ReAct", "REACT_TOOL_ARGS_FIELD"),
     ("dspy.predict.react_v2", "ReActV2", "agent_parts"),
     ("dspy.streaming.streamify", "streamify", "stop_streamify_here"),
+    ("dspy.experimental", "Citations", "Citations"),
 ]
 
 

@@ -36,6 +36,7 @@ __all__ = [
     "REACT_TOOL_NAME_FIELD",
     "AgentParts",
     "ChunkListener",
+    "Citations",
     "StatusStreamingCallback",
     "agent_parts",
     "append_past_the_limit",
@@ -54,6 +55,16 @@ dspy: Any = _dspy  # untyped; its values are Any here
 # subclasses it; the adapter drops the user's own instances.
 # First to break: tests/adapters/dspy/test_no_deadlock.py::
 # test_no_stall_with_status_messages_and_any_consumer
+
+# --- Citations: dspy.experimental (dspy 3.4.1) -----------------------------------------------
+# Relies on: ``dspy.experimental.Citations``, the output type of cited answers (Anthropic's
+# citations API): a ``dspy.Type`` whose ``citations`` list holds ``Citation``s with
+# ``document_index``, ``document_title`` and ``cited_text``; streamed as ``StreamResponse``
+# chunks holding a ``Citations`` value. Experimental, so not among DSPy's top-level names.
+# First to break: tests/adapters/dspy/test_fidelity.py::
+# test_citations_become_source_documents_not_reprs
+Citations: Any = importlib.import_module("dspy.experimental").Citations
+
 
 # --- the run's send stream: dspy.dsp.utils.settings (dspy 3.4.1) -------------------------
 # Relies on: ``settings.send_stream``, the anyio send stream that ``streamify`` puts in

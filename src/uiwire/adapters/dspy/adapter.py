@@ -100,8 +100,8 @@ class DSPyAdapter:
             for your own, False for none.
         async_program: run ``program.acall`` on the event loop (True) or the sync
             program in a worker thread (False). By default async when the program has
-            ``aforward`` and all its tools are async, since a sync tool would run on
-            the event loop.
+            ``aforward`` (or its own ``acall``) and all its tools are async, since a
+            sync tool would run on the event loop, or when it has nothing sync to run.
     """
 
     def __init__(
@@ -202,6 +202,7 @@ class DSPyAdapter:
             asyncio.get_running_loop(),
             status=self._status,
             internal_tools=self._plan.internal_tools,
+            agent_predictors=self._plan.agent_predictors,
             stream_cancelled=lambda: ctx.cancelled,
         )
         pump = asyncio.create_task(self._pump(bridge, ctx, inputs), name="uiwire-dspy-pump")
@@ -230,7 +231,10 @@ class DSPyAdapter:
             overrides["allow_tool_async_sync_conversion"] = True  # async tools in the thread
         with dspy.context(**overrides):
             run = Translation(
-                self._plan, ctx, json_fields=isinstance(dspy.settings.adapter, dspy.JSONAdapter)
+                self._plan,
+                ctx,
+                json_fields=isinstance(dspy.settings.adapter, dspy.JSONAdapter),
+                xml_fields=isinstance(dspy.settings.adapter, dspy.XMLAdapter),
             )
             program = dspy.streamify(
                 self._runnable,
