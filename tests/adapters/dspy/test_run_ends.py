@@ -10,6 +10,7 @@ steps, a write failing between two items. Each is made here on purpose.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -151,3 +152,48 @@ async def test_a_program_returning_a_dict_leaves_no_task_behind(program: type[An
     assert await uiwire_tasks_left() == []
     (result,) = results
     assert isinstance(result, dict if program is ReturnsDict else list)
+
+
+CLEANUP: list[str] = []
+"""What ``hold_then_clean_up`` got to do after its cancellation."""
+
+
+async def hold_then_clean_up(city: str) -> str:
+    """Get the current weather in a city."""
+    try:
+        LEAVING[0].disconnect()  # the client hangs up while the tool waits
+        await asyncio.sleep(30)
+    except asyncio.CancelledError:
+        CLEANUP.append("cancelled")
+        await asyncio.sleep(0.01)  # awaited cleanup, as closing a connection is
+        CLEANUP.append("cleaned up")
+        raise
+    return f"Sunny in {city}"
+
+
+@pytest.mark.timeout(60)
+async def test_an_async_program_is_cancelled_once_so_its_cleanup_can_await() -> None:
+    # The fuzzer's "unclosed StreamWriter": DSPy's HTTP client closes a connection that
+    # was being opened when the cancellation came after an await; cancelling DSPy's task
+    # group cancelled the program again at every await, so that close never ran.
+    program = dspy.ReAct("question -> answer", tools=[hold_then_clean_up], max_iters=3)
+    turn = chat(
+        next_thought="Look it up.",
+        next_tool_name="hold_then_clean_up",
+        next_tool_args={"city": "Paris"},
+    )
+    CLEANUP.clear()
+    with FakeLLM([Reply(turn)]) as llm:
+        adapter = DSPyAdapter(program)
+        assert adapter.async_program
+        ctx: StreamContext[Any] = StreamContext(collect=True)
+        LEAVING[:] = [ctx]
+        with loop_errors() as errors:
+            with dspy.context(lm=lm(llm.base_url)):
+                ended = await ctx.run_and_wait(lambda ctx: adapter.stream_into(ctx, question="?"))
+            await ctx.wait_closed()
+            await collect_garbage()
+    assert ended == "abort"
+    assert CLEANUP == ["cancelled", "cleaned up"]
+    assert described(errors) == []
+    assert await uiwire_tasks_left() == []

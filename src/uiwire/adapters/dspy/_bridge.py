@@ -111,6 +111,8 @@ class Bridge(StatusStreamingCallback):
         self._muted: dict[str, contextvars.Token[Any]] = {}
         self.cancelled = threading.Event()
         self._stream_cancelled = stream_cancelled
+        self.program_task: asyncio.Task[Any] | None = None
+        """The task an async program runs in (its first module start on the loop)."""
 
     # --- getting events into the stream ------------------------------------------------
 
@@ -139,6 +141,8 @@ class Bridge(StatusStreamingCallback):
     def on_module_start(self, call_id: str, instance: Any, inputs: dict[str, Any]) -> None:
         self._check_cancelled()
         here = threading.get_ident()
+        if self.program_task is None and here == self._loop_thread:
+            self.program_task = asyncio.current_task()
         if self._program_thread is None:
             self._program_thread = here
         elif here not in (self._program_thread, self._loop_thread) and _is_predictor(instance):

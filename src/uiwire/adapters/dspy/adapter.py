@@ -12,7 +12,9 @@ included, and when it must leave between two items (a failed write, a cancellati
 during a write) it stops the generator from the inside (``stop_streamify_here``):
 closing it at a ``yield`` would leave DSPy's task group to the garbage collector.
 A run the bridge refused because the stream was cancelled (``RunCancelled``) ends the
-work as the cancellation it is.
+work as the cancellation it is. Stopping an async program cancels its task once and
+lets it end before DSPy's task group is cancelled (``_end_program``): the group would
+cancel it again at every await, cutting its cleanup short.
 
 Each item the generator yields goes to a ``Translation`` (``_translate``), which turns
 it into ``StreamContext`` writes.
@@ -69,6 +71,25 @@ class _Program(_dspy.Module):
 
     async def aforward(self, **inputs: Any) -> Any:
         return _box(await self.program.acall(**inputs))
+
+
+async def _end_program(task: asyncio.Task[Any] | None) -> None:
+    """Cancel an async program's task once and let it end, before DSPy's task group is.
+
+    Cancelling the group (the pump) cancels the program's task again at every await
+    until it ends (anyio's cancel scopes are level-triggered): cleanup that awaits is
+    cut short. DSPy's own HTTP client awaits its cleanup (a connection opened just as
+    the cancellation came is closed after an await), so it left sockets open: asyncio's
+    "unclosed StreamWriter" at garbage collection. Cancelled once, the program cleans
+    up; a program that will not end in ``_PROGRAM_GRACE`` seconds is left to the group.
+    """
+    if task is None or task.done():
+        return
+    task.cancel()
+    await asyncio.wait({task}, timeout=_PROGRAM_GRACE)
+
+
+_PROGRAM_GRACE = 1.0
 
 
 def _box(result: Any) -> Any:
@@ -207,7 +228,8 @@ class DSPyAdapter:
         )
         pump = asyncio.create_task(self._pump(bridge, ctx, inputs), name="uiwire-dspy-pump")
         try:
-            return await pump
+            await asyncio.wait({pump})  # cancelling us does not cancel it: see below
+            return pump.result()
         except RunCancelled:
             # The bridge stopped DSPy because the stream was cancelled, and DSPy's task
             # group let that end the run before the task's own cancellation arrived: it
@@ -216,7 +238,10 @@ class DSPyAdapter:
         finally:
             bridge.cancelled.set()  # a run left behind in a thread stops at its next step
             if not pump.done():
-                pump.cancel()
+                try:
+                    await _end_program(bridge.program_task)
+                finally:
+                    pump.cancel()
             with contextlib.suppress(BaseException):  # retrieved, even when it ended as we left
                 await pump
 
@@ -260,7 +285,12 @@ class DSPyAdapter:
                     await run.handle(item)
             except BaseException:
                 if not reading:  # left between two items: the generator waits at a yield
-                    await stop_streamify_here(items)
+                    try:
+                        # the program's end cancels DSPy's task group, whose host we are
+                        with contextlib.suppress(asyncio.CancelledError):
+                            await _end_program(bridge.program_task)
+                    finally:
+                        await stop_streamify_here(items)
                 raise
         await run.close(result)
         return result
