@@ -282,6 +282,8 @@ class DSPyAdapter:
                         continue  # the stream ends after it: read on, so DSPy's task ends
                     if isinstance(item, dspy.Prediction):
                         result = item
+                    if bridge.cancelled.is_set():
+                        continue  # being stopped (_end_program): nothing more is shown
                     await run.handle(item)
             except BaseException:
                 if not reading:  # left between two items: the generator waits at a yield
