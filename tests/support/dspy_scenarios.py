@@ -17,6 +17,7 @@ from typing import Any
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 import dspy
+from dspy.experimental import Citations
 
 from tests.support.context_scenarios import consume
 from tests.support.fake_llm import FakeLLM, Reply, Responder, StreamLog, ToolCallReply, chat
@@ -99,6 +100,101 @@ class PlanTools(dspy.Module):
 
     def forward(self, question: str) -> Any:
         return self.pick(question=question, tools=[dspy.Tool(weather)])
+
+
+class AnswerOrCall(dspy.Signature):
+    """Answer, or call a tool first (upstream tests/adapters: native function calling)."""
+
+    question: str = dspy.InputField()
+    tools: list[dspy.Tool] = dspy.InputField()
+    answer: str = dspy.OutputField()
+    tool_calls: dspy.ToolCalls = dspy.OutputField()
+
+
+class AnswerOrCallChat(AnswerOrCall):
+    """The same with the conversation so far."""
+
+    history: dspy.History = dspy.InputField()
+
+
+class StreamedMessage(dspy.Type):
+    """A custom streamable type (upstream tests/streaming:
+    test_streaming_allows_custom_streamable_type): each model chunk parses as a value of
+    its own, DSPy's end marker included; the whole reply, up to the blank line, is the
+    value."""
+
+    message: str
+
+    @classmethod
+    def is_streamable(cls) -> bool:
+        return True
+
+    @classmethod
+    def adapt_to_native_lm_feature(
+        cls, signature: Any, field_name: str, lm: Any, lm_kwargs: dict[str, Any]
+    ) -> Any:
+        return signature.delete(field_name)
+
+    @classmethod
+    def parse_stream_chunk(cls, chunk: Any) -> StreamedMessage | None:
+        content = chunk.choices[0].delta.content
+        return cls(message=content) if content else None
+
+    @classmethod
+    def parse_lm_response(cls, response: Any) -> StreamedMessage:
+        return cls(message=str(response).split("\n\n")[0])
+
+
+class CustomTypeSig(dspy.Signature):
+    question: str = dspy.InputField()
+    answer: StreamedMessage = dspy.OutputField()
+
+
+class AnswerWithSources(dspy.Signature):
+    """Answer questions using provided documents with citations."""
+
+    documents: list[str] = dspy.InputField()
+    """Upstream passes ``dspy.experimental.Document``s; those send the call through
+    litellm (whose async client stays bound to the first test's event loop), and the
+    model's reply, not the prompt, is what this scenario is about."""
+    question: str = dspy.InputField()
+    answer: str = dspy.OutputField()
+    citations: Citations = dspy.OutputField()
+
+
+PHYSICS = "Physics Facts: Water boils at 100°C at standard pressure."
+CITED = {
+    "cited_text": "water boils at 100°C",
+    "document_index": 0,
+    "document_title": "Physics Facts",
+    "start_char_index": 0,
+    "end_char_index": 19,
+}
+
+
+class AcallOnly(dspy.Module):
+    """Overrides ``acall`` only (upstream tests/streaming:
+    test_default_status_streaming_in_async_program): a sync tool, then a Predict."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.generate_question = dspy.Tool(ask_about, name="generate_question")
+        self.predict = dspy.Predict("question -> answer")
+
+    async def acall(self, x: str) -> Any:  # pyright: ignore[reportIncompatibleMethodOverride]
+        question = await self.generate_question.acall(x=x)
+        return await self.predict.acall(question=question)
+
+
+def ask_about(x: str) -> str:
+    """Make a question about a thing."""
+    return f"What color is the {x}?"
+
+
+XML = {"adapter": dspy.XMLAdapter()}
+XML_ANSWER = (
+    "<answer>\nR&amp;D costs &lt; 5% of revenue, &quot;small&quot; &#x26; steady.\n</answer>"
+)
 
 
 @dataclass(frozen=True)
@@ -241,6 +337,62 @@ SCENARIOS: dict[str, Scenario] = {
         lambda: dspy.Predict("question -> answer"),
         [Reply(status=500)],
         {"question": "Will this fail?"},
+    ),
+    "none-answer": Scenario(
+        lambda: dspy.Predict(AnswerOrCall),
+        [Reply("", tool_calls=[ToolCallReply("weather", '{"city": "Paris"}', id="call_w")])],
+        {"question": "Weather in Paris?", "tools": [dspy.Tool(weather)]},
+        settings={"adapter": dspy.ChatAdapter(use_native_function_calling=True)},
+    ),
+    "xml-adapter": Scenario(
+        lambda: dspy.Predict("question -> answer"),
+        [Reply(XML_ANSWER, piece=3)],
+        {"question": "How much is spent on R&D?"},
+        settings=XML,
+    ),
+    "xml-adapter-one-chunk": Scenario(
+        lambda: dspy.ChainOfThought("question -> answer"),
+        [Reply("<reasoning>\nR&amp;D &lt; 5%.\n</reasoning>\n" + XML_ANSWER, piece=400)],
+        {"question": "How much is spent on R&D?"},
+        settings=XML,
+    ),
+    "custom-streamable-type": Scenario(
+        lambda: dspy.Predict(CustomTypeSig),
+        [Reply("HelloWorld\n\n[[ ## completed ## ]]", piece=5)],
+        {"question": "why did a chicken cross the kitchen?"},
+        settings={"adapter": dspy.ChatAdapter(native_response_types=[StreamedMessage])},
+    ),
+    "citations": Scenario(
+        lambda: dspy.Predict(AnswerWithSources),
+        [
+            Reply(
+                chat(answer="According to the references, water boils at 100°C.", citations=[CITED])
+            )
+        ],
+        {"documents": [PHYSICS], "question": "What temperature does water boil?"},
+    ),
+    "acall-only": Scenario(
+        AcallOnly,
+        [Reply(chat(answer="Blue."))],
+        {"x": "sky"},
+    ),
+    "react-v2-text-unknown-tool": Scenario(
+        lambda: dspy.ReActV2("question -> answer", tools=[weather], max_iters=4),
+        [
+            Reply(
+                chat(
+                    next_thought="Look it up.",
+                    tool_calls={"tool_calls": [{"name": "forecast", "args": {"city": "Paris"}}]},
+                )
+            ),
+            Reply(
+                chat(
+                    next_thought="Submit.",
+                    tool_calls={"tool_calls": [{"name": "submit", "args": {"answer": "Unknown."}}]},
+                )
+            ),
+        ],
+        {"question": "Weather in Paris?"},
     ),
     "parallel": Scenario(
         FanOut,

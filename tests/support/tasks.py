@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import contextlib
+import gc
+from collections.abc import Callable, Iterator
 
 
 async def tasks_left(describe: Callable[[asyncio.Task[object]], str | None]) -> list[str]:
@@ -33,3 +35,27 @@ async def agents_tasks_left() -> list[str]:
     return await tasks_left(
         lambda t: repr(t.get_coro()) if "agents" in repr(t.get_coro()) else None
     )
+
+
+@contextlib.contextmanager
+def loop_errors() -> Iterator[list[dict[str, object]]]:
+    """What the running loop reports to its exception handler meanwhile ("Task
+    exception was never retrieved", an async generator closed in another task), as
+    the handler's context dicts."""
+    loop = asyncio.get_running_loop()
+    seen: list[dict[str, object]] = []
+    before = loop.get_exception_handler()
+    loop.set_exception_handler(lambda _loop, context: seen.append(context))
+    try:
+        yield seen
+    finally:
+        loop.set_exception_handler(before)
+
+
+async def collect_garbage() -> None:
+    """Collect what was dropped and let the loop run what its collection scheduled
+    (async generators are closed in tasks of their own)."""
+    for _ in range(3):
+        gc.collect()
+        for _ in range(5):
+            await asyncio.sleep(0)

@@ -34,6 +34,8 @@ RELIED_ON: list[tuple[str, str, str]] = [
     ("dspy.predict.react", "ReAct", "REACT_TOOL_NAME_FIELD"),
     ("dspy.predict.react", "ReAct", "REACT_TOOL_ARGS_FIELD"),
     ("dspy.predict.react_v2", "ReActV2", "agent_parts"),
+    ("dspy.streaming.streamify", "streamify", "stop_streamify_here"),
+    ("dspy.experimental", "Citations", "Citations"),
 ]
 
 
@@ -62,6 +64,47 @@ def test_every_compat_name_is_checked_here() -> None:
     from uiwire.adapters.dspy import _compat
 
     assert {entry for _, _, entry in RELIED_ON} == set(_compat.__all__)
+
+
+# --- how a streamify generator ends ---------------------------------------------------------
+
+
+class _Talker(dspy.Module):
+    """Sends items into the stream until cancelled; records whether it was."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.cancelled = False
+
+    async def aforward(self) -> Any:
+        try:
+            while True:
+                await dspy.settings.send_stream.send("item")
+        except asyncio.CancelledError:
+            self.cancelled = True
+            raise
+
+
+async def _stopped_at_a_yield(stop: Any) -> tuple[_Talker, list[dict[str, Any]]]:
+    from tests.support.tasks import collect_garbage, loop_errors
+
+    talker = _Talker()
+    with loop_errors() as errors:
+        items = dspy.streamify(talker, is_async_program=True)()
+        assert await anext(items) == "item"  # it waits at a yield now
+        await stop(items)
+        del items
+        await collect_garbage()
+    return talker, errors
+
+
+async def test_stopping_streamify_here_ends_dspys_task_in_this_task() -> None:
+    from uiwire.adapters.dspy._compat import stop_streamify_here
+
+    talker, errors = await _stopped_at_a_yield(stop_streamify_here)
+    assert talker.cancelled
+    assert errors == []
+    await asyncio.sleep(0)  # the task's own cancellation was taken back: it runs on
 
 
 # --- the run's send stream ----------------------------------------------------------------

@@ -30,7 +30,7 @@ import asyncio
 import contextlib
 import contextvars
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -45,7 +45,14 @@ from uiwire.adapters.dspy._compat import (
     stop_sending_here,
 )
 
-__all__ = ["Bridge", "ModelCallStarted", "RunCancelled", "ToolEnded", "ToolStarted"]
+__all__ = [
+    "AgentTurnEnded",
+    "Bridge",
+    "ModelCallStarted",
+    "RunCancelled",
+    "ToolEnded",
+    "ToolStarted",
+]
 
 
 class RunCancelled(BaseException):
@@ -55,6 +62,15 @@ class RunCancelled(BaseException):
 @dataclass(frozen=True, slots=True)
 class ModelCallStarted:
     """A model call begins: the next content belongs to a new step."""
+
+
+@dataclass(frozen=True, slots=True)
+class AgentTurnEnded:
+    """A ReActV2 turn's Predict returned: the tool calls it made, ``(name, args, id)``,
+    which the agent runs next (when it has the tool) before its next model call."""
+
+    predict_name: str
+    calls: tuple[tuple[str, dict[str, Any], str | None], ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +96,7 @@ class Bridge(StatusStreamingCallback):
         *,
         status: StatusMessageProvider | None,
         internal_tools: frozenset[int],
+        agent_predictors: Mapping[int, str] | None = None,
         stream_cancelled: Callable[[], bool] = lambda: False,
     ) -> None:
         super().__init__(status)
@@ -89,9 +106,13 @@ class Bridge(StatusStreamingCallback):
         self._program_thread: int | None = None
         self._internal_tools = internal_tools
         self._internal_calls: set[str] = set()
+        self._agent_predictors = agent_predictors or {}
+        self._agent_turns: dict[str, str] = {}  # call_id -> the turn's predict_name
         self._muted: dict[str, contextvars.Token[Any]] = {}
         self.cancelled = threading.Event()
         self._stream_cancelled = stream_cancelled
+        self.program_task: asyncio.Task[Any] | None = None
+        """The task an async program runs in (its first module start on the loop)."""
 
     # --- getting events into the stream ------------------------------------------------
 
@@ -120,6 +141,8 @@ class Bridge(StatusStreamingCallback):
     def on_module_start(self, call_id: str, instance: Any, inputs: dict[str, Any]) -> None:
         self._check_cancelled()
         here = threading.get_ident()
+        if self.program_task is None and here == self._loop_thread:
+            self.program_task = asyncio.current_task()
         if self._program_thread is None:
             self._program_thread = here
         elif here not in (self._program_thread, self._loop_thread) and _is_predictor(instance):
@@ -127,6 +150,9 @@ class Bridge(StatusStreamingCallback):
             # (dspy#9154), so this call runs without streaming; its result still
             # reaches the program. Undone in on_module_end.
             self._muted[call_id] = stop_sending_here()
+        turn = self._agent_predictors.get(id(instance))
+        if turn is not None:
+            self._agent_turns[call_id] = turn
         if self._status is not None:
             self._send_status(self._status.module_start_status_message(instance, inputs))
 
@@ -137,6 +163,9 @@ class Bridge(StatusStreamingCallback):
         if token is not None:
             with contextlib.suppress(ValueError):  # another context by now; the pool resets it
                 restore_sending(token)
+        turn = self._agent_turns.pop(call_id, None)
+        if turn is not None and exception is None:
+            self._send(AgentTurnEnded(turn, _tool_calls(outputs)))
         if self._status is not None:
             self._send_status(self._status.module_end_status_message(outputs))
 
@@ -189,6 +218,24 @@ def _put(stream: Any, item: object) -> None:
         append_past_the_limit(stream, item)
     except (anyio.ClosedResourceError, anyio.BrokenResourceError):
         pass  # the run is over; nobody reads this
+
+
+def _tool_calls(prediction: Any) -> tuple[tuple[str, dict[str, Any], str | None], ...]:
+    """The ``dspy.ToolCalls`` a turn's Prediction holds, as ``(name, args, id)``."""
+    value: Any = getattr(prediction, "tool_calls", None)
+    calls: Any = getattr(value, "tool_calls", None) or ()
+    found: list[tuple[str, dict[str, Any], str | None]] = []
+    for call in list(calls):
+        args: Any = getattr(call, "args", None)
+        call_id: Any = getattr(call, "id", None)
+        found.append(
+            (
+                str(getattr(call, "name", "")),
+                dict(cast("dict[str, Any]", args)) if isinstance(args, dict) else {},
+                str(call_id) if call_id else None,
+            )
+        )
+    return tuple(found)
 
 
 def _is_predictor(instance: Any) -> bool:

@@ -10,15 +10,20 @@ test_framework_internals.py`` fails if any other module reaches past the public 
 
 Behaviour relied on without a name (nothing to route, noted so an upgrade is checked):
 ``streamify`` stops reading at the first ``dspy.Prediction`` the program's task sends,
-so the adapter boxes any other result in one (``adapter._Program``). First to break:
+so the adapter boxes any other result in one (``adapter._Program``), and ends its
+generator right after yielding it. First to break:
 ``tests/adapters/dspy/test_edge_cases.py::
-test_a_program_returning_a_dict_ends_the_stream_and_returns_the_dict``.
+test_a_program_returning_a_dict_ends_the_stream_and_returns_the_dict`` (and
+``test_run_ends.py::test_a_program_returning_a_dict_leaves_no_task_behind``).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import contextvars
 import importlib
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,12 +36,14 @@ __all__ = [
     "REACT_TOOL_NAME_FIELD",
     "AgentParts",
     "ChunkListener",
+    "Citations",
     "StatusStreamingCallback",
     "agent_parts",
     "append_past_the_limit",
     "restore_sending",
     "send_stream",
     "stop_sending_here",
+    "stop_streamify_here",
 ]
 
 dspy: Any = _dspy  # untyped; its values are Any here
@@ -48,6 +55,16 @@ dspy: Any = _dspy  # untyped; its values are Any here
 # subclasses it; the adapter drops the user's own instances.
 # First to break: tests/adapters/dspy/test_no_deadlock.py::
 # test_no_stall_with_status_messages_and_any_consumer
+
+# --- Citations: dspy.experimental (dspy 3.4.1) -----------------------------------------------
+# Relies on: ``dspy.experimental.Citations``, the output type of cited answers (Anthropic's
+# citations API): a ``dspy.Type`` whose ``citations`` list holds ``Citation``s with
+# ``document_index``, ``document_title`` and ``cited_text``; streamed as ``StreamResponse``
+# chunks holding a ``Citations`` value. Experimental, so not among DSPy's top-level names.
+# First to break: tests/adapters/dspy/test_fidelity.py::
+# test_citations_become_source_documents_not_reprs
+Citations: Any = importlib.import_module("dspy.experimental").Citations
+
 
 # --- the run's send stream: dspy.dsp.utils.settings (dspy 3.4.1) -------------------------
 # Relies on: ``settings.send_stream``, the anyio send stream that ``streamify`` puts in
@@ -77,6 +94,44 @@ def stop_sending_here() -> contextvars.Token[Any]:
 def restore_sending(token: contextvars.Token[Any]) -> None:
     """Undo ``stop_sending_here``; ``ValueError`` if ``token`` is another context's."""
     _thread_local_overrides.reset(token)
+
+
+# --- how a streamify generator ends: dspy.streaming.streamify (dspy 3.4.1) ---------------
+# Relies on: the generator ``streamify``'s wrapper returns reading an inner generator
+# that holds DSPy's anyio task group (the program's task) and never closing it. Closing
+# the outer one at a ``yield`` (``aclose()``, or dropping it) leaves the inner one to the
+# garbage collector, which closes it in another task: anyio's "Attempted to exit cancel
+# scope in a different task", the program's task left running, its exception never
+# retrieved. A cancellation raised where the inner generator waits for the next item
+# unwinds both in their own task; every wait of theirs is in anyio's receive, which
+# checkpoints (suspends) first.
+# First to break: tests/adapters/dspy/test_compat.py::
+# test_stopping_streamify_here_ends_dspys_task_in_this_task; then
+# tests/adapters/dspy/test_run_ends.py (a failing write, a result that is not a Prediction)
+
+
+async def stop_streamify_here(items: AsyncGenerator[Any, None]) -> None:
+    """End a streamify generator that waits at a ``yield``, inside the calling task
+    (the one that has been reading it): cancel this task and read on until the
+    cancellation lands inside the generator and unwinds DSPy's task group."""
+    if getattr(items, "ag_frame", None) is None:
+        return  # already over (or not a native async generator, with nothing to unwind)
+    task = asyncio.current_task()
+    if task is None:
+        return
+    task.cancel()
+    try:
+        async for _ in items:
+            pass
+    except BaseException:  # ours, or what DSPy made of it; the caller raises its own
+        pass
+    else:  # it ended without waiting again: take the cancellation here instead
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.sleep(0)
+    finally:
+        uncancel = getattr(task, "uncancel", None)  # Python >= 3.11 counts requests
+        if uncancel is not None:
+            uncancel()
 
 
 # --- MemoryObjectSendStream._state.buffer: anyio (anyio 4.16.0) --------------------------

@@ -18,7 +18,12 @@ from typing import Any, Literal, cast
 import dspy as _dspy
 from dspy.streaming import StreamListener
 
-from uiwire.adapters.dspy._compat import REACT_TOOL_ARGS_FIELD, REACT_TOOL_NAME_FIELD, agent_parts
+from uiwire.adapters.dspy._compat import (
+    REACT_TOOL_ARGS_FIELD,
+    REACT_TOOL_NAME_FIELD,
+    Citations,
+    agent_parts,
+)
 from uiwire.adapters.dspy._listeners import FieldListener, ToolCallDeltaListener
 
 __all__ = ["FieldRole", "Plan", "Route", "build_plan"]
@@ -28,7 +33,7 @@ dspy: Any = _dspy  # untyped; its values are Any here
 FieldRole = Literal["text", "reasoning", "skip"]
 """What a field becomes: a text part, a reasoning part, or nothing."""
 
-_Role = Literal["text", "reasoning", "tool_name", "tool_args", "tool_calls"]
+_Role = Literal["text", "reasoning", "tool_name", "tool_args", "tool_calls", "sources"]
 _USER_ROLES: tuple[FieldRole, ...] = ("text", "reasoning", "skip")
 _REASONING_NAMES = frozenset({"reasoning", "rationale", "next_thought"})
 _REACT_TOOL_FIELDS: Mapping[str, _Role] = {
@@ -54,7 +59,7 @@ class Route:
 class Plan:
     routes: Mapping[tuple[str, str], Route]
     final_predictor: str
-    final_fields: tuple[tuple[str, Literal["text", "reasoning", "tool_calls"]], ...]
+    final_fields: tuple[tuple[str, Literal["text", "reasoning", "tool_calls", "sources"]], ...]
     """The answer's fields, sent from the Prediction when they did not stream."""
     agent_tools: Mapping[str, frozenset[str]]
     """Per ReAct / ReActV2 predictor, the tools the user sees (``finish`` and ``submit``
@@ -63,6 +68,9 @@ class Plan:
     """``id()`` of the agents' own tools (ReAct's ``finish``, ReActV2's ``submit``)."""
     internal_tool_names: Mapping[str, frozenset[str]]
     """Per predictor, the tool names whose native calls are never shown."""
+    agent_predictors: Mapping[int, str]
+    """``id()`` of each ReActV2 turn's Predict, to its name: the bridge reports the tool
+    calls each turn made, which text mode (no native calls) shows no other way."""
     async_program: bool
 
     def listeners(self) -> list[StreamListener]:
@@ -96,6 +104,7 @@ def build_plan(
     text_react: set[str] = set()  # ReAct (not V2): tool calls written as text fields
     internal_names: dict[str, frozenset[str]] = {}
     internal_ids: set[int] = set()
+    agent_predictors: dict[int, str] = {}
     user_tools: list[Any] = []
     for _, module in cast("list[tuple[str, Any]]", list(program.named_sub_modules())):
         agent = agent_parts(module)
@@ -112,6 +121,8 @@ def build_plan(
         agent_tools[react_name] = frozenset(tool.name for tool in visible)
         if agent.calls_as_text:
             text_react.add(react_name)
+        else:
+            agent_predictors[id(agent.predictor)] = react_name
 
     roles: dict[tuple[str, str], _Role | Literal["skip"]] = {}
     annotations: dict[tuple[str, str], Any] = {}
@@ -143,6 +154,7 @@ def build_plan(
         agent_tools=agent_tools,
         internal_tools=frozenset(internal_ids),
         internal_tool_names=internal_names,
+        agent_predictors=agent_predictors,
         async_program=_choose_async(program, user_tools)
         if async_program is None
         else async_program,
@@ -156,6 +168,8 @@ def _default_role(
         return _REACT_TOOL_FIELDS[field]
     if _is_subclass(annotation, dspy.ToolCalls):
         return "tool_calls"
+    if _is_subclass(annotation, Citations):
+        return "sources"
     if _is_subclass(annotation, dspy.Reasoning) or field in _REASONING_NAMES:
         return "reasoning"
     return "text" if final else "skip"
@@ -175,16 +189,17 @@ def _apply_override(
         raise ValueError(f"fields[{key!r}] names no output field of the program; it has: {known}")
     for k in matched:
         current = roles[k]
-        if current in ("tool_name", "tool_args", "tool_calls") and role != "skip":
+        if current in ("tool_name", "tool_args", "tool_calls", "sources") and role != "skip":
+            what = "sources" if current == "sources" else "tool calls"
             raise ValueError(
-                f"fields[{key!r}]: {k[0]}.{k[1]} streams tool calls; it can only be 'skip'"
+                f"fields[{key!r}]: {k[0]}.{k[1]} streams {what}; it can only be 'skip'"
             )
         roles[k] = role
 
 
 def _final_fields(
     program: Any, final_name: str, roles: Mapping[tuple[str, str], _Role | Literal["skip"]]
-) -> tuple[tuple[str, Literal["text", "reasoning", "tool_calls"]], ...]:
+) -> tuple[tuple[str, Literal["text", "reasoning", "tool_calls", "sources"]], ...]:
     """The program's own output fields when it declares a signature (ReAct, ReActV2),
     else the last predictor's text, reasoning and tool-call fields."""
     signature = getattr(program, "signature", None)
@@ -199,20 +214,26 @@ def _final_fields(
     return tuple(
         (field, role)
         for (name, field), role in roles.items()
-        if name == final_name and role in ("text", "reasoning", "tool_calls")
+        if name == final_name and role in ("text", "reasoning", "tool_calls", "sources")
     )
 
 
 def _choose_async(program: Any, tools: list[Any]) -> bool:
-    """Async when the program has ``aforward`` and every tool is async: a sync tool
-    would run on the event loop there. Otherwise DSPy runs in a worker thread, unless
-    the program has only ``aforward`` (no ``forward`` to run there)."""
+    """Async when the program has an async entry (``aforward``, or its own ``acall``)
+    and every tool is async: a sync tool would run on the event loop there. Otherwise
+    DSPy runs in a worker thread, unless the program has only an async entry (no
+    ``forward`` or own ``__call__`` to run there)."""
     kind: Any = cast("Any", type(program))  # the class: reading .forward off the instance warns
-    if not callable(getattr(kind, "aforward", None)):
+    if not (callable(getattr(kind, "aforward", None)) or _overrides(kind, "acall")):
         return False
-    if not callable(getattr(kind, "forward", None)):
+    if not (callable(getattr(kind, "forward", None)) or _overrides(kind, "__call__")):
         return True
     return all(inspect.iscoroutinefunction(getattr(tool, "func", None)) for tool in tools)
+
+
+def _overrides(kind: Any, name: str) -> bool:
+    """The class defines ``name`` itself, not as ``dspy.Module`` does."""
+    return getattr(kind, name, None) is not getattr(dspy.Module, name, None)
 
 
 def _streams_natively(annotation: Any) -> bool:

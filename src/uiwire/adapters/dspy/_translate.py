@@ -5,13 +5,20 @@ Theory of operation
 Each item the streamify generator yields is translated into ``StreamContext`` writes:
 
 * ``StreamResponse`` chunks: one open part per (predictor, field), text or reasoning by
-  the plan; ReAct's ``next_tool_name`` / ``next_tool_args`` become a streamed tool input;
+  the plan (XMLAdapter and JSONAdapter text decoded to the value's own text); ReAct's
+  ``next_tool_name`` / ``next_tool_args`` become a streamed tool input; ``Citations``
+  become ``source-document`` parts; any other non-text chunk (a streamable custom type's
+  pieces, DSPy's markers among them) is not shown: the field's value is sent whole from
+  the Prediction;
 * native tool-call pieces (``ToolCallDelta``): tool input start and deltas;
 * bridge events: a model call starting ends the step; a tool starting gives the call its
-  real arguments (``tool-input-available``), its end gives the output or the error;
+  real arguments (``tool-input-available``), its end gives the output or the error; a
+  ReActV2 turn ending shows the calls it made to tools the agent does not have (text
+  mode has no native call to show them by);
 * ``StatusMessage``: a transient ``data-status`` part;
 * the final ``Prediction``: open parts close, answer fields that never streamed (a cache
-  hit streams nothing) are sent whole, and the usage goes into the message metadata.
+  hit streams nothing) are sent whole (a ``None`` value, as a native tool-call turn
+  leaves its answer, is no text at all), and the usage goes into the message metadata.
 """
 
 from __future__ import annotations
@@ -24,10 +31,11 @@ from typing import Any, cast
 import dspy as _dspy
 from dspy.streaming import StatusMessage, StreamResponse
 
-from uiwire.adapters.dspy._bridge import ModelCallStarted, ToolEnded, ToolStarted
+from uiwire.adapters.dspy._bridge import AgentTurnEnded, ModelCallStarted, ToolEnded, ToolStarted
 from uiwire.adapters.dspy._json_fields import JsonFieldText
 from uiwire.adapters.dspy._listeners import ToolCallDelta
 from uiwire.adapters.dspy._plan import Plan, Route
+from uiwire.adapters.dspy._xml_fields import XmlFieldText
 from uiwire.protocol._json import to_json_value
 from uiwire.stream.context import StreamContext
 from uiwire.stream.record import Usage
@@ -57,7 +65,9 @@ class _ToolPart:
 class Translation:
     """One request's translation state: DSPy items in, ``StreamContext`` writes out."""
 
-    def __init__(self, plan: Plan, ctx: StreamContext[Any], *, json_fields: bool) -> None:
+    def __init__(
+        self, plan: Plan, ctx: StreamContext[Any], *, json_fields: bool, xml_fields: bool = False
+    ) -> None:
         self._plan = plan
         self._ctx = ctx
         self._open: dict[tuple[str, str], Route] = {}  # parts open, by (predictor, field)
@@ -70,7 +80,9 @@ class Translation:
         self._waiting: list[_ToolPart] = []  # streamed calls not yet run
         self._running: dict[str, _ToolPart] = {}  # DSPy call_id -> part
         self._json_fields = json_fields  # JSONAdapter: chunks are raw JSON, decoded per field
-        self._decoders: dict[tuple[str, str], JsonFieldText] = {}
+        self._xml_fields = xml_fields  # XMLAdapter: chunks are XML text, entities decoded
+        self._decoders: dict[tuple[str, str], JsonFieldText | XmlFieldText] = {}
+        self._cited: dict[tuple[int, str | None], str] = {}  # document -> its source id
 
     # --- dispatch --------------------------------------------------------------------------
 
@@ -87,6 +99,8 @@ class Translation:
             await self._tool_started(item)
         elif isinstance(item, ToolEnded):
             await self._tool_ended(item)
+        elif isinstance(item, AgentTurnEnded):
+            await self._agent_turn_ended(item)
         elif isinstance(item, StatusMessage):
             await self._ctx.write_data(STATUS_PART, {"message": item.message}, transient=True)
 
@@ -100,10 +114,16 @@ class Translation:
         for field, role in self._plan.final_fields:
             if (final, field) in self._streamed or field not in result:
                 continue
-            if role == "tool_calls":
-                await self._tool_calls_from(result[field])
+            value = result[field]
+            if value is None:  # a native tool-call turn leaves its answer None: no text
                 continue
-            text = _as_text(result[field])
+            if role == "tool_calls":
+                await self._tool_calls_from(value)
+                continue
+            if role == "sources":
+                await self._sources(value)
+                continue
+            text = _as_text(value)
             if not text:
                 continue
             key = ("dspy", "prediction", field)
@@ -134,12 +154,20 @@ class Translation:
         if route is None:
             return
         await self._end_unmarked_parts(route.predict_name, route.field)
-        text = str(item.chunk or "")
-        if self._json_fields:
-            slot = (route.predict_name, route.field)
-            text = self._decoders.setdefault(slot, JsonFieldText()).feed(text)
+        chunk: Any = item.chunk  # typed str by DSPy; a streamable type's own value at times
+        if route.role == "sources":
+            if await self._sources(chunk):
+                self._streamed.add((route.predict_name, route.field))
+            return
+        if chunk is None:
+            chunk = ""
+        if not isinstance(chunk, str):
+            # A streamable custom type's piece: a value of its own, not text (its pieces
+            # include DSPy's markers); the field is sent whole from the Prediction.
             if item.is_last_chunk:
-                del self._decoders[slot]
+                await self._end_part((route.predict_name, route.field))
+            return
+        text = self._decoded(route, chunk, last=item.is_last_chunk)
         if route.role == "tool_name":
             await self._react_name(route.predict_name, text, item.is_last_chunk)
             return
@@ -157,6 +185,39 @@ class Translation:
                 await self._ctx.write_reasoning(text, key=key)
         if item.is_last_chunk:
             await self._end_part((route.predict_name, route.field))
+
+    def _decoded(self, route: Route, chunk: str, *, last: bool) -> str:
+        """The chunk as the value's own text: JSONAdapter and XMLAdapter chunks are raw
+        JSON / XML (quotes, escapes, entities), decoded per field."""
+        if not (self._json_fields or self._xml_fields):
+            return chunk
+        slot = (route.predict_name, route.field)
+        decoder = self._decoders.get(slot)
+        if decoder is None:
+            decoder = JsonFieldText() if self._json_fields else XmlFieldText()
+            self._decoders[slot] = decoder
+        text = (
+            decoder.feed(chunk, last=last)
+            if isinstance(decoder, XmlFieldText)
+            else (decoder.feed(chunk))
+        )
+        if last:
+            del self._decoders[slot]
+        return text
+
+    async def _sources(self, value: object) -> bool:
+        """``Citations`` as ``source-document`` parts, one per cited document (its
+        title, or "Document n"); whether ``value`` held any."""
+        citations = cast("list[Any]", getattr(value, "citations", None) or [])
+        for citation in citations:
+            index: Any = getattr(citation, "document_index", 0)
+            title: Any = getattr(citation, "document_title", None)
+            document = (index if isinstance(index, int) else 0, title if title else None)
+            if document in self._cited:
+                continue
+            shown = document[1] or f"Document {document[0] + 1}"
+            self._cited[document] = await self._ctx.write_source_document(shown, "text/plain")
+        return bool(citations)
 
     async def _end_unmarked_parts(self, predict_name: str, field: str) -> None:
         """A streamable type (native reasoning) never says it ended: another field (or
@@ -253,6 +314,23 @@ class Translation:
         self._step_has_content = True
         self._running[event.call_id] = part
 
+    async def _agent_turn_ended(self, event: AgentTurnEnded) -> None:
+        """A ReActV2 turn's calls to tools the agent does not have: DSPy answers the model
+        "Unknown tool: name" without running anything. Native calls were shown as they
+        streamed (and settle at the step's end); text mode's are shown here."""
+        if any(slot[0] == event.predict_name for slot in self._native):
+            return
+        known = self._plan.agent_tools.get(event.predict_name, frozenset())
+        internal = self._plan.internal_tool_names.get(event.predict_name, frozenset())
+        for name, args, call_id in event.calls:
+            if name in known or name in internal:
+                continue
+            part_id = await self._ctx.begin_tool_call(
+                name, _as_json_args(args), tool_call_id=call_id
+            )
+            self._step_has_content = True
+            await self._ctx.fail_tool_call(part_id, f"Unknown tool: {name}")
+
     async def _tool_ended(self, event: ToolEnded) -> None:
         part = self._running.pop(event.call_id, None)
         if part is None:
@@ -337,8 +415,16 @@ def _as_json_args(args: Mapping[str, Any]) -> Any:
 
 
 def _as_text(value: Any) -> str:
+    """A field value as the text shown: a str as it is; a ``dspy.Type`` holding a single
+    text (a custom streamable type, ``dspy.Code``) as that text; anything else as JSON."""
     if isinstance(value, str):
         return value
+    if isinstance(value, dspy.Type):
+        kind: Any = cast("Any", type(value))
+        names = list(cast("dict[str, Any]", kind.model_fields))
+        only: Any = getattr(value, names[0], None) if len(names) == 1 else None
+        if isinstance(only, str):
+            return only
     plain = _as_json(value)
     if isinstance(plain, str):
         return plain

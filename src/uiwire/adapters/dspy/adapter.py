@@ -7,7 +7,14 @@ Per request the adapter makes fresh ``StreamListener``s from its plan, a fresh
 hold per-run state; sharing them across requests silently streams nothing). The
 streamify generator is read in its own pump task: an early exit cancels that task,
 which ends the generator where it lives (breaking out of it elsewhere throws a
-``CancelledError`` into the caller's task).
+``CancelledError`` into the caller's task). The pump reads it to its end, result
+included, and when it must leave between two items (a failed write, a cancellation
+during a write) it stops the generator from the inside (``stop_streamify_here``):
+closing it at a ``yield`` would leave DSPy's task group to the garbage collector.
+A run the bridge refused because the stream was cancelled (``RunCancelled``) ends the
+work as the cancellation it is. Stopping an async program cancels its task once and
+lets it end before DSPy's task group is cancelled (``_end_program``): the group would
+cancel it again at every await, cutting its cleanup short.
 
 Each item the generator yields goes to a ``Translation`` (``_translate``), which turns
 it into ``StreamContext`` writes.
@@ -29,8 +36,8 @@ from dspy.streaming import StatusMessageProvider
 
 from uiwire._errors import ChatRequestError, FieldError
 from uiwire.adapters._history_refusal import history_refused
-from uiwire.adapters.dspy._bridge import Bridge
-from uiwire.adapters.dspy._compat import StatusStreamingCallback
+from uiwire.adapters.dspy._bridge import Bridge, RunCancelled
+from uiwire.adapters.dspy._compat import StatusStreamingCallback, stop_streamify_here
 from uiwire.adapters.dspy._plan import FieldRole, build_plan
 from uiwire.adapters.dspy._translate import Translation
 from uiwire.adapters.dspy.history import HistoryFields, chat_fields, to_dspy_inputs
@@ -66,6 +73,25 @@ class _Program(_dspy.Module):
         return _box(await self.program.acall(**inputs))
 
 
+async def _end_program(task: asyncio.Task[Any] | None) -> None:
+    """Cancel an async program's task once and let it end, before DSPy's task group is.
+
+    Cancelling the group (the pump) cancels the program's task again at every await
+    until it ends (anyio's cancel scopes are level-triggered): cleanup that awaits is
+    cut short. DSPy's own HTTP client awaits its cleanup (a connection opened just as
+    the cancellation came is closed after an await), so it left sockets open: asyncio's
+    "unclosed StreamWriter" at garbage collection. Cancelled once, the program cleans
+    up; a program that will not end in ``_PROGRAM_GRACE`` seconds is left to the group.
+    """
+    if task is None or task.done():
+        return
+    task.cancel()
+    await asyncio.wait({task}, timeout=_PROGRAM_GRACE)
+
+
+_PROGRAM_GRACE = 1.0
+
+
 def _box(result: Any) -> Any:
     if isinstance(result, _dspy.Prediction):
         return result
@@ -95,8 +121,8 @@ class DSPyAdapter:
             for your own, False for none.
         async_program: run ``program.acall`` on the event loop (True) or the sync
             program in a worker thread (False). By default async when the program has
-            ``aforward`` and all its tools are async, since a sync tool would run on
-            the event loop.
+            ``aforward`` (or its own ``acall``) and all its tools are async, since a
+            sync tool would run on the event loop, or when it has nothing sync to run.
     """
 
     def __init__(
@@ -197,17 +223,27 @@ class DSPyAdapter:
             asyncio.get_running_loop(),
             status=self._status,
             internal_tools=self._plan.internal_tools,
+            agent_predictors=self._plan.agent_predictors,
             stream_cancelled=lambda: ctx.cancelled,
         )
         pump = asyncio.create_task(self._pump(bridge, ctx, inputs), name="uiwire-dspy-pump")
         try:
-            return await pump
+            await asyncio.wait({pump})  # cancelling us does not cancel it: see below
+            return pump.result()
+        except RunCancelled:
+            # The bridge stopped DSPy because the stream was cancelled, and DSPy's task
+            # group let that end the run before the task's own cancellation arrived: it
+            # is that cancellation (never an error of the work, never left unretrieved).
+            raise asyncio.CancelledError from None
         finally:
             bridge.cancelled.set()  # a run left behind in a thread stops at its next step
             if not pump.done():
-                pump.cancel()
-                with contextlib.suppress(BaseException):
-                    await pump
+                try:
+                    await _end_program(bridge.program_task)
+                finally:
+                    pump.cancel()
+            with contextlib.suppress(BaseException):  # retrieved, even when it ended as we left
+                await pump
 
     async def _pump(self, bridge: Bridge, ctx: StreamContext[Any], inputs: dict[str, Any]) -> Any:
         callbacks = [
@@ -220,7 +256,10 @@ class DSPyAdapter:
             overrides["allow_tool_async_sync_conversion"] = True  # async tools in the thread
         with dspy.context(**overrides):
             run = Translation(
-                self._plan, ctx, json_fields=isinstance(dspy.settings.adapter, dspy.JSONAdapter)
+                self._plan,
+                ctx,
+                json_fields=isinstance(dspy.settings.adapter, dspy.JSONAdapter),
+                xml_fields=isinstance(dspy.settings.adapter, dspy.XMLAdapter),
             )
             program = dspy.streamify(
                 self._runnable,
@@ -228,12 +267,32 @@ class DSPyAdapter:
                 is_async_program=self._plan.async_program,
             )
             result: Any = None
-            async for item in program(**inputs):
-                if isinstance(item, _Boxed):
-                    result = item._value  # pyright: ignore[reportPrivateUsage]
-                    break
-                if isinstance(item, dspy.Prediction):
-                    result = item
-                await run.handle(item)
+            items = program(**inputs)
+            reading = False
+            try:
+                while True:
+                    reading = True
+                    try:
+                        item = await anext(items)
+                    except StopAsyncIteration:
+                        break
+                    reading = False
+                    if isinstance(item, _Boxed):
+                        result = item._value  # pyright: ignore[reportPrivateUsage]
+                        continue  # the stream ends after it: read on, so DSPy's task ends
+                    if isinstance(item, dspy.Prediction):
+                        result = item
+                    if bridge.cancelled.is_set():
+                        continue  # being stopped (_end_program): nothing more is shown
+                    await run.handle(item)
+            except BaseException:
+                if not reading:  # left between two items: the generator waits at a yield
+                    try:
+                        # the program's end cancels DSPy's task group, whose host we are
+                        with contextlib.suppress(asyncio.CancelledError):
+                            await _end_program(bridge.program_task)
+                    finally:
+                        await stop_streamify_here(items)
+                raise
         await run.close(result)
         return result
