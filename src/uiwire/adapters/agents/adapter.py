@@ -41,6 +41,7 @@ writes into the ``StreamContext``. Writes are awaited: a slow client slows the r
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import json
 import logging
@@ -275,24 +276,20 @@ class AgentsAdapter:
         if turn.continued is None:
             assert sessions is not None
             return self._session_turn(turn, sessions, context, run_options)
+        opened: contextlib.AbstractAsyncContextManager[Session | None] = (
+            contextlib.nullcontext()
+            if sessions is None
+            else chat_session(sessions, turn.owner, turn.chat_id)
+        )
         try:
-            if sessions is None:
+            async with opened as session:
                 resumption = await self._take(
                     turn.continued,
                     chat_id=turn.chat_id,
                     owner=turn.owner,
                     earlier=turn.messages[:-1],
-                    session=None,
+                    session=session,
                 )
-            else:
-                async with chat_session(sessions, turn.owner, turn.chat_id) as session:
-                    resumption = await self._take(
-                        turn.continued,
-                        chat_id=turn.chat_id,
-                        owner=turn.owner,
-                        earlier=turn.messages[:-1],
-                        session=session,
-                    )
         except ApprovalError as exc:
             where = f"messages[{len(turn.messages) - 1}]"
             field = f"{where}.{exc.field}" if exc.field else where
