@@ -37,7 +37,7 @@ from uiwire.adapters.agents import (
 )
 from uiwire.adapters.agents.sessions import align_session
 from uiwire.chats import SQLChatStore
-from uiwire.protocol import UIMessageAssembler, parse_chat_request
+from uiwire.protocol import UIMessageAssembler, as_ui_message, parse_chat_request
 from uiwire.server import ChatEndpoint, Conversations, Identity
 
 ENCRYPTED = "gAAAA-encrypted-reasoning-of-turn-1"
@@ -378,3 +378,23 @@ async def test_each_session_the_adapter_makes_is_closed(database: str, tmp_path:
     assert any(c["type"] == "error" for c in failed)
     assert len(sessions.made) == 4  # the turn, the continuation's check and run, the turn
     assert sessions.closed == sessions.made
+
+
+async def test_a_stalled_session_fails_the_alignment_at_its_deadline(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A session whose storage never answers cannot hold a turn for ever."""
+    import uiwire.adapters.agents.sessions as sessions_module
+
+    class Stalled(SQLiteSession):
+        async def get_items(self, limit: int | None = None) -> list[TResponseInputItem]:
+            await asyncio.Event().wait()
+            raise AssertionError("unreachable")
+
+    monkeypatch.setattr(sessions_module, "ALIGN_DEADLINE", 0.2)
+    session = Stalled("s", str(tmp_path / "s.db"))
+    try:
+        with pytest.raises(TimeoutError, match=r"did not answer within 0\.2 s"):
+            await align_session(session, [as_ui_message(user("hi", id="u1"))])
+    finally:
+        session.close()

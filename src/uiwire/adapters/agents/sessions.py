@@ -35,7 +35,7 @@ from agents import Session, TResponseInputItem
 from uiwire.adapters.agents.history import to_agent_input
 from uiwire.protocol.ui_message import UIMessage
 
-__all__ = ["SessionFactory", "align_session", "chat_session", "chat_session_id"]
+__all__ = ["ALIGN_DEADLINE", "SessionFactory", "align_session", "chat_session", "chat_session_id"]
 
 logger = logging.getLogger("uiwire.agents")
 
@@ -61,10 +61,25 @@ def is_user_item(item: object) -> bool:
     return fields.get("role") == "user" and fields.get("type", "message") == "message"
 
 
+ALIGN_DEADLINE = 10.0
+"""Seconds cutting a session to the conversation may take (its storage's round trips):
+past them the turn fails (masked) instead of waiting on a stalled database."""
+
+
 async def align_session(session: Session, earlier: Sequence[UIMessage]) -> None:
     """Cut ``session`` to the conversation ``earlier`` (the turn's messages before the new
     user message): keep the items before its ``(k+1)``-th user item, ``k`` the user items
-    ``earlier`` makes; rebuild it from ``earlier`` when it has fewer than ``k``."""
+    ``earlier`` makes; rebuild it from ``earlier`` when it has fewer than ``k``. Within
+    ``ALIGN_DEADLINE`` seconds, else ``TimeoutError``."""
+    try:
+        await asyncio.wait_for(_align(session, earlier), ALIGN_DEADLINE)
+    except asyncio.TimeoutError:
+        raise TimeoutError(
+            f"the session of this chat did not answer within {ALIGN_DEADLINE:g} s"
+        ) from None
+
+
+async def _align(session: Session, earlier: Sequence[UIMessage]) -> None:
     conversation = to_agent_input(earlier)
     turns = sum(1 for item in conversation if is_user_item(item))
     items = await session.get_items()
