@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from typing import Any
 
 import httpx
 import pytest
@@ -21,9 +20,8 @@ from benchmarks._results import Result, Table, fmt
 from starlette.applications import Starlette
 
 from tests.support.figures import report
-from tests.support.servers import serve
+from tests.support.servers import RecordingAgent, serve
 from uiwire.server import ChatEndpoint, RequestLimits
-from uiwire.stream import ChatTurn, StreamContext
 
 CLIENTS = 100
 DRIP = 0.25
@@ -31,15 +29,6 @@ DRIP = 0.25
 BODY_TIMEOUT = 2.0
 WATCH = 6.0
 """Seconds the header drippers are watched (then the test closes them itself)."""
-
-
-class Agent:
-    def __init__(self) -> None:
-        self.turns: list[ChatTurn] = []
-
-    async def respond(self, turn: ChatTurn, ctx: StreamContext[Any]) -> None:
-        self.turns.append(turn)
-        await ctx.write_text("ok")
 
 
 async def drip(host: str, port: int, head: bytes, tail: bytes, until: float) -> tuple[str, float]:
@@ -73,7 +62,7 @@ async def drip(host: str, port: int, head: bytes, tail: bytes, until: float) -> 
 @pytest.mark.slow
 @pytest.mark.timeout(120)
 async def test_slow_clients_are_cut_off_where_uiwire_reads() -> None:
-    agent = Agent()
+    agent = RecordingAgent()
     endpoint = ChatEndpoint(agent.respond, limits=RequestLimits(body_timeout=BODY_TIMEOUT))
     body = b'{"id":"c","message":{"id":"u1","role":"user","parts":[]}}' * 4
     async with serve(Starlette(routes=endpoint.routes("/api/chat"))) as base:

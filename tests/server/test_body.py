@@ -22,12 +22,11 @@ from starlette.routing import Route
 
 import uiwire.server._body as body_module
 from tests.support.messages import text, user
-from tests.support.servers import serve
+from tests.support.servers import RecordingAgent, serve
 from uiwire.protocol import ChatRequestError
 from uiwire.protocol.chat_request import ChatRequest
 from uiwire.server import ChatEndpoint, RequestLimits
 from uiwire.server._body import OFF_LOOP_BYTES, read_chat_request, require_json
-from uiwire.stream import ChatTurn, StreamContext
 
 SCHEMES = frozenset({"data", "https"})
 LIMITS = RequestLimits(max_body_bytes=4 * 1024 * 1024, max_messages=5, max_parts=8)
@@ -193,24 +192,17 @@ async def test_errors_from_the_worker_thread_are_the_same_422(
 # --- through ChatEndpoint ------------------------------------------------------------------
 
 
-class Agent:
-    def __init__(self) -> None:
-        self.turns: list[ChatTurn] = []
-
-    async def respond(self, turn: ChatTurn, ctx: StreamContext[Any]) -> None:
-        self.turns.append(turn)
-        await ctx.write_text("ok")
-
-
 @pytest.fixture
-async def endpoint() -> AsyncIterator[tuple[Agent, str]]:
-    agent = Agent()
+async def endpoint() -> AsyncIterator[tuple[RecordingAgent, str]]:
+    agent = RecordingAgent()
     app = Starlette(routes=ChatEndpoint(agent.respond).routes("/api/chat"))
     async with serve(app) as base:
         yield agent, f"{base}/api/chat"
 
 
-async def test_the_endpoint_answers_the_last_message_body(endpoint: tuple[Agent, str]) -> None:
+async def test_the_endpoint_answers_the_last_message_body(
+    endpoint: tuple[RecordingAgent, str],
+) -> None:
     agent, url = endpoint
     sent = user(text("hi"), id="u7")
     response = await post(url, {"id": "chat-1", "message": sent, "selectedChatModel": "m"})
@@ -222,7 +214,7 @@ async def test_the_endpoint_answers_the_last_message_body(endpoint: tuple[Agent,
 
 
 async def test_the_endpoints_default_limits_refuse_a_flood_of_messages(
-    endpoint: tuple[Agent, str],
+    endpoint: tuple[RecordingAgent, str],
 ) -> None:
     agent, url = endpoint
     response = await post(url, history(RequestLimits().max_messages + 1))
@@ -252,7 +244,7 @@ async def slow_post(url: str, head: bytes, sent: bytes, declared: int) -> tuple[
 
 
 async def test_a_body_that_does_not_arrive_in_time_is_a_408_naming_it() -> None:
-    agent = Agent()
+    agent = RecordingAgent()
     endpoint = ChatEndpoint(agent.respond, limits=RequestLimits(body_timeout=0.5))
     async with serve(Starlette(routes=endpoint.routes("/api/chat"))) as base:
         # a cookie first: the stop route reads its body once it knows the caller

@@ -14,6 +14,8 @@ import httpx
 import uvicorn
 from starlette.types import ASGIApp
 
+from uiwire.stream import ChatTurn, StreamContext
+
 Saved = TypeVar("Saved")
 ServedChatT = TypeVar("ServedChatT", bound="ServedChat[Any]")
 
@@ -164,3 +166,15 @@ def raw_chat_post(port: int, index: int, **fields: Any) -> bytes:
         f"content-type: application/json\r\ncontent-length: {len(body)}\r\n"
         "connection: close\r\n\r\n"
     ).encode() + body
+
+
+class RecordingAgent:
+    """An agent that answers "ok" and keeps every turn it was given: a test reads from
+    ``turns`` whether a request reached the agent."""
+
+    def __init__(self) -> None:
+        self.turns: list[ChatTurn] = []
+
+    async def respond(self, turn: ChatTurn, ctx: StreamContext[Any]) -> None:
+        self.turns.append(turn)
+        await ctx.write_text("ok")
