@@ -20,12 +20,6 @@ from tests.support.chat_stores import OWNER, STRANGER, answer, ids, new_chat, us
 from tests.support.postgres import PostgresServer
 from uiwire.chats import ChatStoreError, SQLChatStore, _schema
 
-# --- start_turn, get, finish_turn ---------------------------------------------------------
-
-
-# --- owners -------------------------------------------------------------------------------
-
-
 # --- list_chats ---------------------------------------------------------------------------
 
 
@@ -131,6 +125,21 @@ async def test_the_schema_is_made_on_first_use_by_racing_workers(database_url: s
     finally:
         for s in stores:
             await s.close()
+
+
+async def test_racing_workers_leave_a_sqlite_file_in_write_ahead_log_mode(
+    tmp_path: Any,
+) -> None:
+    for round_ in range(5):  # the switch races the schema; refused at once when it loses
+        path = tmp_path / f"chats{round_}.db"
+        stores = [SQLChatStore(f"sqlite+aiosqlite:///{path}") for _ in range(6)]
+        try:
+            await asyncio.gather(*(s.get(OWNER, "none") for s in stores for _ in range(3)))
+        finally:
+            for s in stores:
+                await s.close()
+        with contextlib.closing(sqlite3.connect(path)) as conn:
+            assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
 
 
 async def test_a_newer_schema_is_refused(store: SQLChatStore, database_url: str) -> None:
@@ -251,6 +260,20 @@ async def test_a_call_past_its_deadline_is_a_store_error_and_the_store_recovers(
         assert await hasty.delete(OWNER, "chat1")
     finally:
         await hasty.close()
+
+
+async def test_a_write_waits_for_another_workers_lock_and_then_goes_through(
+    store: SQLChatStore, database_url: str
+) -> None:
+    ticket = await new_chat(store)
+    async with chat_locked(store, database_url):
+        finish = asyncio.ensure_future(store.finish_turn(ticket, answer("a1", "done"), "finish"))
+        await asyncio.sleep(0.3)  # longer than SQLite's own wait (SQLITE_LOCK_WAIT)
+        assert not finish.done()
+    assert await asyncio.wait_for(finish, 5)
+    chat = await store.get(OWNER, "chat1")
+    assert chat is not None
+    assert chat.messages[-1] == answer("a1", "done")
 
 
 async def test_a_stopped_postgres_is_a_store_error() -> None:

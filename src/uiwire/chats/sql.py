@@ -9,8 +9,9 @@ JSON is stored as text that both databases keep exactly (``uiwire.chats._json_te
 Every write is one transaction whose *first statement writes the chat's row*: on
 PostgreSQL that row lock orders all writers of a chat (no deadlock between a turn
 starting and an older one finishing); on SQLite it takes the database's write lock at
-once, so concurrent writers wait for it (the driver's busy timeout) rather than failing
-to upgrade a read lock. ``start_turn`` is a compare-and-set on the chat's version
+once, so concurrent writers wait for it rather than failing to upgrade a read lock. They
+wait on the event loop, not in the driver: SQLite's own wait is cut short
+(``SQLITE_LOCK_WAIT``) and a call it refuses is tried again until its deadline. ``start_turn`` is a compare-and-set on the chat's version
 (``UPDATE ... WHERE version = :v`` and its row count; for a new chat the primary key
 insert failing); ``finish_turn`` writes only when the answer row still carries the
 ticket's turn number. ``get`` is one statement (the chat joined to its messages), so
@@ -27,6 +28,7 @@ import asyncio
 import datetime
 import hashlib
 import hmac
+import random
 import secrets
 import sqlite3
 import time
@@ -43,6 +45,7 @@ with needs_extra("sqlalchemy", extra="sql", needed_by="SQLChatStore", package="S
         IntegrityError,
         InvalidRequestError,
         NoSuchModuleError,
+        OperationalError,
         SQLAlchemyError,
     )
     from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -86,6 +89,14 @@ OFF_LOOP_BYTES: Final = 64 * 1024
 """JSON text longer than this (in one call) is parsed off the event loop."""
 _EPOCH: Final = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
 _CURSOR_KEY_LABEL: Final = b"uiwire chat list cursor"
+SQLITE_LOCK_WAIT: Final = 0.02
+"""Seconds a SQLite connection of an engine the store made waits, in its driver thread,
+for another connection's lock before it answers "database is locked". Short on purpose:
+while it waits it holds the connection, and the event loop finalising one of that
+connection's cursors (a garbage collection does, after an error) would wait as long.
+The store's own calls then wait longer without blocking (``_call``)."""
+_RETRY_FIRST: Final = 0.002
+_RETRY_MOST: Final = 0.05
 
 
 def _driver_errors() -> tuple[type[BaseException], ...]:
@@ -390,9 +401,19 @@ class SQLChatStore(ChatStore):
         database failure as ``ChatStoreError``."""
 
         async def run() -> T:
-            if not self._schema_ready:
-                await self._ensure_schema()
-            return await operation()
+            delay = _RETRY_FIRST
+            while True:
+                try:
+                    if not self._schema_ready:
+                        await self._ensure_schema()
+                    return await operation()
+                except OperationalError as exc:
+                    if not _sqlite_is_busy(exc):
+                        raise
+                # each call is one transaction (rolled back) or idempotent: try it again
+                # until the deadline, spread out so racing workers do not meet again
+                await asyncio.sleep(delay * random.uniform(0.5, 1.5))
+                delay = min(delay * 2, _RETRY_MOST)
 
         try:
             return await asyncio.wait_for(run(), self._timeout)
@@ -409,6 +430,8 @@ class SQLChatStore(ChatStore):
         async with self._schema_lock:
             if self._schema_ready:
                 return
+            if self._owns_engine and self._engine.dialect.name == "sqlite":
+                await _use_write_ahead_log(self._engine)
             async with self._engine.begin() as conn:
                 await ensure_schema(conn)
             self._schema_ready = True
@@ -452,6 +475,8 @@ def _engine_for(url: str) -> AsyncEngine:
     options: dict[str, Any] = {} if sqlite else {"pool_pre_ping": True}
     if sqlite and parsed.database in (None, "", ":memory:"):
         options = {"poolclass": StaticPool}  # one connection, or each would be a new database
+    elif sqlite and "timeout" not in parsed.query:
+        options = {"connect_args": {"timeout": SQLITE_LOCK_WAIT}}
     with (
         needs_extra("asyncpg", extra="postgres", needed_by="SQLChatStore", package="asyncpg"),
         needs_extra("aiosqlite", extra="sql", needed_by="SQLChatStore", package="aiosqlite"),
@@ -469,13 +494,39 @@ def _engine_for(url: str) -> AsyncEngine:
 
 
 def _sqlite_settings(dbapi_connection: Any, _record: Any) -> None:
-    """On every connection of an engine the store made: write-ahead logging (readers do
-    not wait for the writer, a commit is one append) with ``synchronous=NORMAL`` (a
-    power cut may lose the last commits, never corrupt), and foreign keys enforced."""
+    """On every connection of an engine the store made: ``synchronous=NORMAL`` (with the
+    write-ahead log, a power cut may lose the last commits, never corrupt) and foreign
+    keys enforced."""
     cursor = dbapi_connection.cursor()
-    for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON"):
+    for pragma in ("synchronous=NORMAL", "foreign_keys=ON"):
         cursor.execute(f"PRAGMA {pragma}")
     cursor.close()
+
+
+async def _use_write_ahead_log(engine: AsyncEngine) -> None:
+    """Put the SQLite database in write-ahead-log mode (readers do not wait for the
+    writer; a commit is one append), before the schema is made.
+
+    The mode belongs to the database file and every connection follows it, so one
+    switch is enough. Switching needs the file to itself: SQLite refuses it with
+    "database is locked", without waiting, while another connection (another worker
+    starting too) reads or writes, and ``_call`` tries again."""
+    async with engine.connect() as conn:
+        mode = (await conn.exec_driver_sql("PRAGMA journal_mode")).scalar()
+        if mode != "wal":  # an in-memory database stays "memory", and works so
+            await conn.exec_driver_sql("PRAGMA journal_mode=WAL")
+
+
+def _sqlite_is_busy(exc: OperationalError) -> bool:
+    """Whether SQLite refused for another connection's lock (``SQLITE_BUSY``, its
+    snapshot variant, or ``SQLITE_LOCKED``): a call that is worth trying again."""
+    cause = exc.orig
+    if not isinstance(cause, sqlite3.OperationalError):
+        return False
+    code = getattr(cause, "sqlite_errorcode", None)  # Python 3.11+
+    if isinstance(code, int):
+        return code & 0xFF in (5, 6)  # SQLITE_BUSY, SQLITE_LOCKED
+    return "locked" in str(cause)
 
 
 async def _keep_messages(
