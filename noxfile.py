@@ -53,7 +53,7 @@ def bench(session: nox.Session) -> None:
     Run on an otherwise idle machine: every figure is a ratio within one run.
     """
     session.install("-e", ".[bench]")
-    for benchmark in ("pipeline", "bridge", "adapters", "loopback", "chats"):
+    for benchmark in ("pipeline", "bridge", "adapters", "loopback", "resumable", "chats"):
         session.run("python", "-m", f"benchmarks.{benchmark}", *session.posargs)
 
 

@@ -7,9 +7,12 @@ is the delay between the model and the client: event-loop lag, the library's pip
 uvicorn and the kernel. Stamping the due time rather than the wake-up time counts a late
 timer as delay, as a late read of the model's socket would be in production.
 
-Three ASGI apps, chosen by ``BENCH_APP`` (``uvicorn --factory benchmarks.loopback.apps:create``):
+The ASGI apps, chosen by ``BENCH_APP`` (``uvicorn --factory benchmarks.loopback.apps:create``):
 
 - ``uiwire``: ``ChatEndpoint`` with an ``async def respond(turn, ctx)`` agent;
+- ``uiwire-memory-store``, ``uiwire-redis-store``: the same, resumable, recording every
+  answer in ``MemoryStreamStore`` or in ``RedisStreamStore`` (``BENCH_REDIS_URL``), for
+  ``benchmarks.resumable``;
 - ``handwritten``: the floor: a Starlette route returning a ``StreamingResponse`` over an
   async generator that formats each frame with orjson;
 - ``asp``: ai-sdk-stream-python's ``StreamContext`` as its README wires it to FastAPI
@@ -115,8 +118,11 @@ def _params(body: dict[str, Any]) -> tuple[int, float]:
 # --- uiwire -------------------------------------------------------------------------------
 
 
-def uiwire_app() -> list[Route]:
-    from uiwire.server import ChatEndpoint
+def _uiwire_routes(streams: Any = None) -> list[Route]:
+    """``ChatEndpoint`` as configured by default, chats kept in this process's memory (said
+    explicitly, so the Redis store's run keeps them the same way as the others)."""
+    from uiwire.chats import MemoryChatStore
+    from uiwire.server import ChatEndpoint, Conversations
     from uiwire.stream import ChatTurn, StreamContext
 
     async def respond(turn: ChatTurn, ctx: StreamContext[Any]) -> None:
@@ -124,7 +130,26 @@ def uiwire_app() -> list[Route]:
         async for token in model_tokens(chunks, interval):
             await ctx.write_text(token)
 
-    return ChatEndpoint(respond).routes("/api/chat")
+    conversations = Conversations(store=MemoryChatStore())
+    return ChatEndpoint(respond, conversations=conversations, streams=streams).routes("/api/chat")
+
+
+def uiwire_app() -> list[Route]:
+    return _uiwire_routes()
+
+
+def uiwire_memory_store_app() -> list[Route]:
+    """Resumable: every answer recorded in ``MemoryStreamStore``."""
+    from uiwire.resume import MemoryStreamStore
+
+    return _uiwire_routes(MemoryStreamStore())
+
+
+def uiwire_redis_store_app() -> list[Route]:
+    """Resumable: every answer recorded in ``RedisStreamStore`` at ``BENCH_REDIS_URL``."""
+    from uiwire.resume import RedisStreamStore
+
+    return _uiwire_routes(RedisStreamStore(os.environ["BENCH_REDIS_URL"]))
 
 
 # --- hand-written: the floor --------------------------------------------------------------
@@ -182,6 +207,8 @@ def asp_app() -> list[Route]:
 
 APPS: dict[str, Callable[[], list[Route]]] = {
     "uiwire": uiwire_app,
+    "uiwire-memory-store": uiwire_memory_store_app,
+    "uiwire-redis-store": uiwire_redis_store_app,
     "handwritten": handwritten_app,
     "asp": asp_app,
 }
