@@ -603,6 +603,12 @@ def _on_handoff(_ctx: RunContextWrapper[Any], data: HandoffInput) -> None:
     HANDOFF_INPUTS.append(data.bar)
 
 
+def target_of(handoff: Any) -> Any:
+    """The agent a ``handoff()`` object keeps a reference to (what ``RunState`` follows)."""
+    ref = handoff._agent_ref
+    return None if ref is None else ref()
+
+
 def s_handoff_object() -> Agent[Any]:
     """tests/test_agent_runner_streamed.py::test_handoff_on_input (a ``handoff()`` object
     with ``on_handoff`` and ``input_type``), whose target runs a tool with its own failure
