@@ -11,9 +11,11 @@ writes into the ``StreamContext``. Writes are awaited: a slow client slows the r
   the context when it is created, so the run's tools, tool error formatter and nested
   agent runs find the channel (``tools.tool_stream``, ``agent_tool_progress``).
 * Each run starts from a view of the agent (``_channel.run_view``): copies of it and
-  of the agents it hands off to, with per-run copies of their function tools, which
-  refuse to start once the stream is cancelled and report failures the SDK's tool error
-  formatter does not hear of. The user's agents and tools are never changed.
+  of the agents it hands off to (directly or through ``handoff()`` objects), and of
+  every function tool a turn gets (MCP tools included), which refuse to start once the
+  stream is cancelled and report failures the SDK's tool error formatter does not hear
+  of. The view also notes each tool's label (``title``, ``toolMetadata``), shown on its
+  parts. The user's agents, tools and handoffs are never changed.
 * Leaving early (the client left, the work was cancelled, a write failed) calls
   ``result.cancel()`` and closes the event generator: without it the SDK keeps running
   the model and the tools to the end (openai-agents#574).
