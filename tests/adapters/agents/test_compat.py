@@ -36,6 +36,7 @@ RELIED_ON: list[tuple[str, str, str]] = [
     ("agents.tool", "FunctionTool._mcp_title", "tool_origin"),
     ("agents.agent", "Agent.get_all_tools", "see_run_tools"),
     ("agents.handoffs", "Handoff._agent_ref", "point_handoff_at"),
+    ("agents.handoffs", "Handoff._agent_ref", "handoff_target"),
 ]
 
 

@@ -38,6 +38,7 @@ from uiwire.adapters.agents._compat import (
     CallModelData,
     CallModelInputFilter,
     ModelInputData,
+    handoff_target,
     point_handoff_at,
     see_run_tools,
     watch_own_failures,
@@ -268,10 +269,9 @@ def _handoff_view(
         return view_of(cast("Agent[Any]", target)) if isinstance(target, Agent) else target
 
     copied.on_invoke_handoff = on_invoke_handoff
-    known: Any = getattr(original, "_agent_ref", None)
-    target: Any = known() if callable(known) else None
-    if isinstance(target, Agent):
-        point_handoff_at(copied, view_of(cast("Agent[Any]", target)))
+    target = handoff_target(original)
+    if target is not None:
+        point_handoff_at(copied, view_of(target))
     return copied
 
 

@@ -34,6 +34,7 @@ __all__ = [
     "ModelInputData",
     "TResponseStreamEvent",
     "ensure_strict_json_schema",
+    "handoff_target",
     "point_handoff_at",
     "see_run_tools",
     "timeout_output",
@@ -167,6 +168,13 @@ def see_run_tools(view: Agent[Any], change: Callable[[list[Any]], list[Any]]) ->
 # which ``RunState.from_json`` follows to find the agent a paused run was in.
 # First to break: tests/adapters/agents/test_fidelity.py::
 # test_a_handoff_object_reaches_a_guarded_agent
+
+
+def handoff_target(handoff: Handoff[Any, Any]) -> Agent[Any] | None:
+    """The agent ``handoff`` was made for by ``handoff()``, if it is still there."""
+    ref: Any = getattr(handoff, "_agent_ref", None)
+    target: Any = ref() if callable(ref) else None
+    return cast("Agent[Any]", target) if isinstance(target, Agent) else None
 
 
 def point_handoff_at(handoff: Handoff[Any, Any], agent: Agent[Any]) -> None:
