@@ -27,7 +27,7 @@ from tests.support.agents_scenarios import (
 from tests.support.context_scenarios import consume
 from tests.support.fake_llm import FakeLLM, Reply
 from tests.support.stream_rules import assert_valid_body
-from uiwire.adapters.agents import AgentsAdapter
+from uiwire.adapters.agents import AgentsAdapter, agent_tool_progress
 from uiwire.adapters.agents._translate import Translation
 from uiwire.stream import StreamContext
 
@@ -351,3 +351,30 @@ async def test_leave_out_sources_drops_the_models_citations() -> None:
 def test_leave_out_names_only_reasoning_and_sources(leave_out: Any) -> None:
     with pytest.raises(ValueError, match="leave_out must hold only 'reasoning' and 'sources'"):
         AgentsAdapter(weather_agent(), leave_out=leave_out)
+
+
+async def test_leave_out_reasoning_holds_inside_an_agent_used_as_a_tool() -> None:
+    """The nested run's message (the call's preliminary outputs) leaves it out too."""
+    researcher = weather_agent().clone(name="Researcher")
+    tool = researcher.as_tool(
+        tool_name="research", tool_description="Research.", on_stream=agent_tool_progress
+    )
+    lead = Agent(
+        name="Lead",
+        tools=[tool],
+        model=ScriptedModel(
+            [
+                [function_call("research", {"input": "Paris"}, call_id="call_r1")],
+                [assistant_message("Sunny, says the researcher.")],
+            ]
+        ),
+    )
+    outcome = await run_agent(lead, leave_out={"reasoning"})
+    chunks = assert_valid_body(outcome.body)
+    nested = [c["output"] for c in chunks if c.get("preliminary")]
+    assert nested
+    assert [p["type"] for p in nested[-1]["parts"] if p["type"] != "step-start"] == [
+        "data-agent",
+        "tool-get_weather",
+        "text",
+    ]
