@@ -23,7 +23,8 @@ over the same bodies and must agree exactly. The families:
 * agents: real Agents SDK runs through ``AgentsAdapter`` (the SDK's scripted model, and
   a scripted Responses API on loopback for hosted tools): text, reasoning, tools and
   their failures (a tool's own failure function, a crashing MCP server, a cancelled
-  tool), handoffs, agents as tools, tool progress, refusals, run errors, answers
+  tool), an MCP tool with a title, handoffs (to agents and through ``handoff()``
+  objects), agents as tools, tool progress, refusals, run errors, answers
   recovered by ``error_handlers``, a model without ``response.created``, a final response
   that differs from the stream, an output guardrail tripping after
   ``stop_on_first_tool``, a hosted MCP call approved and resumed, approvals inside an agent used as a tool,

@@ -35,7 +35,7 @@ from uiwire.stream import (
     Usage,
 )
 
-BESIDE_THE_WRITES = frozenset({"sync", "add_usage"})
+BESIDE_THE_WRITES = frozenset({"sync", "add_usage", "target"})
 """Protocol members that are not writes: ``SyncWriter`` has no twin of these."""
 
 Script = Callable[[MessageWriter], Awaitable[None]]

@@ -26,12 +26,13 @@ from agents import (
     RunErrorHandlerResult,
     Usage,
     function_tool,
+    handoff,
     set_tracing_disabled,
 )
 from agents.mcp import MCPServer
 from agents.testing import ModelStep, ScriptedModel, assistant_message, function_call
 from agents.tool_context import ToolContext
-from mcp.types import CallToolResult, ListPromptsResult
+from mcp.types import CallToolResult, ListPromptsResult, TextContent
 from mcp.types import Tool as MCPTool
 from openai.types.responses import (
     Response,
@@ -547,6 +548,103 @@ def s_mcp_tool_error() -> Agent[Any]:
     )
 
 
+class ForecastMCPServer(CrashingMCPServer):
+    """tests/mcp/helpers.py's ``FakeMCPServer`` with one tool that has a display title
+    (tests/mcp/test_runner_calls_mcp.py::test_runner_calls_mcp_tool); ``calls`` counts
+    what reached the server."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[str] = []
+
+    @property
+    def name(self) -> str:
+        return "weather_server"
+
+    async def list_tools(self, run_context: Any = None, agent: Any = None) -> list[MCPTool]:
+        return [
+            MCPTool(
+                name="get_forecast",
+                title="Weather forecast",
+                description="Forecast the weather in a city.\nGives three days.",
+                inputSchema={"type": "object", "properties": {"city": {"type": "string"}}},
+            )
+        ]
+
+    async def call_tool(
+        self, tool_name: str, arguments: dict[str, Any] | None, meta: Any = None
+    ) -> CallToolResult:
+        self.calls.append(tool_name)
+        return CallToolResult(content=[TextContent(type="text", text="Rain in Oslo")])
+
+
+def s_mcp_tool() -> Agent[Any]:
+    """tests/mcp/test_runner_calls_mcp.py::test_runner_calls_mcp_tool, with a titled tool."""
+    return Agent(
+        name="Forecaster",
+        mcp_servers=[ForecastMCPServer()],
+        model=ScriptedModel(
+            [
+                [function_call("get_forecast", {"city": "Oslo"}, call_id="call_f1")],
+                [assistant_message("Rain in Oslo.")],
+            ]
+        ),
+    )
+
+
+class HandoffInput(BaseModel):
+    bar: str
+
+
+HANDOFF_INPUTS: list[str] = []
+
+
+def _on_handoff(_ctx: RunContextWrapper[Any], data: HandoffInput) -> None:
+    HANDOFF_INPUTS.append(data.bar)
+
+
+def target_of(handoff: Any) -> Any:
+    """The agent a ``handoff()`` object keeps a reference to (what ``RunState`` follows)."""
+    ref = handoff._agent_ref
+    return None if ref is None else ref()
+
+
+def s_handoff_object() -> Agent[Any]:
+    """tests/test_agent_runner_streamed.py::test_handoff_on_input (a ``handoff()`` object
+    with ``on_handoff`` and ``input_type``), whose target runs a tool with its own failure
+    function (tests/test_function_tool.py)."""
+    librarian = Agent(
+        name="Librarian",
+        tools=[guarded_lookup],
+        model=ScriptedModel(
+            [
+                [function_call("guarded_lookup", {"term": "x"}, call_id="call_hg1")],
+                [assistant_message("last")],
+            ]
+        ),
+    )
+    to_librarian = handoff(
+        agent=librarian,
+        on_handoff=_on_handoff,
+        input_type=HandoffInput,
+        tool_description_override="Hand over to the librarian.",
+    )
+    return Agent(
+        name="Desk",
+        handoffs=[to_librarian],
+        model=ScriptedModel(
+            [
+                [
+                    assistant_message("1"),
+                    function_call(
+                        to_librarian.tool_name, {"bar": "test_input"}, call_id="call_ho1"
+                    ),
+                ]
+            ]
+        ),
+    )
+
+
 def _block_everything(ctx: RunContextWrapper[Any], agent: Agent[Any], output: Any) -> Any:
     return GuardrailFunctionOutput(output_info={"blocked": True}, tripwire_triggered=True)
 
@@ -609,6 +707,8 @@ SCENARIOS: dict[str, Scenario] = {
     "tool-own-failure-function": Scenario(s_tool_own_failure_function, {}),
     "cancelled-tool": Scenario(s_cancelled_tool, {}),
     "mcp-tool-error": Scenario(s_mcp_tool_error, {}),
+    "mcp-tool": Scenario(s_mcp_tool, {}),
+    "handoff-object": Scenario(s_handoff_object, {}),
     "guardrail-after-tool": Scenario(s_guardrail_after_tool, {}),
     "stop-on-first-tool": Scenario(s_stop_on_first_tool, {}),
 }

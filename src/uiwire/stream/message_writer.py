@@ -16,6 +16,7 @@ import functools
 from collections.abc import Awaitable, Callable
 from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
+from uiwire.protocol.targets import Target
 from uiwire.stream.record import Usage
 from uiwire.stream.writer import SyncWriter
 
@@ -138,6 +139,11 @@ class MessageWriter(Protocol):
     def write(self) -> None: ...
 
     # --- beside the writes ---------------------------------------------------------------------
+
+    @property
+    def target(self) -> Target:
+        """The AI SDK major version the message is written for (which fields it takes)."""
+        ...
 
     @property
     def sync(self) -> SyncWriter:

@@ -103,13 +103,15 @@ class SyncWriter:
         dynamic: bool | None = None,
         title: str | None = None,
         provider_executed: bool | None = None,
+        tool_metadata: Mapping[str, Any] | None = None,
     ) -> str:
         """Start a tool call and return its id.
 
         With ``input``, the call's input is complete at once (``tool-input-available``).
         Without it, the input streams: ``write_tool_input`` deltas, then
         ``end_tool_input``. ``dynamic=True`` marks a tool the client has no static type
-        for (MCP, sub-agents).
+        for (MCP, sub-agents). ``title`` and ``tool_metadata`` (a JSON object the client
+        keeps on the part as ``toolMetadata``) need a v6 or later client.
         """
         call_id = new_id("call") if tool_call_id is None else tool_call_id
         if input is _NO_INPUT:
@@ -120,6 +122,7 @@ class SyncWriter:
                     dynamic=dynamic,
                     title=title,
                     provider_executed=provider_executed,
+                    tool_metadata=tool_metadata,
                 )
             )
         else:
@@ -131,6 +134,7 @@ class SyncWriter:
                     dynamic=dynamic,
                     title=title,
                     provider_executed=provider_executed,
+                    tool_metadata=tool_metadata,
                 )
             )
         return call_id

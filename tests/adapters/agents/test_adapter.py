@@ -11,7 +11,10 @@ from agents import Agent, RunConfig, Runner
 from agents.run_config import ToolErrorFormatterArgs
 from agents.testing import ScriptedModel, assistant_message, function_call
 
+from tests.support.agents_http import close_clients, http_agent
 from tests.support.agents_scenarios import (
+    CITATIONS,
+    HOSTED_ITEMS,
     SCENARIOS,
     TOOLS,
     run_agent,
@@ -22,8 +25,9 @@ from tests.support.agents_scenarios import (
     weather_agent,
 )
 from tests.support.context_scenarios import consume
+from tests.support.fake_llm import FakeLLM, Reply
 from tests.support.stream_rules import assert_valid_body
-from uiwire.adapters.agents import AgentsAdapter
+from uiwire.adapters.agents import AgentsAdapter, agent_tool_progress
 from uiwire.adapters.agents._translate import Translation
 from uiwire.stream import StreamContext
 
@@ -309,3 +313,68 @@ async def test_bad_input_is_refused_before_anything_runs() -> None:
         adapter.stream(42)
     with pytest.raises(TypeError, match=r"ctx must be a uiwire\.StreamContext"):
         await adapter.stream_into(object(), "q")  # pyright: ignore[reportArgumentType]
+
+
+async def test_leave_out_reasoning_drops_it_and_keeps_the_rest() -> None:
+    """The AI SDK's ``toUIMessageStream({sendReasoning: false})``: the tool call and the
+    answer stay, the model's reasoning summary is not sent."""
+    full = await run_agent(weather_agent())
+    assert parts(full, "reasoning")
+    outcome = await run_agent(weather_agent(), leave_out={"reasoning"})
+    chunks = assert_valid_body(outcome.body)
+    assert not [c for c in chunks if c["type"].startswith("reasoning")]
+    assert parts(outcome, "reasoning") == []
+    assert [p["type"] for p in outcome.record.message["parts"]] == [
+        p["type"] for p in full.record.message["parts"] if p["type"] != "reasoning"
+    ]
+
+
+async def test_leave_out_sources_drops_the_models_citations() -> None:
+    """``sendSources: false``: the citations of the model's text (the hosted tools run)
+    are not sent; the text and the hosted calls are."""
+    reply = Reply(text="Sunny. Refunds: 30 days.", items=HOSTED_ITEMS, annotations=CITATIONS)
+    try:
+        with FakeLLM([reply, reply]) as llm:
+            full = await run_agent(http_agent(llm))
+            outcome = await run_agent(http_agent(llm), leave_out=["sources"])
+    finally:
+        await close_clients()
+    assert parts(full, "source-url")
+    assert parts(full, "source-document")
+    chunks = assert_valid_body(outcome.body)
+    assert not [c for c in chunks if c["type"].startswith("source-")]
+    kept = [p["type"] for p in full.record.message["parts"] if not p["type"].startswith("source")]
+    assert [p["type"] for p in outcome.record.message["parts"]] == kept
+
+
+@pytest.mark.parametrize("leave_out", ["reasoning", ["reasoning", "tools"]])
+def test_leave_out_names_only_reasoning_and_sources(leave_out: Any) -> None:
+    with pytest.raises(ValueError, match="leave_out must hold only 'reasoning' and 'sources'"):
+        AgentsAdapter(weather_agent(), leave_out=leave_out)
+
+
+async def test_leave_out_reasoning_holds_inside_an_agent_used_as_a_tool() -> None:
+    """The nested run's message (the call's preliminary outputs) leaves it out too."""
+    researcher = weather_agent().clone(name="Researcher")
+    tool = researcher.as_tool(
+        tool_name="research", tool_description="Research.", on_stream=agent_tool_progress
+    )
+    lead = Agent(
+        name="Lead",
+        tools=[tool],
+        model=ScriptedModel(
+            [
+                [function_call("research", {"input": "Paris"}, call_id="call_r1")],
+                [assistant_message("Sunny, says the researcher.")],
+            ]
+        ),
+    )
+    outcome = await run_agent(lead, leave_out={"reasoning"})
+    chunks = assert_valid_body(outcome.body)
+    nested = [c["output"] for c in chunks if c.get("preliminary")]
+    assert nested
+    assert [p["type"] for p in nested[-1]["parts"] if p["type"] != "step-start"] == [
+        "data-agent",
+        "tool-get_weather",
+        "text",
+    ]

@@ -7,9 +7,10 @@ import asyncio
 from typing import Any
 
 import pytest
-from agents import Agent, FunctionTool, Runner, function_tool
+from agents import Agent, FunctionTool, Handoff, RunContextWrapper, Runner, function_tool, handoff
 from agents.testing import ScriptedModel, assistant_message, function_call
 
+from tests.support.agents_scenarios import ForecastMCPServer, target_of
 from uiwire.adapters.agents import AgentsAdapter
 from uiwire.adapters.agents._channel import RunChannel, reset_channel, run_view, set_channel
 
@@ -78,3 +79,62 @@ async def test_outside_a_uiwire_run_the_guard_does_nothing() -> None:
     result = await Runner.run(agent, "find Oslo")
     assert result.final_output == "Oslo is found."
     assert STARTED == ["Oslo"]
+
+
+async def test_the_mcp_tools_of_a_turn_are_guarded_copies_and_the_users_agent_is_untouched() -> (
+    None
+):
+    """tests/mcp/test_runner_calls_mcp.py's MCP agent: the tools its server lists for a
+    turn reach the run as guarded copies; a cancelled run never calls the server."""
+    server = ForecastMCPServer()
+    agent = Agent(name="Forecaster", mcp_servers=[server])
+    config = dict(agent.mcp_config)
+    view = run_view(agent)
+    context = RunContextWrapper(context=None)
+    (tool,) = await view.get_all_tools(context)
+    (users,) = await agent.get_all_tools(context)
+    assert isinstance(tool, FunctionTool)
+    assert isinstance(users, FunctionTool)
+    assert tool.name == users.name == "get_forecast"
+    assert tool.on_invoke_tool is not users.on_invoke_tool
+    assert "get_all_tools" not in vars(agent)
+    assert agent.mcp_config == config
+    token = set_channel(RunChannel(asyncio.get_running_loop(), Cancelled()))  # type: ignore[arg-type]
+    try:
+        with pytest.raises(asyncio.CancelledError):
+            await tool.on_invoke_tool(None, '{"city": "Oslo"}')  # type: ignore[arg-type]
+    finally:
+        reset_channel(token)
+    assert server.calls == []
+
+
+async def test_a_handoff_object_leads_to_the_view_of_its_agent_and_stays_the_users() -> None:
+    """A ``handoff()`` object (tests/test_agent_runner_streamed.py::test_handoff_on_input):
+    the view's copy hands off to the target's view, whose tools are guarded; the user's
+    handoff still leads to the user's agent."""
+    librarian = Agent(name="Librarian", tools=[lookup])
+    to_librarian = handoff(librarian)
+    agent = Agent(name="Desk", handoffs=[to_librarian])
+    invoke = to_librarian.on_invoke_handoff
+    view = run_view(agent)
+    (copied,) = view.handoffs
+    assert isinstance(copied, Handoff)
+    assert copied is not to_librarian
+    assert agent.handoffs == [to_librarian]
+    assert to_librarian.on_invoke_handoff is invoke
+    assert target_of(to_librarian) is librarian
+    target = await copied.on_invoke_handoff(RunContextWrapper(context=None), "{}")
+    assert target is not librarian
+    assert target.name == "Librarian"
+    assert target_of(copied) is target
+    (tool,) = target.tools
+    assert tool is not lookup
+    assert await to_librarian.on_invoke_handoff(RunContextWrapper(context=None), "{}") is librarian
+    STARTED.clear()
+    token = set_channel(RunChannel(asyncio.get_running_loop(), Cancelled()))  # type: ignore[arg-type]
+    try:
+        with pytest.raises(asyncio.CancelledError):
+            await tool.on_invoke_tool(None, '{"city": "Paris"}')  # type: ignore[arg-type]
+    finally:
+        reset_channel(token)
+    assert STARTED == []

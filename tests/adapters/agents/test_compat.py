@@ -32,6 +32,11 @@ RELIED_ON: list[tuple[str, str, str]] = [
     ("agents.tool", "FunctionTool.timeout_error_function", "timeout_output"),
     ("agents.tool", "FunctionTool._failure_error_function", "watch_own_failures"),
     ("agents.tool", "FunctionTool._use_default_failure_error_function", "watch_own_failures"),
+    ("agents.tool", "get_function_tool_origin", "tool_origin"),
+    ("agents.tool", "FunctionTool._mcp_title", "tool_origin"),
+    ("agents.agent", "Agent.get_all_tools", "see_run_tools"),
+    ("agents.handoffs", "Handoff._agent_ref", "point_handoff_at"),
+    ("agents.handoffs", "Handoff._agent_ref", "handoff_target"),
 ]
 
 

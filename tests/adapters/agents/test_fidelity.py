@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from agents import (
     Agent,
+    Handoff,
     ItemHelpers,
     MessageOutputItem,
     OutputGuardrailTripwireTriggered,
@@ -17,6 +18,7 @@ from agents import (
 from openai.types.responses.mcp_tool_call_error import McpProtocolError
 
 from tests.support.agents_scenarios import (
+    HANDOFF_INPUTS,
     SCENARIOS,
     TOOLS,
     Outcome,
@@ -25,6 +27,7 @@ from tests.support.agents_scenarios import (
     nested_approval_rounds,
     run_agent,
     run_scenario,
+    target_of,
 )
 from tests.support.stream_rules import assert_valid_body
 from uiwire.adapters.agents import AgentsAdapter
@@ -201,3 +204,30 @@ async def test_approvals_inside_an_agent_used_as_a_tool_complete_it(outer_gated:
         "call_inner": ("output-available", "Deleted /tmp/a.txt"),
     }
     assert texts(last) == ["The janitor is done."]
+
+
+async def test_a_failure_in_the_agent_a_handoff_object_leads_to_is_masked() -> None:
+    """tests/test_agent_runner_streamed.py::test_handoff_on_input, the target running a
+    tool with its own failure function: the run reaches a guarded view of the target
+    through the ``handoff()`` object, and leaves the user's objects as they were."""
+    HANDOFF_INPUTS.clear()
+    agent = scenario_agent("handoff-object")
+    (to_librarian,) = agent.handoffs
+    assert isinstance(to_librarian, Handoff)
+    invoke = to_librarian.on_invoke_handoff
+    librarian = target_of(to_librarian)
+    assert isinstance(librarian, Agent)
+    tools = list(librarian.tools)
+    outcome = await run_agent(agent)
+    assert_valid_body(outcome.body)
+    assert HANDOFF_INPUTS == ["test_input"]
+    states = {p["toolCallId"]: p["state"] for p in tool_parts(outcome)}
+    assert states == {"call_ho1": "output-available", "call_hg1": "output-error"}
+    assert b"secret internal detail" not in outcome.body
+    assert str(model_text(outcome, "call_hg1")).startswith("lookup failed:")
+    assert texts(outcome) == sdk_texts(outcome) == ["1", "last"]
+    assert outcome.result.last_agent.name == "Librarian"
+    assert to_librarian.on_invoke_handoff is invoke
+    assert target_of(to_librarian) is librarian
+    assert librarian.tools == tools
+    assert "get_all_tools" not in vars(librarian)

@@ -21,23 +21,29 @@ import copy
 import dataclasses
 import inspect
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from agents import (
     Agent,
     FunctionTool,
+    Handoff,
     RunConfig,
     ToolErrorFormatter,
     ToolErrorFormatterArgs,
     default_tool_error_function,
 )
 
+from uiwire.adapters._tool_labels import ToolLabel
 from uiwire.adapters.agents._compat import (
     CallModelData,
     CallModelInputFilter,
     ModelInputData,
+    handoff_target,
+    point_handoff_at,
+    see_run_tools,
     watch_own_failures,
 )
+from uiwire.adapters.agents._labels import function_label, handoff_label
 from uiwire.stream.message_writer import MessageWriter
 
 if TYPE_CHECKING:
@@ -68,10 +74,18 @@ class ToolFailure:
 class RunChannel:
     """Per-run state shared by the adapter and the run's tools (on the loop thread)."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, out: MessageWriter | None) -> None:
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        out: MessageWriter | None,
+        leave_out: frozenset[str] = frozenset(),
+    ) -> None:
         self.loop = loop
         self.out = out
         """Where tools write; None for a run uiwire did not start (nothing to write to)."""
+        self.leave_out = leave_out
+        """What the run's messages leave out (``"reasoning"``, ``"sources"``), nested
+        runs' included."""
         self.failures: dict[str, ToolFailure] = {}
         self.nested: dict[str, Any] = {}  # agent-as-tool runs, by outer call id
         self.client_calls: set[str] = set()
@@ -80,6 +94,8 @@ class RunChannel:
         """The run's own ``Translation`` (nested runs finish the calls it shows)."""
         self.client_results: dict[str, ClientToolResult] = {}
         """What the browser answered, for a resumed run's client-side calls."""
+        self.labels: dict[tuple[str, str], ToolLabel] = {}
+        """The run's tools' labels, by ``(agent name, tool name)`` (see ``run_view``)."""
         self._ready: set[str] = set()
         self._pending: dict[str, list[Write]] = {}
         self.closed = False
@@ -183,21 +199,26 @@ def instrumented(run_config: RunConfig | None) -> RunConfig:
     )
 
 
-def run_view(agent: Agent[Any]) -> Agent[Any]:
+def run_view(
+    agent: Agent[Any], labels: dict[tuple[str, str], ToolLabel] | None = None
+) -> Agent[Any]:
     """The agent one run starts with: a copy of ``agent`` and of the agents it hands off
-    to (the same settings, the same names), whose function tools are per-run copies.
-    The user's agents and tools are not changed; tools added to them later are in the
-    next run's view.
+    to (as agents or through ``handoff()`` objects; the same settings, the same names),
+    whose tools are per-run copies. The user's agents, tools and handoffs are not
+    changed; tools added to them later are in the next run's view.
 
-    Each tool copy refuses to start once its run's stream is cancelled: the SDK creates a
-    tool's task before that task runs, and a disconnect landing in between would
-    otherwise still start the tool (its side effects up to its first ``await``
-    included). It also tells the run's channel when it failed in a way the SDK's tool
-    error formatter does not hear of: through the tool's own ``failure_error_function``
-    (MCP tools have one, set by their agent's ``mcp_config``) or by raising
-    ``CancelledError``. Outside a uiwire run the copies behave as the originals.
+    Every function tool a turn gets is a copy: the agent's own, and the MCP tools its
+    servers list for the turn (``get_all_tools``). Each copy refuses to start once its
+    run's stream is cancelled: the SDK creates a tool's task before that task runs, and a
+    disconnect landing in between would otherwise still start the tool (its side effects
+    up to its first ``await`` included). It also tells the run's channel when it failed
+    in a way the SDK's tool error formatter does not hear of: through the tool's own
+    ``failure_error_function`` (MCP tools have one, set by their agent's ``mcp_config``)
+    or by raising ``CancelledError``. Outside a uiwire run the copies behave as the
+    originals. ``labels`` gets each tool's ``ToolLabel``, by ``(agent name, tool name)``.
     """
     views: dict[int, Agent[Any]] = {}
+    seen = labels if labels is not None else {}
 
     def view_of(original: Agent[Any]) -> Agent[Any]:
         known = views.get(id(original))
@@ -205,13 +226,53 @@ def run_view(agent: Agent[Any]) -> Agent[Any]:
             return known
         view = views[id(original)] = original.clone()
         view.tools = [_watched(tool) for tool in original.tools]
-        view.handoffs = [view_of(h) if isinstance(h, Agent) else h for h in original.handoffs]
+        view.handoffs = [_handoff_view(h, view_of, seen, original.name) for h in original.handoffs]
         mcp_failure = original.mcp_config.get("failure_error_function", default_tool_error_function)
         if mcp_failure is not None:
             view.mcp_config = {**original.mcp_config, "failure_error_function": _noted(mcp_failure)}
+        ours = {id(tool) for tool in view.tools}
+        name = str(original.name)
+
+        def turn_tools(tools: list[Any]) -> list[Any]:
+            turn = [tool if id(tool) in ours else _watched(tool) for tool in tools]
+            for tool in turn:
+                if isinstance(tool, FunctionTool):
+                    seen[name, tool.name] = function_label(tool)
+            return turn
+
+        see_run_tools(view, turn_tools)
         return view
 
     return view_of(agent)
+
+
+def _handoff_view(
+    handoff: Any,
+    view_of: Callable[[Agent[Any]], Agent[Any]],
+    labels: dict[tuple[str, str], ToolLabel],
+    agent_name: str,
+) -> Any:
+    """A handoff of a view: to the view of its target agent."""
+    if isinstance(handoff, Agent):
+        agent = cast("Agent[Any]", handoff)
+        labels[agent_name, Handoff.default_tool_name(agent)] = handoff_label(agent)
+        return view_of(agent)
+    if not isinstance(handoff, Handoff):
+        return handoff
+    original = cast("Handoff[Any, Any]", handoff)
+    copied = copy.copy(original)
+    labels[agent_name, original.tool_name] = handoff_label(original)
+    invoke = original.on_invoke_handoff
+
+    async def on_invoke_handoff(context: Any, arguments: str) -> Any:
+        target: Any = await invoke(context, arguments)
+        return view_of(cast("Agent[Any]", target)) if isinstance(target, Agent) else target
+
+    copied.on_invoke_handoff = on_invoke_handoff
+    target = handoff_target(original)
+    if target is not None:
+        point_handoff_at(copied, view_of(target))
+    return copied
 
 
 def _note_failure(context: Any, error: Exception) -> None:

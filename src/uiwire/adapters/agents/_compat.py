@@ -13,14 +13,19 @@ any other module reaches past the public API.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import weakref
+from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
-from agents import FunctionTool
+from agents import Agent, FunctionTool, Handoff
 from agents.items import TResponseStreamEvent
 from agents.run_config import CallModelData, CallModelInputFilter, ModelInputData
 from agents.strict_schema import ensure_strict_json_schema
-from agents.tool import DEFAULT_APPROVAL_REJECTION_MESSAGE, default_tool_timeout_error_message
+from agents.tool import (
+    DEFAULT_APPROVAL_REJECTION_MESSAGE,
+    default_tool_timeout_error_message,
+    get_function_tool_origin,
+)
 
 __all__ = [
     "DEFAULT_APPROVAL_REJECTION_MESSAGE",
@@ -29,7 +34,11 @@ __all__ = [
     "ModelInputData",
     "TResponseStreamEvent",
     "ensure_strict_json_schema",
+    "handoff_target",
+    "point_handoff_at",
+    "see_run_tools",
     "timeout_output",
+    "tool_origin",
     "watch_own_failures",
 ]
 
@@ -111,3 +120,64 @@ def watch_own_failures(tool: FunctionTool, note: Callable[[Any, Exception], None
         return own(context, error)  # pyright: ignore[reportUnknownVariableType]
 
     tool._failure_error_function = failure  # pyright: ignore[reportPrivateUsage]
+
+
+# --- a function tool's origin and display title: agents.tool (openai-agents 0.24.0) ------
+# Relies on: ``get_function_tool_origin(tool)``, the ``ToolOrigin`` the SDK puts on the
+# tool's run items (``function``; ``mcp`` with the server's name; ``agent_as_tool`` with
+# the agent's name), and ``FunctionTool._mcp_title``, an MCP tool's display title (the
+# run item's ``title``). Tool parts are begun from the model's events, before the run
+# items: the labels are read from the tools themselves.
+# First to break: tests/adapters/agents/test_tool_labels.py::
+# test_mcp_tools_are_labelled_with_their_server_and_title
+
+
+def tool_origin(tool: FunctionTool) -> tuple[str, str | None, str | None, str | None]:
+    """``(origin type, MCP server name, agent name, display title)`` of ``tool``."""
+    origin = get_function_tool_origin(tool)
+    title = getattr(tool, "_mcp_title", None)
+    if origin is None:
+        return "function", None, None, title
+    return str(origin.type.value), origin.mcp_server_name, origin.agent_name, title
+
+
+# --- the tools of one turn: Agent.get_all_tools (openai-agents 0.24.0) --------------------
+# Relies on: the run loop (and ``RunState.from_json``) getting the tools of a turn, MCP
+# tools included, by calling ``agent.get_all_tools(run_context)`` on the agent it runs;
+# an attribute of that name on the per-run view (``Agent`` is a plain dataclass) is what
+# it calls. MCP tools are made anew by every call: only there does a run see them.
+# First to break: tests/adapters/agents/test_fidelity.py::
+# test_every_kind_of_tool_refuses_to_start_once_the_stream_is_cancelled
+
+
+ToolsOfTurn = Callable[[Any], Awaitable[list[Any]]]
+
+
+def see_run_tools(view: Agent[Any], change: Callable[[list[Any]], list[Any]]) -> None:
+    """Make ``view`` (a per-run copy) hand each turn's tools through ``change``."""
+    tools_of_turn = cast("ToolsOfTurn", view.get_all_tools)
+
+    async def get_all_tools(run_context: Any) -> list[Any]:
+        return change(await tools_of_turn(run_context))
+
+    object.__setattr__(view, "get_all_tools", get_all_tools)
+
+
+# --- a handoff's target: agents.handoffs (openai-agents 0.24.0) ---------------------------
+# Relies on: ``Handoff._agent_ref``, the weak reference ``handoff()`` keeps to its target,
+# which ``RunState.from_json`` follows to find the agent a paused run was in.
+# First to break: tests/adapters/agents/test_fidelity.py::
+# test_a_handoff_object_reaches_a_guarded_agent
+
+
+def handoff_target(handoff: Handoff[Any, Any]) -> Agent[Any] | None:
+    """The agent ``handoff`` was made for by ``handoff()``, if it is still there."""
+    ref: Any = getattr(handoff, "_agent_ref", None)
+    target: Any = ref() if callable(ref) else None
+    return cast("Agent[Any]", target) if isinstance(target, Agent) else None
+
+
+def point_handoff_at(handoff: Handoff[Any, Any], agent: Agent[Any]) -> None:
+    """On ``handoff`` (a per-run copy): its target is ``agent``."""
+    if getattr(handoff, "_agent_ref", None) is not None:
+        handoff._agent_ref = weakref.ref(agent)  # pyright: ignore[reportPrivateUsage]

@@ -40,9 +40,11 @@ import mimetypes
 from collections.abc import Hashable, Mapping
 from typing import Any, Literal, cast
 
+from uiwire.adapters._tool_labels import ToolLabel, label_options
 from uiwire.adapters.agents._channel import RunChannel
 from uiwire.adapters.agents._compat import timeout_output
 from uiwire.adapters.agents._items import ToolItem, field, parse_arguments, tool_item
+from uiwire.adapters.agents._labels import hosted_label
 from uiwire.protocol._json import to_json_value
 from uiwire.stream.message_writer import MessageWriter
 from uiwire.stream.record import Usage
@@ -143,6 +145,10 @@ class Translation:
         """The agent the message last named."""
         return self._agent
 
+    def _leaves_out(self, what: str) -> bool:
+        """Whether the adapter was told to leave ``what`` out of the message."""
+        return self._channel is not None and what in self._channel.leave_out
+
     def call_state(self, tool_call_id: str) -> CallState | None:
         call = self._calls.get(tool_call_id)
         return None if call is None else call.state
@@ -219,7 +225,7 @@ class Translation:
         await self._out.write_text(delta, key=key)
 
     async def _reasoning(self, index: int, sub: tuple[str, int], delta: str) -> None:
-        if not delta:
+        if not delta or self._leaves_out("reasoning"):
             return
         item = self._item(index, "reasoning")
         key = ("reasoning", self._step, index, *sub)
@@ -246,6 +252,8 @@ class Translation:
             await self._out.end_reasoning(key=key)
 
     async def _annotation(self, annotation: Any) -> None:
+        if self._leaves_out("sources"):
+            return
         kind = field(annotation, "type")
         if kind == "url_citation" and field(annotation, "url"):
             await self._out.write_source(
@@ -269,17 +277,27 @@ class Translation:
             item.tool = dataclasses.replace(tool, call_id=tool.approval_request_id)
             return  # the approved MCP call: its result goes to the approval's part
         if known is None:
-            await self._begin(tool)
+            await self._begin(tool, raw)
 
-    async def _begin(self, tool: ToolItem) -> _Call:
+    async def _begin(self, tool: ToolItem, raw: Any) -> _Call:
         call = self._calls[tool.call_id] = _Call(tool.name, "input-streaming")
         await self._out.begin_tool_call(
             tool.name,
             tool_call_id=tool.call_id,
             dynamic=tool.dynamic or None,
             provider_executed=tool.provider_executed or None,
+            **label_options(self._out, self._label(tool, raw)),
         )
         return call
+
+    def _label(self, tool: ToolItem, raw: Any) -> ToolLabel | None:
+        """What the run knows of the call's tool: its definition's label (``run_view``
+        saw it), or what a provider-executed call's item says."""
+        if tool.provider_executed:
+            return hosted_label(raw)
+        if self._channel is None or self._agent is None:
+            return None
+        return self._channel.labels.get((self._agent, tool.name))
 
     async def _tool_input_delta(self, index: int, delta: str) -> None:
         item = self._items.get(index)
@@ -320,6 +338,8 @@ class Translation:
                     await self._annotation(annotation)
 
     async def _whole_reasoning(self, index: int, raw: Any) -> None:
+        if self._leaves_out("reasoning"):
+            return
         pieces = [
             *(
                 ("summary", i, p)
@@ -337,7 +357,7 @@ class Translation:
     async def _tool_item_done(self, tool: ToolItem, raw: Any) -> None:
         call = self._calls.get(tool.call_id)
         if call is None:  # an approval request is not begun at item.added
-            call = await self._begin(tool)
+            call = await self._begin(tool, raw)
         if call.state == "input-streaming":
             value, valid = tool.input_of(raw)
             if valid:

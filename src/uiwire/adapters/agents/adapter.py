@@ -11,9 +11,11 @@ writes into the ``StreamContext``. Writes are awaited: a slow client slows the r
   the context when it is created, so the run's tools, tool error formatter and nested
   agent runs find the channel (``tools.tool_stream``, ``agent_tool_progress``).
 * Each run starts from a view of the agent (``_channel.run_view``): copies of it and
-  of the agents it hands off to, with per-run copies of their function tools, which
-  refuse to start once the stream is cancelled and report failures the SDK's tool error
-  formatter does not hear of. The user's agents and tools are never changed.
+  of the agents it hands off to (directly or through ``handoff()`` objects), and of
+  every function tool a turn gets (MCP tools included), which refuse to start once the
+  stream is cancelled and report failures the SDK's tool error formatter does not hear
+  of. The view also notes each tool's label (``title``, ``toolMetadata``), shown on its
+  parts. The user's agents, tools and handoffs are never changed.
 * Leaving early (the client left, the work was cancelled, a write failed) calls
   ``result.cancel()`` and closes the event generator: without it the SDK keeps running
   the model and the tools to the end (openai-agents#574).
@@ -46,8 +48,8 @@ import dataclasses
 import json
 import logging
 import time
-from collections.abc import AsyncGenerator, Sequence
-from typing import TYPE_CHECKING, Any, cast
+from collections.abc import AsyncGenerator, Collection, Sequence
+from typing import TYPE_CHECKING, Any, Literal, cast, get_args
 
 from agents import (
     Agent,
@@ -90,6 +92,11 @@ if TYPE_CHECKING:
 __all__ = ["AgentsAdapter", "Resumption"]
 
 logger = logging.getLogger("uiwire.agents")
+
+MessageContent = Literal["reasoning", "sources"]
+"""What ``AgentsAdapter(leave_out=...)`` can leave out of the messages."""
+
+_LEFT_OUT: frozenset[str] = frozenset(get_args(MessageContent))
 
 DEFAULT_APPROVAL_TTL = 24 * 3600.0
 DEFAULT_APPROVAL_MAX_BYTES = 1024 * 1024
@@ -137,6 +144,11 @@ class AgentsAdapter:
             SQLAlchemySession(session_id, engine=store.engine)``. ``begin_turn`` then
             gives the model its own items from that session instead of the converted
             UI messages (see ``sessions``). None (the default): no session.
+        leave_out: what the messages leave out: ``"reasoning"`` (the model's reasoning
+            summaries and text), ``"sources"`` (its citations), as the AI SDK's
+            ``toUIMessageStream({sendReasoning: false, sendSources: false})`` does.
+            Nested runs (an agent used as a tool) leave out the same. Sources a tool
+            writes itself (``tool_stream``) are kept.
     """
 
     def __init__(
@@ -149,6 +161,7 @@ class AgentsAdapter:
         approval_ttl: float = DEFAULT_APPROVAL_TTL,
         approval_max_bytes: int = DEFAULT_APPROVAL_MAX_BYTES,
         sessions: SessionFactory | None = None,
+        leave_out: Collection[MessageContent] = (),
     ) -> None:
         if not isinstance(agent, Agent):  # pyright: ignore[reportUnnecessaryIsInstance]
             raise TypeError(f"agent must be an agents.Agent; got {type(agent).__name__}")
@@ -170,6 +183,11 @@ class AgentsAdapter:
             raise TypeError(
                 f"sessions must make a Session from a session id; got {type(sessions).__name__}"
             )
+        if isinstance(leave_out, str) or not all(what in _LEFT_OUT for what in leave_out):
+            raise ValueError(
+                f"leave_out must hold only 'reasoning' and 'sources'; got {leave_out!r}"
+            )
+        self._leave_out = frozenset(leave_out)
         self._agent = agent
         self._run_config = instrumented(run_config)
         self._max_turns = max_turns
@@ -428,10 +446,12 @@ class AgentsAdapter:
             raise TypeError(f"ctx must be a uiwire.StreamContext; got {type(ctx).__name__}")
         _check_input(input)
         loop = asyncio.get_running_loop()
-        agent = run_view(self._agent)  # per-run tool copies: the user's tools stay theirs
         guarded = bool(self._run_config.output_guardrails)
+        channel = RunChannel(loop, ctx, self._leave_out)
+        # per-run tool copies: the user's agents and tools stay theirs
+        agent = run_view(self._agent, channel.labels)
         if isinstance(input, RunResultStreaming):
-            channel = RunChannel(loop, None)  # started elsewhere: its tools cannot see us
+            channel.out = None  # started elsewhere: its tools cannot see us
             translation = Translation(ctx, channel)
             result = input
         elif isinstance(input, Resumption):
@@ -440,7 +460,6 @@ class AgentsAdapter:
                     f"a resumption continues message {input.pending.message_id!r}; make the "
                     "context with StreamContext(continued_message=resumption.message)"
                 )
-            channel = RunChannel(loop, ctx)
             channel.client_results.update(input.answers.client_results)
             state = await self._restore(agent, input, context)
             approvals = input.answers.approvals
@@ -456,7 +475,6 @@ class AgentsAdapter:
             )
             result = self._start(agent, channel, state, None, run_options)
         else:
-            channel = RunChannel(loop, ctx)
             translation = Translation(ctx, channel, output_guardrails=guarded)
             result = self._start(agent, channel, input, context, run_options)
         # the run's own tasks stop in the loop step the stream is cancelled in, not one

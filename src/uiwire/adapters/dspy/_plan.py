@@ -10,6 +10,7 @@ from the plan for every request (``Plan.listeners``).
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from typing import Any, Literal, cast
 import dspy as _dspy
 from dspy.streaming import StreamListener
 
+from uiwire.adapters._tool_labels import ToolLabel
 from uiwire.adapters.dspy._compat import (
     REACT_TOOL_ARGS_FIELD,
     REACT_TOOL_NAME_FIELD,
@@ -72,6 +74,9 @@ class Plan:
     """``id()`` of each ReActV2 turn's Predict, to its name: the bridge reports the tool
     calls each turn made, which text mode (no native calls) shows no other way."""
     async_program: bool
+    tool_labels: Mapping[str, ToolLabel] = dataclasses.field(default_factory=dict[str, ToolLabel])
+    """The agents' tools' labels (``title``, ``toolMetadata``), by tool name, from each
+    ``dspy.Tool``'s description."""
 
     def listeners(self) -> list[StreamListener]:
         """Fresh listeners for one request (a used listener streams nothing again)."""
@@ -158,6 +163,10 @@ def build_plan(
         async_program=_choose_async(program, user_tools)
         if async_program is None
         else async_program,
+        tool_labels={
+            str(tool.name): ToolLabel.of(getattr(tool, "desc", None), origin="function")
+            for tool in user_tools
+        },
     )
 
 

@@ -31,6 +31,7 @@ from typing import Any, cast
 import dspy as _dspy
 from dspy.streaming import StatusMessage, StreamResponse
 
+from uiwire.adapters._tool_labels import label_options
 from uiwire.adapters.dspy._bridge import AgentTurnEnded, ModelCallStarted, ToolEnded, ToolStarted
 from uiwire.adapters.dspy._json_fields import JsonFieldText
 from uiwire.adapters.dspy._listeners import ToolCallDelta
@@ -138,10 +139,16 @@ class Translation:
             self._ctx.add_usage(usage)
             await self._ctx.write_metadata({"usage": usage.as_metadata()})
 
+    async def _begin(self, name: str, *input: Any, tool_call_id: str | None = None) -> str:
+        """Begin a tool part (``input``: its complete input, if it has it), labelled from
+        the tool's definition when the plan has it."""
+        label = label_options(self._ctx, self._plan.tool_labels.get(name))
+        return await self._ctx.begin_tool_call(name, *input, tool_call_id=tool_call_id, **label)
+
     async def _tool_calls_from(self, value: Any) -> None:
         """Tool calls the model wrote as text (no native function calling): whole."""
         for call in cast("list[Any]", getattr(value, "tool_calls", None) or []):
-            await self._ctx.begin_tool_call(
+            await self._begin(
                 str(call.name),
                 _as_json_args(getattr(call, "args", None) or {}),
                 tool_call_id=call.id or None,
@@ -247,7 +254,7 @@ class Translation:
         name = name.strip()
         part: _ToolPart | None = None
         if name in self._plan.agent_tools.get(predict_name, frozenset()):
-            part = _ToolPart(await self._ctx.begin_tool_call(name), name, native=False)
+            part = _ToolPart(await self._begin(name), name, native=False)
             self._step_has_content = True
             self._waiting.append(part)
         self._react_part[predict_name] = part  # None: finish, or no such tool
@@ -282,11 +289,7 @@ class Translation:
                 return  # no name yet; providers send it in the first piece
             await self._end_unmarked_parts(piece.predict_name, "")
             hidden = piece.name in self._plan.internal_tool_names.get(piece.predict_name, ())
-            part_id = (
-                ""
-                if hidden
-                else await self._ctx.begin_tool_call(piece.name, tool_call_id=piece.call_id)
-            )
+            part_id = "" if hidden else await self._begin(piece.name, tool_call_id=piece.call_id)
             part = _ToolPart(part_id, piece.name, native=True, hidden=hidden)
             part.agent = piece.predict_name in self._plan.agent_tools
             self._native[slot] = part
@@ -303,7 +306,7 @@ class Translation:
         part = next((p for p in self._waiting if p.name == event.name), None)
         args = _as_json_args(event.args)
         if part is None:
-            part_id = await self._ctx.begin_tool_call(event.name, args)
+            part_id = await self._begin(event.name, args)
             part = _ToolPart(part_id, event.name, native=False, input_done=True)
         else:
             self._waiting.remove(part)
