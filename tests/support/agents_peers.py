@@ -24,6 +24,7 @@ from agents import (
     ItemHelpers,
     MessageOutputItem,
     ReasoningItem,
+    RunContextWrapper,
     ToolCallItem,
     ToolCallOutputItem,
 )
@@ -64,14 +65,22 @@ async def run_peer(peer: Peer, target: Target = "v6") -> Outcome:
     )
 
 
+@dataclass
+class _NothingKept:
+    """The run data of an exception the SDK attaches none to (a guardrail's own error)."""
+
+    new_items: list[Any] = field(default_factory=list[Any])
+    context_wrapper: Any = field(default_factory=lambda: RunContextWrapper(context=None))
+
+
 def sdk_run(outcome: Outcome) -> Any:
     """What the SDK produced: the run's result, or the run data of its exception."""
     if outcome.result is not None:
         return outcome.result
     exception = outcome.record.exception
-    assert isinstance(exception, AgentsException), exception
-    assert exception.run_data is not None, "the SDK kept no run data"
-    return exception.run_data
+    if isinstance(exception, AgentsException) and exception.run_data is not None:
+        return exception.run_data
+    return _NothingKept()
 
 
 def _message_text(item: MessageOutputItem) -> str:
@@ -181,6 +190,16 @@ KNOWN_GAPS: dict[str, str] = {
         "a tool appends a tool to the user's agent mid-run; the SDK's next turn finds it,"
         " but AgentsAdapter runs a per-run copy of the agent (run_view, tool guards of"
         " issue 22 item 5), so the run fails 'Tool tool2 not found' (tool handling work)"
+    ),
+    **dict.fromkeys(
+        [
+            "test_stream_events::test_stream_events_main_with_handoff",
+            "test_stream_events::test_streamed_tool_call_alongside_handoff_still_emits_tool_called",
+        ],
+        "a function tool called in the turn of a handoff whose input filter removes tools"
+        " runs, but the filter drops its tool_output item before the SDK streams it: the"
+        " part stays input-available for good (its output is known only to the tool"
+        " wrapper: tool handling work)",
     ),
 }
 """Peers where the client still differs from the SDK, with why (each an issue 22 item

@@ -502,7 +502,10 @@ class Translation:
     async def _completed(self, response: Any) -> None:
         output = cast("list[Any]", field(response, "output") or [])
         if output:  # an empty output: the SDK keeps the streamed items
+            calls = {tool.call_id for tool in map(tool_item, output) if tool is not None}
             for index, item in list(self._items.items()):
+                if item.tool is not None and item.tool.call_id in calls:
+                    continue  # held, wherever (a model may number its items loosely)
                 if index >= len(output) or not _same_item(item, output[index]):
                     await self._supersede(index, item)
         for index, raw in enumerate(output):
