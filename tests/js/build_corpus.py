@@ -710,7 +710,8 @@ def agents_peer_cases() -> Iterator[dict[str, Any]]:
     for target in ("v6", "v7"):
         for name, peer in {**AGENTS_RUN_PEERS, **AGENTS_FEATURE_PEERS}.items():
             outcome = asyncio.run(run_peer(peer, target))
-            yield valid_body_case(f"agents-peer/{name}", target, outcome.body.decode())
+            body = outcome.body.decode()
+            yield valid_body_case(f"agents-peer/{name}", target, body, outcome.continued)
 
 
 def build(random_count: int) -> list[dict[str, Any]]:

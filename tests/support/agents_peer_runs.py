@@ -446,6 +446,25 @@ def max_turns_pending_outputs() -> Agent[Any]:
     )
 
 
+async def _approved_tool() -> str:
+    return "tool_result"
+
+
+def approval_then_answer() -> Agent[Any]:
+    """test_streaming_hitl_resume_with_approved_tools: a call that needs approval, then
+    the answer (after the resume)."""
+    return Agent(
+        name="test",
+        tools=[function_tool(_approved_tool, name_override="test_tool", needs_approval=True)],
+        model=ScriptedModel(
+            [
+                [function_call("test_tool", {}, call_id="call_hitl")],
+                [assistant_message("done")],
+            ]
+        ),
+    )
+
+
 # --- tests/test_tool_use_behavior.py -------------------------------------------------------
 
 
@@ -711,6 +730,16 @@ PEERS: dict[str, Peer] = {
         max_turns_pending_outputs,
         input="Use test_tool",
         run=lambda: _max_turns(1),
+        raises=MaxTurnsExceeded,
+    ),
+    f"{RUNNER}::test_streaming_hitl_resume_with_approved_tools": Peer(
+        approval_then_answer, input="Use test_tool", approvals=(True,)
+    ),
+    f"{RUNNER}::test_streaming_hitl_resume_enforces_max_turns": Peer(
+        approval_then_answer,
+        input="Use test_tool",
+        run=lambda: _max_turns(1),
+        approvals=(True,),
         raises=MaxTurnsExceeded,
     ),
     "test_tool_use_behavior::test_stop_on_first_tool_behavior": Peer(stop_on_first_tool),

@@ -10,6 +10,7 @@ which are left out and why) is ``tests/adapters/agents/PEERS.md``.
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -29,9 +30,12 @@ from agents import (
     ToolCallOutputItem,
 )
 
-from tests.support.agents_scenarios import Outcome, run_agent
+from tests.support.agents_scenarios import Outcome, answer_approvals, run_agent
+from tests.support.context_scenarios import consume
 from tests.support.stream_rules import assert_valid_body
+from uiwire.adapters.agents import AgentsAdapter
 from uiwire.protocol.targets import Target
+from uiwire.stream import StreamContext
 
 MASKED = "An error occurred."
 
@@ -53,16 +57,56 @@ class Peer:
     its items)."""
     raises: type[BaseException] | None = None
     """The run ends with this exception (the client sees one masked ``error``)."""
+    approvals: tuple[bool, ...] = ()
+    """The run pauses for approval this many times, each answered (approve or reject)
+    and resumed into the same message; the last outcome is compared."""
 
 
-async def run_peer(peer: Peer, target: Target = "v6") -> Outcome:
-    """Stream the peer's run; a ``run_config`` is the adapter's (``AgentsAdapter`` owns
-    it), the other options go to ``Runner.run_streamed``."""
+@dataclass
+class PeerOutcome(Outcome):
+    target: Target = "v6"
+    continued: dict[str, Any] | None = None
+    """The message the last round continued (after approval answers), if any."""
+
+
+async def run_peer(peer: Peer, target: Target = "v6") -> PeerOutcome:
+    """Stream the peer's run, then answer and resume each of its approval pauses; a
+    ``run_config`` is the adapter's (``AgentsAdapter`` owns it), the other options go to
+    ``Runner.run_streamed``."""
     run = peer.run()
     adapter_options = {"run_config": run.pop("run_config")} if "run_config" in run else {}
-    return await run_agent(
-        peer.build(), peer.input, target=target, run_options=run, **adapter_options
+    adapter = AgentsAdapter(peer.build(), **adapter_options)
+    first = await run_agent(adapter, peer.input, target=target, run_options=run)
+    outcome = PeerOutcome(first.body, first.record, first.result, first.ctx, target)
+    for approved in peer.approvals:
+        message = outcome.record.message
+        assert_valid_body(outcome.body, target, message=outcome.continued)
+        assert any(p.get("state") == "approval-requested" for p in message["parts"])
+        answer_approvals(message, approved)
+        continued = copy.deepcopy(message)
+        resumed = await _resume(adapter, message, target)
+        outcome = PeerOutcome(
+            resumed.body, resumed.record, resumed.result, resumed.ctx, target, continued
+        )
+    return outcome
+
+
+async def _resume(adapter: AgentsAdapter, message: dict[str, Any], target: Target) -> Outcome:
+    """``resume_agent`` that keeps the resumed run's result."""
+    resumption = await adapter.take_approvals(message)
+    ctx: StreamContext[Any] = StreamContext(
+        continued_message=resumption.message, collect=True, target=target
     )
+    results: list[Any] = []
+
+    async def work(ctx: StreamContext[Any]) -> None:
+        results.append(await adapter.stream_into(ctx, resumption))
+
+    ctx.run(work)
+    body = await consume(ctx)
+    await ctx.wait_closed()
+    assert ctx.record is not None
+    return Outcome(body, ctx.record, results[0] if results else None, ctx)
 
 
 @dataclass
@@ -102,7 +146,7 @@ def tool_parts(parts: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     }
 
 
-def assert_matches_run(outcome: Outcome, peer: Peer) -> None:
+def assert_matches_run(outcome: PeerOutcome, peer: Peer) -> None:
     """The client's message shows what the run produced, nothing more, in order.
 
     Text parts are the run's message items in order, reasoning parts its reasoning
@@ -113,7 +157,7 @@ def assert_matches_run(outcome: Outcome, peer: Peer) -> None:
     ends with one masked error and its exception; what the SDK kept of it
     (``run_data.new_items``) is shown first, the failing turn's streamed output after.
     """
-    assert_valid_body(outcome.body)
+    assert_valid_body(outcome.body, outcome.target, message=outcome.continued)
     record = outcome.record
     if peer.raises is None:
         assert record.exception is None, record.exception
