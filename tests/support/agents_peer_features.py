@@ -42,8 +42,8 @@ from openai.types.responses import (
     ResponseOutputItemDoneEvent,
 )
 
-from tests.support.agents_peers import Peer
-from tests.support.agents_scenarios import reasoning
+from tests.support.agents_peers import MASKED, Peer
+from tests.support.agents_scenarios import CrashingMCPServer, reasoning
 from uiwire.adapters.agents import agent_tool_progress
 
 # --- tests/test_guardrails.py --------------------------------------------------------------
@@ -677,6 +677,10 @@ PEERS: dict[str, Peer] = {
             [ScriptedMCPServer("lookup", tool_output_guardrails=[reject_output])],
             function_call("lookup", {}, call_id="c_l"),
         )
+    ),
+    f"{MCP}::test_runner_emits_mcp_error_tool_call_output_item": Peer(
+        lambda: mcp_agent([CrashingMCPServer()], function_call("crashing_tool", {}, call_id="c_x")),
+        failed={"c_x": MASKED},
     ),
     "test_tool_guardrails::test_tool_tripwire_preserves_completed_turn_results": Peer(
         tool_tripwire_after_turn, raises=ToolInputGuardrailTripwireTriggered

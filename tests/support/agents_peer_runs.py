@@ -34,7 +34,7 @@ from pydantic import BaseModel
 from typing_extensions import TypedDict
 
 from tests.support.agents_peers import Peer
-from tests.support.agents_scenarios import model_events, reasoning, usage
+from tests.support.agents_scenarios import model_events, reasoning, refusal, usage
 from uiwire.adapters.agents._channel import CANCELLED_TOOL_TEXT
 
 RUNNER = "test_agent_runner_streamed"
@@ -585,6 +585,13 @@ def no_turn_agent(output_type: Any = None) -> Agent[Any]:
     return Agent(name="test_1", model=ScriptedModel(), output_type=output_type)
 
 
+def refusing_agent() -> Agent[Any]:
+    """test_streamed_refusal_handler_returns_output: the model refuses."""
+    return Agent(
+        name="test_1", model=ScriptedModel([[refusal("I cannot help with that request.")]])
+    )
+
+
 def max_turns_tool_prefix() -> Agent[Any]:
     """test_streamed_max_turns_trip_preserves_completed_tool_prefix: a tool turn, no turn
     left, the handler's answer blocked by the output guardrail."""
@@ -763,6 +770,10 @@ PEERS: dict[str, Peer] = {
                 "max_turns": lambda _data: RunErrorHandlerResult(final_output="summary")  # pyright: ignore[reportUnknownLambdaType]
             },
         },
+    ),
+    "test_max_turns::test_streamed_refusal_handler_returns_output": Peer(
+        refusing_agent,
+        run=lambda: {"error_handlers": {"model_refusal": lambda _data: "safe fallback"}},  # pyright: ignore[reportUnknownLambdaType]
     ),
     "test_max_turns::test_streamed_max_turns_handler_pydantic_output": Peer(
         lambda: no_turn_agent(FooModel),
