@@ -17,6 +17,7 @@ from agents import (
     InputGuardrail,
     InputGuardrailTripwireTriggered,
     MaxTurnsExceeded,
+    ModelBehaviorError,
     OutputGuardrail,
     OutputGuardrailTripwireTriggered,
     RunConfig,
@@ -30,6 +31,12 @@ from agents import (
 )
 from agents.extensions.handoff_filters import remove_all_tools
 from agents.testing import ModelStep, ScriptedModel, assistant_message, function_call
+from openai.types.responses import (
+    Response,
+    ResponseErrorEvent,
+    ResponseFailedEvent,
+    ResponseIncompleteEvent,
+)
 from pydantic import BaseModel
 from typing_extensions import TypedDict
 
@@ -230,6 +237,48 @@ def reasoning_then_tool() -> Agent[Any]:
             ]
         ),
     )
+
+
+def _partial_response() -> Response:
+    return Response(
+        id="resp-partial",
+        created_at=0,
+        model="scripted",
+        object="response",
+        output=[assistant_message("partial final")],
+        tool_choice="auto",
+        tools=[],
+        parallel_tool_calls=False,
+    )
+
+
+def terminal_incomplete() -> Agent[Any]:
+    """test_streamed_run_rejects_failed_terminal_response_payload_events
+    [response.incomplete]: the model's only event ends the response, holding text."""
+    event = ResponseIncompleteEvent(
+        type="response.incomplete", response=_partial_response(), sequence_number=0
+    )
+    return Agent(name="test", model=ScriptedModel([ModelStep.stream([event])]))
+
+
+def terminal_failed() -> Agent[Any]:
+    """test_streamed_run_rejects_failed_terminal_response_payload_events[response.failed]."""
+    event = ResponseFailedEvent(
+        type="response.failed", response=_partial_response(), sequence_number=0
+    )
+    return Agent(name="test", model=ScriptedModel([ModelStep.stream([event])]))
+
+
+def terminal_error_event() -> Agent[Any]:
+    """test_streamed_run_rejects_response_error_terminal_event."""
+    event = ResponseErrorEvent(
+        type="error",
+        code="invalid_request_error",
+        message="bad request",
+        param=None,
+        sequence_number=0,
+    )
+    return Agent(name="test", model=ScriptedModel([ModelStep.stream([event])]))
 
 
 def _two_messages_and_handoff(agent_1: Agent[Any], model: ScriptedModel, args: str = "{}") -> None:
@@ -675,6 +724,13 @@ PEERS: dict[str, Peer] = {
         tool_not_found_to_model,
         run=lambda: {"run_config": RunConfig(tool_not_found_behavior="return_error_to_model")},
         failed={"call_missing": "Tool 'missing_tool' not found."},
+    ),
+    f"{RUNNER}::test_streamed_run_rejects_failed_terminal_response_payload_events"
+    " (response.incomplete)": Peer(terminal_incomplete, input="test", raises=ModelBehaviorError),
+    f"{RUNNER}::test_streamed_run_rejects_failed_terminal_response_payload_events"
+    " (response.failed)": Peer(terminal_failed, input="test", raises=ModelBehaviorError),
+    f"{RUNNER}::test_streamed_run_rejects_response_error_terminal_event": Peer(
+        terminal_error_event, input="test", raises=ModelBehaviorError
     ),
     f"{RUNNER}::test_subsequent_runs": Peer(subsequent_runs_second, input=SUBSEQUENT_INPUT),
     f"{RUNNER}::test_tool_call_runs": Peer(tool_call_runs),
