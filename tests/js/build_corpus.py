@@ -31,6 +31,8 @@ over the same bodies and must agree exactly. The families:
   and an
   approval paused then resumed (approved and denied) into the same message, and a
   client-side tool answered by the browser, resumed the same way;
+* agents-peer: the Agents SDK's own streaming test scenarios rebuilt for the peer suite
+  (``tests/support/agents_peer_*.py``), for AI SDK 6 and 7 streams;
 * invalid: hand-made bodies that break one client rule each, where Python and JS must
   name the same first offending event.
 """
@@ -49,6 +51,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from tests.support.agents_peer_features import PEERS as AGENTS_FEATURE_PEERS
+from tests.support.agents_peer_runs import PEERS as AGENTS_RUN_PEERS
+from tests.support.agents_peers import run_peer
 from tests.support.agents_scenarios import SCENARIOS as AGENTS_SCENARIOS
 from tests.support.agents_scenarios import (
     approval_round_trip,
@@ -699,6 +704,17 @@ def agents_cases() -> Iterator[dict[str, Any]]:
         yield replay_case(name, target, first.record.message, second.body.decode())
 
 
+def agents_peer_cases() -> Iterator[dict[str, Any]]:
+    """Every Agents SDK peer scenario, for the targets the peer suite checks."""
+    for quiet in ("uiwire", "openai.agents"):  # the scenarios' errors are expected
+        logging.getLogger(quiet).setLevel(logging.CRITICAL)
+    for target in ("v6", "v7"):
+        for name, peer in {**AGENTS_RUN_PEERS, **AGENTS_FEATURE_PEERS}.items():
+            outcome = asyncio.run(run_peer(peer, target))
+            body = outcome.body.decode()
+            yield valid_body_case(f"agents-peer/{name}", target, body, outcome.continued)
+
+
 def build(random_count: int) -> list[dict[str, Any]]:
     return [
         *scenario_cases(),
@@ -709,6 +725,7 @@ def build(random_count: int) -> list[dict[str, Any]]:
         *context_cases(),
         *dspy_cases(),
         *agents_cases(),
+        *agents_peer_cases(),
     ]
 
 

@@ -20,7 +20,8 @@ knows: tool outputs, handoffs, approvals, the active agent.
   generation, hosted MCP) are provider-executed: their result is in the finished item.
 * ``tool_output`` / ``handoff_occured`` items give the outputs. A failure noted by the
   run's tool error formatter (see ``_channel``) becomes ``tool-output-error``, a call
-  the user rejected ``tool-output-denied``.
+  the user rejected ``tool-output-denied``. A handoff whose input filter dropped its
+  ``handoff_occured`` item is answered by the agent update that follows it.
 * ``response.completed`` adds the call's usage to the message metadata and sends, whole,
   any output item that did not stream (a model that sends no deltas). Its output is what
   the SDK acts on: a streamed item it does not hold was superseded (a call is shown
@@ -35,6 +36,7 @@ knows: tool outputs, handoffs, approvals, the active agent.
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import mimetypes
 from collections.abc import Hashable, Mapping
@@ -134,6 +136,8 @@ class Translation:
         self._held: dict[str, tuple[Any, Any]] = {}
         """Tool outputs an output guardrail may still block: ``{call id: (output,
         model text)}``, sent when the run goes on or ends well."""
+        self._handoffs: list[str] = []
+        """Handoff calls requested and not yet answered by ``handoff_occured``."""
         self._usage = usage or Usage()
 
     @property
@@ -402,7 +406,9 @@ class Translation:
         if name == "message_output_created":
             await self._message_item(item.raw_item)
         elif name in ("tool_called", "handoff_requested"):
-            await self.ensure_call(item.raw_item)
+            call_id = await self.ensure_call(item.raw_item)
+            if name == "handoff_requested" and call_id is not None:
+                self._handoffs.append(call_id)
         elif name == "tool_output":
             raw = item.raw_item
             call_id = field(raw, "call_id") or field(raw, "id")
@@ -502,6 +508,11 @@ class Translation:
             self._channel.output_sent(call_id)
 
     async def _agent_updated(self, name: str) -> None:
+        # A handoff's input filter that drops tool items drops its ``handoff_occured``
+        # too: the new agent is the handoff's answer (the SDK's transfer message).
+        for call_id in self._handoffs:
+            await self._finish_call(call_id, {"assistant": name}, json.dumps({"assistant": name}))
+        self._handoffs.clear()
         if name != self._agent:
             self._agent = name
             await self._out.write_data(AGENT_PART, {"name": name})
@@ -511,7 +522,10 @@ class Translation:
     async def _completed(self, response: Any) -> None:
         output = cast("list[Any]", field(response, "output") or [])
         if output:  # an empty output: the SDK keeps the streamed items
+            calls = {tool.call_id for tool in map(tool_item, output) if tool is not None}
             for index, item in list(self._items.items()):
+                if item.tool is not None and item.tool.call_id in calls:
+                    continue  # held, wherever (a model may number its items loosely)
                 if index >= len(output) or not _same_item(item, output[index]):
                     await self._supersede(index, item)
         for index, raw in enumerate(output):
