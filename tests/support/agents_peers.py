@@ -230,11 +230,6 @@ KNOWN_GAPS: dict[str, str] = {
         " streams: the client sees the tool's output, never the final output (final"
         " text / structured output work of issue 22)"
     ),
-    "test_agent_runner_streamed::test_dynamic_tool_addition_run_streamed": (
-        "a tool appends a tool to the user's agent mid-run; the SDK's next turn finds it,"
-        " but AgentsAdapter runs a per-run copy of the agent (run_view, tool guards of"
-        " issue 22 item 5), so the run fails 'Tool tool2 not found' (tool handling work)"
-    ),
     **dict.fromkeys(
         [
             "test_stream_events::test_stream_events_main_with_handoff",

@@ -205,7 +205,8 @@ def run_view(
     """The agent one run starts with: a copy of ``agent`` and of the agents it hands off
     to (as agents or through ``handoff()`` objects; the same settings, the same names),
     whose tools are per-run copies. The user's agents, tools and handoffs are not
-    changed; tools added to them later are in the next run's view.
+    changed; the view reads its agent's tool list at every turn, so a tool added to it,
+    even by a tool of this run, is used from the next turn on, as the SDK would.
 
     Every function tool a turn gets is a copy: the agent's own, and the MCP tools its
     servers list for the turn (``get_all_tools``). Each copy refuses to start once its
@@ -225,22 +226,35 @@ def run_view(
         if known is not None:
             return known
         view = views[id(original)] = original.clone()
-        view.tools = [_watched(tool) for tool in original.tools]
+        copies: dict[int, tuple[Any, Any]] = {}  # id -> (the user's tool, its copy)
+
+        def copy_of(tool: Any) -> Any:
+            known = copies.get(id(tool))
+            if known is None:  # the user's tool is kept, so its id is not reused
+                known = copies[id(tool)] = (tool, _watched(tool))
+            return known[1]
+
+        def follow_tools() -> None:
+            # the user's list, read at each turn: a tool may add a tool to its own agent
+            # mid-run, and the SDK's next turn finds it
+            view.tools = [copy_of(tool) for tool in original.tools]
+
+        follow_tools()
         view.handoffs = [_handoff_view(h, view_of, seen, original.name) for h in original.handoffs]
         mcp_failure = original.mcp_config.get("failure_error_function", default_tool_error_function)
         if mcp_failure is not None:
             view.mcp_config = {**original.mcp_config, "failure_error_function": _noted(mcp_failure)}
-        ours = {id(tool) for tool in view.tools}
         name = str(original.name)
 
         def turn_tools(tools: list[Any]) -> list[Any]:
+            ours = {id(copied) for _, copied in copies.values()}
             turn = [tool if id(tool) in ours else _watched(tool) for tool in tools]
             for tool in turn:
                 if isinstance(tool, FunctionTool):
                     seen[name, tool.name] = function_label(tool)
             return turn
 
-        see_run_tools(view, turn_tools)
+        see_run_tools(view, turn_tools, before=follow_tools)
         return view
 
     return view_of(agent)

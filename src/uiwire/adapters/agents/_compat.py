@@ -153,11 +153,17 @@ def tool_origin(tool: FunctionTool) -> tuple[str, str | None, str | None, str | 
 ToolsOfTurn = Callable[[Any], Awaitable[list[Any]]]
 
 
-def see_run_tools(view: Agent[Any], change: Callable[[list[Any]], list[Any]]) -> None:
-    """Make ``view`` (a per-run copy) hand each turn's tools through ``change``."""
+def see_run_tools(
+    view: Agent[Any],
+    change: Callable[[list[Any]], list[Any]],
+    before: Callable[[], None] = lambda: None,
+) -> None:
+    """Make ``view`` (a per-run copy) hand each turn's tools through ``change``, calling
+    ``before`` first (when the turn is about to read ``view.tools``)."""
     tools_of_turn = cast("ToolsOfTurn", view.get_all_tools)
 
     async def get_all_tools(run_context: Any) -> list[Any]:
+        before()
         return change(await tools_of_turn(run_context))
 
     object.__setattr__(view, "get_all_tools", get_all_tools)
