@@ -8,10 +8,28 @@ nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.reuse_existing_virtualenvs = True
 nox.options.error_on_missing_interpreters = True
 # Order: cheap static checks first, pytest last so its summary closes the output.
-nox.options.sessions = ["lint", "docs", "conformance", "tests"]
+nox.options.sessions = ["lint", "docs", "conformance", "versions", "tests"]
 
 JS_DIR = "tests/js"
 CORPUS = "tests/js/.corpus/corpus.jsonl"
+
+# Each end of the window pyproject's extras allow, installed together: the oldest and the
+# newest release of each framework (DSPy's window is one release). Keep them equal to the
+# bounds: an end outside them fails the install.
+SUPPORTED_VERSIONS = {
+    "oldest": ["dspy==3.4.1", "openai-agents==0.24.0", "redis==5.0.8"],
+    "newest": ["dspy==3.4.1", "openai-agents==0.25.0", "redis==8.2.0"],
+}
+# What a framework's release changes under us: the Agents adapter's suite (its Redis
+# approvals included), DSPy's internals check and its stream and fidelity tests, and
+# the Redis stream store. The default `tests` session runs everything at the resolver's pick.
+VERSION_TESTS = [
+    "tests/adapters/agents",
+    "tests/adapters/dspy/test_compat.py",
+    "tests/adapters/dspy/test_adapter.py",
+    "tests/adapters/dspy/test_fidelity.py",
+    "tests/resume/test_redis_store.py",
+]
 
 
 @nox.session
@@ -22,6 +40,18 @@ def tests(session: nox.Session) -> None:
     """
     session.install("-e", ".[dev]")
     session.run("pytest", *session.posargs)
+
+
+@nox.session
+@nox.parametrize("end", list(SUPPORTED_VERSIONS))
+def versions(session: nox.Session, end: str) -> None:
+    """The framework-facing tests at each end of the supported versions window.
+
+    The oldest and the newest supported DSPy, OpenAI Agents SDK and redis-py, installed
+    together (pytest's exit code 5, no tests collected, fails the session).
+    """
+    session.install("-e", ".[dev]", *SUPPORTED_VERSIONS[end])
+    session.run("pytest", "-m", "not slow and not browser", *VERSION_TESTS, *session.posargs)
 
 
 @nox.session

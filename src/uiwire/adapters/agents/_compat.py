@@ -7,8 +7,9 @@ guides import from there: user tools are written against it) and ``agents.testin
 an entry here, saying what it relies on, the version it was checked against
 (openai-agents 0.24.0) and the test that fails first when an upgrade changes it.
 ``tests/adapters/agents/test_compat.py`` checks every entry against the installed SDK
-(run it first after an upgrade); ``tests/adapters/test_framework_internals.py`` fails if
-any other module reaches past the public API.
+(run it first after an upgrade; ``nox -s versions`` runs it on the oldest and the newest
+supported release, 0.24.0 and 0.25.0); ``tests/adapters/test_framework_internals.py``
+fails if any other module reaches past the public API.
 """
 
 from __future__ import annotations
