@@ -230,16 +230,6 @@ KNOWN_GAPS: dict[str, str] = {
         " streams: the client sees the tool's output, never the final output (final"
         " text / structured output work of issue 22)"
     ),
-    **dict.fromkeys(
-        [
-            "test_stream_events::test_stream_events_main_with_handoff",
-            "test_stream_events::test_streamed_tool_call_alongside_handoff_still_emits_tool_called",
-        ],
-        "a function tool called in the turn of a handoff whose input filter removes tools"
-        " runs, but the filter drops its tool_output item before the SDK streams it: the"
-        " part stays input-available for good (its output is known only to the tool"
-        " wrapper: tool handling work)",
-    ),
 }
 """Peers where the client still differs from the SDK, with why (each an issue 22 item
 another change owns): their tests are strict xfails."""

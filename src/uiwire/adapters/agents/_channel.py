@@ -87,6 +87,10 @@ class RunChannel:
         """What the run's messages leave out (``"reasoning"``, ``"sources"``), nested
         runs' included."""
         self.failures: dict[str, ToolFailure] = {}
+        self.results: dict[str, Any] = {}
+        """What this run's tool copies returned, by call id: a handoff's input filter
+        that removes tools drops their output items before the SDK streams them, and
+        the message still shows the outputs."""
         self.nested: dict[str, Any] = {}  # agent-as-tool runs, by outer call id
         self.client_calls: set[str] = set()
         """Calls of ``client_tool`` tools the run paused on: the browser runs them."""
@@ -320,7 +324,7 @@ def _guarded(invoke: Callable[[Any, str], Awaitable[Any]]) -> Callable[[Any, str
     async def guarded(context: Any, arguments: str) -> Any:
         _stop_if_cancelled()
         try:
-            return await invoke(context, arguments)
+            result = await invoke(context, arguments)
         except asyncio.CancelledError:
             channel = _current.get()
             call_id = getattr(context, "tool_call_id", None)
@@ -328,5 +332,10 @@ def _guarded(invoke: Callable[[Any, str], Awaitable[Any]]) -> Callable[[Any, str
                 # the tool cancelled itself: the SDK gives the model its failure text
                 channel.failures[call_id] = ToolFailure("tool_exception", None, CANCELLED_TOOL_TEXT)
             raise
+        channel = _current.get()
+        call_id = getattr(context, "tool_call_id", None)
+        if channel is not None and isinstance(call_id, str):
+            channel.results[call_id] = result
+        return result
 
     return guarded

@@ -21,7 +21,9 @@ knows: tool outputs, handoffs, approvals, the active agent.
 * ``tool_output`` / ``handoff_occured`` items give the outputs. A failure noted by the
   run's tool error formatter (see ``_channel``) becomes ``tool-output-error``, a call
   the user rejected ``tool-output-denied``. A handoff whose input filter dropped its
-  ``handoff_occured`` item is answered by the agent update that follows it.
+  ``handoff_occured`` item is answered by the agent update that follows it, and so are
+  the tools that ran beside it whose ``tool_output`` the filter dropped (with what the
+  run's tool copies returned).
 * ``response.completed`` adds the call's usage to the message metadata and sends, whole,
   any output item that did not stream (a model that sends no deltas). Its output is what
   the SDK acts on: a streamed item it does not hold was superseded (a call is shown
@@ -493,6 +495,8 @@ class Translation:
         if call.state not in ("input-available", "approval"):
             return  # its input failed (the SDK still tells the model), or it is done
         failure = self._channel.failures.pop(call_id, None) if self._channel else None
+        if self._channel is not None:
+            self._channel.results.pop(call_id, None)
         if call_id in self._denied or (failure is not None and failure.kind == "approval_rejected"):
             await self._out.deny_tool_call(call_id)
         elif timed_out is not None:
@@ -509,10 +513,22 @@ class Translation:
 
     async def _agent_updated(self, name: str) -> None:
         # A handoff's input filter that drops tool items drops its ``handoff_occured``
-        # too: the new agent is the handoff's answer (the SDK's transfer message).
+        # too: the new agent is the handoff's answer (the SDK's transfer message) ...
         for call_id in self._handoffs:
             await self._finish_call(call_id, {"assistant": name}, json.dumps({"assistant": name}))
         self._handoffs.clear()
+        # ... and the ``tool_output`` of the tools that ran beside it: their outputs are
+        # what the tools returned (or failed with), as the run's tool copies saw them
+        channel = self._channel
+        if channel is not None:
+            for call_id, call in list(self._calls.items()):
+                if call.state != "input-available":
+                    continue
+                if call_id in channel.results:
+                    result = channel.results.pop(call_id)
+                    await self._finish_call(call_id, result, str(result))
+                elif call_id in channel.failures:
+                    await self._finish_call(call_id, None, None)
         if name != self._agent:
             self._agent = name
             await self._out.write_data(AGENT_PART, {"name": name})
