@@ -14,13 +14,16 @@ validated value::
 
 * ``state: "streaming"``: ``value`` is the JSON text so far parsed as the client's
   ``parsePartialJson`` parses it (``fixJson`` closes what is open; the same port the
-  client's tool input uses, per target). A chunk is sent only when that value changed:
-  not one per token.
+  client's tool input uses, per target); null until the text parses at all. The
+  first write sends the part, so it takes its place in the message then; after that a
+  chunk is sent only when the value changed, not one per token.
 * ``state: "done"``: the output is complete. ``value`` is the framework's validated
   value when it returned one (``finish(value)``: pydantic's JSON form of it, by alias,
   the keys the model wrote), else the whole text parsed (``finish()``).
 * The part sits in the model call's step (a step is opened for it if none is), where
   history converters find it among the call's text and tool calls.
+* ``text`` (only then): the model's complete text is not JSON (the framework rejected
+  it); ``value`` is null and ``text`` what the model wrote, so nothing it said is lost.
 * ``wrapper`` (only when set): the model wrote ``{wrapper: value}`` and the framework
   unwrapped it (the Agents SDK wraps output types that are not objects in
   ``{"response": ...}``); ``value`` is unwrapped. A history converter gives the model
@@ -117,6 +120,8 @@ class StructuredOutput:
             return
         self._text += delta
         value = self._parsed()
+        if value is _NOTHING and not self._opened:
+            value = None  # the part takes its place in the message now, empty
         if value is _NOTHING or _same(value, self._sent):
             return
         self._sent = value
@@ -124,16 +129,20 @@ class StructuredOutput:
 
     async def finish(self, value: Any = _NOTHING) -> None:
         """The output is complete: ``value`` is the framework's validated value (any
-        pydantic-serializable object); without it, the whole text parsed."""
+        pydantic-serializable object); without it, the whole text parsed (or, when the
+        whole text is not JSON, null and the text)."""
         if self._done:
             return
         self._done = True
-        if value is _NOTHING:
-            parsed = self._parsed()
-            plain = None if parsed is _NOTHING else parsed
-        else:
+        if value is not _NOTHING:
             plain = pydantic_core.to_jsonable_python(value, by_alias=True, fallback=str)
-        await self._send("done", plain)
+            await self._send("done", plain)
+            return
+        parsed = self._parsed()
+        if parsed is _NOTHING:
+            await self._send("done", None, text=self._text)  # not JSON: what it wrote
+        else:
+            await self._send("done", parsed)
 
     def _parsed(self) -> Any:
         value, state = parse_partial_json(self._text, target=self._target)
@@ -145,13 +154,15 @@ class StructuredOutput:
             return value[self._wrapper]  # pyright: ignore[reportUnknownVariableType]
         return _NOTHING
 
-    async def _send(self, state: OutputState, value: Any) -> None:
+    async def _send(self, state: OutputState, value: Any, *, text: str | None = None) -> None:
         if not self._opened:
             self._opened = True
             await self._in_step()
         data: dict[str, Any] = {"name": self._name, "state": state, "value": value}
         if self._wrapper is not None:
             data["wrapper"] = self._wrapper
+        if text is not None:
+            data["text"] = text
         await self._out.write_data(OUTPUT_PART, data, id=self._id)
 
     async def _in_step(self) -> None:

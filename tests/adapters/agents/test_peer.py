@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from agents import (
     Agent,
+    AgentOutputSchema,
     HandoffCallItem,
     HandoffOutputItem,
     ItemHelpers,
@@ -32,6 +33,7 @@ from agents import (
 )
 from agents.testing import ScriptedModel, assistant_message, function_call
 from pydantic import BaseModel
+from pydantic_core import to_jsonable_python
 
 from tests.support.agents_scenarios import Outcome, run_agent
 from tests.support.stream_rules import assert_valid_body
@@ -42,18 +44,39 @@ def _message_text(item: MessageOutputItem) -> str:
     return ItemHelpers.text_message_output(item) or refusal
 
 
+def _shown_message(item: MessageOutputItem) -> tuple[str, Any]:
+    """What the client shows for a message item: its text, or, from an agent with a
+    structured ``output_type``, the JSON it wrote as a ``data-output`` value."""
+    output_type = item.agent.output_type
+    if output_type is None or output_type is str:
+        return ("text", _message_text(item))
+    value = json.loads(ItemHelpers.text_message_output(item))
+    schema = AgentOutputSchema(output_type)
+    return ("data", value["response"] if schema._is_wrapped else value)  # pyright: ignore[reportPrivateUsage]
+
+
 def assert_matches_run(
     outcome: Outcome, *, failed: frozenset[str] = frozenset(), final_shown: bool = True
 ) -> None:
     """The client's message shows what the run produced; ``failed``: call ids whose
     SDK output is a failure text (shown as ``output-error``); ``final_shown``: a string
-    ``final_output`` is the last text or a tool's output."""
+    ``final_output`` is the last text or a tool's output. A structured ``final_output``
+    is the last ``data-output`` part's value, ``done``."""
     assert_valid_body(outcome.body)
     result = outcome.result
     parts = outcome.record.message["parts"]
     texts = [p["text"] for p in parts if p["type"] == "text"]
-    sdk_texts = [_message_text(i) for i in result.new_items if isinstance(i, MessageOutputItem)]
-    assert texts == sdk_texts
+    outputs = [p["data"] for p in parts if p["type"] == "data-output"]
+    shown = [
+        ("text", p["text"]) if p["type"] == "text" else ("data", p["data"]["value"])
+        for p in parts
+        if p["type"] in ("text", "data-output")
+    ]
+    items = [i for i in result.new_items if isinstance(i, MessageOutputItem)]
+    assert shown == [_shown_message(i) for i in items]
+    assert all(o["state"] == "done" for o in outputs)
+    if outputs and not isinstance(result.final_output, str):
+        assert outputs[-1]["value"] == to_jsonable_python(result.final_output, by_alias=True)
     tools = {
         p["toolCallId"]: p
         for p in parts

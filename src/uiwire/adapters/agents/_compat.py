@@ -29,6 +29,7 @@ __all__ = [
     "ModelInputData",
     "TResponseStreamEvent",
     "ensure_strict_json_schema",
+    "output_wrapper",
     "timeout_output",
     "watch_own_failures",
 ]
@@ -111,3 +112,22 @@ def watch_own_failures(tool: FunctionTool, note: Callable[[Any, Exception], None
         return own(context, error)  # pyright: ignore[reportUnknownVariableType]
 
     tool._failure_error_function = failure  # pyright: ignore[reportPrivateUsage]
+
+
+# --- the key a wrapped output type is written under: agents.agent_output (0.24.0) ---------
+# Relies on: ``AgentOutputSchema._is_wrapped`` (True for an output type that is not a
+# pydantic model or a dict: the model writes ``{"response": value}``) and the key,
+# ``agents.agent_output._WRAPPER_DICT_KEY``. The structured output part shows the value
+# unwrapped, and the history gives the model back the wrapped JSON it wrote.
+# First to break: tests/adapters/agents/test_structured_output.py::
+# test_a_list_output_type_streams_unwrapped_and_goes_back_wrapped
+
+
+def output_wrapper(schema: Any) -> str | None:
+    """The key ``schema`` (an ``AgentOutputSchemaBase``) has the model wrap its output
+    in, or None when the model writes the value itself."""
+    if not getattr(schema, "_is_wrapped", False):
+        return None
+    from agents.agent_output import _WRAPPER_DICT_KEY  # pyright: ignore[reportPrivateUsage]
+
+    return _WRAPPER_DICT_KEY
