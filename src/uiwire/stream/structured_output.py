@@ -39,8 +39,8 @@ import pydantic_core
 
 from uiwire._errors import ProtocolError
 from uiwire._ids import new_id
-from uiwire.protocol._partial_json import parse_partial_json
-from uiwire.protocol.targets import DEFAULT_TARGET, TARGETS, Target
+from uiwire.protocol._partial_json import PartialJsonScanner
+from uiwire.protocol.targets import DEFAULT_TARGET, TARGETS
 from uiwire.stream.message_writer import MessageWriter
 
 __all__ = ["OUTPUT_PART", "OutputState", "StructuredOutput"]
@@ -68,9 +68,8 @@ class StructuredOutput:
         "_name",
         "_opened",
         "_out",
+        "_scanner",
         "_sent",
-        "_target",
-        "_text",
         "_wrapper",
     )
 
@@ -89,8 +88,7 @@ class StructuredOutput:
         self._wrapper = wrapper
         self._id = new_id("output") if part_id is None else part_id
         target = getattr(out, "target", DEFAULT_TARGET)
-        self._target: Target = target if target in TARGETS else DEFAULT_TARGET
-        self._text = ""
+        self._scanner = PartialJsonScanner(target=target if target in TARGETS else DEFAULT_TARGET)
         self._sent: object = _NOTHING
         self._done = False
         self._opened = False
@@ -106,7 +104,7 @@ class StructuredOutput:
     @property
     def text(self) -> str:
         """The JSON text written so far."""
-        return self._text
+        return self._scanner.text
 
     @property
     def done(self) -> bool:
@@ -118,7 +116,7 @@ class StructuredOutput:
             raise RuntimeError(f"structured output {self._name!r} is already done")
         if not delta:
             return
-        self._text += delta
+        self._scanner.feed(delta)
         value = self._parsed()
         if value is _NOTHING and not self._opened:
             value = None  # the part takes its place in the message now, empty
@@ -140,12 +138,12 @@ class StructuredOutput:
             return
         parsed = self._parsed()
         if parsed is _NOTHING:
-            await self._send("done", None, text=self._text)  # not JSON: what it wrote
+            await self._send("done", None, text=self._scanner.text)  # not JSON: what it wrote
         else:
             await self._send("done", parsed)
 
     def _parsed(self) -> Any:
-        value, state = parse_partial_json(self._text, target=self._target)
+        value, state = self._scanner.parsed()
         if state in ("failed-parse", "undefined-input"):
             return _NOTHING
         if self._wrapper is None:
