@@ -224,6 +224,22 @@ def test_message_writer_writes_the_same_message_into_a_stream_and_a_builder() ->
     assert parts[2]["text"] == "It is sunny in Rome, 21°C."
 
 
+def test_structured_output_streams_the_object_then_the_validated_one() -> None:
+    result = run_example("structured_output.py")
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    final = {"city": "Paris", "highs_c": [21.5, 19], "summary": "Mild, then showers."}
+    for label in ("agents", "push-api"):
+        chunks = [line[label] for line in lines if label in line]
+        assert len({c["id"] for c in chunks}) == 1  # one part, replaced in place
+        assert [c["data"]["state"] for c in chunks][-1] == "done"
+        assert all(c["data"]["state"] == "streaming" for c in chunks[:-1])
+        assert chunks[-1]["data"] == {"name": "WeatherReport", "state": "done", "value": final}
+        (kept,) = next(line[f"{label}-message"] for line in lines if f"{label}-message" in line)
+        assert kept["data"] == chunks[-1]["data"]
+    by_hand = [line["push-api"]["data"]["value"] for line in lines if "push-api" in line]
+    assert by_hand[:2] == [{"city": "Par"}, {"city": "Paris", "highs_c": [21]}]
+
+
 def test_identity_app_keeps_anonymous_owners_and_reads_your_auth() -> None:
     env = {k: v for k, v in os.environ.items() if k != "UIWIRE_SECRET"}
     result = run_example("identity_app.py", env=env)

@@ -34,7 +34,12 @@ over the same bodies and must agree exactly. The families:
 * agents-peer: the Agents SDK's own streaming test scenarios rebuilt for the peer suite
   (``tests/support/agents_peer_*.py``), for AI SDK 6 and 7 streams;
 * invalid: hand-made bodies that break one client rule each, where Python and JS must
-  name the same first offending event.
+  name the same first offending event;
+* partial-json: structured outputs (``StructuredOutput``) streamed from the JSON texts of
+  the structured-output scenarios and a few hard ones; each case also lists every
+  prefix of its text with what uiwire's partial-JSON port makes of it per client
+  (``partialJson``), which the JS suite compares with that client's own
+  ``parsePartialJson``.
 """
 
 from __future__ import annotations
@@ -56,12 +61,14 @@ from tests.support.agents_peer_runs import PEERS as AGENTS_RUN_PEERS
 from tests.support.agents_peers import run_peer
 from tests.support.agents_scenarios import SCENARIOS as AGENTS_SCENARIOS
 from tests.support.agents_scenarios import (
+    WEATHER_REPORT_JSON,
     approval_round_trip,
     approved_mcp_call,
     client_tool_round_trip,
     hosted_mcp_round_trip,
     hosted_tools_run,
     nested_approval_rounds,
+    pieces,
 )
 from tests.support.agents_scenarios import run_scenario as run_agents_scenario
 from tests.support.context_scenarios import SCENARIOS as CONTEXT_SCENARIOS
@@ -70,12 +77,14 @@ from tests.support.dspy_scenarios import SCENARIOS as DSPY_SCENARIOS
 from tests.support.dspy_scenarios import run_scenario
 from tests.support.intent_driver import PAYLOADS, IntentDriver, drive
 from tests.support.stream_rules import check_lifecycle
+from uiwire.protocol._partial_json import parse_partial_json
 from uiwire.protocol.encode import DONE_FRAME, encode_chunks
 from uiwire.protocol.machine import Chunk, StreamMachine
 from uiwire.protocol.replay import message_chunks
 from uiwire.protocol.targets import TARGETS, Target
 from uiwire.protocol.ui_message import as_ui_message
 from uiwire.protocol.validate import check_stream
+from uiwire.stream import MessageBuilder, StructuredOutput
 
 # Which client majors must accept a stream written for each target. A v6 stream is also
 # checked on ai7: users upgrade their frontend before their backend.
@@ -715,6 +724,48 @@ def agents_peer_cases() -> Iterator[dict[str, Any]]:
             yield valid_body_case(f"agents-peer/{name}", target, body, outcome.continued)
 
 
+PARTIAL_JSON_TEXTS: dict[str, str] = {
+    "weather-report": WEATHER_REPORT_JSON,
+    "wrapped-list": '{"response": ["umbrella", "boots", "coat"]}',
+    "packing": '{"items": ["umbrella", "boots"], "rain_expected": true}',
+    "nested-arrays": "[[1, 2], [3, [4.5e-1, -0.5]], [], [[]]]",
+    "escapes": '{"s": "a\\"b\\\\c\\u00e9\\ud83d\\ude00 \U0001f600", "n": null, "f": false}',
+    "literals": "[true, false, null, 12, -3.5E+2]",
+}
+"""Texts whose every prefix the JS suite parses with each client's ``parsePartialJson``."""
+
+PARTIAL_JSON_SDKS: tuple[tuple[str, Target], ...] = (("ai5", "v5"), ("ai6", "v6"), ("ai7", "v7"))
+
+
+async def _streamed_output(label: str, text: str) -> list[Chunk]:
+    """The chunks of ``text`` streamed as one structured output, in ``pieces``."""
+    chunks: list[Chunk] = []
+    builder = MessageBuilder(on_chunk=chunks.append)
+    output = StructuredOutput(builder, label, part_id=f"output_{label}")
+    for piece in pieces(text):
+        await output.write(piece)
+    await output.finish()
+    await builder.finish()
+    return chunks
+
+
+def partial_json_cases() -> Iterator[dict[str, Any]]:
+    """A structured output streamed from each text; its ``partialJson``: every prefix with
+    uiwire's parse of it per client (``undefined`` as null), for the JS suite."""
+    for label, text in PARTIAL_JSON_TEXTS.items():
+        chunks = asyncio.run(_streamed_output(label, text))
+        case = valid_case(f"partial-json/{label}", "v6", chunks)
+        case["partialJson"] = {
+            sdk: [
+                {"text": text[:end], "value": value, "state": state}
+                for end in range(len(text) + 1)
+                for value, state in [parse_partial_json(text[:end], target=target)]
+            ]
+            for sdk, target in PARTIAL_JSON_SDKS
+        }
+        yield case
+
+
 def build(random_count: int) -> list[dict[str, Any]]:
     return [
         *scenario_cases(),
@@ -726,6 +777,7 @@ def build(random_count: int) -> list[dict[str, Any]]:
         *dspy_cases(),
         *agents_cases(),
         *agents_peer_cases(),
+        *partial_json_cases(),
     ]
 
 

@@ -236,6 +236,27 @@ for (const item of cases) {
   }
 }
 
+// Structured outputs (data-output parts) carry uiwire's parse of the JSON so far: it
+// must be what each client's own parsePartialJson makes of the same text.
+for (const item of cases) {
+  if (item.partialJson == null) continue;
+  for (const [sdkName, entries] of Object.entries(item.partialJson)) {
+    test(`${item.name} parsePartialJson [${sdkName}]`, async () => {
+      const sdk = SDKS[sdkName];
+      assert.ok(sdk != null, `unknown sdk ${sdkName}`);
+      for (const entry of entries) {
+        const got = await sdk.parsePartialJson(entry.text);
+        // as JSON on the wire: -0 travels as 0 (and Python has no integer -0)
+        assert.deepStrictEqual(
+          { value: got.value === undefined ? null : wire(got.value), state: got.state },
+          { value: wire(entry.value), state: entry.state },
+          `parsePartialJson(${JSON.stringify(entry.text)})`,
+        );
+      }
+    });
+  }
+}
+
 after(() => {
   const perSdk = Object.entries(stats.perSdk)
     .map(([sdk, n]) => `${sdk}=${n}`)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from uiwire.protocol._partial_json import parse_partial_json
+from uiwire.protocol._partial_json import PartialJsonScanner, fix_json, parse_partial_json
 from uiwire.protocol.targets import Target
 
 # (text, state, value) from ai@6.0.326's parsePartialJson
@@ -320,3 +320,28 @@ def test_undefined_input() -> None:
 
 def test_json_null_is_a_successful_parse() -> None:
     assert parse_partial_json("null") == (None, "successful-parse")
+
+
+@pytest.mark.parametrize("target", ["v5", "v6", "v7"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"city": "Berlin", "days": [1, -2.5e1, true, null, fal',
+        "[[1, 2], [3, [4.5e-1, -0.5]], [], [[]]]",
+        '{"s": "a\\"b\\\\c\\u00e9\\ud83d\\ude00 \U0001f600", "n": nul',
+        '{"response": ["umbrella", "boots"]}, "next": 1',
+    ],
+)
+def test_the_scanner_fed_in_pieces_repairs_as_fix_json_does(target: Target, text: str) -> None:
+    """Fed any way (every cut into two pieces, and one character at a time), the
+    incremental scan repairs each prefix exactly as the one-shot ``fix_json``."""
+    for cut in range(len(text) + 1):
+        scanner = PartialJsonScanner(target=target)
+        scanner.feed(text[:cut])
+        assert scanner.repaired() == fix_json(text[:cut], target=target)
+        scanner.feed(text[cut:])
+        assert scanner.repaired() == fix_json(text, target=target)
+    scanner = PartialJsonScanner(target=target)
+    for end, char in enumerate(text, 1):
+        scanner.feed(char)
+        assert scanner.parsed() == parse_partial_json(text[:end], target=target)

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from agents import (
     Agent,
+    AgentOutputSchema,
     AgentsException,
     HandoffCallItem,
     HandoffOutputItem,
@@ -29,6 +30,7 @@ from agents import (
     ToolCallItem,
     ToolCallOutputItem,
 )
+from pydantic_core import to_jsonable_python
 
 from tests.support.agents_scenarios import Outcome, answer_approvals, run_agent
 from tests.support.context_scenarios import consume
@@ -132,6 +134,21 @@ def _message_text(item: MessageOutputItem) -> str:
     return ItemHelpers.text_message_output(item) or refusal
 
 
+def _shown_message(item: MessageOutputItem) -> tuple[str, Any]:
+    """What the client shows for a message item: its text, or, from an agent with a
+    structured ``output_type``, the JSON it wrote as a ``data-output`` value (null when
+    it wrote no JSON)."""
+    output_type = item.agent.output_type
+    if output_type is None or output_type is str:
+        return ("text", _message_text(item))
+    try:
+        value = json.loads(ItemHelpers.text_message_output(item))
+    except json.JSONDecodeError:  # not JSON: the part's value is null (its text kept)
+        return ("data", None)
+    schema = AgentOutputSchema(output_type)
+    return ("data", value["response"] if schema._is_wrapped else value)  # pyright: ignore[reportPrivateUsage]
+
+
 def _reasoning_texts(item: ReasoningItem) -> list[str]:
     raw = item.raw_item
     summaries = [s.text for s in raw.summary]
@@ -170,7 +187,13 @@ def assert_matches_run(outcome: PeerOutcome, peer: Peer) -> None:
     parts: list[dict[str, Any]] = record.message["parts"]
     items = run.new_items
     texts = [p["text"] for p in parts if p["type"] == "text"]
-    sdk_texts = [_message_text(i) for i in items if isinstance(i, MessageOutputItem)]
+    outputs = [p["data"] for p in parts if p["type"] == "data-output"]
+    messages = [
+        ("text", p["text"]) if p["type"] == "text" else ("data", p["data"]["value"])
+        for p in parts
+        if p["type"] in ("text", "data-output")
+    ]
+    sdk_messages = [_shown_message(i) for i in items if isinstance(i, MessageOutputItem)]
     reasoning = [p["text"] for p in parts if p["type"] == "reasoning"]
     sdk_reasoning = [t for i in items if isinstance(i, ReasoningItem) for t in _reasoning_texts(i)]
     tools = tool_parts(parts)
@@ -202,12 +225,13 @@ def assert_matches_run(outcome: PeerOutcome, peer: Peer) -> None:
     for call_id, state in peer.shown_only.items():
         assert tools[call_id]["state"] == state, tools[call_id]
     if peer.raises is None:
-        assert (texts, reasoning) == (sdk_texts, sdk_reasoning)
+        assert (messages, reasoning) == (sdk_messages, sdk_reasoning)
+        assert all(o["state"] == "done" for o in outputs)
         assert [i for i in tools if i not in peer.shown_only] == calls  # in order
         for part in tools.values():
             assert part["state"] not in ("input-streaming", "input-available"), part
     else:  # the SDK's items first; the failing turn's streamed output may follow
-        assert texts[: len(sdk_texts)] == sdk_texts
+        assert messages[: len(sdk_messages)] == sdk_messages
         assert reasoning[: len(sdk_reasoning)] == sdk_reasoning
         assert list(tools)[: len(calls)] == calls
     usage = run.context_wrapper.usage
@@ -222,6 +246,8 @@ def assert_matches_run(outcome: PeerOutcome, peer: Peer) -> None:
     if isinstance(final, str):
         shown = [*texts[-1:], *(p.get("output") for p in tools.values())]
         assert final in shown
+    elif final is not None and outputs and peer.raises is None:
+        assert outputs[-1]["value"] == to_jsonable_python(final, by_alias=True)
 
 
 KNOWN_GAPS: dict[str, str] = {

@@ -37,12 +37,17 @@ from mcp.types import Tool as MCPTool
 from openai.types.responses import (
     Response,
     ResponseCompletedEvent,
+    ResponseContentPartAddedEvent,
+    ResponseContentPartDoneEvent,
     ResponseCreatedEvent,
     ResponseFunctionToolCall,
+    ResponseOutputItemAddedEvent,
     ResponseOutputItemDoneEvent,
     ResponseOutputMessage,
     ResponseOutputRefusal,
+    ResponseOutputText,
     ResponseReasoningItem,
+    ResponseTextDeltaEvent,
 )
 from openai.types.responses.response_output_item import McpApprovalRequest, McpCall
 from openai.types.responses.response_reasoning_item import Summary
@@ -398,6 +403,19 @@ def s_recovered_refusal() -> Agent[Any]:
     )
 
 
+def _response(output: Sequence[Any]) -> Response:
+    return Response(
+        id="resp_scripted",
+        created_at=0,
+        model="scripted",
+        object="response",
+        output=list(output),
+        tool_choice="auto",
+        tools=[],
+        parallel_tool_calls=False,
+    )
+
+
 def model_events(
     streamed: Sequence[Any], final: Sequence[Any], *, created: bool = True
 ) -> ModelStep:
@@ -405,16 +423,7 @@ def model_events(
     then ``response.completed`` holding ``final`` (tests/
     test_streamed_terminal_output_backfill.py's ``_stream_step``); ``created=False`` is a
     hand-written model that sends no ``response.created``."""
-    response = Response(
-        id="resp_scripted",
-        created_at=0,
-        model="scripted",
-        object="response",
-        output=list(final),
-        tool_choice="auto",
-        tools=[],
-        parallel_tool_calls=False,
-    )
+    response = _response(final)
     events: list[Any] = []
     if created:
         events.append(
@@ -670,6 +679,125 @@ async def _pass(ctx: RunContextWrapper[Any], agent: Agent[Any], output: Any) -> 
     return GuardrailFunctionOutput(output_info=None, tripwire_triggered=False)
 
 
+# --- structured output (issue 22 item 3) ------------------------------------------------
+
+
+class DayForecast(BaseModel):
+    day: str
+    high_c: float
+
+
+class WeatherReport(BaseModel):
+    city: str
+    days: list[DayForecast]
+    summary: str
+
+
+WEATHER_REPORT_JSON = (
+    '{"city": "Paris", "days": [{"day": "Mon", "high_c": 21.5}, '
+    '{"day": "Tue", "high_c": 19}], "summary": "Mild, then \u00e9clairs."}'
+)
+"""What the scripted model writes for ``WeatherReport``, streamed in ``PIECES`` pieces."""
+
+PIECES = 9
+
+
+def pieces(text: str, count: int = PIECES) -> list[str]:
+    """``text`` cut into ``count`` pieces, as a provider's deltas."""
+    size = -(-len(text) // count)
+    return [text[i : i + size] for i in range(0, len(text), size)]
+
+
+def streamed_message(text: str, *, item_id: str = "msg_streamed") -> ModelStep:
+    """A model call that streams one assistant message in ``pieces``: every Responses
+    event a provider sends (created, item and content part added, text deltas, content
+    part and item done, completed)."""
+    message = assistant_message(text, item_id=item_id)
+    in_progress = ResponseOutputMessage(
+        id=item_id, type="message", role="assistant", status="in_progress", content=[]
+    )
+    empty = ResponseOutputText(type="output_text", text="", annotations=[])
+    whole = ResponseOutputText(type="output_text", text=text, annotations=[])
+    response = _response([message])
+    events: list[Any] = [
+        ResponseCreatedEvent(type="response.created", response=response, sequence_number=0),
+        ResponseOutputItemAddedEvent(
+            type="response.output_item.added", item=in_progress, output_index=0, sequence_number=1
+        ),
+        ResponseContentPartAddedEvent(
+            type="response.content_part.added",
+            item_id=item_id,
+            output_index=0,
+            content_index=0,
+            part=empty,
+            sequence_number=2,
+        ),
+    ]
+    for piece in pieces(text):
+        events.append(
+            ResponseTextDeltaEvent(
+                type="response.output_text.delta",
+                item_id=item_id,
+                output_index=0,
+                content_index=0,
+                delta=piece,
+                logprobs=[],
+                sequence_number=len(events),
+            )
+        )
+    events += [
+        ResponseContentPartDoneEvent(
+            type="response.content_part.done",
+            item_id=item_id,
+            output_index=0,
+            content_index=0,
+            part=whole,
+            sequence_number=len(events),
+        ),
+        ResponseOutputItemDoneEvent(
+            type="response.output_item.done",
+            item=message,
+            output_index=0,
+            sequence_number=len(events) + 1,
+        ),
+        ResponseCompletedEvent(
+            type="response.completed", response=response, sequence_number=len(events) + 2
+        ),
+    ]
+    return ModelStep.stream(events)
+
+
+def s_structured_output() -> Agent[Any]:
+    """An agent with a pydantic ``output_type`` whose answer streams in pieces."""
+    return Agent(
+        name="Forecaster",
+        output_type=WeatherReport,
+        model=ScriptedModel([streamed_message(WEATHER_REPORT_JSON)]),
+    )
+
+
+def s_structured_list_after_handoff() -> Agent[Any]:
+    """A plain-text triage agent says a word and hands off to one whose ``output_type``
+    is ``list[str]`` (the SDK wraps it: the model writes ``{"response": [...]}``)."""
+    lister = Agent(
+        name="Lister",
+        output_type=list[str],
+        model=ScriptedModel([streamed_message('{"response": ["umbrella", "boots", "coat"]}')]),
+    )
+    return Agent(
+        name="Triage",
+        handoffs=[lister],
+        model=ScriptedModel(
+            [
+                [
+                    assistant_message("Let me hand you to the packing list."),
+                    function_call("transfer_to_lister", {}, call_id="call_hl"),
+                ]
+            ]
+        ),
+    )
+
+
 @dataclass(frozen=True)
 class Scenario:
     build: Callable[[], Agent[Any]]
@@ -711,6 +839,8 @@ SCENARIOS: dict[str, Scenario] = {
     "handoff-object": Scenario(s_handoff_object, {}),
     "guardrail-after-tool": Scenario(s_guardrail_after_tool, {}),
     "stop-on-first-tool": Scenario(s_stop_on_first_tool, {}),
+    "structured-output": Scenario(s_structured_output, {}),
+    "structured-list-after-handoff": Scenario(s_structured_list_after_handoff, {}),
 }
 
 

@@ -17,6 +17,7 @@ from typing import Any
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 import dspy
+import pydantic
 from dspy.experimental import Citations
 
 from tests.support.context_scenarios import consume
@@ -195,6 +196,25 @@ XML = {"adapter": dspy.XMLAdapter()}
 XML_ANSWER = (
     "<answer>\nR&amp;D costs &lt; 5% of revenue, &quot;small&quot; &#x26; steady.\n</answer>"
 )
+
+
+class Packing(pydantic.BaseModel):
+    """A structured answer (issue 22 item 3)."""
+
+    items: list[str]
+    rain_expected: bool
+
+
+class PackingSig(dspy.Signature):
+    """Plan what to pack."""
+
+    question: str = dspy.InputField()
+    answer: str = dspy.OutputField()
+    packing: Packing = dspy.OutputField()
+    confidence: float = dspy.OutputField()
+
+
+PACKING = {"items": ["umbrella", "boots"], "rain_expected": True}
 
 
 @dataclass(frozen=True)
@@ -393,6 +413,38 @@ SCENARIOS: dict[str, Scenario] = {
             ),
         ],
         {"question": "Weather in Paris?"},
+    ),
+    "structured-list": Scenario(
+        lambda: dspy.Predict("question -> answer: list[str]"),
+        [Reply(chat(answer=["umbrella", "rain boots", "a warm coat"]), piece=4)],
+        {"question": "What should I pack for Paris?"},
+    ),
+    "structured-fields": Scenario(
+        lambda: dspy.ChainOfThought(PackingSig),
+        [
+            Reply(
+                chat(
+                    reasoning="Rain is forecast.",
+                    answer="Pack for rain.",
+                    packing=PACKING,
+                    confidence=0.9,
+                ),
+                piece=6,
+            )
+        ],
+        {"question": "What should I pack for Paris?"},
+    ),
+    "structured-json-adapter": Scenario(
+        lambda: dspy.Predict(PackingSig),
+        [
+            Reply(
+                '{"answer": "Pack for rain.", "packing": {"items": ["umbrella", "boots"], '
+                '"rain_expected": true}, "confidence": 0.9}',
+                piece=7,
+            )
+        ],
+        {"question": "What should I pack for Paris?"},
+        settings={"adapter": dspy.JSONAdapter()},
     ),
     "parallel": Scenario(
         FanOut,

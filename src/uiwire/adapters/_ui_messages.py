@@ -11,14 +11,29 @@ here.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from pydantic import BaseModel
 
-from uiwire.protocol.ui_message import TextUIPart, UIMessage, UIMessagePart, as_ui_message
+from uiwire.protocol.ui_message import (
+    DataUIPart,
+    TextUIPart,
+    UIMessage,
+    UIMessagePart,
+    as_ui_message,
+)
+from uiwire.stream.structured_output import OUTPUT_PART
 
-__all__ = ["SEPARATOR", "is_data_url", "joined_text", "read_messages"]
+__all__ = [
+    "SEPARATOR",
+    "is_data_url",
+    "joined_text",
+    "output_data",
+    "output_json",
+    "read_messages",
+]
 
 SEPARATOR: Final = "\n\n"
 """Joins text parts merged into one input: each part is its own block in the UI (its
@@ -41,3 +56,26 @@ def joined_text(parts: Sequence[UIMessagePart]) -> str:
 def is_data_url(url: str) -> bool:
     """Whether ``url`` holds its data (``data:``, any case) rather than pointing at it."""
     return url[:5].lower() == "data:"
+
+
+def output_data(part: UIMessagePart) -> Mapping[str, Any] | None:
+    """The ``data`` of a structured output part (``data-output``, ``StructuredOutput``)
+    that has a name and a value, else None."""
+    if not isinstance(part, DataUIPart) or part.data_name != OUTPUT_PART:
+        return None
+    data = part.data
+    if not isinstance(data, dict) or not isinstance(data.get("name"), str) or "value" not in data:
+        return None
+    return cast("Mapping[str, Any]", data)
+
+
+def output_json(data: Mapping[str, Any]) -> str:
+    """What the model wrote for a structured output: its value as compact JSON, inside
+    its wrapper when it has one; the text itself when it was not JSON."""
+    if isinstance(data.get("text"), str):
+        return data["text"]
+    value = data.get("value")
+    wrapper = data.get("wrapper")
+    if isinstance(wrapper, str):
+        value = {wrapper: value}
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))

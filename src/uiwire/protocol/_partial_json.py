@@ -16,12 +16,14 @@ three release lines differ in two details:
 
 The scan runs over UTF-16 code units, like the JavaScript original: a character outside
 the Basic Multilingual Plane counts as two units, which changes the cut in a few states.
-Both parse attempts use the client's secure JSON parse (``secureJsonParse``), so a
+``PartialJsonScanner`` keeps the scan between pieces, so text that streams in is scanned
+once, not once per piece. Both parse attempts use the client's secure JSON parse (``secureJsonParse``), so a
 ``__proto__`` key makes the parse fail.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Final, Literal
 
 from uiwire.protocol.sse import secure_json_loads
@@ -29,7 +31,13 @@ from uiwire.protocol.sse import secure_json_loads
 if TYPE_CHECKING:
     from uiwire.protocol.targets import Target
 
-__all__ = ["PartialJsonState", "fix_json", "parse_partial_json", "utf16_units"]
+__all__ = [
+    "PartialJsonScanner",
+    "PartialJsonState",
+    "fix_json",
+    "parse_partial_json",
+    "utf16_units",
+]
 
 PartialJsonState = Literal["undefined-input", "successful-parse", "repaired-parse", "failed-parse"]
 
@@ -61,67 +69,115 @@ def _join_utf16(units: list[str]) -> str:
     return text
 
 
-def fix_json(text: str, *, target: Target = "v6") -> str:
-    """Close an incomplete JSON text the way the client's ``fixJson`` does."""
-    units = utf16_units(text)
-    stack: list[str] = ["ROOT"]
-    last_valid = -1
-    literal_start = 0
-    unicode_digits = 0
-    knows_unicode_escapes = target != "v5"
+class PartialJsonScanner:
+    """``fixJson``'s scan, kept between pieces: ``feed`` the text as it arrives (each
+    character is scanned once), ``repaired()`` is ``fix_json`` of all of it so far."""
 
-    def value_start(char: str, i: int, swap_state: str) -> None:
-        nonlocal last_valid, literal_start
+    __slots__ = (
+        "_knows_unicode_escapes",
+        "_last_valid",
+        "_literal_start",
+        "_stack",
+        "_target",
+        "_text",
+        "_unicode_digits",
+        "_units",
+    )
+
+    def __init__(self, *, target: Target = "v6") -> None:
+        self._target: Target = target
+        self._knows_unicode_escapes = target != "v5"
+        self._text = ""
+        self._units: list[str] = []
+        self._stack: list[str] = ["ROOT"]
+        self._last_valid = -1
+        self._literal_start = 0
+        self._unicode_digits = 0
+
+    @property
+    def text(self) -> str:
+        return self._text
+
+    def feed(self, text: str) -> None:
+        self._text += text
+        start = len(self._units)
+        self._units.extend(utf16_units(text))
+        for i in range(start, len(self._units)):
+            self._step(self._units[i], i)
+
+    def parsed(self) -> tuple[object | None, PartialJsonState]:
+        """``parse_partial_json`` of the text so far."""
+        return _parse(self._text, self.repaired)
+
+    def repaired(self) -> str:
+        units = self._units
+        result = units[: self._last_valid + 1]
+        for state in reversed(self._stack):
+            if state == "INSIDE_STRING":
+                result.append('"')
+            elif state.startswith("INSIDE_OBJECT_"):
+                result.append("}")
+            elif state.startswith("INSIDE_ARRAY_"):
+                result.append("]")
+            elif state == "INSIDE_LITERAL":
+                partial = "".join(units[self._literal_start :])
+                for literal in ("true", "false", "null"):
+                    if literal.startswith(partial):
+                        result.append(literal[len(partial) :])
+                        break
+        return _join_utf16(result)
+
+    def _value_start(self, char: str, i: int, swap_state: str) -> None:
+        stack = self._stack
         if char == '"':
-            last_valid = i
+            self._last_valid = i
             stack[-1] = swap_state
             stack.append("INSIDE_STRING")
         elif char in "ftn":
-            last_valid = i
-            literal_start = i
+            self._last_valid = i
+            self._literal_start = i
             stack[-1] = swap_state
             stack.append("INSIDE_LITERAL")
         elif char == "-":
             stack[-1] = swap_state
             stack.append("INSIDE_NUMBER")
         elif char in _DIGITS:
-            last_valid = i
+            self._last_valid = i
             stack[-1] = swap_state
             stack.append("INSIDE_NUMBER")
         elif char == "{":
-            last_valid = i
+            self._last_valid = i
             stack[-1] = swap_state
             stack.append("INSIDE_OBJECT_START")
         elif char == "[":
-            last_valid = i
+            self._last_valid = i
             stack[-1] = swap_state
             stack.append("INSIDE_ARRAY_START")
 
-    def after_object_value(char: str, i: int) -> None:
-        nonlocal last_valid
+    def _after_object_value(self, char: str, i: int) -> None:
         if char == ",":
-            stack[-1] = "INSIDE_OBJECT_AFTER_COMMA"
+            self._stack[-1] = "INSIDE_OBJECT_AFTER_COMMA"
         elif char == "}":
-            last_valid = i
-            stack.pop()
+            self._last_valid = i
+            self._stack.pop()
 
-    def after_array_value(char: str, i: int) -> None:
-        nonlocal last_valid
+    def _after_array_value(self, char: str, i: int) -> None:
         if char == ",":
-            stack[-1] = "INSIDE_ARRAY_AFTER_COMMA"
+            self._stack[-1] = "INSIDE_ARRAY_AFTER_COMMA"
         elif char == "]":
-            last_valid = i
-            stack.pop()
+            self._last_valid = i
+            self._stack.pop()
 
-    for i, char in enumerate(units):
+    def _step(self, char: str, i: int) -> None:
+        stack = self._stack
         state = stack[-1]
         if state == "ROOT":
-            value_start(char, i, "FINISH")
+            self._value_start(char, i, "FINISH")
         elif state == "INSIDE_OBJECT_START":
             if char == '"':
                 stack[-1] = "INSIDE_OBJECT_KEY"
             elif char == "}":
-                last_valid = i
+                self._last_valid = i
                 stack.pop()
         elif state == "INSIDE_OBJECT_AFTER_COMMA":
             if char == '"':
@@ -133,71 +189,71 @@ def fix_json(text: str, *, target: Target = "v6") -> str:
             if char == ":":
                 stack[-1] = "INSIDE_OBJECT_BEFORE_VALUE"
         elif state == "INSIDE_OBJECT_BEFORE_VALUE":
-            value_start(char, i, "INSIDE_OBJECT_AFTER_VALUE")
+            self._value_start(char, i, "INSIDE_OBJECT_AFTER_VALUE")
         elif state == "INSIDE_OBJECT_AFTER_VALUE":
-            after_object_value(char, i)
+            self._after_object_value(char, i)
         elif state == "INSIDE_STRING":
             if char == '"':
                 stack.pop()
-                last_valid = i
+                self._last_valid = i
             elif char == "\\":
                 stack.append("INSIDE_STRING_ESCAPE")
             else:
-                last_valid = i
+                self._last_valid = i
         elif state == "INSIDE_ARRAY_START":
             if char == "]":
-                last_valid = i
+                self._last_valid = i
                 stack.pop()
             else:
-                if target != "v7":
-                    last_valid = i
-                value_start(char, i, "INSIDE_ARRAY_AFTER_VALUE")
+                if self._target != "v7":
+                    self._last_valid = i
+                self._value_start(char, i, "INSIDE_ARRAY_AFTER_VALUE")
         elif state == "INSIDE_ARRAY_AFTER_VALUE":
             if char == ",":
                 stack[-1] = "INSIDE_ARRAY_AFTER_COMMA"
             elif char == "]":
-                last_valid = i
+                self._last_valid = i
                 stack.pop()
             else:
-                last_valid = i
+                self._last_valid = i
         elif state == "INSIDE_ARRAY_AFTER_COMMA":
-            value_start(char, i, "INSIDE_ARRAY_AFTER_VALUE")
+            self._value_start(char, i, "INSIDE_ARRAY_AFTER_VALUE")
         elif state == "INSIDE_STRING_ESCAPE":
             stack.pop()
-            if knows_unicode_escapes and char == "u":
-                unicode_digits = 0
+            if self._knows_unicode_escapes and char == "u":
+                self._unicode_digits = 0
                 stack.append("INSIDE_STRING_UNICODE_ESCAPE")
             else:
-                last_valid = i
+                self._last_valid = i
         elif state == "INSIDE_STRING_UNICODE_ESCAPE":
             if char in _HEX:
-                unicode_digits += 1
-                if unicode_digits == 4:
+                self._unicode_digits += 1
+                if self._unicode_digits == 4:
                     stack.pop()
-                    last_valid = i
+                    self._last_valid = i
         elif state == "INSIDE_NUMBER":
             if char in _DIGITS:
-                last_valid = i
+                self._last_valid = i
             elif char in "eE-.":
                 pass
             elif char == ",":
                 stack.pop()
                 if stack[-1] == "INSIDE_ARRAY_AFTER_VALUE":
-                    after_array_value(char, i)
+                    self._after_array_value(char, i)
                 if stack[-1] == "INSIDE_OBJECT_AFTER_VALUE":
-                    after_object_value(char, i)
+                    self._after_object_value(char, i)
             elif char == "}":
                 stack.pop()
                 if stack[-1] == "INSIDE_OBJECT_AFTER_VALUE":
-                    after_object_value(char, i)
+                    self._after_object_value(char, i)
             elif char == "]":
                 stack.pop()
                 if stack[-1] == "INSIDE_ARRAY_AFTER_VALUE":
-                    after_array_value(char, i)
+                    self._after_array_value(char, i)
             else:
                 stack.pop()
         elif state == "INSIDE_LITERAL":
-            partial = "".join(units[literal_start : i + 1])
+            partial = "".join(self._units[self._literal_start : i + 1])
             if not (
                 "false".startswith(partial)
                 or "true".startswith(partial)
@@ -205,27 +261,18 @@ def fix_json(text: str, *, target: Target = "v6") -> str:
             ):
                 stack.pop()
                 if stack[-1] == "INSIDE_OBJECT_AFTER_VALUE":
-                    after_object_value(char, i)
+                    self._after_object_value(char, i)
                 elif stack[-1] == "INSIDE_ARRAY_AFTER_VALUE":
-                    after_array_value(char, i)
+                    self._after_array_value(char, i)
             else:
-                last_valid = i
+                self._last_valid = i
 
-    result = units[: last_valid + 1]
-    for state in reversed(stack):
-        if state == "INSIDE_STRING":
-            result.append('"')
-        elif state.startswith("INSIDE_OBJECT_"):
-            result.append("}")
-        elif state.startswith("INSIDE_ARRAY_"):
-            result.append("]")
-        elif state == "INSIDE_LITERAL":
-            partial = "".join(units[literal_start:])
-            for literal in ("true", "false", "null"):
-                if literal.startswith(partial):
-                    result.append(literal[len(partial) :])
-                    break
-    return _join_utf16(result)
+
+def fix_json(text: str, *, target: Target = "v6") -> str:
+    """Close an incomplete JSON text the way the client's ``fixJson`` does."""
+    scanner = PartialJsonScanner(target=target)
+    scanner.feed(text)
+    return scanner.repaired()
 
 
 def parse_partial_json(
@@ -240,11 +287,15 @@ def parse_partial_json(
     """
     if text is None:
         return None, "undefined-input"
+    return _parse(text, lambda: fix_json(text, target=target))
+
+
+def _parse(text: str, repaired: Callable[[], str]) -> tuple[object | None, PartialJsonState]:
     try:
         return secure_json_loads(text), "successful-parse"
     except ValueError:
         pass
     try:
-        return secure_json_loads(fix_json(text, target=target)), "repaired-parse"
+        return secure_json_loads(repaired()), "repaired-parse"
     except ValueError:
         return None, "failed-parse"

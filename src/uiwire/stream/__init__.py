@@ -21,12 +21,14 @@ from uiwire.stream.message_builder import MessageBuilder
 from uiwire.stream.message_writer import MessageWriter
 from uiwire.stream.record import StreamRecord, StreamStatus, ToolCallRecord, Usage
 from uiwire.stream.state import SharedState
+from uiwire.stream.structured_output import OUTPUT_PART, OutputState, StructuredOutput
 from uiwire.stream.turn import ChatAgent, ChatFunction, ChatTurn, ChatWork
 from uiwire.stream.writer import DEFAULT_ERROR_TEXT, SyncWriter
 
 __all__ = [
     "DEFAULT_ERROR_TEXT",
     "DEFAULT_MAX_BUFFERED_BYTES",
+    "OUTPUT_PART",
     "ChatAgent",
     "ChatFunction",
     "ChatTurn",
@@ -37,12 +39,14 @@ __all__ = [
     "OnClose",
     "OnDisconnect",
     "OnError",
+    "OutputState",
     "SharedState",
     "StreamClosed",
     "StreamContext",
     "StreamRecord",
     "StreamStateError",
     "StreamStatus",
+    "StructuredOutput",
     "SyncWriter",
     "ToolCallRecord",
     "Usage",

@@ -37,6 +37,8 @@ RELIED_ON: list[tuple[str, str, str]] = [
     ("agents.agent", "Agent.get_all_tools", "see_run_tools"),
     ("agents.handoffs", "Handoff._agent_ref", "point_handoff_at"),
     ("agents.handoffs", "Handoff._agent_ref", "handoff_target"),
+    ("agents.agent_output", "AgentOutputSchema._is_wrapped", "output_wrapper"),
+    ("agents.agent_output", "_WRAPPER_DICT_KEY", "output_wrapper"),
 ]
 
 
@@ -123,3 +125,18 @@ def test_timeout_output_is_the_sdks_text_only_when_the_sdk_sends_it() -> None:
         return "mine"
 
     assert timeout_output(agent(timeout=2.5, timeout_error_function=formatter), "slow") is None
+
+
+def test_output_wrapper_names_the_key_of_a_wrapped_output_type() -> None:
+    from agents import AgentOutputSchema
+    from pydantic import BaseModel
+
+    from uiwire.adapters.agents._compat import output_wrapper
+
+    class Report(BaseModel):
+        city: str
+
+    wrapped = AgentOutputSchema(list[str])
+    assert output_wrapper(wrapped) == "response"
+    assert wrapped.validate_json('{"response": ["a"]}') == ["a"]
+    assert output_wrapper(AgentOutputSchema(Report)) is None

@@ -30,7 +30,7 @@ from tests.support.agents_scenarios import (
     target_of,
 )
 from tests.support.stream_rules import assert_valid_body
-from uiwire.adapters.agents import AgentsAdapter
+from uiwire.adapters.agents import AgentsAdapter, to_agent_input
 from uiwire.adapters.agents._translate import SUPERSEDED_CALL_TEXT
 
 
@@ -72,8 +72,19 @@ async def test_an_invalid_final_outputs_fallback_follows_the_rejected_text() -> 
     outcome = await run_scenario("recovered-invalid-output")
     assert_valid_body(outcome.body)
     assert outcome.result.final_output.summary == "safe fallback"
-    assert texts(outcome) == sdk_texts(outcome)
-    assert texts(outcome) == ["not valid json", '{"summary":"safe fallback"}']
+    # a structured output_type: both messages are data-output parts (the rejected one
+    # keeps its text), and the history gives the model what it wrote
+    outputs = [p["data"] for p in outcome.record.message["parts"] if p["type"] == "data-output"]
+    assert outputs == [
+        {"name": "FinalSummary", "state": "done", "value": None, "text": "not valid json"},
+        {"name": "FinalSummary", "state": "done", "value": {"summary": "safe fallback"}},
+    ]
+    assert texts(outcome) == []
+    assert sdk_texts(outcome) == ["not valid json", '{"summary":"safe fallback"}']
+    history = to_agent_input([outcome.record.message])  # one step: one assistant message
+    assert history == [
+        {"role": "assistant", "content": 'not valid json\n\n{"summary":"safe fallback"}'}
+    ]
 
 
 async def test_a_refusal_handlers_answer_follows_the_refusal() -> None:

@@ -20,13 +20,13 @@ Left out of that module, and why:
   listener's buffer;
 * ``test_streaming_allows_custom_chunk_types``: its program has no predictor, which the
   adapter refuses (nothing could stream);
-* the seven pydantic cases (``*_pydantic_*``, ``*_generic_type_*``, ``*_mixed_fields_*``,
-  ``*_bracket_balance_*``, ``*_multiple_fields_*``): structured outputs, which are to
-  stream as typed data parts (issue 22 item 3), not as text;
 * ``test_concurrent_status_message_providers``, ``test_streaming_reasoning_fallback``:
   not rebuilt yet.
 
-Rebuilt elsewhere: the custom streamable type and the citations
+Rebuilt elsewhere: the seven structured-output cases (``*_pydantic_*``,
+``*_generic_type_*``, ``*_mixed_fields_*``, ``*_bracket_balance_*``,
+``*_multiple_fields_*``), which stream as ``data-output`` parts
+(``test_structured_output.py``); the custom streamable type and the citations
 (``test_fidelity.py``), the async program's status messages (``test_fidelity.py``),
 native reasoning (``test_adapter.py``).
 """

@@ -75,12 +75,15 @@ def test_own_module_streams_the_last_predictor_and_every_reasoning() -> None:
     assert roles(TwoStep()) == {
         "rewrite.predict.reasoning": "reasoning",
         "answer.answer": "text",
-        "answer.confidence": "text",
+        "answer.confidence": "output",  # a float: a structured output
     }
 
 
 def test_overrides_by_field_and_by_predictor() -> None:
-    got = roles(TwoStep(), fields={"reasoning": "skip", "rewrite.predict.query": "text"})
+    got = roles(
+        TwoStep(),
+        fields={"reasoning": "skip", "rewrite.predict.query": "text", "confidence": "text"},
+    )
     assert got == {
         "rewrite.predict.query": "text",
         "answer.answer": "text",
@@ -88,6 +91,25 @@ def test_overrides_by_field_and_by_predictor() -> None:
     }
     got = roles(TwoStep(), fields={"answer.confidence": "skip"})
     assert "answer.confidence" not in got
+    got = roles(TwoStep(), fields={"rewrite.predict.query": "output"})
+    assert got["rewrite.predict.query"] == "output"
+
+
+@pytest.mark.parametrize(
+    ("annotation", "role"),
+    [
+        ("str", "text"),
+        ("Optional[str]", "text"),
+        ("Literal['yes', 'no']", "text"),
+        ("list[str]", "output"),
+        ("dict[str, int]", "output"),
+        ("int", "output"),
+        ("bool", "output"),
+        ("Optional[list[int]]", "output"),
+    ],
+)
+def test_an_answer_typed_other_than_text_is_a_structured_output(annotation: str, role: str) -> None:
+    assert roles(dspy.Predict(f"question -> answer: {annotation}")) == {"self.answer": role}
 
 
 def test_listeners_are_new_every_time() -> None:

@@ -36,6 +36,7 @@ __all__ = [
     "TResponseStreamEvent",
     "ensure_strict_json_schema",
     "handoff_target",
+    "output_wrapper",
     "point_handoff_at",
     "see_run_tools",
     "timeout_output",
@@ -188,3 +189,22 @@ def point_handoff_at(handoff: Handoff[Any, Any], agent: Agent[Any]) -> None:
     """On ``handoff`` (a per-run copy): its target is ``agent``."""
     if getattr(handoff, "_agent_ref", None) is not None:
         handoff._agent_ref = weakref.ref(agent)  # pyright: ignore[reportPrivateUsage]
+
+
+# --- the key a wrapped output type is written under: agents.agent_output (0.24.0) ---------
+# Relies on: ``AgentOutputSchema._is_wrapped`` (True for an output type that is not a
+# pydantic model or a dict: the model writes ``{"response": value}``) and the key,
+# ``agents.agent_output._WRAPPER_DICT_KEY``. The structured output part shows the value
+# unwrapped, and the history gives the model back the wrapped JSON it wrote.
+# First to break: tests/adapters/agents/test_structured_output.py::
+# test_a_list_output_type_streams_unwrapped_and_goes_back_wrapped
+
+
+def output_wrapper(schema: Any) -> str | None:
+    """The key ``schema`` (an ``AgentOutputSchemaBase``) has the model wrap its output
+    in, or None when the model writes the value itself."""
+    if not getattr(schema, "_is_wrapped", False):
+        return None
+    from agents.agent_output import _WRAPPER_DICT_KEY  # pyright: ignore[reportPrivateUsage]
+
+    return _WRAPPER_DICT_KEY

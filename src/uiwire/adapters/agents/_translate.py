@@ -33,6 +33,11 @@ knows: tool outputs, handoffs, approvals, the active agent.
 * A ``message_output_created`` item whose text no model event carried (the answer an
   ``error_handlers`` entry recovered, for max turns, an invalid final output or a
   refusal) is sent whole: what the SDK made the answer reaches the client.
+* The messages of an agent with a structured ``output_type`` are JSON, not prose: their
+  text streams as ``data-output`` parts (``StructuredOutput``), one per content part.
+  The one the run returned ends with ``final_output`` (``finish_outputs``); the others
+  (a message beside a tool call or a handoff) end with their JSON parsed when the run
+  goes on to its next model call, or when it ends.
 """
 
 from __future__ import annotations
@@ -44,14 +49,17 @@ import mimetypes
 from collections.abc import Hashable, Mapping
 from typing import Any, Literal, cast
 
+from agents import AgentOutputSchema, AgentOutputSchemaBase, ItemHelpers, MessageOutputItem
+
 from uiwire.adapters._tool_labels import ToolLabel, label_options
 from uiwire.adapters.agents._channel import RunChannel
-from uiwire.adapters.agents._compat import timeout_output
+from uiwire.adapters.agents._compat import output_wrapper, timeout_output
 from uiwire.adapters.agents._items import ToolItem, field, parse_arguments, tool_item
 from uiwire.adapters.agents._labels import hosted_label
 from uiwire.protocol._json import to_json_value
 from uiwire.stream.message_writer import MessageWriter
 from uiwire.stream.record import Usage
+from uiwire.stream.structured_output import StructuredOutput
 
 __all__ = ["AGENT_PART", "INVALID_INPUT_TEXT", "SUPERSEDED_CALL_TEXT", "Translation"]
 
@@ -141,6 +149,11 @@ class Translation:
         self._handoffs: list[str] = []
         """Handoff calls requested and not yet answered by ``handoff_occured``."""
         self._usage = usage or Usage()
+        self._output_shape: tuple[str, str | None] | None = None
+        """The active agent's structured output: ``(type name, wrapper key)``; None for
+        plain text."""
+        self._outputs: dict[Hashable, StructuredOutput] = {}
+        """The structured outputs not yet finished, by part key."""
 
     @property
     def usage(self) -> Usage:
@@ -168,6 +181,7 @@ class Translation:
         elif kind == "run_item_stream_event":
             await self._run_item(event.name, event.item)
         elif kind == "agent_updated_stream_event":
+            self._output_shape = _output_shape(event.new_agent)
             await self._agent_updated(str(event.new_agent.name))
 
     async def _raw(self, data: Any) -> None:
@@ -176,7 +190,9 @@ class Translation:
             await self._start_model_call()
         if kind == "response.created":
             return
-        if kind in ("response.output_text.delta", "response.refusal.delta"):
+        if kind == "response.output_text.delta" and self._output_shape is not None:
+            await self._output_delta(data.output_index, data.content_index, data.delta)
+        elif kind in ("response.output_text.delta", "response.refusal.delta"):
             await self._text(data.output_index, data.content_index, data.delta)
         elif kind == "response.content_part.done":
             await self._end_part(data.output_index, "text", (data.content_index,))
@@ -206,6 +222,7 @@ class Translation:
         if self._in_model_call and not self._items:
             return  # response.created after another event of the same call
         await self.release_held()  # the run goes on: they were not its final output
+        await self._finish_outputs(None)  # nor were these messages
         if self._step:
             await self._out.new_step()
         self._step += 1
@@ -229,6 +246,46 @@ class Translation:
             item.keys.append(("text", key))
         item.streamed = True
         await self._out.write_text(delta, key=key)
+
+    async def _output_delta(self, index: int, content_index: int, delta: str) -> None:
+        if not delta:
+            return
+        item = self._item(index)
+        item.streamed = True
+        await self._output(("output", self._step, index, content_index)).write(delta)
+
+    def _output(self, key: Hashable) -> StructuredOutput:
+        """The structured output part ``key`` of the active agent, made on first use."""
+        output = self._outputs.get(key)
+        if output is None:
+            assert self._output_shape is not None
+            name, wrapper = self._output_shape
+            output = self._outputs[key] = StructuredOutput(self._out, name, wrapper=wrapper)
+        return output
+
+    async def finish_outputs(self, result: Any) -> None:
+        """The run ended: the structured output it returned ends with ``final_output``
+        (the SDK's validated value), the others with their JSON parsed."""
+        final_text = None
+        items = cast("list[Any]", getattr(result, "new_items", None) or [])
+        if getattr(result, "final_output", None) is not None and items:
+            last = items[-1]
+            if isinstance(last, MessageOutputItem):
+                final_text = ItemHelpers.extract_last_text(last.raw_item)
+        await self._finish_outputs(final_text, getattr(result, "final_output", None))
+
+    async def _finish_outputs(self, final_text: str | None, final_output: Any = None) -> None:
+        returned = None
+        if final_text is not None:
+            returned = next(
+                (o for o in reversed(self._outputs.values()) if o.text == final_text), None
+            )
+        for output in list(self._outputs.values()):
+            if output is returned:
+                await output.finish(final_output)
+            else:
+                await output.finish()
+        self._outputs.clear()
 
     async def _reasoning(self, index: int, sub: tuple[str, int], delta: str) -> None:
         if not delta or self._leaves_out("reasoning"):
@@ -336,7 +393,9 @@ class Translation:
     async def _whole_message(self, index: Hashable, raw: Any) -> None:
         for content_index, content in enumerate(cast("list[Any]", field(raw, "content") or [])):
             text = field(content, "text") or field(content, "refusal")
-            if isinstance(text, str) and text:
+            if isinstance(text, str) and text and self._output_shape and field(content, "text"):
+                await self._output(("output", self._step, index, content_index)).write(text)
+            elif isinstance(text, str) and text:
                 key = ("text", self._step, index, content_index)
                 await self._out.write_text(text, key=key)
                 await self._out.end_text(key=key)
@@ -580,6 +639,24 @@ _INPUT_DELTAS = frozenset(
         "response.mcp_call_arguments.delta",
     }
 )
+
+
+def _output_shape(agent: Any) -> tuple[str, str | None] | None:
+    """``(type name, wrapper key)`` of ``agent``'s structured ``output_type``, as the SDK
+    builds its schema; None for plain text (no output type, ``str``)."""
+    output_type = getattr(agent, "output_type", None)
+    if output_type is None or output_type is str:
+        return None
+    if isinstance(output_type, AgentOutputSchemaBase):
+        schema: AgentOutputSchemaBase = output_type
+    else:
+        try:
+            schema = AgentOutputSchema(output_type, strict_json_schema=False)
+        except Exception:  # the SDK will refuse the type itself; show the text
+            return None
+    if schema.is_plain_text():
+        return None
+    return schema.name(), output_wrapper(schema)
 
 
 def _ident(raw: Any) -> tuple[str, str]:

@@ -489,6 +489,7 @@ class AgentsAdapter:
         finally:
             remove()
         await translation.release_held()
+        await translation.finish_outputs(result)
         if result.interruptions:
             earlier = input.pending if isinstance(input, Resumption) else None
             await self._pause(

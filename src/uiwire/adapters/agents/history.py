@@ -28,7 +28,14 @@ from typing import TYPE_CHECKING, Any, Final
 
 import pydantic
 
-from uiwire.adapters._ui_messages import SEPARATOR, is_data_url, joined_text, read_messages
+from uiwire.adapters._ui_messages import (
+    SEPARATOR,
+    is_data_url,
+    joined_text,
+    output_data,
+    output_json,
+    read_messages,
+)
 from uiwire.adapters.agents._compat import DEFAULT_APPROVAL_REJECTION_MESSAGE
 from uiwire.protocol.ui_message import (
     DynamicToolUIPart,
@@ -71,7 +78,9 @@ def to_agent_input(
       provider fetches what it is given. The parts keep their order in one message; a message of just one text part is
       ``{"role": "user", "content": text}``, what the SDK makes of a string input.
     * **assistant**, per step (``step-start``): the step's text parts as one
-      ``{"role": "assistant", "content": text}`` (joined by a blank line); then each
+      ``{"role": "assistant", "content": text}`` (joined by a blank line; a structured
+      output, ``data-output``, is its JSON as the model wrote it, in its wrapper
+      when the SDK wrapped the output type); then each
       tool part (``tool-<name>``, ``dynamic-tool``) with a final result as a
       ``function_call``, in part order (arguments: the input as compact JSON; a
       string input, or the ``rawInput`` of a call whose arguments were not JSON, as
@@ -103,7 +112,7 @@ def to_agent_input(
     * **Local runtime tools** (``tool-shell``, ``tool-computer``, ``tool-apply_patch``,
       ``tool-local_shell``) and free-form custom tools come back as plain function
       calls: their own item types need ids and fields the message does not keep.
-    * **Sources**, **data parts** (``data-agent`` included: the run starts from the
+    * **Sources**, **data parts** other than structured outputs (``data-agent`` included: the run starts from the
       agent you pass), **assistant files** (generated images), ``step-start`` and part
       types this version does not know are dropped; so is a user message left with no
       text or file.
@@ -183,9 +192,12 @@ def _step_items(step: list[UIMessagePart]) -> list[TResponseInputItem]:
     calls: list[TResponseInputItem] = []
     outputs: list[TResponseInputItem] = []
     for part in step:
+        output = output_data(part)
         if isinstance(part, TextUIPart):
             if part.text:
                 texts.append(part.text)
+        elif output is not None:  # a structured output: the JSON the model wrote
+            texts.append(output_json(output))
         elif isinstance(part, (ToolUIPart, DynamicToolUIPart)):
             call = _tool_call(part)
             if call is not None:

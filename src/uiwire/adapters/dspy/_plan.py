@@ -2,7 +2,8 @@
 
 DSPy streams only fields that have a ``StreamListener``, and names each chunk by the
 predictor's path (``predict_name``) and the field. The plan walks the program once,
-gives every output field a role (text, reasoning, tool input or nothing), applies the
+gives every output field a role (text, reasoning, a structured output, tool input or
+nothing: an answer field typed other than ``str`` is a structured output), applies the
 user's overrides and rejects overrides that name nothing, so a typo fails at start-up
 rather than streaming silence. Listeners themselves hold state, so they are made fresh
 from the plan for every request (``Plan.listeners``).
@@ -11,7 +12,10 @@ from the plan for every request (``Plan.listeners``).
 from __future__ import annotations
 
 import dataclasses
+import enum
 import inspect
+import types
+import typing
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, cast
@@ -32,11 +36,12 @@ __all__ = ["FieldRole", "Plan", "Route", "build_plan"]
 
 dspy: Any = _dspy  # untyped; its values are Any here
 
-FieldRole = Literal["text", "reasoning", "skip"]
-"""What a field becomes: a text part, a reasoning part, or nothing."""
+FieldRole = Literal["text", "reasoning", "output", "skip"]
+"""What a field becomes: a text part, a reasoning part, a structured output
+(``data-output`` part, its value as data), or nothing."""
 
-_Role = Literal["text", "reasoning", "tool_name", "tool_args", "tool_calls", "sources"]
-_USER_ROLES: tuple[FieldRole, ...] = ("text", "reasoning", "skip")
+_Role = Literal["text", "reasoning", "output", "tool_name", "tool_args", "tool_calls", "sources"]
+_USER_ROLES: tuple[FieldRole, ...] = ("text", "reasoning", "output", "skip")
 _REASONING_NAMES = frozenset({"reasoning", "rationale", "next_thought"})
 _REACT_TOOL_FIELDS: Mapping[str, _Role] = {
     REACT_TOOL_NAME_FIELD: "tool_name",
@@ -61,7 +66,9 @@ class Route:
 class Plan:
     routes: Mapping[tuple[str, str], Route]
     final_predictor: str
-    final_fields: tuple[tuple[str, Literal["text", "reasoning", "tool_calls", "sources"]], ...]
+    final_fields: tuple[
+        tuple[str, Literal["text", "reasoning", "output", "tool_calls", "sources"]], ...
+    ]
     """The answer's fields, sent from the Prediction when they did not stream."""
     agent_tools: Mapping[str, frozenset[str]]
     """Per ReAct / ReActV2 predictor, the tools the user sees (``finish`` and ``submit``
@@ -181,7 +188,9 @@ def _default_role(
         return "sources"
     if _is_subclass(annotation, dspy.Reasoning) or field in _REASONING_NAMES:
         return "reasoning"
-    return "text" if final else "skip"
+    if not final:
+        return "skip"
+    return "text" if _is_text(annotation) else "output"
 
 
 def _apply_override(
@@ -208,7 +217,7 @@ def _apply_override(
 
 def _final_fields(
     program: Any, final_name: str, roles: Mapping[tuple[str, str], _Role | Literal["skip"]]
-) -> tuple[tuple[str, Literal["text", "reasoning", "tool_calls", "sources"]], ...]:
+) -> tuple[tuple[str, Literal["text", "reasoning", "output", "tool_calls", "sources"]], ...]:
     """The program's own output fields when it declares a signature (ReAct, ReActV2),
     else the last predictor's text, reasoning and tool-call fields."""
     signature = getattr(program, "signature", None)
@@ -216,14 +225,21 @@ def _final_fields(
     if isinstance(declared, Mapping) and not isinstance(program, dspy.Predict):
         names = cast("Mapping[str, Any]", declared)
         return tuple(
-            (name, "reasoning" if name in _REASONING_NAMES else "text")
+            (
+                name,
+                "reasoning"
+                if name in _REASONING_NAMES
+                else "output"
+                if roles.get((final_name, name)) == "output"
+                else "text",
+            )
             for name in names
             if roles.get((final_name, name), "text") != "skip"
         )
     return tuple(
         (field, role)
         for (name, field), role in roles.items()
-        if name == final_name and role in ("text", "reasoning", "tool_calls", "sources")
+        if name == final_name and role in ("text", "reasoning", "output", "tool_calls", "sources")
     )
 
 
@@ -243,6 +259,22 @@ def _choose_async(program: Any, tools: list[Any]) -> bool:
 def _overrides(kind: Any, name: str) -> bool:
     """The class defines ``name`` itself, not as ``dspy.Module`` does."""
     return getattr(kind, name, None) is not getattr(dspy.Module, name, None)
+
+
+def _is_text(annotation: Any) -> bool:
+    """Whether a field's value is shown as text: ``str`` (or ``str | None``), a
+    ``Literal`` of strings, a ``str`` enum, a ``dspy.Type`` (its own roles and text);
+    anything else (lists, dicts, models, numbers, booleans) is a structured output."""
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        return len(args) == 1 and _is_text(args[0])
+    if typing.get_origin(annotation) is Literal:
+        return all(isinstance(v, str) for v in typing.get_args(annotation))
+    if annotation is str or annotation is Any:
+        return True
+    if _is_subclass(annotation, enum.Enum):
+        return _is_subclass(annotation, str)
+    return _is_subclass(annotation, dspy.Type)
 
 
 def _streams_natively(annotation: Any) -> bool:

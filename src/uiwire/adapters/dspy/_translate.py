@@ -5,7 +5,9 @@ Theory of operation
 Each item the streamify generator yields is translated into ``StreamContext`` writes:
 
 * ``StreamResponse`` chunks: one open part per (predictor, field), text or reasoning by
-  the plan (XMLAdapter and JSONAdapter text decoded to the value's own text); ReAct's
+  the plan (XMLAdapter and JSONAdapter text decoded to the value's own text); a field
+  typed other than ``str`` is a structured output: its JSON streams as a ``data-output``
+  part (``StructuredOutput``), which ends with the Prediction's value; ReAct's
   ``next_tool_name`` / ``next_tool_args`` become a streamed tool input; ``Citations``
   become ``source-document`` parts; any other non-text chunk (a streamable custom type's
   pieces, DSPy's markers among them) is not shown: the field's value is sent whole from
@@ -18,7 +20,9 @@ Each item the streamify generator yields is translated into ``StreamContext`` wr
 * ``StatusMessage``: a transient ``data-status`` part;
 * the final ``Prediction``: open parts close, answer fields that never streamed (a cache
   hit streams nothing) are sent whole (a ``None`` value, as a native tool-call turn
-  leaves its answer, is no text at all), and the usage goes into the message metadata.
+  leaves its answer, is no text at all), structured outputs end with the Prediction's
+  validated value (those of other predictors, or of a run that returned no
+  Prediction, with their JSON parsed), and the usage goes into the message metadata.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ from uiwire.adapters.dspy._xml_fields import XmlFieldText
 from uiwire.protocol._json import to_json_value
 from uiwire.stream.context import StreamContext
 from uiwire.stream.record import Usage
+from uiwire.stream.structured_output import StructuredOutput
 
 __all__ = ["STATUS_PART", "Translation"]
 
@@ -84,6 +89,8 @@ class Translation:
         self._xml_fields = xml_fields  # XMLAdapter: chunks are XML text, entities decoded
         self._decoders: dict[tuple[str, str], JsonFieldText | XmlFieldText] = {}
         self._cited: dict[tuple[int, str | None], str] = {}  # document -> its source id
+        self._outputs: dict[tuple[str, str], StructuredOutput] = {}  # streaming, by field
+        self._written: list[tuple[tuple[str, str], StructuredOutput]] = []  # not yet done
 
     # --- dispatch --------------------------------------------------------------------------
 
@@ -110,13 +117,19 @@ class Translation:
         await self._settle_tool_inputs()
         await self._end_parts()
         if not isinstance(result, dspy.Prediction):
+            await self._finish_outputs(None)
             return
+        await self._finish_outputs(result)
         final = self._plan.final_predictor
         for field, role in self._plan.final_fields:
             if (final, field) in self._streamed or field not in result:
                 continue
             value = result[field]
             if value is None:  # a native tool-call turn leaves its answer None: no text
+                continue
+            if role == "output":
+                output = StructuredOutput(self._ctx, field)
+                await output.finish(value)
                 continue
             if role == "tool_calls":
                 await self._tool_calls_from(value)
@@ -144,6 +157,20 @@ class Translation:
         the tool's definition when the plan has it."""
         label = label_options(self._ctx, self._plan.tool_labels.get(name))
         return await self._ctx.begin_tool_call(name, *input, tool_call_id=tool_call_id, **label)
+
+    async def _finish_outputs(self, result: Any) -> None:
+        """End every structured output: the last one of each of the answer's fields with
+        the Prediction's value, the others with their JSON parsed."""
+        self._outputs.clear()
+        final = self._plan.final_predictor
+        last = dict(self._written)
+        for slot, output in self._written:
+            field = slot[1]
+            if result is not None and slot[0] == final and field in result and last[slot] is output:
+                await output.finish(result[field])
+            else:
+                await output.finish()
+        self._written.clear()
 
     async def _tool_calls_from(self, value: Any) -> None:
         """Tool calls the model wrote as text (no native function calling): whole."""
@@ -175,6 +202,9 @@ class Translation:
                 await self._end_part((route.predict_name, route.field))
             return
         text = self._decoded(route, chunk, last=item.is_last_chunk)
+        if route.role == "output":
+            await self._output_chunk(route, text, last=item.is_last_chunk)
+            return
         if route.role == "tool_name":
             await self._react_name(route.predict_name, text, item.is_last_chunk)
             return
@@ -192,6 +222,20 @@ class Translation:
                 await self._ctx.write_reasoning(text, key=key)
         if item.is_last_chunk:
             await self._end_part((route.predict_name, route.field))
+
+    async def _output_chunk(self, route: Route, text: str, *, last: bool) -> None:
+        """A structured output's JSON; its part ends when the Prediction is in."""
+        slot = (route.predict_name, route.field)
+        output = self._outputs.get(slot)
+        if output is None and text:
+            output = self._outputs[slot] = StructuredOutput(self._ctx, route.field)
+            self._written.append((slot, output))
+            self._streamed.add(slot)
+            self._step_has_content = True
+        if output is not None:
+            await output.write(text)
+        if last:
+            self._outputs.pop(slot, None)  # the field may stream again: a new part
 
     def _decoded(self, route: Route, chunk: str, *, last: bool) -> str:
         """The chunk as the value's own text: JSONAdapter and XMLAdapter chunks are raw
@@ -354,6 +398,7 @@ class Translation:
         self._native.clear()
         self._waiting.clear()
         self._decoders.clear()
+        self._outputs.clear()  # a new model call writes its outputs anew
         if self._step_has_content:
             self._step_has_content = False
             await self._ctx.new_step()

@@ -112,10 +112,12 @@ class DSPyAdapter:
         fields: per-field overrides, ``{"answer": "text", "draft.answer": "skip",
             "react.next_thought": "reasoning"}``: a bare field name means that field
             of every predictor, ``"predictor.field"`` one predictor's. Roles are
-            ``"text"``, ``"reasoning"`` and ``"skip"``. By default the last predictor's
-            fields stream as text, reasoning fields (``reasoning``, ``next_thought``,
-            ``dspy.Reasoning``) of every predictor as reasoning, and ReAct's tool
-            fields and ``dspy.ToolCalls`` outputs as tool calls.
+            ``"text"``, ``"reasoning"``, ``"output"`` (a ``data-output`` part, the
+            value as data) and ``"skip"``. By default the last predictor's ``str``
+            fields stream as text and its other fields as structured outputs,
+            reasoning fields (``reasoning``, ``next_thought``, ``dspy.Reasoning``) of
+            every predictor as reasoning, and ReAct's tool fields and
+            ``dspy.ToolCalls`` outputs as tool calls.
         status: DSPy status messages, sent as transient ``data-status`` parts: True for
             DSPy's default messages (tool start and end), a ``StatusMessageProvider``
             for your own, False for none.

@@ -29,7 +29,13 @@ from typing import Any, Final, TypedDict, cast
 import dspy as _dspy
 import pydantic
 
-from uiwire.adapters._ui_messages import SEPARATOR, is_data_url, joined_text, read_messages
+from uiwire.adapters._ui_messages import (
+    SEPARATOR,
+    is_data_url,
+    joined_text,
+    output_data,
+    read_messages,
+)
 from uiwire.protocol.ui_message import FileUIPart, UIMessage, UIMessagePart
 
 __all__ = ["HistoryFields", "chat_fields", "history_fields", "to_dspy_inputs"]
@@ -75,7 +81,10 @@ def to_dspy_inputs(
 
     * Each earlier user message opens a turn; its answer is the text of the assistant
       messages that follow it (their text parts, several messages in a row joined by
-      a blank line), ``""`` when none followed. Assistant text before any user
+      a blank line), ``""`` when none followed. A structured output (``data-output``
+      part, a field typed other than ``str``) goes in the turn as its value, under its
+      field's name: the answer's own when it is the answer, which DSPy formats as it
+      formats the field. Assistant text before any user
       message (a greeting) is a turn of its own with only an answer, which DSPy
       formats as an assistant message alone.
     * The question's text parts are joined by a blank line.
@@ -87,7 +96,7 @@ def to_dspy_inputs(
     Loss points (what the user saw that the program will not):
 
     * **Tool calls and their results** (ReAct's trajectory), **reasoning**,
-      **sources**, **data parts** and **assistant files**: a turn is only the
+      **sources**, **data parts** other than structured outputs, and **assistant files**: a turn is only the
       question's text and the answer's text. The answer the model gave after using
       a tool stays, so the conversation still reads.
     * **Files of earlier turns**, all **non-image files**, and the question's images
@@ -115,6 +124,7 @@ def to_dspy_inputs(
 
     read = read_messages(messages)
     said = [(message.role, joined_text(message.parts)) for message in read]
+    inputs_named = {question, history, *([files] if files else [])}
     if not read:
         raise ValueError("messages is empty: the last message must be the user's question")
     last = read[-1]
@@ -124,18 +134,24 @@ def to_dspy_inputs(
             f"got {last.role!r}"
         )
 
-    turns: list[dict[str, str]] = []
+    turns: list[dict[str, Any]] = []
     asked: str | None = None
     answers: list[str] = []
-    for role, text in said[:-1]:
+    values: dict[str, Any] = {}
+    for message, (role, text) in zip(read[:-1], said[:-1], strict=True):
         if role == "user":
-            if asked is not None or answers:
-                turns.append(_turn(asked, answers, question, answer))
-            asked, answers = text, []
-        elif role == "assistant" and text:
-            answers.append(text)
-    if asked is not None or answers:
-        turns.append(_turn(asked, answers, question, answer))
+            if asked is not None or answers or values:
+                turns.append(_turn(asked, answers, values, question, answer))
+            asked, answers, values = text, [], {}
+        elif role == "assistant":
+            if text:
+                answers.append(text)
+            for part in message.parts:
+                data = output_data(part)
+                if data is not None and data["name"] not in inputs_named:
+                    values[data["name"]] = data["value"]
+    if asked is not None or answers or values:
+        turns.append(_turn(asked, answers, values, question, answer))
 
     inputs: dict[str, Any] = {
         history: dspy.History(messages=turns),
@@ -146,9 +162,12 @@ def to_dspy_inputs(
     return inputs
 
 
-def _turn(asked: str | None, answers: list[str], question: str, answer: str) -> dict[str, str]:
-    turn = {} if asked is None else {question: asked}
+def _turn(
+    asked: str | None, answers: list[str], values: dict[str, Any], question: str, answer: str
+) -> dict[str, Any]:
+    turn: dict[str, Any] = {} if asked is None else {question: asked}
     turn[answer] = SEPARATOR.join(answers)  # consecutive assistant messages: one answer
+    turn.update(values)  # structured outputs, the answer's own included
     return turn
 
 
@@ -186,7 +205,8 @@ def history_fields(program_or_signature: Any) -> HistoryFields | None:
     * ``question``: the one other ``str`` input field;
     * ``answer``: the one ``str`` output field, leaving out the fields
       ``DSPyAdapter`` shows as reasoning (``reasoning``, ``rationale``,
-      ``next_thought``);
+      ``next_thought``); with no ``str`` output, the one output field left (a
+      structured answer, ``answer: list[str]``);
     * ``files``: the ``list[dspy.Image]`` input field, or None.
 
     Raises ``ValueError`` when a name is ambiguous (two History fields, two ``str``
@@ -206,7 +226,7 @@ def history_fields(program_or_signature: Any) -> HistoryFields | None:
         name
         for name, info in outputs.items()
         if _unwrap(info.annotation) is str and name not in _REASONING_NAMES
-    ]
+    ] or [name for name in outputs if name not in _REASONING_NAMES]
     images = [name for name, info in inputs.items() if _is_image_list(info.annotation)]
     for kind, found in (("str input", texts), ("str output", answers)):
         if len(found) != 1:
