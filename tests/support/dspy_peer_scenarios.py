@@ -1,9 +1,12 @@
-"""DSPy's own predict-module scenarios (ReAct, ReActV2, ChainOfThought), rebuilt.
+"""DSPy's own predict-module (ReAct, ReActV2, ChainOfThought) and adapter scenarios,
+rebuilt.
 
-Shared by ``tests/adapters/dspy/test_peer_predict.py`` and the JS conformance corpus.
+Shared by ``tests/adapters/dspy/test_peer_predict.py``, ``test_peer_adapters.py`` and
+the JS conformance corpus.
 Each entry names the upstream test (DSPy's ``tests/predict/``) it rebuilds: the same
 program, signature, tools, model turns and inputs, answered by the scripted model
-server (``FakeLLM``) instead of ``DummyLM`` (which does not stream).
+server (``FakeLLM``) instead of ``DummyLM`` (which does not stream) or a direct
+``adapter.parse`` call.
 """
 
 from __future__ import annotations
@@ -12,9 +15,34 @@ from dataclasses import dataclass
 from typing import Any
 
 import dspy
+from dspy.utils.exceptions import AdapterParseError
 
 from tests.support.dspy_scenarios import Scenario
 from tests.support.fake_llm import Reply, chat
+
+Entry = tuple[Any, ...]
+"""One thing the user sees: ``("reasoning" | "text", text)`` or
+``("tool", name, input, state, output)``."""
+
+
+def shown(message: dict[str, Any]) -> list[Entry]:
+    """The assembled message as the same entries (an error's text is masked: not kept)."""
+    entries: list[Entry] = []
+    for part in message["parts"]:
+        kind = part["type"]
+        if kind in ("reasoning", "text"):
+            entries.append((kind, part["text"]))
+        elif kind.startswith("tool-"):
+            output = part.get("output") if part["state"] == "output-available" else None
+            entries.append(
+                ("tool", kind.removeprefix("tool-"), part["input"], part["state"], output)
+            )
+    return entries
+
+
+def text_outputs(result: Any, fields: tuple[str, ...]) -> list[Entry]:
+    """The Prediction's text outputs, in signature order; a ``None`` shows nothing."""
+    return [("text", value) for f in fields if (value := getattr(result, f)) is not None]
 
 
 def add(a: int, b: int) -> int:
@@ -74,6 +102,8 @@ class PeerScenario:
     text_fields: tuple[str, ...] = ("answer",)
     """The output fields shown as text; a non-``str`` output (``c: int``) is left to the
     structured-output parts (issue 22 item 3) and not compared here."""
+    fails_with: type[Exception] | None = None
+    """What DSPy itself raises when this program is streamed."""
 
 
 PEER_SCENARIOS: dict[str, PeerScenario] = {
@@ -174,5 +204,111 @@ PEER_SCENARIOS: dict[str, PeerScenario] = {
             {"question": "What is 1+1?"},
             adapter={"async_program": True},
         ),
+    ),
+}
+
+
+class OptionalOutputs(dspy.Signature):
+    """Upstream ``OptionalOutputSignature`` without its ``tags: list[str]`` (a
+    structured output, issue 22 item 3): a default and a nullable field."""
+
+    question: str = dspy.InputField()
+    answer: str = dspy.OutputField()
+    note: str | None = dspy.OutputField(default="No note")
+    maybe: str | None = dspy.OutputField()
+
+
+class AnswerAndExplanation(dspy.Signature):
+    question: str = dspy.InputField()
+    answer: str = dspy.OutputField()
+    explanation: str = dspy.OutputField()
+
+
+class CodeOnly(dspy.Signature):
+    code: str = dspy.OutputField()
+
+
+OPTIONAL_FIELDS = ("answer", "note", "maybe")
+CHAT = {"adapter": dspy.ChatAdapter()}
+XML_SETTINGS = {"adapter": dspy.XMLAdapter()}
+
+ADAPTER_PEER_SCENARIOS: dict[str, PeerScenario] = {
+    "chat-fallback-to-json": PeerScenario(
+        "tests/adapters/test_chat_adapter.py::test_chat_adapter_fallback_to_json_adapter_on_exception",
+        Scenario(
+            lambda: dspy.Predict("question -> answer"),
+            # not ChatAdapter's format; unstreamed, DSPy asks again through the
+            # JSONAdapter, but never once a chunk went to the stream: it raises
+            [Reply("{'answer': 'Paris'}"), Reply('{"answer": "Paris"}')],
+            {"question": "What is the capital of France?"},
+            settings=CHAT,
+        ),
+        fails_with=AdapterParseError,
+    ),
+    "chat-missing-optional-fields": PeerScenario(
+        "tests/adapters/test_chat_adapter.py::test_missing_optional_output_fields_fall_back_to_defaults",
+        Scenario(
+            lambda: dspy.Predict(OptionalOutputs),
+            [Reply(chat(answer="42"))],
+            {"question": "anything"},
+            settings=CHAT,
+        ),
+        text_fields=OPTIONAL_FIELDS,
+    ),
+    "chat-default-overridden": PeerScenario(
+        "tests/adapters/test_chat_adapter.py::test_output_field_default_is_overridden_by_lm_response",
+        Scenario(
+            lambda: dspy.Predict(OptionalOutputs),
+            [Reply(chat(answer="42", note="hello", maybe="yes"))],
+            {"question": "anything"},
+            settings=CHAT,
+        ),
+        text_fields=OPTIONAL_FIELDS,
+    ),
+    "json-missing-optional-fields": PeerScenario(
+        "tests/adapters/test_json_adapter.py::test_missing_optional_output_fields_fall_back_to_defaults",
+        Scenario(
+            lambda: dspy.Predict(OptionalOutputs),
+            [Reply('{"answer": "42"}')],
+            {"question": "anything"},
+            settings={"adapter": dspy.JSONAdapter()},
+        ),
+        text_fields=OPTIONAL_FIELDS,
+    ),
+    "xml-multiple-fields": PeerScenario(
+        "tests/adapters/test_xml_adapter.py::test_xml_adapter_parse_multiple_fields",
+        Scenario(
+            lambda: dspy.Predict(AnswerAndExplanation),
+            [
+                Reply(
+                    "<answer>Paris</answer>\n"
+                    "<explanation>The capital of France is Paris.</explanation>",
+                    piece=4,
+                )
+            ],
+            {"question": "What is the capital of France?"},
+            settings=XML_SETTINGS,
+        ),
+        text_fields=("answer", "explanation"),
+    ),
+    "xml-escaped-closing-tag": PeerScenario(
+        "tests/adapters/test_xml_adapter.py::test_xml_adapter_escapes_closing_tags_and_rejects_malformed_xml",
+        Scenario(
+            lambda: dspy.Predict(CodeOnly),
+            [Reply("<code>\nprint('&lt;/code> &amp; done')\n</code>", piece=3)],
+            {},
+            settings=XML_SETTINGS,
+        ),
+        text_fields=("code",),
+    ),
+    "xml-missing-optional-fields": PeerScenario(
+        "tests/adapters/test_xml_adapter.py::test_xml_adapter_missing_optional_output_fields_fall_back_to_defaults",
+        Scenario(
+            lambda: dspy.Predict(OptionalOutputs),
+            [Reply("<answer>Paris</answer>")],
+            {"question": "anything"},
+            settings=XML_SETTINGS,
+        ),
+        text_fields=OPTIONAL_FIELDS,
     ),
 }

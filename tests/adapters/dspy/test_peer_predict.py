@@ -47,11 +47,9 @@ from typing import Any
 
 import pytest
 
-from tests.support.dspy_peer_scenarios import PEER_SCENARIOS
+from tests.support.dspy_peer_scenarios import PEER_SCENARIOS, Entry, shown, text_outputs
 from tests.support.dspy_scenarios import run_scenario
 from tests.support.stream_rules import assert_valid_body
-
-Entry = tuple[Any, ...]
 
 
 @pytest.fixture(autouse=True)
@@ -118,21 +116,6 @@ def react_v2_story(result: Any) -> list[Entry]:
     return story
 
 
-def shown(message: dict[str, Any]) -> list[Entry]:
-    """The assembled message as the same entries (an error's text is masked: not kept)."""
-    entries: list[Entry] = []
-    for part in message["parts"]:
-        kind = part["type"]
-        if kind in ("reasoning", "text"):
-            entries.append((kind, part["text"]))
-        elif kind.startswith("tool-"):
-            output = part.get("output") if part["state"] == "output-available" else None
-            entries.append(
-                ("tool", kind.removeprefix("tool-"), part["input"], part["state"], output)
-            )
-    return entries
-
-
 def dspy_story(name: str, result: Any) -> list[Entry]:
     case = PEER_SCENARIOS[name]
     if name.startswith("react-v2"):
@@ -141,7 +124,7 @@ def dspy_story(name: str, result: Any) -> list[Entry]:
         story = react_story(result)
     else:
         story = [("reasoning", result.reasoning)]
-    return story + [("text", getattr(result, field)) for field in case.text_fields]
+    return story + text_outputs(result, case.text_fields)
 
 
 @pytest.mark.parametrize("name", list(PEER_SCENARIOS))
