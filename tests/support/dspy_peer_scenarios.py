@@ -16,9 +16,10 @@ from typing import Any
 
 import dspy
 from dspy.utils.exceptions import AdapterParseError
+from pydantic import BaseModel
 
 from tests.support.dspy_scenarios import Scenario
-from tests.support.fake_llm import Reply, chat
+from tests.support.fake_llm import Reply, ToolCallReply, chat
 
 Entry = tuple[Any, ...]
 """One thing the user sees: ``("reasoning" | "text", text)`` or
@@ -68,6 +69,33 @@ def failing_tool() -> str:
 def lookup(query: str) -> str:
     """Look a query up."""
     return f"found {query}"
+
+
+class CalendarEvent(BaseModel):
+    name: str
+    date: str
+    participants: dict[str, str]
+
+
+def write_invitation_letter(participant_name: str, event_info: CalendarEvent) -> str | None:
+    """Write an invitation letter (upstream ``test_tool_calling_with_pydantic_args``)."""
+    if participant_name not in event_info.participants:
+        return None
+    return f"It's my honor to invite {participant_name} to event {event_info.name} on {event_info.date}"
+
+
+class InvitationSignature(dspy.Signature):
+    participant_name: str = dspy.InputField(desc="The name of the participant to invite")
+    event_info: CalendarEvent = dspy.InputField(desc="The information about the event")
+    invitation_letter: str = dspy.OutputField(desc="The invitation letter to be sent")
+
+
+SCIENCE_FAIR = {
+    "name": "Science Fair",
+    "date": "Friday",
+    "participants": {"Alice": "female", "Bob": "male"},
+}
+NATIVE = {"adapter": dspy.ChatAdapter(use_native_function_calling=True)}
 
 
 def react_turn(thought: str, tool: str, **args: Any) -> Reply:
@@ -194,6 +222,98 @@ PEER_SCENARIOS: dict[str, PeerScenario] = {
                 v2_turn("Recover with a final answer.", calls(("submit", {"answer": "done"}))),
             ],
             {"question": "cats"},
+        ),
+    ),
+    "react-pydantic-args": PeerScenario(
+        "tests/predict/test_react.py::test_tool_calling_with_pydantic_args",
+        Scenario(
+            lambda: dspy.ReAct(InvitationSignature, tools=[write_invitation_letter]),
+            [
+                react_turn(
+                    "I need to write an invitation letter for Alice to the Science Fair event.",
+                    "write_invitation_letter",
+                    participant_name="Alice",
+                    event_info=SCIENCE_FAIR,
+                ),
+                react_turn(
+                    "I have successfully written the invitation letter for Alice to the Science"
+                    " Fair. Now I can finish the task.",
+                    "finish",
+                ),
+                Reply(
+                    chat(
+                        reasoning="This is a very rigorous reasoning process, trust me bro!",
+                        invitation_letter="It's my honor to invite Alice to the Science Fair"
+                        " event on Friday.",
+                    )
+                ),
+            ],
+            {"participant_name": "Alice", "event_info": CalendarEvent(**SCIENCE_FAIR)},
+        ),
+        text_fields=("invitation_letter",),
+    ),
+    "react-v2-forced-submit": PeerScenario(
+        "tests/predict/test_react_v2.py::test_react_v2_forced_submit_on_empty_tool_calls",
+        Scenario(
+            lambda: dspy.ReActV2("question -> answer", tools=[]),
+            [
+                v2_turn("No action.", {"tool_calls": []}),
+                v2_turn("Forced final.", calls(("submit", {"answer": "forced"}))),
+            ],
+            {"question": "cats"},
+        ),
+    ),
+    "react-v2-serialized-history": PeerScenario(
+        "tests/predict/test_react_v2.py::test_react_v2_accepts_serialized_history_input",
+        Scenario(
+            lambda: dspy.ReActV2("question -> answer", tools=[]),
+            [v2_turn("I can answer.", calls(("submit", {"answer": "done"})))],
+            {"history": {"messages": [{"question": "old"}]}},
+        ),
+    ),
+    "react-v2-native-tool-loop": PeerScenario(
+        "tests/predict/test_react_v2.py::test_react_v2_native_tool_loop_replays_tool_result_with_provider_id",
+        Scenario(
+            lambda: dspy.ReActV2("question -> answer", tools=[lookup]),
+            [
+                Reply(
+                    "",
+                    tool_calls=[ToolCallReply("lookup", '{"query":"cats"}', id="call_provider_1")],
+                ),
+                Reply(
+                    "",
+                    tool_calls=[
+                        ToolCallReply("submit", '{"answer":"found cats"}', id="call_submit")
+                    ],
+                ),
+            ],
+            {"question": "cats"},
+            settings=NATIVE,
+        ),
+    ),
+    "react-v2-native-parallel-calls": PeerScenario(
+        "tests/predict/test_react_v2.py::test_react_v2_native_parallel_tool_calls_are_requested_and_replayed",
+        Scenario(
+            lambda: dspy.ReActV2("question -> answer", tools=[lookup]),
+            [
+                Reply(
+                    "",
+                    tool_calls=[
+                        ToolCallReply("lookup", '{"query":"cats"}', id="call_provider_1"),
+                        ToolCallReply("lookup", '{"query":"dogs"}', id="call_provider_2"),
+                    ],
+                ),
+                Reply(
+                    "",
+                    tool_calls=[
+                        ToolCallReply(
+                            "submit", '{"answer":"found cats and found dogs"}', id="call_submit"
+                        )
+                    ],
+                ),
+            ],
+            {"question": "cats"},
+            settings=NATIVE,
         ),
     ),
     "chain-of-thought-async": PeerScenario(

@@ -11,23 +11,25 @@ holds the traceback), the extract's reasoning, then the ``str`` output fields as
 Upstream inventory (DSPy 3.3.1's tests, the newest in the stored repository; the
 installed 3.4.1's sdist ships none):
 
-``tests/predict/test_react.py`` (12): rebuilt 4 (``test_tool_calling_without_typehint``,
-``test_error_retry``, ``test_async_error_retry``, ``test_tool_error_observation_format``).
-Left out: ``test_tool_observation_preserves_custom_type`` (an image tool result, what the
-next prompt holds, not what streams), ``test_react_with_tools_skips_native_response_*``
-(a monkeypatched adapter check), ``test_trajectory_truncation``,
-``test_truncate_trajectory_raises_*``, ``test_truncation_exhausted_*``,
-``test_context_window_exceeded_after_retries`` (they need the model to raise
-``ContextWindowExceededError``, which the scripted server cannot: not rebuilt yet),
-``test_tool_calling_with_pydantic_args`` and its async twin (pydantic tool arguments:
-not rebuilt yet).
+``tests/predict/test_react.py`` (12): rebuilt 5 (``test_tool_calling_without_typehint``,
+``test_tool_calling_with_pydantic_args``, ``test_error_retry``, ``test_async_error_retry``,
+``test_tool_error_observation_format``). Left out: ``test_tool_observation_preserves_custom_type``
+(an image tool result: what the next prompt holds, not what streams),
+``test_react_with_tools_skips_native_response_*`` (a monkeypatched adapter check),
+``test_trajectory_truncation``, ``test_truncate_trajectory_raises_*``,
+``test_truncation_exhausted_*``, ``test_context_window_exceeded_after_retries`` (the
+model must raise ``ContextWindowExceededError``, which the scripted server cannot yet),
+``test_async_tool_calling_with_pydantic_args`` (the sync one's scenario again: the
+adapter picks sync or async itself).
 
-``tests/predict/test_react_v2.py`` (10): rebuilt 4 (``*_text_mock_lm_loop_records_inputs_once``,
+``tests/predict/test_react_v2.py`` (10): rebuilt 8 (``*_text_mock_lm_loop_records_inputs_once``,
 ``*_text_mode_accepts_top_level_tool_arguments``, ``*_text_mode_accepts_wrapped_submit_arguments``,
-``*_unknown_tool_observation_can_continue``). Left out: ``*_submit_tool_returns_*``
-(no run), ``*_continuation_omits_missing_original_inputs`` (the prompt, not the stream),
-``*_accepts_serialized_history_input``, ``*_forced_submit_on_empty_tool_calls``, the two
-native tool-loop tests (not rebuilt yet; native mode is covered by ``test_fidelity.py``).
+``*_unknown_tool_observation_can_continue``, ``*_accepts_serialized_history_input``,
+``*_forced_submit_on_empty_tool_calls`` (xfail: a real difference, see
+``KNOWN_DIFFERENCES``), ``*_native_tool_loop_replays_tool_result_with_provider_id``,
+``*_native_parallel_tool_calls_are_requested_and_replayed``). Left out:
+``*_submit_tool_returns_*`` (no run), ``*_continuation_omits_missing_original_inputs``
+(the prompt, not the stream).
 
 ``tests/predict/test_chain_of_thought.py`` (4): rebuilt ``test_async_chain_of_thought``;
 left out: ``test_initialization_*`` (no run), the native/manual reasoning tests (native
@@ -96,9 +98,10 @@ def react_v2_story(result: Any) -> list[Entry]:
     """What ``dspy.ReActV2`` did, from its history (``submit`` is no tool to show)."""
     story: list[Entry] = []
     for event in result.history.messages:
-        if "next_thought" not in event:
-            continue
-        story.append(("reasoning", event["next_thought"]))
+        if "tool_calls" not in event:
+            continue  # the inputs, or the caller's earlier history
+        if event.get("next_thought"):  # none in native mode
+            story.append(("reasoning", event["next_thought"]))
         tool_calls = event["tool_calls"]
         results = {r.call_id: r for r in tool_calls.tool_call_results.tool_call_results}
         for call in tool_calls.tool_calls:
@@ -127,7 +130,25 @@ def dspy_story(name: str, result: Any) -> list[Entry]:
     return story + text_outputs(result, case.text_fields)
 
 
-@pytest.mark.parametrize("name", list(PEER_SCENARIOS))
+KNOWN_DIFFERENCES = {
+    "react-v2-forced-submit": (
+        "issue 22: ReActV2 drops a turn whose tool_calls is empty from its history (and "
+        "forces submit), but the turn's next_thought 'No action.' has already streamed: "
+        "the client shows a reasoning part DSPy's history does not hold"
+    ),
+}
+
+
+def _cases() -> list[Any]:
+    return [
+        pytest.param(name, marks=pytest.mark.xfail(strict=True, reason=KNOWN_DIFFERENCES[name]))
+        if name in KNOWN_DIFFERENCES
+        else name
+        for name in PEER_SCENARIOS
+    ]
+
+
+@pytest.mark.parametrize("name", _cases())
 async def test_dspy_predict_scenario_shows_what_dspy_produced(name: str) -> None:
     case = PEER_SCENARIOS[name]
     outcome = await run_scenario(case.scenario)
