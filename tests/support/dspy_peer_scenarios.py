@@ -98,6 +98,29 @@ SCIENCE_FAIR = {
 NATIVE = {"adapter": dspy.ChatAdapter(use_native_function_calling=True)}
 
 
+class FiveInParallel(dspy.Module):
+    """Two predictors over five ``dspy.Parallel`` jobs; returns the list of Predictions
+    (upstream ``test_parallel_module``'s ``MyModule``)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.predictor = dspy.Predict("input -> output")
+        self.predictor2 = dspy.Predict("input -> output")
+        self.parallel = dspy.Parallel(num_threads=2, disable_progress_bar=True)
+
+    def forward(self, input: str) -> Any:
+        job = {"input": input}
+        return self.parallel(
+            [
+                (self.predictor, job),
+                (self.predictor2, job),
+                (self.predictor, job),
+                (self.predictor2, job),
+                (self.predictor, job),
+            ]
+        )
+
+
 def react_turn(thought: str, tool: str, **args: Any) -> Reply:
     return Reply(chat(next_thought=thought, next_tool_name=tool, next_tool_args=args))
 
@@ -315,6 +338,16 @@ PEER_SCENARIOS: dict[str, PeerScenario] = {
             {"question": "cats"},
             settings=NATIVE,
         ),
+    ),
+    "parallel-module": PeerScenario(
+        "tests/predict/test_parallel.py::test_parallel_module",
+        Scenario(
+            FiveInParallel,
+            # one reply for every job: the threads' order is not fixed
+            lambda _payload: Reply(chat(output="test output")),
+            {"input": "test input"},
+        ),
+        text_fields=("output",),
     ),
     "chain-of-thought-async": PeerScenario(
         "tests/predict/test_chain_of_thought.py::test_async_chain_of_thought",

@@ -35,9 +35,9 @@ adapter picks sync or async itself).
 left out: ``test_initialization_*`` (no run), the native/manual reasoning tests (native
 reasoning is in ``test_adapter.py``; the manual one checks the prompt).
 
-``tests/predict/test_parallel.py`` (8): left out; ``test_parallel_module`` returns a list
-of Predictions (issue 22 item 11: a program returning a list), the rest test callbacks,
-``batch`` and timeouts without streaming. ``dspy.Parallel`` inside a streamed program is
+``tests/predict/test_parallel.py`` (8): rebuilt ``test_parallel_module`` (xfail: a real
+difference, see ``KNOWN_DIFFERENCES``); left out: the rest test callbacks' call ids,
+``batch``, nesting and timeouts, nothing a stream shows. ``dspy.Parallel`` inside a streamed program is
 the ``parallel`` scenario of ``tests/support/dspy_scenarios.py``.
 """
 
@@ -121,6 +121,8 @@ def react_v2_story(result: Any) -> list[Entry]:
 
 def dspy_story(name: str, result: Any) -> list[Entry]:
     case = PEER_SCENARIOS[name]
+    if isinstance(result, list):  # dspy.Parallel's Predictions, in job order
+        return [e for r in result for e in text_outputs(r, case.text_fields)]  # pyright: ignore[reportUnknownVariableType]
     if name.startswith("react-v2"):
         story = react_v2_story(result)
     elif name.startswith("react"):
@@ -135,6 +137,12 @@ KNOWN_DIFFERENCES = {
         "issue 22: ReActV2 drops a turn whose tool_calls is empty from its history (and "
         "forces submit), but the turn's next_thought 'No action.' has already streamed: "
         "the client shows a reasoning part DSPy's history does not hold"
+    ),
+    "parallel-module": (
+        "issue 22: a program returning a list of Predictions (dspy.Parallel's result) "
+        "ends with an empty message and no error: the five outputs DSPy produced never "
+        "reach the client (the Predicts run in Parallel's threads stream nothing, and the "
+        "list is not rendered)"
     ),
 }
 
