@@ -377,6 +377,18 @@ class AnswerAndExplanation(dspy.Signature):
     explanation: str = dspy.OutputField()
 
 
+def search(query: str) -> str:
+    """Search the web."""
+    return f"Results for {query}"
+
+
+class AnswerWithToolCalls(dspy.Signature):
+    question: str = dspy.InputField()
+    tools: list[dspy.Tool] = dspy.InputField()
+    answer: str = dspy.OutputField()
+    tool_calls: dspy.ToolCalls = dspy.OutputField()
+
+
 class CodeOnly(dspy.Signature):
     code: str = dspy.OutputField()
 
@@ -417,6 +429,30 @@ ADAPTER_PEER_SCENARIOS: dict[str, PeerScenario] = {
             settings=CHAT,
         ),
         text_fields=OPTIONAL_FIELDS,
+    ),
+    "chat-tool-call-with-answer": PeerScenario(
+        "tests/adapters/test_chat_adapter.py::test_tool_call_with_structured_content_preserves_other_outputs",
+        Scenario(
+            lambda: dspy.Predict(AnswerWithToolCalls),
+            [
+                Reply(
+                    chat(answer="I should use a tool."),
+                    tool_calls=[ToolCallReply("search", '{"query": "test"}', id="call_1")],
+                )
+            ],
+            {"question": "What is the test?", "tools": [dspy.Tool(search)]},
+            settings=NATIVE,
+        ),
+    ),
+    "json-single-quoted": PeerScenario(
+        "tests/adapters/test_json_adapter.py::test_json_adapter_json_mode_no_structured_outputs",
+        Scenario(
+            lambda: dspy.Predict("question -> answer"),
+            # a Python dict, not JSON: DSPy repairs it
+            [Reply("{'answer': 'Test output'}")],
+            {"question": "Dummy question!"},
+            settings={"adapter": dspy.JSONAdapter()},
+        ),
     ),
     "json-missing-optional-fields": PeerScenario(
         "tests/adapters/test_json_adapter.py::test_missing_optional_output_fields_fall_back_to_defaults",

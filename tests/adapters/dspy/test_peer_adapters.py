@@ -14,14 +14,17 @@ of ``test_chat_adapter.py`` (69), ``test_json_adapter.py`` (38) and
 ``*_formats_*``, system messages, history and tool replay, lm kwargs): nothing of that
 streams, so they are left out. The parsing scenarios that decide what a stream shows:
 
-* rebuilt (7): ``test_chat_adapter_fallback_to_json_adapter_on_exception`` (streamed,
+* rebuilt (9): ``test_chat_adapter_fallback_to_json_adapter_on_exception`` (streamed,
   DSPy 3.4.1 does not fall back once a chunk went to the stream, by design: it raises,
   and the client sees a masked error and no text),
   ``test_missing_optional_output_fields_fall_back_to_defaults`` (chat, json, xml),
   ``test_output_field_default_is_overridden_by_lm_response``,
   ``test_xml_adapter_parse_multiple_fields``,
   ``test_xml_adapter_escapes_closing_tags_and_rejects_malformed_xml`` (its escaped
-  value; the malformed half is a parse error, as the fallback case);
+  value; the malformed half is a parse error, as the fallback case),
+  ``test_tool_call_with_structured_content_preserves_other_outputs`` (a native call
+  beside a text answer), ``test_json_adapter_json_mode_no_structured_outputs`` (a
+  Python-dict reply DSPy repairs; the response-format choice is not the stream's);
 * left out, structured outputs (issue 22 item 3, another change): ``*_casts_types``,
   ``*_typed_dict_*``, ``*_nested_model``, ``*_list_of_models``, ``*_nullable_and_structured_union_*``,
   ``*_with_pydantic_models``, ``*_on_pydantic_model*``, ``*_parses_float_*``, ``tags``
@@ -31,14 +34,15 @@ streams, so they are left out. The parsing scenarios that decide what a stream s
   (``test_fidelity.py``);
 * left out, not rebuilt yet: the fallback-flag variants (``*_preserves_native_function_calling_flag``,
   ``*_respects_use_json_adapter_fallback_flag``, async twins), ``*_toolcalls_vague_match``,
-  ``*_with_responses_api``, ``*_json_mode_no_structured_outputs*`` (response-format
-  retries), the missing-required-field errors.
+  ``*_with_responses_api``, the async twin of the JSON-mode case, the
+  missing-required-field errors, ``test_tool_call_with_unstructured_content_does_not_raise``.
 """
 
 from __future__ import annotations
 
 import logging
 
+import dspy
 import pytest
 
 from tests.support.dspy_peer_scenarios import ADAPTER_PEER_SCENARIOS, shown, text_outputs
@@ -66,4 +70,9 @@ async def test_dspy_adapter_scenario_shows_what_dspy_produced(name: str) -> None
         return
     assert outcome.record.exception is None, repr(outcome.record.exception)
     expected = text_outputs(outcome.result, case.text_fields)
+    if isinstance(calls := getattr(outcome.result, "tool_calls", None), dspy.ToolCalls):
+        # native calls the program did not run: shown waiting for their output
+        expected += [
+            ("tool", call.name, call.args, "input-available", None) for call in calls.tool_calls
+        ]
     assert shown(outcome.record.message) == expected, case.upstream
