@@ -19,7 +19,8 @@ over the same bodies and must agree exactly. The families:
 * context: the push-API scenarios, bodies exactly as ``StreamContext`` streamed them;
 * dspy: real DSPy programs through ``DSPyAdapter`` (a scripted model on loopback), one
   of each kind: Predict, ChainOfThought, ReAct, failing tools, native reasoning and tool
-  calls, cache hits, model errors, ``dspy.Parallel``;
+  calls, cache hits, model errors, ``dspy.Parallel``; and DSPy's own ReAct, ReActV2,
+  ChainOfThought and adapter-parsing scenarios (``dspy/peer/*``);
 * agents: real Agents SDK runs through ``AgentsAdapter`` (the SDK's scripted model, and
   a scripted Responses API on loopback for hosted tools): text, reasoning, tools and
   their failures (a tool's own failure function, a crashing MCP server, a cancelled
@@ -73,6 +74,7 @@ from tests.support.agents_scenarios import (
 from tests.support.agents_scenarios import run_scenario as run_agents_scenario
 from tests.support.context_scenarios import SCENARIOS as CONTEXT_SCENARIOS
 from tests.support.context_scenarios import capture
+from tests.support.dspy_peer_scenarios import ADAPTER_PEER_SCENARIOS, PEER_SCENARIOS
 from tests.support.dspy_scenarios import SCENARIOS as DSPY_SCENARIOS
 from tests.support.dspy_scenarios import run_scenario
 from tests.support.intent_driver import PAYLOADS, IntentDriver, drive
@@ -671,6 +673,10 @@ def dspy_cases() -> Iterator[dict[str, Any]]:
         for target in TARGETS:
             outcome = asyncio.run(run_scenario(scenario, target=target))
             yield valid_body_case(f"dspy/{name}", target, outcome.body.decode())
+    for name, peer in {**PEER_SCENARIOS, **ADAPTER_PEER_SCENARIOS}.items():
+        for target in TARGETS:
+            outcome = asyncio.run(run_scenario(peer.scenario, target=target))
+            yield valid_body_case(f"dspy/peer/{name}", target, outcome.body.decode())
 
 
 def agents_cases() -> Iterator[dict[str, Any]]:

@@ -19,9 +19,10 @@ Left out of that module, and why:
 * ``test_stream_listener_could_form_end_identifier_*`` (three): unit tests of the
   listener's buffer;
 * ``test_streaming_allows_custom_chunk_types``: its program has no predictor, which the
-  adapter refuses (nothing could stream);
-* ``test_concurrent_status_message_providers``, ``test_streaming_reasoning_fallback``:
-  not rebuilt yet.
+  adapter refuses (nothing could stream).
+
+``test_concurrent_status_message_providers`` is its own test below (two adapters
+streaming at once, each with its own status provider).
 
 Rebuilt elsewhere: the seven structured-output cases (``*_pydantic_*``,
 ``*_generic_type_*``, ``*_mixed_fields_*``, ``*_bracket_balance_*``,
@@ -33,6 +34,7 @@ native reasoning (``test_adapter.py``).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Callable, Sequence
@@ -108,6 +110,31 @@ class CustomStatus(StatusMessageProvider):
 
     def module_start_status_message(self, instance: Any, inputs: Any) -> str | None:
         return "Predict starting!" if isinstance(instance, dspy.Predict) else None
+
+
+class ReasoningThenAnswer(dspy.Signature):
+    """A ``dspy.Reasoning`` field on a model without native reasoning: DSPy asks for it as
+    an ordinary field (upstream ``test_streaming_reasoning_fallback``)."""
+
+    question: str = dspy.InputField()
+    reasoning: dspy.Reasoning = dspy.OutputField()
+    answer: str = dspy.OutputField()
+
+
+class ProviderStatus(StatusMessageProvider):
+    """Status texts naming their provider (upstream ``MyStatusMessageProvider1``/``2``)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def tool_start_status_message(self, instance: Any, inputs: Any) -> str:
+        return f"{self.name}: Tool starting!"
+
+    def tool_end_status_message(self, outputs: Any) -> str:
+        return f"{self.name}: Tool finished!"
+
+    def module_start_status_message(self, instance: Any, inputs: Any) -> str | None:
+        return f"{self.name}: Predict starting!" if isinstance(instance, dspy.Predict) else None
 
 
 ANSWER = "To get to the other side!"
@@ -247,6 +274,18 @@ CASES: dict[str, Case] = {
         adapter=BOTH,
         settings={"adapter": dspy.XMLAdapter()},
     ),
+    "reasoning-fallback": Case(
+        "test_streaming_reasoning_fallback",
+        lambda: dspy.Predict(ReasoningThenAnswer),
+        [
+            Reply(
+                chat(reasoning="Let's think step by step about this question.", answer=ANSWER),
+                piece=3,
+            )
+        ],
+        {"question": "Why did a chicken cross the kitchen?"},
+        lambda r: [("reasoning", str(r.reasoning)), ("text", r.answer)],
+    ),
 }
 
 
@@ -275,3 +314,37 @@ async def test_dspy_streaming_scenario_shows_what_dspy_produced(name: str) -> No
     if case.statuses is not None:
         sent = tuple(c["data"]["message"] for c in chunks if c["type"] == "data-status")
         assert sent == case.statuses
+
+
+async def test_concurrent_status_providers_each_show_their_own() -> None:
+    """Upstream ``test_concurrent_status_message_providers``: two programs stream at
+    once, each adapter with its own status provider; each body carries its own three
+    statuses, in order, and DSPy's global callbacks are left as they were."""
+    callbacks_before = list(dspy.settings.callbacks)
+
+    def scenario(name: str, answer: str, thing: str) -> Scenario:
+        return Scenario(
+            QuestionFromTool,
+            [Reply(chat(answer=answer))],
+            {"x": thing},
+            adapter={"status": ProviderStatus(name)},
+        )
+
+    outcomes = await asyncio.gather(
+        run_scenario(scenario("Provider1", "red", "sky")),
+        run_scenario(scenario("Provider2", "blue", "ocean")),
+    )
+    for name, answer, outcome in zip(
+        ("Provider1", "Provider2"), ("red", "blue"), outcomes, strict=True
+    ):
+        chunks = assert_valid_body(outcome.body, "v6")
+        assert outcome.record.exception is None, repr(outcome.record.exception)
+        sent = [c["data"]["message"] for c in chunks if c["type"] == "data-status"]
+        assert sent == [
+            f"{name}: Tool starting!",
+            f"{name}: Tool finished!",
+            f"{name}: Predict starting!",
+        ], f"{UPSTREAM}::test_concurrent_status_message_providers"
+        texts = [p["text"] for p in outcome.record.message["parts"] if p["type"] == "text"]
+        assert texts == [outcome.result.answer] == [answer]
+    assert dspy.settings.callbacks == callbacks_before
