@@ -112,6 +112,26 @@ async def test_a_failed_open_keeps_nothing(redis_server: RedisServer) -> None:
         await store.aclose()
 
 
+async def test_a_write_queued_behind_a_stalled_batch_fails_at_its_own_deadline(
+    redis_server: RedisServer,
+) -> None:
+    store = RedisStreamStore(redis_server.url, lease=30, ttl=60, limits=RedisLimits(deadline=1.0))
+    try:
+        await store.open("chat-1", "s1", [b"a"])
+        redis_server.stall(30)
+        first = asyncio.ensure_future(store.append("s1", [b"b"]))  # its batch is in flight
+        await asyncio.sleep(0.6)
+        queued = asyncio.ensure_future(store.append("s1", [b"c"]))  # gathers the next one
+        with pytest.raises(StreamStoreError, match=r"within 1 s"):
+            await asyncio.wait_for(first, GUARD)
+        assert not queued.done()  # 0.4 s into its own deadline, not failed with the first
+        with pytest.raises(StreamStoreError, match=r"record frames within 1 s"):
+            await asyncio.wait_for(queued, GUARD)
+    finally:
+        redis_server.stop()  # ends the stall; the store closes against a dead server
+        await store.aclose()
+
+
 @pytest.mark.parametrize("fault", ["stall", "pause"])
 async def test_every_call_fails_within_the_deadline_while_redis_stalls(
     redis_server: RedisServer, fault: str

@@ -5,9 +5,9 @@ Theory of operation
 Keys, under a prefix (``uiwire`` by default); the part in braces is the Redis Cluster
 hash tag, so that a stream's keys share one slot:
 
-* ``<p>:stream:{<stream id>}``: a Redis Stream, one entry per SSE frame (field ``d``),
-  an opening entry (``o``) when there is no frame yet, and a last entry ``end`` (``ok``
-  or ``failed``). Replay is ``XRANGE`` from the start; the live tail is read by the
+* ``<p>:stream:{<stream id>}``: a Redis Stream, one entry per ``append`` (field ``d``,
+  its frames joined), an opening entry (``o``) when there is no frame yet, and a last
+  entry ``end`` (``ok`` or ``failed``). Replay is ``XRANGE`` from the start; the live tail is read by the
   process's one ``TailReader`` (``_redis_tail``) for all its followers. Because the
   frames are in Redis, not in the producing process, what was written survives that
   process. Appends never create the stream (``NOMKSTREAM``): after a Redis restart lost
@@ -212,6 +212,7 @@ class RedisStreamStore(StreamStore):
         self._seq: dict[str, int] = {}  # stream id -> last entry id written
         self._stops = StopListeners()
         self._writes: list[_Write] = []
+        self._writes_expire: asyncio.TimerHandle | None = None  # the gathering batch's
         self._writer: asyncio.Task[None] | None = None
         self._first_attempt: asyncio.Event | None = None
         """Set once the listener's first subscription succeeded or failed."""
@@ -287,26 +288,36 @@ class RedisStreamStore(StreamStore):
         if not frames:
             return
         key = self._stream_key(stream_id)
-        ids = [self._next_id(stream_id) for _ in frames]
+        entry_id = self._next_id(stream_id)
+        # one entry for the frames of one call (readers join entries' frames anyway):
+        # one command and one reply per batch of the recorder, not per frame
+        data = frames[0] if len(frames) == 1 else b"".join(frames)
 
         def fill(pipe: Any) -> None:
-            for entry_id, frame in zip(ids, frames, strict=True):
-                pipe.xadd(key, {"d": frame}, id=entry_id, nomkstream=True)
+            pipe.xadd(key, {"d": data}, id=entry_id, nomkstream=True)
 
-        _check_added(stream_id, await self._batched("record frames", fill, len(ids)), len(ids))
+        _check_added(stream_id, await self._batched("record frames", fill, 1), 1)
 
     async def _batched(self, what: str, fill: Callable[[Any], object], count: int) -> list[Any]:
         """The replies of the ``count`` commands ``fill`` queues, sent in the process's
-        next batch (``_write_batches``), within the deadline."""
+        next batch (``_write_batches``), within the deadline.
+
+        The deadline is kept per batch, not per write (one timer for every write that
+        joins it, rather than a timer, a shield and a wait per frame recorded): when it
+        passes, the batch's writes still waiting fail."""
         loop = asyncio.get_running_loop()
-        write = _Write(fill, count, loop.create_future())
+        write = _Write(fill, count, loop.create_future(), what)
         write.done.add_done_callback(_retrieve)
+        if not self._writes:  # the first write of a new batch: its deadline
+            self._writes_expire = loop.call_later(
+                self.limits.deadline, _expire, self._writes, self.limits.deadline
+            )
         self._writes.append(write)
         task = self._writer
         if task is None or task.done() or task.get_loop() is not loop:
             self._writer = loop.create_task(self._write_batches(), name="uiwire-redis-writer")
         # on a timeout the write may still land later: entry ids make that harmless
-        return await self._call(what, asyncio.shield(write.done))
+        return await write.done
 
     async def _write_batches(self) -> None:
         """Send the writes of every stream of this process together, one pipeline at a
@@ -315,6 +326,7 @@ class RedisStreamStore(StreamStore):
         commands run in order, and a repeated ``XADD`` is refused by its id."""
         while self._writes:
             batch, self._writes = self._writes, []
+            expire, self._writes_expire = self._writes_expire, None
 
             def fill(pipe: Any, batch: list[_Write] = batch) -> None:
                 for write in batch:
@@ -327,6 +339,9 @@ class RedisStreamStore(StreamStore):
                     if not write.done.done():
                         write.done.set_exception(exc)
                 continue
+            finally:
+                if expire is not None:
+                    expire.cancel()
             position = 0
             for write in batch:
                 if not write.done.done():
@@ -543,6 +558,9 @@ class RedisStreamStore(StreamStore):
             if not write.done.done():
                 write.done.set_exception(StreamStoreError("the stream store was closed"))
         self._writes = []
+        if self._writes_expire is not None:
+            self._writes_expire.cancel()
+            self._writes_expire = None
         for client in (self._tail_client, self._listen_client):
             await client.aclose()
             await client.connection_pool.disconnect()
@@ -657,6 +675,17 @@ class _Write:
     fill: Callable[[Any], object]
     count: int
     done: asyncio.Future[list[Any]]
+    what: str
+
+
+def _expire(batch: list[_Write], deadline: float) -> None:
+    """A batch's deadline passed: its writes still waiting fail (the pipeline may land
+    later; entry ids make that harmless)."""
+    for write in batch:
+        if not write.done.done():
+            write.done.set_exception(
+                StreamStoreError(f"Redis did not {write.what} within {deadline:g} s")
+            )
 
 
 def _retrieve(future: asyncio.Future[Any]) -> None:
