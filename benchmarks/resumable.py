@@ -33,7 +33,7 @@ import redis
 
 from benchmarks._results import Result, Table, Target, fmt, save
 from benchmarks._results import parser as cli_parser
-from benchmarks.loopback.__main__ import measure
+from benchmarks.loopback.__main__ import every_stream_complete, measure
 
 APPS = ("uiwire", "uiwire-memory-store", "uiwire-redis-store")
 LABELS = {
@@ -141,9 +141,6 @@ def result(args: Any, runs: list[dict[str, Any]]) -> Result:
         rows,
     )
     ratio = by["uiwire-redis-store"]["cpu_ms_per_1000_chunks"] / memory
-    complete = all(
-        r["failures"] == 0 and r["chunks_received"] == r["chunks_expected"] for r in runs
-    )
     targets = [
         Target(
             f"worker CPU per chunk on Redis at {args.streams:,} streams",
@@ -151,12 +148,7 @@ def result(args: Any, runs: list[dict[str, Any]]) -> Result:
             f"{ratio:.2f}x",
             ratio <= CPU_TARGET,
         ),
-        Target(
-            "every stream complete, every chunk received",
-            "all",
-            "all" if complete else "no",
-            complete,
-        ),
+        every_stream_complete(runs),
     ]
     return Result(
         name="resumable",

@@ -183,9 +183,6 @@ def _result(args: argparse.Namespace, apps: list[str], runs: list[dict[str, Any]
     ours, floor = by[("uiwire", top)], by[("handwritten", top)]
     cpu_ratio = ours["cpu_ms_per_1000_chunks"] / floor["cpu_ms_per_1000_chunks"]
     worst_rss = max(by[("uiwire", n)]["rss_kib_per_stream"] for n in args.streams)
-    complete = all(
-        run["failures"] == 0 and run["chunks_received"] == run["chunks_expected"] for run in runs
-    )
     targets = [
         Target(
             f"p99 delay per chunk at {top:,} streams",
@@ -205,12 +202,7 @@ def _result(args: argparse.Namespace, apps: list[str], runs: list[dict[str, Any]
             f"{worst_rss:.1f} KiB",
             worst_rss <= RSS_TARGET_KIB,
         ),
-        Target(
-            "every stream complete, every chunk received",
-            "all",
-            "all" if complete else "no",
-            complete,
-        ),
+        every_stream_complete(runs),
     ]
     return Result(
         name="loopback",
@@ -227,6 +219,16 @@ def _result(args: argparse.Namespace, apps: list[str], runs: list[dict[str, Any]
         figures={"runs": runs},
         tables=[table],
         targets=targets,
+    )
+
+
+def every_stream_complete(runs: list[dict[str, Any]]) -> Target:
+    """The target every load run has: no stream failed, every chunk arrived."""
+    complete = all(
+        run["failures"] == 0 and run["chunks_received"] == run["chunks_expected"] for run in runs
+    )
+    return Target(
+        "every stream complete, every chunk received", "all", "all" if complete else "no", complete
     )
 
 
