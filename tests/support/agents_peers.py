@@ -194,6 +194,13 @@ def assert_matches_run(outcome: PeerOutcome, peer: Peer) -> None:
         if p["type"] in ("text", "data-output")
     ]
     sdk_messages = [_shown_message(i) for i in items if isinstance(i, MessageOutputItem)]
+    final_output = getattr(run, "final_output", None)
+    carried = not items or isinstance(items[-1], MessageOutputItem)
+    carried = carried or any(
+        isinstance(i, ToolCallOutputItem) and i.output == final_output for i in items
+    )
+    if isinstance(final_output, str) and final_output and not carried and peer.raises is None:
+        sdk_messages.append(("text", final_output))  # a final output no item carries
     reasoning = [p["text"] for p in parts if p["type"] == "reasoning"]
     sdk_reasoning = [t for i in items if isinstance(i, ReasoningItem) for t in _reasoning_texts(i)]
     tools = tool_parts(parts)
@@ -250,13 +257,7 @@ def assert_matches_run(outcome: PeerOutcome, peer: Peer) -> None:
         assert outputs[-1]["value"] == to_jsonable_python(final, by_alias=True)
 
 
-KNOWN_GAPS: dict[str, str] = {
-    "test_tool_use_behavior::test_custom_tool_use_behavior_sync": (
-        "a tool_use_behavior function's own final_output ('custom') is in no item the SDK"
-        " streams: the client sees the tool's output, never the final output (final"
-        " text / structured output work of issue 22)"
-    ),
-}
+KNOWN_GAPS: dict[str, str] = {}
 """Peers where the client still differs from the SDK, with why (each an issue 22 item
 another change owns): their tests are strict xfails."""
 

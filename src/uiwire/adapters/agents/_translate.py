@@ -49,7 +49,13 @@ import mimetypes
 from collections.abc import Hashable, Mapping
 from typing import Any, Literal, cast
 
-from agents import AgentOutputSchema, AgentOutputSchemaBase, ItemHelpers, MessageOutputItem
+from agents import (
+    AgentOutputSchema,
+    AgentOutputSchemaBase,
+    ItemHelpers,
+    MessageOutputItem,
+    ToolCallOutputItem,
+)
 
 from uiwire.adapters._tool_labels import ToolLabel, label_options
 from uiwire.adapters.agents._channel import RunChannel
@@ -273,6 +279,29 @@ class Translation:
             if isinstance(last, MessageOutputItem):
                 final_text = ItemHelpers.extract_last_text(last.raw_item)
         await self._finish_outputs(final_text, getattr(result, "final_output", None))
+
+    async def show_final_output(self, result: Any) -> None:
+        """The run's ``final_output`` when no item carries it: a ``tool_use_behavior``
+        function may end the run with an output of its own, which the SDK streams in no
+        event or item; the user is shown it as the answer (text, or a ``data-output``
+        part when it is not a string)."""
+        final = getattr(result, "final_output", None)
+        if final is None or getattr(result, "interruptions", None):
+            return
+        items = cast("list[Any]", getattr(result, "new_items", None) or [])
+        for item in items:
+            if isinstance(item, ToolCallOutputItem) and item.output == final:
+                return  # a tool's output ended the run: shown as that tool's output
+        last = items[-1] if items else None
+        if isinstance(last, MessageOutputItem):
+            return  # the run's answer: shown as it streamed (text or structured output)
+        if isinstance(final, str):
+            if final:
+                key = ("final-output", self._step)
+                await self._out.write_text(final, key=key)
+                await self._out.end_text(key=key)
+            return
+        await StructuredOutput(self._out, type(final).__name__).finish(final)
 
     async def _finish_outputs(self, final_text: str | None, final_output: Any = None) -> None:
         returned = None

@@ -490,6 +490,7 @@ class AgentsAdapter:
             remove()
         await translation.release_held()
         await translation.finish_outputs(result)
+        await translation.show_final_output(result)
         if result.interruptions:
             earlier = input.pending if isinstance(input, Resumption) else None
             await self._pause(
