@@ -138,12 +138,6 @@ KNOWN_DIFFERENCES = {
         "forces submit), but the turn's next_thought 'No action.' has already streamed: "
         "the client shows a reasoning part DSPy's history does not hold"
     ),
-    "parallel-module": (
-        "issue 22: a program returning a list of Predictions (dspy.Parallel's result) "
-        "ends with an empty message and no error: the five outputs DSPy produced never "
-        "reach the client (the Predicts run in Parallel's threads stream nothing, and the "
-        "list is not rendered)"
-    ),
 }
 
 

@@ -116,10 +116,31 @@ class Translation:
         """After the program: close what is open, send what never streamed, the usage."""
         await self._settle_tool_inputs()
         await self._end_parts()
+        if _predictions(result) and not self._streamed:
+            # a list of Predictions (dspy.Parallel's): their predictors ran in threads,
+            # which stream nothing; each is shown whole, in the list's order
+            await self._finish_outputs(None)
+            predictions = cast("list[Any]", result)
+            for index, prediction in enumerate(predictions):
+                await self._show_unstreamed(prediction, ("dspy", "prediction", index))
+            reported = [u for u in map(_usage, predictions) if u is not None]
+            if reported:
+                usage = sum(reported[1:], reported[0])
+                self._ctx.add_usage(usage)
+                await self._ctx.write_metadata({"usage": usage.as_metadata()})
+            return
         if not isinstance(result, dspy.Prediction):
             await self._finish_outputs(None)
             return
         await self._finish_outputs(result)
+        await self._show_unstreamed(result, ("dspy", "prediction"))
+        usage = _usage(result)
+        if usage is not None:
+            self._ctx.add_usage(usage)
+            await self._ctx.write_metadata({"usage": usage.as_metadata()})
+
+    async def _show_unstreamed(self, result: Any, key_prefix: tuple[Hashable, ...]) -> None:
+        """The final fields of ``result`` (a Prediction) that never streamed, whole."""
         final = self._plan.final_predictor
         for field, role in self._plan.final_fields:
             if (final, field) in self._streamed or field not in result:
@@ -140,17 +161,13 @@ class Translation:
             text = _as_text(value)
             if not text:
                 continue
-            key = ("dspy", "prediction", field)
+            key = (*key_prefix, field)
             if role == "reasoning":
                 await self._ctx.write_reasoning(text, key=key)
                 await self._ctx.end_reasoning(key=key)
             else:
                 await self._ctx.write_text(text, key=key)
                 await self._ctx.end_text(key=key)
-        usage = _usage(result)
-        if usage is not None:
-            self._ctx.add_usage(usage)
-            await self._ctx.write_metadata({"usage": usage.as_metadata()})
 
     async def _begin(self, name: str, *input: Any, tool_call_id: str | None = None) -> str:
         """Begin a tool part (``input``: its complete input, if it has it), labelled from
@@ -477,6 +494,12 @@ def _as_text(value: Any) -> str:
     if isinstance(plain, str):
         return plain
     return json.dumps(plain, ensure_ascii=False)
+
+
+def _predictions(result: Any) -> bool:
+    """Whether ``result`` is a non-empty list of Predictions (``dspy.Parallel``'s)."""
+    items = cast("list[Any]", result) if isinstance(result, (list, tuple)) else []
+    return bool(items) and all(isinstance(item, dspy.Prediction) for item in items)
 
 
 def _usage(prediction: Any) -> Usage | None:
