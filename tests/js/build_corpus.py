@@ -20,7 +20,8 @@ over the same bodies and must agree exactly. The families:
 * dspy: real DSPy programs through ``DSPyAdapter`` (a scripted model on loopback), one
   of each kind: Predict, ChainOfThought, ReAct, failing tools, native reasoning and tool
   calls, cache hits, model errors, ``dspy.Parallel``; and DSPy's own ReAct, ReActV2,
-  ChainOfThought and adapter-parsing scenarios (``dspy/peer/*``);
+  ChainOfThought and adapter-parsing scenarios (``dspy/peer/*``), and its
+  ``tests/streaming`` scenarios (``dspy/peer-streaming/*``);
 * agents: real Agents SDK runs through ``AgentsAdapter`` (the SDK's scripted model, and
   a scripted Responses API on loopback for hosted tools): text, reasoning, tools and
   their failures (a tool's own failure function, a crashing MCP server, a cancelled
@@ -75,6 +76,8 @@ from tests.support.agents_scenarios import run_scenario as run_agents_scenario
 from tests.support.context_scenarios import SCENARIOS as CONTEXT_SCENARIOS
 from tests.support.context_scenarios import capture
 from tests.support.dspy_peer_scenarios import ADAPTER_PEER_SCENARIOS, PEER_SCENARIOS
+from tests.support.dspy_peer_streaming import CASES as STREAMING_PEER_CASES
+from tests.support.dspy_peer_streaming import scenario_of
 from tests.support.dspy_scenarios import SCENARIOS as DSPY_SCENARIOS
 from tests.support.dspy_scenarios import run_scenario
 from tests.support.intent_driver import PAYLOADS, IntentDriver, drive
@@ -677,6 +680,10 @@ def dspy_cases() -> Iterator[dict[str, Any]]:
         for target in TARGETS:
             outcome = asyncio.run(run_scenario(peer.scenario, target=target))
             yield valid_body_case(f"dspy/peer/{name}", target, outcome.body.decode())
+    for name, case in STREAMING_PEER_CASES.items():
+        for target in TARGETS:
+            outcome = asyncio.run(run_scenario(scenario_of(case), target=target))
+            yield valid_body_case(f"dspy/peer-streaming/{name}", target, outcome.body.decode())
 
 
 def agents_cases() -> Iterator[dict[str, Any]]:
