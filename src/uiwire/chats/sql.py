@@ -11,7 +11,8 @@ PostgreSQL that row lock orders all writers of a chat (no deadlock between a tur
 starting and an older one finishing); on SQLite it takes the database's write lock at
 once, so concurrent writers wait for it rather than failing to upgrade a read lock. They
 wait on the event loop, not in the driver: SQLite's own wait is cut short
-(``SQLITE_LOCK_WAIT``) and a call it refuses is tried again until its deadline. ``start_turn`` is a compare-and-set on the chat's version
+(``SQLITE_LOCK_WAIT``) and a call it refuses is tried again until its deadline.
+``start_turn`` is a compare-and-set on the chat's version
 (``UPDATE ... WHERE version = :v`` and its row count; for a new chat the primary key
 insert failing); ``finish_turn`` writes only when the answer row still carries the
 ticket's turn number. ``get`` is one statement (the chat joined to its messages), so

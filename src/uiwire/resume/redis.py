@@ -7,8 +7,9 @@ hash tag, so that a stream's keys share one slot:
 
 * ``<p>:stream:{<stream id>}``: a Redis Stream, one entry per ``append`` (field ``d``,
   its frames joined), an opening entry (``o``) when there is no frame yet, and a last
-  entry ``end`` (``ok`` or ``failed``). Replay is ``XRANGE`` from the start; the live tail is read by the
-  process's one ``TailReader`` (``_redis_tail``) for all its followers. Because the
+  entry ``end`` (``ok`` or ``failed``). Replay is ``XRANGE`` from the start; the live
+  tail is read by the process's one ``TailReader`` (``_redis_tail``) for all its
+  followers. Because the
   frames are in Redis, not in the producing process, what was written survives that
   process. Appends never create the stream (``NOMKSTREAM``): after a Redis restart lost
   it, recording stops instead of leaving a record with a gap.
@@ -242,7 +243,7 @@ class RedisStreamStore(StreamStore):
         try:
             return await asyncio.wait_for(call, deadline)
         except asyncio.TimeoutError as exc:
-            raise StreamStoreError(f"Redis did not {what} within {deadline:g} s") from exc
+            raise _too_late(what, deadline) from exc
         except (RedisError, OSError) as exc:
             raise StreamStoreError(f"Redis could not {what}: {exc}") from exc
 
@@ -683,9 +684,12 @@ def _expire(batch: list[_Write], deadline: float) -> None:
     later; entry ids make that harmless)."""
     for write in batch:
         if not write.done.done():
-            write.done.set_exception(
-                StreamStoreError(f"Redis did not {write.what} within {deadline:g} s")
-            )
+            write.done.set_exception(_too_late(write.what, deadline))
+
+
+def _too_late(what: str, deadline: float) -> StreamStoreError:
+    """The error of a Redis call (``what``) past its deadline."""
+    return StreamStoreError(f"Redis did not {what} within {deadline:g} s")
 
 
 def _retrieve(future: asyncio.Future[Any]) -> None:

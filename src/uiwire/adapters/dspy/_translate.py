@@ -123,19 +123,20 @@ class Translation:
             predictions = cast("list[Any]", result)
             for index, prediction in enumerate(predictions):
                 await self._show_unstreamed(prediction, ("dspy", "prediction", index))
-            reported = [u for u in map(_usage, predictions) if u is not None]
-            if reported:
-                usage = sum(reported[1:], reported[0])
-                self._ctx.add_usage(usage)
-                await self._ctx.write_metadata({"usage": usage.as_metadata()})
+            await self._report_usage(predictions)
             return
         if not isinstance(result, dspy.Prediction):
             await self._finish_outputs(None)
             return
         await self._finish_outputs(result)
         await self._show_unstreamed(result, ("dspy", "prediction"))
-        usage = _usage(result)
-        if usage is not None:
+        await self._report_usage([result])
+
+    async def _report_usage(self, predictions: list[Any]) -> None:
+        """The usage DSPy reports for ``predictions``, summed, into the message metadata."""
+        reported = [u for u in map(_usage, predictions) if u is not None]
+        if reported:
+            usage = sum(reported[1:], reported[0])
             self._ctx.add_usage(usage)
             await self._ctx.write_metadata({"usage": usage.as_metadata()})
 
