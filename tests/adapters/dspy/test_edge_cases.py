@@ -231,6 +231,40 @@ async def test_final_reasoning_is_sent_even_if_an_earlier_predictor_streamed_a_r
     assert outcome.record.text == "Paris."
 
 
+@pytest.mark.parametrize("pieces", [(400, 400), (400, 3), (3, 400)], ids=str)
+async def test_a_json_reply_in_one_chunk_keeps_an_earlier_predictors_fields(
+    pieces: tuple[int, int],
+) -> None:
+    # DSPy's listener keeps a whole JSONAdapter reply queued, waiting for more: the
+    # first predictor's reasoning is in no final Prediction, so it was lost
+    scenario = Scenario(
+        RewriteThenAnswer,
+        [
+            Reply(
+                json.dumps({"reasoning": 'Say "capital" — shorter.', "query": "capital of France"}),
+                piece=pieces[0],
+            ),
+            Reply(
+                json.dumps({"reasoning": "The capital is Paris.\nClearly.", "answer": "Paris."}),
+                piece=pieces[1],
+            ),
+        ],
+        {"question": "What is the capital of France?"},
+        settings={"adapter": dspy.JSONAdapter()},
+    )
+    outcome = await run_scenario(scenario)
+    assert_valid_body(outcome.body)
+    shown = [(p["type"], p.get("text")) for p in outcome.record.message["parts"]]
+    assert shown == [
+        ("step-start", None),
+        ("reasoning", 'Say "capital" — shorter.'),
+        ("step-start", None),
+        ("reasoning", outcome.result.reasoning),
+        ("text", outcome.result.answer),
+    ]
+    assert outcome.result.reasoning == "The capital is Paris.\nClearly."
+
+
 async def test_reasoning_in_one_chunk_still_comes_before_the_answer() -> None:
     reply = chat(
         reasoning="France's capital is well known.",

@@ -153,11 +153,15 @@ def append_past_the_limit(stream: Any, item: object) -> None:
 # the listened predictor (yielding what it returns when that is truthy) and
 # ``listener.finalize()`` when the run's Prediction arrives; on the listener's
 # ``cache_hit`` (set when a field's start and end markers came in one chunk, and DSPy
-# gave the field up) and ``adapter_identifiers`` (per adapter name, the field's
+# gave the field up), ``stream_start``, ``stream_end`` and ``field_start_queue`` (the
+# state that cache hit sets, set the same way for a JSONAdapter reply in one chunk, which
+# DSPy keeps queued and never streams) and ``adapter_identifiers`` (per adapter name, the field's
 # ``start_identifier`` text and ``end_identifier`` regex).
 # First to break: tests/adapters/dspy/test_edge_cases.py::
 # test_reasoning_in_one_chunk_still_comes_before_the_answer (``cache_hit``,
-# ``adapter_identifiers``, ``receive``); tests/adapters/dspy/test_adapter.py::
+# ``adapter_identifiers``, ``receive``); tests/adapters/dspy/test_edge_cases.py::
+# test_a_json_reply_in_one_chunk_keeps_an_earlier_predictors_fields (``stream_start``
+# and the rest); tests/adapters/dspy/test_adapter.py::
 # test_native_tool_calls_stream_their_input_from_the_raw_deltas (``receive``). No
 # stream test depends on ``finalize`` (our fields end on their markers): test_compat.py
 # checks that streamify still calls both hooks.
@@ -185,6 +189,20 @@ class ChunkListener(StreamListener):
     def gave_up_the_field(self) -> bool:
         """The field's start and end came in one chunk and DSPy streamed none of it."""
         return bool(self.cache_hit)
+
+    @property
+    def field_started(self) -> bool:
+        """DSPy found the field's start marker in this reply (``stream_start``)."""
+        return bool(self.stream_start)
+
+    def give_up_the_field(self) -> None:
+        """End the field as DSPy does when its start and end came in one chunk: nothing
+        more of this reply is the field's, and a reused listener starts afresh on the next
+        reply (``cache_hit``, ``stream_start``, ``stream_end``, ``field_start_queue``)."""
+        self.cache_hit = True
+        self.stream_start = True
+        self.stream_end = True
+        self.field_start_queue = []
 
     @property
     def field_markers(self) -> dict[str, dict[str, Any]]:
