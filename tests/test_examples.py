@@ -253,3 +253,16 @@ def test_identity_app_keeps_anonymous_owners_and_reads_your_auth() -> None:
         "nobody signed in: 401",
     ]
     assert "UIWIRE_SECRET" in result.stderr  # one process, no secret: it says how to keep owners
+
+
+def test_websocket_chat_answers_two_requests_on_one_socket() -> None:
+    frames = [json.loads(line) for line in run_example("websocket_chat.py").stdout.splitlines()]
+    for request_id, said in (("r1", "hello there"), ("r2", "good morning")):
+        mine = [f for f in frames if f["requestId"] == request_id]
+        kinds = [f["type"] for f in mine]
+        assert (kinds[0], kinds[-1]) == ("start", "end")
+        chunks = [f for f in mine if f["type"] == "chunk"]
+        assert [f["sequence"] for f in chunks] == list(range(len(chunks)))
+        body = "".join(f"data: {json.dumps(f['chunk'])}\n\n" for f in chunks)
+        report = validate_stream(body + "data: [DONE]\n\n", target="v7")
+        assert report.message["parts"][-1]["text"].strip() == f"You said: {said}"

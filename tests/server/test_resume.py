@@ -296,10 +296,11 @@ def test_routes_and_options_are_checked() -> None:
         return None
 
     chat = ChatEndpoint(agent, streams=MemoryStreamStore())
-    assert [(r.path, sorted(r.methods or ())) for r in chat.routes("/chat")] == [
+    assert [(r.path, sorted(getattr(r, "methods", None) or ())) for r in chat.routes("/chat")] == [
         ("/chat", ["POST"]),
         ("/chat/{id}/stream", ["GET", "HEAD"]),
         ("/chat/{id}/stop", ["POST"]),
+        ("/chat/ws", []),  # the WebSocket
         ("/chats", ["GET", "HEAD"]),
         ("/chats/{id}", ["DELETE", "GET", "HEAD"]),
     ]

@@ -9,12 +9,14 @@ with needs_extra("starlette", extra="fastapi", needed_by="uiwire.server", packag
     from uiwire.server.conversations import Conversations, TitleHook, default_title
     from uiwire.server.identity import Identify, Identity, Owner, OwnerResolver
     from uiwire.server.response import DEFAULT_KEEP_ALIVE, UIMessageStreamResponse
+    from uiwire.server.websocket import ChatSocket
 
 __all__ = [
     "DEFAULT_KEEP_ALIVE",
     "Authorize",
     "ChatEndpoint",
     "ChatResult",
+    "ChatSocket",
     "Conversations",
     "Identify",
     "Identity",

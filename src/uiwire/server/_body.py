@@ -37,6 +37,7 @@ __all__ = [
     "DEFAULT_LIMITS",
     "DEFAULT_MAX_BODY_BYTES",
     "OFF_LOOP_BYTES",
+    "SOCKET_FRAME_KEY",
     "RequestLimits",
     "read_chat_request",
     "require_json",
@@ -119,14 +120,39 @@ def _count_messages_and_parts(decoded: Any, limits: RequestLimits) -> None:
                     )
 
 
-def _parse(body: bytes, limits: RequestLimits, url_schemes: Collection[str]) -> ChatRequest:
+def _parse(
+    body: bytes, limits: RequestLimits, url_schemes: Collection[str], socket_frame: bool = False
+) -> ChatRequest:
     try:
         scanned = scan_json(body, limits.max_json_values)
     except TooManyValues as exc:
         raise _too_much("body", str(exc), "too_many_values") from None
     decoded = scanned.restore(decode_chat_body(scanned.skeleton))
+    if socket_frame:
+        decoded = _as_posted_body(decoded)
     _count_messages_and_parts(decoded, limits)
     return validate_chat_body(decoded, url_schemes=url_schemes)
+
+
+SOCKET_FRAME_KEY: Final = "uiwire.socket_frame"
+"""Set (True) in the scope of a request whose body is a ``WebSocketChatTransport``
+``send`` frame, not a POST body (``server/websocket.py``)."""
+
+_FRAME_ONLY_KEYS: Final = ("type", "requestId", "headers", "body", "metadata")
+
+
+def _as_posted_body(frame: Any) -> Any:
+    """A ``send`` frame as the POST body ``DefaultChatTransport`` would send for it: the
+    frame's ``body`` object spread at the top, under the chat's own fields (which win,
+    as in the transport), without the frame's envelope."""
+    if not isinstance(frame, dict):
+        return frame
+    fields = cast("dict[str, Any]", frame)
+    extra = fields.get("body", {})
+    if not isinstance(extra, dict):
+        raise ChatRequestError([FieldError("body", "Input should be an object", "dict_type")])
+    chat = {k: v for k, v in fields.items() if k not in _FRAME_ONLY_KEYS}
+    return {**cast("dict[str, Any]", extra), **chat}
 
 
 DEFAULT_LIMITS: Final = RequestLimits()
@@ -154,10 +180,11 @@ async def read_chat_request(
     if declared is not None and declared.isdigit() and int(declared) > max_bytes:
         raise _too_large(max_bytes)
     body = await read_body(request, max_bytes, limits.body_timeout, too_large=_too_large)
+    socket_frame = bool(request.scope.get(SOCKET_FRAME_KEY))
     if len(body) <= OFF_LOOP_BYTES:
-        return _parse(body, limits, url_schemes)
+        return _parse(body, limits, url_schemes, socket_frame)
     loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(_PARSER, _parse, body, limits, url_schemes)
+    return await loop.run_in_executor(_PARSER, _parse, body, limits, url_schemes, socket_frame)
 
 
 async def read_body(

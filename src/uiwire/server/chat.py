@@ -32,7 +32,7 @@ from typing import Any, Literal, NamedTuple, cast
 
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
 
 from uiwire._errors import (
@@ -74,6 +74,7 @@ from uiwire.server._problems import (
 from uiwire.server.conversations import Conversations, chat_body, chat_summary
 from uiwire.server.identity import Identity, Owner
 from uiwire.server.response import DEFAULT_KEEP_ALIVE, UIMessageStreamResponse, check_keep_alive
+from uiwire.server.websocket import ChatSocket, SocketHandlers
 from uiwire.stream.context import (
     OnClose,
     OnDisconnect,
@@ -229,11 +230,13 @@ class ChatEndpoint:
         self._running: dict[str, _Answer] = {}  # answers being written here, by stream key
         self._told_streams_are_off = False
 
-    def routes(self, path: str = "/api/chat", *, history: str | None = None) -> list[Route]:
+    def routes(self, path: str = "/api/chat", *, history: str | None = None) -> list[BaseRoute]:
         """The routes, for ``Starlette(routes=...)`` or FastAPI's
         ``app.router.routes.extend(...)``: ``POST path`` (the chat), ``GET
-        path/{id}/stream`` (resume, as ``useChat({ resume: true })`` calls it) and ``POST
-        path/{id}/stop`` (stop the generation, on whichever worker runs it). Without
+        path/{id}/stream`` (resume, as ``useChat({ resume: true })`` calls it), ``POST
+        path/{id}/stop`` (stop the generation, on whichever worker runs it) and the
+        WebSocket ``path/ws`` (all three over one socket, for AI SDK 7's
+        ``WebSocketChatTransport``: ``socket()``). Without
         ``streams``, resume answers 204 (nothing to resume), stop stops only answers of
         this process (204 for others), and the first 204 logs, once, that they need a
         store.
@@ -243,10 +246,11 @@ class ChatEndpoint:
         first, paged), ``GET history/{id}`` (one chat with its messages) and ``DELETE
         history/{id}``."""
         _check_path(path)
-        routes = [
+        routes: list[BaseRoute] = [
             Route(path, self.respond, methods=["POST"]),
             Route(f"{path}/{{id}}/stream", self.resume, methods=["GET"]),
             Route(f"{path}/{{id}}/stop", self.stop, methods=["POST"]),
+            WebSocketRoute(f"{path}/ws", self.socket()),
         ]
         history = self._history_path(path, history)
         if history is not None:
@@ -255,6 +259,14 @@ class ChatEndpoint:
                 Route(f"{history}/{{id}}", self.get_chat, methods=["GET", "DELETE"]),
             ]
         return routes
+
+    def socket(self, *, origins: Collection[str] = ()) -> ChatSocket:
+        """This endpoint's chat over a WebSocket (AI SDK 7's ``WebSocketChatTransport``),
+        for a ``WebSocketRoute``: every request on it goes to this endpoint's own routes.
+        Pages of this server's origin may open it, and of ``origins``
+        (``"https://app.example"``)."""
+        handlers = SocketHandlers(self._caller, self.respond, self.resume, self.stop)
+        return ChatSocket(handlers, origins=origins)
 
     def openapi(
         self,
