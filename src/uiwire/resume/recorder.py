@@ -83,7 +83,7 @@ class RecordedStream:
             ctx, store, chat_id=chat_id, stream_id=stream_id, prefix=prefix, on_closed=on_closed
         )
         # listen first: a stop may arrive as soon as the chat's active stream is set
-        stream._unlisten = await store.listen_for_stop(stream_id, ctx.cancel)
+        stream._unlisten = await store.listen_for_stop(stream_id, ctx.stop)
         try:
             stream.replaced = await store.open(chat_id, stream_id, prefix)
         except BaseException:

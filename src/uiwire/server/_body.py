@@ -40,8 +40,8 @@ __all__ = [
     "SOCKET_FRAME_KEY",
     "RequestLimits",
     "read_chat_request",
+    "read_json_object",
     "require_json",
-    "require_json_object",
 ]
 
 DEFAULT_MAX_BODY_BYTES: Final = 8 * 1024 * 1024
@@ -247,19 +247,21 @@ SMALL_BODY_BYTES: Final = 1024
 """The most a request whose body says nothing (``{}``) may send."""
 
 
-async def require_json_object(
-    request: Request, *, what: str, timeout: float
-) -> ChatRequestError | None:
-    """None when the body is a small JSON object (``{}``), else the 415/413/422 (408 if
-    it takes over ``timeout`` seconds): a page on another site cannot send one with the
-    user's cookies."""
+async def read_json_object(
+    request: Request, *, what: str, timeout: float, required: bool = True
+) -> dict[str, Any] | ChatRequestError:
+    """The small JSON object (``{}``, ``{"mode": ...}``) of the body, or the
+    415/413/422 to answer (408 if it takes over ``timeout`` seconds): a page on another
+    site cannot send one with the user's cookies. Not ``required``: a body that does not
+    say it is JSON is read as ``{}``."""
     refused = require_json(request, what=what)
     if refused is not None:
-        return refused
+        return refused if required else {}
 
     def too_large(_: int) -> ChatRequestError:
         return ChatRequestError(
-            [FieldError("body", f"send {what} as {{}}", "body_too_large")], status_code=413
+            [FieldError("body", f"send {what} as a small JSON object", "body_too_large")],
+            status_code=413,
         )
 
     try:
@@ -267,12 +269,12 @@ async def require_json_object(
     except ChatRequestError as exc:
         return exc
     try:
-        value = orjson.loads(body)
+        value: Any = orjson.loads(body)
     except orjson.JSONDecodeError:
         value = None
     if not isinstance(value, dict):
         return ChatRequestError([FieldError("body", f"send {what} as {{}}", "json_object")])
-    return None
+    return cast("dict[str, Any]", value)
 
 
 def _too_large(max_bytes: int) -> ChatRequestError:

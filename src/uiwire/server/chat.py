@@ -56,7 +56,7 @@ from uiwire.server._body import (
     DEFAULT_LIMITS,
     RequestLimits,
     read_chat_request,
-    require_json_object,
+    read_json_object,
 )
 from uiwire.server._defaults import resolve_conversations, resolve_owners
 from uiwire.server._follow import FollowResponse
@@ -79,6 +79,7 @@ from uiwire.stream.context import (
     OnClose,
     OnDisconnect,
     OnError,
+    StopMode,
     StreamContext,
     is_async_callable,
 )
@@ -551,8 +552,11 @@ class ChatEndpoint:
         return None
 
     async def stop(self, request: Request) -> Response:
-        """``POST {path}/{id}/stop``: cancel the chat's active answer wherever it runs; it
-        ends with ``abort``. 202 when the stop is on its way to a running answer (recorded
+        """``POST {path}/{id}/stop``: stop the chat's active answer wherever it runs; it
+        ends with ``abort``. The body ``{"mode": "after_turn"}`` lets the answer finish
+        its current turn first (the model call under way and its tools), where the agent
+        can (``AgentsAdapter``; others stop at once); ``{}`` or ``{"mode": "immediate"}``
+        stops it at once. 202 when the stop is on its way to a running answer (recorded
         in the stream store, so it arrives even if a notification is lost), 204 when
         nothing is running, 503 when the store could not record it.
         An answer is stoppable from the moment its request is read, before the agent has
@@ -563,22 +567,28 @@ class ChatEndpoint:
         chat = await self._chat_named(request, ("POST",))  # who and which, before the body
         if isinstance(chat, Response):
             return chat
-        if self._owners is not None:
-            not_json = await require_json_object(
-                request, what="a stop", timeout=self._limits.body_timeout
-            )
-            if not_json is not None:
-                return with_cookie(refused(not_json), chat.owner)
+        body = await read_json_object(
+            request,
+            what="a stop",
+            timeout=self._limits.body_timeout,
+            required=self._owners is not None,
+        )
+        if isinstance(body, ChatRequestError):
+            return with_cookie(refused(body), chat.owner)
+        mode = body.get("mode", "immediate")
+        if mode not in ("immediate", "after_turn"):
+            message = f"mode must be 'immediate' or 'after_turn'; got {mode!r}"
+            return with_cookie(problem(422, message, "mode", "stop_mode"), chat.owner)
         answer = self._running.get(chat.key)
         if answer is not None and not answer.ctx.is_finished:  # written here
-            answer.ctx.cancel()
+            answer.ctx.stop(mode)
             return with_cookie(Response(status_code=202), chat.owner)
         found = await self._active_stream(request, chat)
         if isinstance(found, Response):
             return found
         streams, stream_id = found
         try:
-            stopped = await self._stop_stream(streams, stream_id)
+            stopped = await self._stop_stream(streams, stream_id, mode)
         except StreamStoreError:  # the stop could not be recorded: it may not arrive
             return stream_store_unavailable()
         return with_cookie(Response(status_code=202 if stopped else 204), chat.owner)
@@ -700,14 +710,16 @@ class ChatEndpoint:
         except StreamStoreError:
             logger.exception("chat %s: the answer it replaced could not be stopped", chat_id)
 
-    async def _stop_stream(self, streams: StreamStore, stream_id: str) -> bool:
+    async def _stop_stream(
+        self, streams: StreamStore, stream_id: str, mode: StopMode = "immediate"
+    ) -> bool:
         """Stop ``stream_id`` here or on its worker; False when nothing generates it any
         more (it ended meanwhile, or its worker died)."""
         live = self._live.get(stream_id)
         if live is not None:
-            live.ctx.cancel()
+            live.ctx.stop(mode)
             return True
-        return await streams.request_stop(stream_id)
+        return await streams.request_stop(stream_id, mode)
 
     def _finish_hook(self, turn: ChatTurn, answer: _Answer, key: str) -> OnClose:
         """The context's ``on_close``: once the turn has begun (a refused one is

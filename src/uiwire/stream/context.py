@@ -64,6 +64,7 @@ __all__ = [
     "OnClose",
     "OnDisconnect",
     "OnError",
+    "StopMode",
     "StreamContext",
 ]
 
@@ -78,6 +79,13 @@ warning says so (the usual cause: its response was returned without ``ctx.run``)
 A plain module variable, so tests can shorten it."""
 
 OnDisconnect = Literal["cancel", "continue"]
+
+StopMode = Literal["immediate", "after_turn"]
+"""How a stop ends an answer: at once, or once the current model call and its tools are
+done (where the work can: ``StreamContext.add_graceful_stop``)."""
+
+AFTER_TURN_REASON: Final = "stopped after the turn"
+"""The ``abort`` reason of an answer a graceful stop ended."""
 
 
 class NoInfo(BaseModel):
@@ -196,6 +204,8 @@ class StreamContext(WriteTarget, Generic[InfoT]):
         self._closed_reason: str | None = None  # set when writes can no longer arrive
         self._cancelled = threading.Event()
         self._cancel_callbacks: list[Callable[[], object]] = []
+        self._graceful_stops: list[Callable[[], object]] = []
+        self._stopped_after_turn = False
         self._consumer_gone = False
         self._delivered = False
         self._unwatch_on_drop: weakref.finalize[Any, Any] | None = None  # set while watched
@@ -379,7 +389,10 @@ class StreamContext(WriteTarget, Generic[InfoT]):
             if not isinstance(exc, Exception):
                 raise
         else:
-            self._end_quietly(lambda m: m.finish())
+            if self._stopped_after_turn:  # it ended early, as the stop asked
+                self._end_quietly(lambda m: m.abort(AFTER_TURN_REASON))
+            else:
+                self._end_quietly(lambda m: m.finish())
 
     def _end_quietly(self, step: Step, exception: BaseException | None = None) -> None:
         """End the stream unless it already ended (a thread, or the work, may have)."""
@@ -510,6 +523,39 @@ class StreamContext(WriteTarget, Generic[InfoT]):
         task = self._task
         if task is not None and not task.done():
             task.cancel()
+
+    def stop(self, mode: StopMode = "immediate") -> None:
+        """Stop the work: at once (``"immediate"``: ``cancel()``), or let it finish its
+        current turn (``"after_turn"``: the model call under way and its tools, then no
+        more), where the work registered how with ``add_graceful_stop``; other work is
+        cancelled at once. A gracefully stopped stream ends with ``abort`` (reason
+        ``"stopped after the turn"``) and keeps all it wrote. Call it on the loop."""
+        if mode not in ("immediate", "after_turn"):
+            raise ValueError(f"mode must be 'immediate' or 'after_turn'; got {mode!r}")
+        self._bind_here("stop")
+        if mode == "immediate" or not self._graceful_stops or self._cancelled.is_set():
+            self.cancel()
+            return
+        if self._machine.ended is not None:
+            return
+        self._stopped_after_turn = True
+        for callback in list(self._graceful_stops):
+            self._call_cancel_callback(callback)
+
+    def add_graceful_stop(self, callback: Callable[[], object]) -> Callable[[], None]:
+        """Call ``callback()`` when a stop asks the work to finish its current turn
+        (``stop("after_turn")``): e.g. the Agents SDK's ``result.cancel(mode="after_turn")``.
+        Without one, such a stop cancels the work at once. Returns a function that removes
+        it; an exception it raises is logged."""
+        if not callable(callback):
+            raise TypeError(f"callback must be callable; got {type(callback).__name__}")
+        self._graceful_stops.append(callback)
+
+        def remove() -> None:
+            with contextlib.suppress(ValueError):
+                self._graceful_stops.remove(callback)
+
+        return remove
 
     # --- internals -------------------------------------------------------------------------
 
