@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import threading
 import time
 from collections.abc import Generator, Mapping
 from typing import Final, Literal
@@ -42,6 +43,7 @@ with needs_extra(
 ):
     from opentelemetry import context as otel_context
     from opentelemetry import metrics, propagate, trace
+    from opentelemetry.metrics import CallbackOptions, Observation
     from opentelemetry.trace import Span, SpanKind, Status, StatusCode
     from opentelemetry.util.types import AttributeValue
 
@@ -96,7 +98,7 @@ class Telemetry:
         self.chat_id: ChatIdRecord = chat_id
         self.trace_id_key = trace_id_key
         self.tracer = trace.get_tracer(_SCOPE, tracer_provider=tracer_provider)
-        self.instruments = _Instruments(metrics.get_meter(_SCOPE, meter_provider=meter_provider))
+        self.tally = _Tally(metrics.get_meter(_SCOPE, meter_provider=meter_provider))
 
     def start_turn(
         self, headers: Mapping[str, str], *, agent: str, start_time: int | None = None
@@ -117,89 +119,143 @@ class Telemetry:
         started = time.perf_counter()
         if start_time is not None:  # the same instant on the clock the probe measures with
             started -= max(0, time.time_ns() - start_time) / 1e9
-        probe = TurnProbe(self, span, trace.set_span_in_context(span, context), started)
-        probe.labels["uiwire.agent"] = agent
-        return probe
+        return TurnProbe(self, span, trace.set_span_in_context(span, context), started, agent)
 
     def store_failed(self, store: Literal["chat", "stream"]) -> None:
         """Count one failed call to the chat store or the stream store."""
-        self.instruments.store_errors.add(1, {"uiwire.store": store})
+        self.tally.add(self.tally.store_errors, store)
 
 
-class _Instruments:
-    """The metric instruments, created once per ``Telemetry``."""
+class _Tally:
+    """The metrics, kept as plain counts that the SDK reads when it collects (every
+    minute, say), through observable instruments: a turn costs a few additions, and one
+    OpenTelemetry call (the time to first chunk, a histogram). The reader's thread takes
+    ``lock`` to read what the loop's thread writes under it."""
 
     def __init__(self, meter: metrics.Meter) -> None:
-        self.open_streams = meter.create_up_down_counter(
-            "uiwire.streams.open", unit="{stream}", description="Turns streaming now."
+        self.lock = threading.Lock()
+        self.open: dict[str, int] = {}  # by agent
+        self.turns: dict[tuple[str, str], int] = {}  # by agent and end status
+        self.chunks: dict[str, int] = {}  # by agent, of the turns that ended
+        self.live: set[TurnProbe] = set()  # the turns streaming now, whose chunks count too
+        self.disconnects: dict[str, int] = {}  # by agent
+        self.store_errors: dict[str, int] = {}  # by store
+        meter.create_observable_up_down_counter(
+            "uiwire.streams.open",
+            [self._observe_open],
+            unit="{stream}",
+            description="Turns streaming now.",
         )
-        self.turns = meter.create_counter(
-            "uiwire.turns", unit="{turn}", description="Turns ended, by end status."
+        meter.create_observable_counter(
+            "uiwire.turns",
+            [self._observe_turns],
+            unit="{turn}",
+            description="Turns ended, by end status.",
         )
-        self.chunks = meter.create_counter(
+        meter.create_observable_counter(
             "uiwire.stream.chunks",
+            [self._observe_chunks],
             unit="{chunk}",
-            description="UI message chunks delivered (added when each turn ends).",
-        )
-        self.bytes = meter.create_counter(
-            "uiwire.stream.bytes",
-            unit="By",
-            description="SSE bytes delivered (added when each turn ends).",
+            description="UI message chunks sent, the streaming turns' so far included.",
         )
         self.time_to_first_chunk = meter.create_histogram(
             "uiwire.stream.time_to_first_chunk",
             unit="s",
-            description="From the request to the first chunk delivered to the client.",
+            description="From the request to the first chunk sent to the client.",
             explicit_bucket_boundaries_advisory=_FIRST_CHUNK_BUCKETS,
         )
-        self.disconnects = meter.create_counter(
+        meter.create_observable_counter(
             "uiwire.stream.disconnects",
+            [self._observe_disconnects],
             unit="{disconnect}",
             description="Clients that left before their turn's stream ended.",
         )
-        self.store_errors = meter.create_counter(
+        meter.create_observable_counter(
             "uiwire.store.errors",
+            [self._observe_store_errors],
             unit="{error}",
             description="Failed calls to the chat store or the stream store.",
         )
+
+    def add(self, counts: dict[str, int], key: str) -> None:
+        """One more ``key`` in ``counts`` (one of the dicts above)."""
+        with self.lock:
+            counts[key] = counts.get(key, 0) + 1
+
+    def _observe_open(self, options: CallbackOptions) -> list[Observation]:
+        with self.lock:
+            return [Observation(n, {"uiwire.agent": a}) for a, n in self.open.items()]
+
+    def _observe_turns(self, options: CallbackOptions) -> list[Observation]:
+        with self.lock:
+            return [
+                Observation(n, {"uiwire.agent": a, "uiwire.turn.status": status})
+                for (a, status), n in self.turns.items()
+            ]
+
+    def _observe_chunks(self, options: CallbackOptions) -> list[Observation]:
+        with self.lock:
+            totals = dict(self.chunks)
+            for probe in self.live:
+                totals[probe.agent] = totals.get(probe.agent, 0) + probe.chunks
+        return [Observation(n, {"uiwire.agent": a}) for a, n in totals.items()]
+
+    def _observe_disconnects(self, options: CallbackOptions) -> list[Observation]:
+        with self.lock:
+            return [Observation(n, {"uiwire.agent": a}) for a, n in self.disconnects.items()]
+
+    def _observe_store_errors(self, options: CallbackOptions) -> list[Observation]:
+        with self.lock:
+            return [Observation(n, {"uiwire.store": s}) for s, n in self.store_errors.items()]
 
 
 class TurnProbe:
     """One turn's span and counts, from ``Telemetry.start_turn`` to ``end`` (once)."""
 
     __slots__ = (
+        "_attributes",
         "_client_left",
         "_context",
         "_ended",
         "_first",
-        "_frames",
-        "_instruments",
+        "_newlines",
         "_last",
         "_open",
         "_size",
         "_started",
+        "_tally",
         "_telemetry",
-        "labels",
+        "agent",
         "span",
     )
 
     def __init__(
-        self, telemetry: Telemetry, span: Span, context: otel_context.Context, started: float
+        self,
+        telemetry: Telemetry,
+        span: Span,
+        context: otel_context.Context,
+        started: float,
+        agent: str,
     ) -> None:
         self._telemetry = telemetry
-        self._instruments = telemetry.instruments
+        self._tally = telemetry.tally
         self.span = span
+        self.agent = agent
         self._context = context
         self._started = started
-        self.labels: dict[str, AttributeValue] = {}
-        """The metrics' attributes (few values each: the agent)."""
+        self._attributes: dict[str, AttributeValue] = {}  # set on the span at its end
         self._first: float | None = None
-        self._frames = 0
+        self._newlines = 0
         self._size = 0
         self._last = b""
         self._client_left = False
         self._open = False
         self._ended = False
+
+    @property
+    def chunks(self) -> int:
+        """Chunks sent so far (the frames less ``[DONE]``)."""
+        return self._newlines // 2 - (1 if self._last.endswith(DONE_FRAME) else 0)
 
     @property
     def trace_id(self) -> str | None:
@@ -216,17 +272,17 @@ class TurnProbe:
         continued: bool | None = None,
     ) -> None:
         """What the turn is, once the request is read: ids and kind, never content."""
-        span = self.span
+        attributes: dict[str, AttributeValue] = {"uiwire.message.id": message_id}
         record = self._telemetry.chat_id
         if chat_id is not None and record != "omit":
             if record == "hash":
                 chat_id = hashlib.sha256(chat_id.encode()).hexdigest()[:16]
-            span.set_attribute("uiwire.chat.id", chat_id)
-        span.set_attribute("uiwire.message.id", message_id)
+            attributes["uiwire.chat.id"] = chat_id
         if trigger is not None:
-            span.set_attribute("uiwire.turn.trigger", trigger)
+            attributes["uiwire.turn.trigger"] = trigger
         if continued is not None:
-            span.set_attribute("uiwire.turn.continued", continued)
+            attributes["uiwire.turn.continued"] = continued
+        self._attributes.update(attributes)
 
     @contextlib.contextmanager
     def current(self) -> Generator[None, None, None]:
@@ -243,19 +299,21 @@ class TurnProbe:
 
     def streaming(self) -> None:
         """The turn has a stream now: counted among the open ones until it ends."""
-        if not self._open and not self._ended:
-            self._open = True
-            self._instruments.open_streams.add(1, self.labels)
+        if self._open or self._ended:
+            return
+        self._open = True
+        tally = self._tally
+        with tally.lock:
+            tally.open[self.agent] = tally.open.get(self.agent, 0) + 1
+            tally.live.add(self)
 
     def delivered(self, data: bytes) -> None:
-        """A batch of frames went to the client (the hot path: no OpenTelemetry call but
-        the first chunk's event)."""
+        """A batch of frames went to the client (the hot path: no OpenTelemetry call)."""
         if not data or data is KEEP_ALIVE_FRAME:
             return
         if self._first is None:
             self._first = time.perf_counter()
-            self.span.add_event("uiwire.first_chunk")
-        self._frames += data.count(b"\n\n")  # orjson never writes a raw newline
+        self._newlines += data.count(b"\n")  # two per frame: orjson never writes a raw one
         self._size += len(data)
         self._last = data
 
@@ -264,7 +322,7 @@ class TurnProbe:
         if not self._client_left and not self._ended:
             self._client_left = True
             self.span.add_event("uiwire.client_disconnected")
-            self._instruments.disconnects.add(1, self.labels)
+            self._tally.add(self._tally.disconnects, self.agent)
 
     def end(
         self,
@@ -280,13 +338,11 @@ class TurnProbe:
             return
         self._ended = True
         final = _end_status(status, cancelled=cancelled, client_left=self._client_left)
-        chunks = self._frames - (1 if self._last.endswith(DONE_FRAME) else 0)
-        span = self.span
-        attributes: dict[str, AttributeValue] = {
-            "uiwire.turn.status": final,
-            "uiwire.stream.chunks": chunks,
-            "uiwire.stream.bytes": self._size,
-        }
+        chunks = self.chunks
+        attributes = self._attributes
+        attributes["uiwire.turn.status"] = final
+        attributes["uiwire.stream.chunks"] = chunks
+        attributes["uiwire.stream.bytes"] = self._size
         first = None if self._first is None else self._first - self._started
         if first is not None:
             attributes["uiwire.stream.time_to_first_chunk"] = first
@@ -294,22 +350,23 @@ class TurnProbe:
             attributes["http.response.status_code"] = http_status
         if error is not None:
             attributes["error.type"] = type(error).__qualname__
-        span.set_attributes(attributes)
+        span = self.span
+        span.set_attributes(attributes)  # one call: each takes the span's lock
         if final == "error":  # the text is the client's masked one or the logs' own
             span.set_status(Status(StatusCode.ERROR))
         span.end()
-        instruments = self._instruments
-        labels = self.labels
-        instruments.turns.add(1, {**labels, "uiwire.turn.status": final})
-        if self._open:
-            instruments.open_streams.add(-1, labels)
-        if chunks > 0:
-            instruments.chunks.add(chunks, labels)
-            instruments.bytes.add(self._size, labels)
+        agent, tally = self.agent, self._tally
+        with tally.lock:
+            if self._open:
+                tally.open[agent] -= 1
+                tally.live.discard(self)
+            tally.chunks[agent] = tally.chunks.get(agent, 0) + chunks
+            key = (agent, final)
+            tally.turns[key] = tally.turns.get(key, 0) + 1
+            if final == "disconnect" and not self._client_left:  # else counted as it happened
+                tally.disconnects[agent] = tally.disconnects.get(agent, 0) + 1
         if first is not None:
-            instruments.time_to_first_chunk.record(first, labels)
-        if final == "disconnect" and not self._client_left:  # else counted as it happened
-            instruments.disconnects.add(1, labels)
+            tally.time_to_first_chunk.record(first, {"uiwire.agent": agent})
 
 
 def _end_status(
