@@ -262,6 +262,7 @@ def test_telemetry_app_prints_the_turns_span_in_the_callers_trace_and_its_metric
     report = validate_stream(body)
     trace_id = "4bf92f3577b34da6a3ce929d0e0e4736"  # the example's traceparent
     assert report.message["metadata"] == {"traceId": trace_id}
+    assert f"# the agent runs in trace {trace_id}\n" in lines  # current_trace_id()
     spans = {
         span["name"]: span
         for span in (json.loads(line[8:]) for line in lines if line.startswith("# span: "))

@@ -25,6 +25,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from tests.support.messages import user
 from tests.support.servers import read_until, serve
@@ -376,6 +377,40 @@ async def test_a_response_of_its_own_has_a_span_from_creation_to_the_streams_end
     assert attributes["uiwire.message.id"] == events(response.content)[0]["messageId"]
     assert attributes["uiwire.stream.bytes"] == len(response.content)
     assert observed.value("uiwire.streams.open") == 0
+
+
+async def test_a_response_whose_work_goes_on_after_its_client_left_ends_with_the_work(
+    client: httpx.AsyncClient,
+) -> None:
+    observed = Observed()
+    go_on = asyncio.Event()
+
+    async def work(ctx: StreamContext[Any]) -> None:
+        await ctx.write_text("first")
+        await go_on.wait()
+        await ctx.write_text(" last")
+
+    async def route(request: Request) -> Response:
+        ctx = StreamContext(on_disconnect="continue")
+        ctx.run(work)
+        return UIMessageStreamResponse(ctx, telemetry=observed.telemetry)
+
+    routes = Starlette(routes=[Route("/stream", route, methods=["POST"])])
+    answered = asyncio.Event()
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await routes(scope, receive, send)
+        answered.set()  # the response has returned: it saw its client leave
+
+    async with serve(app) as base:
+        async with client.stream("POST", f"{base}/stream") as response:
+            await read_until(response, "first")
+        await asyncio.wait_for(answered.wait(), 10)
+        assert observed.turns() == []  # the work goes on: so does the span
+        go_on.set()
+        span = await observed.turn()
+    assert (span.attributes or {})["uiwire.turn.status"] == "disconnect"
+    assert observed.value("uiwire.stream.disconnects") == 1
 
 
 def test_telemetry_checks_its_options() -> None:

@@ -368,7 +368,7 @@ class ChatEndpoint:
             return with_cookie(work, owner)
         if recorded is not None and recorded.replaced is not None:
             await self._stop_replaced(key, recorded.replaced)
-        if probe is not None and self._telemetry is not None:
+        if probe is not None and self._telemetry is not None and self._telemetry.trace_id_key:
             work = with_trace_id(work, self._telemetry.trace_id_key, probe.trace_id)
         if not answer.ctx.is_finished:  # else stopped while it began: the stream is its abort
             answer.ctx.run(work)

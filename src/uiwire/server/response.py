@@ -89,7 +89,7 @@ class UIMessageStreamResponse(Response):
             async with contextlib.aclosing(ctx.stream(keep_alive=self.keep_alive)) as body:
                 async for data in body:
                     await send({"type": "http.response.body", "body": data, "more_body": True})
-                    if probe is not None:
+                    if probe is not None:  # the turn's telemetry counts what was sent
                         probe.delivered(data)
             await send({"type": "http.response.body", "body": b"", "more_body": False})
         except OSError:  # the client went away mid-write (ASGI 2.4 servers)
