@@ -11,10 +11,10 @@ it, serving a turn makes no call into this module. With it, a turn costs
   while the agent begins the turn and its work task is created, so that the spans the
   framework or its instrumentation opens (model calls, tools, HTTP) are its children;
 * per batch of frames delivered to the client (never per chunk, and never a call into
-  OpenTelemetry): ``TurnProbe.delivered``, two additions and a byte count;
+  OpenTelemetry): ``TurnProbe.delivered``, a newline count and a byte count;
 * at the end, once the stream is closed (ended and delivered, or its client gone; not
-  when the handler returned): the attributes set, the span ended, one update per
-  instrument.
+  when the handler returned): the attributes set, the span ended, the counts tallied
+  (the SDK reads them when it collects) and one histogram update.
 
 Nothing of a message's content goes into a span: ids, counts, times and how it ended.
 Chat ids are hashed by default (``chat_id="hash"``): without an identity, a chat id is
