@@ -85,7 +85,15 @@ def bench(session: nox.Session) -> None:
     Run on an otherwise idle machine: every figure is a ratio within one run.
     """
     session.install("-e", ".[bench]")
-    for benchmark in ("pipeline", "bridge", "adapters", "loopback", "resumable", "chats"):
+    for benchmark in (
+        "pipeline",
+        "bridge",
+        "adapters",
+        "loopback",
+        "resumable",
+        "chats",
+        "telemetry",
+    ):
         session.run("python", "-m", f"benchmarks.{benchmark}", *session.posargs)
 
 

@@ -210,6 +210,7 @@ class StreamContext(WriteTarget, Generic[InfoT]):
         self._delivered = False
         self._unwatch_on_drop: weakref.finalize[Any, Any] | None = None  # set while watched
         self._finalizing = False
+        self._status: StreamStatus | None = None
         self._done = asyncio.Event()
         with contextlib.suppress(RuntimeError):  # outside a loop: bound on first async use
             self._channel.bind(asyncio.get_running_loop())
@@ -244,6 +245,13 @@ class StreamContext(WriteTarget, Generic[InfoT]):
     def is_finished(self) -> bool:
         """True once the stream has ended (``finish``, ``abort`` or ``error`` was queued)."""
         return self._machine.ended is not None
+
+    @property
+    def status(self) -> StreamStatus | None:
+        """How the stream closed (what ``on_close`` gets): ``finish``, ``abort``,
+        ``error`` or ``disconnect``; None until it is ended and delivered (or its client
+        gone)."""
+        return self._status
 
     @property
     def cancelled(self) -> bool:
@@ -640,6 +648,7 @@ class StreamContext(WriteTarget, Generic[InfoT]):
             return
         self._finalizing = True
         status: StreamStatus = "disconnect" if self._consumer_gone else ended
+        self._status = status
         loop = self._channel.loop
         assert loop is not None  # settling happens on the loop
         if self._unwatch_on_drop is not None:
