@@ -795,7 +795,7 @@ class ChatEndpoint:
             if not await answer.started:
                 return
             if answer.probe is not None:
-                answer.probe.end(status, cancelled=answer.ctx.cancelled, error=record.exception)
+                answer.probe.end(status, cancelled=answer.ctx.stopped, error=record.exception)
             self._forget(key, answer)
             if answer.ticket is not None:
                 assert self._conversations is not None

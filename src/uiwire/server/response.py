@@ -133,7 +133,7 @@ def end_turn_when_closed(ctx: StreamContext[Any], probe: TurnProbe) -> None:
     if ctx.status is not None:
         record = ctx.record
         error = None if record is None else record.exception
-        probe.end(ctx.status, cancelled=ctx.cancelled, error=error)
+        probe.end(ctx.status, cancelled=ctx.stopped, error=error)
         return
 
     async def when_closed() -> None:

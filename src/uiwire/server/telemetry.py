@@ -375,7 +375,7 @@ def _end_status(
     if status == "abort":
         if client_left:  # a resumable turn its client's departure cancelled
             return "disconnect"
-        if cancelled:  # ctx.cancel(): the stop route, a newer turn, a deleted chat
+        if cancelled:  # ctx.stopped: the stop route (either mode), a newer turn, a deleted chat
             return "stop"
     return status
 

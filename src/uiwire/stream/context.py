@@ -550,6 +550,11 @@ class StreamContext(WriteTarget, Generic[InfoT]):
         for callback in list(self._graceful_stops):
             self._call_cancel_callback(callback)
 
+    @property
+    def stopped(self) -> bool:
+        """The work was cancelled (``cancelled``) or a graceful stop is ending it."""
+        return self.cancelled or self._stopped_after_turn
+
     def add_graceful_stop(self, callback: Callable[[], object]) -> Callable[[], None]:
         """Call ``callback()`` when a stop asks the work to finish its current turn
         (``stop("after_turn")``): e.g. the Agents SDK's ``result.cancel(mode="after_turn")``.
