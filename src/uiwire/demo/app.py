@@ -83,6 +83,7 @@ def demo_app(agent: Agent[Any] | None = None, *, db: Path | None = None) -> Fast
         conversations=Conversations(store=store),
         identity=Identity(),  # anonymous owners, signed with the store's kept secret
         streams=MemoryStreamStore(),
+        target="v7",  # the page runs AI SDK 7 (web/package.json)
     )
     # POST /api/chat, GET /api/chat/{id}/stream (resume), POST /api/chat/{id}/stop,
     # GET /api/chats, GET and DELETE /api/chats/{id}
