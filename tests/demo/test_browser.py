@@ -601,6 +601,24 @@ def test_a_second_tab_follows_the_answer_live_after_the_first_left(
     assert wait_until(lambda: saved_answer(second, chat), "the answer to be saved") == STORY
 
 
+def test_a_tab_following_an_answer_marks_it_stopped_when_another_stops_it(
+    tabs: Tabs, brisk_page: Page, brisk_url: str
+) -> None:
+    """The stopped marker comes from the stream (its ``abort`` chunk), not only from
+    this page's own Stop."""
+    first = brisk_page
+    send(first, "Tell me a long story")
+    expect(last_answer(first).get_by_test_id("text").last).to_contain_text("lighthouse")
+    second = tabs.open(f"{brisk_url}/?chat={chat_id(first)}")
+    expect(second.get_by_test_id("status")).to_have_attribute("data-status", "streaming")
+    first.get_by_test_id("stop").click()
+    wait_ready(first)
+    wait_ready(second)
+    for page in (first, second):
+        expect(last_answer(page).get_by_test_id("stopped")).to_be_visible()
+        expect(page.get_by_test_id("error")).to_have_count(0)
+
+
 def test_errors_are_shown_masked_with_one_retry(page: Page) -> None:
     send(page, "Show me an error")
     error = page.get_by_test_id("error")
