@@ -23,12 +23,13 @@ One request goes through three stages; only the last one streams.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import hashlib
 import inspect
 import logging
 from collections.abc import Awaitable, Callable, Collection
-from typing import TYPE_CHECKING, Any, Literal, NamedTuple, cast
+from typing import TYPE_CHECKING, Any, Final, Literal, NamedTuple, cast
 
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
@@ -99,6 +100,10 @@ if TYPE_CHECKING:
 __all__ = ["Authorize", "ChatEndpoint", "ChatResult", "OnChatFinish"]
 
 logger = logging.getLogger("uiwire")
+
+SAVE_WAIT: Final = 5.0
+"""Seconds a turn waits for the save of the chat's previous answer, streamed to its end
+by this process (``ChatEndpoint._saved_first``)."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -355,6 +360,7 @@ class ChatEndpoint:
             if self._conversations is None or owner is None:
                 planned = PlannedTurn(_turn(chat, request, owner))
             else:
+                await self._saved_first(self._stream_key(owner, chat.id))
                 planned = await plan_kept_turn(self._conversations, chat, request, owner.id)
         except ChatRequestError as exc:
             return with_cookie(refused(exc), owner)
@@ -391,6 +397,17 @@ class ChatEndpoint:
         """Count a failed store call in the telemetry, if any (the caller logs it)."""
         if self._telemetry is not None:
             self._telemetry.store_failed(store)
+
+    async def _saved_first(self, key: str) -> None:
+        """Wait (up to ``SAVE_WAIT`` seconds) for the save of the chat's answer that this
+        process has streamed to its end: it is saved just after its last byte, and
+        ``useChat`` sends an approval's or a client tool's continuation at once, which
+        would otherwise find the answer still running (409)."""
+        answer = self._running.get(key)
+        if answer is None or not answer.ctx.is_finished:
+            return
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(answer.settled.wait(), SAVE_WAIT)
 
     def _register(self, turn: ChatTurn, key: str, probe: TurnProbe | None) -> _Answer:
         """The answer's stream context, findable by stop and delete from now on: before
@@ -436,6 +453,7 @@ class ChatEndpoint:
         answer.ctx.cancel()
 
     def _forget(self, key: str, answer: _Answer) -> None:
+        answer.settled.set()
         if self._running.get(key) is answer:  # not a newer turn's
             del self._running[key]
 
@@ -796,11 +814,13 @@ class ChatEndpoint:
                 return
             if answer.probe is not None:
                 answer.probe.end(status, cancelled=answer.ctx.stopped, error=record.exception)
-            self._forget(key, answer)
-            if answer.ticket is not None:
-                assert self._conversations is not None
-                if not await save_answer(self._conversations, answer.ticket, record, status):
-                    self._store_failed("chat")
+            try:
+                if answer.ticket is not None:
+                    assert self._conversations is not None
+                    if not await save_answer(self._conversations, answer.ticket, record, status):
+                        self._store_failed("chat")
+            finally:  # found by the chat's next turn until saved (``_saved_first``)
+                self._forget(key, answer)
             if on_finish is None:
                 return
             result = ChatResult(turn.chat_id, _updated(turn, record), record, status, turn)
@@ -890,6 +910,8 @@ class _Answer:
     """The saved turn, with conversations."""
     probe: TurnProbe | None = None
     """The turn's telemetry, when the endpoint has some."""
+    settled: asyncio.Event = dataclasses.field(default_factory=asyncio.Event)
+    """Set once the answer is saved (or was refused): the endpoint forgets it then."""
     ctx: StreamContext[Any] = dataclasses.field(init=False)
 
 
