@@ -78,6 +78,14 @@ class SyncWriter:
         ``key`` names a part to keep open beside others (interleaved fields); such a part
         stays open until ``end_text(key=...)``, the step or the stream ends.
         """
+        target = self._target
+        try:
+            if target._write_text_fast(text, key):  # pyright: ignore[reportPrivateUsage]
+                if self._blocking:
+                    target._wait_for_room_from_thread()  # pyright: ignore[reportPrivateUsage]
+                return
+        except ReferenceError:  # the target is a weak proxy and its context is gone
+            raise StreamClosed("the stream context was garbage collected") from None
         self._emit(lambda m: m.text_delta(text, key=key))
 
     def end_text(self, *, key: Hashable = None) -> None:
