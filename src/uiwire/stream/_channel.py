@@ -44,6 +44,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections import deque
+from itertools import repeat
 from threading import get_ident
 from typing import Final
 
@@ -150,9 +151,10 @@ class Channel:
             self._move_lane_locked(lane)
 
     def _move_lane_locked(self, lane: deque[bytes]) -> None:
-        frames: list[bytes] = []
-        while lane:  # popleft, not a copy and clear: a frame appended meanwhile is kept
-            frames.append(lane.popleft())
+        # popleft, not a copy and a clear, so a frame appended meanwhile is kept (for
+        # the next move); only lock holders take frames out, so len() of them are there
+        take = lane.popleft
+        frames = [take() for _ in repeat(None, len(lane))]
         self._lane_size = 0
         if self._gone or self._eof:
             return
