@@ -7,6 +7,9 @@ message collector. Every write, awaited on the loop or called through ``ctx.sync
 any thread, runs the same ``_apply``: under the channel's lock it steps the machine,
 encodes the chunks, appends the frames and feeds the collector, so all three see one
 order. The lock covers that microsecond step only: never I/O, never the consumer.
+The commonest write, a text delta to a part already open, changes no state: it skips
+the lock and goes through the channel's lane (``_text_on_lane``; the ``_channel``
+docstring says why the order still holds), so writer threads do not convoy on the lock.
 
 The stream's end is settled by two independent facts:
 
