@@ -2,8 +2,9 @@
 
     python -m benchmarks.pipeline [--n 100000] [--repeat 5] [--quick]
 
-Paths, measured in one process, interleaved, ``repeat`` runs each (the table shows the
-best run; the targets must hold in every run, comparing the runs made side by side):
+Paths, measured in one process, ``repeat`` runs each, the paths taking turns within a
+run (the table shows the best run; the targets must hold in every run, comparing the
+figures of one run):
 
 * ``orjson frame``: ``b"data: " + orjson.dumps(dict) + b"\\n\\n"``, the floor for any
   JSON-over-SSE encoder; ``json.dumps frame``: the same with the standard library;
@@ -158,18 +159,31 @@ PROTOCOL_LIMIT = 1.5  # the protocol layer at most this many times a bare orjson
 RIVAL_SPEEDUP = 3.5  # StreamContext at least this many times faster than each rival
 
 
+SLICES = 10  # each run interleaves the cases this many times, n / SLICES deltas at a time
+
+
 def measure(n: int, repeat: int) -> dict[str, list[float]]:
-    """Microseconds per delta for every case in each of ``repeat`` interleaved runs."""
+    """Microseconds per delta for every case in each of ``repeat`` runs.
+
+    Within a run the cases take turns, ``n / SLICES`` deltas at a time, so a burst of
+    load from elsewhere on a shared machine falls on all of them alike and the ratios
+    of one run compare the same stretch of time.
+    """
     runs = cases()
     micros: dict[str, list[float]] = {name: [] for name in runs}
+    slices = min(SLICES, n)
+    size = n // slices
     for _ in range(repeat):
-        for name, case in runs.items():
-            start = time.perf_counter()
-            produced = case(n)
-            elapsed = time.perf_counter() - start
-            if produced < n * 30:  # every frame is at least 30 bytes: nothing was skipped
-                raise RuntimeError(f"{name} produced {produced} bytes for {n} deltas")
-            micros[name].append(elapsed / n * 1e6)
+        elapsed = dict.fromkeys(runs, 0.0)
+        for _ in range(slices):
+            for name, case in runs.items():
+                start = time.perf_counter()
+                produced = case(size)
+                elapsed[name] += time.perf_counter() - start
+                if produced < size * 30:  # every frame is at least 30 bytes: none skipped
+                    raise RuntimeError(f"{name} produced {produced} bytes for {size} deltas")
+        for name, seconds in elapsed.items():
+            micros[name].append(seconds / (size * slices) * 1e6)
     return micros
 
 
