@@ -78,13 +78,33 @@ async def test_writes_that_need_the_machine_do_not_take_the_lane() -> None:
     assert [d for _, d in _deltas(chunks)] == ["a", "b", "x" * LANE_MAX_FRAME]
 
 
-async def test_a_collecting_context_records_every_delta() -> None:
+async def test_a_collecting_context_records_every_lane_delta_in_order() -> None:
     ctx = StreamContext(collect=True)
     for token in ("a", "b", "c"):
         ctx.sync.write_text(token)
-    assert _lane_frames(ctx) == 0  # the collector needs the chunks: the locked way
+    assert _lane_frames(ctx) == 2  # the first opened the part, the locked way
+    reader = ctx.stream()
+    first = await anext(reader)  # the consumer moves the lane: the collector gets its chunks
+    await ctx.write_text("d")
+    await ctx.write_text("e", key="other")  # a step: "d" is recorded before it
+    await ctx.write_text("f")  # a new unkeyed part ("other" closed the first)
     await ctx.finish()
-    assert_valid_body(await consume(ctx))
+    chunks = assert_valid_body(first + b"".join([data async for data in reader]))
+    assert ctx.record is not None
+    assert ctx.record.text == "abcdef"
+    texts = [p["text"] for p in ctx.record.message["parts"] if p["type"] == "text"]
+    assert texts == ["abcd", "e", "f"]
+    assert [d for _, d in _deltas(chunks)] == list("abcdef")
+
+
+async def test_a_disconnect_with_continue_still_records_the_lanes_deltas() -> None:
+    ctx = StreamContext(collect=True, on_disconnect="continue")
+    ctx.sync.write_text("a")
+    ctx.sync.write_text("b")  # on the lane when the client leaves
+    reader = ctx.stream()
+    await reader.aclose()  # never read: the frames are dropped, the chunks recorded
+    ctx.sync.write_text("c")
+    await ctx.finish()
     assert ctx.record is not None
     assert ctx.record.text == "abc"
 

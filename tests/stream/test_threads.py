@@ -151,11 +151,15 @@ async def test_keyed_text_parts_from_threads_stay_ordered(writers: int) -> None:
     assert set(text.values()) == expected
 
 
-async def test_lane_deltas_and_locked_steps_from_many_threads_keep_each_threads_order() -> None:
+@pytest.mark.parametrize("collect", [False, True])
+async def test_lane_deltas_and_locked_steps_from_many_threads_keep_each_threads_order(
+    collect: bool,
+) -> None:
     """Eight threads mix lane deltas (to their own open part) with steps that take the
     lock and change the state (closing their part, data parts): the body stays valid,
-    and each thread's writes arrive in its order, nothing lost, nothing twice."""
-    ctx = StreamContext()
+    and each thread's writes arrive in its order, nothing lost, nothing twice; the
+    record, when kept, has every part's text whole."""
+    ctx = StreamContext(collect=collect)
     rounds, per_round = 25, 40
 
     def worker(n: int) -> None:
@@ -184,3 +188,11 @@ async def test_lane_deltas_and_locked_steps_from_many_threads_keep_each_threads_
         for r in range(rounds):
             expected += [f"[{n}:{r}:{i}]" for i in range(per_round)] + [f"round {r}"]
         assert writes[n] == expected
+    if collect:
+        assert ctx.record is not None
+        parts = [p["text"] for p in ctx.record.message["parts"] if p["type"] == "text"]
+        assert sorted(parts) == sorted(
+            "".join(f"[{n}:{r}:{i}]" for i in range(per_round))
+            for n in range(THREADS)
+            for r in range(rounds)
+        )

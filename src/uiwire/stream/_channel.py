@@ -36,24 +36,30 @@ goes the locked way. The consumer moves the lane into the buffer under ``lock`` 
 step runs then); it clears ``_wake_pending`` first, so a frame appended after that
 move wakes it again. The byte limit counts the lane's frames too: a writer that takes the
 buffer over it moves the lane itself (so the frames count where the waiting looks).
-Only frames up to ``LANE_MAX_FRAME`` bytes take the lane.
+Only frames up to ``LANE_MAX_FRAME`` bytes take the lane. Each frame goes with its
+chunk when the context records the message: whoever moves the lane hands the chunks to
+``record_lane`` (under the lock, in the frames' order), frames dropped or not.
 """
 
 from __future__ import annotations
 
 import asyncio
 import threading
+import weakref
 from collections import deque
+from collections.abc import Callable
 from itertools import repeat
 from threading import get_ident
-from typing import Final
+from typing import Any, Final
 
 from uiwire._errors import StreamClosed, StreamStateError
 
-__all__ = ["LANE_MAX_FRAME", "Channel"]
+__all__ = ["LANE_MAX_FRAME", "Channel", "LaneItem"]
 
 _THREAD_WAIT_SLICE: Final = 0.25  # seconds; a blocked writer re-checks the loop this often
 LANE_MAX_FRAME: Final = 1024  # bytes; a larger frame is pushed under the lock
+LaneItem = tuple[bytes, "dict[str, Any] | None"]
+"""A lane frame and its chunk (None unless the context records the message)."""
 _LOOP_CLOSED: Final = "the event loop serving this stream is closed; the write cannot be delivered"
 
 
@@ -66,7 +72,9 @@ class Channel:
         self._thread_waiters = 0
         self._limit = limit
         self._frames: list[bytes] = []
-        self.lane: deque[bytes] | None = deque()  # lock-free deltas; None while a step runs
+        self.lane: deque[LaneItem] | None = deque()  # lock-free deltas; None while a step runs
+        # the recorder of the lane's chunks (weak: the context owns the channel)
+        self.record_lane: weakref.WeakMethod[Callable[[list[dict[str, Any]]], None]] | None = None
         self._lane_size = 0  # bytes in the lane, about (see append_to_lane)
         self._size = 0
         self.loop: asyncio.AbstractEventLoop | None = None  # set once by bind(); read-only after
@@ -150,31 +158,36 @@ class Channel:
         if lane:
             self._move_lane_locked(lane)
 
-    def _move_lane_locked(self, lane: deque[bytes]) -> None:
+    def _move_lane_locked(self, lane: deque[LaneItem]) -> None:
         # popleft, not a copy and a clear, so a frame appended meanwhile is kept (for
         # the next move); only lock holders take frames out, so len() of them are there
         take = lane.popleft
-        frames = [take() for _ in repeat(None, len(lane))]
+        items = [take() for _ in repeat(None, len(lane))]
         self._lane_size = 0
+        if self.record_lane is not None:
+            record = self.record_lane()
+            if record is not None:
+                record([chunk for _, chunk in items if chunk is not None])
         if self._gone or self._eof:
             return
+        frames = [frame for frame, _ in items]
         self._frames += frames
         self._size += sum(map(len, frames))
 
-    def append_to_lane(self, lane: deque[bytes], frame: bytes) -> bool:
-        """Append ``frame`` to ``lane`` (read before the state the frame was made from).
+    def append_to_lane(self, lane: deque[LaneItem], item: LaneItem) -> bool:
+        """Append ``item`` to ``lane`` (read before the state its frame was made from).
 
         True: the frame is in order and will be delivered. False: a step retired the
         lane meanwhile and the frame was taken back; nothing was sent, so make the write
         again the locked way. Wakes the consumer; over the limit, moves the lane into
         the buffer, where the writer's wait for room counts it.
         """
-        lane.append(frame)
-        if self.lane is not lane and self.withdraw_from_lane(lane, frame):
+        lane.append(item)
+        if self.lane is not lane and self.withdraw_from_lane(lane, item):
             return False
         # unlocked, so two threads may lose an addition: the count is exact again once
         # moved, and only the limit's precision, not delivery, depends on it
-        self._lane_size += len(frame)
+        self._lane_size += len(item[0])
         if self._attached and self._size + self._lane_size > self._limit:
             with self.lock:  # count them now, so the writer's limit check sees them
                 self.move_lane_locked()
@@ -185,11 +198,11 @@ class Channel:
             self._wake_locked()
         return True
 
-    def withdraw_from_lane(self, lane: deque[bytes], frame: bytes) -> bool:
-        """Take ``frame`` (this very object) back from a retired lane; False if it was moved."""
+    def withdraw_from_lane(self, lane: deque[LaneItem], item: LaneItem) -> bool:
+        """Take ``item`` (this very object) back from a retired lane; False if it was moved."""
         with self.lock:  # every withdrawal holds the lock: indexes stay put while we look
             for index, queued in enumerate(lane):
-                if queued is frame:
+                if queued is item:
                     del lane[index]
                     return True
         return False
@@ -304,7 +317,7 @@ class Channel:
         """The consumer left: drop what is buffered and release every waiting writer."""
         with self.lock:
             self._gone = True
-            self.lane = None
+            self.close_lane_locked()  # its chunks are still recorded; its frames dropped
             self._frames = []
             self._size = 0
             self._room_for_threads.notify_all()

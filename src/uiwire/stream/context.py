@@ -191,6 +191,8 @@ class StreamContext(WriteTarget, Generic[InfoT]):
         self._on_disconnect: OnDisconnect = on_disconnect
         self._blocking_threshold = blocking_threshold(detect_blocking)
         self._channel = Channel(max_buffered_bytes)
+        if self._collector is not None:
+            self._channel.record_lane = weakref.WeakMethod(self._record_lane_chunks)
         # weak: a writer held by a thread must not keep the context alive, and a strong
         # reference would make every context a cycle left to the collector's full passes
         self._writer = SyncWriter(weakref.proxy(self), blocking=False)
@@ -556,18 +558,12 @@ class StreamContext(WriteTarget, Generic[InfoT]):
         """A delta to an open text part, sent through the channel's lane without the lock.
 
         False when the write needs the locked way: the part is not open, the delta is
-        not a non-empty string, the stream is closing, a collector records the chunks,
-        or a step changed the state meanwhile (``Channel.append_to_lane``).
+        not a non-empty string, the stream is closing, or a step changed the state
+        meanwhile (``Channel.append_to_lane``).
         """
         channel = self._channel
         lane = channel.lane  # before the machine's state: see the _channel docstring
-        if (
-            lane is None
-            or type(text) is not str
-            or not text
-            or self._collector is not None
-            or self._closed_reason is not None
-        ):
+        if lane is None or type(text) is not str or not text or self._closed_reason is not None:
             return False
         try:
             wire_id = self._machine.open_text_id(key)
@@ -576,7 +572,17 @@ class StreamContext(WriteTarget, Generic[InfoT]):
         if wire_id is None:
             return False
         frame = encode_text_delta(wire_id, text)
-        return len(frame) <= LANE_MAX_FRAME and channel.append_to_lane(lane, frame)
+        if len(frame) > LANE_MAX_FRAME:
+            return False
+        if self._collector is None:
+            return channel.append_to_lane(lane, (frame, None))
+        chunk = {"type": "text-delta", "id": wire_id, "delta": text}
+        return channel.append_to_lane(lane, (frame, chunk))
+
+    def _record_lane_chunks(self, chunks: list[dict[str, Any]]) -> None:
+        """The collector's share of a lane move (under the lock, in the frames' order)."""
+        if chunks and self._collector is not None:
+            self._collect(chunks)
 
     def _collect(self, chunks: list[dict[str, Any]]) -> None:
         collector = self._collector
