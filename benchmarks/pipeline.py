@@ -30,7 +30,8 @@ import importlib.util
 import json
 import sys
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +52,31 @@ ASP = "ai-sdk-stream-python StreamContext"
 PAI = "pydantic-ai VercelAIEventStream"
 
 Case = Callable[[int], int]  # runs n deltas, returns the bytes produced
+
+
+_measuring_loop: list[asyncio.AbstractEventLoop] = []  # the loop of measure(), while it runs
+
+
+@contextmanager
+def one_loop_for_all_runs() -> Iterator[None]:
+    """Run every async path on one event loop for the whole measurement: a new loop per
+    run (``asyncio.run``) costs a fixed fraction of a millisecond, more under load, and
+    would weigh most on the fastest path's figure."""
+    loop = asyncio.new_event_loop()
+    _measuring_loop.append(loop)
+    try:
+        yield
+    finally:
+        _measuring_loop.remove(loop)
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.close()
+
+
+def run_async(coro: Coroutine[Any, Any, int]) -> int:
+    """``coro`` on the measurement's loop, or on a loop of its own outside ``measure``."""
+    if _measuring_loop:
+        return _measuring_loop[-1].run_until_complete(coro)
+    return asyncio.run(coro)
 
 
 def orjson_frame(n: int) -> int:
@@ -103,7 +129,7 @@ def uiwire_context(n: int) -> int:
         ctx.run(work)
         return sum([len(data) async for data in ctx.stream()])
 
-    return asyncio.run(run())
+    return run_async(run())
 
 
 def asp_context(n: int) -> int:
@@ -119,7 +145,7 @@ def asp_context(n: int) -> int:
         await ctx.run(work)
         return sum([len(frame.encode()) async for frame in ctx.stream()])
 
-    return asyncio.run(run())
+    return run_async(run())
 
 
 def pydantic_ai_stream(n: int) -> int:
@@ -137,7 +163,7 @@ def pydantic_ai_stream(n: int) -> int:
             [len(s.encode()) async for s in stream.encode_stream(stream.transform_stream(events()))]
         )
 
-    return asyncio.run(run())
+    return run_async(run())
 
 
 def cases() -> dict[str, Case]:
@@ -159,7 +185,7 @@ PROTOCOL_LIMIT = 1.5  # the protocol layer at most this many times a bare orjson
 RIVAL_SPEEDUP = 3.5  # StreamContext at least this many times faster than each rival
 
 
-SLICES = 10  # each run interleaves the cases this many times, n / SLICES deltas at a time
+SLICES = 50  # each run interleaves the cases this many times, n / SLICES deltas at a time
 
 
 def measure(n: int, repeat: int) -> dict[str, list[float]]:
@@ -173,17 +199,18 @@ def measure(n: int, repeat: int) -> dict[str, list[float]]:
     micros: dict[str, list[float]] = {name: [] for name in runs}
     slices = min(SLICES, n)
     size = n // slices
-    for _ in range(repeat):
-        elapsed = dict.fromkeys(runs, 0.0)
-        for _ in range(slices):
-            for name, case in runs.items():
-                start = time.perf_counter()
-                produced = case(size)
-                elapsed[name] += time.perf_counter() - start
-                if produced < size * 30:  # every frame is at least 30 bytes: none skipped
-                    raise RuntimeError(f"{name} produced {produced} bytes for {size} deltas")
-        for name, seconds in elapsed.items():
-            micros[name].append(seconds / (size * slices) * 1e6)
+    with one_loop_for_all_runs():
+        for _ in range(repeat):
+            elapsed = dict.fromkeys(runs, 0.0)
+            for _ in range(slices):
+                for name, case in runs.items():
+                    start = time.perf_counter()
+                    produced = case(size)
+                    elapsed[name] += time.perf_counter() - start
+                    if produced < size * 30:  # every frame is at least 30 bytes: none lost
+                        raise RuntimeError(f"{name} produced {produced} bytes for {size} deltas")
+            for name, seconds in elapsed.items():
+                micros[name].append(seconds / (size * slices) * 1e6)
     return micros
 
 
