@@ -200,8 +200,10 @@ class Channel:
 
     def withdraw_from_lane(self, lane: deque[LaneItem], item: LaneItem) -> bool:
         """Take ``item`` (this very object) back from a retired lane; False if it was moved."""
-        with self.lock:  # every withdrawal holds the lock: indexes stay put while we look
-            for index, queued in enumerate(lane):
+        with self.lock:  # only lock holders take items out: indexes stay put while we look
+            # a copy (one C call): late writers may append to the retired lane meanwhile,
+            # which would break iterating the deque itself, but never shifts an index
+            for index, queued in enumerate(list(lane)):
                 if queued is item:
                     del lane[index]
                     return True
