@@ -5,8 +5,9 @@ the lifecycle machine and hands the step to its target, a live stream
 (``StreamContext``) or a message assembled in memory (``MessageBuilder``). ``ctx.sync``
 is an instance for synchronous code (worker threads, DSPy callbacks, sync tools): each
 call runs the machine under the stream's lock (a text delta to an open part skips the
-lock: ``StreamContext._text_on_lane``), hands the frames to the loop, and returns; only when the buffer is over its limit does it block, and then only its own
-thread (never the loop's). The awaitable writes of both targets (``_write_target``) and
+lock: ``StreamContext._text_on_lane``), hands the frames to the loop, and returns; only
+when the buffer is over its limit does it block, and then only its own thread (never
+the loop's). The awaitable writes of both targets (``_write_target``) and
 the ``MessageWriter`` protocol (``message_writer``) are generated from these methods.
 
 Each call raises ``ProtocolError`` (nothing sent) when the write would break the stream,
