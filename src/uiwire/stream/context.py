@@ -7,6 +7,9 @@ message collector. Every write, awaited on the loop or called through ``ctx.sync
 any thread, runs the same ``_apply``: under the channel's lock it steps the machine,
 encodes the chunks, appends the frames and feeds the collector, so all three see one
 order. The lock covers that microsecond step only: never I/O, never the consumer.
+The commonest write, a text delta to a part already open, changes no state: it skips
+the lock and goes through the channel's lane (``_text_on_lane``; the ``_channel``
+docstring says why the order still holds), so writer threads do not convoy on the lock.
 
 The stream's end is settled by two independent facts:
 
@@ -42,11 +45,12 @@ from uiwire.protocol.encode import (
     KEEP_ALIVE_FRAME,
     UI_MESSAGE_STREAM_HEADERS,
     encode_chunks,
+    encode_text_delta,
 )
 from uiwire.protocol.machine import EndReason, StreamMachine
 from uiwire.protocol.targets import DEFAULT_TARGET, Target
 from uiwire.protocol.ui_message import UIMessage
-from uiwire.stream._channel import Channel
+from uiwire.stream._channel import LANE_MAX_FRAME, Channel
 from uiwire.stream._write_target import WriteTarget
 from uiwire.stream.record import Collector, StreamRecord, StreamStatus, Usage
 from uiwire.stream.state import SharedState
@@ -195,6 +199,8 @@ class StreamContext(WriteTarget, Generic[InfoT]):
         self._on_disconnect: OnDisconnect = on_disconnect
         self._blocking_threshold = blocking_threshold(detect_blocking)
         self._channel = Channel(max_buffered_bytes)
+        if self._collector is not None:
+            self._channel.record_lane = weakref.WeakMethod(self._record_lane_chunks)
         # weak: a writer held by a thread must not keep the context alive, and a strong
         # reference would make every context a cycle left to the collector's full passes
         self._writer = SyncWriter(weakref.proxy(self), blocking=False)
@@ -306,13 +312,10 @@ class StreamContext(WriteTarget, Generic[InfoT]):
         trip through ``ctx.sync``'s method.)
         """
         channel = self._channel
-        try:  # _bind_here's first test, inlined
-            bound = channel.loop is asyncio.get_running_loop()
-        except RuntimeError:
-            bound = False
-        if not bound:
+        if not channel.on_bound_loop():
             self._bind_here("write_text")
-        self._apply(lambda m: m.text_delta(text, key=key))
+        if not self._text_on_lane(text, key):  # the loop runs: no need to check it is open
+            self._apply(lambda m: m.text_delta(text, key=key))
         if channel.over_limit_locked():
             await channel.wait_for_room()
 
@@ -580,19 +583,65 @@ class StreamContext(WriteTarget, Generic[InfoT]):
         with channel.lock:
             if self._closed_reason is not None and not force:
                 raise StreamClosed(self._closed_reason)
-            chunks = step(self._machine)
-            if not chunks:
-                return
-            channel.push_locked(encode_chunks(chunks))
-            if self._collector is not None:
-                self._collect(chunks)
-            if self._machine.ended is None:
-                return
-            if self._collector is not None:
-                self._record = self._collector.seal(exception)
-            channel.push_locked(DONE_FRAME)
-            channel.end_locked()
-        self._call_on_loop(self._settle)
+            channel.close_lane_locked()  # lock-free deltas so far go first (see _channel)
+            try:
+                ended = self._step_locked(step, exception)
+            finally:
+                channel.reopen_lane_locked()
+        if ended:
+            self._call_on_loop(self._settle)
+
+    def _step_locked(self, step: Step, exception: BaseException | None) -> bool:
+        """Step the machine, push its frames, feed the collector; True if the stream ended."""
+        channel = self._channel
+        chunks = step(self._machine)
+        if not chunks:
+            return False
+        channel.push_locked(encode_chunks(chunks))
+        if self._collector is not None:
+            self._collect(chunks)
+        if self._machine.ended is None:
+            return False
+        if self._collector is not None:
+            self._record = self._collector.seal(exception)
+        channel.push_locked(DONE_FRAME)
+        channel.end_locked()
+        return True
+
+    def _write_text_fast(self, text: str, key: Hashable) -> bool:
+        """``ctx.sync``'s text delta on the lane (``_text_on_lane``), if the loop is open."""
+        self._channel.check_loop_open()
+        return self._text_on_lane(text, key)
+
+    def _text_on_lane(self, text: str, key: Hashable) -> bool:
+        """A delta to an open text part, sent through the channel's lane without the lock.
+
+        False when the write needs the locked way: the part is not open, the delta is
+        not a non-empty string, the stream is closing, or a step changed the state
+        meanwhile (``Channel.append_to_lane``).
+        """
+        channel = self._channel
+        lane = channel.lane  # before the machine's state: see the _channel docstring
+        if lane is None or type(text) is not str or not text or self._closed_reason is not None:
+            return False
+        try:
+            wire_id = self._machine.open_text_id(key)
+        except TypeError:  # an unhashable key: the locked way names it
+            return False
+        if wire_id is None:
+            return False
+        frame = encode_text_delta(wire_id, text)
+        if len(frame) > LANE_MAX_FRAME:
+            return False
+        if self._collector is None:
+            return channel.append_to_lane(lane, (frame, None))
+        chunk = {"type": "text-delta", "id": wire_id, "delta": text}
+        return channel.append_to_lane(lane, (frame, chunk))
+
+    def _record_lane_chunks(self, chunks: list[dict[str, Any]]) -> None:
+        """The collector's share of a lane move (under the lock, in the frames' order)."""
+        if chunks and self._collector is not None:
+            self._collect(chunks)
 
     def _collect(self, chunks: list[dict[str, Any]]) -> None:
         collector = self._collector
