@@ -41,6 +41,7 @@ __all__ = [
     "see_every_agents_tools",
     "see_run_tools",
     "timeout_output",
+    "tool_function",
     "tool_origin",
     "watch_own_failures",
 ]
@@ -142,6 +143,25 @@ def tool_origin(tool: FunctionTool) -> tuple[str, str | None, str | None, str | 
     if origin is None:
         return "function", None, None, title
     return str(origin.type.value), origin.mcp_server_name, origin.agent_name, title
+
+
+# --- the function behind a function tool: FunctionTool.__wrapped__ (openai-agents 0.25.0) -
+# Relies on: ``FunctionTool.__wrapped__``, the callable ``function_tool`` was given
+# (0.25.0; it raises AttributeError for a tool made otherwise, and 0.24.0 has no such
+# attribute). ``uiwire types`` reads its return annotation as the type of the tool's
+# output; without it the output type is ``unknown``.
+# First to break: tests/typegen/test_agents.py::
+# test_a_function_tools_output_type_is_its_return_annotation
+
+
+def tool_function(tool: FunctionTool) -> Callable[..., Any] | None:
+    """The function ``function_tool`` made ``tool`` from, or None (an ``as_tool``, a
+    ``client_tool``, an MCP tool, an SDK without the attribute)."""
+    try:
+        function = tool.__wrapped__  # pyright: ignore[reportAttributeAccessIssue, reportUnknownMemberType, reportUnknownVariableType]
+    except AttributeError:
+        return None
+    return cast("Callable[..., Any]", function) if callable(function) else None  # pyright: ignore[reportUnknownArgumentType]
 
 
 # --- the tools of one turn: Agent.get_all_tools (openai-agents 0.24.0) --------------------

@@ -1,0 +1,240 @@
+"""The generated types, compiled by the real TypeScript compiler against the real
+``@ai-sdk/react`` (tests/js's locked packages): a TSX file that uses
+``useChat<ChatMessage>()`` as an app would compiles; files with one deliberate type
+error each (a tool input read as the wrong type, a client tool answered with the wrong
+output, a tool part the app does not have) fail with the expected error, on the
+expected line.
+
+Node.js is needed. Without it the test is skipped on a workstation and fails under CI
+(``CI`` set), where skipping would hide a broken generator.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.typegen.apps import agents_types, dspy_types
+from uiwire.typegen import typescript_types
+
+pytestmark = pytest.mark.slow  # a tsc run over @ai-sdk/react and ai: ~10 s each
+
+REPO = Path(__file__).resolve().parents[2]
+JS = REPO / "tests" / "js"
+
+TSCONFIG = """{
+  "compilerOptions": {
+    "target": "ES2022",
+    "lib": ["ES2023", "DOM"],
+    "module": "ESNext",
+    "moduleResolution": "bundler",
+    "jsx": "react-jsx",
+    "strict": true,
+    "noEmit": true,
+    "isolatedModules": true,
+    "skipLibCheck": true,
+    "types": []
+  },
+  "include": ["*.ts", "*.tsx"]
+}
+"""
+
+CHAT = """\
+import { useChat } from "@ai-sdk/react";
+import type { ChatMessage } from "./agents-types";
+import type { ResearchMessage } from "./research-types";
+
+export function Guide() {
+  const { messages, addToolOutput } = useChat<ChatMessage>();
+  const shown = messages.map((message) =>
+    message.parts.map((part) => {
+      switch (part.type) {
+        case "tool-find_places":
+          if (part.state === "output-available") {
+            const city: string = part.input.query.address.city;
+            const zip: string | null = part.input.query.address.zip;
+            const radius: number = part.input.query.radius_km;
+            const kinds: ("cafe" | "bar")[] = part.input.query.kinds;
+            const limit: number = part.input.limit;
+            const first: string | undefined = part.output[0]?.name;
+            return `${city} ${zip} ${radius} ${kinds.join()} ${limit} ${first}`;
+          }
+          return null;
+        case "tool-get_location":
+          if (part.state === "input-available") {
+            void addToolOutput({
+              tool: "get_location",
+              toolCallId: part.toolCallId,
+              output: { lat: 48.85, lon: 2.35 },
+            });
+          }
+          return null;
+        case "tool-transfer_to_planner":
+          return "handing off";
+        case "data-output":
+          if (part.data.state === "done") {
+            return part.data.value === null ? part.data.text : part.data.value.summary;
+          }
+          return part.data.value?.places?.[0]?.address?.city;
+        case "data-agent":
+          return part.data.name;
+        case "data-progress":
+          return `${part.data.step}/${part.data.of}`;
+        default:
+          return null;
+      }
+    }),
+  );
+  const last = messages[messages.length - 1];
+  const tokens: number | undefined = last?.metadata?.usage?.totalTokens;
+  const title: string | undefined = last?.metadata?.chat_title;
+  return <div title={title}>{tokens}{shown}</div>;
+}
+
+export function Research() {
+  const { messages } = useChat<ResearchMessage>({
+    onData: (part) => {
+      if (part.type === "data-status") console.log(part.data.message);
+    },
+  });
+  return (
+    <ul>
+      {messages.flatMap((message) =>
+        message.parts.map((part) => {
+          if (part.type === "tool-search_papers" && part.state === "output-available") {
+            const topic: string = part.input.topic;
+            const since: number | null | undefined = part.input.since;
+            return <li key={part.toolCallId}>{topic} {since} {part.output[0]?.year}</li>;
+          }
+          if (part.type === "data-output" && part.data.state === "done" && part.data.value) {
+            return <li key={part.id}>{part.data.value.map((paper) => paper.title).join()}</li>;
+          }
+          return null;
+        }),
+      )}
+    </ul>
+  );
+}
+"""
+
+WRONG: dict[str, tuple[str, str, str]] = {
+    # file: (line in CHAT, replaced by, the error tsc must report there)
+    "wrong_input_type.tsx": (
+        "const radius: number = part.input.query.radius_km;",
+        "const radius: string = part.input.query.radius_km;",
+        "TS2322",  # Type 'number' is not assignable to type 'string'
+    ),
+    "wrong_nested_input.tsx": (
+        "const city: string = part.input.query.address.city;",
+        "const city: string = part.input.query.city;",
+        "TS2339",  # Property 'city' does not exist
+    ),
+    "wrong_client_output.tsx": (
+        "output: { lat: 48.85, lon: 2.35 },",
+        'output: { lat: "48.85", lon: 2.35 },',
+        "TS2322",
+    ),
+    "unknown_tool_part.tsx": (
+        'case "tool-transfer_to_planner":',
+        'case "tool-transfer_to_nobody":',
+        "TS2678",  # not comparable to the part types there are
+    ),
+}
+
+
+def _node_modules(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """tests/js's packages: installed there already (the conformance session's
+    ``npm ci``), else ``npm ci`` from its lockfile into a temporary copy."""
+    installed = JS / "node_modules"
+    if (installed / "typescript" / "bin" / "tsc").is_file() and (
+        installed / "@ai-sdk" / "react" / "package.json"
+    ).is_file():
+        return installed
+    npm, node = shutil.which("npm"), shutil.which("node")
+    if npm is None or node is None:
+        message = (
+            "Node.js (node and npm) is needed to compile the generated types with tsc: "
+            "install it, then `npm ci --prefix tests/js`"
+        )
+        if os.environ.get("CI"):
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    copy = tmp_path_factory.mktemp("js")
+    for name in ("package.json", "package-lock.json"):
+        shutil.copy(JS / name, copy / name)
+    result = subprocess.run(
+        [npm, "ci", "--no-audit", "--no-fund", "--ignore-scripts"],
+        cwd=copy,
+        capture_output=True,
+        text=True,
+        timeout=540,
+        check=False,
+    )
+    if result.returncode != 0:
+        pytest.fail(f"npm ci in a copy of tests/js failed:\n{result.stderr[-4000:]}")
+    return copy / "node_modules"
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A TypeScript project: both apps' generated types, the TSX files, tests/js's
+    packages as its node_modules."""
+    modules = _node_modules(tmp_path_factory)
+    root = tmp_path_factory.mktemp("tsx")
+    (root / "node_modules").symlink_to(modules, target_is_directory=True)
+    (root / "tsconfig.json").write_text(TSCONFIG)
+    (root / "agents-types.d.ts").write_text(typescript_types(agents_types))
+    (root / "research-types.d.ts").write_text(typescript_types(dspy_types))
+    return root
+
+
+def _tsc(root: Path, *files: str) -> subprocess.CompletedProcess[str]:
+    node = shutil.which("node")
+    if node is None:  # _node_modules found the packages, but not the runtime
+        pytest.fail("node is not on PATH", pytrace=False)
+    tsc = root / "node_modules" / "typescript" / "bin" / "tsc"
+    config = root / f"tsconfig.{'-'.join(f.split('.')[0] for f in files)}.json"
+    config.write_text(
+        '{"extends": "./tsconfig.json", "include": ["*.d.ts", '
+        + ", ".join(f'"{f}"' for f in files)
+        + "]}"
+    )
+    return subprocess.run(
+        [node, str(tsc), "-p", str(config), "--pretty", "false"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+
+
+def _line_of(text: str, needle: str) -> int:
+    return next(i for i, line in enumerate(text.splitlines(), 1) if needle in line)
+
+
+@pytest.mark.timeout(600)
+def test_a_tsx_file_using_the_generated_types_compiles(project: Path) -> None:
+    (project / "chat.tsx").write_text(CHAT)
+    result = _tsc(project, "chat.tsx")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.timeout(600)
+def test_each_deliberate_type_error_fails_where_it_is(project: Path) -> None:
+    """One tsc run over every wrong file; each fails once, with its error, on its line."""
+    for name, (right, wrong, _) in WRONG.items():
+        assert CHAT.count(right) == 1, right
+        (project / name).write_text(CHAT.replace(right, wrong))
+    result = _tsc(project, *WRONG)
+    assert result.returncode != 0
+    reported = re.findall(r"^(\S+?\.tsx)\((\d+),\d+\): error (TS\d+)", result.stdout, re.M)
+    expected = sorted(
+        (name, str(_line_of(CHAT, right)), code) for name, (right, _, code) in WRONG.items()
+    )
+    assert sorted(reported) == expected, result.stdout
