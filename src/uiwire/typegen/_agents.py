@@ -6,6 +6,7 @@ hands off to.
   write), the output what the function returns (its return annotation; ``unknown``
   when it has none, for a client tool or an agent used as a tool).
 * Handoffs: ``tool-transfer_to_...``, their input schema; the output ``unknown``.
+* Two agents' tools of one name with different types: what differs is ``unknown``.
 * Hosted and local runtime tools (``web_search``, ``shell``...): ``tool-NAME`` with
   ``unknown`` types. Hosted MCP calls are ``dynamic-tool`` parts: not in the map.
 * Tools of MCP servers are listed when the agent runs, not before: not in the map.
@@ -38,18 +39,31 @@ def agents_shape(agent: Agent[Any]) -> UIShape:
     for each in _reachable(agent):
         for tool in cast("list[Any]", list(each.tools)):
             if isinstance(tool, FunctionTool):
-                shape.tools.setdefault(tool.name, _function_tool(tool))
+                _add(shape, tool.name, _function_tool(tool))
             elif getattr(tool, "name", None) in _BUILT_IN_NAMES:
-                shape.tools.setdefault(str(tool.name), ToolShape())
+                _add(shape, str(tool.name), ToolShape())
         for target in cast("list[Any]", list(each.handoffs)):
             made = cast(
                 "Handoff[Any, Any]", target if isinstance(target, Handoff) else handoff(target)
             )
-            shape.tools.setdefault(made.tool_name, ToolShape(input=made.input_json_schema))
+            _add(shape, made.tool_name, ToolShape(input=made.input_json_schema))
         output = _output(each)
         if output is not None and output not in shape.outputs:
             shape.outputs.append(output)
     return shape
+
+
+def _add(shape: UIShape, name: str, tool: ToolShape) -> None:
+    """Add ``tool``; two agents' tools of one name with different types make a part
+    that may be either: what differs is ``unknown``."""
+    known = shape.tools.get(name)
+    if known is None:
+        shape.tools[name] = tool
+        return
+    if known.input != tool.input:
+        known.input = None
+    if known.output != tool.output:
+        known.output = None
 
 
 def _reachable(agent: Agent[Any]) -> list[Agent[Any]]:
