@@ -5,44 +5,22 @@ error each (a tool input read as the wrong type, a client tool answered with the
 output, a tool part the app does not have) fail with the expected error, on the
 expected line.
 
-Node.js is needed. Without it the test is skipped on a workstation and fails under CI
-(``CI`` set), where skipping would hide a broken generator.
+Node.js is needed (``tests.support.typescript``): without it the tests are skipped on a
+workstation and fail under CI.
 """
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
+from tests.support.typescript import tsc, typescript_project
 from tests.typegen.apps import agents_types, dspy_types
 from uiwire.typegen import typescript_types
 
 pytestmark = pytest.mark.slow  # a tsc run over @ai-sdk/react and ai: ~10 s each
-
-REPO = Path(__file__).resolve().parents[2]
-JS = REPO / "tests" / "js"
-
-TSCONFIG = """{
-  "compilerOptions": {
-    "target": "ES2022",
-    "lib": ["ES2023", "DOM"],
-    "module": "ESNext",
-    "moduleResolution": "bundler",
-    "jsx": "react-jsx",
-    "strict": true,
-    "noEmit": true,
-    "isolatedModules": true,
-    "skipLibCheck": true,
-    "types": []
-  },
-  "include": ["*.ts", "*.tsx"]
-}
-"""
 
 CHAT = """\
 import { useChat } from "@ai-sdk/react";
@@ -147,71 +125,13 @@ WRONG: dict[str, tuple[str, str, str]] = {
 }
 
 
-def _node_modules(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """tests/js's packages: installed there already (the conformance session's
-    ``npm ci``), else ``npm ci`` from its lockfile into a temporary copy."""
-    installed = JS / "node_modules"
-    if (installed / "typescript" / "bin" / "tsc").is_file() and (
-        installed / "@ai-sdk" / "react" / "package.json"
-    ).is_file():
-        return installed
-    npm, node = shutil.which("npm"), shutil.which("node")
-    if npm is None or node is None:
-        message = (
-            "Node.js (node and npm) is needed to compile the generated types with tsc: "
-            "install it, then `npm ci --prefix tests/js`"
-        )
-        if os.environ.get("CI"):
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
-    copy = tmp_path_factory.mktemp("js")
-    for name in ("package.json", "package-lock.json"):
-        shutil.copy(JS / name, copy / name)
-    result = subprocess.run(
-        [npm, "ci", "--no-audit", "--no-fund", "--ignore-scripts"],
-        cwd=copy,
-        capture_output=True,
-        text=True,
-        timeout=540,
-        check=False,
-    )
-    if result.returncode != 0:
-        pytest.fail(f"npm ci in a copy of tests/js failed:\n{result.stderr[-4000:]}")
-    return copy / "node_modules"
-
-
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A TypeScript project: both apps' generated types, the TSX files, tests/js's
-    packages as its node_modules."""
-    modules = _node_modules(tmp_path_factory)
-    root = tmp_path_factory.mktemp("tsx")
-    (root / "node_modules").symlink_to(modules, target_is_directory=True)
-    (root / "tsconfig.json").write_text(TSCONFIG)
+    """A TypeScript project holding both apps' generated types."""
+    root = typescript_project(tmp_path_factory, "tsx")
     (root / "agents-types.d.ts").write_text(typescript_types(agents_types))
     (root / "research-types.d.ts").write_text(typescript_types(dspy_types))
     return root
-
-
-def _tsc(root: Path, *files: str) -> subprocess.CompletedProcess[str]:
-    node = shutil.which("node")
-    if node is None:  # _node_modules found the packages, but not the runtime
-        pytest.fail("node is not on PATH", pytrace=False)
-    tsc = root / "node_modules" / "typescript" / "bin" / "tsc"
-    config = root / f"tsconfig.{'-'.join(f.split('.')[0] for f in files)}.json"
-    config.write_text(
-        '{"extends": "./tsconfig.json", "include": ["*.d.ts", '
-        + ", ".join(f'"{f}"' for f in files)
-        + "]}"
-    )
-    return subprocess.run(
-        [node, str(tsc), "-p", str(config), "--pretty", "false"],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
 
 
 def _line_of(text: str, needle: str) -> int:
@@ -221,7 +141,7 @@ def _line_of(text: str, needle: str) -> int:
 @pytest.mark.timeout(600)
 def test_a_tsx_file_using_the_generated_types_compiles(project: Path) -> None:
     (project / "chat.tsx").write_text(CHAT)
-    result = _tsc(project, "chat.tsx")
+    result = tsc(project, "chat.tsx")
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -231,7 +151,7 @@ def test_each_deliberate_type_error_fails_where_it_is(project: Path) -> None:
     for name, (right, wrong, _) in WRONG.items():
         assert CHAT.count(right) == 1, right
         (project / name).write_text(CHAT.replace(right, wrong))
-    result = _tsc(project, *WRONG)
+    result = tsc(project, *WRONG)
     assert result.returncode != 0
     reported = re.findall(r"^(\S+?\.tsx)\((\d+),\d+\): error (TS\d+)", result.stdout, re.M)
     expected = sorted(
