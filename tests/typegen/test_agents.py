@@ -8,8 +8,7 @@ from agents import Agent, FunctionTool, WebSearchTool, function_tool, handoff
 from pydantic import BaseModel
 
 from tests.typegen.apps import Place, guide
-from uiwire.adapters.agents import AgentsAdapter, client_tool
-from uiwire.adapters.agents._compat import tool_function
+from uiwire.adapters.agents import AgentsAdapter
 from uiwire.typegen import typescript_types
 from uiwire.typegen._agents import agents_shape
 from uiwire.typegen._shape import AGENT_DATA, USAGE_METADATA, OutputShape
@@ -29,18 +28,6 @@ def test_a_function_tools_output_type_is_its_return_annotation() -> None:
     item = found.output["items"]["$ref"].rsplit("/", 1)[-1]
     # every field a dump writes is required, defaults included (the output as sent)
     assert found.output["$defs"][item]["required"] == list(Place.model_fields)
-
-
-def test_the_sdk_hands_back_the_function_of_a_function_tool() -> None:
-    def lookup(city: str) -> str:
-        return city
-
-    made = function_tool(lookup)
-    if "__wrapped__" in vars(FunctionTool):  # openai-agents 0.25.0 on
-        assert tool_function(made) is lookup
-    else:
-        assert tool_function(made) is None
-    assert tool_function(client_tool("where", "Where the user is.")) is None
 
 
 def test_tools_with_no_known_output_are_unknown() -> None:

@@ -145,13 +145,13 @@ def tool_origin(tool: FunctionTool) -> tuple[str, str | None, str | None, str | 
     return str(origin.type.value), origin.mcp_server_name, origin.agent_name, title
 
 
-# --- the function behind a function tool: FunctionTool.__wrapped__ (openai-agents 0.25.0) -
-# Relies on: ``FunctionTool.__wrapped__``, the callable ``function_tool`` was given
-# (0.25.0; it raises AttributeError for a tool made otherwise, and 0.24.0 has no such
-# attribute). ``uiwire types`` reads its return annotation as the type of the tool's
-# output; without it the output type is ``unknown``.
-# First to break: tests/typegen/test_agents.py::
-# test_a_function_tools_output_type_is_its_return_annotation
+# --- the function behind a function tool: FunctionTool.__wrapped__ (openai-agents 0.24.0) -
+# Relies on: ``FunctionTool.__wrapped__``, the callable ``function_tool`` was given (it
+# raises AttributeError for a tool made otherwise: ``as_tool``, MCP, a hand-made
+# ``FunctionTool``). ``uiwire types`` reads its return annotation as the type of the
+# tool's output; without it the output type is ``unknown``.
+# First to break: tests/adapters/agents/test_compat.py::
+# test_tool_function_is_the_function_a_function_tool_was_made_from
 
 
 def tool_function(tool: FunctionTool) -> Callable[..., Any] | None:
