@@ -17,7 +17,7 @@ import pytest
 from tests.support.processes import free_port, server_process
 from tests.support.redis_server import RedisServer
 from tests.support.stream_rules import assert_valid_message
-from tests.support.typescript import tsc, typescript_project
+from tests.support.typescript import AI_SDK_MAJORS, tsc, typescript_project
 from uiwire.protocol import validate_stream
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -297,10 +297,13 @@ def test_telemetry_app_prints_the_turns_span_in_the_callers_trace_and_its_metric
     assert {"uiwire.turns", "uiwire.stream.chunks", "uiwire.stream.time_to_first_chunk"} <= names
 
 
-@pytest.fixture(scope="module")
-def typed_chat_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """examples/typed_chat.tsx beside the types examples/typed_chat.py writes."""
-    root = typescript_project(tmp_path_factory, "typed_chat")
+@pytest.fixture(scope="module", params=AI_SDK_MAJORS)
+def typed_chat_project(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Path:
+    """examples/typed_chat.tsx beside the types examples/typed_chat.py writes, on AI SDK
+    6 and 7."""
+    root = typescript_project(tmp_path_factory, "typed_chat", request.param)
     run_example("typed_chat.py", "-o", str(root / "chat-types.d.ts"))
     shutil.copy(EXAMPLES / "typed_chat.tsx", root / "typed_chat.tsx")
     return root

@@ -1,6 +1,6 @@
 """The TypeScript compiler over tests/js's locked packages (``typescript``,
-``@ai-sdk/react``, ``ai``, ``@types/react``), for tests that compile TSX against
-generated types.
+``@ai-sdk/react`` 3.x and 4.x, ``ai`` 6 and 7, ``@types/react``), for tests that compile
+TSX against generated types.
 
 Node.js is needed. Without it a test is skipped on a workstation and fails under CI
 (``CI`` set), where a skip would hide a broken generator.
@@ -8,6 +8,7 @@ Node.js is needed. Without it a test is skipped on a workstation and fails under
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -69,12 +70,32 @@ def node_modules(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return copy / "node_modules"
 
 
-def typescript_project(tmp_path_factory: pytest.TempPathFactory, name: str) -> Path:
-    """An empty TypeScript project (strict, React JSX) whose node_modules are tests/js's."""
+AI_SDK_MAJORS = ("v6", "v7")
+"""The AI SDK majors the projects compile against: ``@ai-sdk/react`` 3.x with ``ai`` 6
+(the one it depends on, as the demo page uses them) and ``@ai-sdk/react`` 4.x with
+``ai`` 7, the top-level packages."""
+
+_PATHS = {
+    "v6": {
+        "ai": ["./node_modules/ai-sdk-react6/node_modules/ai"],
+        "@ai-sdk/react": ["./node_modules/ai-sdk-react6"],
+    },
+    "v7": {},
+}
+
+
+def typescript_project(
+    tmp_path_factory: pytest.TempPathFactory, name: str, major: str = "v7"
+) -> Path:
+    """An empty TypeScript project (strict, React JSX) whose node_modules are tests/js's,
+    where ``ai`` and ``@ai-sdk/react`` are those of the AI SDK ``major``."""
     modules = node_modules(tmp_path_factory)
-    root = tmp_path_factory.mktemp(name)
+    root = tmp_path_factory.mktemp(f"{name}-{major}")
     (root / "node_modules").symlink_to(modules, target_is_directory=True)
-    (root / "tsconfig.json").write_text(TSCONFIG)
+    config = json.loads(TSCONFIG)
+    if _PATHS[major]:
+        config["compilerOptions"]["paths"] = _PATHS[major]
+    (root / "tsconfig.json").write_text(json.dumps(config, indent=2))
     return root
 
 

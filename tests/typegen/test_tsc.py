@@ -1,5 +1,5 @@
 """The generated types, compiled by the real TypeScript compiler against the real
-``@ai-sdk/react`` (tests/js's locked packages): a TSX file that uses
+``@ai-sdk/react`` of AI SDK 6 and of AI SDK 7 (tests/js's locked packages): a TSX file that uses
 ``useChat<ChatMessage>()`` as an app would compiles; files with one deliberate type
 error each (a tool input read as the wrong type, a client tool answered with the wrong
 output, a tool part the app does not have) fail with the expected error, on the
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.typescript import tsc, typescript_project
+from tests.support.typescript import AI_SDK_MAJORS, tsc, typescript_project
 from tests.typegen.apps import agents_types, dspy_types
 from uiwire.typegen import typescript_types
 
@@ -125,10 +125,10 @@ WRONG: dict[str, tuple[str, str, str]] = {
 }
 
 
-@pytest.fixture(scope="module")
-def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A TypeScript project holding both apps' generated types."""
-    root = typescript_project(tmp_path_factory, "tsx")
+@pytest.fixture(scope="module", params=AI_SDK_MAJORS)
+def project(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Path:
+    """A TypeScript project holding both apps' generated types, on AI SDK 6 and 7."""
+    root = typescript_project(tmp_path_factory, "tsx", request.param)
     (root / "agents-types.d.ts").write_text(typescript_types(agents_types))
     (root / "research-types.d.ts").write_text(typescript_types(dspy_types))
     return root
