@@ -26,6 +26,22 @@ def test_types_writes_the_file_it_is_told(
     assert capsys.readouterr().err == f"uiwire types: wrote {out}\n"
 
 
+def test_types_check_compares_and_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "chat-types.d.ts"
+    spec = "tests.typegen.apps:agents_types"
+    assert main(["types", spec, "-o", str(out), "--check"]) == 1  # missing
+    assert not out.exists()
+    assert f"{out} is out of date; run `uiwire types {spec} -o {out}`" in capsys.readouterr().err
+    assert main(["types", spec, "-o", str(out)]) == 0
+    assert main(["types", spec, "-o", str(out), "--check"]) == 0
+    out.write_text(out.read_text().replace("radius_km: number", "radius_km: string"))
+    assert main(["types", spec, "-o", str(out), "--check"]) == 1
+    with pytest.raises(SystemExit):
+        main(["types", spec, "--check"])  # nothing to compare
+
+
 def test_types_writes_to_stdout_by_default(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["types", "tests.typegen.apps:guide"]) == 0
     printed = capsys.readouterr().out

@@ -43,15 +43,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     types.add_argument(
         "-o", "--output", type=Path, default=None, help="the .d.ts file to write (default: stdout)"
     )
+    types.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; exit 1 if the -o file is not what would be written (for CI)",
+    )
     args = parser.parse_args(argv)
     if args.command == "demo":
         return _demo(args.host, args.port, args.db)
     if args.command == "types":
-        return _types(args.app, args.output)
+        if args.check and args.output is None:
+            parser.error("--check needs -o FILE, the file to compare")
+        return _types(args.app, args.output, check=args.check)
     return 2  # pragma: no cover - argparse already refused
 
 
-def _types(spec: str, output: Path | None) -> int:
+def _types(spec: str, output: Path | None, *, check: bool = False) -> int:
     from uiwire.typegen import typescript_types
 
     module_name, _, attr = spec.partition(":")
@@ -79,6 +86,15 @@ def _types(spec: str, output: Path | None) -> int:
     if output is None:
         sys.stdout.write(text)
         return 0
+    if check:
+        try:
+            current = output.read_text(encoding="utf-8")
+        except OSError:
+            current = None
+        if current == text:
+            return 0
+        print(f"uiwire types: {output} is out of date; run `{command}`", file=sys.stderr)
+        return 1
     try:
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(text, encoding="utf-8")

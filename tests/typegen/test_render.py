@@ -80,6 +80,15 @@ def test_a_push_api_app_declares_everything() -> None:
     assert shape_of(None) == shape_of(respond)
 
 
+def test_a_chat_agent_of_the_apps_own_declares_nothing() -> None:
+    class Echo:
+        async def begin_turn(self, turn: ChatTurn, /) -> Any:
+            return None
+
+    endpoint = ChatEndpoint(Echo(), conversations=False, identity=False)
+    assert shape_of(endpoint) == shape_of(Echo()) == shape_of(None)
+
+
 def test_an_endpoint_is_read_as_the_agent_it_serves() -> None:
     adapter = AgentsAdapter(guide)
     endpoint = ChatEndpoint(adapter, conversations=False, identity=False)

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 from uiwire.stream.structured_output import OUTPUT_PART
+from uiwire.stream.turn import ChatAgent
 from uiwire.typegen._shape import OutputShape, ToolShape, UIShape
 from uiwire.typegen.declaration import Schema, UITypes, schema_of
 from uiwire.typegen.json_schema import TypeNames, to_typescript
@@ -145,8 +146,8 @@ def shape_of(agent: object) -> UIShape:
             return shape
     raise TypeError(
         "uiwire types reads a ChatEndpoint, an AgentsAdapter, a DSPyAdapter, an "
-        "agents.Agent, a dspy.Module or a UITypes (a push API app: UITypes(None, data=..., "
-        f"tools=...)); got {type(agent).__name__}"
+        "agents.Agent, a dspy.Module, a ChatAgent or a UITypes (a push API app: "
+        f"UITypes(None, data=..., tools=...)); got {type(agent).__name__}"
     )
 
 
@@ -193,9 +194,12 @@ def _from_dspy(agent: object) -> UIShape | None:
     return dspy_shape(found)
 
 
-def _from_function(agent: object) -> UIShape | None:
-    """A push API ``respond(turn, ctx)``: it declares nothing."""
-    return UIShape() if callable(agent) and not isinstance(agent, type) else None
+def _from_own_agent(agent: object) -> UIShape | None:
+    """A push API ``respond(turn, ctx)``, or a ``ChatAgent`` of the app's own: what it
+    writes is the app's to declare."""
+    if isinstance(agent, type):
+        return None
+    return UIShape() if isinstance(agent, ChatAgent) or callable(agent) else None
 
 
 _READERS: tuple[Callable[[object], UIShape | None], ...] = (
@@ -203,7 +207,7 @@ _READERS: tuple[Callable[[object], UIShape | None], ...] = (
     _from_endpoint,
     _from_agents,
     _from_dspy,
-    _from_function,
+    _from_own_agent,
 )
 
 
