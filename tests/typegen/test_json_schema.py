@@ -197,6 +197,7 @@ def test_names_are_made_identifiers() -> None:
     schema = {"type": "object", "properties": {}, "additionalProperties": False}
     assert to_typescript(schema | {"title": "Page[Item]"}, names, name="X") == "Page_Item_"
     assert to_typescript(schema | {"title": "1st"}, names, name="X") == "T1st"
+    assert to_typescript(schema | {"title": "string"}, names, name="X") == "string_"
 
 
 def test_titles_name_types_unless_told_not_to() -> None:

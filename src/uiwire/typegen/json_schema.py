@@ -300,11 +300,44 @@ def _key(key: str) -> str:
     return key if _IDENTIFIER.match(key) else json.dumps(key, ensure_ascii=False)
 
 
+_NOT_TYPE_NAMES = frozenset(
+    [
+        "any",
+        "unknown",
+        "never",
+        "void",
+        "undefined",
+        "null",
+        "object",
+        "string",
+        "number",
+        "bigint",
+        "boolean",
+        "symbol",
+        "true",
+        "false",
+        "this",
+        "typeof",
+        "keyof",
+        "infer",
+        "readonly",
+        "unique",
+        "asserts",
+        "is",
+        "in",
+        "extends",
+    ]
+)
+"""Names a type alias cannot take (TypeScript's own types and keywords)."""
+
+
 def _identifier(wanted: str) -> str:
     """A TypeScript type name from ``wanted``: characters a name cannot hold become
-    ``_``; one that starts with a digit is prefixed."""
+    ``_``; one that starts with a digit is prefixed; a reserved one suffixed."""
     name = re.sub(r"[^A-Za-z0-9_$]", "_", wanted.strip()) or "Type"
-    return name if not name[0].isdigit() else f"T{name}"
+    if name[0].isdigit():
+        return f"T{name}"
+    return f"{name}_" if name in _NOT_TYPE_NAMES else name
 
 
 def _description(schema: object) -> str | None:
