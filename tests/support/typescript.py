@@ -2,22 +2,21 @@
 ``@ai-sdk/react`` 3.x and 4.x, ``ai`` 6 and 7, ``@types/react``), for tests that compile
 TSX against generated types.
 
-Node.js is needed. Without it a test is skipped on a workstation and fails under CI
-(``CI`` set), where a skip would hide a broken generator.
+Node.js and the installed packages are needed (``tests.support.js``): without them a
+test is skipped on a workstation and fails under CI (``CI`` set), where a skip would
+hide a broken generator.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-JS = REPO / "tests" / "js"
+from tests.support.js import JS_DIR, require_js_packages
 
 TSCONFIG = """{
   "compilerOptions": {
@@ -37,37 +36,18 @@ TSCONFIG = """{
 """
 
 
-def node_modules(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """tests/js's packages: installed there already (the conformance session's
-    ``npm ci``), else ``npm ci`` from its lockfile into a temporary copy."""
-    installed = JS / "node_modules"
-    if (installed / "typescript" / "bin" / "tsc").is_file() and (
-        installed / "@ai-sdk" / "react" / "package.json"
-    ).is_file():
-        return installed
-    npm, node = shutil.which("npm"), shutil.which("node")
-    if npm is None or node is None:
-        message = (
-            "Node.js (node and npm) is needed to compile TypeScript with tsc: install it, "
-            "then `npm ci --prefix tests/js`"
-        )
-        if os.environ.get("CI"):
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
-    copy = tmp_path_factory.mktemp("js")
-    for name in ("package.json", "package-lock.json"):
-        shutil.copy(JS / name, copy / name)
-    result = subprocess.run(
-        [npm, "ci", "--no-audit", "--no-fund", "--ignore-scripts"],
-        cwd=copy,
-        capture_output=True,
-        text=True,
-        timeout=540,
-        check=False,
-    )
-    if result.returncode != 0:
-        pytest.fail(f"npm ci in a copy of tests/js failed:\n{result.stderr[-4000:]}")
-    return copy / "node_modules"
+def node_modules() -> Path:
+    """tests/js's installed packages (``npm ci --prefix tests/js``, as the ``tests`` and
+    ``conformance`` sessions do), with the compiler and ``@ai-sdk/react`` in them."""
+    require_js_packages()  # node, and node_modules: skipped here, failed under CI
+    installed = JS_DIR / "node_modules"
+    for package in ("typescript", "@ai-sdk/react", "ai-sdk-react6", "@types/react"):
+        if not (installed / package / "package.json").is_file():
+            missing = f"tests/js/node_modules has no {package} (run: npm ci --prefix tests/js)"
+            if os.environ.get("CI"):
+                pytest.fail(missing, pytrace=False)
+            pytest.skip(missing)
+    return installed
 
 
 AI_SDK_MAJORS = ("v6", "v7")
@@ -89,7 +69,7 @@ def typescript_project(
 ) -> Path:
     """An empty TypeScript project (strict, React JSX) whose node_modules are tests/js's,
     where ``ai`` and ``@ai-sdk/react`` are those of the AI SDK ``major``."""
-    modules = node_modules(tmp_path_factory)
+    modules = node_modules()
     root = tmp_path_factory.mktemp(f"{name}-{major}")
     (root / "node_modules").symlink_to(modules, target_is_directory=True)
     config = json.loads(TSCONFIG)
@@ -101,9 +81,7 @@ def typescript_project(
 
 def tsc(root: Path, *files: str) -> subprocess.CompletedProcess[str]:
     """``tsc --noEmit`` over ``files`` of ``root`` (and its ``.d.ts`` files)."""
-    node = shutil.which("node")
-    if node is None:  # the packages were found, but not the runtime
-        pytest.fail("node is not on PATH", pytrace=False)
+    node = require_js_packages()
     compiler = root / "node_modules" / "typescript" / "bin" / "tsc"
     config = root / f"tsconfig.{'-'.join(f.split('.')[0] for f in files)}.json"
     listed = ", ".join(f'"{f}"' for f in ("*.d.ts", *files))
