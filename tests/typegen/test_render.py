@@ -3,6 +3,8 @@ what each kind of app object gives."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -136,3 +138,19 @@ def test_a_type_pydantic_cannot_describe_is_refused_naming_where() -> None:
 
     with pytest.raises(TypeError, match=r"data\['x'\]: cannot make a JSON schema of"):
         typescript_types(UITypes(None, data={"x": Opaque}))
+
+
+def test_the_generator_needs_no_framework_it_does_not_read() -> None:
+    """A push API app's types, on a machine without DSPy, the Agents SDK or Starlette."""
+    script = (
+        "import sys\n"
+        "for name in ('dspy', 'agents', 'starlette'):\n"
+        "    sys.modules[name] = None  # importing it raises ImportError\n"
+        "from uiwire.typegen import UITypes, typescript_types\n"
+        "print(typescript_types(UITypes(None, data={'count': int})))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert "  count: number;" in result.stdout
