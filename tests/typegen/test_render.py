@@ -97,6 +97,23 @@ def test_an_endpoint_is_read_as_the_agent_it_serves() -> None:
     assert shape_of(endpoint) == shape_of(adapter) == shape_of(guide)
 
 
+def test_an_endpoint_with_a_trace_id_key_adds_it_to_the_metadata() -> None:
+    from uiwire.server import Telemetry
+
+    endpoint = ChatEndpoint(
+        AgentsAdapter(guide),
+        conversations=False,
+        identity=False,
+        telemetry=Telemetry(trace_id_key="traceId"),
+    )
+    text = typescript_types(endpoint)
+    assert "} & {\n  /** The turn's trace id. */\n  traceId?: string;\n};" in text
+    plain = ChatEndpoint(
+        AgentsAdapter(guide), conversations=False, identity=False, telemetry=Telemetry()
+    )
+    assert "traceId" not in typescript_types(plain)
+
+
 def test_an_app_of_its_own_structured_output_replaces_the_adapters() -> None:
     text = typescript_types(UITypes(guide, data={"output": Answer}))
     assert "  output: Answer;" in text

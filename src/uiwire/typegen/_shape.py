@@ -8,7 +8,15 @@ from typing import TypedDict
 
 from uiwire.typegen.declaration import Schema
 
-__all__ = ["AGENT_DATA", "STATUS_DATA", "USAGE_METADATA", "OutputShape", "ToolShape", "UIShape"]
+__all__ = [
+    "AGENT_DATA",
+    "STATUS_DATA",
+    "USAGE_METADATA",
+    "OutputShape",
+    "ToolShape",
+    "UIShape",
+    "trace_id_metadata",
+]
 
 
 class _Usage(TypedDict, total=False):
@@ -49,6 +57,15 @@ STATUS_DATA: Schema = {
     "required": ["message"],
 }
 """The DSPy adapter's transient ``data-status`` part (``onData`` only)."""
+
+
+def trace_id_metadata(key: str) -> Schema:
+    """The metadata an endpoint with ``Telemetry(trace_id_key=key)`` writes: the turn's
+    trace id, once the turn finished or failed."""
+    return {
+        "type": "object",
+        "properties": {key: {"type": "string", "description": "The turn's trace id."}},
+    }
 
 
 @dataclasses.dataclass(slots=True)

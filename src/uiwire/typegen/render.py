@@ -22,7 +22,7 @@ from typing import Any
 
 from uiwire.stream.structured_output import OUTPUT_PART
 from uiwire.stream.turn import ChatAgent
-from uiwire.typegen._shape import OutputShape, ToolShape, UIShape
+from uiwire.typegen._shape import OutputShape, ToolShape, UIShape, trace_id_metadata
 from uiwire.typegen.declaration import Schema, UITypes, schema_of
 from uiwire.typegen.json_schema import TypeNames, to_typescript
 
@@ -163,7 +163,12 @@ def _from_endpoint(agent: object) -> UIShape | None:
     # push API's function (which declares nothing)
     begin = getattr(agent, "_begin", None)
     served = getattr(begin, "__self__", None)
-    return UIShape() if served is None else shape_of(served)
+    shape = UIShape() if served is None else shape_of(served)
+    telemetry = getattr(agent, "_telemetry", None)
+    key = getattr(telemetry, "trace_id_key", None)
+    if isinstance(key, str) and key:
+        shape.metadata.append(trace_id_metadata(key))
+    return shape
 
 
 def _from_agents(agent: object) -> UIShape | None:
