@@ -1,8 +1,8 @@
 """The layer picture of ``docs/architecture.md``, checked on the source.
 
-Data flows down: protocol -> stream -> resume / adapters -> server -> demo. A module may
-import its own layer and the layers under it, never one above, even for typing only;
-and each public name is exported by exactly one package.
+Data flows down: protocol -> stream -> resume / adapters -> server -> demo / typegen. A
+module may import its own layer and the layers under it, never one above, even for
+typing only; and each public name is exported by exactly one package.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ LAYERS: dict[str, int] = {
     "uiwire.adapters": 3,
     "uiwire.server": 4,
     "uiwire.demo": 5,
+    "uiwire.typegen": 5,
     "uiwire.cli": 6,
     "uiwire.__main__": 7,
     "uiwire": 0,  # the package itself: only the error base
@@ -41,6 +42,7 @@ PUBLIC_PACKAGES = (
     "uiwire.adapters.dspy",
     "uiwire.adapters.agents",
     "uiwire.server",
+    "uiwire.typegen",
 )
 
 

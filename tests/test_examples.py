@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -16,6 +17,7 @@ import pytest
 from tests.support.processes import free_port, server_process
 from tests.support.redis_server import RedisServer
 from tests.support.stream_rules import assert_valid_message
+from tests.support.typescript import AI_SDK_MAJORS, tsc, typescript_project
 from uiwire.protocol import validate_stream
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -293,3 +295,36 @@ def test_telemetry_app_prints_the_turns_span_in_the_callers_trace_and_its_metric
         for metric in scope["metrics"]
     }
     assert {"uiwire.turns", "uiwire.stream.chunks", "uiwire.stream.time_to_first_chunk"} <= names
+
+
+@pytest.fixture(scope="module", params=AI_SDK_MAJORS)
+def typed_chat_project(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Path:
+    """examples/typed_chat.tsx beside the types examples/typed_chat.py writes, on AI SDK
+    6 and 7."""
+    root = typescript_project(tmp_path_factory, "typed_chat", request.param)
+    run_example("typed_chat.py", "-o", str(root / "chat-types.d.ts"))
+    shutil.copy(EXAMPLES / "typed_chat.tsx", root / "typed_chat.tsx")
+    return root
+
+
+@pytest.mark.slow  # a tsc run over @ai-sdk/react and ai
+@pytest.mark.timeout(600)
+def test_typed_chat_page_compiles_against_the_generated_types(typed_chat_project: Path) -> None:
+    types = (typed_chat_project / "chat-types.d.ts").read_text()
+    assert "get_location: { input: GetLocationInput; output: Location };" in types
+    result = tsc(typed_chat_project, "typed_chat.tsx")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_typed_chat_page_with_a_wrong_input_type_does_not(typed_chat_project: Path) -> None:
+    page = (EXAMPLES / "typed_chat.tsx").read_text()
+    right = "guests.map((g) => g.name)"
+    assert page.count(right) == 1
+    (typed_chat_project / "wrong.tsx").write_text(page.replace(right, "guests.map((g) => g.age)"))
+    result = tsc(typed_chat_project, "wrong.tsx")
+    assert result.returncode != 0
+    assert "error TS2339: Property 'age' does not exist on type 'Guest'." in result.stdout

@@ -10,6 +10,8 @@ bottom)::
     uiwire.adapters.dspy     DSPyAdapter                          (uiwire[dspy])
     uiwire.adapters.agents   AgentsAdapter, approvals, client tools (uiwire[agents])
     uiwire.server            ChatEndpoint, UIMessageStreamResponse (uiwire[fastapi])
+    uiwire.typegen           UITypes, typescript_types: `uiwire types`, the TypeScript
+                             UIMessage type of an app
 
 This package itself exports only ``UIWireError``, the base of every error uiwire raises on
 purpose. A name that needs an extra (``RedisStreamStore``, ``RedisApprovalStore``) is

@@ -1,4 +1,4 @@
-"""``python -m uiwire demo``."""
+"""``python -m uiwire demo``, ``python -m uiwire types``."""
 
 import sys
 

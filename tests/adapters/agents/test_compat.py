@@ -32,6 +32,7 @@ RELIED_ON: list[tuple[str, str, str]] = [
     ("agents.tool", "FunctionTool.timeout_error_function", "timeout_output"),
     ("agents.tool", "FunctionTool._failure_error_function", "watch_own_failures"),
     ("agents.tool", "FunctionTool._use_default_failure_error_function", "watch_own_failures"),
+    ("agents.tool", "FunctionTool.__wrapped__", "tool_function"),
     ("agents.tool", "get_function_tool_origin", "tool_origin"),
     ("agents.tool", "FunctionTool._mcp_title", "tool_origin"),
     ("agents.agent", "Agent.get_all_tools", "see_run_tools"),
@@ -141,3 +142,15 @@ def test_output_wrapper_names_the_key_of_a_wrapped_output_type() -> None:
     assert output_wrapper(wrapped) == "response"
     assert wrapped.validate_json('{"response": ["a"]}') == ["a"]
     assert output_wrapper(AgentOutputSchema(Report)) is None
+
+
+def test_tool_function_is_the_function_a_function_tool_was_made_from() -> None:
+    from uiwire.adapters.agents import client_tool
+    from uiwire.adapters.agents._compat import tool_function
+
+    made = function_tool(slow)
+    assert isinstance(made, FunctionTool)
+    assert tool_function(made) is slow
+    assert tool_function(client_tool("where", "Where the user is.")) is None
+    helper = Agent(name="helper")
+    assert tool_function(helper.as_tool("ask", "Ask the helper.")) is None

@@ -41,6 +41,7 @@ __all__ = [
     "see_every_agents_tools",
     "see_run_tools",
     "timeout_output",
+    "tool_function",
     "tool_origin",
     "watch_own_failures",
 ]
@@ -142,6 +143,25 @@ def tool_origin(tool: FunctionTool) -> tuple[str, str | None, str | None, str | 
     if origin is None:
         return "function", None, None, title
     return str(origin.type.value), origin.mcp_server_name, origin.agent_name, title
+
+
+# --- the function behind a function tool: FunctionTool.__wrapped__ (openai-agents 0.24.0) -
+# Relies on: ``FunctionTool.__wrapped__``, the callable ``function_tool`` was given (it
+# raises AttributeError for a tool made otherwise: ``as_tool``, MCP, a hand-made
+# ``FunctionTool``). ``uiwire types`` reads its return annotation as the type of the
+# tool's output; without it the output type is ``unknown``.
+# First to break: tests/adapters/agents/test_compat.py::
+# test_tool_function_is_the_function_a_function_tool_was_made_from
+
+
+def tool_function(tool: FunctionTool) -> Callable[..., Any] | None:
+    """The function ``function_tool`` made ``tool`` from, or None (an ``as_tool``, a
+    ``client_tool``, an MCP tool, an SDK without the attribute)."""
+    try:
+        function = tool.__wrapped__  # pyright: ignore[reportAttributeAccessIssue, reportUnknownMemberType, reportUnknownVariableType]
+    except AttributeError:
+        return None
+    return cast("Callable[..., Any]", function) if callable(function) else None  # pyright: ignore[reportUnknownArgumentType]
 
 
 # --- the tools of one turn: Agent.get_all_tools (openai-agents 0.24.0) --------------------

@@ -67,7 +67,13 @@ from uiwire.stream.message_writer import MessageWriter
 from uiwire.stream.record import Usage
 from uiwire.stream.structured_output import StructuredOutput
 
-__all__ = ["AGENT_PART", "INVALID_INPUT_TEXT", "SUPERSEDED_CALL_TEXT", "Translation"]
+__all__ = [
+    "AGENT_PART",
+    "INVALID_INPUT_TEXT",
+    "SUPERSEDED_CALL_TEXT",
+    "Translation",
+    "output_schema",
+]
 
 logger = logging.getLogger("uiwire.agents")
 
@@ -670,9 +676,9 @@ _INPUT_DELTAS = frozenset(
 )
 
 
-def _output_shape(agent: Any) -> tuple[str, str | None] | None:
-    """``(type name, wrapper key)`` of ``agent``'s structured ``output_type``, as the SDK
-    builds its schema; None for plain text (no output type, ``str``)."""
+def output_schema(agent: Any) -> AgentOutputSchemaBase | None:
+    """``agent``'s structured ``output_type`` as the SDK builds its schema; None for
+    plain text (no output type, ``str``) or a type the SDK will refuse itself."""
     output_type = getattr(agent, "output_type", None)
     if output_type is None or output_type is str:
         return None
@@ -683,9 +689,13 @@ def _output_shape(agent: Any) -> tuple[str, str | None] | None:
             schema = AgentOutputSchema(output_type, strict_json_schema=False)
         except Exception:  # the SDK will refuse the type itself; show the text
             return None
-    if schema.is_plain_text():
-        return None
-    return schema.name(), output_wrapper(schema)
+    return None if schema.is_plain_text() else schema
+
+
+def _output_shape(agent: Any) -> tuple[str, str | None] | None:
+    """``(type name, wrapper key)`` of ``agent``'s structured output; None for text."""
+    schema = output_schema(agent)
+    return None if schema is None else (schema.name(), output_wrapper(schema))
 
 
 def _ident(raw: Any) -> tuple[str, str]:

@@ -84,6 +84,8 @@ class Plan:
     tool_labels: Mapping[str, ToolLabel] = dataclasses.field(default_factory=dict[str, ToolLabel])
     """The agents' tools' labels (``title``, ``toolMetadata``), by tool name, from each
     ``dspy.Tool``'s description."""
+    tools: Mapping[str, Any] = dataclasses.field(default_factory=dict[str, Any])
+    """The agents' tools the user sees (each a ``dspy.Tool``), by name."""
 
     def listeners(self) -> list[StreamListener]:
         """Fresh listeners for one request (a used listener streams nothing again)."""
@@ -174,6 +176,7 @@ def build_plan(
             str(tool.name): ToolLabel.of(getattr(tool, "desc", None), origin="function")
             for tool in user_tools
         },
+        tools={str(tool.name): tool for tool in user_tools},
     )
 
 
