@@ -206,6 +206,7 @@ class ChatEndpoint:
         identity: Identity | Literal[False] | None = None,
         telemetry: Telemetry | None = None,
     ) -> None:
+        self._agent = agent
         self._begin = begin_turn_of(agent)
         self._forget_chat = forget_chat_of(agent)
         if on_finish is not None and not callable(on_finish):
@@ -280,6 +281,16 @@ class ChatEndpoint:
                 Route(f"{history}/{{id}}", self.get_chat, methods=["GET", "DELETE"]),
             ]
         return routes
+
+    @property
+    def agent(self) -> ChatAgent | ChatFunction:
+        """The agent this endpoint serves (``uiwire types`` reads its tools from it)."""
+        return self._agent
+
+    @property
+    def telemetry(self) -> Telemetry | None:
+        """The endpoint's ``Telemetry``, if it has one."""
+        return self._telemetry
 
     def socket(self, *, origins: Collection[str] = ()) -> ChatSocket:
         """This endpoint's chat over a WebSocket (AI SDK 7's ``WebSocketChatTransport``),

@@ -159,13 +159,11 @@ def _from_endpoint(agent: object) -> UIShape | None:
     chat: Any = sys.modules.get("uiwire.server.chat")
     if chat is None or not isinstance(agent, chat.ChatEndpoint):
         return None
-    # the endpoint keeps how it begins a turn: a ChatAgent's bound begin_turn, or the
-    # push API's function (which declares nothing)
-    begin = getattr(agent, "_begin", None)
-    served = getattr(begin, "__self__", None)
-    shape = UIShape() if served is None else shape_of(served)
-    telemetry = getattr(agent, "_telemetry", None)
-    key = getattr(telemetry, "trace_id_key", None)
+    endpoint: Any = agent  # a ChatEndpoint (the server extra is loaded: it was imported)
+    served: object = endpoint.agent
+    # a ChatAgent declares its tools; the push API's function declares nothing
+    shape = shape_of(served) if isinstance(served, ChatAgent) else UIShape()
+    key = getattr(endpoint.telemetry, "trace_id_key", None)
     if isinstance(key, str) and key:
         shape.metadata.append(trace_id_metadata(key))
     return shape
