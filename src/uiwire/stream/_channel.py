@@ -17,17 +17,38 @@ holds the output, so finishing the work before streaming cannot deadlock. Over t
 limit, async writers await ``wait_for_room`` and thread writers block *their own
 thread* in ``wait_for_room_from_thread``; a write made synchronously on the loop thread
 is accepted over the limit, since blocking there would stop the consumer itself.
+
+Direct delivery
+---------------
+A consumer that passes ``receive`` a ``sink`` (the response's ASGI send) lets a writer
+on the loop deliver for it. When a loop-thread write lands in an empty buffer while that
+consumer is parked, the wake-up is left out: the writer's awaitable write sends the
+frames itself (``after_write``) in the same loop step, which saves the consumer task's
+resumption per chunk. One sender at a time: while a writer sends, the consumer does not
+(it waits for the writer to finish and then sends what came meanwhile), and a writer
+sends only what it found when it started. A synchronous write on the loop, which never
+reaches ``after_write``, is covered by a ``call_soon`` that wakes the consumer the usual
+way. An exception from the writer's send is handed to the consumer, which raises it as
+if its own send had failed; the writer carries on as after any delivered write.
+
+When the consumer finds several frames queued (it fell behind), consecutive deltas of
+one part are merged into one frame (``_merge``) and everything goes out in one send.
 """
 
 from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Awaitable, Callable
 from typing import Final
 
 from uiwire._errors import StreamClosed, StreamStateError
+from uiwire.stream._merge import merge_queued
 
-__all__ = ["Channel"]
+__all__ = ["Channel", "Sink"]
+
+Sink = Callable[[bytes], Awaitable[object]]
+"""The consumer's own send, which a writer on the loop may call for it (direct delivery)."""
 
 _THREAD_WAIT_SLICE: Final = 0.25  # seconds; a blocked writer re-checks the loop this often
 _LOOP_CLOSED: Final = "the event loop serving this stream is closed; the write cannot be delivered"
@@ -53,6 +74,11 @@ class Channel:
         self._attached = False
         self._gone = False  # the consumer left: frames are dropped from now on
         self._eof = False  # no more frames will come
+        # direct delivery (loop thread only): see the module docstring
+        self._sink: Sink | None = None  # the parked consumer's send, while it accepts one
+        self._direct_due = False  # a loop write left its frames for its writer to send
+        self._sending = False  # a writer is sending: the consumer does not meanwhile
+        self._send_error: BaseException | None = None  # a writer's send failed: consumer raises
 
     # --- binding ---------------------------------------------------------------------
 
@@ -102,7 +128,7 @@ class Channel:
             return
         self._wake_pending = True
         if self._loop_thread == threading.get_ident():
-            self._wake()
+            self._wake_for_loop_write()
             return
         try:
             self.loop.call_soon_threadsafe(self._wake)
@@ -140,13 +166,14 @@ class Channel:
                 raise StreamStateError("this stream is already being consumed; it has one reader")
             self._attached = True
 
-    async def receive(self, timeout: float | None = None) -> bytes | None:
+    async def receive(self, timeout: float | None = None, sink: Sink | None = None) -> bytes | None:
         """Everything buffered, joined; ``b""`` after ``timeout`` idle seconds; None at the end.
 
-        Idle means nothing returned for ``timeout`` seconds. One timer per idle period
+        Idle means nothing delivered for ``timeout`` seconds. One timer per idle period
         tracks it (re-armed only when it goes off early), not one per call: a stream
         delivering every few milliseconds would otherwise create and cancel a timer per
-        frame.
+        frame. With ``sink``, writers on the loop may deliver through it while this call
+        waits (direct delivery; see the module docstring); it returns only what they left.
         """
         loop = self.loop
         assert loop is not None, "bind() first"
@@ -154,21 +181,18 @@ class Channel:
             self._last_delivery = loop.time()
         while True:
             with self.lock:
-                if self._frames:
-                    frames = self._frames
-                    self._frames = []
-                    self._size = 0
-                    self._wake_pending = False
-                    if self._thread_waiters:
-                        self._room_for_threads.notify_all()
-                    if not self._room.is_set():
-                        self._room.set()
-                    if timeout is not None:
-                        self._last_delivery = loop.time()
-                    return frames[0] if len(frames) == 1 else b"".join(frames)
-                if self._eof or self._gone:
-                    self._cancel_idle_timer()
-                    return None
+                error = self._send_error
+                if error is not None:
+                    self._send_error = None
+                    raise error
+                if not self._sending:  # a writer is sending: its frames go first
+                    if self._frames:
+                        if timeout is not None:
+                            self._last_delivery = loop.time()
+                        return self._take_locked()
+                    if self._eof or self._gone:
+                        self._cancel_idle_timer()
+                        return None
                 self._wake_pending = False
             if timeout is not None:
                 due = self._last_delivery + timeout
@@ -181,10 +205,84 @@ class Channel:
             # after this await: creating the waiter outside the lock loses no wake-up.
             waiter = loop.create_future()
             self._waiter = waiter
+            self._sink = sink
             try:
                 await waiter
             finally:
                 self._waiter = None
+                self._sink = None
+                if self._direct_due:  # left for a writer that never came: ours now
+                    self._direct_due = False
+
+    def _take_locked(self) -> bytes:
+        """Empty the buffer (under ``lock``): its frames, merged and joined for one send."""
+        frames = self._frames
+        self._frames = []
+        self._size = 0
+        self._wake_pending = False
+        if self._thread_waiters:
+            self._room_for_threads.notify_all()
+        if not self._room.is_set():
+            self._room.set()
+        return frames[0] if len(frames) == 1 else merge_queued(frames)
+
+    # --- direct delivery (the loop) ------------------------------------------------------
+
+    def _wake_for_loop_write(self) -> None:
+        """A write on the loop thread: leave its frames to the writer when the consumer is
+        parked and accepts direct delivery; otherwise wake the consumer."""
+        waiter = self._waiter
+        if (
+            self._sink is None
+            or waiter is None
+            or waiter.done()
+            or self._sending
+            or self._eof
+            or self._gone
+        ):
+            self._wake()
+            return
+        if not self._direct_due:
+            self._direct_due = True
+            assert self.loop is not None
+            self.loop.call_soon(self._wake_if_still_due)  # a sync write never sends itself
+
+    def _wake_if_still_due(self) -> None:
+        if self._direct_due:
+            self._direct_due = False
+            self._wake()
+
+    def writer_must_wait(self) -> bool:
+        """True when an awaitable write must call ``after_write``: frames it should send
+        itself, or a buffer over the limit. An unlocked peek on the loop thread."""
+        return self._direct_due or (self._attached and not self._gone and self._size > self._limit)
+
+    async def after_write(self) -> None:
+        """The tail of an awaitable write: send what it left for itself, wait for room."""
+        if self._direct_due:
+            await self._send_direct()
+        await self.wait_for_room()
+
+    async def _send_direct(self) -> None:
+        """Deliver the buffered frames through the parked consumer's sink (on the loop)."""
+        with self.lock:
+            sink = self._sink
+            self._direct_due = False
+            if sink is None or self._sending or not self._frames or self._gone:
+                self._wake()
+                return
+            self._sending = True
+            data = self._take_locked()
+            assert self.loop is not None
+            self._last_delivery = self.loop.time()
+        try:
+            await sink(data)
+        except Exception as exc:  # the consumer's send failed: the consumer raises it
+            self._send_error = exc
+        finally:
+            self._sending = False
+            if self._frames or self._eof or self._gone or self._send_error is not None:
+                self._wake()
 
     def _wake(self) -> None:
         """Resume the consumer if it is waiting (on the loop)."""
