@@ -8,6 +8,8 @@ from typing import Any
 import orjson
 import pytest
 
+from tests.support.context_scenarios import MERGED_TEXT, SCENARIOS, capture
+from tests.support.stream_rules import assert_valid_body
 from uiwire.protocol.encode import DONE_FRAME, encode_chunk
 from uiwire.stream._merge import merge_queued
 
@@ -153,3 +155,17 @@ def _meaning(chunks: list[Any]) -> list[Any]:
         else:
             out.append(chunk)
     return out
+
+
+async def test_the_merged_deltas_scenario_reaches_the_client_merged() -> None:
+    """The JS corpus case ``context/merged-deltas`` checks what it claims: merged runs."""
+    work, options = SCENARIOS["merged-deltas"]
+    chunks = assert_valid_body(await capture(work, **options))
+    reasoning = [c["delta"] for c in chunks if c["type"] == "reasoning-delta"]
+    assert reasoning == ["Thinking, step two."]
+    inputs = [c["inputTextDelta"] for c in chunks if c["type"] == "tool-input-delta"]
+    assert inputs == ['{"query": "weather \\"now\\""}']
+    texts = [c["delta"] for c in chunks if c["type"] == "text-delta"]
+    assert texts[0] == "".join(MERGED_TEXT)
+    assert texts[-1] == "left again and again"
+    assert len(texts) == 1 + 6 + 1  # the interleaved keyed parts stay apart

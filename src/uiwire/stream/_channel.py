@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Awaitable, Callable
 from typing import Final
 
@@ -79,6 +80,7 @@ class Channel:
         self._direct_due = False  # a loop write left its frames for its writer to send
         self._sending = False  # a writer is sending: the consumer does not meanwhile
         self._send_error: BaseException | None = None  # a writer's send failed: consumer raises
+        self._time: Callable[[], float] = time.monotonic  # the bound loop's clock, once bound
 
     # --- binding ---------------------------------------------------------------------
 
@@ -88,6 +90,7 @@ class Channel:
             with self.lock:  # the thread first: writers that see the loop see its thread
                 self._loop_thread = threading.get_ident()
                 self.loop = loop
+                self._time = loop.time
         elif self.loop is not loop:
             raise StreamStateError(
                 "this stream belongs to another event loop; a StreamContext is used from "
@@ -258,31 +261,35 @@ class Channel:
         return self._direct_due or (self._attached and not self._gone and self._size > self._limit)
 
     async def after_write(self) -> None:
-        """The tail of an awaitable write: send what it left for itself, wait for room."""
-        if self._direct_due:
-            await self._send_direct()
-        await self.wait_for_room()
+        """The tail of an awaitable write: send what it left for itself, wait for room.
 
-    async def _send_direct(self) -> None:
-        """Deliver the buffered frames through the parked consumer's sink (on the loop)."""
-        with self.lock:
-            sink = self._sink
-            self._direct_due = False
-            if sink is None or self._sending or not self._frames or self._gone:
-                self._wake()
-                return
-            self._sending = True
-            data = self._take_locked()
-            assert self.loop is not None
-            self._last_delivery = self.loop.time()
-        try:
-            await sink(data)
-        except Exception as exc:  # the consumer's send failed: the consumer raises it
-            self._send_error = exc
-        finally:
-            self._sending = False
-            if self._frames or self._eof or self._gone or self._send_error is not None:
-                self._wake()
+        One coroutine for both (the hot path of every streamed token), so a write that
+        sends pays for no second coroutine, and one under the limit for none at all.
+        """
+        if self._direct_due:
+            data = b""
+            with self.lock:
+                sink = self._sink
+                self._direct_due = False
+                if sink is None or self._sending or not self._frames or self._gone:
+                    sink = None
+                    self._wake()
+                else:
+                    self._sending = True
+                    data = self._take_locked()
+                    self._last_delivery = self._time()
+            if sink is not None:
+                try:
+                    await sink(data)
+                except Exception as exc:  # the consumer's send failed: the consumer raises it
+                    self._send_error = exc
+                finally:
+                    self._sending = False
+                    if self._frames or self._eof or self._gone or self._send_error is not None:
+                        self._wake()
+        while self._attached and not self._gone and self._size > self._limit:
+            self._room.clear()
+            await self._room.wait()
 
     def _wake(self) -> None:
         """Resume the consumer if it is waiting (on the loop)."""
