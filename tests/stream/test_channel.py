@@ -82,12 +82,30 @@ async def test_a_write_on_the_loop_sends_its_own_frame_while_the_reader_waits() 
     for word in ("one ", "two ", "three"):
         await ctx.write_text(word)
         assert sink.senders[-1] is me  # sent in the write itself, not by the reader
+        await asyncio.sleep(0)  # one loop pass per token, as a model's socket gives them
     await ctx.finish()
     await reader
     chunks = assert_valid_body(sink.body())
     assert [c["delta"] for c in chunks if c["type"] == "text-delta"] == ["one ", "two ", "three"]
     assert chunks[-1]["type"] == "finish"
     assert sink.most_at_once == 1
+
+
+async def test_a_burst_in_one_loop_pass_sends_its_first_write_and_merges_the_rest() -> None:
+    ctx = StreamContext()
+    sink = Sink()
+    reader = asyncio.create_task(read(ctx, sink))
+    await until(lambda: parked(ctx))
+    for i in range(10):  # no pass between them: one socket read that held ten tokens
+        await ctx.write_text(f"{i}")
+    assert len(sink.sent) == 1
+    assert sink.senders == [asyncio.current_task()]
+    await until(lambda: len(sink.sent) == 2)
+    assert sink.senders[1] is reader
+    await ctx.finish()
+    await reader
+    chunks = assert_valid_body(sink.body())
+    assert [c["delta"] for c in chunks if c["type"] == "text-delta"] == ["0", "123456789"]
 
 
 async def test_a_sync_write_on_the_loop_is_sent_by_the_reader() -> None:
@@ -163,6 +181,7 @@ async def test_cancelling_a_writer_in_its_send_lets_the_reader_deliver_the_end()
 
     async def work(ctx: StreamContext[Any]) -> None:
         await ctx.write_text("before ")
+        await asyncio.sleep(0)  # the next write, in a pass of its own, sends itself
         sink.open.clear()
         in_send.set()
         await ctx.write_text("held")  # cancelled in here

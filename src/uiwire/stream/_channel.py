@@ -26,9 +26,11 @@ consumer is parked, the wake-up is left out: the writer's awaitable write sends 
 frames itself (``after_write``) in the same loop step, which saves the consumer task's
 resumption per chunk. One sender at a time: while a writer sends, the consumer does not
 (it waits for the writer to finish and then sends what came meanwhile), and a writer
-sends only what it found when it started. A synchronous write on the loop, which never
-reaches ``after_write``, is covered by a ``call_soon`` that wakes the consumer the usual
-way. An exception from the writer's send is handed to the consumer, which raises it as
+sends only what it found when it started. One direct send per loop pass: a ``call_soon``
+marks the pass's end, and writes made before it (a burst: a model's socket read that
+held several tokens) are left queued, then taken by the consumer at the pass's end,
+merged, in one send. That callback also covers a synchronous write on the loop, which
+never reaches ``after_write``. An exception from the writer's send is handed to the consumer, which raises it as
 if its own send had failed; the writer carries on as after any delivered write.
 
 When the consumer finds several frames queued (it fell behind), consecutive deltas of
@@ -78,6 +80,7 @@ class Channel:
         # direct delivery (loop thread only): see the module docstring
         self._sink: Sink | None = None  # the parked consumer's send, while it accepts one
         self._direct_due = False  # a loop write left its frames for its writer to send
+        self._pass_open = False  # a direct send happened in this loop pass (burst: merge)
         self._sending = False  # a writer is sending: the consumer does not meanwhile
         self._send_error: BaseException | None = None  # a writer's send failed: consumer raises
         self._time: Callable[[], float] = time.monotonic  # the bound loop's clock, once bound
@@ -245,13 +248,18 @@ class Channel:
         ):
             self._wake()
             return
-        if not self._direct_due:
-            self._direct_due = True
-            assert self.loop is not None
-            self.loop.call_soon(self._wake_if_still_due)  # a sync write never sends itself
+        if self._pass_open:  # a write of this pass sends already: the rest of a burst
+            return  # waits for the pass's end and goes out merged, in one send
+        self._pass_open = True
+        self._direct_due = True
+        assert self.loop is not None
+        self.loop.call_soon(self._end_pass)
 
-    def _wake_if_still_due(self) -> None:
-        if self._direct_due:
+    def _end_pass(self) -> None:
+        """The loop pass of a direct send is over: the reader takes what was left (a sync
+        write that never sends itself, the rest of a burst)."""
+        self._pass_open = False
+        if self._direct_due or self._frames:
             self._direct_due = False
             self._wake()
 
