@@ -37,8 +37,10 @@ def tests(session: nox.Session) -> None:
     """The Python test suite (pytest's exit code 5, no tests collected, fails the session).
 
     The inner loop leaves the long tests out: ``-s tests -- -m "not slow and not browser"``.
+    Some tests drive the real ``ai`` client in Node: ``tests/js``'s packages come first.
     """
     session.install("-e", ".[dev]")
+    session.run("npm", "ci", "--no-audit", "--no-fund", "--prefix", JS_DIR, external=True)
     session.run("pytest", *session.posargs)
 
 
@@ -83,7 +85,15 @@ def bench(session: nox.Session) -> None:
     Run on an otherwise idle machine: every figure is a ratio within one run.
     """
     session.install("-e", ".[bench]")
-    for benchmark in ("pipeline", "bridge", "adapters", "loopback", "resumable", "chats"):
+    for benchmark in (
+        "pipeline",
+        "bridge",
+        "adapters",
+        "loopback",
+        "resumable",
+        "chats",
+        "telemetry",
+    ):
         session.run("python", "-m", f"benchmarks.{benchmark}", *session.posargs)
 
 

@@ -123,6 +123,8 @@ def machine() -> dict[str, Any]:
         "system": platform.platform(),
         "python": sys.version.split()[0],
         "packages": versions,
+        # the machines are shared: how busy this one was when the run ended
+        "load_average_1_5_15_min": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
     }
 
 

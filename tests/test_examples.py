@@ -253,3 +253,43 @@ def test_identity_app_keeps_anonymous_owners_and_reads_your_auth() -> None:
         "nobody signed in: 401",
     ]
     assert "UIWIRE_SECRET" in result.stderr  # one process, no secret: it says how to keep owners
+
+
+def test_websocket_chat_answers_two_requests_on_one_socket() -> None:
+    frames = [json.loads(line) for line in run_example("websocket_chat.py").stdout.splitlines()]
+    for request_id, said in (("r1", "hello there"), ("r2", "good morning")):
+        mine = [f for f in frames if f["requestId"] == request_id]
+        kinds = [f["type"] for f in mine]
+        assert (kinds[0], kinds[-1]) == ("start", "end")
+        chunks = [f for f in mine if f["type"] == "chunk"]
+        assert [f["sequence"] for f in chunks] == list(range(len(chunks)))
+        body = "".join(f"data: {json.dumps(f['chunk'])}\n\n" for f in chunks)
+        report = validate_stream(body + "data: [DONE]\n\n", target="v7")
+        assert report.message["parts"][-1]["text"].strip() == f"You said: {said}"
+
+
+def test_telemetry_app_prints_the_turns_span_in_the_callers_trace_and_its_metrics() -> None:
+    result = run_example("telemetry_app.py")
+    lines = result.stdout.splitlines(keepends=True)
+    body = "".join(line for line in lines if not line.startswith("# "))
+    report = validate_stream(body)
+    trace_id = "4bf92f3577b34da6a3ce929d0e0e4736"  # the example's traceparent
+    assert report.message["metadata"] == {"traceId": trace_id}
+    assert f"# the agent runs in trace {trace_id}\n" in lines  # current_trace_id()
+    spans = {
+        span["name"]: span
+        for span in (json.loads(line[8:]) for line in lines if line.startswith("# span: "))
+    }
+    turn, tool = spans["uiwire.turn"], spans["look up the weather"]
+    assert turn["context"]["trace_id"] == f"0x{trace_id}"
+    assert turn["parent_id"] == "0x00f067aa0ba902b7"
+    assert tool["parent_id"] == turn["context"]["span_id"]
+    assert turn["attributes"]["uiwire.turn.status"] == "finish"
+    (metrics,) = [json.loads(line[11:]) for line in lines if line.startswith("# metrics: ")]
+    names = {
+        metric["name"]
+        for resource in metrics["resource_metrics"]
+        for scope in resource["scope_metrics"]
+        for metric in scope["metrics"]
+    }
+    assert {"uiwire.turns", "uiwire.stream.chunks", "uiwire.stream.time_to_first_chunk"} <= names

@@ -48,6 +48,12 @@ else:
             "redis",
         ),
         (
+            "opentelemetry",
+            "from uiwire.server import Telemetry",
+            "Telemetry needs the OpenTelemetry API (the opentelemetry-api package)",
+            "otel",
+        ),
+        (
             "sqlalchemy",
             "from uiwire.chats import SQLChatStore",
             "SQLChatStore needs SQLAlchemy",

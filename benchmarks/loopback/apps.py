@@ -13,6 +13,8 @@ The ASGI apps, chosen by ``BENCH_APP`` (``uvicorn --factory benchmarks.loopback.
 - ``uiwire-memory-store``, ``uiwire-redis-store``: the same, resumable, recording every
   answer in ``MemoryStreamStore`` or in ``RedisStreamStore`` (``BENCH_REDIS_URL``), for
   ``benchmarks.resumable``;
+- ``uiwire-otel``: ``uiwire`` with ``Telemetry`` on, the OpenTelemetry SDK recording every
+  span and metric and exporting them to nowhere, for ``benchmarks.telemetry``;
 - ``handwritten``: the floor: a Starlette route returning a ``StreamingResponse`` over an
   async generator that formats each frame with orjson;
 - ``asp``: ai-sdk-stream-python's ``StreamContext`` as its README wires it to FastAPI
@@ -118,7 +120,7 @@ def _params(body: dict[str, Any]) -> tuple[int, float]:
 # --- uiwire -------------------------------------------------------------------------------
 
 
-def _uiwire_routes(streams: Any = None) -> list[Route]:
+def _uiwire_routes(streams: Any = None, telemetry: Any = None) -> list[Route]:
     """``ChatEndpoint`` as configured by default, chats kept in this process's memory (said
     explicitly, so the Redis store's run keeps them the same way as the others)."""
     from uiwire.chats import MemoryChatStore
@@ -131,7 +133,8 @@ def _uiwire_routes(streams: Any = None) -> list[Route]:
             await ctx.write_text(token)
 
     conversations = Conversations(store=MemoryChatStore())
-    return ChatEndpoint(respond, conversations=conversations, streams=streams).routes("/api/chat")
+    chat = ChatEndpoint(respond, conversations=conversations, streams=streams, telemetry=telemetry)
+    return chat.routes("/api/chat")
 
 
 def uiwire_app() -> list[Route]:
@@ -150,6 +153,15 @@ def uiwire_redis_store_app() -> list[Route]:
     from uiwire.resume import RedisStreamStore
 
     return _uiwire_routes(RedisStreamStore(os.environ["BENCH_REDIS_URL"]))
+
+
+def uiwire_otel_app() -> list[Route]:
+    """``Telemetry`` on, over the OpenTelemetry SDK as production configures it (the batch
+    span processor, a periodic metric reader), with exporters that send nothing: what
+    remains is uiwire's own cost and the SDK's recording."""
+    from benchmarks.telemetry import noop_telemetry
+
+    return _uiwire_routes(telemetry=noop_telemetry())
 
 
 # --- hand-written: the floor --------------------------------------------------------------
@@ -209,6 +221,7 @@ APPS: dict[str, Callable[[], list[Route]]] = {
     "uiwire": uiwire_app,
     "uiwire-memory-store": uiwire_memory_store_app,
     "uiwire-redis-store": uiwire_redis_store_app,
+    "uiwire-otel": uiwire_otel_app,
     "handwritten": handwritten_app,
     "asp": asp_app,
 }

@@ -9,8 +9,11 @@ database file of their own, twice.
 Each browser context is a browser profile of its own: its own cookies, so its own
 anonymous owner, who sees only their chats.
 
-A failing test leaves a screenshot and the HTML of each of its pages in
-``build/test-artifacts/``.
+Screenshots are test artifacts, in ``$UIWIRE_TEST_ARTIFACTS`` (by default
+``build/test-artifacts/``, which git ignores): ``demo/<name>.png``, one for each
+example prompt as it ends and one for each state a test checks (a refused upload, an
+expired approval, a stopped answer...); and a failing test leaves a screenshot and the
+HTML of each of its pages at the top of that directory.
 """
 
 from __future__ import annotations
@@ -32,6 +35,8 @@ import pytest
 from playwright.sync_api import (
     Browser,
     BrowserContext,
+    Dialog,
+    FilePayload,
     Locator,
     Page,
     Route,
@@ -41,12 +46,17 @@ from playwright.sync_api import (
 
 from tests.support.processes import free_port, server_process
 from uiwire.demo.model import _STORY as STORY  # pyright: ignore[reportPrivateUsage]
+from uiwire.demo.model import PROMPTS
 
 pytestmark = pytest.mark.browser
 
 T = TypeVar("T")
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "build" / "test-artifacts"
+ARTIFACTS = Path(
+    os.environ.get("UIWIRE_TEST_ARTIFACTS")
+    or Path(__file__).resolve().parents[2] / "build" / "test-artifacts"
+)
+SCREENSHOTS = ARTIFACTS / "demo"
 CHROMIUM_FLAGS = [
     "--headless=new",
     "--no-sandbox",  # CI runs as root
@@ -74,7 +84,7 @@ def demo_server(port: int, db: Path) -> Iterator[subprocess.Popen[bytes]]:
     url = f"http://127.0.0.1:{port}"
     command = [sys.executable, "-m", "uiwire", "demo", "--port", str(port), "--db", str(db)]
     env = {"OPENAI_API_KEY": ""}  # offline whatever the machine has
-    with server_process(command, ready_url=f"{url}/api/demo/prompts", env=env) as process:
+    with server_process(command, ready_url=f"{url}/api/demo/config", env=env) as process:
         yield process
 
 
@@ -100,7 +110,7 @@ def brisk_url() -> Iterator[str]:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     command = [sys.executable, "-c", BRISK_SERVER, str(port)]
-    with server_process(command, ready_url=f"{url}/api/demo/prompts", env={"OPENAI_API_KEY": ""}):
+    with server_process(command, ready_url=f"{url}/api/demo/config", env={"OPENAI_API_KEY": ""}):
         yield url
 
 
@@ -190,6 +200,29 @@ def wait_ready(page: Page) -> None:
     expect(page.get_by_test_id("status")).to_have_attribute("data-status", "ready")
 
 
+def snapshot(page: Page, name: str) -> None:
+    """Keep a screenshot of the page as ``SCREENSHOTS/<name>.png``, the viewport made
+    tall enough for the whole conversation (it scrolls inside the page)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    size = page.viewport_size
+    assert size is not None
+    extra = page.evaluate(
+        "() => { const s = document.querySelector('.scroller');"
+        " return s ? s.scrollHeight - s.clientHeight : 0 }"
+    )
+    page.set_viewport_size({"width": size["width"], "height": min(size["height"] + extra, 6000)})
+    try:
+        page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+    finally:
+        page.set_viewport_size(size)
+
+
+def plain(markdown: str) -> str:
+    """Text as it reads, to compare Markdown with what the page shows: emphasis marks
+    dropped, whitespace collapsed."""
+    return " ".join(markdown.replace("*", "").split())
+
+
 def last_answer(page: Page) -> Locator:
     return page.locator('[data-testid="message"][data-role="assistant"]').last
 
@@ -277,21 +310,113 @@ def test_text_streams_in(page: Page) -> None:
 
 def test_tool_calls_show_their_input_progress_and_output(page: Page) -> None:
     send(page, "What's the weather in Paris?")
-    expect(tool(page, "get_forecast").get_by_test_id("preliminary")).to_be_visible()
+    forecast = tool(page, "get_forecast")
+    # while its output is preliminary the tool is running, and says its progress once
+    expect(forecast).to_have_attribute("data-preliminary", "true")
+    expect(forecast.get_by_test_id("tool-state")).to_have_text("running…")
+    expect(forecast.get_by_test_id("tool-progress")).to_contain_text("fetching day")
+    expect(forecast.get_by_test_id("tool-output")).to_have_count(0)
+    progress = forecast.inner_text()
+    assert "done" not in progress, progress
+    assert progress.lower().count("preliminary") <= 1, progress
     wait_ready(page)
     weather = tool(page, "get_weather")
     expect(weather).to_have_attribute("data-state", "output-available")
+    expect(weather.get_by_test_id("tool-state")).to_have_text("done")
     expect(weather).to_contain_text('"city": "Paris"')
     expect(weather).to_contain_text("sunny and 21°C in Paris")
-    forecast = tool(page, "get_forecast")
     expect(forecast).to_have_attribute("data-state", "output-available")
-    expect(forecast.get_by_test_id("preliminary")).to_have_count(0)
+    expect(forecast).not_to_have_attribute("data-preliminary", "true")
+    expect(forecast.get_by_test_id("tool-state")).to_have_text("done")
+    expect(forecast.get_by_test_id("tool-progress")).to_have_count(0)
     expect(forecast).to_contain_text("day 3: sunny, 23°C")
-    expect(
-        last_answer(page).locator('[data-testid="data-part"][data-name="forecast"]')
-    ).to_be_visible()
     expect(last_answer(page).get_by_test_id("source")).to_have_count(2)
     expect(last_answer(page).get_by_test_id("text").last).to_contain_text("next three days")
+
+
+def test_the_forecast_data_part_is_a_card(page: Page) -> None:
+    send(page, "What's the weather in Paris?")
+    card = last_answer(page).locator('[data-testid="data-part"][data-name="forecast"]')
+    # one card, filled in day by day as the tool fetches them (one data part, by id)
+    expect(card.get_by_test_id("forecast-day")).to_have_count(1)
+    expect(card).to_have_attribute("data-complete", "false")
+    wait_ready(page)
+    expect(card).to_have_count(1)
+    expect(card).to_have_attribute("data-complete", "true")
+    expect(card).to_contain_text("Forecast · Paris")
+    days = card.get_by_test_id("forecast-day")
+    expect(days).to_have_count(3)
+    expect(days.nth(0)).to_contain_text("Day 1")
+    expect(days.nth(2)).to_contain_text("23°")
+    expect(days.nth(2)).to_contain_text("sunny")
+    assert "{" not in card.inner_text(), "the card shows raw JSON"
+    snapshot(page, "forecast-card")
+
+
+def test_markdown_renders_every_gfm_construct_and_no_html(page: Page) -> None:
+    dialogs: list[str] = []
+
+    def on_dialog(dialog: Dialog) -> None:
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", on_dialog)
+    send(page, "Plan a weekend in Lisbon")
+    wait_ready(page)
+    text = last_answer(page).get_by_test_id("text").last
+    expect(text.locator("h2")).to_have_text("A weekend in Lisbon")
+    expect(text.locator("h3")).to_have_text(["The plan", "Before you go"])
+    expect(text.locator("strong").first).to_have_text("hilly")
+    expect(text.locator("em").first).to_have_text("sunny")
+    expect(text.locator("del")).to_have_text("heels")
+    table = text.locator("table")
+    expect(table.locator("th")).to_have_text(["Day", "Morning", "Afternoon", "Evening"])
+    expect(table.locator("tbody tr")).to_have_count(2)
+    expect(table.locator("tbody tr").nth(1).locator("td").nth(1)).to_contain_text("pastéis")
+    expect(text.locator("ol > li")).to_have_count(3)
+    expect(text.locator("ol > li").nth(1).locator("ul > li")).to_have_count(2)
+    checkboxes = text.locator('li input[type="checkbox"]')
+    expect(checkboxes).to_have_count(3)
+    assert [c.is_checked() for c in checkboxes.all()] == [True, True, False]
+    expect(text.locator("blockquote")).to_contain_text("Whoever has not seen Lisbon")
+    expect(text.locator("li > code")).to_have_text("Viva Viagem")
+    expect(text.locator("pre code")).to_contain_text('"nights": 2')
+    link = text.locator("a", has_text="Lisbon on Wikipedia")
+    expect(link).to_have_attribute("href", "https://en.wikipedia.org/wiki/Lisbon")
+    expect(link).to_have_attribute("target", "_blank")
+    # the HTML in the answer is shown as typed: no element made, nothing run
+    expect(text).to_contain_text('<img src=x onerror="alert(1)">')
+    expect(last_answer(page).locator("img, script, iframe")).to_have_count(0)
+    shown = text.inner_text()
+    assert "#" not in shown, shown  # no Markdown left raw
+    assert "|---" not in shown, shown
+    assert dialogs == []
+    snapshot(page, "markdown")
+
+
+def test_reasoning_is_open_while_it_streams(page: Page) -> None:
+    # every change to the page is recorded with the reasoning panel's state then
+    page.evaluate(
+        """() => {
+        window.reasoningSeen = [];
+        new MutationObserver(() => {
+          for (const r of document.querySelectorAll('[data-testid="reasoning"]'))
+            window.reasoningSeen.push([r.dataset.state, r.open]);
+        }).observe(document.body, {subtree: true, childList: true, attributes: true,
+                                   characterData: true});
+        }"""
+    )
+    send(page, "Hello")
+    wait_ready(page)
+    seen: list[list[Any]] = page.evaluate("() => window.reasoningSeen")
+    streaming = [is_open for state, is_open in seen if state == "streaming"]
+    assert len(streaming) >= 5, f"the reasoning was not seen streaming: {seen}"
+    assert all(streaming), f"the reasoning was closed while it streamed: {seen}"
+    reasoning = last_answer(page).get_by_test_id("reasoning")
+    expect(reasoning).to_have_attribute("data-state", "done")
+    expect(reasoning).not_to_have_attribute("open", "")  # closed once done
+    reasoning.locator("summary").click()  # and opens on a click
+    expect(reasoning).to_have_attribute("open", "")
 
 
 def test_approving_a_tool_runs_it_and_the_chat_survives_a_reload(page: Page) -> None:
@@ -360,16 +485,22 @@ def test_stop_ends_a_long_answer_mid_stream(page: Page, demo_url: str) -> None:
     time.sleep(1.0)  # nothing more arrives
     assert text.inner_text() == stopped
     assert 0 < len(stopped) < 1000, "the whole story arrived: stop did nothing"
+    # the answer says it was stopped; only the stopped answer does
+    expect(last_answer(page).get_by_test_id("stopped")).to_be_visible()
+    expect(page.get_by_test_id("stopped")).to_have_count(1)
+    snapshot(page, "stopped")
     # the server stopped generating: the answer it saved ends where the page's does (or a
     # few words later: the page stops reading once the stop is acknowledged), long
     # before the story's end, and there is nothing left to resume
     saved = wait_until(lambda: saved_answer(page, chat), "the stopped answer to be saved")
-    assert saved.startswith(stopped.strip()), (saved, stopped)
+    assert plain(saved).startswith(plain(stopped)), (saved, stopped)
     assert len(saved) < 1000, "the server generated the whole story: stop only closed the tab"
     assert resume_status(page, chat) == 204
     send(page, "Hello")  # the chat goes on
     wait_ready(page)
     expect(last_answer(page).get_by_test_id("text").last).to_contain_text("running offline")
+    expect(page.get_by_test_id("stopped")).to_have_count(1)  # the new answer finished
+    expect(last_answer(page).get_by_test_id("stopped")).to_have_count(0)
 
 
 def test_a_reload_mid_answer_resumes_it(brisk_page: Page, brisk_url: str) -> None:
@@ -388,10 +519,10 @@ def test_a_reload_mid_answer_resumes_it(brisk_page: Page, brisk_url: str) -> Non
     expect(messages(page, "user")).to_contain_text("Tell me a long story")
     expect(text).to_be_visible()
     replayed = text.inner_text()
-    assert 0 < len(replayed) < len(STORY), "the answer was not resumed mid-way"
-    assert STORY.startswith(replayed.strip())
+    assert 0 < len(plain(replayed)) < len(plain(STORY)), "the answer was not resumed mid-way"
+    assert plain(STORY).startswith(plain(replayed))
     wait_ready(page)
-    assert text.inner_text().strip() == STORY
+    assert plain(text.inner_text()) == plain(STORY)
     expect(messages(page, "user")).to_have_count(1)
     expect(messages(page, "assistant")).to_have_count(1)
     assert last_answer(page).get_attribute("data-message-id") == answer_id
@@ -433,7 +564,7 @@ def test_an_answer_that_ends_before_the_resume_is_loaded_again(
     held[0].continue_()  # the resume now finds nothing in progress
     text = last_answer(page).get_by_test_id("text").last
     expect(text).to_be_visible()
-    assert text.inner_text().strip() == saved.strip()
+    assert plain(text.inner_text()) == plain(saved)
     expect(messages(page, "user")).to_have_count(1)
     expect(messages(page, "assistant")).to_have_count(1)
     wait_ready(page)
@@ -456,12 +587,12 @@ def test_a_second_tab_follows_the_answer_live_after_the_first_left(
     expect(text).to_be_visible()
     expect(second.get_by_test_id("status")).to_have_attribute("data-status", "streaming")
     early = text.inner_text()
-    assert 0 < len(early) < len(STORY), "the second tab did not join mid-answer"
+    assert 0 < len(plain(early)) < len(plain(STORY)), "the second tab did not join mid-answer"
     # the first tab leaves the chat: it stops listening, but does not stop the answer
     first.get_by_test_id("new-chat").click()
     assert chat_id(first) != chat
     wait_ready(second)
-    assert text.inner_text().strip() == STORY
+    assert plain(text.inner_text()) == plain(STORY)
     expect(messages(second, "user")).to_have_count(1)
     expect(messages(second, "assistant")).to_have_count(1)
     assert last_answer(second).get_attribute("data-message-id") == answer_id
@@ -470,18 +601,177 @@ def test_a_second_tab_follows_the_answer_live_after_the_first_left(
     assert wait_until(lambda: saved_answer(second, chat), "the answer to be saved") == STORY
 
 
-def test_errors_are_shown_masked_with_a_retry(page: Page) -> None:
+def test_a_tab_following_an_answer_marks_it_stopped_when_another_stops_it(
+    tabs: Tabs, brisk_page: Page, brisk_url: str
+) -> None:
+    """The stopped marker comes from the stream (its ``abort`` chunk), not only from
+    this page's own Stop."""
+    first = brisk_page
+    send(first, "Tell me a long story")
+    expect(last_answer(first).get_by_test_id("text").last).to_contain_text("lighthouse")
+    second = tabs.open(f"{brisk_url}/?chat={chat_id(first)}")
+    expect(second.get_by_test_id("status")).to_have_attribute("data-status", "streaming")
+    first.get_by_test_id("stop").click()
+    wait_ready(first)
+    wait_ready(second)
+    for page in (first, second):
+        expect(last_answer(page).get_by_test_id("stopped")).to_be_visible()
+        expect(page.get_by_test_id("error")).to_have_count(0)
+
+
+def test_errors_are_shown_masked_with_one_retry(page: Page) -> None:
     send(page, "Show me an error")
     error = page.get_by_test_id("error")
     expect(error).to_be_visible()
     expect(error).to_contain_text("An error occurred.")
     expect(error).not_to_contain_text("on purpose")
+    # one way to try again: the error's Retry, no Regenerate next to it
+    expect(page.get_by_test_id("retry")).to_have_count(1)
+    expect(page.get_by_test_id("regenerate")).to_have_count(0)
+    snapshot(page, "error")
+    page.get_by_test_id("retry").click()
+    expect(page.get_by_test_id("status")).to_have_attribute("data-status", "error")
+    expect(page.get_by_test_id("retry")).to_have_count(1)
+    expect(page.get_by_test_id("regenerate")).to_have_count(0)
+    expect(messages(page, "user")).to_have_count(1)
     send(page, "Use the broken tool")
     wait_ready(page)
+    expect(page.get_by_test_id("error")).to_have_count(0)
     broken = tool(page, "broken_tool")
     expect(broken).to_have_attribute("data-state", "output-error")
     expect(broken.get_by_test_id("tool-error")).to_contain_text("An error occurred.")
     expect(broken).not_to_contain_text("10.0.0.7")
+    expect(page.get_by_test_id("regenerate")).to_have_count(1)
+
+
+def test_an_unanswered_approval_expires_when_the_chat_moves_on(page: Page) -> None:
+    send(page, "Book me a hotel in Paris")
+    booking = tool(page, "book_hotel")
+    expect(booking).to_have_attribute("data-state", "approval-requested")
+    wait_ready(page)
+    expect(booking.get_by_test_id("approve")).to_be_enabled()
+    # an answer waiting for approval has nothing to regenerate
+    expect(page.get_by_test_id("regenerate")).to_have_count(0)
+    send(page, "Hello")  # the approval is left unanswered
+    wait_ready(page)
+    expect(last_answer(page).get_by_test_id("text").last).to_contain_text("running offline")
+    stale = messages(page, "assistant").first.get_by_test_id("tool")
+    expect(stale).to_have_attribute("data-expired", "true")
+    expect(stale.get_by_test_id("tool-state")).to_have_text("expired")
+    expect(stale.get_by_test_id("approval-expired")).to_be_visible()
+    expect(stale.get_by_test_id("approve")).to_have_count(0)
+    expect(stale.get_by_test_id("deny")).to_have_count(0)
+    expect(page.get_by_test_id("regenerate")).to_have_count(1)
+    snapshot(page, "approval-expired")
+
+
+def _file(name: str, size: int) -> FilePayload:
+    """A PDF of ``size`` bytes, to attach."""
+    return {"name": name, "mimeType": "application/pdf", "buffer": b"%PDF" + b"\0" * (size - 4)}
+
+
+def _chat_posts(page: Page) -> list[dict[str, Any]]:
+    posted: list[dict[str, Any]] = []
+    page.on(
+        "request",
+        lambda r: (
+            posted.append(r.post_data_json)
+            if r.method == "POST" and urlsplit(r.url).path == "/api/chat"
+            else None
+        ),
+    )
+    return posted
+
+
+def test_a_file_over_the_limit_is_refused_before_it_is_sent(page: Page) -> None:
+    posted = _chat_posts(page)
+    # the server takes 8 MiB bodies: 7 MiB of file is over 8 MiB as base64
+    page.get_by_test_id("attach").set_input_files(_file("scan.pdf", 7 * 1024 * 1024))
+    notice = page.get_by_test_id("upload-notice")
+    expect(notice).to_contain_text("“scan.pdf” (7 MB) is too large to send")
+    expect(notice).to_contain_text("at most 5.9 MB")
+    expect(page.locator(".attachment")).to_have_count(0)  # not attached
+    expect(page.get_by_test_id("send")).to_be_disabled()
+    snapshot(page, "upload-too-large")
+    small = _file("note.pdf", 2 * 1024)
+    page.get_by_test_id("attach").set_input_files(small)  # a small file goes through
+    expect(notice).to_have_count(0)
+    send(page, "What is in this file?")
+    wait_ready(page)
+    expect(last_answer(page).get_by_test_id("text").last).to_contain_text("You sent note.pdf")
+    assert len(posted) == 1
+    sent = posted[0]["message"]["parts"]
+    assert [part["type"] for part in sent] == ["file", "text"]
+    assert sent[0]["filename"] == "note.pdf"
+
+
+def test_a_refused_message_is_explained_and_the_chat_stays_usable(
+    page: Page, demo_url: str
+) -> None:
+    """The page is told a larger limit than the server's, so it sends what the server
+    refuses (413): the page says so in a sentence, takes the message back out of the
+    chat (the text returns to the box), and the next message goes through."""
+
+    def larger_limit(route: Route) -> None:
+        config = route.fetch().json()
+        config["maxBodyBytes"] = 64 * 1024 * 1024
+        route.fulfill(json=config)
+
+    page.route(f"{demo_url}/api/demo/config", larger_limit)
+    page.reload()
+    wait_ready(page)
+    send(page, "Hello")
+    wait_ready(page)
+    posted = _chat_posts(page)
+    page.get_by_test_id("attach").set_input_files(_file("big.pdf", 9 * 1024 * 1024))
+    expect(page.get_by_test_id("upload-notice")).to_have_count(0)
+    with page.expect_response(lambda r: urlsplit(r.url).path == "/api/chat") as refused:
+        send(page, "What is in this big file?")
+    assert refused.value.status == 413
+    error = page.get_by_test_id("error")
+    expect(error).to_be_visible()
+    expect(error).to_have_attribute("data-refused", "true")
+    expect(error).to_contain_text("Your message was not sent: it is larger than the server")
+    shown = error.inner_text()
+    assert "{" not in shown, shown  # never the server's JSON
+    assert "body_too_large" not in shown, shown
+    expect(page.get_by_test_id("retry")).to_have_count(0)
+    expect(messages(page, "user")).to_have_text(["Hello"])  # taken back out
+    expect(page.get_by_test_id("prompt")).to_have_value("What is in this big file?")
+    expect(page.locator(".attachment")).to_have_count(0)
+    snapshot(page, "upload-refused")
+    # the chat goes on: the text is sent again, without the file
+    page.get_by_test_id("send").click()
+    wait_ready(page)
+    expect(page.get_by_test_id("error")).to_have_count(0)
+    expect(messages(page, "user")).to_have_text(["Hello", "What is in this big file?"])
+    expect(messages(page, "assistant")).to_have_count(2)
+    send(page, "What time is it for me?")
+    wait_ready(page)
+    expect(last_answer(page).get_by_test_id("text").last).to_contain_text("Your browser says")
+    assert [part["type"] for part in posted[1]["message"]["parts"]] == ["text"]
+    assert all(part["type"] != "file" for body in posted[1:] for part in body["message"]["parts"])
+    # the server never had the refused message
+    saved = saved_chat(page, chat_id(page))
+    assert saved is not None
+    assert [m["role"] for m in saved].count("user") == 3
+
+
+@pytest.mark.parametrize(("label", "text"), PROMPTS, ids=[label for label, _ in PROMPTS])
+def test_each_example_prompt(page: Page, label: str, text: str) -> None:
+    """Each example prompt, sent with its button, ends as it should; its screenshot is
+    kept."""
+    page.get_by_role("button", name=f"Send example prompt: {label}").click()
+    expect(messages(page, "user")).to_have_text([text])
+    if label == "Approval":
+        expect(tool(page, "book_hotel")).to_have_attribute("data-state", "approval-requested")
+    if label == "Error":
+        expect(page.get_by_test_id("error")).to_be_visible()
+    else:
+        wait_ready(page)
+        expect(page.get_by_test_id("error")).to_have_count(0)
+        expect(last_answer(page).get_by_test_id("text").last).not_to_be_empty()
+    snapshot(page, f"prompt-{label.lower().replace(' ', '-')}")
 
 
 def test_the_sidebar_lists_switches_and_deletes_the_owners_chats(page: Page) -> None:

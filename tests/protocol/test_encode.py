@@ -10,6 +10,7 @@ import pytest
 from pydantic import BaseModel, Field
 
 from uiwire.protocol import ProtocolError
+from uiwire.protocol import encode as encode_module
 from uiwire.protocol.chunks import Citation, CitationUrlSource
 from uiwire.protocol.encode import (
     DONE_FRAME,
@@ -18,6 +19,7 @@ from uiwire.protocol.encode import (
     UI_MESSAGE_STREAM_HEADERS,
     encode_chunk,
     encode_chunks,
+    encode_text_delta,
 )
 from uiwire.protocol.machine import StreamMachine
 from uiwire.protocol.sse import parse_sse
@@ -314,3 +316,27 @@ def test_a_delta_split_inside_a_surrogate_pair_reassembles() -> None:
     report = validate_stream(encode_chunks(chunks) + DONE_FRAME)
     text = report.message["parts"][1]["text"]
     assert text.encode("utf-16", "surrogatepass").decode("utf-16") == "smile 😀!"
+
+
+# --- the text-delta frame without a dict ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "delta",
+    ["a", " the", 'say "hi"\n', "\\ back\tslash", "✓ ünï", "😀", "\ud83d", "x\ud800y", "</script>"],
+)
+@pytest.mark.parametrize("wire_id", ["t1", "msg-abc_1", 'odd"id'])
+def test_encode_text_delta_is_byte_for_byte_the_chunk_frame(wire_id: str, delta: str) -> None:
+    chunk = {"type": "text-delta", "id": wire_id, "delta": delta}
+    assert encode_text_delta(wire_id, delta) == encode_chunk(chunk)
+    assert _decode(encode_text_delta(wire_id, delta)) == [chunk]
+
+
+def test_encode_text_delta_keeps_its_prefix_cache_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    cache: dict[str, bytes] = {}
+    monkeypatch.setattr(encode_module, "_TEXT_DELTA_PREFIXES", cache)
+    monkeypatch.setattr(encode_module, "_MAX_PREFIXES", 3)
+    for n in range(10):
+        frame = encode_text_delta(f"t{n}", "x")
+        assert frame == encode_chunk({"type": "text-delta", "id": f"t{n}", "delta": "x"})
+        assert len(cache) <= 3

@@ -716,9 +716,12 @@ def check_cut(cut: Cut, served: WatchedEndpoints, llm: FakeLLM, figures: Figures
                 figures.streams_finishing += 1
             else:
                 late = (stream.ended_at - seen) * 1000
+                opened = (seen - stream.opened_at) * 1000
                 problems.append(
                     f"{what}: a model stream went on to its end, {late:.0f} ms after the "
-                    "disconnect, instead of being closed"
+                    f"disconnect, instead of being closed (it opened {opened:.0f} ms before "
+                    f"the disconnect; the run's phase then: "
+                    f"{phase_of(cut, seen, streams, finishes[0].record if finishes else None)})"
                 )
     tools = TOOLS.of(cut.tag)
     late_starts = [

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable
 from typing import Any
 
 import pytest
 from redis.asyncio.cluster import RedisCluster
 
 from tests.support.redis_server import RedisServer, redis_cluster
+from tests.support.tasks import eventually
 from uiwire.protocol.encode import DONE_FRAME
 from uiwire.resume import StreamInterrupted, StreamStoreError
 from uiwire.resume.redis import RedisLimits, RedisStreamStore
@@ -24,14 +25,6 @@ far below the stalls, so a call that waited on Redis fails the test instead of h
 
 async def read_all(frames: AsyncIterator[bytes]) -> bytes:
     return b"".join([data async for data in frames])
-
-
-async def eventually(check: Callable[[], bool]) -> None:
-    for _ in range(1000):
-        if check():
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("never happened")
 
 
 async def fails_fast(call: Awaitable[Any]) -> None:
@@ -139,7 +132,7 @@ async def test_every_call_fails_within_the_deadline_while_redis_stalls(
     store = RedisStreamStore(redis_server.url, lease=30, ttl=60, limits=RedisLimits(deadline=0.5))
     other = RedisStreamStore(redis_server.url, lease=30, ttl=60, limits=RedisLimits(deadline=0.5))
     try:
-        await store.listen_for_stop("s1", lambda: None)
+        await store.listen_for_stop("s1", lambda _mode: None)
         await store.open("chat-1", "s1", [b"a"])
         follower = other.follow("s1")
         assert await anext(follower) == b"a"
@@ -171,7 +164,7 @@ async def test_a_stop_is_recorded_and_found_without_its_notification(
     stopper = RedisStreamStore(redis_server.url, lease=1.0, ttl=30)
     try:
         stopped: list[str] = []
-        await producer.listen_for_stop("s1", lambda: stopped.append("s1"))
+        await producer.listen_for_stop("s1", lambda _mode: stopped.append("s1"))
         await producer.open("c", "s1")
         # a stop whose publication was lost: only its record is there
         with redis_server.client() as client:
@@ -194,7 +187,9 @@ async def test_a_stop_sent_while_the_listeners_reconnect_is_not_lost(
         for attempt in range(10):
             stream_id = f"s{attempt}"
             stopped: list[str] = []
-            unlisten = await producer.listen_for_stop(stream_id, lambda s=stopped: s.append("x"))
+            unlisten = await producer.listen_for_stop(
+                stream_id, lambda _mode, s=stopped: s.append("x")
+            )
             await producer.open("c", stream_id)
             assert redis_server.kill_pubsub() >= 1
             assert await stopper.request_stop(stream_id) is True
@@ -218,7 +213,9 @@ async def test_a_redis_cluster_records_follows_and_stops(redis_server: RedisServ
             stopped: list[str] = []
             ids = [f"strm_{index}" for index in range(12)]  # spread over the three nodes
             for stream_id in ids:
-                await producer.listen_for_stop(stream_id, lambda s=stream_id: stopped.append(s))
+                await producer.listen_for_stop(
+                    stream_id, lambda _mode, s=stream_id: stopped.append(s)
+                )
                 assert await producer.open(f"chat-{stream_id}", stream_id, [b"a"]) is None
             assert await follower.active_stream("chat-strm_3") == "strm_3"
             holding = [node for node in cluster.nodes if node.client().dbsize() > 0]

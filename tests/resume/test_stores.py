@@ -9,6 +9,7 @@ import pytest
 import redis.asyncio
 
 from tests.support.redis_server import RedisServer
+from tests.support.tasks import eventually
 from uiwire.protocol.encode import DONE_FRAME
 from uiwire.resume import (
     MemoryStreamStore,
@@ -89,8 +90,8 @@ async def test_an_idle_follower_gets_keep_alive_items(store: StreamStore) -> Non
 
 async def test_a_stop_reaches_the_listener_of_that_stream_only(store: StreamStore) -> None:
     stopped: list[str] = []
-    unlisten = await store.listen_for_stop("s1", lambda: stopped.append("s1"))
-    await store.listen_for_stop("s2", lambda: stopped.append("s2"))
+    unlisten = await store.listen_for_stop("s1", lambda _mode: stopped.append("s1"))
+    await store.listen_for_stop("s2", lambda _mode: stopped.append("s2"))
     await store.request_stop("s1")
     for _ in range(200):
         if stopped:
@@ -101,6 +102,24 @@ async def test_a_stop_reaches_the_listener_of_that_stream_only(store: StreamStor
     await store.request_stop("s1")
     await asyncio.sleep(0.1)
     assert stopped == ["s1"]
+
+
+async def test_a_stop_carries_its_mode_and_a_stop_at_once_wins(store: StreamStore) -> None:
+    """``request_stop(..., "after_turn")`` reaches the listener as such; a stop at once
+    that follows it is delivered as one (and, recorded, is never turned back)."""
+    modes: list[str] = []
+    await store.open("chat-1", "s1")
+    await store.listen_for_stop("s1", modes.append)
+    assert await store.request_stop("s1", "after_turn") is True
+    await eventually(lambda: "after_turn" in modes)
+    assert await store.request_stop("s1") is True
+    await eventually(lambda: "immediate" in modes)
+    assert await store.request_stop("s1", "after_turn") is True
+    await asyncio.sleep(0.05)
+    assert modes[:2] == ["after_turn", "immediate"]
+    if isinstance(store, RedisStreamStore):  # the record, which a heartbeat rereads
+        assert await store._redis.get("uiwire:stream:{s1}:stop") == b"immediate"  # pyright: ignore[reportPrivateUsage]
+    await store.close("chat-1", "s1")
 
 
 async def test_redis_keys_expire_and_a_dead_worker_is_noticed(redis_server: RedisServer) -> None:
@@ -206,7 +225,7 @@ async def test_a_redis_store_works_again_after_aclose_and_on_a_new_loop(
     await store.open("chat-1", "s1")
     await store.aclose()
     stopped: list[str] = []
-    await store.listen_for_stop("s2", lambda: stopped.append("s2"))
+    await store.listen_for_stop("s2", lambda _mode: stopped.append("s2"))
     await store.open("chat-2", "s2")
     await store.request_stop("s2")
     for _ in range(200):
@@ -218,7 +237,7 @@ async def test_a_redis_store_works_again_after_aclose_and_on_a_new_loop(
 
 
 async def test_a_stop_says_whether_it_reached_a_running_stream(store: StreamStore) -> None:
-    unlisten = await store.listen_for_stop("s1", lambda: None)
+    unlisten = await store.listen_for_stop("s1", lambda _mode: None)
     await store.open("chat-1", "s1")
     assert await store.request_stop("s1") is True
     unlisten()

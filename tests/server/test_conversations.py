@@ -18,8 +18,9 @@ import pytest
 from starlette.applications import Starlette
 
 from tests.support.messages import assistant, user
+from tests.support.resume_app import chat_app
 from tests.support.servers import read_rest, read_until, serve
-from tests.support.stream_rules import assert_valid_body
+from tests.support.stream_rules import assert_valid_body, assert_valid_message
 from uiwire.chats import MemoryChatStore, TurnTicket
 from uiwire.protocol import TextUIPart, UIMessage, UIMessageAssembler
 from uiwire.resume import MemoryStreamStore
@@ -498,3 +499,40 @@ async def test_the_title_hook_has_a_deadline_and_never_fails_the_turn(
     failed = [r for r in caplog.records if "title hook failed" in r.getMessage()]
     assert len(failed) == (0 if expected.startswith("About") else 1)
     assert threading.get_ident() not in TITLE_THREADS  # the test's loop runs the server
+
+
+class SlowSaves(MemoryChatStore):
+    """Saves an answer ``delay`` seconds after its stream's last byte, as a busy database
+    would."""
+
+    def __init__(self, delay: float) -> None:
+        super().__init__()
+        self.delay = delay
+
+    async def finish_turn(self, ticket: TurnTicket, message: UIMessage, state: Any) -> bool:
+        await asyncio.sleep(self.delay)
+        return await super().finish_turn(ticket, message, state)
+
+
+async def test_a_continuation_sent_at_once_waits_for_the_answers_save() -> None:
+    """``useChat`` sends an approval's continuation as soon as the user answers, which can
+    be before the paused answer is saved: it waits for the save, never a 409."""
+    app, _ = chat_app(
+        MemoryStreamStore(),
+        conversations=Conversations(store=SlowSaves(0.3)),
+        identity=Identity(secret=SECRET),
+    )
+    async with serve(app) as base, httpx.AsyncClient(base_url=base, timeout=30) as client:
+        first = {"id": "c1", "messages": [user("approve")], "trigger": "submit-message"}
+        paused = await client.post("/api/chat", json=first)
+        asked = assert_valid_message(paused.content)
+        (call,) = [p for p in asked["parts"] if p["type"] == "tool-transfer"]
+        call["state"] = "approval-responded"
+        call["approval"] = {"id": "aprv_1", "approved": True}
+        started = time.monotonic()
+        answer = {"id": "c1", "messages": [user("approve"), asked], "trigger": "submit-message"}
+        continued = await client.post("/api/chat", json=answer)
+        assert continued.status_code == 200, continued.text
+        assert time.monotonic() - started >= 0.2  # it waited for the save
+        chunks = assert_valid_body(continued.content, message=asked)
+        assert any(c["type"] == "tool-output-available" for c in chunks)

@@ -23,6 +23,7 @@ from uiwire.protocol import check_stream
 from uiwire.protocol.encode import DONE_FRAME
 from uiwire.resume import MemoryStreamStore, StreamStore, StreamStoreError
 from uiwire.server import ChatEndpoint
+from uiwire.stream import StopMode
 
 
 def body(*messages: dict[str, Any], chat: str = "chat-1", **fields: Any) -> dict[str, Any]:
@@ -241,11 +242,13 @@ class StopStore(MemoryStreamStore):
     def __init__(self, answer: bool | None) -> None:
         super().__init__()
         self.answer = answer
+        self.modes: list[StopMode] = []
 
     async def active_stream(self, chat_id: str) -> str | None:
         return "strm_elsewhere"
 
-    async def request_stop(self, stream_id: str) -> bool:
+    async def request_stop(self, stream_id: str, mode: StopMode = "immediate") -> bool:
+        self.modes.append(mode)
         if self.answer is None:
             raise StreamStoreError("the stop could not be recorded")
         return self.answer
@@ -253,10 +256,17 @@ class StopStore(MemoryStreamStore):
 
 @pytest.mark.parametrize(("answer", "status"), [(True, 202), (False, 204), (None, 503)])
 async def test_a_stop_says_whether_it_is_on_its_way(answer: bool | None, status: int) -> None:
-    app, events = chat_app(StopStore(answer))
+    store = StopStore(answer)
+    app, events = chat_app(store)
     async for served in start(app, events):
         stop = await served.client.post(served.stop_url(), json={})
         assert stop.status_code == status, stop.text
+        graceful = await served.client.post(served.stop_url(), json={"mode": "after_turn"})
+        assert graceful.status_code == status, graceful.text
+        bad = await served.client.post(served.stop_url(), json={"mode": "later"})
+        assert bad.status_code == 422
+        assert bad.json()["error"]["fields"][0]["field"] == "mode"
+    assert store.modes == ["immediate", "after_turn"]  # the mode reached the store
 
 
 async def test_a_continuation_replay_rebuilds_the_whole_message(served: Served) -> None:
@@ -296,10 +306,11 @@ def test_routes_and_options_are_checked() -> None:
         return None
 
     chat = ChatEndpoint(agent, streams=MemoryStreamStore())
-    assert [(r.path, sorted(r.methods or ())) for r in chat.routes("/chat")] == [
+    assert [(r.path, sorted(getattr(r, "methods", None) or ())) for r in chat.routes("/chat")] == [
         ("/chat", ["POST"]),
         ("/chat/{id}/stream", ["GET", "HEAD"]),
         ("/chat/{id}/stop", ["POST"]),
+        ("/chat/ws", []),  # the WebSocket
         ("/chats", ["GET", "HEAD"]),
         ("/chats/{id}", ["DELETE", "GET", "HEAD"]),
     ]

@@ -1,264 +1,241 @@
-"""Direct delivery: a write on the loop sends its own frames while the reader is idle.
+"""The channel's lane: text deltas to an open part without the lock, still in order.
 
-The reader here is what ``UIMessageStreamResponse`` does: it reads ``ctx._frames`` with
-its send as the sink and sends whatever comes out through the same sink. ``Sink`` is
-that send, recording which task called it, able to hold (a slow client) or fail.
+A thread can be preempted between any two of its bytecodes; these tests put a step of
+another writer exactly at the points that matter (between the lane writer's reading of
+the state and its append, and between its append and its check), so each race is
+reproduced every run instead of once in a while.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import threading
+from collections import deque
+from collections.abc import Callable, Hashable
 from typing import Any
 
 import pytest
 
+from tests.support.context_scenarios import consume
 from tests.support.stream_rules import assert_valid_body
-from uiwire.server import UIMessageStreamResponse
-from uiwire.stream import StreamContext, StreamRecord, StreamStatus
+from uiwire.protocol import ProtocolError
+from uiwire.stream import StreamClosed, StreamContext
+from uiwire.stream._channel import LANE_MAX_FRAME
 
-SPINS = 200  # loop steps a condition may take to hold (never a time)
+
+def _deltas(chunks: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    return [(c["id"], c["delta"]) for c in chunks if c["type"] == "text-delta"]
 
 
-class Sink:
-    """The consumer's send: appends the bytes first (as a transport writes them before
-    draining), then waits while ``held``; raises ``fail`` when set."""
+def _lane_frames(ctx: StreamContext) -> int:
+    lane = ctx._channel.lane  # pyright: ignore[reportPrivateUsage]
+    return -1 if lane is None else len(lane)
 
-    def __init__(self) -> None:
-        self.sent: list[bytes] = []
-        self.senders: list[asyncio.Task[Any] | None] = []
-        self.open = asyncio.Event()
-        self.open.set()
-        self.sending = 0
-        self.most_at_once = 0
-        self.fail: BaseException | None = None
 
-    async def __call__(self, data: bytes) -> None:
-        self.sending += 1
-        self.most_at_once = max(self.most_at_once, self.sending)
+class _AppendThenStep(deque[bytes]):
+    """A lane whose next append is followed by ``step`` (another writer, preempting)."""
+
+    def __init__(self, step: Callable[[], None]) -> None:
+        super().__init__()
+        self._step: Callable[[], None] | None = step
+
+    def append(self, frame: bytes, /) -> None:
+        super().append(frame)
+        step, self._step = self._step, None
+        if step is not None:
+            step()
+
+
+async def test_a_delta_to_an_open_part_takes_the_lane_and_arrives_in_order() -> None:
+    ctx = StreamContext()
+    await ctx.write_text("opens the part")  # the locked way: start, start-step, text-start
+    await ctx.write_text(" one")
+    ctx.sync.write_text(" two")
+    assert _lane_frames(ctx) == 2  # neither took the lock
+    await ctx.write_data("status", {"n": 1})  # a step: the lane's frames go first
+    assert _lane_frames(ctx) == 0
+    await ctx.write_text(" three")
+    await ctx.finish()
+    chunks = assert_valid_body(await consume(ctx))
+    kinds = [c["type"] for c in chunks]
+    # all queued before the reader came: the three deltas before the step arrive merged
+    assert kinds[3] == "text-delta"
+    assert kinds.index("data-status") > 3  # both lane deltas before the step's frames
+    assert [d for _, d in _deltas(chunks)] == ["opens the part one two", " three"]
+
+
+async def test_writes_that_need_the_machine_do_not_take_the_lane() -> None:
+    ctx = StreamContext()
+    await ctx.write_text("a")
+    await ctx.write_text("")  # nothing to send
+    await ctx.write_text("b", key="other")  # opens a part: a step
+    await ctx.write_text("x" * LANE_MAX_FRAME)  # too large for the lane
+    assert _lane_frames(ctx) == 0
+    with pytest.raises(ProtocolError, match="hashable"):
+        await ctx.write_text("c", key=["unhashable"])  # pyright: ignore[reportArgumentType]
+    await ctx.finish()
+    assert _lane_frames(ctx) == -1  # the stream ended: no lane any more
+    chunks = assert_valid_body(await consume(ctx))
+    assert [d for _, d in _deltas(chunks)] == ["a", "b", "x" * LANE_MAX_FRAME]
+
+
+async def test_a_collecting_context_records_every_lane_delta_in_order() -> None:
+    ctx = StreamContext(collect=True)
+    for token in ("a", "b", "c"):
+        ctx.sync.write_text(token)
+    assert _lane_frames(ctx) == 2  # the first opened the part, the locked way
+    reader = ctx.stream()
+    first = await anext(reader)  # the consumer moves the lane: the collector gets its chunks
+    await ctx.write_text("d")
+    await ctx.write_text("e", key="other")  # a step: "d" is recorded before it
+    await ctx.write_text("f")  # a new unkeyed part ("other" closed the first)
+    await ctx.finish()
+    chunks = assert_valid_body(first + b"".join([data async for data in reader]))
+    assert ctx.record is not None
+    assert ctx.record.text == "abcdef"
+    texts = [p["text"] for p in ctx.record.message["parts"] if p["type"] == "text"]
+    assert texts == ["abcd", "e", "f"]
+    assert "".join(d for _, d in _deltas(chunks)) == "abcdef"  # queued ones arrive merged
+
+
+async def test_a_disconnect_with_continue_still_records_the_lanes_deltas() -> None:
+    ctx = StreamContext(collect=True, on_disconnect="continue")
+    ctx.sync.write_text("a")
+    ctx.sync.write_text("b")  # on the lane when the client leaves
+    reader = ctx.stream()
+    await reader.aclose()  # never read: the frames are dropped, the chunks recorded
+    ctx.sync.write_text("c")
+    await ctx.finish()
+    assert ctx.record is not None
+    assert ctx.record.text == "abc"
+
+
+async def test_a_step_between_reading_the_part_and_appending_sends_the_delta_the_locked_way() -> (
+    None
+):
+    ctx = StreamContext()
+    ctx.sync.write_text("first", key="k")
+    machine = ctx._machine  # pyright: ignore[reportPrivateUsage]
+    real_open_text_id = machine.open_text_id
+
+    def preempted(key: Hashable = None) -> str | None:
+        wire_id = real_open_text_id(key)  # the writer has read the open part...
+        ctx.sync.end_text(key="k")  # ...and another writer closes it before the append
+        return wire_id
+
+    machine.open_text_id = preempted  # type: ignore[method-assign]
+    ctx.sync.write_text("second", key="k")
+    del machine.open_text_id
+    await ctx.finish()
+    chunks = assert_valid_body(await consume(ctx))  # no delta after its part's text-end
+    (first_id, _), (second_id, _) = _deltas(chunks)
+    assert first_id != second_id  # "second" opened a new part, after the first closed
+    assert [c["type"] for c in chunks].count("text-start") == 2
+
+
+async def test_a_step_between_appending_and_checking_keeps_the_delta_once_in_order() -> None:
+    ctx = StreamContext()
+    ctx.sync.write_text("first", key="k")
+    channel = ctx._channel  # pyright: ignore[reportPrivateUsage]
+    # the append lands, then another writer's step retires the lane (moving the delta
+    # out before its own frames) before the writer checks the lane: delivered, once
+    channel.lane = _AppendThenStep(lambda: ctx.sync.end_text(key="k"))
+    ctx.sync.write_text("second", key="k")
+    await ctx.finish()
+    chunks = assert_valid_body(await consume(ctx))
+    assert "".join(d for _, d in _deltas(chunks)) == "firstsecond"  # merged: once, in order
+    assert [c["type"] for c in chunks].count("text-start") == 1
+
+
+async def test_a_delta_left_in_a_retired_lane_is_taken_back_and_sent_once() -> None:
+    ctx = StreamContext()
+    ctx.sync.write_text("first", key="k")
+    channel = ctx._channel  # pyright: ignore[reportPrivateUsage]
+    stale = channel.lane
+    assert stale is not None
+    ctx.sync.end_text(key="k")  # a step retires the lane the writer is about to use
+    assert channel.lane is not stale
+    frame = b'data: {"type":"text-delta","id":"t1","delta":"late"}\n\n'
+    assert channel.append_to_lane(stale, frame) is False  # taken back: write it again
+    assert len(stale) == 0
+    await ctx.finish()
+    chunks = assert_valid_body(await consume(ctx))
+    assert [d for _, d in _deltas(chunks)] == ["first"]
+
+
+async def test_a_lane_write_wakes_a_waiting_reader() -> None:
+    ctx = StreamContext()
+    await ctx.write_text("open")
+    reader = ctx.stream()
+    assert b"open" in await anext(reader)
+    pending = asyncio.ensure_future(anext(reader))
+    await asyncio.sleep(0)  # the reader waits now
+    await asyncio.to_thread(ctx.sync.write_text, " from a thread")
+    data = await asyncio.wait_for(pending, 10)
+    assert b"from a thread" in data
+    await ctx.finish()
+    rest = b"".join([d async for d in reader])
+    assert rest.endswith(b"data: [DONE]\n\n")
+
+
+async def test_lane_frames_count_towards_the_limit_for_thread_writers() -> None:
+    frame = len(b'data: {"type":"text-delta","id":"t1","delta":"0123456789"}\n\n')
+    ctx = StreamContext(max_buffered_bytes=20 * frame)
+    await ctx.write_text("open")
+    reader = ctx.stream()
+    received = [await anext(reader)]  # attached; the client stops reading
+    channel = ctx._channel  # pyright: ignore[reportPrivateUsage]
+    written = 0
+
+    def writer() -> None:
+        nonlocal written
+        for _ in range(200):
+            ctx.sync.write_text("0123456789")
+            written += 1
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    for _ in range(2000):  # until the writer blocks (it must, long before 200 writes)
+        if channel._thread_waiters or not thread.is_alive():  # pyright: ignore[reportPrivateUsage]
+            break
+        await asyncio.sleep(0.005)
+    assert thread.is_alive()
+    assert 20 <= written <= 22, f"{written} lane writes went through a 20 frame limit"
+
+    async def read_the_rest() -> None:
+        received.extend([data async for data in reader])
+
+    reading = asyncio.create_task(read_the_rest())  # the client reads again
+    await asyncio.to_thread(thread.join, 30)
+    assert not thread.is_alive()
+    await ctx.finish()
+    await reading
+    chunks = assert_valid_body(b"".join(received))
+    # deltas queued while the client was behind arrive merged: all of them, in order
+    assert "".join(d for _, d in _deltas(chunks)) == "open" + "0123456789" * 200
+
+
+async def test_a_disconnect_stops_lane_writers_with_stream_closed() -> None:
+    ctx = StreamContext()
+    await ctx.write_text("open")
+    reader = ctx.stream()
+    await anext(reader)
+    outcome: list[str] = []
+    started = threading.Event()
+
+    def writer() -> None:
         try:
-            if self.fail is not None:
-                raise self.fail
-            self.sent.append(data)
-            self.senders.append(asyncio.current_task())
-            await self.open.wait()
-        finally:
-            self.sending -= 1
+            for _ in range(10_000_000):  # ends on StreamClosed long before
+                ctx.sync.write_text("x")
+                started.set()
+            outcome.append("finished")
+        except StreamClosed:
+            outcome.append("closed")
 
-    def body(self) -> bytes:
-        return b"".join(self.sent)
-
-
-async def read(ctx: StreamContext[Any], sink: Sink) -> None:
-    """The response's loop: writers may send through ``sink``; the rest goes through it too."""
-    frames = ctx._frames(None, sink)  # pyright: ignore[reportPrivateUsage]
-    async with contextlib.aclosing(frames) as body:
-        async for data in body:
-            await sink(data)
-
-
-async def until(condition: Any) -> None:
-    for _ in range(SPINS):
-        if condition():
-            return
-        await asyncio.sleep(0)
-    raise AssertionError("the condition never held")
-
-
-def parked(ctx: StreamContext[Any]) -> bool:
-    return ctx._channel._waiter is not None  # pyright: ignore[reportPrivateUsage]
-
-
-def text_of(body: bytes) -> str:
-    return "".join(c["delta"] for c in assert_valid_body(body) if c["type"] == "text-delta")
-
-
-async def test_a_write_on_the_loop_sends_its_own_frame_while_the_reader_waits() -> None:
-    ctx = StreamContext()
-    sink = Sink()
-    reader = asyncio.create_task(read(ctx, sink))
-    await until(lambda: parked(ctx))
-    me = asyncio.current_task()
-    for word in ("one ", "two ", "three"):
-        await ctx.write_text(word)
-        assert sink.senders[-1] is me  # sent in the write itself, not by the reader
-        await asyncio.sleep(0)  # one loop pass per token, as a model's socket gives them
-    await ctx.finish()
-    await reader
-    chunks = assert_valid_body(sink.body())
-    assert [c["delta"] for c in chunks if c["type"] == "text-delta"] == ["one ", "two ", "three"]
-    assert chunks[-1]["type"] == "finish"
-    assert sink.most_at_once == 1
-
-
-async def test_a_burst_in_one_loop_pass_sends_its_first_write_and_merges_the_rest() -> None:
-    ctx = StreamContext()
-    sink = Sink()
-    reader = asyncio.create_task(read(ctx, sink))
-    await until(lambda: parked(ctx))
-    for i in range(10):  # no pass between them: one socket read that held ten tokens
-        await ctx.write_text(f"{i}")
-    assert len(sink.sent) == 1
-    assert sink.senders == [asyncio.current_task()]
-    await until(lambda: len(sink.sent) == 2)
-    assert sink.senders[1] is reader
-    await ctx.finish()
-    await reader
-    chunks = assert_valid_body(sink.body())
-    assert [c["delta"] for c in chunks if c["type"] == "text-delta"] == ["0", "123456789"]
-
-
-async def test_a_sync_write_on_the_loop_is_sent_by_the_reader() -> None:
-    ctx = StreamContext()
-    sink = Sink()
-    reader = asyncio.create_task(read(ctx, sink))
-    await until(lambda: parked(ctx))
-    ctx.sync.write_text("plain call")  # no await: nobody to send but the reader
-    await until(lambda: bool(sink.sent))
-    assert sink.senders == [reader]
-    ctx.sync.finish()
-    await reader
-    assert text_of(sink.body()) == "plain call"
-
-
-async def test_one_sender_at_a_time_and_the_order_kept_while_a_send_is_held() -> None:
-    ctx = StreamContext()
-    sink = Sink()
-    reader = asyncio.create_task(read(ctx, sink))
-    await until(lambda: parked(ctx))
-    sink.open.clear()  # the client stops reading: the next send does not return
-    first = asyncio.create_task(ctx.write_text("A"))
-    await until(lambda: sink.sending == 1)
-    await asyncio.to_thread(lambda: [ctx.sync.write_text(f"b{i}") for i in range(3)])
-    second = asyncio.create_task(ctx.write_text("C"))
-    await until(second.done)  # under the limit: the write is buffered, not sent
-    for _ in range(20):
-        await asyncio.sleep(0)
-    assert sink.sending == 1
-    assert not first.done()
-    sink.open.set()
-    await first
-    await ctx.finish()
-    await reader
-    assert text_of(sink.body()) == "Ab0b1b2C"
-    assert sink.most_at_once == 1
-
-
-async def test_a_writer_over_the_limit_waits_while_another_send_is_held() -> None:
-    ctx = StreamContext(max_buffered_bytes=500)
-    sink = Sink()
-    reader = asyncio.create_task(read(ctx, sink))
-    await until(lambda: parked(ctx))
-    sink.open.clear()
-    first = asyncio.create_task(ctx.write_text("held "))
-    await until(lambda: sink.sending == 1)
-
-    async def flood() -> None:
-        for i in range(50):
-            await ctx.write_text(f"{i:02d} ")
-
-    flooding = asyncio.create_task(flood())
-    for _ in range(50):
-        await asyncio.sleep(0)
-    assert not flooding.done()  # over the limit: it waits for the client
-    sink.open.set()
-    await asyncio.gather(first, flooding)
-    await ctx.finish()
-    await reader
-    assert text_of(sink.body()) == "held " + "".join(f"{i:02d} " for i in range(50))
-    assert sink.most_at_once == 1
-
-
-async def test_cancelling_a_writer_in_its_send_lets_the_reader_deliver_the_end() -> None:
-    finished: list[StreamStatus] = []
-
-    async def on_close(record: StreamRecord, status: StreamStatus) -> None:
-        finished.append(status)
-
-    ctx = StreamContext(on_close=on_close)
-    sink = Sink()
-    in_send = asyncio.Event()
-
-    async def work(ctx: StreamContext[Any]) -> None:
-        await ctx.write_text("before ")
-        await asyncio.sleep(0)  # the next write, in a pass of its own, sends itself
-        sink.open.clear()
-        in_send.set()
-        await ctx.write_text("held")  # cancelled in here
-        raise AssertionError("unreachable")
-
-    reader = asyncio.create_task(read(ctx, sink))
-    await until(lambda: parked(ctx))
-    ctx.run(work)
-    await in_send.wait()
-    await until(lambda: sink.sending == 1)
-    ctx.cancel()  # a stop button: the work is cancelled mid-send, abort is delivered
-    await until(lambda: sink.sending == 0)
-    sink.open.set()
-    await reader
-    await ctx.wait_closed()
-    chunks = assert_valid_body(sink.body())
-    assert chunks[-1]["type"] == "abort"
-    assert text_of(sink.body()) == "before held"
-    assert finished == ["abort"]
-    assert sink.most_at_once == 1
-
-
-async def test_a_failed_send_in_a_writer_ends_the_response_as_a_disconnect() -> None:
-    finished: list[StreamStatus] = []
-    seen_by_work: list[BaseException] = []
-
-    async def on_close(record: StreamRecord, status: StreamStatus) -> None:
-        finished.append(status)
-
-    ctx = StreamContext(on_close=on_close)
-    bodies = 0
-    senders: list[asyncio.Task[Any] | None] = []
-
-    async def send(message: dict[str, Any]) -> None:
-        nonlocal bodies
-        if message["type"] == "http.response.body":
-            bodies += 1
-            senders.append(asyncio.current_task())
-            if bodies == 3:
-                raise OSError("connection reset")  # what an ASGI 2.4 server raises
-
-    async def receive() -> dict[str, Any]:
-        await asyncio.Event().wait()
-        raise AssertionError("unreachable")
-
-    async def work(ctx: StreamContext[Any]) -> None:
-        try:
-            for i in range(100):
-                await ctx.write_text(f"{i} ")
-                await asyncio.sleep(0)
-        except BaseException as exc:
-            seen_by_work.append(exc)
-            raise
-
-    ctx.run(work)
-    response = UIMessageStreamResponse(ctx)
-    await response({"type": "http"}, receive, send)  # type: ignore[arg-type]
-    await ctx.wait_closed()
-    assert bodies == 3
-    assert senders[-1] is not None
-    assert senders[-1].get_name().startswith("uiwire-work-")
-    assert finished == ["disconnect"]
-    assert len(seen_by_work) == 1
-    assert isinstance(seen_by_work[0], asyncio.CancelledError)  # not the OSError
-
-
-@pytest.mark.parametrize("writes", [1, 5])
-async def test_frames_queued_before_the_reader_come_first_and_merged(writes: int) -> None:
-    ctx = StreamContext()
-    for i in range(writes):
-        await ctx.write_text(f"{i}")
-    sink = Sink()
-    reader = asyncio.create_task(read(ctx, sink))
-    await until(lambda: parked(ctx))
-    await ctx.write_text("!")
-    await ctx.finish()
-    await reader
-    chunks = assert_valid_body(sink.body())
-    deltas = [c["delta"] for c in chunks if c["type"] == "text-delta"]
-    assert deltas == ["".join(str(i) for i in range(writes)), "!"]
+    thread = threading.Thread(target=writer)
+    thread.start()
+    await asyncio.to_thread(started.wait, 10)
+    await reader.aclose()  # the client leaves
+    await asyncio.to_thread(thread.join, 30)
+    assert outcome == ["closed"]
+    assert ctx.cancelled

@@ -16,7 +16,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import pytest
 from agents import (
     Agent,
     AgentOutputSchema,
@@ -255,18 +254,3 @@ def assert_matches_run(outcome: PeerOutcome, peer: Peer) -> None:
         assert final in shown
     elif final is not None and outputs and peer.raises is None:
         assert outputs[-1]["value"] == to_jsonable_python(final, by_alias=True)
-
-
-KNOWN_GAPS: dict[str, str] = {}
-"""Peers where the client still differs from the SDK, with why (each an issue 22 item
-another change owns): their tests are strict xfails."""
-
-
-def xfail_known(peers: dict[str, Peer]) -> list[Any]:
-    """``peers``' names as pytest params, the known gaps marked strict xfail."""
-    return [
-        pytest.param(name, marks=pytest.mark.xfail(strict=True, reason=KNOWN_GAPS[name]))
-        if name in KNOWN_GAPS
-        else name
-        for name in sorted(peers)
-    ]

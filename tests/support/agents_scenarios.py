@@ -489,6 +489,34 @@ def s_tool_own_failure_function() -> Agent[Any]:
     )
 
 
+def s_agent_as_tool_own_failure_function() -> Agent[Any]:
+    """An agent used as a tool whose own tool fails through its failure function: the
+    nested run runs the user's agent, and its tools too must report the failure."""
+    archivist = Agent(
+        name="Archivist",
+        tools=[guarded_lookup],
+        model=ScriptedModel(
+            [
+                [function_call("guarded_lookup", {"term": "x"}, call_id="call_ng1")],
+                [assistant_message("The archive lookup failed.")],
+            ]
+        ),
+    )
+    tool = archivist.as_tool(
+        tool_name="archive", tool_description="Search the archive.", on_stream=agent_tool_progress
+    )
+    return Agent(
+        name="Lead",
+        tools=[tool],
+        model=ScriptedModel(
+            [
+                [function_call("archive", {"input": "x"}, call_id="call_na1")],
+                [assistant_message("The archivist could not find it.")],
+            ]
+        ),
+    )
+
+
 async def _cancel_tool() -> str:
     raise asyncio.CancelledError("tool-cancelled")
 
@@ -833,6 +861,7 @@ SCENARIOS: dict[str, Scenario] = {
     "no-response-created": Scenario(s_no_response_created, {}),
     "final-response-differs": Scenario(s_final_response_differs, {}),
     "tool-own-failure-function": Scenario(s_tool_own_failure_function, {}),
+    "agent-as-tool-own-failure-function": Scenario(s_agent_as_tool_own_failure_function, {}),
     "cancelled-tool": Scenario(s_cancelled_tool, {}),
     "mcp-tool-error": Scenario(s_mcp_tool_error, {}),
     "mcp-tool": Scenario(s_mcp_tool, {}),

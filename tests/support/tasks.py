@@ -59,3 +59,12 @@ async def collect_garbage() -> None:
         gc.collect()
         for _ in range(5):
             await asyncio.sleep(0)
+
+
+async def eventually(check: Callable[[], bool], timeout: float = 10.0) -> None:
+    """Return once ``check()`` is true (polled every 10 ms); fail after ``timeout`` s."""
+    for _ in range(int(timeout * 100)):
+        if check():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"never happened within {timeout} s")

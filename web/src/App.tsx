@@ -8,11 +8,12 @@ import {
   deleteChat,
   fetchChat,
   fetchChats,
-  fetchPrompts,
+  fetchConfig,
   newChatId,
   setChatIdInUrl,
   type ChatSummary,
-  type DemoPrompt,
+  NO_CONFIG,
+  type DemoConfig,
 } from "./api";
 import { Chat } from "./Chat";
 import { Sidebar } from "./Sidebar";
@@ -42,7 +43,7 @@ function messageOf(error: unknown): string {
 
 export function App() {
   const [current, setCurrent] = useState<Current>(fromUrl);
-  const [prompts, setPrompts] = useState<DemoPrompt[]>([]);
+  const [config, setConfig] = useState<DemoConfig>(NO_CONFIG);
   const [chats, setChats] = useState<ChatSummary[] | null>(null);
   const [chatsError, setChatsError] = useState<string | null>(null);
   const [sidebarOpen, setSidebarOpen] = useState(false);
@@ -51,7 +52,7 @@ export function App() {
 
   useEffect(() => {
     const controller = new AbortController();
-    void fetchPrompts(controller.signal).then(setPrompts);
+    void fetchConfig(controller.signal).then(setConfig);
     return () => controller.abort();
   }, []);
 
@@ -193,7 +194,7 @@ export function App() {
               initialMessages={current.messages}
               resume={current.resume}
               interrupted={current.interrupted}
-              prompts={prompts}
+              config={config}
               onTurn={onTurn}
             />
           ) : (

@@ -11,18 +11,24 @@ import {
   type UIMessageChunk,
 } from "ai";
 import { useCallback, useEffect, useLayoutEffect, useRef, useState } from "react";
-import { CHAT_API, fetchChat, SEND_LAST_MESSAGE_ONLY, stopChat, type DemoPrompt } from "./api";
-import { Composer } from "./Composer";
-import { MessageView, type ApprovalHandler } from "./parts";
+import { CHAT_API, fetchChat, isRecord, SEND_LAST_MESSAGE_ONLY, stopChat, type DemoConfig } from "./api";
+import { Composer, type Draft } from "./Composer";
+import { describeError } from "./errors";
+import { isWaitingForUser, MessageView, type ApprovalHandler } from "./parts";
 
 /** useChat's transport (POST /api/chat, resume from GET /api/chat/{id}/stream), telling
- * `onNothingToResume` when a resume finds no answer in progress (204). With
- * SEND_LAST_MESSAGE_ONLY it posts the last message only: the new user message, or the
- * assistant message an approval answer or a client-side tool's output continues. */
+ * `onNothingToResume` when a resume finds no answer in progress (204), and `onAbortChunk`
+ * when an answer ends stopped (an `abort` chunk: this page, or another tab, stopped it).
+ * With SEND_LAST_MESSAGE_ONLY it posts the last message only: the new user message, or
+ * the assistant message an approval answer or a client-side tool's output continues. */
 class DemoTransport extends DefaultChatTransport<UIMessage> {
-  constructor(private readonly onNothingToResume: () => void) {
+  constructor(
+    private readonly onNothingToResume: () => void,
+    private readonly onAbortChunk: () => void,
+  ) {
     super({
       api: CHAT_API,
+      fetch: fetchWaitingForTheLastAnswer,
       prepareSendMessagesRequest: SEND_LAST_MESSAGE_ONLY
         ? ({ id, messages, trigger, messageId, body }) => ({
             body: { ...body, id, message: messages[messages.length - 1], trigger, messageId },
@@ -37,6 +43,50 @@ class DemoTransport extends DefaultChatTransport<UIMessage> {
     const stream = await super.reconnectToStream(options);
     if (stream === null) this.onNothingToResume();
     return stream;
+  }
+
+  protected override processResponseStream(
+    stream: ReadableStream<Uint8Array<ArrayBufferLike>>,
+  ): ReadableStream<UIMessageChunk> {
+    const onAbortChunk = this.onAbortChunk;
+    return super.processResponseStream(stream).pipeThrough(
+      new TransformStream<UIMessageChunk, UIMessageChunk>({
+        transform(chunk, controller) {
+          if (chunk.type === "abort") onAbortChunk();
+          controller.enqueue(chunk);
+        },
+      }),
+    );
+  }
+}
+
+/** Waits between attempts of a continuation the server refused with 409 (ms). */
+const CONTINUATION_RETRIES = [100, 250, 500, 1000, 2000];
+
+/** `fetch` for the transport. A continuation (an approval answer, a client-side tool's
+ * output: the posted message is the assistant's) can reach the server before it has
+ * saved the answer it continues, which ended a moment ago; the server then answers 409
+ * ("still being written; wait for it"). Such a request is sent again, a few times, a
+ * little later. Everything else goes through once. */
+async function fetchWaitingForTheLastAnswer(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
+  let response = await fetch(input, init);
+  if (response.status !== 409 || init?.method !== "POST" || !isContinuation(init.body)) return response;
+  for (const wait of CONTINUATION_RETRIES) {
+    await new Promise((resolve) => setTimeout(resolve, wait));
+    init.signal?.throwIfAborted();
+    response = await fetch(input, init);
+    if (response.status !== 409) break;
+  }
+  return response;
+}
+
+function isContinuation(body: BodyInit | null | undefined): boolean {
+  if (typeof body !== "string") return false;
+  try {
+    const parsed: unknown = JSON.parse(body);
+    return isRecord(parsed) && isRecord(parsed.message) && parsed.message.role === "assistant";
+  } catch {
+    return false;
   }
 }
 
@@ -57,7 +107,7 @@ export function Chat({
   initialMessages,
   resume,
   interrupted,
-  prompts,
+  config,
   onTurn,
 }: {
   id: string;
@@ -68,13 +118,27 @@ export function Chat({
   resume: boolean;
   /** Ids of answers the server stopped writing before they finished (it went down). */
   interrupted: string[];
-  prompts: DemoPrompt[];
+  /** The example prompts and the server's body limit. */
+  config: DemoConfig;
   /** A turn of this chat started on the server (the answer streams) or ended. */
   onTurn: (id: string) => void;
 }) {
   const pending = useRef<Pending>({ toolCallIds: new Set(), approvalIds: new Set() });
+  const { prompts, maxBodyBytes } = config;
   const nothingToResume = useRef(() => {});
-  const [transport] = useState(() => new DemoTransport(() => nothingToResume.current()));
+  // an `abort` chunk arrived in the answer now streaming (read and reset in onFinish)
+  const abortSeen = useRef(false);
+  const [transport] = useState(
+    () =>
+      new DemoTransport(
+        () => nothingToResume.current(),
+        () => {
+          abortSeen.current = true;
+        },
+      ),
+  );
+  /** Answers that were stopped before their end (by this page or another tab). */
+  const [stopped, setStopped] = useState<ReadonlySet<string>>(() => new Set());
   const {
     messages,
     setMessages,
@@ -97,6 +161,12 @@ export function Chat({
       void addToolOutput({ tool: "get_local_time", toolCallId: toolCall.toolCallId, output: localTime() });
     },
     sendAutomaticallyWhen: ({ messages }) => shouldContinue(messages, pending.current),
+    onFinish: ({ message, isAbort, isError }) => {
+      const aborted = abortSeen.current;
+      abortSeen.current = false;
+      if (isError || !(isAbort || aborted) || message.role !== "assistant") return;
+      setStopped((ids) => new Set(ids).add(message.id));
+    },
   });
 
   // The saved chat was loaded before the resume asked for the answer in progress: if the
@@ -135,13 +205,30 @@ export function Chat({
   }, [id, stop]);
 
   // the server saved the question when the answer started streaming, and the answer when
-  // it ended: the chat list changes at both
+  // it ended: the chat list changes at both (a request refused before any answer
+  // streamed changed nothing on the server)
   const lastStatus = useRef(status);
   useEffect(() => {
     const before = lastStatus.current;
     lastStatus.current = status;
-    if (status !== before && status !== "submitted") onTurn(id);
+    if (status !== before && (status === "streaming" || before === "streaming")) onTurn(id);
   }, [status, id, onTurn]);
+
+  // What went wrong, in a sentence. A refused request (4xx, e.g. too large) never reached
+  // the chat: its message is taken back out of the conversation (so it is not part of
+  // what later turns build on, and it does not come back as if sent), and its text goes
+  // back into the box to be sent again without what was refused.
+  const problem = error ? describeError(error, maxBodyBytes) : null;
+  const [draft, setDraft] = useState<Draft | null>(null);
+  const handledError = useRef<Error | undefined>(undefined);
+  useEffect(() => {
+    if (!error || handledError.current === error) return;
+    handledError.current = error;
+    const refused = messages.at(-1);
+    if (!describeError(error, maxBodyBytes).refused || refused?.role !== "user") return;
+    setDraft({ text: refused.parts.flatMap((part) => (part.type === "text" ? [part.text] : [])).join("\n") });
+    setMessages(messages.slice(0, -1));
+  }, [error, messages, maxBodyBytes, setMessages]);
 
   const busy = status === "submitted" || status === "streaming";
   const scroller = useAutoScroll<HTMLDivElement>(messages, status);
@@ -170,7 +257,9 @@ export function Chat({
   );
 
   const last = messages.at(-1);
-  const canRegenerate = last?.role === "assistant" && (status === "ready" || status === "error");
+  // one way to try again: Retry on the error when there is one; otherwise Regenerate on
+  // a finished last answer (not on one waiting for an approval or a tool's output)
+  const canRegenerate = !error && status === "ready" && last?.role === "assistant" && !isWaitingForUser(last);
   const cutOff = new Set(interrupted);
 
   return (
@@ -188,12 +277,17 @@ export function Chat({
               <p className="interrupted" data-testid="interrupted" role="note">
                 This answer was interrupted: the server stopped before it finished.
               </p>
+            ) : stopped.has(message.id) && !(isLast && busy) ? (
+              <p className="stopped" data-testid="stopped" role="note">
+                Stopped before the end.
+              </p>
             ) : null;
             return (
               <MessageView
                 key={message.id}
                 message={message}
                 live={isLast && busy}
+                current={isLast}
                 onApproval={onApproval}
                 notice={notice}
                 footer={
@@ -215,21 +309,23 @@ export function Chat({
               />
             );
           })}
-          {error ? (
-            <div className="error" data-testid="error" role="alert">
-              <span className="error-text">{shorten(error.message || "Something went wrong.")}</span>
-              <button
-                type="button"
-                className="button button--small"
-                data-testid="retry"
-                aria-label="Retry the last request"
-                onClick={() => {
-                  scroller.stick();
-                  void regenerate();
-                }}
-              >
-                Retry
-              </button>
+          {problem ? (
+            <div className="error" data-testid="error" data-refused={String(problem.refused)} role="alert">
+              <span className="error-text">{problem.sentence}</span>
+              {problem.retry && messages.length ? (
+                <button
+                  type="button"
+                  className="button button--small"
+                  data-testid="retry"
+                  aria-label="Retry the last request"
+                  onClick={() => {
+                    scroller.stick();
+                    void regenerate();
+                  }}
+                >
+                  Retry
+                </button>
+              ) : null}
             </div>
           ) : null}
         </div>
@@ -257,7 +353,13 @@ export function Chat({
               </button>
             ))}
           </div>
-          <Composer busy={busy} onSend={send} onStop={() => void stopAnswer()} />
+          <Composer
+            busy={busy}
+            maxBodyBytes={maxBodyBytes}
+            draft={draft}
+            onSend={send}
+            onStop={() => void stopAnswer()}
+          />
         </div>
       </div>
     </>
@@ -304,10 +406,6 @@ function toFilePart(file: File): Promise<FileUIPart> {
     reader.onerror = () => reject(reader.error ?? new Error(`Could not read ${file.name}`));
     reader.readAsDataURL(file);
   });
-}
-
-function shorten(text: string, max = 600): string {
-  return text.length > max ? `${text.slice(0, max)}…` : text;
 }
 
 /** Keeps the list scrolled to the bottom while new content arrives, unless the reader

@@ -1,30 +1,60 @@
-// The prompt box: textarea (Enter sends, Shift+Enter is a newline), attachments, send, stop.
-import { useRef, useState } from "react";
+// The prompt box: textarea (Enter sends, Shift+Enter is a newline), attachments (checked
+// against the server's size limit before anything is sent), send, stop.
+import { useEffect, useRef, useState } from "react";
+import { uploadProblem } from "./errors";
 
 export const ACCEPTED_FILES = "image/*,application/pdf";
 
+/** Text to put back in the box (a message the server refused); a new object each time. */
+export type Draft = { text: string };
+
 export function Composer({
   busy,
+  maxBodyBytes,
+  draft,
   onSend,
   onStop,
 }: {
   /** A response is on its way (submitted or streaming). */
   busy: boolean;
+  /** The largest request the server takes (null: unknown, nothing is checked here). */
+  maxBodyBytes: number | null;
+  draft: Draft | null;
   /** Send the prompt; false means it was not sent (the box keeps its content). */
   onSend: (text: string, files: File[]) => boolean;
   onStop: () => void;
 }) {
   const [text, setText] = useState("");
   const [files, setFiles] = useState<File[]>([]);
+  const [notice, setNotice] = useState<string | null>(null);
   const fileInput = useRef<HTMLInputElement>(null);
   const empty = text.trim() === "" && files.length === 0;
 
+  useEffect(() => {
+    if (draft) setText(draft.text);
+  }, [draft]);
+
+  const clearPicker = () => {
+    if (fileInput.current) fileInput.current.value = "";
+  };
+
   const send = () => {
     if (busy || empty) return;
+    const problem = uploadProblem(files, text.trim(), maxBodyBytes);
+    setNotice(problem);
+    if (problem !== null) return;
     if (!onSend(text.trim(), files)) return;
     setText("");
     setFiles([]);
-    if (fileInput.current) fileInput.current.value = "";
+    clearPicker();
+  };
+
+  const attach = (picked: File[]) => {
+    clearPicker();
+    if (!picked.length) return;
+    const problem = uploadProblem([...files, ...picked], text.trim(), maxBodyBytes);
+    setNotice(problem);
+    if (problem === null) setFiles([...files, ...picked]);
   };
 
   return (
@@ -36,6 +66,11 @@ export function Composer({
         send();
       }}
     >
+      {notice ? (
+        <p className="composer-notice" data-testid="upload-notice" role="alert">
+          {notice}
+        </p>
+      ) : null}
       {files.length ? (
         <ul className="attachments" aria-label="Attachments">
           {files.map((file, i) => (
@@ -47,7 +82,8 @@ export function Composer({
                 aria-label={`Remove ${file.name}`}
                 onClick={() => {
                   setFiles(files.filter((_, j) => j !== i));
-                  if (fileInput.current) fileInput.current.value = "";
+                  setNotice(null);
+                  clearPicker();
                 }}
               >
                 ×
@@ -66,10 +102,7 @@ export function Composer({
             accept={ACCEPTED_FILES}
             multiple
             aria-label="Attach images or PDFs"
-            onChange={(event) => {
-              const picked = Array.from(event.target.files ?? []);
-              if (picked.length) setFiles([...files, ...picked]);
-            }}
+            onChange={(event) => attach(Array.from(event.target.files ?? []))}
           />
           <span aria-hidden="true">+</span>
         </label>

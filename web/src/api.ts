@@ -102,19 +102,32 @@ export async function stopChat(id: string): Promise<void> {
   }
 }
 
-/** The example prompts the server offers; none when it offers none or the request fails. */
-export async function fetchPrompts(signal?: AbortSignal): Promise<DemoPrompt[]> {
+/** What the demo server tells the page (`GET /api/demo/config`). */
+export type DemoConfig = {
+  prompts: DemoPrompt[];
+  /** The largest body `POST /api/chat` takes; null when unknown (the server's refusal
+   * is then the only check). */
+  maxBodyBytes: number | null;
+};
+
+export const NO_CONFIG: DemoConfig = { prompts: [], maxBodyBytes: null };
+
+/** The example prompts and limits; none when the server offers none or the request fails. */
+export async function fetchConfig(signal?: AbortSignal): Promise<DemoConfig> {
   try {
-    const response = await fetch("/api/demo/prompts", { headers: { accept: "application/json" }, signal });
-    if (!response.ok) return [];
+    const response = await fetch("/api/demo/config", { headers: { accept: "application/json" }, signal });
+    if (!response.ok) return NO_CONFIG;
     const body: unknown = await response.json();
-    const prompts = isRecord(body) ? body.prompts : undefined;
-    if (!Array.isArray(prompts)) return [];
-    return prompts.filter(
-      (p): p is DemoPrompt => isRecord(p) && typeof p.label === "string" && typeof p.text === "string",
-    );
+    if (!isRecord(body)) return NO_CONFIG;
+    const prompts = Array.isArray(body.prompts)
+      ? body.prompts.filter(
+          (p): p is DemoPrompt => isRecord(p) && typeof p.label === "string" && typeof p.text === "string",
+        )
+      : [];
+    const max = body.maxBodyBytes;
+    return { prompts, maxBodyBytes: typeof max === "number" && max > 0 ? max : null };
   } catch {
-    return [];
+    return NO_CONFIG;
   }
 }
 

@@ -1,51 +1,47 @@
-// A deliberately small Markdown subset for model text, built as React elements (never
-// as HTML): fenced code blocks, `inline code`, **bold**, [links](https://...) and bare
-// http(s) URLs. Everything else stays as typed; the container keeps whitespace.
+// Model text as GitHub-flavoured Markdown (react-markdown + remark-gfm): headings, lists
+// and task lists, emphasis and strikethrough, tables, quotes, code, links, autolinks.
+//
+// Safe with whatever a model writes: the Markdown becomes React elements, never HTML.
+// Raw HTML in the text is shown as typed (react-markdown turns it into text; no
+// rehype-raw here), only http(s) and mailto URLs become links, and images are shown as
+// links rather than loaded (a model's image URL would make the browser call any server).
 import type { ReactNode } from "react";
+import ReactMarkdown, { type Components } from "react-markdown";
+import remarkGfm from "remark-gfm";
 
-const FENCE = /```([^\n`]*)\n([\s\S]*?)(?:\n?```|$)/g;
-const INLINE = /`([^`\n]+)`|\*\*([^*\n]+)\*\*|\[([^\]\n]+)\]\((https?:\/\/[^\s)]+)\)|(https?:\/\/[^\s<>()]*[^\s<>().,;:!?'"])/g;
+const PLUGINS = [remarkGfm];
+
+const COMPONENTS: Components = {
+  a: ({ href, children }) => <ExternalLink href={href ?? ""}>{children}</ExternalLink>,
+  img: ({ src, alt }) => (
+    <ExternalLink href={typeof src === "string" ? src : ""}>{alt ? `[image: ${alt}]` : "[image]"}</ExternalLink>
+  ),
+  table: ({ children }) => (
+    <div className="table-scroll">
+      <table>{children}</table>
+    </div>
+  ),
+  pre: ({ children }) => <pre className="code">{children}</pre>,
+};
+
+/** Only web and mail links survive; anything else (javascript:, data:, relative) is dropped. */
+function safeUrl(url: string): string {
+  return /^(https?:\/\/|mailto:)/i.test(url.trim()) ? url : "";
+}
 
 export function Markdown({ text }: { text: string }): ReactNode {
-  const out: ReactNode[] = [];
-  let last = 0;
-  for (const match of text.matchAll(FENCE)) {
-    const start = match.index;
-    // the newline before and after a fence belongs to the block, not to the text
-    if (start > last) out.push(...inline(text.slice(last, start).replace(/\n$/, ""), out.length));
-    const lang = (match[1] ?? "").trim();
-    out.push(
-      <pre key={out.length} className="code" data-lang={lang || undefined}>
-        <code>{match[2]}</code>
-      </pre>,
-    );
-    last = start + match[0].length;
-    if (text[last] === "\n") last += 1;
-  }
-  if (last < text.length) out.push(...inline(text.slice(last), out.length));
-  return out;
+  return (
+    <div className="markdown">
+      <ReactMarkdown remarkPlugins={PLUGINS} components={COMPONENTS} urlTransform={safeUrl}>
+        {text}
+      </ReactMarkdown>
+    </div>
+  );
 }
 
-function inline(text: string, keyBase: number): ReactNode[] {
-  const out: ReactNode[] = [];
-  let last = 0;
-  for (const m of text.matchAll(INLINE)) {
-    const start = m.index;
-    if (start > last) out.push(text.slice(last, start));
-    const key = `${keyBase}-${out.length}`;
-    if (m[1] !== undefined) out.push(<code key={key}>{m[1]}</code>);
-    else if (m[2] !== undefined) out.push(<strong key={key}>{m[2]}</strong>);
-    else if (m[3] !== undefined && m[4] !== undefined) out.push(<ExternalLink key={key} href={m[4]}>{m[3]}</ExternalLink>);
-    else if (m[5] !== undefined) out.push(<ExternalLink key={key} href={m[5]}>{m[5]}</ExternalLink>);
-    last = start + m[0].length;
-  }
-  if (last < text.length) out.push(text.slice(last));
-  return out;
-}
-
-/** A link that opens in a new tab; only http(s) URLs become links at all. */
+/** A link that opens in a new tab; only http(s) and mailto URLs become links at all. */
 export function ExternalLink({ href, children, ...rest }: { href: string; children: ReactNode } & Record<`data-${string}`, string>) {
-  if (!isWebUrl(href)) return <span {...rest}>{children}</span>;
+  if (!isLinkUrl(href)) return <span {...rest}>{children}</span>;
   return (
     <a href={href} target="_blank" rel="noreferrer noopener" {...rest}>
       {children}
@@ -53,6 +49,6 @@ export function ExternalLink({ href, children, ...rest }: { href: string; childr
   );
 }
 
-export function isWebUrl(url: string): boolean {
-  return /^https?:\/\//i.test(url);
+export function isLinkUrl(url: string): boolean {
+  return /^(https?:\/\/|mailto:)/i.test(url);
 }

@@ -1,5 +1,5 @@
 // One component per UIMessage part type (protocol §5.2), and the message that holds them.
-import { useEffect, useRef, useState, type ReactNode } from "react";
+import { useState, type ReactNode } from "react";
 import {
   getToolName,
   isToolUIPart,
@@ -23,9 +23,34 @@ export const CLIENT_TOOLS: ReadonlySet<string> = new Set(["get_local_time"]);
 
 export type ApprovalHandler = (response: { id: string; approved: boolean; reason?: string }) => void;
 
+/** The answer cannot go on by itself: it waits for an approval, or for a tool's output
+ * that the page provides (useChat then continues it). */
+export function isWaitingForUser(message: UIMessage): boolean {
+  return (
+    message.role === "assistant" &&
+    message.parts.some(
+      (part) =>
+        isToolUIPart(part) &&
+        (part.state === "approval-requested" ||
+          part.state === "approval-responded" ||
+          (!part.providerExecuted && (part.state === "input-streaming" || part.state === "input-available"))),
+    )
+  );
+}
+
+/** What a part needs to know of where its message stands. */
+type Place = {
+  /** The message is streaming now. */
+  live: boolean;
+  /** The message is the chat's last one: its approvals can still be answered. */
+  current: boolean;
+  onApproval: ApprovalHandler;
+};
+
 export function MessageView({
   message,
   live,
+  current,
   onApproval,
   notice,
   footer,
@@ -33,6 +58,8 @@ export function MessageView({
   message: UIMessage;
   /** This message is the one streaming now. */
   live: boolean;
+  /** This message is the last one of the chat. */
+  current: boolean;
   onApproval: ApprovalHandler;
   /** Shown under the parts (e.g. that the answer was interrupted). */
   notice?: ReactNode;
@@ -47,7 +74,9 @@ export function MessageView({
       data-message-id={message.id}
       aria-label={message.role === "user" ? "You" : "Assistant"}
     >
-      <div className="message-body">{renderParts(message.parts, live, onApproval)}</div>
+      <div className="message-body">
+        {renderParts(message.parts, message.role === "user", { live, current, onApproval })}
+      </div>
       {notice}
       {usage || footer ? (
         <footer className="message-footer">
@@ -59,7 +88,7 @@ export function MessageView({
   );
 }
 
-function renderParts(parts: Part[], live: boolean, onApproval: ApprovalHandler): ReactNode[] {
+function renderParts(parts: Part[], plainText: boolean, place: Place): ReactNode[] {
   const out: ReactNode[] = [];
   let sources: SourcePart[] = [];
   let steps = 0;
@@ -80,15 +109,21 @@ function renderParts(parts: Part[], live: boolean, onApproval: ApprovalHandler):
       return;
     }
     if (part.type === "text") {
+      // the user's text as typed; the model's as Markdown
       out.push(
-        <div key={key} className="text" data-testid="text" data-state={part.state ?? "done"}>
-          <Markdown text={part.text} />
+        <div
+          key={key}
+          className={plainText ? "text text--plain" : "text"}
+          data-testid="text"
+          data-state={part.state ?? "done"}
+        >
+          {plainText ? part.text : <Markdown text={part.text} />}
         </div>,
       );
     } else if (part.type === "reasoning") {
-      out.push(<Reasoning key={key} part={part} live={live} />);
+      out.push(<Reasoning key={key} part={part} live={place.live} />);
     } else if (isToolUIPart(part)) {
-      out.push(<ToolView key={key} part={part} onApproval={onApproval} />);
+      out.push(<ToolView key={key} part={part} current={place.current} onApproval={place.onApproval} />);
     } else if (part.type === "file") {
       out.push(<FileView key={key} part={part} />);
     } else if (part.type.startsWith("data-")) {
@@ -103,13 +138,11 @@ function renderParts(parts: Part[], live: boolean, onApproval: ApprovalHandler):
 
 function Reasoning({ part, live }: { part: ReasoningUIPart; live: boolean }) {
   const streaming = live && part.state === "streaming";
-  const [open, setOpen] = useState(streaming);
-  const wasStreaming = useRef(streaming);
-  useEffect(() => {
-    if (streaming) setOpen(true);
-    else if (wasStreaming.current) setOpen(false); // close once it is done
-    wasStreaming.current = streaming;
-  }, [streaming]);
+  // Open while it streams, closed once done, unless the reader opened or closed it. The
+  // element's own toggle events (from these changes of `open`) leave `open` as it is:
+  // only a click makes the DOM differ from what was rendered.
+  const [chosen, setChosen] = useState<boolean | null>(null);
+  const open = chosen ?? streaming;
   if (!streaming && !part.text) return null; // e.g. encrypted reasoning with no summary
   return (
     <details
@@ -117,7 +150,9 @@ function Reasoning({ part, live }: { part: ReasoningUIPart; live: boolean }) {
       data-testid="reasoning"
       data-state={streaming ? "streaming" : "done"}
       open={open}
-      onToggle={(event) => setOpen(event.currentTarget.open)}
+      onToggle={(event) => {
+        if (event.currentTarget.open !== open) setChosen(event.currentTarget.open);
+      }}
     >
       <summary>{streaming ? "Thinking…" : "Reasoning"}</summary>
       <div className="reasoning-text">{part.text}</div>
@@ -135,23 +170,33 @@ const STATE_LABELS: Record<ToolPart["state"], string> = {
   "output-denied": "denied",
 };
 
-function ToolView({ part, onApproval }: { part: ToolPart; onApproval: ApprovalHandler }) {
+function ToolView({ part, current, onApproval }: { part: ToolPart; current: boolean; onApproval: ApprovalHandler }) {
   const name = getToolName(part);
   const clientSide = CLIENT_TOOLS.has(name);
   const rawInput = (part as { rawInput?: unknown }).rawInput;
+  // an output the tool is still replacing: progress, not the result
+  const running = part.state === "output-available" && part.preliminary === true;
+  // asked in an earlier answer and never answered: the conversation moved on
+  const expired = part.state === "approval-requested" && !current;
+  const stateLabel = running ? "running…" : expired ? "expired" : (STATE_LABELS[part.state] ?? part.state);
+  const stateClass = running ? "running" : expired ? "expired" : part.state;
   return (
     <section
-      className={`tool tool--${part.state}`}
+      className={`tool tool--${stateClass}`}
       data-testid="tool"
       data-tool-name={name}
       data-tool-call-id={part.toolCallId}
       data-state={part.state}
+      data-preliminary={running ? "true" : undefined}
+      data-expired={expired ? "true" : undefined}
       aria-label={`Tool ${name}`}
     >
       <header className="tool-head">
         <span className="tool-name">{name}</span>
         {part.title && part.title !== name ? <span className="tool-title">{part.title}</span> : null}
-        <span className="tool-state">{STATE_LABELS[part.state] ?? part.state}</span>
+        <span className="tool-state" data-testid="tool-state">
+          {stateLabel}
+        </span>
         {part.providerExecuted ? (
           <span className="badge" data-testid="provider-executed" title="Run by the model provider">
             provider-executed
@@ -170,13 +215,10 @@ function ToolView({ part, onApproval }: { part: ToolPart; onApproval: ApprovalHa
       ) : part.state === "input-streaming" ? (
         <div className="tool-pending">…</div>
       ) : null}
-      {part.state === "output-available" ? (
-        <Json
-          label={part.preliminary ? "Output (preliminary)" : "Output"}
-          value={part.output}
-          testid="tool-output"
-          preliminary={part.preliminary === true}
-        />
+      {running ? (
+        <Progress output={part.output} />
+      ) : part.state === "output-available" ? (
+        <Json label="Output" value={part.output} testid="tool-output" />
       ) : null}
       {part.state === "output-error" ? (
         <div className="tool-error" data-testid="tool-error" role="alert">
@@ -188,7 +230,11 @@ function ToolView({ part, onApproval }: { part: ToolPart; onApproval: ApprovalHa
           Denied{part.approval.reason ? `: ${part.approval.reason}` : ""}
         </div>
       ) : null}
-      {part.state === "approval-requested" ? (
+      {expired ? (
+        <div className="tool-note" data-testid="approval-expired">
+          Not answered before the conversation moved on: ask again to run it.
+        </div>
+      ) : part.state === "approval-requested" ? (
         <ApprovalForm name={name} approvalId={part.approval.id} onApproval={onApproval} />
       ) : null}
       {part.state === "approval-responded" ? (
@@ -255,20 +301,21 @@ function ApprovalForm({ name, approvalId, onApproval }: { name: string; approval
   );
 }
 
-function Json({ label, value, testid, preliminary }: { label: string; value: unknown; testid: string; preliminary?: boolean }) {
+function Json({ label, value, testid }: { label: string; value: unknown; testid: string }) {
   return (
     <div className="json">
-      <div className="json-label">
-        {label}
-        {preliminary ? (
-          <span className="badge badge--muted" data-testid="preliminary">
-            preliminary
-          </span>
-        ) : null}
-      </div>
-      <pre data-testid={testid} data-preliminary={preliminary ? "true" : undefined}>
-        {prettyJson(value)}
-      </pre>
+      <div className="json-label">{label}</div>
+      <pre data-testid={testid}>{prettyJson(value)}</pre>
+    </div>
+  );
+}
+
+/** A tool's preliminary output: its `status` sentence when it has one, else the JSON. */
+function Progress({ output }: { output: unknown }) {
+  const status = isRecord(output) && typeof output.status === "string" ? output.status : null;
+  return (
+    <div className="tool-progress" data-testid="tool-progress" role="status">
+      {status ?? <pre>{prettyJson(output)}</pre>}
     </div>
   );
 }
@@ -347,11 +394,109 @@ function lastPathSegment(url: string): string {
 }
 
 function DataView({ name, data }: { name: string; data: unknown }) {
-  const agent = name === "agent" && isRecord(data) && typeof data.name === "string" ? data.name : null;
+  if (name === "agent" && isRecord(data) && typeof data.name === "string") {
+    return (
+      <div className="data-part data-part--agent" data-testid="data-part" data-name={name}>
+        Agent: {data.name}
+      </div>
+    );
+  }
+  const forecast = name === "forecast" ? asForecast(data) : null;
+  if (forecast) return <ForecastCard forecast={forecast} />;
   return (
     <div className={`data-part data-part--${name}`} data-testid="data-part" data-name={name}>
-      {agent !== null ? `Agent: ${agent}` : <><span className="data-name">{name}</span> <code>{prettyJson(data, 0)}</code></>}
+      <div className="data-name">{name}</div>
+      <DataValue value={data} />
     </div>
+  );
+}
+
+/** A data part's value as UI: records as labelled rows, lists as lists, the rest as text. */
+function DataValue({ value, depth = 0 }: { value: unknown; depth?: number }): ReactNode {
+  if (depth > 3) return <code>{prettyJson(value, 0)}</code>;
+  if (Array.isArray(value)) {
+    return (
+      <ul className="data-list">
+        {value.map((item, i) => (
+          <li key={i}>
+            <DataValue value={item} depth={depth + 1} />
+          </li>
+        ))}
+      </ul>
+    );
+  }
+  if (isRecord(value)) {
+    return (
+      <dl className="data-fields">
+        {Object.entries(value).map(([key, item]) => (
+          <div key={key} className="data-field">
+            <dt>{key}</dt>
+            <dd>
+              <DataValue value={item} depth={depth + 1} />
+            </dd>
+          </div>
+        ))}
+      </dl>
+    );
+  }
+  return <span>{value === null || value === undefined ? "–" : String(value)}</span>;
+}
+
+type Forecast = {
+  city: string;
+  days: { day: number; sky: string; highC: number; lowC: number }[];
+  complete: boolean;
+};
+
+function asForecast(data: unknown): Forecast | null {
+  if (!isRecord(data) || typeof data.city !== "string" || !Array.isArray(data.days)) return null;
+  const days: Forecast["days"] = [];
+  for (const day of data.days) {
+    if (
+      !isRecord(day) ||
+      typeof day.day !== "number" ||
+      typeof day.sky !== "string" ||
+      typeof day.highC !== "number" ||
+      typeof day.lowC !== "number"
+    ) {
+      return null;
+    }
+    days.push({ day: day.day, sky: day.sky, highC: day.highC, lowC: day.lowC });
+  }
+  return { city: data.city, days, complete: data.complete !== false };
+}
+
+const SKY_ICONS: Record<string, string> = { sunny: "☀️", cloudy: "☁️", rain: "🌧️", rainy: "🌧️", snow: "❄️", windy: "💨" };
+
+/** The `data-forecast` part: a small card, one column per day, filled in as days arrive. */
+function ForecastCard({ forecast }: { forecast: Forecast }) {
+  return (
+    <section
+      className="forecast"
+      data-testid="data-part"
+      data-name="forecast"
+      data-complete={String(forecast.complete)}
+      aria-label={`Forecast for ${forecast.city}`}
+    >
+      <header className="forecast-head">
+        <span className="forecast-title">Forecast · {forecast.city}</span>
+        {forecast.complete ? null : <span className="forecast-pending">updating…</span>}
+      </header>
+      <ol className="forecast-days">
+        {forecast.days.map((day) => (
+          <li key={day.day} className="forecast-day" data-testid="forecast-day">
+            <span className="forecast-label">Day {day.day}</span>
+            <span className="forecast-icon" aria-hidden="true">
+              {SKY_ICONS[day.sky] ?? "·"}
+            </span>
+            <span className="forecast-sky">{day.sky}</span>
+            <span className="forecast-temp">
+              <strong>{day.highC}°</strong> / {day.lowC}°C
+            </span>
+          </li>
+        ))}
+      </ol>
+    </section>
   );
 }
 

@@ -25,12 +25,16 @@ def get_weather(city: str) -> str:
 async def get_forecast(ctx: ToolContext[Any], city: str, days: int) -> list[str]:
     """Get the weather forecast for the next days in a city."""
     ui = tool_stream(ctx)
+    card = f"forecast-{ctx.tool_call_id}"  # one data part, filled in day by day
     forecast: list[str] = []
+    rows: list[dict[str, Any]] = []
     for day in range(1, days + 1):
         await ui.progress({"status": f"fetching day {day} of {days}"})
         await asyncio.sleep(0.4)  # a slow weather service
-        forecast.append(f"day {day}: sunny, {20 + day}°C")
-    await ui.data("forecast", {"city": city, "days": forecast})
+        high = 20 + day
+        forecast.append(f"day {day}: sunny, {high}°C")
+        rows.append({"day": day, "sky": "sunny", "highC": high, "lowC": high - 8})
+        await ui.data("forecast", {"city": city, "days": rows, "complete": day == days}, id=card)
     await ui.source("https://en.wikipedia.org/wiki/Weather_forecasting", title="Forecasting")
     return forecast
 

@@ -15,6 +15,9 @@ the chat, its history: ``GET /api/chats`` (the caller's chats) and ``GET`` / ``D
 Answers are resumable (``MemoryStreamStore``): the generation runs on whether or not the
 page stays, ``GET /api/chat/{id}/stream`` replays the answer in progress to a reloaded
 page or a second tab, and ``POST /api/chat/{id}/stop`` stops it.
+
+The page runs AI SDK 7, so the stream targets ``v7``. ``GET /api/demo/config`` tells it
+the example prompts and the body limit (it checks attachments before sending them).
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ from uiwire.chats import ChatStore, MemoryChatStore, SQLChatStore
 from uiwire.demo.agent import demo_agent
 from uiwire.demo.model import PROMPTS
 from uiwire.resume import MemoryStreamStore
-from uiwire.server import ChatEndpoint, Conversations, Identity
+from uiwire.server import ChatEndpoint, Conversations, Identity, RequestLimits
 
 __all__ = ["default_db_path", "demo_app", "open_chat_store"]
 
@@ -62,13 +65,21 @@ def open_chat_store(db: Path | None) -> ChatStore:
     return SQLChatStore(f"sqlite+aiosqlite:///{db}")
 
 
-def demo_app(agent: Agent[Any] | None = None, *, db: Path | None = None) -> FastAPI:
+def demo_app(
+    agent: Agent[Any] | None = None,
+    *,
+    db: Path | None = None,
+    limits: RequestLimits | None = None,
+) -> FastAPI:
     """The demo as an ASGI app (``uiwire demo`` serves it with uvicorn).
 
     ``agent``: the agent to serve (``demo_agent()`` by default). ``db``: the SQLite file
     that keeps the chats (see ``open_chat_store``); None keeps them in memory.
+    ``limits``: how much one chat request may hold (``RequestLimits()`` by default); the
+    page is told the byte limit, to refuse too large attachments before sending them.
     """
     store = open_chat_store(db)
+    limits = limits or RequestLimits()
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncGenerator[None, None]:
@@ -83,14 +94,21 @@ def demo_app(agent: Agent[Any] | None = None, *, db: Path | None = None) -> Fast
         conversations=Conversations(store=store),
         identity=Identity(),  # anonymous owners, signed with the store's kept secret
         streams=MemoryStreamStore(),
+        limits=limits,
+        target="v7",  # the page runs AI SDK 7 (web/package.json)
     )
     # POST /api/chat, GET /api/chat/{id}/stream (resume), POST /api/chat/{id}/stop,
     # GET /api/chats, GET and DELETE /api/chats/{id}
     app.router.routes.extend(chat.routes("/api/chat"))
 
-    @app.get("/api/demo/prompts")
-    async def prompts() -> dict[str, Any]:  # pyright: ignore[reportUnusedFunction]
-        return {"prompts": [{"label": label, "text": text} for label, text in PROMPTS]}
+    @app.get("/api/demo/config")
+    async def config() -> dict[str, Any]:  # pyright: ignore[reportUnusedFunction]
+        """What the page needs to know: the example prompts, and the largest body
+        ``POST /api/chat`` takes (the page checks attachments against it)."""
+        return {
+            "prompts": [{"label": label, "text": text} for label, text in PROMPTS],
+            "maxBodyBytes": limits.max_body_bytes,
+        }
 
     @app.get("/")
     async def page() -> FileResponse:  # pyright: ignore[reportUnusedFunction]

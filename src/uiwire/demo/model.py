@@ -43,6 +43,7 @@ PROMPTS: Final = (
     ("Weather", "What's the weather in Paris?"),
     ("Approval", "Book me a hotel in Paris"),
     ("Client tool", "What time is it for me?"),
+    ("Rich text", "Plan a weekend in Lisbon"),
     ("Long answer", "Tell me a long story"),
     ("Error", "Show me an error"),
     ("Failing tool", "Use the broken tool"),
@@ -115,16 +116,80 @@ def demo_model(*, delay: float = 0.03) -> PacedModel:
 
 _USAGE: Final = Usage(requests=1, input_tokens=120, output_tokens=48, total_tokens=168)
 
-_STORY: Final = " ".join(
-    [
-        "Once upon a time, in a city of bridges and rain, a small robot kept the lighthouse.",
-        "Every night it counted the ships, one by one, and wrote their names in a notebook.",
-        "The ships never answered, but the robot did not mind: counting was its way of",
-        "saying hello. One winter a ship came in with no name at all, only a lamp at its",
-        "bow, blinking in a rhythm the robot had never seen.",
-    ]
-    * 6
-)
+_STORY: Final = """\
+The robot had kept the lighthouse for eleven years, and in all that time it had never \
+missed a ship. Every night it climbed the hundred and four steps, wiped the salt from \
+the great lens, and wrote the name of each passing vessel in a notebook with a green \
+cover: the *Marguerite*, the *Saint Brendan*, the ferry from the islands that always ran \
+late. The ships never answered its light with anything but their own, and the robot did \
+not mind. Counting them was its way of saying hello.
+
+One winter night, in a storm that bent the rain sideways, a ship came in with no name \
+at all. It had no flag and no lights along its deck, only a single lamp at the bow, \
+blinking in a rhythm the robot had never seen: three long, one short, a pause, then \
+three long again. The robot checked its notebook, then every notebook on the shelf. \
+No ship had ever signalled like that.
+
+It did what it had been built to do. It turned the great lamp toward the stranger and \
+answered, one flash for every flash, so that whoever was out there would know where \
+the rocks were. For an hour the two lights spoke across the water while the sea threw \
+itself at the cliffs. Then the stranger turned, slowly, away from the reef and into \
+the shelter of the bay, and dropped anchor where the water was calm.
+
+In the morning the storm was gone and so was the ship. On the jetty below the \
+lighthouse the robot found a small tin box, dry inside, and in it a notebook with a \
+blue cover. Its pages were full of names written in a careful hand: lighthouses, \
+hundreds of them, from harbours the robot had only read about. The last entry was \
+fresh. It gave the name of this lighthouse, and next to it, where the other pages \
+listed the weather, one word: *friend*.
+
+The robot put the blue notebook on the shelf next to its green ones. That night, and \
+every night after, it climbed the hundred and four steps a little faster, wiped the \
+lens, and looked out past the reef for a lamp that blinked three long and one short. \
+It never came back. But the robot kept counting the ships, one by one, because now it \
+knew that somewhere out on the dark water, someone was counting lighthouses.\
+"""
+"""The long answer: about 12 s at 30 ms a word, long enough to stop or reload mid-way."""
+
+_WEEKEND: Final = """\
+## A weekend in Lisbon
+
+Lisbon is **hilly**, *sunny* and best seen on foot: pack ~~heels~~ comfortable shoes.
+
+### The plan
+
+| Day | Morning | Afternoon | Evening |
+|---|---|---|---|
+| Saturday | Alfama and the castle | Tram 28 to Graça | Fado in a small *tasca* |
+| Sunday | Belém: the tower and **pastéis de nata** | LX Factory | Sunset at a *miradouro* |
+
+### Before you go
+
+1. Buy a `Viva Viagem` card for the trams and the metro.
+2. Book the fado dinner ahead:
+   - the small houses are full by Friday;
+   - ask for a table near the singers.
+3. Check the forecast (the *Weather* prompt).
+
+Packing list:
+
+- [x] comfortable shoes
+- [x] a light jacket for the wind off the river
+- [ ] sunscreen
+
+> *Quem não viu Lisboa não viu coisa boa.*
+> Whoever has not seen Lisbon has not seen a fine thing.
+
+The trip, as a calendar would import it:
+
+```json
+{"trip": "Lisbon", "from": "Friday", "nights": 2}
+```
+
+More about the city: [Lisbon on Wikipedia](https://en.wikipedia.org/wiki/Lisbon). \
+HTML in a model's answer is shown as typed, never run: <img src=x onerror="alert(1)">
+"""
+"""The rich-text answer: every GFM construct the page renders, streamed word by word."""
 
 
 def _answer(call: ModelCall) -> ModelStep:
@@ -169,6 +234,11 @@ def _answer(call: ModelCall) -> ModelStep:
         if "get_local_time" not in outputs:
             return _step(function_call("get_local_time", {}, call_id=_call_id()))
         return _step(_message(f"Your browser says: {outputs['get_local_time']}."))
+    if "weekend" in asked or "plan" in asked:
+        return _step(
+            _reasoning("A weekend plan: a table for the days, lists, a quote and a code block."),
+            _message(_WEEKEND),
+        )
     if "story" in asked or "long" in asked:
         return _step(_message(_STORY))
     if "error" in asked:
@@ -181,11 +251,16 @@ def _answer(call: ModelCall) -> ModelStep:
     if files:
         return _step(_message(f"You sent {', '.join(files)}. I can't look inside files offline."))
     return _step(
-        _reasoning("A greeting. I'll say what this demo can show."),
+        _reasoning(
+            "A greeting, with no question in it. I'll say what I am, then list what this "
+            "demo can show, one example prompt per feature, so that the user knows what "
+            "to try next."
+        ),
         _message(
             "Hello! I'm a scripted agent running offline. Try one of the example prompts: "
-            "the weather (tools, progress, sources), a hotel booking (approval), your local "
-            "time (a tool your browser runs), a long story (stop it), or an error."
+            "the weather (tools, progress, a forecast card, sources), a hotel booking "
+            "(approval), your local time (a tool your browser runs), a weekend plan (rich "
+            "text), a long story (stop it), or an error."
         ),
     )
 

@@ -25,6 +25,7 @@ __all__ = [
     "UI_MESSAGE_STREAM_HEADERS",
     "encode_chunk",
     "encode_chunks",
+    "encode_text_delta",
 ]
 
 UI_MESSAGE_STREAM_HEADERS: Final[Mapping[str, str]] = MappingProxyType(
@@ -75,3 +76,25 @@ def encode_chunks(chunks: Iterable[Mapping[str, Any]]) -> bytes:
         return b"".join([b"data: " + _dumps(c, default=default) + b"\n\n" for c in chunks])
     except TypeError:  # the slow path, chunk by chunk; names a culprit
         return b"".join([encode_chunk(c) for c in chunks])
+
+
+_TEXT_DELTA_PREFIXES: dict[str, bytes] = {}  # wire id -> the frame up to the delta's value
+_MAX_PREFIXES: Final = 4096  # cleared when full: ids differ per stream, the cache must not grow
+
+
+def encode_text_delta(wire_id: str, delta: str) -> bytes:
+    """``encode_chunk({"type": "text-delta", "id": wire_id, "delta": delta})``, byte for
+    byte, without building the dict: the commonest frame, so it gets its own path.
+
+    Only the delta is serialized per call; the rest of the frame is cached per part id.
+    """
+    prefix = _TEXT_DELTA_PREFIXES.get(wire_id)
+    if prefix is None:
+        if len(_TEXT_DELTA_PREFIXES) >= _MAX_PREFIXES:
+            _TEXT_DELTA_PREFIXES.clear()
+        prefix = b'data: {"type":"text-delta","id":' + dumps(wire_id) + b',"delta":'
+        _TEXT_DELTA_PREFIXES[wire_id] = prefix
+    try:
+        return prefix + _dumps(delta) + b"}\n\n"
+    except TypeError:  # a lone surrogate: the slow path escapes it
+        return prefix + dumps(delta) + b"}\n\n"

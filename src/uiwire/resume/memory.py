@@ -12,6 +12,7 @@ from collections.abc import AsyncGenerator, Callable, Sequence
 from uiwire._errors import StreamInterrupted
 from uiwire.resume.log import FrameLog
 from uiwire.resume.store import StopCallback, StopListeners, StreamStore
+from uiwire.stream.context import StopMode
 
 __all__ = ["MemoryStreamStore"]
 
@@ -51,8 +52,8 @@ class MemoryStreamStore(StreamStore):
         async for data in self._log(stream_id).follow(idle=idle):
             yield data
 
-    async def request_stop(self, stream_id: str) -> bool:
-        return self._stops.notify(stream_id)
+    async def request_stop(self, stream_id: str, mode: StopMode = "immediate") -> bool:
+        return self._stops.notify(stream_id, mode)
 
     async def listen_for_stop(self, stream_id: str, callback: StopCallback) -> Callable[[], None]:
         return self._stops.add(stream_id, callback)

@@ -47,6 +47,7 @@ class RecordedStream:
         stream_id: str,
         prefix: Sequence[bytes],
         on_closed: Callable[[RecordedStream], object] | None = None,
+        observe: Callable[[bytes], object] | None = None,
     ) -> None:
         self.ctx = ctx
         self.store = store
@@ -61,6 +62,7 @@ class RecordedStream:
         self._pumped = False
         self._task: asyncio.Task[None] | None = None
         self._on_closed = on_closed
+        self._observe = observe
         self.replaced: str | None = None
         """The chat's previous active stream, which this one replaced (still running?)."""
 
@@ -74,16 +76,24 @@ class RecordedStream:
         stream_id: str,
         prefix: Sequence[bytes] = (),
         on_closed: Callable[[RecordedStream], object] | None = None,
+        observe: Callable[[bytes], object] | None = None,
     ) -> RecordedStream:
         """Register the stream in the store and start pumping ``ctx`` (already running).
 
-        ``on_closed(stream)`` runs once everything is recorded. Raises
+        ``on_closed(stream)`` runs once everything is recorded; ``observe(frame)`` is told
+        of each frame as it is logged (a turn's telemetry counting them). Raises
         ``StreamStoreError`` if the store cannot open the stream; nothing was started."""
         stream = cls(
-            ctx, store, chat_id=chat_id, stream_id=stream_id, prefix=prefix, on_closed=on_closed
+            ctx,
+            store,
+            chat_id=chat_id,
+            stream_id=stream_id,
+            prefix=prefix,
+            on_closed=on_closed,
+            observe=observe,
         )
         # listen first: a stop may arrive as soon as the chat's active stream is set
-        stream._unlisten = await store.listen_for_stop(stream_id, ctx.cancel)
+        stream._unlisten = await store.listen_for_stop(stream_id, ctx.stop)
         try:
             stream.replaced = await store.open(chat_id, stream_id, prefix)
         except BaseException:
@@ -97,12 +107,15 @@ class RecordedStream:
         recorder = asyncio.get_running_loop().create_task(
             self._record(), name=f"uiwire-record-store-{self.stream_id}"
         )
+        observe = self._observe
         try:
             async with contextlib.aclosing(self.ctx.stream()) as body:
                 async for frame in body:
                     self.log.append((frame,))
                     self._pending.append(frame)
                     self._wake.set()
+                    if observe is not None:
+                        observe(frame)
         finally:
             self.log.end()
             self._pumped = True

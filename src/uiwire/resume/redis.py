@@ -73,6 +73,7 @@ from uiwire.resume._redis_tail import (
     tail_replies,
 )
 from uiwire.resume.store import StopCallback, StopListeners, StreamStore
+from uiwire.stream.context import StopMode
 
 __all__ = ["RedisLimits", "RedisStreamStore"]
 
@@ -97,10 +98,13 @@ _CLEAR_ACTIVE: Final = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
 """
-# record a stop only for a stream whose producer holds its lease
+# record a stop (its mode) only for a stream whose producer holds its lease; a stop at
+# once is never turned into a graceful one
 _RECORD_STOP: Final = """
 if redis.call('EXISTS', KEYS[1]) == 1 then
-  redis.call('SET', KEYS[2], '1', 'PX', ARGV[1])
+  if ARGV[2] == 'immediate' or redis.call('GET', KEYS[2]) ~= 'immediate' then
+    redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[1])
+  end
   return 1
 end
 return 0
@@ -511,18 +515,17 @@ class RedisStreamStore(StreamStore):
 
     # --- stopping ----------------------------------------------------------------------
 
-    async def request_stop(self, stream_id: str) -> bool:
+    async def request_stop(self, stream_id: str, mode: StopMode = "immediate") -> bool:
+        alive, stop = self._alive_key(stream_id), self._stop_key(stream_id)
         recorded = await self._call(
-            "record a stop",
-            self._redis.eval(
-                _RECORD_STOP, 2, self._alive_key(stream_id), self._stop_key(stream_id), self._ttl_ms
-            ),
+            "record a stop", self._redis.eval(_RECORD_STOP, 2, alive, stop, self._ttl_ms, mode)
         )
         # published even when not recorded: a listener of a stream not yet opened hears it
+        message = stream_id if mode == "immediate" else f"{stream_id} {mode}"
         try:
             # as a raw command: redis-py 5's cluster client has no ``publish``
             await self._call(
-                "publish a stop", self._redis.execute_command("PUBLISH", self._channel, stream_id)
+                "publish a stop", self._redis.execute_command("PUBLISH", self._channel, message)
             )
         except StreamStoreError as exc:
             if recorded:  # the worker's heartbeat will see it
@@ -604,8 +607,9 @@ class RedisStreamStore(StreamStore):
                 while not self._closing:
                     message = cast("dict[str, Any] | None", await pubsub.get_message(timeout=1.0))
                     if message is not None and message.get("type") == "message":
-                        data = cast("bytes", message["data"])
-                        self._stops.notify(data.decode(errors="replace"))
+                        data = cast("bytes", message["data"]).decode(errors="replace")
+                        stream_id, _, mode = data.partition(" ")
+                        self._stops.notify(stream_id, _stop_mode(mode))
             except (Exception, asyncio.TimeoutError) as exc:
                 first_attempt.set()
                 logger.warning("uiwire: stop requests are not received (%r); reconnecting", exc)
@@ -626,12 +630,13 @@ class RedisStreamStore(StreamStore):
 
         def fill(pipe: Any) -> None:
             for stream_id in listened:
-                pipe.exists(self._stop_key(stream_id))
+                pipe.get(self._stop_key(stream_id))
 
         found = await self._call("look for stops", self._pipeline(fill, transaction=False))
-        for stream_id, stopped in zip(listened, found, strict=True):
-            if stopped is True or (isinstance(stopped, int) and stopped > 0):
-                self._stops.notify(stream_id)
+        for stream_id, mode in zip(listened, found, strict=True):
+            if mode is not None:
+                text = mode.decode(errors="replace") if isinstance(mode, bytes) else str(mode)
+                self._stops.notify(stream_id, _stop_mode(text))
 
     async def _heartbeat(self) -> None:
         """Renew the lease and the expiry of every stream this process is producing, and
@@ -756,3 +761,8 @@ def _check_client(client: Redis) -> None:
             "redis: the client decodes responses (decode_responses=True); frames are bytes, "
             "so give RedisStreamStore a client without it (or a URL)"
         )
+
+
+def _stop_mode(text: str) -> StopMode:
+    """A recorded or published stop's mode (a bare stream id, or an old ``1``: at once)."""
+    return "after_turn" if text == "after_turn" else "immediate"

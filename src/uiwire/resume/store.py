@@ -11,8 +11,9 @@ has ended, and per chat the id of its *active* stream (the one a resume should f
 * A worker asked to resume a chat reads ``active_stream`` and ``follow``\\ s it: every
   frame from the first, then new ones live, until ``[DONE]``.
 * A stop request for a stream may arrive at any worker: ``request_stop`` reaches the
-  callbacks the generating worker registered with ``listen_for_stop``, and says
-  whether it could (a stop that cannot be delivered is an error, not a success).
+  callbacks the generating worker registered with ``listen_for_stop``, with its mode
+  (at once, or after the current turn), and says whether it could (a stop that cannot
+  be delivered is an error, not a success). A stop at once wins over a graceful one.
 
 Every method raises ``StreamStoreError`` when the store cannot be reached. Stream and
 chat ids reaching a store have been checked (``check_chat_id``; stream ids are made by
@@ -29,6 +30,7 @@ from typing import ClassVar, Final
 
 from uiwire.protocol.encode import DONE_FRAME, encode_chunks
 from uiwire.protocol.machine import Chunk
+from uiwire.stream.context import StopMode
 
 __all__ = [
     "INTERRUPTED_TEXT",
@@ -41,8 +43,9 @@ __all__ = [
 
 logger = logging.getLogger("uiwire")
 
-StopCallback = Callable[[], None]
-"""Called on the loop when a stop was requested for the stream."""
+StopCallback = Callable[[StopMode], None]
+"""Called on the loop when a stop was requested for the stream, with its mode
+(``StreamContext.stop``)."""
 
 INTERRUPTED_TEXT: Final = "The answer was interrupted and cannot be resumed. Reload to see it."
 """What a follower's client is told when the stream cannot be followed to its end."""
@@ -103,12 +106,12 @@ class StopListeners:
         """The streams someone listens to."""
         return list(self._callbacks)
 
-    def notify(self, stream_id: str) -> bool:
+    def notify(self, stream_id: str, mode: StopMode = "immediate") -> bool:
         """Call the stream's callbacks (their exceptions are logged); whether it had any."""
         callbacks = list(self._callbacks.get(stream_id, ()))
         for callback in callbacks:
             try:
-                callback()
+                callback(mode)
             except Exception:  # noqa: PERF203 - one callback's failure must not skip the rest
                 logger.exception("uiwire: the stop callback of stream %s raised", stream_id)
         return bool(callbacks)
@@ -152,8 +155,9 @@ class StreamStore(abc.ABC):
         fails."""
 
     @abc.abstractmethod
-    async def request_stop(self, stream_id: str) -> bool:
-        """Ask the worker generating ``stream_id`` (any worker) to stop it.
+    async def request_stop(self, stream_id: str, mode: StopMode = "immediate") -> bool:
+        """Ask the worker generating ``stream_id`` (any worker) to stop it, at once or
+        after its current turn (``mode``).
 
         True when the stop is recorded for a stream still being generated: it reaches
         its worker even if a notification is lost. False when nothing generates the

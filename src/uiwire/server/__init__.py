@@ -1,7 +1,10 @@
-"""Serving ``useChat`` from Starlette and FastAPI (the ``fastapi`` extra)."""
+"""Serving ``useChat`` from Starlette and FastAPI (the ``fastapi`` extra); its
+OpenTelemetry spans and metrics, ``Telemetry``, need the ``otel`` extra too."""
+
+from typing import TYPE_CHECKING
 
 from uiwire._errors import TurnTimeout
-from uiwire._extras import needs_extra
+from uiwire._extras import lazy_exports, needs_extra
 
 with needs_extra("starlette", extra="fastapi", needed_by="uiwire.server", package="Starlette"):
     from uiwire.server._body import RequestLimits
@@ -9,12 +12,17 @@ with needs_extra("starlette", extra="fastapi", needed_by="uiwire.server", packag
     from uiwire.server.conversations import Conversations, TitleHook, default_title
     from uiwire.server.identity import Identify, Identity, Owner, OwnerResolver
     from uiwire.server.response import DEFAULT_KEEP_ALIVE, UIMessageStreamResponse
+    from uiwire.server.websocket import ChatSocket
+
+if TYPE_CHECKING:
+    from uiwire.server.telemetry import Telemetry, current_trace_id
 
 __all__ = [
     "DEFAULT_KEEP_ALIVE",
     "Authorize",
     "ChatEndpoint",
     "ChatResult",
+    "ChatSocket",
     "Conversations",
     "Identify",
     "Identity",
@@ -22,8 +30,15 @@ __all__ = [
     "Owner",
     "OwnerResolver",
     "RequestLimits",
+    "Telemetry",
     "TitleHook",
     "TurnTimeout",
     "UIMessageStreamResponse",
+    "current_trace_id",
     "default_title",
 ]
+
+__getattr__ = lazy_exports(
+    __name__,
+    {"Telemetry": "uiwire.server.telemetry", "current_trace_id": "uiwire.server.telemetry"},
+)

@@ -4,16 +4,25 @@ mistake stops the app with its fix instead of failing every request."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Final, Protocol, cast
 
-from uiwire._errors import TurnTimeout
+from uiwire._errors import StreamClosed, TurnTimeout
 from uiwire.stream.context import StreamContext, is_async_callable
 from uiwire.stream.turn import ChatAgent, ChatFunction, ChatTurn, ChatWork
 
-__all__ = ["FORGET_DEADLINE", "ForgetChat", "begin_turn_of", "forget_chat_of", "time_limited"]
+__all__ = [
+    "FORGET_DEADLINE",
+    "ForgetChat",
+    "agent_name",
+    "begin_turn_of",
+    "forget_chat_of",
+    "time_limited",
+    "with_trace_id",
+]
 
 
 class ForgetChat(Protocol):
@@ -36,6 +45,33 @@ def time_limited(work: ChatWork, seconds: float) -> ChatWork:
             raise TurnTimeout(f"the turn ran past its {seconds:g} s timeout") from None
 
     return limited
+
+
+def with_trace_id(work: ChatWork, key: str | None, trace_id: str | None) -> ChatWork:
+    """``work``, then (finished or failed, not stopped) ``{key: trace_id}`` added to the
+    message metadata before the stream's last chunk; ``work`` itself without a key or a
+    recorded trace."""
+    if key is None or trace_id is None:
+        return work
+    metadata = {key: trace_id}
+
+    async def traced(ctx: StreamContext[Any]) -> None:
+        try:
+            await work(ctx)
+        finally:
+            if not ctx.is_finished and not ctx.cancelled:
+                with contextlib.suppress(StreamClosed):
+                    await ctx.write_metadata(metadata)
+
+    return traced
+
+
+def agent_name(agent: object) -> str:
+    """What answers, as telemetry names it: the adapter's class (``AgentsAdapter``), or
+    a hand-written function's name."""
+    if isinstance(agent, ChatAgent):
+        return type(agent).__name__
+    return str(getattr(agent, "__name__", type(agent).__name__))
 
 
 def begin_turn_of(agent: object) -> Callable[[ChatTurn], Awaitable[ChatWork]]:

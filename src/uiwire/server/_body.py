@@ -37,10 +37,11 @@ __all__ = [
     "DEFAULT_LIMITS",
     "DEFAULT_MAX_BODY_BYTES",
     "OFF_LOOP_BYTES",
+    "SOCKET_FRAME_KEY",
     "RequestLimits",
     "read_chat_request",
+    "read_json_object",
     "require_json",
-    "require_json_object",
 ]
 
 DEFAULT_MAX_BODY_BYTES: Final = 8 * 1024 * 1024
@@ -119,14 +120,39 @@ def _count_messages_and_parts(decoded: Any, limits: RequestLimits) -> None:
                     )
 
 
-def _parse(body: bytes, limits: RequestLimits, url_schemes: Collection[str]) -> ChatRequest:
+def _parse(
+    body: bytes, limits: RequestLimits, url_schemes: Collection[str], socket_frame: bool = False
+) -> ChatRequest:
     try:
         scanned = scan_json(body, limits.max_json_values)
     except TooManyValues as exc:
         raise _too_much("body", str(exc), "too_many_values") from None
     decoded = scanned.restore(decode_chat_body(scanned.skeleton))
+    if socket_frame:
+        decoded = _as_posted_body(decoded)
     _count_messages_and_parts(decoded, limits)
     return validate_chat_body(decoded, url_schemes=url_schemes)
+
+
+SOCKET_FRAME_KEY: Final = "uiwire.socket_frame"
+"""Set (True) in the scope of a request whose body is a ``WebSocketChatTransport``
+``send`` frame, not a POST body (``server/websocket.py``)."""
+
+_FRAME_ONLY_KEYS: Final = ("type", "requestId", "headers", "body", "metadata")
+
+
+def _as_posted_body(frame: Any) -> Any:
+    """A ``send`` frame as the POST body ``DefaultChatTransport`` would send for it: the
+    frame's ``body`` object spread at the top, under the chat's own fields (which win,
+    as in the transport), without the frame's envelope."""
+    if not isinstance(frame, dict):
+        return frame
+    fields = cast("dict[str, Any]", frame)
+    extra = fields.get("body", {})
+    if not isinstance(extra, dict):
+        raise ChatRequestError([FieldError("body", "Input should be an object", "dict_type")])
+    chat = {k: v for k, v in fields.items() if k not in _FRAME_ONLY_KEYS}
+    return {**cast("dict[str, Any]", extra), **chat}
 
 
 DEFAULT_LIMITS: Final = RequestLimits()
@@ -154,10 +180,11 @@ async def read_chat_request(
     if declared is not None and declared.isdigit() and int(declared) > max_bytes:
         raise _too_large(max_bytes)
     body = await read_body(request, max_bytes, limits.body_timeout, too_large=_too_large)
+    socket_frame = bool(request.scope.get(SOCKET_FRAME_KEY))
     if len(body) <= OFF_LOOP_BYTES:
-        return _parse(body, limits, url_schemes)
+        return _parse(body, limits, url_schemes, socket_frame)
     loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(_PARSER, _parse, body, limits, url_schemes)
+    return await loop.run_in_executor(_PARSER, _parse, body, limits, url_schemes, socket_frame)
 
 
 async def read_body(
@@ -220,19 +247,21 @@ SMALL_BODY_BYTES: Final = 1024
 """The most a request whose body says nothing (``{}``) may send."""
 
 
-async def require_json_object(
-    request: Request, *, what: str, timeout: float
-) -> ChatRequestError | None:
-    """None when the body is a small JSON object (``{}``), else the 415/413/422 (408 if
-    it takes over ``timeout`` seconds): a page on another site cannot send one with the
-    user's cookies."""
+async def read_json_object(
+    request: Request, *, what: str, timeout: float, required: bool = True
+) -> dict[str, Any] | ChatRequestError:
+    """The small JSON object (``{}``, ``{"mode": ...}``) of the body, or the
+    415/413/422 to answer (408 if it takes over ``timeout`` seconds): a page on another
+    site cannot send one with the user's cookies. Not ``required``: a body that does not
+    say it is JSON is read as ``{}``."""
     refused = require_json(request, what=what)
     if refused is not None:
-        return refused
+        return refused if required else {}
 
     def too_large(_: int) -> ChatRequestError:
         return ChatRequestError(
-            [FieldError("body", f"send {what} as {{}}", "body_too_large")], status_code=413
+            [FieldError("body", f"send {what} as a small JSON object", "body_too_large")],
+            status_code=413,
         )
 
     try:
@@ -240,12 +269,12 @@ async def require_json_object(
     except ChatRequestError as exc:
         return exc
     try:
-        value = orjson.loads(body)
+        value: Any = orjson.loads(body)
     except orjson.JSONDecodeError:
         value = None
     if not isinstance(value, dict):
         return ChatRequestError([FieldError("body", f"send {what} as {{}}", "json_object")])
-    return None
+    return cast("dict[str, Any]", value)
 
 
 def _too_large(max_bytes: int) -> ChatRequestError:

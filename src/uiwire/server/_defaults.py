@@ -1,17 +1,21 @@
 """The endpoint's secure defaults, resolved at construction: conversations kept by the
 server and an owner for every caller, unless turned off explicitly, and refused when they
-could not work (memory chats next to a store shared by several workers)."""
+could not work (memory chats next to a store shared by several workers); telemetry only
+when given."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from uiwire.chats.memory import MemoryChatStore
 from uiwire.resume.store import StreamStore
 from uiwire.server.conversations import Conversations
 from uiwire.server.identity import Identity, OwnerResolver
 
-__all__ = ["resolve_conversations", "resolve_owners"]
+if TYPE_CHECKING:
+    from uiwire.server.telemetry import Telemetry
+
+__all__ = ["check_telemetry", "resolve_conversations", "resolve_owners"]
 
 
 def resolve_conversations(
@@ -58,3 +62,15 @@ def resolve_owners(
         kept_secret=None if conversations is None else conversations.store.kept_secret,
         shared=streams is not None and streams.shared,
     )
+
+
+def check_telemetry(telemetry: Telemetry | None) -> Telemetry | None:
+    """``telemetry`` if it is a ``Telemetry`` or None; OpenTelemetry is imported only
+    when one is given (it needs the ``otel`` extra)."""
+    if telemetry is None:
+        return None
+    from uiwire.server.telemetry import Telemetry
+
+    if not isinstance(telemetry, Telemetry):  # pyright: ignore[reportUnnecessaryIsInstance]
+        raise TypeError(f"telemetry must be a Telemetry or None; got {type(telemetry).__name__}")
+    return telemetry

@@ -100,22 +100,23 @@ async def start_kept_turn(conversations: Conversations, planned: PlannedTurn) ->
 
 async def save_answer(
     conversations: Conversations, ticket: TurnTicket, record: StreamRecord, status: StreamStatus
-) -> None:
+) -> bool:
     """The answer's end, saved; a failed save is logged (the chat then shows the answer
-    as interrupted), never raised into the stream."""
+    as interrupted), never raised into the stream: False then."""
     state: AnswerState = status
     try:
         message = UIMessage.model_validate(record.message)
         saved = await conversations.store.finish_turn(ticket, message, state)
     except (ChatStoreError, ValueError):
         logger.exception("chat %s: the answer could not be saved", ticket.chat_id)
-        return
+        return False
     if not saved:
         logger.info(
             "chat %s: answer %s was not saved: a newer turn replaced it",
             ticket.chat_id,
             ticket.message_id,
         )
+    return True
 
 
 def _ids(chat: Chat) -> list[str]:

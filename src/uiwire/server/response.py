@@ -11,16 +11,26 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Mapping
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from starlette.background import BackgroundTask
+from starlette.datastructures import Headers
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from uiwire.stream.context import StreamContext
 
-__all__ = ["DEFAULT_KEEP_ALIVE", "UIMessageStreamResponse", "wait_for_disconnect"]
+if TYPE_CHECKING:
+    from uiwire.server.telemetry import Telemetry, TurnProbe
+
+__all__ = [
+    "DEFAULT_KEEP_ALIVE",
+    "UIMessageStreamResponse",
+    "end_turn_when_closed",
+    "wait_for_disconnect",
+]
 
 DEFAULT_KEEP_ALIVE: Final = 15.0
 """Seconds of silence before a keep-alive comment (proxies often cut at 30-60 s)."""
@@ -31,8 +41,12 @@ class UIMessageStreamResponse(Response):
 
     ``keep_alive``: idle seconds before an SSE comment (None: never). ``headers`` are
     added to (and may override) the protocol headers. ``background`` runs after the
-    response, as in Starlette.
+    response, as in Starlette. ``telemetry``: a span for the stream, from this
+    response's creation to the stream's end, and its metrics (``Telemetry``).
     """
+
+    probe: TurnProbe | None
+    """The turn's telemetry, counting what is delivered (set by ``ChatEndpoint``)."""
 
     def __init__(
         self,
@@ -42,6 +56,7 @@ class UIMessageStreamResponse(Response):
         status_code: int = 200,
         headers: Mapping[str, str] | None = None,
         background: BackgroundTask | None = None,
+        telemetry: Telemetry | None = None,
     ) -> None:
         if not isinstance(ctx, StreamContext):  # pyright: ignore[reportUnnecessaryIsInstance]
             raise TypeError(f"ctx must be a StreamContext; got {type(ctx).__name__}")
@@ -50,9 +65,16 @@ class UIMessageStreamResponse(Response):
         self.status_code = status_code
         self.background = background
         self.init_headers({**ctx.response_headers, **(headers or {})})
+        self.probe = None
+        self._telemetry = telemetry
+        self._created = time.time_ns() if telemetry is not None else 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         ctx = self.ctx
+        own_probe = self.probe is None and self._telemetry is not None
+        if own_probe:
+            self.probe = self._start_turn(scope)
+        probe = self.probe
         watcher = asyncio.get_running_loop().create_task(
             self._watch_disconnect(receive), name=f"uiwire-disconnect-{ctx.message_id}"
         )
@@ -67,6 +89,8 @@ class UIMessageStreamResponse(Response):
 
             async def send_body(data: bytes) -> None:
                 await send({"type": "http.response.body", "body": data, "more_body": True})
+                if probe is not None:  # the turn's telemetry counts what was sent
+                    probe.delivered(data)
 
             # writers on the loop send through send_body themselves while this waits
             frames = ctx._frames(self.keep_alive, send_body)  # pyright: ignore[reportPrivateUsage]
@@ -80,8 +104,20 @@ class UIMessageStreamResponse(Response):
             ctx.disconnect()  # a no-op once everything was delivered
             watcher.cancel()
             await asyncio.wait([watcher])  # never swallows a cancellation of our own
+            if own_probe and probe is not None:
+                end_turn_when_closed(ctx, probe)
         if self.background is not None:
             await self.background()
+
+    def _start_turn(self, scope: Scope) -> TurnProbe:
+        """The stream's own span, begun when this response was created."""
+        assert self._telemetry is not None
+        probe = self._telemetry.start_turn(
+            Headers(scope=scope), agent="StreamContext", start_time=self._created
+        )
+        probe.describe(message_id=self.ctx.message_id)
+        probe.streaming()
+        return probe
 
     async def _watch_disconnect(self, receive: Receive) -> None:
         await wait_for_disconnect(receive)
@@ -92,6 +128,29 @@ async def wait_for_disconnect(receive: Receive) -> None:
     """Return when the ASGI server says the client has gone (``http.disconnect``)."""
     while (await receive())["type"] != "http.disconnect":
         pass
+
+
+_ending: set[asyncio.Task[None]] = set()  # turns whose work goes on after their client left
+
+
+def end_turn_when_closed(ctx: StreamContext[Any], probe: TurnProbe) -> None:
+    """End ``probe`` with the stream's status: now if it is closed, else (its work goes
+    on after the client left) once it is."""
+    if ctx.status is not None:
+        record = ctx.record
+        error = None if record is None else record.exception
+        probe.end(ctx.status, cancelled=ctx.stopped, error=error)
+        return
+
+    async def when_closed() -> None:
+        await ctx.wait_closed()
+        end_turn_when_closed(ctx, probe)
+
+    task = asyncio.get_running_loop().create_task(
+        when_closed(), name=f"uiwire-end-{ctx.message_id}"
+    )
+    _ending.add(task)
+    task.add_done_callback(_ending.discard)
 
 
 def check_keep_alive(keep_alive: float | None) -> float | None:

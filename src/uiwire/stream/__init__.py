@@ -15,6 +15,7 @@ from uiwire.stream.context import (
     OnClose,
     OnDisconnect,
     OnError,
+    StopMode,
     StreamContext,
 )
 from uiwire.stream.message_builder import MessageBuilder
@@ -41,6 +42,7 @@ __all__ = [
     "OnError",
     "OutputState",
     "SharedState",
+    "StopMode",
     "StreamClosed",
     "StreamContext",
     "StreamRecord",

@@ -18,6 +18,28 @@ limit, async writers await ``wait_for_room`` and thread writers block *their own
 thread* in ``wait_for_room_from_thread``; a write made synchronously on the loop thread
 is accepted over the limit, since blocking there would stop the consumer itself.
 
+The lane: deltas without the lock
+---------------------------------
+Under contention a lock that every write takes convoys: a writer preempted (the GIL
+switched) while holding it makes every other writer sleep on it, and each hand-off
+then costs a context switch. So the commonest write, a delta to a part that is already
+open, takes no lock: the writer encodes its frame and appends it to ``lane``, a deque
+(one atomic append). That is sound because such a delta changes no state of the
+machine, and every step that does change state (under ``lock``) first retires the
+lane: ``close_lane_locked`` sets it to None and moves its frames into the buffer, and
+``reopen_lane_locked`` installs a fresh deque after the step. A writer reads the lane
+*before* the machine's state, appends, then checks the lane is still the one it read.
+If it is, its frame is in order: the state it read was current. If not, a step retired
+the lane meanwhile; the frame was either moved out before that step (in order), or it
+is still in the retired deque, and ``withdraw_from_lane`` takes it back, so the writer
+goes the locked way. The consumer moves the lane into the buffer under ``lock`` (no
+step runs then); it clears ``_wake_pending`` first, so a frame appended after that
+move wakes it again. The byte limit counts the lane's frames too: a writer that takes the
+buffer over it moves the lane itself (so the frames count where the waiting looks).
+Only frames up to ``LANE_MAX_FRAME`` bytes take the lane. Each frame goes with its
+chunk when the context records the message: whoever moves the lane hands the chunks to
+``record_lane`` (under the lock, in the frames' order), frames dropped or not.
+
 Direct delivery
 ---------------
 A consumer that passes ``receive`` a ``sink`` (the response's ASGI send) lets a writer
@@ -30,8 +52,9 @@ sends only what it found when it started. One direct send per loop pass: a ``cal
 marks the pass's end, and writes made before it (a burst: a model's socket read that
 held several tokens) are left queued, then taken by the consumer at the pass's end,
 merged, in one send. That callback also covers a synchronous write on the loop, which
-never reaches ``after_write``. An exception from the writer's send is handed to the consumer, which raises it as
-if its own send had failed; the writer carries on as after any delivered write.
+never reaches ``after_write``. An exception from the writer's send is handed to the
+consumer, which raises it as if its own send had failed; the writer carries on as after
+any delivered write. The lane is moved into the buffer before every take, direct or not.
 
 When the consumer finds several frames queued (it fell behind), consecutive deltas of
 one part are merged into one frame (``_merge``) and everything goes out in one send.
@@ -42,18 +65,25 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+import weakref
+from collections import deque
 from collections.abc import Awaitable, Callable
-from typing import Final
+from itertools import repeat
+from threading import get_ident
+from typing import Any, Final
 
 from uiwire._errors import StreamClosed, StreamStateError
 from uiwire.stream._merge import merge_queued
 
-__all__ = ["Channel", "Sink"]
+__all__ = ["LANE_MAX_FRAME", "Channel", "LaneItem", "Sink"]
 
 Sink = Callable[[bytes], Awaitable[object]]
 """The consumer's own send, which a writer on the loop may call for it (direct delivery)."""
 
 _THREAD_WAIT_SLICE: Final = 0.25  # seconds; a blocked writer re-checks the loop this often
+LANE_MAX_FRAME: Final = 1024  # bytes; a larger frame is pushed under the lock
+LaneItem = tuple[bytes, "dict[str, Any] | None"]
+"""A lane frame and its chunk (None unless the context records the message)."""
 _LOOP_CLOSED: Final = "the event loop serving this stream is closed; the write cannot be delivered"
 
 
@@ -66,6 +96,10 @@ class Channel:
         self._thread_waiters = 0
         self._limit = limit
         self._frames: list[bytes] = []
+        self.lane: deque[LaneItem] | None = deque()  # lock-free deltas; None while a step runs
+        # the recorder of the lane's chunks (weak: the context owns the channel)
+        self.record_lane: weakref.WeakMethod[Callable[[list[dict[str, Any]]], None]] | None = None
+        self._lane_size = 0  # bytes in the lane, about (see append_to_lane)
         self._size = 0
         self.loop: asyncio.AbstractEventLoop | None = None  # set once by bind(); read-only after
         self._loop_thread: int | None = None
@@ -104,6 +138,13 @@ class Channel:
         """True on the loop's thread, or if no loop is bound yet (nothing to hand off to)."""
         return self._loop_thread is None or self._loop_thread == threading.get_ident()
 
+    def on_bound_loop(self) -> bool:
+        """True when called from the bound loop while it runs: the cheap form of
+        ``self.loop is asyncio.get_running_loop()`` (one loop runs per thread at a time,
+        and ``get_running_loop`` costs several times more)."""
+        loop = self.loop
+        return loop is not None and self._loop_thread == get_ident() and loop.is_running()
+
     def check_loop_open(self) -> None:
         """Raise ``StreamClosed`` if the bound loop is closed (a write could never arrive)."""
         loop = self.loop
@@ -128,6 +169,77 @@ class Channel:
 
     def over_limit_locked(self) -> bool:
         return self._attached and not self._gone and self._size > self._limit
+
+    # --- the lane (see the module docstring) ----------------------------------------------
+
+    def close_lane_locked(self) -> None:
+        """Before a step that may change state: retire the lane, its frames go first."""
+        lane = self.lane
+        self.lane = None
+        if lane:
+            self._move_lane_locked(lane)
+
+    def reopen_lane_locked(self) -> None:
+        """After the step: a fresh lane, unless no frame can come any more."""
+        if not (self._gone or self._eof):
+            self.lane = deque()
+
+    def move_lane_locked(self) -> None:
+        """Move the open lane's frames into the buffer (they count towards the limit)."""
+        lane = self.lane
+        if lane:
+            self._move_lane_locked(lane)
+
+    def _move_lane_locked(self, lane: deque[LaneItem]) -> None:
+        # popleft, not a copy and a clear, so a frame appended meanwhile is kept (for
+        # the next move); only lock holders take frames out, so len() of them are there
+        take = lane.popleft
+        items = [take() for _ in repeat(None, len(lane))]
+        self._lane_size = 0
+        if self.record_lane is not None:
+            record = self.record_lane()
+            if record is not None:
+                record([chunk for _, chunk in items if chunk is not None])
+        if self._gone or self._eof:
+            return
+        frames = [frame for frame, _ in items]
+        self._frames += frames
+        self._size += sum(map(len, frames))
+
+    def append_to_lane(self, lane: deque[LaneItem], item: LaneItem) -> bool:
+        """Append ``item`` to ``lane`` (read before the state its frame was made from).
+
+        True: the frame is in order and will be delivered. False: a step retired the
+        lane meanwhile and the frame was taken back; nothing was sent, so make the write
+        again the locked way. Wakes the consumer; over the limit, moves the lane into
+        the buffer, where the writer's wait for room counts it.
+        """
+        lane.append(item)
+        if self.lane is not lane and self.withdraw_from_lane(lane, item):
+            return False
+        # unlocked, so two threads may lose an addition: the count is exact again once
+        # moved, and only the limit's precision, not delivery, depends on it
+        self._lane_size += len(item[0])
+        if self._attached and self._size + self._lane_size > self._limit:
+            with self.lock:  # count them now, so the writer's limit check sees them
+                self.move_lane_locked()
+                self._wake_locked()
+        elif not self._wake_pending:
+            # unlocked: two writers may both wake the consumer, which is harmless; a frame
+            # appended after the consumer cleared the flag sees it cleared (see receive)
+            self._wake_locked()
+        return True
+
+    def withdraw_from_lane(self, lane: deque[LaneItem], item: LaneItem) -> bool:
+        """Take ``item`` (this very object) back from a retired lane; False if it was moved."""
+        with self.lock:  # only lock holders take items out: indexes stay put while we look
+            # a copy (one C call): late writers may append to the retired lane meanwhile,
+            # which would break iterating the deque itself, but never shifts an index
+            for index, queued in enumerate(list(lane)):
+                if queued is item:
+                    del lane[index]
+                    return True
+        return False
 
     def _wake_locked(self) -> None:
         if self._wake_pending or self.loop is None:
@@ -192,6 +304,8 @@ class Channel:
                     self._send_error = None
                     raise error
                 if not self._sending:  # a writer is sending: its frames go first
+                    self._wake_pending = False  # before the lane moves: a later frame wakes us
+                    self.move_lane_locked()
                     if self._frames:
                         if timeout is not None:
                             self._last_delivery = loop.time()
@@ -259,7 +373,7 @@ class Channel:
         """The loop pass of a direct send is over: the reader takes what was left (a sync
         write that never sends itself, the rest of a burst)."""
         self._pass_open = False
-        if self._direct_due or self._frames:
+        if self._direct_due or self._frames or self.lane:
             self._direct_due = False
             self._wake()
 
@@ -277,6 +391,7 @@ class Channel:
         if self._direct_due:
             data = b""
             with self.lock:
+                self.move_lane_locked()
                 sink = self._sink
                 self._direct_due = False
                 if sink is None or self._sending or not self._frames or self._gone:
@@ -293,7 +408,13 @@ class Channel:
                     self._send_error = exc
                 finally:
                     self._sending = False
-                    if self._frames or self._eof or self._gone or self._send_error is not None:
+                    if (
+                        self._frames
+                        or self.lane
+                        or self._eof
+                        or self._gone
+                        or self._send_error is not None
+                    ):
                         self._wake()
         while self._attached and not self._gone and self._size > self._limit:
             self._room.clear()
@@ -318,6 +439,7 @@ class Channel:
         """The consumer left: drop what is buffered and release every waiting writer."""
         with self.lock:
             self._gone = True
+            self.close_lane_locked()  # its chunks are still recorded; its frames dropped
             self._frames = []
             self._size = 0
             self._room_for_threads.notify_all()

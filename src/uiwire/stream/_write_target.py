@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Hashable
 from typing import Any, ClassVar, Concatenate, ParamSpec, TypeVar
 
 from uiwire.protocol.machine import StreamMachine
@@ -87,6 +87,10 @@ class WriteTarget:
             exc_info=error,
         )
         return text
+
+    def _write_text_fast(self, text: str, key: Hashable) -> bool:
+        """Send a text delta on a fast path if the target has one; False: it was not sent."""
+        return False
 
     def _writer_on_loop(self, what: str) -> SyncWriter:
         """The writer for the awaitable write ``what`` (a stream checks its loop here)."""

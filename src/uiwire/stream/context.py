@@ -7,6 +7,9 @@ message collector. Every write, awaited on the loop or called through ``ctx.sync
 any thread, runs the same ``_apply``: under the channel's lock it steps the machine,
 encodes the chunks, appends the frames and feeds the collector, so all three see one
 order. The lock covers that microsecond step only: never I/O, never the consumer.
+The commonest write, a text delta to a part already open, changes no state: it skips
+the lock and goes through the channel's lane (``_text_on_lane``; the ``_channel``
+docstring says why the order still holds), so writer threads do not convoy on the lock.
 
 The stream's end is settled by two independent facts:
 
@@ -42,11 +45,12 @@ from uiwire.protocol.encode import (
     KEEP_ALIVE_FRAME,
     UI_MESSAGE_STREAM_HEADERS,
     encode_chunks,
+    encode_text_delta,
 )
 from uiwire.protocol.machine import EndReason, StreamMachine
 from uiwire.protocol.targets import DEFAULT_TARGET, Target
 from uiwire.protocol.ui_message import UIMessage
-from uiwire.stream._channel import Channel, Sink
+from uiwire.stream._channel import LANE_MAX_FRAME, Channel, Sink
 from uiwire.stream._write_target import WriteTarget
 from uiwire.stream.record import Collector, StreamRecord, StreamStatus, Usage
 from uiwire.stream.state import SharedState
@@ -64,6 +68,7 @@ __all__ = [
     "OnClose",
     "OnDisconnect",
     "OnError",
+    "StopMode",
     "StreamContext",
 ]
 
@@ -78,6 +83,13 @@ warning says so (the usual cause: its response was returned without ``ctx.run``)
 A plain module variable, so tests can shorten it."""
 
 OnDisconnect = Literal["cancel", "continue"]
+
+StopMode = Literal["immediate", "after_turn"]
+"""How a stop ends an answer: at once, or once the current model call and its tools are
+done (where the work can: ``StreamContext.add_graceful_stop``)."""
+
+AFTER_TURN_REASON: Final = "stopped after the turn"
+"""The ``abort`` reason of an answer a graceful stop ended."""
 
 
 class NoInfo(BaseModel):
@@ -187,6 +199,8 @@ class StreamContext(WriteTarget, Generic[InfoT]):
         self._on_disconnect: OnDisconnect = on_disconnect
         self._blocking_threshold = blocking_threshold(detect_blocking)
         self._channel = Channel(max_buffered_bytes)
+        if self._collector is not None:
+            self._channel.record_lane = weakref.WeakMethod(self._record_lane_chunks)
         # weak: a writer held by a thread must not keep the context alive, and a strong
         # reference would make every context a cycle left to the collector's full passes
         self._writer = SyncWriter(weakref.proxy(self), blocking=False)
@@ -196,10 +210,13 @@ class StreamContext(WriteTarget, Generic[InfoT]):
         self._closed_reason: str | None = None  # set when writes can no longer arrive
         self._cancelled = threading.Event()
         self._cancel_callbacks: list[Callable[[], object]] = []
+        self._graceful_stops: list[Callable[[], object]] = []
+        self._stopped_after_turn = False
         self._consumer_gone = False
         self._delivered = False
         self._unwatch_on_drop: weakref.finalize[Any, Any] | None = None  # set while watched
         self._finalizing = False
+        self._status: StreamStatus | None = None
         self._done = asyncio.Event()
         with contextlib.suppress(RuntimeError):  # outside a loop: bound on first async use
             self._channel.bind(asyncio.get_running_loop())
@@ -234,6 +251,13 @@ class StreamContext(WriteTarget, Generic[InfoT]):
     def is_finished(self) -> bool:
         """True once the stream has ended (``finish``, ``abort`` or ``error`` was queued)."""
         return self._machine.ended is not None
+
+    @property
+    def status(self) -> StreamStatus | None:
+        """How the stream closed (what ``on_close`` gets): ``finish``, ``abort``,
+        ``error`` or ``disconnect``; None until it is ended and delivered (or its client
+        gone)."""
+        return self._status
 
     @property
     def cancelled(self) -> bool:
@@ -289,13 +313,10 @@ class StreamContext(WriteTarget, Generic[InfoT]):
         trip through ``ctx.sync``'s method.)
         """
         channel = self._channel
-        try:  # _bind_here's first test, inlined
-            bound = channel.loop is asyncio.get_running_loop()
-        except RuntimeError:
-            bound = False
-        if not bound:
+        if not channel.on_bound_loop():
             self._bind_here("write_text")
-        self._apply(lambda m: m.text_delta(text, key=key))
+        if not self._text_on_lane(text, key):  # the loop runs: no need to check it is open
+            self._apply(lambda m: m.text_delta(text, key=key))
         if channel.writer_must_wait():  # frames to send itself, or a consumer behind
             await channel.after_write()
 
@@ -380,7 +401,10 @@ class StreamContext(WriteTarget, Generic[InfoT]):
             if not isinstance(exc, Exception):
                 raise
         else:
-            self._end_quietly(lambda m: m.finish())
+            if self._stopped_after_turn:  # it ended early, as the stop asked
+                self._end_quietly(lambda m: m.abort(AFTER_TURN_REASON))
+            else:
+                self._end_quietly(lambda m: m.finish())
 
     def _end_quietly(self, step: Step, exception: BaseException | None = None) -> None:
         """End the stream unless it already ended (a thread, or the work, may have)."""
@@ -520,6 +544,44 @@ class StreamContext(WriteTarget, Generic[InfoT]):
         if task is not None and not task.done():
             task.cancel()
 
+    def stop(self, mode: StopMode = "immediate") -> None:
+        """Stop the work: at once (``"immediate"``: ``cancel()``), or let it finish its
+        current turn (``"after_turn"``: the model call under way and its tools, then no
+        more), where the work registered how with ``add_graceful_stop``; other work is
+        cancelled at once. A gracefully stopped stream ends with ``abort`` (reason
+        ``"stopped after the turn"``) and keeps all it wrote. Call it on the loop."""
+        if mode not in ("immediate", "after_turn"):
+            raise ValueError(f"mode must be 'immediate' or 'after_turn'; got {mode!r}")
+        self._bind_here("stop")
+        if mode == "immediate" or not self._graceful_stops or self._cancelled.is_set():
+            self.cancel()
+            return
+        if self._machine.ended is not None:
+            return
+        self._stopped_after_turn = True
+        for callback in list(self._graceful_stops):
+            self._call_cancel_callback(callback)
+
+    @property
+    def stopped(self) -> bool:
+        """The work was cancelled (``cancelled``) or a graceful stop is ending it."""
+        return self.cancelled or self._stopped_after_turn
+
+    def add_graceful_stop(self, callback: Callable[[], object]) -> Callable[[], None]:
+        """Call ``callback()`` when a stop asks the work to finish its current turn
+        (``stop("after_turn")``): e.g. the Agents SDK's ``result.cancel(mode="after_turn")``.
+        Without one, such a stop cancels the work at once. Returns a function that removes
+        it; an exception it raises is logged."""
+        if not callable(callback):
+            raise TypeError(f"callback must be callable; got {type(callback).__name__}")
+        self._graceful_stops.append(callback)
+
+        def remove() -> None:
+            with contextlib.suppress(ValueError):
+                self._graceful_stops.remove(callback)
+
+        return remove
+
     # --- internals -------------------------------------------------------------------------
 
     def _apply(
@@ -530,19 +592,65 @@ class StreamContext(WriteTarget, Generic[InfoT]):
         with channel.lock:
             if self._closed_reason is not None and not force:
                 raise StreamClosed(self._closed_reason)
-            chunks = step(self._machine)
-            if not chunks:
-                return
-            channel.push_locked(encode_chunks(chunks))
-            if self._collector is not None:
-                self._collect(chunks)
-            if self._machine.ended is None:
-                return
-            if self._collector is not None:
-                self._record = self._collector.seal(exception)
-            channel.push_locked(DONE_FRAME)
-            channel.end_locked()
-        self._call_on_loop(self._settle)
+            channel.close_lane_locked()  # lock-free deltas so far go first (see _channel)
+            try:
+                ended = self._step_locked(step, exception)
+            finally:
+                channel.reopen_lane_locked()
+        if ended:
+            self._call_on_loop(self._settle)
+
+    def _step_locked(self, step: Step, exception: BaseException | None) -> bool:
+        """Step the machine, push its frames, feed the collector; True if the stream ended."""
+        channel = self._channel
+        chunks = step(self._machine)
+        if not chunks:
+            return False
+        channel.push_locked(encode_chunks(chunks))
+        if self._collector is not None:
+            self._collect(chunks)
+        if self._machine.ended is None:
+            return False
+        if self._collector is not None:
+            self._record = self._collector.seal(exception)
+        channel.push_locked(DONE_FRAME)
+        channel.end_locked()
+        return True
+
+    def _write_text_fast(self, text: str, key: Hashable) -> bool:
+        """``ctx.sync``'s text delta on the lane (``_text_on_lane``), if the loop is open."""
+        self._channel.check_loop_open()
+        return self._text_on_lane(text, key)
+
+    def _text_on_lane(self, text: str, key: Hashable) -> bool:
+        """A delta to an open text part, sent through the channel's lane without the lock.
+
+        False when the write needs the locked way: the part is not open, the delta is
+        not a non-empty string, the stream is closing, or a step changed the state
+        meanwhile (``Channel.append_to_lane``).
+        """
+        channel = self._channel
+        lane = channel.lane  # before the machine's state: see the _channel docstring
+        if lane is None or type(text) is not str or not text or self._closed_reason is not None:
+            return False
+        try:
+            wire_id = self._machine.open_text_id(key)
+        except TypeError:  # an unhashable key: the locked way names it
+            return False
+        if wire_id is None:
+            return False
+        frame = encode_text_delta(wire_id, text)
+        if len(frame) > LANE_MAX_FRAME:
+            return False
+        if self._collector is None:
+            return channel.append_to_lane(lane, (frame, None))
+        chunk = {"type": "text-delta", "id": wire_id, "delta": text}
+        return channel.append_to_lane(lane, (frame, chunk))
+
+    def _record_lane_chunks(self, chunks: list[dict[str, Any]]) -> None:
+        """The collector's share of a lane move (under the lock, in the frames' order)."""
+        if chunks and self._collector is not None:
+            self._collect(chunks)
 
     def _collect(self, chunks: list[dict[str, Any]]) -> None:
         collector = self._collector
@@ -603,6 +711,7 @@ class StreamContext(WriteTarget, Generic[InfoT]):
             return
         self._finalizing = True
         status: StreamStatus = "disconnect" if self._consumer_gone else ended
+        self._status = status
         loop = self._channel.loop
         assert loop is not None  # settling happens on the loop
         if self._unwatch_on_drop is not None:

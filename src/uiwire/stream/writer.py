@@ -4,9 +4,10 @@
 the lifecycle machine and hands the step to its target, a live stream
 (``StreamContext``) or a message assembled in memory (``MessageBuilder``). ``ctx.sync``
 is an instance for synchronous code (worker threads, DSPy callbacks, sync tools): each
-call runs the machine under the stream's lock, hands the frames to the loop, and
-returns; only when the buffer is over its limit does it block, and then only its own
-thread (never the loop's). The awaitable writes of both targets (``_write_target``) and
+call runs the machine under the stream's lock (a text delta to an open part skips the
+lock: ``StreamContext._text_on_lane``), hands the frames to the loop, and returns; only
+when the buffer is over its limit does it block, and then only its own thread (never
+the loop's). The awaitable writes of both targets (``_write_target``) and
 the ``MessageWriter`` protocol (``message_writer``) are generated from these methods.
 
 Each call raises ``ProtocolError`` (nothing sent) when the write would break the stream,
@@ -78,6 +79,14 @@ class SyncWriter:
         ``key`` names a part to keep open beside others (interleaved fields); such a part
         stays open until ``end_text(key=...)``, the step or the stream ends.
         """
+        target = self._target
+        try:
+            if target._write_text_fast(text, key):  # pyright: ignore[reportPrivateUsage]
+                if self._blocking:
+                    target._wait_for_room_from_thread()  # pyright: ignore[reportPrivateUsage]
+                return
+        except ReferenceError:  # the target is a weak proxy and its context is gone
+            raise StreamClosed("the stream context was garbage collected") from None
         self._emit(lambda m: m.text_delta(text, key=key))
 
     def end_text(self, *, key: Hashable = None) -> None:

@@ -379,3 +379,46 @@ async def test_leave_out_reasoning_holds_inside_an_agent_used_as_a_tool() -> Non
         "tool-get_weather",
         "text",
     ]
+
+
+@pytest.mark.parametrize("mode", ["after_turn", "immediate"])
+async def test_a_graceful_stop_lets_the_turn_finish_and_starts_no_other(mode: str) -> None:
+    """``ctx.stop("after_turn")`` while a tool runs: the SDK's ``cancel(mode=
+    "after_turn")`` lets the tool finish and asks the model nothing more; the stream ends
+    with ``abort`` and keeps the turn. A stop at once cancels the tool."""
+    ctx: StreamContext[Any] = StreamContext(collect=True, target="v7")
+    finished: list[str] = []
+
+    async def lookup(city: str) -> str:
+        """Look a city up."""
+        ctx.stop(mode)  # type: ignore[arg-type]
+        await asyncio.sleep(0.05)
+        finished.append(city)
+        return f"found {city}"
+
+    from agents import function_tool
+
+    model = ScriptedModel(
+        [
+            [function_call("lookup", {"city": "Oslo"}, call_id="c1")],
+            [assistant_message("Oslo is found.")],  # the turn a graceful stop never starts
+        ]
+    )
+    agent: Agent[Any] = Agent(name="a", tools=[function_tool(lookup)], model=model)
+    adapter = AgentsAdapter(agent)
+    ctx.run(lambda ctx: adapter.stream_into(ctx, "find Oslo"))
+    chunks = assert_valid_body(await consume(ctx), target="v7")
+    await ctx.wait_closed()
+    record = ctx.record
+    assert record is not None
+    assert chunks[-1]["type"] == "abort"
+    (call,) = [p for p in record.message["parts"] if p["type"] == "tool-lookup"]
+    if mode == "after_turn":
+        assert chunks[-1].get("reason") == "stopped after the turn"
+        assert finished == ["Oslo"]
+        assert call["state"] == "output-available"
+        assert call["output"] == "found Oslo"
+    else:
+        assert finished == []
+        assert call["state"] != "output-available"
+    assert "Oslo is found." not in str(record.message)  # no second model call

@@ -67,6 +67,32 @@ async def test_a_guarded_tool_refuses_to_start_in_a_cancelled_run() -> None:
     assert STARTED == []
 
 
+async def test_the_tools_of_an_agent_used_as_a_tool_are_guarded_copies() -> None:
+    """``Agent.as_tool`` runs the user's agent in a nested run: in a uiwire run its turn's
+    tools are guarded copies (one per tool for the run); outside one, the user's own."""
+    inner = Agent(name="inner", tools=[lookup])
+    run_view(Agent(name="outer", tools=[inner.as_tool(tool_name="ask", tool_description="")]))
+    context = RunContextWrapper(context=None)
+    assert await inner.get_all_tools(context) == [lookup]  # no uiwire run
+    channel = RunChannel(asyncio.get_running_loop(), Cancelled())  # type: ignore[arg-type]
+    token = set_channel(channel)
+    try:
+        (tool,) = await inner.get_all_tools(context)
+        assert (await inner.get_all_tools(context))[0] is tool  # the run's one copy
+        assert isinstance(tool, FunctionTool)
+        assert tool is not lookup
+        assert tool.name == "lookup"
+        STARTED.clear()
+        with pytest.raises(asyncio.CancelledError):
+            await tool.on_invoke_tool(None, '{"city": "Paris"}')  # type: ignore[arg-type]
+    finally:
+        reset_channel(token)
+    assert STARTED == []
+    assert inner.tools == [lookup]
+    assert "get_all_tools" not in vars(inner)
+    assert channel.labels["inner", "lookup"].title
+
+
 async def test_outside_a_uiwire_run_the_guard_does_nothing() -> None:
     model = ScriptedModel(
         [

@@ -35,6 +35,7 @@ RELIED_ON: list[tuple[str, str, str]] = [
     ("agents.tool", "get_function_tool_origin", "tool_origin"),
     ("agents.tool", "FunctionTool._mcp_title", "tool_origin"),
     ("agents.agent", "Agent.get_all_tools", "see_run_tools"),
+    ("agents.agent", "Agent.get_all_tools", "see_every_agents_tools"),
     ("agents.handoffs", "Handoff._agent_ref", "point_handoff_at"),
     ("agents.handoffs", "Handoff._agent_ref", "handoff_target"),
     ("agents.agent_output", "AgentOutputSchema._is_wrapped", "output_wrapper"),

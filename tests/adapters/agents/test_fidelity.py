@@ -23,6 +23,7 @@ from tests.support.agents_scenarios import (
     TOOLS,
     Outcome,
     approved_mcp_call,
+    guarded_lookup,
     hosted_mcp_round_trip,
     nested_approval_rounds,
     run_agent,
@@ -149,6 +150,25 @@ async def test_a_failed_tool_is_a_masked_error_whatever_formats_its_failure(
     # what the model was given is the SDK's own failure text, unchanged
     assert str(model_text(outcome, call_id)).startswith(model_sees)
     assert outcome.result.final_output == texts(outcome)[-1]
+
+
+async def test_a_failure_inside_an_agent_used_as_a_tool_is_masked_in_its_progress() -> None:
+    """The nested run of ``Agent.as_tool`` runs the user's agent itself: its tool with its
+    own failure function still shows ``output-error``, masked, in the nested message."""
+    invoker = guarded_lookup.on_invoke_tool
+    outcome = await run_agent(AgentsAdapter(scenario_agent("agent-as-tool-own-failure-function")))
+    chunks = assert_valid_body(outcome.body)
+    assert b"secret internal detail" not in outcome.body
+    progress = [
+        c["output"] for c in chunks if c.get("toolCallId") == "call_na1" and c.get("preliminary")
+    ]
+    nested = [p for p in progress[-1]["parts"] if p["type"] == "tool-guarded_lookup"]
+    assert [(p["state"], p.get("errorText")) for p in nested] == [
+        ("output-error", "An error occurred.")
+    ]
+    (outer,) = tool_parts(outcome)
+    assert outer["output"] == "The archive lookup failed."
+    assert guarded_lookup.on_invoke_tool is invoker  # the user's tool was not changed
 
 
 async def test_a_run_leaves_the_users_agent_and_tools_as_they_were() -> None:

@@ -11,12 +11,12 @@ from __future__ import annotations
 import pytest
 
 from tests.support.agents_peer_runs import PEERS
-from tests.support.agents_peers import assert_matches_run, run_peer, xfail_known
+from tests.support.agents_peers import assert_matches_run, run_peer
 from uiwire.protocol.targets import Target
 
 
 @pytest.mark.parametrize("target", ["v6", "v7"])
-@pytest.mark.parametrize("name", xfail_known(PEERS))
+@pytest.mark.parametrize("name", sorted(PEERS))
 async def test_the_client_sees_what_the_sdk_produced(name: str, target: Target) -> None:
     peer = PEERS[name]
     assert_matches_run(await run_peer(peer, target), peer)

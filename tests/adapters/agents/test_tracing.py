@@ -163,3 +163,80 @@ async def test_the_context_variable_is_reset_where_it_was_set(traces: MemoryTrac
     assert current_channel() is None  # nothing leaked into this context
     assert Scope.get_current_trace() is None
     check_closed(traces)
+
+
+class OpenTelemetryTraces(TracingProcessor):
+    """The SDK's traces as OpenTelemetry spans, each trace's root started in the current
+    context (what docs/observability.md asks of a bridging processor)."""
+
+    def __init__(self, tracer: Any) -> None:
+        self._tracer = tracer
+        self._open: dict[str, Any] = {}
+
+    def on_trace_start(self, trace: Trace) -> None:
+        self._open[trace.trace_id] = self._tracer.start_span(f"agents {trace.name}")
+
+    def on_trace_end(self, trace: Trace) -> None:
+        self._open.pop(trace.trace_id).end()
+
+    def on_span_start(self, span: Span[Any]) -> None:
+        from opentelemetry.trace import set_span_in_context
+
+        parent = self._open.get(span.parent_id or "") or self._open[span.trace_id]
+        context = set_span_in_context(parent)
+        self._open[span.span_id] = self._tracer.start_span(span.span_data.type, context)
+
+    def on_span_end(self, span: Span[Any]) -> None:
+        self._open.pop(span.span_id).end()
+
+    def shutdown(self) -> None:
+        return None
+
+    def force_flush(self) -> None:
+        return None
+
+
+async def test_a_bridged_agents_trace_nests_under_the_turns_span(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from tests.support.agents_http import ChatApp
+    from uiwire.server import Telemetry
+
+    exported = InMemorySpanExporter()
+    tracer_provider = TracerProvider()
+    tracer_provider.add_span_processor(SimpleSpanProcessor(exported))
+    provider: Any = get_trace_provider()
+    monkeypatch.setattr(provider, "_manual_disabled", provider._manual_disabled)
+    monkeypatch.setattr(provider, "_disabled", provider._disabled)
+    set_trace_processors([OpenTelemetryTraces(tracer_provider.get_tracer("bridge"))])
+    set_tracing_disabled(False)
+    try:
+        with FakeLLM(script()) as llm:
+            adapter = AgentsAdapter(http_agent(llm, tools=[lookup]))
+            chat = ChatApp(
+                adapter,
+                telemetry=Telemetry(tracer_provider=tracer_provider),
+                conversations=False,
+                identity=False,
+            )
+            async with serve(chat.app) as base, httpx.AsyncClient(timeout=30) as client:
+                body = {"id": "c", "messages": [user("weather?")], "trigger": "submit-message"}
+                response = await client.post(f"{base}/api/chat", json=body)
+                for _ in range(500):  # the turn's span ends as its stream closes
+                    if any(s.name == "uiwire.turn" for s in exported.get_finished_spans()):
+                        break
+                    await asyncio.sleep(0.01)
+    finally:
+        set_trace_processors([])
+    assert_valid_body(response.content)
+    spans = {s.name: s for s in exported.get_finished_spans()}
+    turn, run = spans["uiwire.turn"], spans["agents Agent workflow"]
+    assert turn.context is not None
+    assert run.parent is not None
+    assert run.parent.span_id == turn.context.span_id
+    assert (turn.attributes or {})["uiwire.agent"] == "AgentsAdapter"
+    assert {"agent", "function"} <= set(spans)  # the run's own spans, below it

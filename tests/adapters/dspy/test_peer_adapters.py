@@ -25,7 +25,8 @@ streams, so they are left out. The parsing scenarios that decide what a stream s
   ``test_tool_call_with_structured_content_preserves_other_outputs`` (a native call
   beside a text answer), ``test_json_adapter_json_mode_no_structured_outputs`` (a
   Python-dict reply DSPy repairs; the response-format choice is not the stream's);
-* left out, structured outputs (issue 22 item 3, another change): ``*_casts_types``,
+* left out, structured outputs (their casting and parsing; how a structured field streams, as a
+  ``data-output`` part, is ``test_structured_output.py``'s): ``*_casts_types``,
   ``*_typed_dict_*``, ``*_nested_model``, ``*_list_of_models``, ``*_nullable_and_structured_union_*``,
   ``*_with_pydantic_models``, ``*_on_pydantic_model*``, ``*_parses_float_*``, ``tags``
   of ``OptionalOutputSignature``;

@@ -1,4 +1,4 @@
-"""DSPy's own streaming scenarios, through ``DSPyAdapter`` (issue 22 item 2, started).
+"""DSPy's own streaming scenarios, through ``DSPyAdapter`` (issue 22 item 2).
 
 Each case rebuilds one test of DSPy's ``tests/streaming/test_streaming.py`` (named in
 ``UPSTREAM``): the same program, signature, adapter and model reply, answered by the

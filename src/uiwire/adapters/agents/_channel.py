@@ -20,6 +20,7 @@ import contextvars
 import copy
 import dataclasses
 import inspect
+import weakref
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Literal, cast
 
@@ -40,6 +41,7 @@ from uiwire.adapters.agents._compat import (
     ModelInputData,
     handoff_target,
     point_handoff_at,
+    see_every_agents_tools,
     see_run_tools,
     watch_own_failures,
 )
@@ -100,6 +102,9 @@ class RunChannel:
         """What the browser answered, for a resumed run's client-side calls."""
         self.labels: dict[tuple[str, str], ToolLabel] = {}
         """The run's tools' labels, by ``(agent name, tool name)`` (see ``run_view``)."""
+        self.nested_tools: dict[int, tuple[Any, Any]] = {}
+        """Guarded copies of the tools of agents a nested run runs as they are (the
+        agent of ``Agent.as_tool``), by id of the user's tool: ``(tool, copy)``."""
         self._ready: set[str] = set()
         self._pending: dict[str, list[Write]] = {}
         self.closed = False
@@ -221,7 +226,10 @@ def run_view(
     ``failure_error_function`` (MCP tools have one, set by their agent's ``mcp_config``)
     or by raising ``CancelledError``. Outside a uiwire run the copies behave as the
     originals. ``labels`` gets each tool's ``ToolLabel``, by ``(agent name, tool name)``.
+    The agent a nested run runs as it is (``Agent.as_tool``'s, the user's own) gets its
+    copies from ``_nested_run_tools``.
     """
+    see_every_agents_tools(_nested_run_tools)
     views: dict[int, Agent[Any]] = {}
     seen = labels if labels is not None else {}
 
@@ -230,6 +238,7 @@ def run_view(
         if known is not None:
             return known
         view = views[id(original)] = original.clone()
+        _views[id(view)] = view
         copies: dict[int, tuple[Any, Any]] = {}  # id -> (the user's tool, its copy)
 
         def copy_of(tool: Any) -> Any:
@@ -262,6 +271,31 @@ def run_view(
         return view
 
     return view_of(agent)
+
+
+_views: weakref.WeakValueDictionary[int, Agent[Any]] = weakref.WeakValueDictionary()
+"""Every live per-run view, by id (``Agent`` compares by value, so it is no set member)."""
+
+
+def _nested_run_tools(agent: Agent[Any], tools: list[Any]) -> list[Any]:
+    """A turn's tools of an agent that is no view, in a uiwire run: the agent a nested
+    run (``Agent.as_tool``) runs, which is the user's own. Its function tools become
+    guarded copies, one per tool for the whole run; the list itself is the SDK's, so the
+    user's agent is not changed. Outside a uiwire run, and for views (which copy their
+    tools themselves), ``tools`` as they are."""
+    channel = _current.get()
+    if channel is None or _views.get(id(agent)) is agent:
+        return tools
+    copies = channel.nested_tools
+    turn: list[Any] = []
+    for tool in tools:
+        known = copies.get(id(tool))
+        if known is None:  # the user's tool is kept, so its id is not reused
+            known = copies[id(tool)] = (tool, _watched(tool))
+            if isinstance(tool, FunctionTool):
+                channel.labels.setdefault((str(agent.name), tool.name), function_label(tool))
+        turn.append(known[1])
+    return turn
 
 
 def _handoff_view(

@@ -38,6 +38,7 @@ __all__ = [
     "handoff_target",
     "output_wrapper",
     "point_handoff_at",
+    "see_every_agents_tools",
     "see_run_tools",
     "timeout_output",
     "tool_origin",
@@ -169,6 +170,31 @@ def see_run_tools(
         return change(await tools_of_turn(run_context))
 
     object.__setattr__(view, "get_all_tools", get_all_tools)
+
+
+# --- every agent's tools of a turn: agents.Agent.get_all_tools (openai-agents 0.24.0) -----
+# Relies on: the run loop reading a turn's tools through ``agent.get_all_tools(context)``
+# for whatever agent it runs, the agent of a nested run included. ``Agent.as_tool`` runs
+# the agent it was called on, the user's, from inside its own invoker, and no public seam
+# gives that nested run another agent: the class's method is the one place its tools
+# pass. The wrapper is installed once, and hands the list on unchanged outside a uiwire
+# run (``change`` decides).
+# First to break: tests/adapters/agents/test_channel.py::
+# test_the_tools_of_an_agent_used_as_a_tool_are_guarded_copies
+
+
+def see_every_agents_tools(change: Callable[[Agent[Any], list[Any]], list[Any]]) -> None:
+    """Make every agent's ``get_all_tools`` hand its list through ``change(agent, tools)``
+    (once per process; later calls keep the first ``change``)."""
+    if getattr(Agent.get_all_tools, "_uiwire_change", None) is not None:
+        return
+    tools_of_turn = cast("Callable[[Agent[Any], Any], Awaitable[list[Any]]]", Agent.get_all_tools)
+
+    async def get_all_tools(self: Agent[Any], run_context: Any) -> list[Any]:
+        return change(self, await tools_of_turn(self, run_context))
+
+    get_all_tools._uiwire_change = change  # type: ignore[attr-defined]
+    Agent.get_all_tools = get_all_tools  # type: ignore[method-assign]
 
 
 # --- a handoff's target: agents.handoffs (openai-agents 0.24.0) ---------------------------

@@ -18,7 +18,10 @@ writes into the ``StreamContext``. Writes are awaited: a slow client slows the r
   parts. The user's agents, tools and handoffs are never changed.
 * Leaving early (the client left, the work was cancelled, a write failed) calls
   ``result.cancel()`` and closes the event generator: without it the SDK keeps running
-  the model and the tools to the end (openai-agents#574).
+  the model and the tools to the end (openai-agents#574). A stop ``"after_turn"``
+  (``StreamContext.stop``, the stop route's ``mode``) calls ``result.cancel(mode=
+  "after_turn")`` instead: the model call under way and its tools finish, the session
+  and the usage are kept, and the stream ends with ``abort`` once the SDK stops.
 * A run that stops on tool approvals or on client-side tools (``client_tool``) is kept
   in the ``ApprovalStore``, bound to (owner, chat id, message id); the client gets
   ``tool-approval-request`` chunks with server-generated ids, and runs the client-side
@@ -481,6 +484,9 @@ class AgentsAdapter:
         # step later when this task gets its CancelledError: no model request or tool
         # can start in between
         remove = ctx.add_cancel_callback(result.cancel)
+        # a stop "after_turn": the SDK finishes the model call under way and its tools,
+        # keeps the session and the usage, and starts no other turn
+        remove_graceful = ctx.add_graceful_stop(lambda: result.cancel(mode="after_turn"))
         try:
             await _consume(result, translation, channel)
         except OutputGuardrailTripwireTriggered as exc:
@@ -488,6 +494,7 @@ class AgentsAdapter:
             raise
         finally:
             remove()
+            remove_graceful()
         await translation.release_held()
         await translation.finish_outputs(result)
         await translation.show_final_output(result)
