@@ -5,10 +5,11 @@
 Runs in its own process (the server's CPU is not ours) on uvloop, with raw HTTP/1.1 over
 asyncio protocols: an HTTP client library would cost more per chunk than the servers do,
 and its lag would be measured as theirs. For every ``text-delta`` it computes receive
-time minus the token's due time (see ``apps.py``). Streams start spread over
-``--ramp`` seconds so their ticks do not all fall on the same millisecond. Prints one
-JSON object: delays, chunks, streams completed and failed, the server's ``/stats`` before
-the load, with every stream open, and after.
+time minus the token's due time (see ``apps.py``); a delta that carries several
+tokens (merged while the client or the server's loop was behind) counts each. Streams
+start spread over ``--ramp`` seconds so their ticks do not all fall on the same
+millisecond. Prints one JSON object: delays, chunks, streams completed and failed, the
+server's ``/stats`` before the load, with every stream open, and after.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ from tests.support.servers import raw_chat_post
 
 from benchmarks._results import percentiles
 
-STAMP = re.compile(rb'"type":"text-delta","id":"[^"]*","delta":"(\d+) ')
+STAMP = re.compile(rb'"type":"text-delta","id":"[^"]*","delta":"((?:\d+ )+)"')
+"""A text delta's stamps: one per token, several when queued tokens were merged."""
 DONE = b"data: [DONE]\n\n"
 
 
@@ -67,8 +69,9 @@ class ChatStream(asyncio.Protocol):
         complete, self._buffer = buffer[: end + 2], buffer[end + 2 :]
         delays = self._delays
         for match in STAMP.finditer(complete):
-            delays.append(now - int(match.group(1)))
-            self.chunks += 1
+            for stamp in match.group(1).split():
+                delays.append(now - int(stamp))
+                self.chunks += 1
         if DONE in complete:
             self._done = True
 

@@ -41,14 +41,20 @@ def test_targets_judge_every_run_not_the_best() -> None:
     assert result.figures["us_per_delta"][pipeline.CONTEXT] == 1.00
 
 
-@pytest.mark.parametrize(
-    "case", [pipeline.uiwire_protocol, pipeline.uiwire_chunk_path, pipeline.uiwire_context]
-)
+@pytest.mark.parametrize("case", [pipeline.uiwire_protocol, pipeline.uiwire_chunk_path])
 def test_uiwire_paths_produce_a_frame_per_delta(case: pipeline.Case) -> None:
-    # the same frame per delta as the floor; a context adds the fixed opening and ending
+    # the same frame per delta as the floor, plus the fixed opening and ending
     extra_for_100 = case(100) - pipeline.orjson_frame(100)
     extra_for_1000 = case(1000) - pipeline.orjson_frame(1000)
     assert extra_for_100 == extra_for_1000 < 400
+
+
+def test_the_context_path_delivers_queued_deltas_merged() -> None:
+    # the work writes every delta before the reader runs: they arrive as one text-delta,
+    # so the body grows by the tokens' text only, not by a frame per delta
+    frame_per_delta = pipeline.orjson_frame(1000) - pipeline.orjson_frame(100)
+    merged = pipeline.uiwire_context(1000) - pipeline.uiwire_context(100)
+    assert 0 < merged < frame_per_delta / 3
 
 
 def test_a_path_that_produces_nothing_fails_the_run(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -390,6 +390,25 @@ class Scenario:
     tool_k: int | None = None
     """The chunks up to a tool's start (``tool-input-available``; for a continuation, the
     approved tool runs first thing, after ``start``), if a cut may wait for them."""
+    progress_at: list[int] = field(default_factory=list[int])
+    """``progress`` after each number of the uncut run's chunks (learned): what a cut
+    after ``k`` chunks waits for, whether or not its deltas arrive merged."""
+
+
+def progress(chunks: Sequence[dict[str, Any]]) -> int:
+    """How far a stream has come: one per chunk, but a delta counts its characters, so
+    deltas the server merged (queued while it or the client was behind) count the same
+    as when they came one by one."""
+    total = 0
+    for chunk in chunks:
+        kind = chunk["type"]
+        if kind == "tool-input-delta":
+            total += len(chunk["inputTextDelta"])
+        elif kind.endswith("-delta"):
+            total += len(chunk["delta"])
+        else:
+            total += 1
+    return total
 
 
 def _plan(**kw: Any) -> Callable[[random.Random], Plan]:
@@ -546,6 +565,7 @@ async def learn(base: str, scenario: Scenario) -> None:
     scenario.max_k = deltas[-RESERVE]
     tool_k = 1 if scenario.continuation else kinds.index("tool-input-available") + 1
     scenario.tool_k = tool_k if tool_k <= scenario.max_k else None
+    scenario.progress_at = [progress(scenario.events[:k]) for k in range(len(kinds) + 1)]
 
 
 def draw(rng: random.Random, scenarios: Sequence[Scenario]) -> Cut:
@@ -584,10 +604,12 @@ async def make_cut(base: str, served: WatchedEndpoints, cut: Cut) -> None:
         start = time.monotonic()
         raw = response.aiter_raw()
 
+        mark = scenario.progress_at[cut.k]
+
         async def read() -> None:
             async for piece in raw:
                 cut.body += piece
-                if cut.body.count(b"\n\n") >= cut.k:
+                if progress(chunks_of(cut.body[: cut.body.rfind(b"\n\n") + 2])) >= mark:
                     return
             cut.ended_early = True
 

@@ -109,7 +109,7 @@ async def test_full_vocabulary_reaches_the_wire_in_order() -> None:
     assert types(chunks) == [
         "start", "start-step",
         "reasoning-start", "reasoning-delta", "reasoning-end",
-        "tool-input-start", "tool-input-delta", "tool-input-delta", "tool-input-available",
+        "tool-input-start", "tool-input-delta", "tool-input-available",
         "tool-output-available", "tool-output-available",
         "source-url", "source-document",
         "finish-step", "start-step",
@@ -118,6 +118,8 @@ async def test_full_vocabulary_reaches_the_wire_in_order() -> None:
         "finish-step", "finish",
     ]  # fmt: skip
     by_type = {c["type"]: c for c in chunks}
+    # both input deltas were queued before the reader came: they arrive merged, in order
+    assert by_type["tool-input-delta"]["inputTextDelta"] == '{"query":"weather"}'
     assert by_type["file"]["url"] == "data:image/png;base64,iVBORw=="
     assert by_type["finish"] == {
         "type": "finish",
@@ -376,7 +378,7 @@ async def test_sync_writes_from_a_thread_and_on_the_loop() -> None:
     ctx.sync.finish()
     chunks = assert_valid_body(await consume(ctx))
     deltas = [c["delta"] for c in chunks if c["type"] == "text-delta"]
-    assert deltas == ["on the loop, ", "from a thread"]
+    assert deltas == ["on the loop, from a thread"]  # queued together: merged, in order
 
 
 async def test_thread_writes_raise_protocol_errors_at_the_call() -> None:

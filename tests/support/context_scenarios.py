@@ -100,7 +100,33 @@ async def w_split_surrogates(ctx: StreamContext[Any]) -> None:
     await ctx.write_data("n", {"value": 2**70})
 
 
+MERGED_TEXT = ['He said "hi', '"\\', "\n", "é😀 ", 'a\\"b', "</script>", "\u2028end"]
+"""Text pieces whose JSON escapes meet at the merge points."""
+
+
+async def w_merged_deltas(ctx: StreamContext[Any]) -> None:
+    """Every delta kind, written with no await that suspends: the reader finds them all
+    queued, so each run of one part's deltas reaches the client merged into one."""
+    await ctx.write_reasoning("Think")
+    await ctx.write_reasoning("ing, step ")
+    await ctx.write_reasoning("two.")
+    await ctx.end_reasoning()
+    for piece in MERGED_TEXT:
+        await ctx.write_text(piece)
+    for i in range(3):  # two keyed parts, interleaved: no run to merge
+        await ctx.write_text(f"left {i} ", key="left")
+        await ctx.write_text(f"right {i} ", key="right")
+    await ctx.write_text("left again", key="left")
+    await ctx.write_text(" and again", key="left")
+    call = await ctx.begin_tool_call("search")
+    for piece in ['{"que', 'ry": "we', 'ather \\"now\\""}']:
+        await ctx.write_tool_input(call, piece)
+    await ctx.end_tool_input(call, {"query": 'weather "now"'})
+    await ctx.complete_tool_call(call, {"ok": True})
+
+
 SCENARIOS: dict[str, tuple[Work, dict[str, Any]]] = {
+    "merged-deltas": (w_merged_deltas, {}),
     "split-surrogates": (w_split_surrogates, {}),
     "text": (w_text, {}),
     "reasoning-tools-sources": (w_reasoning_tools_sources, {}),

@@ -86,11 +86,17 @@ class UIMessageStreamResponse(Response):
                     "headers": self.raw_headers,
                 }
             )
-            async with contextlib.aclosing(ctx.stream(keep_alive=self.keep_alive)) as body:
+
+            async def send_body(data: bytes) -> None:
+                await send({"type": "http.response.body", "body": data, "more_body": True})
+                if probe is not None:  # the turn's telemetry counts what was sent
+                    probe.delivered(data)
+
+            # writers on the loop send through send_body themselves while this waits
+            frames = ctx._frames(self.keep_alive, send_body)  # pyright: ignore[reportPrivateUsage]
+            async with contextlib.aclosing(frames) as body:
                 async for data in body:
-                    await send({"type": "http.response.body", "body": data, "more_body": True})
-                    if probe is not None:  # the turn's telemetry counts what was sent
-                        probe.delivered(data)
+                    await send_body(data)
             await send({"type": "http.response.body", "body": b"", "more_body": False})
         except OSError:  # the client went away mid-write (ASGI 2.4 servers)
             return

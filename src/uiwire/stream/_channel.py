@@ -39,22 +39,46 @@ buffer over it moves the lane itself (so the frames count where the waiting look
 Only frames up to ``LANE_MAX_FRAME`` bytes take the lane. Each frame goes with its
 chunk when the context records the message: whoever moves the lane hands the chunks to
 ``record_lane`` (under the lock, in the frames' order), frames dropped or not.
+
+Direct delivery
+---------------
+A consumer that passes ``receive`` a ``sink`` (the response's ASGI send) lets a writer
+on the loop deliver for it. When a loop-thread write lands in an empty buffer while that
+consumer is parked, the wake-up is left out: the writer's awaitable write sends the
+frames itself (``after_write``) in the same loop step, which saves the consumer task's
+resumption per chunk. One sender at a time: while a writer sends, the consumer does not
+(it waits for the writer to finish and then sends what came meanwhile), and a writer
+sends only what it found when it started. One direct send per loop pass: a ``call_soon``
+marks the pass's end, and writes made before it (a burst: a model's socket read that
+held several tokens) are left queued, then taken by the consumer at the pass's end,
+merged, in one send. That callback also covers a synchronous write on the loop, which
+never reaches ``after_write``. An exception from the writer's send is handed to the
+consumer, which raises it as if its own send had failed; the writer carries on as after
+any delivered write. The lane is moved into the buffer before every take, direct or not.
+
+When the consumer finds several frames queued (it fell behind), consecutive deltas of
+one part are merged into one frame (``_merge``) and everything goes out in one send.
 """
 
 from __future__ import annotations
 
 import asyncio
 import threading
+import time
 import weakref
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from itertools import repeat
 from threading import get_ident
 from typing import Any, Final
 
 from uiwire._errors import StreamClosed, StreamStateError
+from uiwire.stream._merge import merge_queued
 
-__all__ = ["LANE_MAX_FRAME", "Channel", "LaneItem"]
+__all__ = ["LANE_MAX_FRAME", "Channel", "LaneItem", "Sink"]
+
+Sink = Callable[[bytes], Awaitable[object]]
+"""The consumer's own send, which a writer on the loop may call for it (direct delivery)."""
 
 _THREAD_WAIT_SLICE: Final = 0.25  # seconds; a blocked writer re-checks the loop this often
 LANE_MAX_FRAME: Final = 1024  # bytes; a larger frame is pushed under the lock
@@ -87,6 +111,13 @@ class Channel:
         self._attached = False
         self._gone = False  # the consumer left: frames are dropped from now on
         self._eof = False  # no more frames will come
+        # direct delivery (loop thread only): see the module docstring
+        self._sink: Sink | None = None  # the parked consumer's send, while it accepts one
+        self._direct_due = False  # a loop write left its frames for its writer to send
+        self._pass_open = False  # a direct send happened in this loop pass (burst: merge)
+        self._sending = False  # a writer is sending: the consumer does not meanwhile
+        self._send_error: BaseException | None = None  # a writer's send failed: consumer raises
+        self._time: Callable[[], float] = time.monotonic  # the bound loop's clock, once bound
 
     # --- binding ---------------------------------------------------------------------
 
@@ -96,6 +127,7 @@ class Channel:
             with self.lock:  # the thread first: writers that see the loop see its thread
                 self._loop_thread = threading.get_ident()
                 self.loop = loop
+                self._time = loop.time
         elif self.loop is not loop:
             raise StreamStateError(
                 "this stream belongs to another event loop; a StreamContext is used from "
@@ -214,7 +246,7 @@ class Channel:
             return
         self._wake_pending = True
         if self._loop_thread == threading.get_ident():
-            self._wake()
+            self._wake_for_loop_write()
             return
         try:
             self.loop.call_soon_threadsafe(self._wake)
@@ -252,13 +284,14 @@ class Channel:
                 raise StreamStateError("this stream is already being consumed; it has one reader")
             self._attached = True
 
-    async def receive(self, timeout: float | None = None) -> bytes | None:
+    async def receive(self, timeout: float | None = None, sink: Sink | None = None) -> bytes | None:
         """Everything buffered, joined; ``b""`` after ``timeout`` idle seconds; None at the end.
 
-        Idle means nothing returned for ``timeout`` seconds. One timer per idle period
+        Idle means nothing delivered for ``timeout`` seconds. One timer per idle period
         tracks it (re-armed only when it goes off early), not one per call: a stream
         delivering every few milliseconds would otherwise create and cancel a timer per
-        frame.
+        frame. With ``sink``, writers on the loop may deliver through it while this call
+        waits (direct delivery; see the module docstring); it returns only what they left.
         """
         loop = self.loop
         assert loop is not None, "bind() first"
@@ -266,23 +299,20 @@ class Channel:
             self._last_delivery = loop.time()
         while True:
             with self.lock:
-                self._wake_pending = False  # before the lane moves: a later frame wakes us
-                self.move_lane_locked()
-                if self._frames:
-                    frames = self._frames
-                    self._frames = []
-                    self._size = 0
-                    self._wake_pending = False
-                    if self._thread_waiters:
-                        self._room_for_threads.notify_all()
-                    if not self._room.is_set():
-                        self._room.set()
-                    if timeout is not None:
-                        self._last_delivery = loop.time()
-                    return frames[0] if len(frames) == 1 else b"".join(frames)
-                if self._eof or self._gone:
-                    self._cancel_idle_timer()
-                    return None
+                error = self._send_error
+                if error is not None:
+                    self._send_error = None
+                    raise error
+                if not self._sending:  # a writer is sending: its frames go first
+                    self._wake_pending = False  # before the lane moves: a later frame wakes us
+                    self.move_lane_locked()
+                    if self._frames:
+                        if timeout is not None:
+                            self._last_delivery = loop.time()
+                        return self._take_locked()
+                    if self._eof or self._gone:
+                        self._cancel_idle_timer()
+                        return None
                 self._wake_pending = False
             if timeout is not None:
                 due = self._last_delivery + timeout
@@ -295,10 +325,100 @@ class Channel:
             # after this await: creating the waiter outside the lock loses no wake-up.
             waiter = loop.create_future()
             self._waiter = waiter
+            self._sink = sink
             try:
                 await waiter
             finally:
                 self._waiter = None
+                self._sink = None
+                if self._direct_due:  # left for a writer that never came: ours now
+                    self._direct_due = False
+
+    def _take_locked(self) -> bytes:
+        """Empty the buffer (under ``lock``): its frames, merged and joined for one send."""
+        frames = self._frames
+        self._frames = []
+        self._size = 0
+        self._wake_pending = False
+        if self._thread_waiters:
+            self._room_for_threads.notify_all()
+        if not self._room.is_set():
+            self._room.set()
+        return frames[0] if len(frames) == 1 else merge_queued(frames)
+
+    # --- direct delivery (the loop) ------------------------------------------------------
+
+    def _wake_for_loop_write(self) -> None:
+        """A write on the loop thread: leave its frames to the writer when the consumer is
+        parked and accepts direct delivery; otherwise wake the consumer."""
+        waiter = self._waiter
+        if (
+            self._sink is None
+            or waiter is None
+            or waiter.done()
+            or self._sending
+            or self._eof
+            or self._gone
+        ):
+            self._wake()
+            return
+        if self._pass_open:  # a write of this pass sends already: the rest of a burst
+            return  # waits for the pass's end and goes out merged, in one send
+        self._pass_open = True
+        self._direct_due = True
+        assert self.loop is not None
+        self.loop.call_soon(self._end_pass)
+
+    def _end_pass(self) -> None:
+        """The loop pass of a direct send is over: the reader takes what was left (a sync
+        write that never sends itself, the rest of a burst)."""
+        self._pass_open = False
+        if self._direct_due or self._frames or self.lane:
+            self._direct_due = False
+            self._wake()
+
+    def writer_must_wait(self) -> bool:
+        """True when an awaitable write must call ``after_write``: frames it should send
+        itself, or a buffer over the limit. An unlocked peek on the loop thread."""
+        return self._direct_due or (self._attached and not self._gone and self._size > self._limit)
+
+    async def after_write(self) -> None:
+        """The tail of an awaitable write: send what it left for itself, wait for room.
+
+        One coroutine for both (the hot path of every streamed token), so a write that
+        sends pays for no second coroutine, and one under the limit for none at all.
+        """
+        if self._direct_due:
+            data = b""
+            with self.lock:
+                self.move_lane_locked()
+                sink = self._sink
+                self._direct_due = False
+                if sink is None or self._sending or not self._frames or self._gone:
+                    sink = None
+                    self._wake()
+                else:
+                    self._sending = True
+                    data = self._take_locked()
+                    self._last_delivery = self._time()
+            if sink is not None:
+                try:
+                    await sink(data)
+                except Exception as exc:  # the consumer's send failed: the consumer raises it
+                    self._send_error = exc
+                finally:
+                    self._sending = False
+                    if (
+                        self._frames
+                        or self.lane
+                        or self._eof
+                        or self._gone
+                        or self._send_error is not None
+                    ):
+                        self._wake()
+        while self._attached and not self._gone and self._size > self._limit:
+            self._room.clear()
+            await self._room.wait()
 
     def _wake(self) -> None:
         """Resume the consumer if it is waiting (on the loop)."""

@@ -50,7 +50,7 @@ from uiwire.protocol.encode import (
 from uiwire.protocol.machine import EndReason, StreamMachine
 from uiwire.protocol.targets import DEFAULT_TARGET, Target
 from uiwire.protocol.ui_message import UIMessage
-from uiwire.stream._channel import LANE_MAX_FRAME, Channel
+from uiwire.stream._channel import LANE_MAX_FRAME, Channel, Sink
 from uiwire.stream._write_target import WriteTarget
 from uiwire.stream.record import Collector, StreamRecord, StreamStatus, Usage
 from uiwire.stream.state import SharedState
@@ -298,10 +298,11 @@ class StreamContext(WriteTarget, Generic[InfoT]):
         return self._writer
 
     def _over_limit(self) -> bool:
-        return self._channel.over_limit_locked()  # an unlocked peek; waiting re-checks
+        # an unlocked peek; over the limit, or frames this write is to send itself
+        return self._channel.writer_must_wait()
 
     def _wait_for_room(self) -> Coroutine[Any, Any, None]:
-        return self._channel.wait_for_room()
+        return self._channel.after_write()
 
     async def write_text(self, text: str, *, key: Hashable = None) -> None:
         """Append ``text`` to the current text part, opening one if needed.
@@ -316,8 +317,8 @@ class StreamContext(WriteTarget, Generic[InfoT]):
             self._bind_here("write_text")
         if not self._text_on_lane(text, key):  # the loop runs: no need to check it is open
             self._apply(lambda m: m.text_delta(text, key=key))
-        if channel.over_limit_locked():
-            await channel.wait_for_room()
+        if channel.writer_must_wait():  # frames to send itself, or a consumer behind
+            await channel.after_write()
 
     # the other writes are inherited: the awaitable form of each ``SyncWriter`` method
 
@@ -454,12 +455,20 @@ class StreamContext(WriteTarget, Generic[InfoT]):
 
     # --- consuming -------------------------------------------------------------------------
 
-    async def stream(self, *, keep_alive: float | None = None) -> AsyncGenerator[bytes, None]:
+    def stream(self, *, keep_alive: float | None = None) -> AsyncGenerator[bytes, None]:
         """The SSE body, as bytes: every buffered frame per item, ``[DONE]`` last.
 
         ``keep_alive`` seconds of silence yield an SSE comment (the client ignores it).
         Stopping the iteration before the end counts as a client disconnect. One reader.
         """
+        return self._frames(keep_alive, None)
+
+    async def _frames(
+        self, keep_alive: float | None, sink: Sink | None
+    ) -> AsyncGenerator[bytes, None]:
+        """``stream()``, and with ``sink`` (the response's send) writers on the loop may
+        deliver through it while the reader waits (direct delivery, see ``_channel``);
+        only what they leave is yielded."""
         loop = self._bind_here("stream")
         if keep_alive is not None and not keep_alive > 0:
             raise ValueError(f"keep_alive must be a positive number of seconds; got {keep_alive!r}")
@@ -469,7 +478,7 @@ class StreamContext(WriteTarget, Generic[InfoT]):
         complete = False
         try:
             while True:
-                data = await self._channel.receive(keep_alive)
+                data = await self._channel.receive(keep_alive, sink)
                 if data is None:
                     complete = not self._consumer_gone
                     return
