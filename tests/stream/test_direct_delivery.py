@@ -1,8 +1,9 @@
 """Direct delivery (``stream/_channel.py``): a write on the loop sends its own frames
 while the reader is idle.
 
-The reader here is what ``UIMessageStreamResponse`` does: it reads ``ctx._frames`` with
-its send as the sink and sends whatever comes out through the same sink. ``Sink`` is
+The reader here is what ``UIMessageStreamResponse`` does: it reads
+``ctx.stream(sink=...)`` with its send as the sink and sends whatever comes out through
+the same sink. ``Sink`` is
 that send, recording which task called it, able to hold (a slow client) or fail.
 """
 
@@ -52,7 +53,7 @@ class Sink:
 
 async def read(ctx: StreamContext[Any], sink: Sink) -> None:
     """The response's loop: writers may send through ``sink``; the rest goes through it too."""
-    frames = ctx._frames(None, sink)  # pyright: ignore[reportPrivateUsage]
+    frames = ctx.stream(sink=sink)
     async with contextlib.aclosing(frames) as body:
         async for data in body:
             await sink(data)

@@ -93,7 +93,7 @@ class UIMessageStreamResponse(Response):
                     probe.delivered(data)
 
             # writers on the loop send through send_body themselves while this waits
-            frames = ctx._frames(self.keep_alive, send_body)  # pyright: ignore[reportPrivateUsage]
+            frames = ctx.stream(keep_alive=self.keep_alive, sink=send_body)
             async with contextlib.aclosing(frames) as body:
                 async for data in body:
                     await send_body(data)

@@ -455,20 +455,17 @@ class StreamContext(WriteTarget, Generic[InfoT]):
 
     # --- consuming -------------------------------------------------------------------------
 
-    def stream(self, *, keep_alive: float | None = None) -> AsyncGenerator[bytes, None]:
+    async def stream(
+        self, *, keep_alive: float | None = None, sink: Sink | None = None
+    ) -> AsyncGenerator[bytes, None]:
         """The SSE body, as bytes: every buffered frame per item, ``[DONE]`` last.
 
         ``keep_alive`` seconds of silence yield an SSE comment (the client ignores it).
         Stopping the iteration before the end counts as a client disconnect. One reader.
+        ``sink``: the reader's own send (``async def sink(data)``); writers on the loop
+        then deliver through it while the reader waits (direct delivery, see
+        ``_channel``), and only what they leave is yielded.
         """
-        return self._frames(keep_alive, None)
-
-    async def _frames(
-        self, keep_alive: float | None, sink: Sink | None
-    ) -> AsyncGenerator[bytes, None]:
-        """``stream()``, and with ``sink`` (the response's send) writers on the loop may
-        deliver through it while the reader waits (direct delivery, see ``_channel``);
-        only what they leave is yielded."""
         loop = self._bind_here("stream")
         if keep_alive is not None and not keep_alive > 0:
             raise ValueError(f"keep_alive must be a positive number of seconds; got {keep_alive!r}")
