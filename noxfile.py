@@ -17,18 +17,21 @@ CORPUS = "tests/js/.corpus/corpus.jsonl"
 # newest release of each framework (DSPy's window is one release). Keep them equal to the
 # bounds: an end outside them fails the install.
 SUPPORTED_VERSIONS = {
-    "oldest": ["dspy==3.4.1", "openai-agents==0.24.0", "redis==5.0.8"],
-    "newest": ["dspy==3.4.1", "openai-agents==0.25.0", "redis==8.2.0"],
+    "oldest": ["dspy==3.4.1", "openai-agents==0.24.0", "redis==5.0.8", "websockets==16.0"],
+    "newest": ["dspy==3.4.1", "openai-agents==0.25.0", "redis==8.2.0", "websockets==17.4"],
 }
 # What a framework's release changes under us: the Agents adapter's suite (its Redis
 # approvals included), DSPy's internals check and its stream and fidelity tests, and
-# the Redis stream store. The default `tests` session runs everything at the resolver's pick.
+# the Redis stream store, and the WebSocket route on websockets (with the real `ai` 7
+# client: the conformance session installs tests/js first). The default `tests` session
+# runs everything at the resolver's pick.
 VERSION_TESTS = [
     "tests/adapters/agents",
     "tests/adapters/dspy/test_compat.py",
     "tests/adapters/dspy/test_adapter.py",
     "tests/adapters/dspy/test_fidelity.py",
     "tests/resume/test_redis_store.py",
+    "tests/server/test_websocket.py",
 ]
 
 
@@ -53,6 +56,7 @@ def versions(session: nox.Session, end: str) -> None:
     together (pytest's exit code 5, no tests collected, fails the session).
     """
     session.install("-e", ".[dev]", *SUPPORTED_VERSIONS[end])
+    session.run("npm", "ci", "--no-audit", "--no-fund", "--prefix", JS_DIR, external=True)
     session.run("pytest", "-m", "not slow and not browser", *VERSION_TESTS, *session.posargs)
 
 
