@@ -147,9 +147,12 @@ class Tabs:
         self.context = context
         self.outside: list[str] = []
 
-    def open(self, url: str) -> Page:
-        """A new tab at ``url``; every request it makes must stay on ``url``'s server."""
+    def open(self, url: str, *, before: Callable[[Page], object] | None = None) -> Page:
+        """A new tab at ``url``; every request it makes must stay on ``url``'s server.
+        ``before`` is called with the tab before it loads ``url`` (to watch it load)."""
         page = self.context.new_page()
+        if before is not None:
+            before(page)
         parts = urlsplit(url)
         origin = f"{parts.scheme}://{parts.netloc}/"
         page.on(
@@ -1145,7 +1148,9 @@ def test_the_switch_sends_over_the_websocket_and_is_kept(page: Page, demo_url: s
     answer = traffic.answer_to(sent["requestId"])
     assert answer[0]["type"] == "start"
     assert answer[-1]["type"] == "end"
-    assert replayed_text(answer) == saved_answer(page, chat)
+    assert replayed_text(answer) == wait_until(
+        lambda: saved_answer(page, chat), "the answer to be saved"
+    )
     snapshot(page, "websocket-answer")
 
     page.reload()  # the choice is kept, and the chat is loaded as saved
@@ -1166,14 +1171,14 @@ def test_the_switch_sends_over_the_websocket_and_is_kept(page: Page, demo_url: s
 
 
 def test_over_websocket_an_answer_survives_a_dropped_socket(
-    tabs: Tabs, brisk_socket_server: tuple[str, Path]
+    tabs: Tabs, demo_url: str, demo_db: Path
 ) -> None:
     """The socket drops mid-answer: the page resumes on a new socket, the server replays
     the answer from its first chunk and follows it to its end; the page shows it whole,
-    once, as the server saved it."""
-    url, db = brisk_socket_server
+    once, as the server saved it. (At the demo's own pace: the story takes 12 s, ample
+    time for the page to resume before it ends.)"""
     tabs.context.add_init_script(KEEP_SOCKETS)
-    page = open_over_socket(tabs, url)
+    page = open_over_socket(tabs, demo_url)
     traffic = Traffic(page)
     send(page, "Tell me a long story")
     text = last_answer(page).get_by_test_id("text").last
@@ -1204,7 +1209,7 @@ def test_over_websocket_an_answer_survives_a_dropped_socket(
     expect(messages(page, "assistant")).to_have_count(1)
     assert last_answer(page).get_attribute("data-message-id") == answer_id
     assert wait_until(lambda: saved_answer(page, chat), "the answer to be saved") == STORY
-    assert answer_state(db, chat, answer_id) == "finish"
+    assert answer_state(demo_db, chat, answer_id) == "finish"
     assert [p for p in traffic.posts if p.startswith("/api/chat")] == []
     snapshot(page, "websocket-resumed")
     send(page, "Hello")  # the chat goes on, on the new socket
@@ -1295,7 +1300,8 @@ def test_over_websocket_stop_ends_the_answer(tabs: Tabs, demo_url: str, demo_db:
     page.get_by_test_id("stop").click()
     wait_ready(page)
     (sent,) = traffic.sent_of("send")
-    assert [frame["requestId"] for frame in traffic.sent_of("abort")] == [sent["requestId"]]
+    aborts = wait_on_page(page, lambda: traffic.sent_of("abort"), "the abort frame")
+    assert [frame["requestId"] for frame in aborts] == [sent["requestId"]]
     assert not [p for p in traffic.posts if p.startswith("/api/chat")]
     stopped = text.inner_text()
     expect(last_answer(page).get_by_test_id("stopped")).to_be_visible()
@@ -1319,6 +1325,33 @@ def test_over_websocket_stop_ends_the_answer(tabs: Tabs, demo_url: str, demo_db:
     wait_ready(page)
     expect(last_answer(page).get_by_test_id("text").last).to_contain_text("running offline")
     expect(page.get_by_test_id("stopped")).to_have_count(1)
+
+
+def test_over_websocket_a_second_tab_follows_and_sees_the_stop(
+    tabs: Tabs, brisk_socket_server: tuple[str, Path]
+) -> None:
+    """A second tab on the chat resumes the answer over its own socket; when the first
+    tab stops it, the second sees the answer's `abort` chunk and marks it stopped."""
+    url, _ = brisk_socket_server
+    first = open_over_socket(tabs, url)
+    send(first, "Tell me a long story")
+    expect(last_answer(first).get_by_test_id("text").last).to_contain_text("lighthouse")
+    watched: list[Traffic] = []
+    second = tabs.open(
+        f"{url}/?transport=ws&chat={chat_id(first)}", before=lambda p: watched.append(Traffic(p))
+    )
+    (traffic,) = watched
+    expect(second.get_by_test_id("status")).to_have_attribute("data-status", "streaming")
+    first.get_by_test_id("stop").click()
+    wait_ready(first)
+    wait_ready(second)
+    for page in (first, second):
+        expect(last_answer(page).get_by_test_id("stopped")).to_be_visible()
+        expect(page.get_by_test_id("error")).to_have_count(0)
+    assert traffic.sent_of("abort") == []  # the second tab only followed
+    (resume,) = traffic.sent_of("resume")
+    chunks = [f["chunk"] for f in traffic.answer_to(resume["requestId"]) if f["type"] == "chunk"]
+    assert chunks[-1]["type"] == "abort"
 
 
 def test_over_websocket_an_approval_round_trip(
