@@ -19,15 +19,17 @@ HTML of each of its pages at the top of that directory.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import shutil
+import sqlite3
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit
 
 import httpx
@@ -40,6 +42,7 @@ from playwright.sync_api import (
     Locator,
     Page,
     Route,
+    WebSocket,
     expect,
     sync_playwright,
 )
@@ -89,28 +92,43 @@ def demo_server(port: int, db: Path) -> Iterator[subprocess.Popen[bytes]]:
 
 
 @pytest.fixture(scope="module")
-def demo_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The database file of the ``demo_url`` server."""
+    return tmp_path_factory.mktemp("demo") / "chats.db"
+
+
+@pytest.fixture(scope="module")
+def demo_url(demo_db: Path) -> Iterator[str]:
     port = free_port()
-    with demo_server(port, tmp_path_factory.mktemp("demo") / "chats.db"):
+    with demo_server(port, demo_db):
         yield f"http://127.0.0.1:{port}"
 
 
-# ``demo_app`` as ``uiwire demo`` serves it, but with the scripted model's words 10 ms apart
+# ``demo_app`` as ``uiwire demo`` serves it, but with the scripted model's words 10 ms
+# apart; its chats in memory, or in the SQLite file named by a second argument
 BRISK_SERVER = """
 import sys, uvicorn
+from pathlib import Path
 from uiwire.demo import demo_app
 from uiwire.demo.agent import demo_agent
-app = demo_app(demo_agent(delay=0.01))
+db = Path(sys.argv[2]) if len(sys.argv) > 2 else None
+app = demo_app(demo_agent(delay=0.01), db=db)
 uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")
 """
 
 
-@pytest.fixture(scope="module")
-def brisk_url() -> Iterator[str]:
+@contextlib.contextmanager
+def brisk_server(db: Path | None = None) -> Iterator[str]:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    command = [sys.executable, "-c", BRISK_SERVER, str(port)]
+    command = [sys.executable, "-c", BRISK_SERVER, str(port), *([str(db)] if db else [])]
     with server_process(command, ready_url=f"{url}/api/demo/config", env={"OPENAI_API_KEY": ""}):
+        yield url
+
+
+@pytest.fixture(scope="module")
+def brisk_url() -> Iterator[str]:
+    with brisk_server() as url:
         yield url
 
 
@@ -129,9 +147,12 @@ class Tabs:
         self.context = context
         self.outside: list[str] = []
 
-    def open(self, url: str) -> Page:
-        """A new tab at ``url``; every request it makes must stay on ``url``'s server."""
+    def open(self, url: str, *, before: Callable[[Page], object] | None = None) -> Page:
+        """A new tab at ``url``; every request it makes must stay on ``url``'s server.
+        ``before`` is called with the tab before it loads ``url`` (to watch it load)."""
         page = self.context.new_page()
+        if before is not None:
+            before(page)
         parts = urlsplit(url)
         origin = f"{parts.scheme}://{parts.netloc}/"
         page.on(
@@ -985,3 +1006,399 @@ def test_an_answer_cut_off_by_a_crash_is_shown_interrupted(tabs: Tabs, tmp_path:
         wait_ready(page)
         expect(last_answer(page).get_by_test_id("text").last).to_contain_text("running offline")
         expect(page.get_by_test_id("interrupted")).to_have_count(1)
+
+
+# --- over WebSocket ---------------------------------------------------------------------
+#
+# The same page with its transport switched to AI SDK 7's WebSocketChatTransport, on the
+# `/api/chat/ws` socket `ChatEndpoint.routes("/api/chat")` serves. `Traffic` records what
+# went over the wire: the sockets the page opened, the frames it sent and received on
+# them (JSON), and its POSTs.
+
+BRISK_DB = "brisk-chats.db"
+
+# Keeps every WebSocket the page opens in `window.__uiwireSockets`, so that a test can
+# drop one (`close()`: the transport sees its connection close, as on a network failure).
+KEEP_SOCKETS = """
+(() => {
+  const Native = window.WebSocket;
+  const opened = [];
+  window.__uiwireSockets = opened;
+  window.WebSocket = class extends Native {
+    constructor(url, protocols) {
+      super(url, protocols);
+      opened.push(this);
+    }
+  };
+})();
+"""
+
+
+class Traffic:
+    """What ``page`` sends and receives from now on: its sockets (paths), the frames on
+    them, and the paths it POSTs to."""
+
+    def __init__(self, page: Page) -> None:
+        self.sockets: list[str] = []
+        self.opened: list[WebSocket] = []
+        self.sent: list[dict[str, Any]] = []
+        self.received: list[dict[str, Any]] = []
+        self.posts: list[str] = []
+        page.on("websocket", self._opened)
+        page.on(
+            "request",
+            lambda r: self.posts.append(urlsplit(r.url).path) if r.method == "POST" else None,
+        )
+
+    def _opened(self, socket: WebSocket) -> None:
+        self.sockets.append(urlsplit(socket.url).path)
+        self.opened.append(socket)
+        socket.on("framesent", lambda payload: self.sent.append(_frame(payload)))
+        socket.on("framereceived", lambda payload: self.received.append(_frame(payload)))
+
+    def sent_of(self, kind: str) -> list[dict[str, Any]]:
+        return [frame for frame in self.sent if frame.get("type") == kind]
+
+    def answer_to(self, request_id: str) -> list[dict[str, Any]]:
+        """The frames the server sent for one request, in order."""
+        return [frame for frame in self.received if frame.get("requestId") == request_id]
+
+
+def wait_on_page(page: Page, check: Callable[[], T | None], what: str, timeout: float = 30) -> T:
+    """``check()``'s first truthy value, polled with Playwright's wait (which lets the
+    page's events, such as frames, be recorded; ``time.sleep`` would not)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout} s waiting for {what}")
+        page.wait_for_timeout(50)
+
+
+def _frame(payload: str | bytes) -> dict[str, Any]:
+    value = json.loads(payload)
+    assert isinstance(value, dict), payload
+    return cast("dict[str, Any]", value)
+
+
+def replayed_text(frames: list[dict[str, Any]]) -> str:
+    """The text of the chunks in one request's frames, checking their numbering: from 0,
+    no gap, no repeat."""
+    chunks = [frame for frame in frames if frame["type"] == "chunk"]
+    assert [c["sequence"] for c in chunks] == list(range(len(chunks))), chunks[:3]
+    return "".join(c["chunk"]["delta"] for c in chunks if c["chunk"]["type"] == "text-delta")
+
+
+def open_over_socket(tabs: Tabs, url: str) -> Page:
+    """A tab on ``url`` whose chat goes over the WebSocket (``?transport=ws``)."""
+    page = tabs.open(f"{url}/?transport=ws")
+    expect(page.locator(".app")).to_have_attribute("data-transport", "ws")
+    wait_ready(page)
+    return page
+
+
+def answer_state(db: Path, chat: str, message_id: str) -> str | None:
+    """How the server saved the answer ``message_id`` (``running``, ``finish``, ``abort``,
+    ...), read from its SQLite file; None if it has no such answer."""
+    with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)) as db_:
+        row = db_.execute(
+            "SELECT state FROM uiwire_messages WHERE chat_id = ? AND message_id = ?",
+            (chat, message_id),
+        ).fetchone()
+    return None if row is None else str(row[0])
+
+
+@pytest.fixture(scope="module")
+def brisk_socket_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """The brisk server, keeping its chats in a SQLite file the tests read."""
+    db = tmp_path_factory.mktemp("brisk") / BRISK_DB
+    with brisk_server(db) as url:
+        yield url, db
+
+
+def test_the_switch_sends_over_the_websocket_and_is_kept(page: Page, demo_url: str) -> None:
+    """The page starts on HTTP; the switch moves it to the socket: a prompt streams its
+    whole answer over `/api/chat/ws` (nothing is posted to `/api/chat`), and the choice
+    survives a reload. Switching back posts again."""
+    expect(page.get_by_test_id("transport-http")).to_have_attribute("aria-pressed", "true")
+    expect(page.locator(".app")).to_have_attribute("data-transport", "http")
+    traffic = Traffic(page)
+    page.get_by_test_id("transport-ws").click()
+    expect(page.locator(".app")).to_have_attribute("data-transport", "ws")
+    expect(page.get_by_test_id("transport-ws")).to_have_attribute("aria-pressed", "true")
+    send(page, "Hello")
+    text = last_answer(page).get_by_test_id("text").last
+    expect(text).to_be_visible()
+    lengths: list[int] = []
+    while page.get_by_test_id("status").get_attribute("data-status") != "ready":
+        lengths.append(len(text.inner_text()))
+        time.sleep(0.05)
+    final = text.inner_text()
+    assert "scripted agent running offline" in final
+    assert len(set(lengths)) >= 3, f"the text did not stream in: lengths seen {lengths}"
+    expect(last_answer(page).get_by_test_id("reasoning")).to_contain_text("A greeting")
+    assert traffic.sockets == ["/api/chat/ws"]
+    assert [p for p in traffic.posts if p.startswith("/api/chat")] == []
+    (sent,) = traffic.sent_of("send")
+    chat = chat_id(page)
+    assert sent["id"] == chat
+    assert [m["role"] for m in sent["messages"]] == ["user"]  # the last message only
+    answer = traffic.answer_to(sent["requestId"])
+    assert answer[0]["type"] == "start"
+    assert answer[-1]["type"] == "end"
+    assert replayed_text(answer) == wait_until(
+        lambda: saved_answer(page, chat), "the answer to be saved"
+    )
+    snapshot(page, "websocket-answer")
+
+    page.reload()  # the choice is kept, and the chat is loaded as saved
+    expect(page.locator(".app")).to_have_attribute("data-transport", "ws")
+    expect(page.get_by_test_id("transport-ws")).to_have_attribute("aria-pressed", "true")
+    expect(last_answer(page).get_by_test_id("text").last).to_have_text(final)
+
+    page.get_by_test_id("transport-http").click()
+    expect(page.locator(".app")).to_have_attribute("data-transport", "http")
+    expect(last_answer(page).get_by_test_id("text").last).to_have_text(final)
+    with page.expect_request(
+        lambda r: r.method == "POST" and r.url == f"{demo_url}/api/chat", timeout=10_000
+    ):
+        send(page, "What's the weather in Paris?")
+    wait_ready(page)
+    expect(messages(page, "assistant")).to_have_count(2)
+    expect(page.get_by_test_id("error")).to_have_count(0)
+
+
+def test_over_websocket_an_answer_survives_a_dropped_socket(
+    tabs: Tabs, demo_url: str, demo_db: Path
+) -> None:
+    """The socket drops mid-answer: the page resumes on a new socket, the server replays
+    the answer from its first chunk and follows it to its end; the page shows it whole,
+    once, as the server saved it. (At the demo's own pace: the story takes 12 s, ample
+    time for the page to resume before it ends.)"""
+    tabs.context.add_init_script(KEEP_SOCKETS)
+    page = open_over_socket(tabs, demo_url)
+    traffic = Traffic(page)
+    send(page, "Tell me a long story")
+    text = last_answer(page).get_by_test_id("text").last
+    expect(text).to_contain_text("lighthouse")
+    chat = chat_id(page)
+    answer_id = last_answer(page).get_attribute("data-message-id")
+    assert answer_id
+    page.evaluate("() => window.__uiwireSockets.at(-1).close()")  # the socket drops
+    (resume,) = wait_on_page(page, lambda: traffic.sent_of("resume"), "the page to resume")
+    assert resume["id"] == chat
+    wait_ready(page)
+    expect(page.get_by_test_id("error")).to_have_count(0)
+    # a new socket, and the answer replayed on it: it was cut off mid-way, then replayed
+    # from its first chunk to its end
+    assert traffic.sockets == ["/api/chat/ws", "/api/chat/ws"]
+    (sent,) = traffic.sent_of("send")
+    before = traffic.answer_to(sent["requestId"])
+    assert before[0]["type"] == "start"
+    assert "end" not in [frame["type"] for frame in before], "the answer ended before the drop"
+    assert 0 < len(replayed_text(before)) < len(STORY)
+    replay = traffic.answer_to(resume["requestId"])
+    assert [replay[0]["type"], replay[-1]["type"]] == ["start", "end"]
+    assert replayed_text(replay) == STORY
+    # the page shows the whole story once, in the same message, as the server saved it
+    assert plain(text.inner_text()) == plain(STORY)
+    expect(last_answer(page).get_by_test_id("text")).to_have_count(1)
+    expect(messages(page, "user")).to_have_count(1)
+    expect(messages(page, "assistant")).to_have_count(1)
+    assert last_answer(page).get_attribute("data-message-id") == answer_id
+    assert wait_until(lambda: saved_answer(page, chat), "the answer to be saved") == STORY
+    assert answer_state(demo_db, chat, answer_id) == "finish"
+    assert [p for p in traffic.posts if p.startswith("/api/chat")] == []
+    snapshot(page, "websocket-resumed")
+    send(page, "Hello")  # the chat goes on, on the new socket
+    wait_ready(page)
+    expect(last_answer(page).get_by_test_id("text").last).to_contain_text("running offline")
+    assert len(traffic.sockets) == 2
+
+
+def test_over_websocket_a_reload_mid_answer_resumes_it(
+    tabs: Tabs, brisk_socket_server: tuple[str, Path]
+) -> None:
+    url, _ = brisk_socket_server
+    page = open_over_socket(tabs, url)
+    traffic = Traffic(page)
+    send(page, "Tell me a long story")
+    text = last_answer(page).get_by_test_id("text").last
+    expect(text).to_contain_text("lighthouse")
+    chat = chat_id(page)
+    answer_id = last_answer(page).get_attribute("data-message-id")
+    page.reload()
+    expect(page.locator(".app")).to_have_attribute("data-transport", "ws")
+    (resume,) = wait_on_page(page, lambda: traffic.sent_of("resume"), "the reloaded page to resume")
+    assert resume["id"] == chat
+    expect(messages(page, "user")).to_contain_text("Tell me a long story")
+    wait_ready(page)
+    replay = traffic.answer_to(resume["requestId"])
+    assert replay[0]["type"] == "start", "the reloaded page found no answer to resume"
+    assert replayed_text(replay) == STORY
+    assert plain(text.inner_text()) == plain(STORY)
+    expect(messages(page, "user")).to_have_count(1)
+    expect(messages(page, "assistant")).to_have_count(1)
+    assert last_answer(page).get_attribute("data-message-id") == answer_id
+    expect(page.get_by_test_id("error")).to_have_count(0)
+    assert wait_until(lambda: saved_answer(page, chat), "the answer to be saved") == STORY
+
+
+def test_switching_transport_mid_answer_resumes_it_over_the_other(
+    tabs: Tabs, brisk_socket_server: tuple[str, Path]
+) -> None:
+    """Switching mid-answer does not stop the answer (no `abort` frame, no stop POST):
+    the chat is loaded again and the answer resumed over the other transport, whole and
+    once; the socket of the chat left behind is closed."""
+    url, _ = brisk_socket_server
+    page = open_over_socket(tabs, url)
+    traffic = Traffic(page)
+    send(page, "Tell me a long story")
+    text = last_answer(page).get_by_test_id("text").last
+    expect(text).to_contain_text("lighthouse")
+    chat = chat_id(page)
+    with page.expect_response(
+        lambda r: r.url == f"{url}/api/chat/{chat}/stream", timeout=20_000
+    ) as resumed:
+        page.get_by_test_id("transport-http").click()
+    assert resumed.value.status == 200, "nothing to resume: ended, or stopped by the switch"
+    wait_ready(page)
+    assert plain(last_answer(page).get_by_test_id("text").last.inner_text()) == plain(STORY)
+    expect(messages(page, "assistant")).to_have_count(1)
+    expect(page.get_by_test_id("error")).to_have_count(0)
+    assert traffic.sent_of("abort") == [], "leaving the socket stopped the answer"
+    wait_on_page(page, lambda: all(s.is_closed() for s in traffic.opened), "the socket to close")
+    assert wait_until(lambda: saved_answer(page, chat), "the answer to be saved") == STORY
+
+    send(page, "Tell me a long story")  # over HTTP, then to the socket mid-answer
+    expect(messages(page, "assistant")).to_have_count(2)
+    expect(last_answer(page).get_by_test_id("text").last).to_contain_text("lighthouse")
+    page.get_by_test_id("transport-ws").click()
+    (resume,) = wait_on_page(page, lambda: traffic.sent_of("resume"), "a resume over the socket")
+    assert resume["id"] == chat
+    wait_ready(page)
+    assert traffic.answer_to(resume["requestId"])[0]["type"] == "start"
+    assert plain(last_answer(page).get_by_test_id("text").last.inner_text()) == plain(STORY)
+    expect(messages(page, "assistant")).to_have_count(2)
+    expect(page.get_by_test_id("error")).to_have_count(0)
+    assert not [p for p in traffic.posts if p.endswith("/stop")], "switching stopped the answer"
+
+
+def test_over_websocket_stop_ends_the_answer(tabs: Tabs, demo_url: str, demo_db: Path) -> None:
+    """Stop sends an `abort` frame (no POST to the stop route): the server stops the
+    answer and saves it as far as it got, with the status `abort`; the page marks it."""
+    page = open_over_socket(tabs, demo_url)
+    traffic = Traffic(page)
+    send(page, "Tell me a long story")
+    text = last_answer(page).get_by_test_id("text").last
+    expect(text).to_contain_text("lighthouse")
+    chat = chat_id(page)
+    answer_id = last_answer(page).get_attribute("data-message-id")
+    assert answer_id
+    page.get_by_test_id("stop").click()
+    wait_ready(page)
+    (sent,) = traffic.sent_of("send")
+    aborts = wait_on_page(page, lambda: traffic.sent_of("abort"), "the abort frame")
+    assert [frame["requestId"] for frame in aborts] == [sent["requestId"]]
+    assert not [p for p in traffic.posts if p.startswith("/api/chat")]
+    stopped = text.inner_text()
+    expect(last_answer(page).get_by_test_id("stopped")).to_be_visible()
+    expect(page.get_by_test_id("stopped")).to_have_count(1)
+    expect(page.get_by_test_id("error")).to_have_count(0)
+    snapshot(page, "websocket-stopped")
+
+    def stopped_and_saved() -> str | None:
+        state = answer_state(demo_db, chat, answer_id)
+        return state if state not in (None, "running") else None
+
+    assert wait_until(stopped_and_saved, "the stopped answer to be saved") == "abort"
+    saved = saved_answer(page, chat)
+    assert saved is not None
+    assert plain(saved).startswith(plain(stopped)), (saved, stopped)
+    assert len(saved) < len(STORY), "the server generated the whole story: stop did nothing"
+    assert resume_status(page, chat) == 204
+    time.sleep(1.0)  # nothing more arrives
+    assert text.inner_text() == stopped
+    send(page, "Hello")  # the chat goes on
+    wait_ready(page)
+    expect(last_answer(page).get_by_test_id("text").last).to_contain_text("running offline")
+    expect(page.get_by_test_id("stopped")).to_have_count(1)
+
+
+def test_over_websocket_a_second_tab_follows_and_sees_the_stop(
+    tabs: Tabs, brisk_socket_server: tuple[str, Path]
+) -> None:
+    """A second tab on the chat resumes the answer over its own socket; when the first
+    tab stops it, the second sees the answer's `abort` chunk and marks it stopped."""
+    url, _ = brisk_socket_server
+    first = open_over_socket(tabs, url)
+    send(first, "Tell me a long story")
+    expect(last_answer(first).get_by_test_id("text").last).to_contain_text("lighthouse")
+    watched: list[Traffic] = []
+    second = tabs.open(
+        f"{url}/?transport=ws&chat={chat_id(first)}", before=lambda p: watched.append(Traffic(p))
+    )
+    (traffic,) = watched
+    expect(second.get_by_test_id("status")).to_have_attribute("data-status", "streaming")
+    first.get_by_test_id("stop").click()
+    wait_ready(first)
+    wait_ready(second)
+    for page in (first, second):
+        expect(last_answer(page).get_by_test_id("stopped")).to_be_visible()
+        expect(page.get_by_test_id("error")).to_have_count(0)
+    assert traffic.sent_of("abort") == []  # the second tab only followed
+    (resume,) = traffic.sent_of("resume")
+    chunks = [f["chunk"] for f in traffic.answer_to(resume["requestId"]) if f["type"] == "chunk"]
+    assert chunks[-1]["type"] == "abort"
+
+
+def test_over_websocket_an_approval_round_trip(
+    tabs: Tabs, brisk_socket_server: tuple[str, Path]
+) -> None:
+    """Approving sends the continued assistant message in a `send` frame; the tool runs
+    and the answer goes on in the same message; the saved chat has it all."""
+    url, _ = brisk_socket_server
+    page = open_over_socket(tabs, url)
+    traffic = Traffic(page)
+    send(page, "Book me a hotel in Paris")
+    booking = tool(page, "book_hotel")
+    expect(booking).to_have_attribute("data-state", "approval-requested")
+    answer_id = last_answer(page).get_attribute("data-message-id")
+    booking.get_by_test_id("approve").click()
+    wait_ready(page)
+    expect(booking).to_have_attribute("data-state", "output-available")
+    expect(booking).to_contain_text("ref. HP-4821")
+    expect(last_answer(page).get_by_test_id("text").last).to_contain_text("Have a good trip!")
+    assert last_answer(page).get_attribute("data-message-id") == answer_id
+    expect(messages(page, "assistant")).to_have_count(1)
+    expect(page.get_by_test_id("error")).to_have_count(0)
+    sends = traffic.sent_of("send")
+    assert [[m["role"] for m in frame["messages"]] for frame in sends] == [["user"], ["assistant"]]
+    assert sends[1]["messages"][0]["id"] == answer_id
+    assert traffic.sockets == ["/api/chat/ws"]  # both on one socket
+    assert not [p for p in traffic.posts if p.startswith("/api/chat")]
+    snapshot(page, "websocket-approval")
+
+    page.reload()  # saved: it comes back
+    expect(tool(page, "book_hotel")).to_have_attribute("data-state", "output-available")
+    expect(last_answer(page).get_by_test_id("text").last).to_contain_text("Have a good trip!")
+
+
+def test_over_websocket_a_client_side_tool_runs_in_the_browser(
+    tabs: Tabs, brisk_socket_server: tuple[str, Path]
+) -> None:
+    url, _ = brisk_socket_server
+    page = open_over_socket(tabs, url)
+    traffic = Traffic(page)
+    send(page, "What time is it for me?")
+    local_time = tool(page, "get_local_time")
+    expect(local_time).to_have_attribute("data-state", "output-available")
+    wait_ready(page)
+    expect(local_time).to_contain_text('"timeZone"')
+    expect(last_answer(page).get_by_test_id("text").last).to_contain_text("Your browser says")
+    expect(page.get_by_test_id("error")).to_have_count(0)
+    sends = traffic.sent_of("send")
+    assert [[m["role"] for m in frame["messages"]] for frame in sends] == [["user"], ["assistant"]]
+    assert not [p for p in traffic.posts if p.startswith("/api/chat")]

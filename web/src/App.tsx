@@ -9,11 +9,14 @@ import {
   fetchChat,
   fetchChats,
   fetchConfig,
+  initialTransport,
+  keepTransport,
   newChatId,
   setChatIdInUrl,
   type ChatSummary,
   NO_CONFIG,
   type DemoConfig,
+  type TransportMode,
 } from "./api";
 import { Chat } from "./Chat";
 import { Sidebar } from "./Sidebar";
@@ -47,6 +50,7 @@ export function App() {
   const [chats, setChats] = useState<ChatSummary[] | null>(null);
   const [chatsError, setChatsError] = useState<string | null>(null);
   const [sidebarOpen, setSidebarOpen] = useState(false);
+  const [transport, setTransport] = useState<TransportMode>(initialTransport);
   const currentId = useRef(current.id);
   currentId.current = current.id;
 
@@ -138,6 +142,16 @@ export function App() {
     [refreshChats],
   );
 
+  // The other transport: the chat is mounted again with it, loaded again from the server
+  // if the server has it (an answer in progress is then resumed over the new transport).
+  const switchTransport = useCallback((mode: TransportMode) => {
+    keepTransport(mode);
+    setTransport(mode);
+    setCurrent((now) =>
+      now.phase === "ready" && now.id === chatIdFromUrl() ? { id: now.id, phase: "loading" } : now,
+    );
+  }, []);
+
   // A turn of the current chat started (the server now has the chat: it goes into the
   // URL) or ended: the list shows it, newest first, with its title.
   const onTurn = useCallback(
@@ -149,7 +163,7 @@ export function App() {
   );
 
   return (
-    <div className="app" data-chat-id={current.id}>
+    <div className="app" data-chat-id={current.id} data-transport={transport}>
       <header className="topbar">
         <div className="topbar-inner">
           <button
@@ -164,6 +178,7 @@ export function App() {
             <span aria-hidden="true">☰</span>
           </button>
           <h1 className="title">uiwire demo</h1>
+          <TransportSwitch mode={transport} onSwitch={switchTransport} />
           <button
             type="button"
             className="button"
@@ -189,8 +204,9 @@ export function App() {
         <main className="main" aria-label="Conversation">
           {current.phase === "ready" ? (
             <Chat
-              key={current.id}
+              key={`${transport}:${current.id}`}
               id={current.id}
+              transportMode={transport}
               initialMessages={current.messages}
               resume={current.resume}
               interrupted={current.interrupted}
@@ -230,6 +246,33 @@ export function App() {
           )}
         </main>
       </div>
+    </div>
+  );
+}
+
+/** HTTP or WebSocket: how the chat talks to the server (kept for the next visits). */
+function TransportSwitch({ mode, onSwitch }: { mode: TransportMode; onSwitch: (mode: TransportMode) => void }) {
+  const choices: [TransportMode, string, string][] = [
+    ["http", "HTTP", "A POST per message, the answer as server-sent events"],
+    ["ws", "WebSocket", "One WebSocket for the chat's messages and answers"],
+  ];
+  return (
+    <div className="transport-switch" role="group" aria-label="Transport" data-testid="transport-switch">
+      {choices.map(([value, label, title]) => (
+        <button
+          key={value}
+          type="button"
+          className="transport-choice"
+          data-testid={`transport-${value}`}
+          aria-pressed={mode === value}
+          title={title}
+          onClick={() => {
+            if (mode !== value) onSwitch(value);
+          }}
+        >
+          {label}
+        </button>
+      ))}
     </div>
   );
 }

@@ -5,27 +5,54 @@ import {
   isToolUIPart,
   lastAssistantMessageIsCompleteWithApprovalResponses,
   lastAssistantMessageIsCompleteWithToolCalls,
+  WebSocketChatTransport,
   type ChatStatus,
+  type ChatTransport,
   type FileUIPart,
   type UIMessage,
   type UIMessageChunk,
 } from "ai";
 import { useCallback, useEffect, useLayoutEffect, useRef, useState } from "react";
-import { CHAT_API, fetchChat, isRecord, SEND_LAST_MESSAGE_ONLY, stopChat, type DemoConfig } from "./api";
+import {
+  CHAT_API,
+  CHAT_SOCKET,
+  fetchChat,
+  isRecord,
+  ownerKnown,
+  SEND_LAST_MESSAGE_ONLY,
+  stopChat,
+  type DemoConfig,
+  type TransportMode,
+} from "./api";
 import { Composer, type Draft } from "./Composer";
 import { describeError } from "./errors";
 import { isWaitingForUser, MessageView, type ApprovalHandler } from "./parts";
 
-/** useChat's transport (POST /api/chat, resume from GET /api/chat/{id}/stream), telling
- * `onNothingToResume` when a resume finds no answer in progress (204), and `onAbortChunk`
- * when an answer ends stopped (an `abort` chunk: this page, or another tab, stopped it).
+/** What the page hears from its transport, whichever it is. */
+type TransportEvents = {
+  /** A resume found no answer in progress (HTTP 204, a `no-active` frame). */
+  onNothingToResume: () => void;
+  /** An answer ended stopped (an `abort` chunk: this page, or another tab, stopped it). */
+  onAbortChunk: () => void;
+};
+
+/** The chunks as they come, telling `onAbortChunk` about an `abort` chunk. */
+function watchingAborts(stream: ReadableStream<UIMessageChunk>, onAbortChunk: () => void) {
+  return stream.pipeThrough(
+    new TransformStream<UIMessageChunk, UIMessageChunk>({
+      transform(chunk, controller) {
+        if (chunk.type === "abort") onAbortChunk();
+        controller.enqueue(chunk);
+      },
+    }),
+  );
+}
+
+/** useChat's HTTP transport (POST /api/chat, resume from GET /api/chat/{id}/stream).
  * With SEND_LAST_MESSAGE_ONLY it posts the last message only: the new user message, or
  * the assistant message an approval answer or a client-side tool's output continues. */
 class DemoTransport extends DefaultChatTransport<UIMessage> {
-  constructor(
-    private readonly onNothingToResume: () => void,
-    private readonly onAbortChunk: () => void,
-  ) {
+  constructor(private readonly events: TransportEvents) {
     super({
       api: CHAT_API,
       fetch: fetchWaitingForTheLastAnswer,
@@ -41,22 +68,82 @@ class DemoTransport extends DefaultChatTransport<UIMessage> {
     options: Parameters<DefaultChatTransport<UIMessage>["reconnectToStream"]>[0],
   ): Promise<ReadableStream<UIMessageChunk> | null> {
     const stream = await super.reconnectToStream(options);
-    if (stream === null) this.onNothingToResume();
+    if (stream === null) this.events.onNothingToResume();
     return stream;
   }
 
   protected override processResponseStream(
     stream: ReadableStream<Uint8Array<ArrayBufferLike>>,
   ): ReadableStream<UIMessageChunk> {
-    const onAbortChunk = this.onAbortChunk;
-    return super.processResponseStream(stream).pipeThrough(
-      new TransformStream<UIMessageChunk, UIMessageChunk>({
-        transform(chunk, controller) {
-          if (chunk.type === "abort") onAbortChunk();
-          controller.enqueue(chunk);
-        },
-      }),
-    );
+    return watchingAborts(super.processResponseStream(stream), this.events.onAbortChunk);
+  }
+}
+
+type SocketSendOptions = Parameters<WebSocketChatTransport<UIMessage>["sendMessages"]>[0];
+type SocketResumeOptions = Parameters<WebSocketChatTransport<UIMessage>["reconnectToStream"]>[0];
+
+/** useChat's WebSocket transport: AI SDK 7's WebSocketChatTransport on /api/chat/ws, one
+ * socket for the chat's requests. A `send` frame carries the last message only (with
+ * SEND_LAST_MESSAGE_ONLY: `messages` is that one message; the server keeps the rest).
+ *
+ * The transport tells the server to stop an answer (an `abort` frame) whenever useChat
+ * aborts a request, and useChat aborts its request when the chat is left (its unmount
+ * calls `stop()`). Here only the page's Stop stops the answer (`stopAnswer`); any other
+ * abort lets go of it by closing the socket, which the server takes as a dropped
+ * connection: the answer goes on and is saved, as it does over HTTP. */
+class DemoSocketTransport extends WebSocketChatTransport<UIMessage> {
+  /** Set while the page's Stop aborts the request. */
+  private stopping = false;
+
+  constructor(private readonly events: TransportEvents) {
+    super({
+      url: CHAT_SOCKET,
+      prepareSendMessagesRequest: SEND_LAST_MESSAGE_ONLY
+        ? ({ messages }) => ({ messages: messages.slice(-1) })
+        : undefined,
+    });
+  }
+
+  /** Stop the answer on the server: `stop` (useChat's) aborts the request, and this
+   * transport sends the abort on (the server ends the answer with `abort`). */
+  async stopAnswer(stop: () => Promise<void>): Promise<void> {
+    this.stopping = true;
+    try {
+      await stop();
+    } finally {
+      this.stopping = false;
+    }
+  }
+
+  override async sendMessages(options: SocketSendOptions): Promise<ReadableStream<UIMessageChunk>> {
+    await ownerKnown(); // the handshake must carry the owner's cookie
+    const abortSignal = this.forwardedAbort(options.abortSignal);
+    return watchingAborts(await super.sendMessages({ ...options, abortSignal }), this.events.onAbortChunk);
+  }
+
+  override async reconnectToStream(options: SocketResumeOptions): Promise<ReadableStream<UIMessageChunk> | null> {
+    await ownerKnown();
+    const abortSignal = this.forwardedAbort(options.abortSignal);
+    const stream = await super.reconnectToStream({ ...options, abortSignal });
+    if (stream === null) {
+      this.events.onNothingToResume();
+      return null;
+    }
+    return watchingAborts(stream, this.events.onAbortChunk);
+  }
+
+  /** The signal the request gets: aborted by useChat's when the page stops the answer;
+   * any other abort of useChat's closes the socket instead (the request fails, useChat
+   * already counts it aborted, and the server keeps the answer going). */
+  private forwardedAbort(signal: AbortSignal | undefined): AbortSignal | undefined {
+    if (!signal || signal.aborted) return signal;
+    const forwarded = new AbortController();
+    const onAbort = () => {
+      if (this.stopping) forwarded.abort(signal.reason);
+      else this.close();
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+    return forwarded.signal;
   }
 }
 
@@ -67,8 +154,10 @@ const CONTINUATION_RETRIES = [100, 250, 500, 1000, 2000];
  * output: the posted message is the assistant's) can reach the server before it has
  * saved the answer it continues, which ended a moment ago; the server then answers 409
  * ("still being written; wait for it"). Such a request is sent again, a few times, a
- * little later. Everything else goes through once. */
+ * little later. Everything else goes through once. Every request waits for the owner's
+ * cookie first (`ownerKnown`). */
 async function fetchWaitingForTheLastAnswer(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
+  await ownerKnown();
   let response = await fetch(input, init);
   if (response.status !== 409 || init?.method !== "POST" || !isContinuation(init.body)) return response;
   for (const wait of CONTINUATION_RETRIES) {
@@ -102,8 +191,15 @@ const STATUS_LABELS: Record<ChatStatus, string> = {
  * that leaves the same state behind can never make the page post in a loop. */
 type Pending = { toolCallIds: Set<string>; approvalIds: Set<string> };
 
+/** A dropped connection mid-answer (a TypeError from the transport) is followed by a
+ * resume this long after, at most this many times in a row: the server's answer goes
+ * on without the page, and the resume replays it whole. */
+const RESUME_AFTER_DROP_MS = 500;
+const MAX_RESUMES_IN_A_ROW = 3;
+
 export function Chat({
   id,
+  transportMode,
   initialMessages,
   resume,
   interrupted,
@@ -111,6 +207,9 @@ export function Chat({
   onTurn,
 }: {
   id: string;
+  /** HTTP (DefaultChatTransport) or WebSocket (WebSocketChatTransport); fixed for the
+   * life of this component (the page mounts a new one to switch). */
+  transportMode: TransportMode;
   initialMessages: UIMessage[];
   /** Replay and follow the chat's answer in progress (GET /api/chat/{id}/stream): the
    * server says one is being written (this page was reloaded mid-answer, or the chat is
@@ -128,15 +227,16 @@ export function Chat({
   const nothingToResume = useRef(() => {});
   // an `abort` chunk arrived in the answer now streaming (read and reset in onFinish)
   const abortSeen = useRef(false);
-  const [transport] = useState(
-    () =>
-      new DemoTransport(
-        () => nothingToResume.current(),
-        () => {
-          abortSeen.current = true;
-        },
-      ),
-  );
+  const onDisconnect = useRef(() => {});
+  const [transport] = useState<DemoTransport | DemoSocketTransport>(() => {
+    const events: TransportEvents = {
+      onNothingToResume: () => nothingToResume.current(),
+      onAbortChunk: () => {
+        abortSeen.current = true;
+      },
+    };
+    return transportMode === "ws" ? new DemoSocketTransport(events) : new DemoTransport(events);
+  });
   /** Answers that were stopped before their end (by this page or another tab). */
   const [stopped, setStopped] = useState<ReadonlySet<string>>(() => new Set());
   const {
@@ -147,6 +247,7 @@ export function Chat({
     sendMessage,
     regenerate,
     stop,
+    resumeStream,
     addToolOutput,
     addToolApprovalResponse,
   } = useChat({
@@ -161,40 +262,87 @@ export function Chat({
       void addToolOutput({ tool: "get_local_time", toolCallId: toolCall.toolCallId, output: localTime() });
     },
     sendAutomaticallyWhen: ({ messages }) => shouldContinue(messages, pending.current),
-    onFinish: ({ message, isAbort, isError }) => {
+    onFinish: ({ message, isAbort, isError, isDisconnect }) => {
       const aborted = abortSeen.current;
       abortSeen.current = false;
+      if (isDisconnect) {
+        onDisconnect.current();
+        return;
+      }
+      resumesInARow.current = 0;
       if (isError || !(isAbort || aborted) || message.role !== "assistant") return;
       setStopped((ids) => new Set(ids).add(message.id));
     },
   });
 
-  // The saved chat was loaded before the resume asked for the answer in progress: if the
-  // answer ended in between, the chat was loaded with its question but without its
-  // answer, and there is nothing left to resume. Load it again.
+  // A resume asks for the answer in progress once the page knows of one: the saved chat
+  // was loaded with `resumable`, or the connection dropped mid-answer. If the answer
+  // ended in between, there is nothing left to resume, and the page has the question
+  // without its answer (or a part of it). Load the chat again.
+  const shown = useRef(messages);
+  shown.current = messages;
   useEffect(() => {
     nothingToResume.current = () => {
-      const loaded = initialMessages.at(-1);
-      if (loaded?.role !== "user") return;
+      const last = shown.current.at(-1);
+      if (!last) return;
       void fetchChat(id).then(
         (saved) => {
           if (!saved || saved.messages.at(-1)?.role !== "assistant") return;
           // unless the page has moved on since (a new message was sent)
-          setMessages((now) => (now.at(-1)?.id === loaded.id ? saved.messages : now));
+          setMessages((now) => (now.at(-1)?.id === last.id ? saved.messages : now));
         },
-        () => undefined, // the chat stays as loaded
+        () => undefined, // the chat stays as it is
       );
     };
-  }, [id, initialMessages, setMessages]);
+  }, [id, setMessages]);
 
-  // A chat left behind (New chat, back/forward) stops streaming into nowhere. Only this
-  // page stops listening: the answer goes on on the server, is saved when it ends, and
-  // coming back to the chat resumes it.
-  useEffect(() => () => void stop(), [stop]);
+  // A connection dropped mid-answer (the socket closed, the network went away): the
+  // answer goes on on the server, so the page resumes it a moment later (replayed from
+  // its start, on a new connection), a few times in a row at most.
+  const mounted = useRef(true);
+  useEffect(() => {
+    mounted.current = true;
+    return () => {
+      mounted.current = false;
+    };
+  }, []);
+  const resumesInARow = useRef(0);
+  const [reconnecting, setReconnecting] = useState(false);
+  useEffect(() => {
+    onDisconnect.current = () => {
+      if (resumesInARow.current >= MAX_RESUMES_IN_A_ROW) return;
+      resumesInARow.current += 1;
+      setReconnecting(true);
+      window.setTimeout(() => {
+        if (!mounted.current) return;
+        void resumeStream().finally(() => {
+          if (mounted.current) setReconnecting(false);
+        });
+      }, RESUME_AFTER_DROP_MS);
+    };
+  }, [resumeStream]);
 
-  // Stop: the server stops the answer (it ends with `abort`), then this page stops
-  // reading. `stop()` alone would only close this page's connection.
+  // A chat left behind (New chat, back/forward, the other transport) stops streaming
+  // into nowhere. Only this page stops listening: the answer goes on on the server, is
+  // saved when it ends, and coming back to the chat resumes it. Its socket, if it has
+  // one, is closed.
+  useEffect(
+    () => () => {
+      void stop();
+      if (transport instanceof DemoSocketTransport) transport.close();
+    },
+    [stop, transport],
+  );
+
+  // Stop: the server stops the answer (it ends with `abort`), and this page stops
+  // reading. Over HTTP the page posts the stop route first: `stop()` alone would only
+  // close this page's connection. Over WebSocket `stop()` sends an `abort` frame, which
+  // stops the answer.
   const stopAnswer = useCallback(async () => {
+    if (transport instanceof DemoSocketTransport) {
+      await transport.stopAnswer(stop);
+      return;
+    }
     try {
       await stopChat(id);
     } catch (reason: unknown) {
@@ -202,7 +350,7 @@ export function Chat({
     } finally {
       await stop();
     }
-  }, [id, stop]);
+  }, [id, stop, transport]);
 
   // the server saved the question when the answer started streaming, and the answer when
   // it ended: the chat list changes at both (a request refused before any answer
@@ -218,7 +366,7 @@ export function Chat({
   // the chat: its message is taken back out of the conversation (so it is not part of
   // what later turns build on, and it does not come back as if sent), and its text goes
   // back into the box to be sent again without what was refused.
-  const problem = error ? describeError(error, maxBodyBytes) : null;
+  const problem = error && !reconnecting ? describeError(error, maxBodyBytes) : null;
   const [draft, setDraft] = useState<Draft | null>(null);
   const handledError = useRef<Error | undefined>(undefined);
   useEffect(() => {
@@ -230,7 +378,8 @@ export function Chat({
     setMessages(messages.slice(0, -1));
   }, [error, messages, maxBodyBytes, setMessages]);
 
-  const busy = status === "submitted" || status === "streaming";
+  // waiting to resume after a dropped connection counts as busy: nothing else is sent
+  const busy = status === "submitted" || status === "streaming" || reconnecting;
   const scroller = useAutoScroll<HTMLDivElement>(messages, status);
 
   const send = useCallback(
@@ -333,9 +482,18 @@ export function Chat({
       <div className="dock">
         <div className="dock-inner">
           <div className="hint">
-            <span className="status" data-testid="status" data-status={status} role="status">
-              <span className={`status-dot status-dot--${status}`} aria-hidden="true" />
-              {STATUS_LABELS[status]}
+            <span
+              className="status"
+              data-testid="status"
+              data-status={status}
+              data-reconnecting={reconnecting ? "true" : undefined}
+              role="status"
+            >
+              <span
+                className={`status-dot status-dot--${reconnecting ? "submitted" : status}`}
+                aria-hidden="true"
+              />
+              {reconnecting ? "Reconnecting…" : STATUS_LABELS[status]}
             </span>
             {prompts.length ? <span className="hint-label">Try:</span> : null}
             {prompts.map((prompt, i) => (

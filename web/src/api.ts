@@ -1,10 +1,14 @@
 // Talking to the `uiwire demo` server (everything but the chat stream itself, which
-// DefaultChatTransport posts to /api/chat and resumes from /api/chat/{id}/stream), and
-// the chat id kept in the URL (?chat=<id>). The server knows who we are from its
+// DefaultChatTransport posts to /api/chat and resumes from /api/chat/{id}/stream, or
+// WebSocketChatTransport sends over /api/chat/ws), the chat id kept in the URL
+// (?chat=<id>), and the transport the page uses (HTTP or WebSocket). The server knows who we are from its
 // HttpOnly owner cookie, which same-origin fetches send by themselves.
 import type { UIMessage } from "ai";
 
 export const CHAT_API = "/api/chat";
+/** The WebSocket `ChatEndpoint.routes(CHAT_API)` serves next to it (AI SDK 7's
+ * `WebSocketChatTransport`). */
+export const CHAT_SOCKET = `${CHAT_API}/ws`;
 /** The chat history routes ChatEndpoint serves next to CHAT_API. */
 export const CHATS_API = "/api/chats";
 
@@ -39,9 +43,32 @@ export type SavedChat = {
   interrupted: string[];
 };
 
+/** The first answer of the server that knows the owner (the chat list, or a chat), once
+ * it came or failed. A browser new to the server has no owner cookie until that answer
+ * sets it; a chat request sent meanwhile would get a second new owner, whose cookie one
+ * of the two then replaces in the browser (the page would lose its chat). */
+let ownerAnswer: Promise<void> | null = null;
+
+/** Waits for the owner's cookie before a chat request: settles once the first request
+ * of the owner's has been answered (or failed, or 5 s passed). */
+export function ownerKnown(): Promise<void> {
+  if (ownerAnswer === null) return Promise.resolve();
+  return Promise.race([ownerAnswer, new Promise<void>((resolve) => setTimeout(resolve, 5000))]);
+}
+
+/** `fetch`, noting the first such request as the one that sets the owner's cookie. */
+function fetchAsOwner(input: string, init: RequestInit): Promise<Response> {
+  const request = fetch(input, init);
+  ownerAnswer ??= request.then(
+    () => undefined,
+    () => undefined,
+  );
+  return request;
+}
+
 /** The owner's chats, most recently updated first (the newest 100). */
 export async function fetchChats(signal?: AbortSignal): Promise<ChatSummary[]> {
-  const response = await fetch(`${CHATS_API}?limit=100`, { headers: { accept: "application/json" }, signal });
+  const response = await fetchAsOwner(`${CHATS_API}?limit=100`, { headers: { accept: "application/json" }, signal });
   if (!response.ok) {
     throw new Error(`Loading the chats failed: HTTP ${response.status} ${response.statusText}`.trim());
   }
@@ -54,7 +81,7 @@ export async function fetchChats(signal?: AbortSignal): Promise<ChatSummary[]> {
 /** One of the owner's chats with its messages, or null when the server has no such chat
  * of ours (404: it never existed, was deleted, or is someone else's). */
 export async function fetchChat(id: string, signal?: AbortSignal): Promise<SavedChat | null> {
-  const response = await fetch(`${CHATS_API}/${encodeURIComponent(id)}`, {
+  const response = await fetchAsOwner(`${CHATS_API}/${encodeURIComponent(id)}`, {
     headers: { accept: "application/json" },
     signal,
   });
@@ -156,6 +183,44 @@ export function setChatIdInUrl(id: string | null, mode: "replace" | "push"): voi
   if (url.href === window.location.href) return;
   if (mode === "push") window.history.pushState({ chat: id }, "", url);
   else window.history.replaceState({ chat: id }, "", url);
+}
+
+/** How useChat talks to the server: `http` (DefaultChatTransport: a POST per message,
+ * the answer as SSE) or `ws` (WebSocketChatTransport: frames over one socket). */
+export type TransportMode = "http" | "ws";
+
+const TRANSPORT_KEY = "uiwire-demo.transport";
+
+function isTransportMode(value: string | null): value is TransportMode {
+  return value === "http" || value === "ws";
+}
+
+/** The transport to use: `?transport=http|ws` in the URL, else the one last chosen in
+ * this browser, else HTTP. */
+export function initialTransport(): TransportMode {
+  const asked = new URLSearchParams(window.location.search).get("transport");
+  if (isTransportMode(asked)) return asked;
+  try {
+    const kept = window.localStorage.getItem(TRANSPORT_KEY);
+    if (isTransportMode(kept)) return kept;
+  } catch {
+    // storage refused (a private mode, a policy): the default
+  }
+  return "http";
+}
+
+/** Keep the chosen transport for the next visits, and in the URL if it names one (so
+ * that a reload keeps it). */
+export function keepTransport(mode: TransportMode): void {
+  try {
+    window.localStorage.setItem(TRANSPORT_KEY, mode);
+  } catch {
+    // not kept: this page still uses it
+  }
+  const url = new URL(window.location.href);
+  if (!url.searchParams.has("transport")) return;
+  url.searchParams.set("transport", mode);
+  window.history.replaceState(window.history.state, "", url);
 }
 
 /** A link to the chat, for the sidebar (opens in a new tab with a middle click). */

@@ -14,7 +14,9 @@ the chat, its history: ``GET /api/chats`` (the caller's chats) and ``GET`` / ``D
 
 Answers are resumable (``MemoryStreamStore``): the generation runs on whether or not the
 page stays, ``GET /api/chat/{id}/stream`` replays the answer in progress to a reloaded
-page or a second tab, and ``POST /api/chat/{id}/stop`` stops it.
+page or a second tab, and ``POST /api/chat/{id}/stop`` stops it. The same three go over
+one WebSocket at ``/api/chat/ws`` (AI SDK 7's ``WebSocketChatTransport``), which the
+page uses when its HTTP / WebSocket switch says so.
 
 The page runs AI SDK 7, so the stream targets ``v7``. ``GET /api/demo/config`` tells it
 the example prompts and the body limit (it checks attachments before sending them).
@@ -97,8 +99,8 @@ def demo_app(
         limits=limits,
         target="v7",  # the page runs AI SDK 7 (web/package.json)
     )
-    # POST /api/chat, GET /api/chat/{id}/stream (resume), POST /api/chat/{id}/stop,
-    # GET /api/chats, GET and DELETE /api/chats/{id}
+    # POST /api/chat, GET /api/chat/{id}/stream (resume), POST /api/chat/{id}/stop, the
+    # WebSocket /api/chat/ws, GET /api/chats, GET and DELETE /api/chats/{id}
     app.router.routes.extend(chat.routes("/api/chat"))
 
     @app.get("/api/demo/config")
