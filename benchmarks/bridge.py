@@ -111,8 +111,17 @@ def parse_deltas(body: bytes) -> tuple[dict[str, list[str]], bool]:
             continue  # an SSE comment (keep-alive)
         chunk = orjson.loads(frame[len(b"data: ") :])
         if chunk.get("type") == "text-delta":
-            deltas_by_part.setdefault(chunk["id"], []).append(chunk["delta"])
+            # a delta holds one token, or several when a lagging reader got them merged
+            deltas_by_part.setdefault(chunk["id"], []).extend(_tokens(chunk["delta"]))
     return deltas_by_part, done
+
+
+def _tokens(delta: str) -> list[str]:
+    """The tokens (``token``: each ends with a space) a delta holds, in order; a rest
+    without its space is kept as it came, to be reported."""
+    pieces = delta.split(" ")
+    tokens = [piece + " " for piece in pieces[:-1]]
+    return [*tokens, pieces[-1]] if pieces[-1] else tokens
 
 
 def _thread_of(delta: str) -> int | None:
