@@ -242,10 +242,7 @@ def run_view(
         copies: dict[int, tuple[Any, Any]] = {}  # id -> (the user's tool, its copy)
 
         def copy_of(tool: Any) -> Any:
-            known = copies.get(id(tool))
-            if known is None:  # the user's tool is kept, so its id is not reused
-                known = copies[id(tool)] = (tool, _watched(tool))
-            return known[1]
+            return _copy_of(copies, tool)
 
         def follow_tools() -> None:
             # the user's list, read at each turn: a tool may add a tool to its own agent
@@ -289,13 +286,19 @@ def _nested_run_tools(agent: Agent[Any], tools: list[Any]) -> list[Any]:
     copies = channel.nested_tools
     turn: list[Any] = []
     for tool in tools:
-        known = copies.get(id(tool))
-        if known is None:  # the user's tool is kept, so its id is not reused
-            known = copies[id(tool)] = (tool, _watched(tool))
-            if isinstance(tool, FunctionTool):
-                channel.labels.setdefault((str(agent.name), tool.name), function_label(tool))
-        turn.append(known[1])
+        if isinstance(tool, FunctionTool) and id(tool) not in copies:
+            channel.labels.setdefault((str(agent.name), tool.name), function_label(tool))
+        turn.append(_copy_of(copies, tool))
     return turn
+
+
+def _copy_of(copies: dict[int, tuple[Any, Any]], tool: Any) -> Any:
+    """The run's guarded copy of ``tool`` from ``copies`` (id -> (the user's tool, its
+    copy)), made on first use; the user's tool is kept there, so its id is not reused."""
+    known = copies.get(id(tool))
+    if known is None:
+        known = copies[id(tool)] = (tool, _watched(tool))
+    return known[1]
 
 
 def _handoff_view(
