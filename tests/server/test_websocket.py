@@ -296,3 +296,25 @@ async def _two_workers(
     assert finishes["chat-r1"] == "finish"
     assert finishes["chat-r3"] == "abort"
     assert b.finishes == []  # B generated nothing: it only followed and stopped
+
+
+async def test_a_frame_over_the_value_limit_is_refused_under_its_id(
+    served: tuple[Served, str],
+) -> None:
+    """A frame of more JSON values than the endpoint's limits allow is refused (counted
+    as a POST body's are), under the id the transport writes first, and the socket
+    stays usable."""
+    _, url = served
+    frame = json.loads(send_frame("big", "chat-7"))
+    frame["body"] = {"filler": [0] * 200_000}  # over RequestLimits().max_json_values
+    async with websockets.connect(url + "?user=ann") as socket:
+        await socket.send(json.dumps(frame, separators=(",", ":")))
+        refused = json.loads(await socket.recv())
+        assert refused["type"] == "error"
+        assert refused["requestId"] == "big"
+        assert refused["errorText"].startswith("body: ")
+        await socket.send(send_frame("ok", "chat-7"))  # the socket is still usable
+        kinds = [json.loads(await socket.recv())["type"]]
+        while kinds[-1] != "end":
+            kinds.append(json.loads(await socket.recv())["type"])
+        assert kinds[0] == "start"

@@ -39,6 +39,7 @@ __all__ = [
     "OFF_LOOP_BYTES",
     "SOCKET_FRAME_KEY",
     "RequestLimits",
+    "decode_json",
     "read_chat_request",
     "read_json_object",
     "require_json",
@@ -159,6 +160,20 @@ DEFAULT_LIMITS: Final = RequestLimits()
 
 _PARSER: Final = ThreadPoolExecutor(max_workers=1, thread_name_prefix="uiwire-body")
 """The thread big bodies are parsed in (started on first use)."""
+
+
+async def decode_json(data: bytes, max_values: int) -> Any:
+    """``data`` decoded as a body is (``_json_scan``: at most ``max_values`` values, long
+    strings set aside), in the body thread when it is over ``OFF_LOOP_BYTES``; raises
+    ``TooManyValues``, or ``ValueError`` for what is not JSON."""
+
+    def decode() -> Any:
+        scanned = scan_json(data, max_values)
+        return scanned.restore(orjson.loads(scanned.skeleton))
+
+    if len(data) <= OFF_LOOP_BYTES:
+        return decode()
+    return await asyncio.get_running_loop().run_in_executor(_PARSER, decode)
 
 
 async def read_chat_request(

@@ -297,7 +297,9 @@ class ChatEndpoint:
         for a ``WebSocketRoute``: every request on it goes to this endpoint's own routes.
         Pages of this server's origin may open it, and of ``origins``
         (``"https://app.example"``)."""
-        handlers = SocketHandlers(self._caller, self.respond, self.resume, self.stop)
+        handlers = SocketHandlers(
+            self._caller, self.respond, self.resume, self.stop, self._limits.max_json_values
+        )
         return ChatSocket(handlers, origins=origins)
 
     def openapi(

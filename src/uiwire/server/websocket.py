@@ -34,6 +34,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import re
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from typing import Any, Final, cast
 from urllib.parse import urlsplit
@@ -45,7 +46,8 @@ from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from uiwire.protocol.encode import DONE_FRAME
-from uiwire.server._body import SOCKET_FRAME_KEY
+from uiwire.server._body import SOCKET_FRAME_KEY, decode_json
+from uiwire.server._json_scan import TooManyValues
 from uiwire.server.identity import Owner
 
 __all__ = ["MAX_REQUESTS_PER_SOCKET", "ChatSocket", "SocketHandlers"]
@@ -81,6 +83,8 @@ class SocketHandlers:
     """The resume route (``path_params["id"]``)."""
     stop: Handler
     """The stop route (``path_params["id"]``)."""
+    max_json_values: int
+    """The most JSON values a frame may hold (the endpoint's ``RequestLimits``)."""
 
 
 class ChatSocket:
@@ -157,9 +161,15 @@ class _Session:
                 self._open = False
 
     async def handle(self, text: str) -> None:
+        # the envelope is read as a POST body is, off the loop when big (the chat route
+        # then reads a send frame's chat fields, with every check of its own)
+        data = text.encode()
         try:
-            frame: Any = orjson.loads(text)
-        except orjson.JSONDecodeError:
+            frame: Any = await decode_json(data, self.handlers.max_json_values)
+        except TooManyValues as exc:  # answered under the id the transport writes first
+            await self.put(_error(_leading_request_id(data), f"body: {exc}"))
+            return
+        except ValueError:
             frame = None
         if not isinstance(frame, dict):
             await self.put(_error("", "a frame must be a JSON object"))
@@ -195,7 +205,7 @@ class _Session:
         exchange = _Exchange(self, request_id, chat_id)
         self._requests[request_id] = exchange
         if kind == "send":
-            run = exchange.send(text.encode(), self._scope("POST", headers, send_frame=True))
+            run = exchange.send(data, self._scope("POST", headers, send_frame=True))
         else:
             last = fields.get("lastSequence")
             exchange.skip = last + 1 if isinstance(last, int) else 0
@@ -430,6 +440,20 @@ def _envelope_problem(fields: Mapping[str, Any]) -> str | None:
     ):
         return "lastSequence: a whole number from 0 is required"
     return None
+
+
+_LEADING_ID: Final = re.compile(rb'^\{"type":"[a-z-]+","requestId":("(?:[^"\\]|\\.){1,200}")')
+"""The start of a frame as ``WebSocketChatTransport`` writes it (``JSON.stringify``)."""
+
+
+def _leading_request_id(data: bytes) -> str:
+    """The ``requestId`` of a frame too big to decode, where the transport put it first;
+    else ``""``."""
+    found = _LEADING_ID.match(data[:512])
+    if found is None:
+        return ""
+    value: object = orjson.loads(found.group(1))
+    return value if isinstance(value, str) else ""
 
 
 def _error(request_id: str, text: str) -> str:
