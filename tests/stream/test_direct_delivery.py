@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
+import threading
+from collections import defaultdict
 from typing import Any
 
 import pytest
@@ -108,6 +111,80 @@ async def test_a_burst_in_one_loop_pass_sends_its_first_write_and_merges_the_res
     await reader
     chunks = assert_valid_body(sink.body())
     assert [c["delta"] for c in chunks if c["type"] == "text-delta"] == ["0", "123456789"]
+
+
+async def test_streams_sharing_a_loop_pass_each_send_their_own_first_write() -> None:
+    """The pass marker is shared by the loop's streams; a burst is counted per stream."""
+    contexts = [StreamContext() for _ in range(3)]
+    sinks = [Sink() for _ in contexts]
+    readers = [asyncio.create_task(read(c, s)) for c, s in zip(contexts, sinks, strict=True)]
+    await until(lambda: all(parked(c) for c in contexts))
+    me = asyncio.current_task()
+    for round_ in range(2):  # no pass between the three streams' writes
+        for ctx in contexts:
+            await ctx.write_text(f"{round_}")
+    assert all(sink.senders == [me] for sink in sinks)  # first writes: each sent itself
+    await until(lambda: all(len(sink.sent) == 2 for sink in sinks))
+    for ctx in contexts:
+        await ctx.finish()
+    await asyncio.gather(*readers)
+    for sink, reader in zip(sinks, readers, strict=True):
+        assert sink.senders[1] is reader  # the second, a burst of one, at the pass's end
+        assert text_of(sink.body()) == "01"
+
+
+async def test_direct_sends_and_thread_steps_keep_each_writers_order_and_the_record() -> None:
+    """A loop writer sending its deltas itself while four threads take the locked way
+    (deltas on the lane, closing their parts, data parts): the body stays valid, each
+    writer's output arrives in its order, and the record holds every part whole."""
+    ctx = StreamContext(collect=True)
+    sink = Sink()
+    rounds, per_round, threads = 20, 30, 4
+    me = asyncio.current_task()
+
+    def worker(n: int) -> None:
+        for r in range(rounds):
+            for i in range(per_round):
+                ctx.sync.write_text(f"[{n}:{r}:{i}]", key=n)
+            ctx.sync.end_text(key=n)
+            ctx.sync.write_data("round", {"n": n, "r": r}, transient=True)
+
+    reader = asyncio.create_task(read(ctx, sink))
+    await until(lambda: parked(ctx))
+    pool = [threading.Thread(target=worker, args=(n,)) for n in range(1, threads + 1)]
+    for thread in pool:
+        thread.start()
+    for i in range(rounds * per_round):
+        await ctx.write_text(f"[0:0:{i}]", key=0)
+        await asyncio.sleep(0)
+    while any(thread.is_alive() for thread in pool):
+        await asyncio.sleep(0.001)
+    await ctx.finish()
+    await reader
+    assert me in sink.senders  # the loop writer did send some of it itself
+    writes: dict[int, list[str]] = defaultdict(list)
+    for chunk in assert_valid_body(sink.body()):
+        if chunk["type"] == "text-delta":  # deltas queued together arrive merged
+            for token in re.findall(r"\[\d+:\d+:\d+\]", chunk["delta"]):
+                writes[int(token[1:].split(":")[0])].append(token)
+        elif chunk["type"] == "data-round":
+            writes[chunk["data"]["n"]].append(f"round {chunk['data']['r']}")
+    assert writes[0] == [f"[0:0:{i}]" for i in range(rounds * per_round)]
+    for n in range(1, threads + 1):
+        expected: list[str] = []
+        for r in range(rounds):
+            expected += [f"[{n}:{r}:{i}]" for i in range(per_round)] + [f"round {r}"]
+        assert writes[n] == expected
+    assert ctx.record is not None
+    parts = [p["text"] for p in ctx.record.message["parts"] if p["type"] == "text"]
+    assert sorted(parts) == sorted(
+        ["".join(f"[0:0:{i}]" for i in range(rounds * per_round))]
+        + [
+            "".join(f"[{n}:{r}:{i}]" for i in range(per_round))
+            for n in range(1, threads + 1)
+            for r in range(rounds)
+        ]
+    )
 
 
 async def test_a_sync_write_on_the_loop_is_sent_by_the_reader() -> None:

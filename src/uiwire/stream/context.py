@@ -315,6 +315,18 @@ class StreamContext(WriteTarget, Generic[InfoT]):
         channel = self._channel
         if not channel.on_bound_loop():
             self._bind_here("write_text")
+        sink = channel.parked_sink
+        if sink is not None:  # straight to the parked reader's send
+            frame = self._claim_direct_text(text, key)
+            if frame is not None:
+                error: Exception | None = None
+                try:
+                    await sink(frame)
+                except Exception as exc:  # the reader's send failed: the reader raises it
+                    error = exc
+                finally:
+                    channel.end_direct_send(error)
+                return
         if not self._text_on_lane(text, key):  # the loop runs: no need to check it is open
             self._apply(lambda m: m.text_delta(text, key=key))
         if channel.writer_must_wait():  # frames to send itself, or a consumer behind
@@ -643,6 +655,33 @@ class StreamContext(WriteTarget, Generic[InfoT]):
             return channel.append_to_lane(lane, (frame, None))
         chunk = {"type": "text-delta", "id": wire_id, "delta": text}
         return channel.append_to_lane(lane, (frame, chunk))
+
+    def _claim_direct_text(self, text: str, key: Hashable) -> bytes | None:
+        """A delta to an open text part that the writer may send through the channel's
+        ``parked_sink`` itself (direct delivery, ``Channel.claim_direct_locked``): its
+        frame, the chunk recorded; None when the write must go the queued way."""
+        if type(text) is not str or not text or self._closed_reason is not None:
+            return None
+        if len(text) > LANE_MAX_FRAME:  # big frames take the locked way, and its checks
+            return None
+        channel = self._channel
+        with channel.lock:
+            try:
+                wire_id = self._machine.open_text_id(key)
+            except TypeError:  # an unhashable key: the locked way names it
+                return None
+            if wire_id is None:
+                return None
+            if not channel.claim_direct_locked():
+                return None
+            collector = self._collector
+            if collector is not None:
+                try:
+                    collector.text_delta(wire_id, text)
+                except Exception:  # a uiwire bug: keep streaming, stop recording
+                    logger.exception("uiwire could not record chunks of stream %s", self.message_id)
+                    self._collector = None
+        return encode_text_delta(wire_id, text)
 
     def _record_lane_chunks(self, chunks: list[dict[str, Any]]) -> None:
         """The collector's share of a lane move (under the lock, in the frames' order)."""
