@@ -19,6 +19,7 @@ from uiwire.protocol.encode import (
     UI_MESSAGE_STREAM_HEADERS,
     encode_chunk,
     encode_chunks,
+    encode_reasoning_delta,
     encode_text_delta,
 )
 from uiwire.protocol.machine import StreamMachine
@@ -326,15 +327,19 @@ def test_a_delta_split_inside_a_surrogate_pair_reassembles() -> None:
     ["a", " the", 'say "hi"\n', "\\ back\tslash", "✓ ünï", "😀", "\ud83d", "x\ud800y", "</script>"],
 )
 @pytest.mark.parametrize("wire_id", ["t1", "msg-abc_1", 'odd"id'])
-def test_encode_text_delta_is_byte_for_byte_the_chunk_frame(wire_id: str, delta: str) -> None:
-    chunk = {"type": "text-delta", "id": wire_id, "delta": delta}
-    assert encode_text_delta(wire_id, delta) == encode_chunk(chunk)
-    assert _decode(encode_text_delta(wire_id, delta)) == [chunk]
+@pytest.mark.parametrize("kind", ["text-delta", "reasoning-delta"])
+def test_encode_text_delta_is_byte_for_byte_the_chunk_frame(
+    kind: str, wire_id: str, delta: str
+) -> None:
+    encode = encode_text_delta if kind == "text-delta" else encode_reasoning_delta
+    chunk = {"type": kind, "id": wire_id, "delta": delta}
+    assert encode(wire_id, delta) == encode_chunk(chunk)
+    assert _decode(encode(wire_id, delta)) == [chunk]
 
 
 def test_encode_text_delta_keeps_its_prefix_cache_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
-    cache: dict[str, bytes] = {}
-    monkeypatch.setattr(encode_module, "_TEXT_DELTA_PREFIXES", cache)
+    cache: dict[tuple[bool, str], bytes] = {}
+    monkeypatch.setattr(encode_module, "_DELTA_PREFIXES", cache)
     monkeypatch.setattr(encode_module, "_MAX_PREFIXES", 3)
     for n in range(10):
         frame = encode_text_delta(f"t{n}", "x")

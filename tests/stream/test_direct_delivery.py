@@ -96,6 +96,31 @@ async def test_a_write_on_the_loop_sends_its_own_frame_while_the_reader_waits() 
     assert sink.most_at_once == 1
 
 
+async def test_reasoning_deltas_are_sent_by_their_writer_and_recorded() -> None:
+    ctx = StreamContext(collect=True)
+    sink = Sink()
+    reader = asyncio.create_task(read(ctx, sink))
+    await until(lambda: parked(ctx))
+    me = asyncio.current_task()
+    await ctx.write_reasoning("think")  # opens the part: the locked way, sent by the writer
+    for word in (" hard", " twice"):
+        await asyncio.sleep(0)
+        await ctx.write_reasoning(word)
+        assert sink.senders[-1] is me
+    await ctx.write_text("answer")
+    await ctx.finish()
+    await reader
+    chunks = assert_valid_body(sink.body())
+    deltas = [c["delta"] for c in chunks if c["type"] == "reasoning-delta"]
+    assert deltas == ["think", " hard", " twice"]
+    assert ctx.record is not None
+    parts = ctx.record.message["parts"]
+    assert [(p["type"], p.get("text")) for p in parts if p["type"] != "step-start"] == [
+        ("reasoning", "think hard twice"),
+        ("text", "answer"),
+    ]
+
+
 async def test_a_burst_in_one_loop_pass_sends_its_first_write_and_merges_the_rest() -> None:
     ctx = StreamContext()
     sink = Sink()

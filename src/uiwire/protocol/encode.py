@@ -25,6 +25,7 @@ __all__ = [
     "UI_MESSAGE_STREAM_HEADERS",
     "encode_chunk",
     "encode_chunks",
+    "encode_reasoning_delta",
     "encode_text_delta",
 ]
 
@@ -78,7 +79,7 @@ def encode_chunks(chunks: Iterable[Mapping[str, Any]]) -> bytes:
         return b"".join([encode_chunk(c) for c in chunks])
 
 
-_TEXT_DELTA_PREFIXES: dict[str, bytes] = {}  # wire id -> the frame up to the delta's value
+_DELTA_PREFIXES: dict[tuple[bool, str], bytes] = {}  # (reasoning, wire id) -> frame head
 _MAX_PREFIXES: Final = 4096  # cleared when full: ids differ per stream, the cache must not grow
 
 
@@ -88,12 +89,22 @@ def encode_text_delta(wire_id: str, delta: str) -> bytes:
 
     Only the delta is serialized per call; the rest of the frame is cached per part id.
     """
-    prefix = _TEXT_DELTA_PREFIXES.get(wire_id)
+    return _delta_frame(False, wire_id, delta)
+
+
+def encode_reasoning_delta(wire_id: str, delta: str) -> bytes:
+    """``encode_text_delta`` for a ``reasoning-delta``."""
+    return _delta_frame(True, wire_id, delta)
+
+
+def _delta_frame(reasoning: bool, wire_id: str, delta: str) -> bytes:
+    prefix = _DELTA_PREFIXES.get((reasoning, wire_id))
     if prefix is None:
-        if len(_TEXT_DELTA_PREFIXES) >= _MAX_PREFIXES:
-            _TEXT_DELTA_PREFIXES.clear()
-        prefix = b'data: {"type":"text-delta","id":' + dumps(wire_id) + b',"delta":'
-        _TEXT_DELTA_PREFIXES[wire_id] = prefix
+        if len(_DELTA_PREFIXES) >= _MAX_PREFIXES:
+            _DELTA_PREFIXES.clear()
+        kind = b"reasoning-delta" if reasoning else b"text-delta"
+        prefix = b'data: {"type":"' + kind + b'","id":' + dumps(wire_id) + b',"delta":'
+        _DELTA_PREFIXES[reasoning, wire_id] = prefix
     try:
         return prefix + _dumps(delta) + b"}\n\n"
     except TypeError:  # a lone surrogate: the slow path escapes it

@@ -245,13 +245,13 @@ class UIMessageAssembler:
             return False
         return self._buffer_delta(parts, part_id, delta)
 
-    def append_text_delta(self, part_id: str, delta: str) -> bool:
-        """``apply({"type": "text-delta", "id": part_id, "delta": delta})`` for a plain delta
-        to an open part, without the chunk: a streaming server's hottest record. False
-        (nothing done) when the case is not that plain one; ``apply`` the chunk then."""
+    def append_delta(self, reasoning: bool, part_id: str, delta: str) -> bool:
+        """``apply`` of a plain text (or ``reasoning``) delta to an open part, without the
+        chunk: a streaming server's hottest record. False (nothing done) when the case
+        is not that plain one; ``apply`` the chunk then."""
         if self._violation is not None:
             return False
-        return self._buffer_delta(self._text, part_id, delta)
+        return self._buffer_delta(self._reasoning if reasoning else self._text, part_id, delta)
 
     def _buffer_delta(self, parts: dict[str, dict[str, Any]], part_id: str, delta: str) -> bool:
         part = parts.get(part_id)

@@ -463,6 +463,16 @@ class Channel:
         self._last_delivery = self._time()
         return True
 
+    async def send_claimed(self, sink: Sink, frame: bytes) -> None:
+        """Send ``frame`` through ``sink`` after ``claim_direct_locked`` said yes."""
+        error: Exception | None = None
+        try:
+            await sink(frame)
+        except Exception as exc:  # the consumer's send failed: the consumer raises it
+            error = exc
+        finally:
+            self.end_direct_send(error)
+
     def end_direct_send(self, error: Exception | None = None) -> None:
         """A writer's direct send is over (``error``: it failed; the consumer raises it)."""
         self._sending = False
@@ -477,11 +487,8 @@ class Channel:
         return self._direct_due or (self._attached and not self._gone and self._size > self._limit)
 
     async def after_write(self) -> None:
-        """The tail of an awaitable write: send what it left for itself, wait for room.
-
-        One coroutine for both (the hot path of every streamed token), so a write that
-        sends pays for no second coroutine, and one under the limit for none at all.
-        """
+        """The tail of an awaitable write that queued its frames: send what it left for
+        itself, then wait for room (a write under the limit calls neither)."""
         if self._direct_due:
             data = b""
             with self.lock:
@@ -496,13 +503,7 @@ class Channel:
                     data = self._take_locked()
                     self._last_delivery = self._time()
             if sink is not None:
-                error: Exception | None = None
-                try:
-                    await sink(data)
-                except Exception as exc:  # the consumer's send failed: the consumer raises it
-                    error = exc
-                finally:
-                    self.end_direct_send(error)
+                await self.send_claimed(sink, data)
         while self._attached and not self._gone and self._size > self._limit:
             self._room.clear()
             await self._room.wait()
