@@ -21,12 +21,14 @@ if TYPE_CHECKING:
 __all__ = [
     "DONE_FRAME",
     "KEEP_ALIVE_FRAME",
+    "MAX_EVENT_CHARS",
     "STREAM_OPEN_FRAME",
     "UI_MESSAGE_STREAM_HEADERS",
     "encode_chunk",
     "encode_chunks",
     "encode_reasoning_delta",
     "encode_text_delta",
+    "event_too_long",
 ]
 
 UI_MESSAGE_STREAM_HEADERS: Final[Mapping[str, str]] = MappingProxyType(
@@ -49,8 +51,23 @@ KEEP_ALIVE_FRAME: Final = b": keep-alive\n\n"
 STREAM_OPEN_FRAME: Final = b": stream-open\n\n"
 """An SSE comment to send first, so proxies and browsers see bytes at once."""
 
+MAX_EVENT_CHARS: Final = 64 * 1024 * 1024
+"""The longest SSE event an ``ai`` client reads, in the client's characters (UTF-16 code
+units) of the event's ``data: ...`` line. From ai 7.0.182 the client's event parser
+(eventsource-parser's ``maxBufferSize``, set by ``@ai-sdk/provider-utils``' JSON event
+stream) fails the whole stream once one event buffers more than this."""
 
 _dumps = orjson.dumps
+
+
+def event_too_long(frame: bytes, slack: int = 0) -> int | None:
+    """The length of ``frame``'s event line as the client counts it, plus ``slack``, if
+    that is over ``MAX_EVENT_CHARS``; None when it fits (``frame``: one event)."""
+    line = frame[:-2] if frame.endswith(b"\n\n") else frame
+    if len(line) + slack <= MAX_EVENT_CHARS:  # UTF-16 never needs more units than UTF-8 bytes
+        return None
+    units = len(line.decode("utf-8", "surrogatepass").encode("utf-16-le", "surrogatepass")) // 2
+    return units + slack if units + slack > MAX_EVENT_CHARS else None
 
 
 def encode_chunk(chunk: Mapping[str, Any]) -> bytes:
