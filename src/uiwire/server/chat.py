@@ -10,9 +10,10 @@ One request goes through three stages; only the last one streams.
 2. **Decide** the assistant message: when the last message is the assistant's, the
    request continues it (approval answers, client-side tool results) and the response
    reuses its id, as the AI SDK's own server does; otherwise the server generates a new
-   unguessable id (``msg_...``), so the ids ``useChat`` keeps are the server's. The
-   agent's ``begin_turn`` then checks the turn; a ``ChatRequestError`` it raises
-   becomes a JSON error with its status, before any stream.
+   unguessable id (``msg_...``, or ``ResponseOptions(message_id=...)``'s), so the ids
+   ``useChat`` keeps are the server's. ``ChatHooks(on_start=...)`` and then the
+   agent's ``begin_turn`` check the turn; a ``ChatRequestError`` either raises becomes
+   a JSON error with its status, before any stream.
 3. **Stream** the work in a ``StreamContext`` (errors masked by default). After the last
    byte, whether the stream finished, failed or the client left, ``on_finish`` gets
    the conversation as it now stands: the request's messages with the assistant
