@@ -638,13 +638,21 @@ class StreamMachine:
 
     def message_metadata(self, metadata: Any) -> list[Chunk]:
         """Deep-merge ``metadata`` into the message's metadata on the client."""
-        kind = "message-metadata"
-        self._check_open(kind)
-        chunk: Chunk = {"type": kind, "messageMetadata": self._metadata(metadata, kind)}
-        self._fits(chunk)
+        self._check_open("message-metadata")
+        chunk = self.metadata_chunk(metadata)
         out = self._ensure_started([])
         out.append(chunk)
         return out
+
+    def metadata_chunk(self, metadata: Any) -> Chunk:
+        """A ``message-metadata`` chunk, checked as ``message_metadata`` checks it, for
+        the caller to place among chunks this machine has just made (before their end
+        chunk, if they ended the stream): metadata computed from each chunk. It changes
+        no state."""
+        kind = "message-metadata"
+        chunk: Chunk = {"type": kind, "messageMetadata": self._metadata(metadata, kind)}
+        self._fits(chunk)
+        return chunk
 
     # --- AI SDK 7 ----------------------------------------------------------------------
 
