@@ -10,6 +10,7 @@ from typing import Any
 
 from tests.support.context_scenarios import consume
 from tests.support.stream_rules import assert_valid_body
+from tests.support.stream_sinks import Sink, parked, read, until
 from uiwire.server._metadata import PartMetadataContext
 from uiwire.stream import StreamContext
 
@@ -48,3 +49,32 @@ async def test_every_delta_written_from_threads_reaches_the_hook_in_order() -> N
     assert "finish" not in seen  # the end chunk is not shown: nothing may follow it
     assert ctx.record is not None
     assert ctx.record.message["metadata"] == {"last": "w49 "}
+
+
+async def test_deltas_a_parked_reader_would_take_directly_reach_the_hook() -> None:
+    """A served answer sends a text or reasoning delta straight to the parked reader's
+    send (direct delivery); with per-part metadata it must go past the hook instead."""
+    seen: list[str] = []
+
+    def hook(chunk: Mapping[str, Any]) -> dict[str, Any] | None:
+        seen.append(chunk["type"])
+        return {"n": len(seen)} if chunk["type"].endswith("-delta") else None
+
+    ctx = PartMetadataContext(hook)
+    sink = Sink()
+    reader = asyncio.create_task(read(ctx, sink))
+    await until(lambda: parked(ctx))
+    for n in range(5):
+        await ctx.write_reasoning(f"r{n}")
+        await asyncio.sleep(0)
+    for n in range(5):
+        await ctx.write_text(f"t{n}")
+        await asyncio.sleep(0)
+    await ctx.finish()
+    await reader
+    chunks = assert_valid_body(sink.body())
+    assert seen.count("reasoning-delta") == 5
+    assert seen.count("text-delta") == 5
+    for i, chunk in enumerate(chunks):
+        if chunk["type"].endswith("-delta"):
+            assert chunks[i + 1]["type"] == "message-metadata"
