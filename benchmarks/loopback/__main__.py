@@ -585,9 +585,9 @@ def plot(result: Result, path: Path) -> None:
                 fontsize=7,
             )
     capacity_axis.set_xticks(range(len(apps)), [SHORT_LABELS[app] for app in apps], fontsize=8)
-    capacity_axis.legend(fontsize=7, loc="upper right")
+    capacity_axis.legend(fontsize=7, loc="upper left")
     capacity_axis.set_title(f"capacity: largest N with p99 <= {DELAY_TARGET_MS:g} ms", fontsize=10)
-    capacity_axis.margins(y=0.2)
+    capacity_axis.margins(y=0.35)  # room for the legend above the bars
     capacity_axis.grid(alpha=0.3, axis="y")
     handles, labels = axes[0].get_legend_handles_labels()
     figure.legend(handles, labels, loc="lower center", ncol=4, fontsize=8)
