@@ -86,7 +86,8 @@ def bench(session: nox.Session) -> None:
     """Benchmarks against the alternatives: JSON, tables and plots into docs/benchmarks/.
 
     Not part of the default sessions. ``nox -s bench -- --quick`` is a tiny smoke run.
-    Run on an otherwise idle machine: every figure is a ratio within one run.
+    Run on an otherwise idle machine: every figure is a ratio within one run. The
+    loopback benchmark serves with one uvicorn worker and with two (``--workers``).
     """
     session.install("-e", ".[bench]")
     for benchmark in (

@@ -20,9 +20,13 @@ The ASGI apps, chosen by ``BENCH_APP`` (``uvicorn --factory benchmarks.loopback.
 - ``asp``: ai-sdk-stream-python's ``StreamContext`` as its README wires it to FastAPI
   (installed in the benchmark environment only).
 
-Each app also serves ``GET /stats``: process CPU seconds, RSS, and the event loop's lag
-(a probe that sleeps 5 ms and records how late it wakes); ``?reset=1`` clears the lag
-samples, so a measurement window can start after connections are open.
+Each process serving an app (one per uvicorn worker) answers for itself on a Unix socket
+of its own, ``$BENCH_STATS_DIR/<pid>.sock``: its CPU seconds, RSS, the requests it took,
+and its event loop's lag (a probe that sleeps 5 ms and records how late it wakes). A
+line ``get`` asks; ``reset`` also clears the lag samples, so a measurement window can
+start after connections are open. Not an HTTP route: with several workers on one
+listening socket, a request reaches whichever worker accepts it, and the load generator
+needs every worker's figures (see ``loadgen.py``).
 """
 
 from __future__ import annotations
@@ -34,13 +38,15 @@ import os
 import resource
 import time
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any
 
 import orjson
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from benchmarks._results import percentiles
 
@@ -93,24 +99,59 @@ def _rss_bytes() -> int:
         return int(statm.read().split()[1]) * _PAGE
 
 
-def _stats_route(lag: LoopLag) -> Route:
-    async def stats(request: Request) -> Response:
-        lag_ms = percentiles(lag.samples, scale=1000)
-        if request.query_params.get("reset"):
-            lag.samples.clear()
-        usage = resource.getrusage(resource.RUSAGE_SELF)
-        return JSONResponse(
-            {
-                "cpu_seconds": usage.ru_utime + usage.ru_stime,
-                "rss_bytes": _rss_bytes(),
-                "lag_samples": lag_ms["n"],
-                "lag_p50_ms": lag_ms["p50"],
-                "lag_p99_ms": lag_ms["p99"],
-                "lag_max_ms": lag_ms["max"],
-            }
-        )
+class CountRequests:
+    """The app, counting the HTTP requests this process took (how the kernel spread the
+    connections over the workers). Per request, not per chunk: ``send`` is not wrapped."""
 
-    return Route("/stats", stats)
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.requests = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            self.requests += 1
+        await self.app(scope, receive, send)
+
+
+def process_stats(lag: LoopLag, requests: int, reset: bool) -> dict[str, Any]:
+    """This process's figures; ``reset`` starts a new loop-lag window after reading."""
+    lag_ms = percentiles(lag.samples, scale=1000)
+    if reset:
+        lag.samples.clear()
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return {
+        "pid": os.getpid(),
+        "cpu_seconds": usage.ru_utime + usage.ru_stime,
+        "rss_bytes": _rss_bytes(),
+        "requests": requests,
+        "lag_samples": lag_ms["n"],
+        "lag_p50_ms": lag_ms["p50"],
+        "lag_p99_ms": lag_ms["p99"],
+        "lag_max_ms": lag_ms["max"],
+    }
+
+
+@contextlib.asynccontextmanager
+async def stats_socket(
+    directory: Path, answer: Callable[[bool], dict[str, Any]]
+) -> AsyncIterator[None]:
+    """Serve ``answer(reset)`` as JSON on ``directory/<pid>.sock`` while the app runs."""
+    path = directory / f"{os.getpid()}.sock"
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            line = await reader.readline()
+            writer.write(orjson.dumps(answer(line.strip() == b"reset")))
+            await writer.drain()
+        finally:
+            writer.close()
+
+    server = await asyncio.start_unix_server(handle, path)
+    try:
+        yield
+    finally:
+        server.close()
+        path.unlink(missing_ok=True)
 
 
 def _params(body: dict[str, Any]) -> tuple[int, float]:
@@ -227,8 +268,21 @@ APPS: dict[str, Callable[[], list[Route]]] = {
 }
 
 
-def create() -> Starlette:
-    """The app named by ``BENCH_APP``, with ``/stats`` and the loop-lag probe."""
+def create() -> ASGIApp:
+    """The app named by ``BENCH_APP``, with the loop-lag probe and, when
+    ``BENCH_STATS_DIR`` is set, this process's stats socket there."""
     lag = LoopLag()
-    routes = APPS[os.environ["BENCH_APP"]]()
-    return Starlette(routes=[*routes, _stats_route(lag)], lifespan=lag.running)
+    directory = os.environ.get("BENCH_STATS_DIR")
+
+    def answer(reset: bool) -> dict[str, Any]:
+        return process_stats(lag, counted.requests, reset)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: object) -> AsyncIterator[None]:
+        async with lag.running(app), contextlib.AsyncExitStack() as stack:
+            if directory:
+                await stack.enter_async_context(stats_socket(Path(directory), answer))
+            yield
+
+    counted = CountRequests(Starlette(routes=APPS[os.environ["BENCH_APP"]](), lifespan=lifespan))
+    return counted

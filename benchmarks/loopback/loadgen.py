@@ -1,6 +1,6 @@
 """The load generator: N concurrent useChat-style POSTs, read as fast as they arrive.
 
-    python -m benchmarks.loopback.loadgen --port P --streams N --chunks K --interval-ms 20
+    python -m benchmarks.loopback.loadgen --port P --stats-dir D --streams N --chunks K
 
 Runs in its own process (the server's CPU is not ours) on uvloop, with raw HTTP/1.1 over
 asyncio protocols: an HTTP client library would cost more per chunk than the servers do,
@@ -8,8 +8,10 @@ and its lag would be measured as theirs. For every ``text-delta`` it computes re
 time minus the token's due time (see ``apps.py``); a delta that carries several
 tokens (merged while the client or the server's loop was behind) counts each. Streams
 start spread over ``--ramp`` seconds so their ticks do not all fall on the same
-millisecond. Prints one JSON object: delays, chunks, streams completed and failed, the
-server's ``/stats`` before the load, with every stream open, and after.
+millisecond. Prints one JSON object: delays, chunks, streams completed and failed, every
+server process's stats (one per uvicorn worker, from its socket in ``--stats-dir``, see
+``apps.py``) before the load, with every stream open, and after; and the generator's own
+CPU, which on a machine with as many cores as workers is taken from the servers.
 """
 
 from __future__ import annotations
@@ -18,8 +20,10 @@ import argparse
 import asyncio
 import json
 import re
+import resource
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from tests.support.servers import raw_chat_post
@@ -86,21 +90,34 @@ class ChatStream(asyncio.Protocol):
             self.transport.close()
 
 
-async def _stats(port: int, reset: bool = False) -> dict[str, Any]:
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    path = "/stats?reset=1" if reset else "/stats"
-    writer.write(f"GET {path} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n".encode())
+async def _process_stats(socket_path: Path, reset: bool) -> dict[str, Any]:
+    reader, writer = await asyncio.open_unix_connection(socket_path)
+    writer.write(b"reset\n" if reset else b"get\n")
     raw = await reader.read()
     writer.close()
-    return json.loads(raw.split(b"\r\n\r\n", 1)[1])
+    return json.loads(raw)
+
+
+async def server_stats(stats_dir: Path, reset: bool = False) -> list[dict[str, Any]]:
+    """Every server process's stats (one per worker), read at the same moment."""
+    sockets = sorted(stats_dir.glob("*.sock"))
+    if not sockets:
+        raise RuntimeError(f"no server process answers in {stats_dir}")
+    return list(await asyncio.gather(*(_process_stats(path, reset) for path in sockets)))
+
+
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 async def run(
-    port: int, streams: int, chunks: int, interval_ms: float, ramp: float
+    port: int, stats_dir: Path, streams: int, chunks: int, interval_ms: float, ramp: float
 ) -> dict[str, Any]:
     loop = asyncio.get_running_loop()
     delays: list[int] = []
-    before = await _stats(port, reset=True)
+    before = await server_stats(stats_dir, reset=True)
+    cpu_started = _cpu_seconds()
     started = time.monotonic()
     finished: list[asyncio.Future[str]] = []
     protocols: list[ChatStream] = []
@@ -121,11 +138,12 @@ async def run(
     all_open = time.monotonic()
     # The load is steady once every stream is open: measure the server there.
     await asyncio.sleep(min(1.0, chunks * interval_ms / 1000 / 4))
-    loaded = await _stats(port, reset=True)
+    loaded = await server_stats(stats_dir, reset=True)
+    cpu_steady, steady_started = _cpu_seconds(), time.monotonic()
     delays_at_steady = len(delays)
     outcomes = await asyncio.gather(*finished)
-    after = await _stats(port)
-    ended = time.monotonic()
+    after = await server_stats(stats_dir)
+    cpu_ended, ended = _cpu_seconds(), time.monotonic()
     failures = [o for o in outcomes if o != "ok"]
     steady = delays[delays_at_steady:] or delays
     return {
@@ -144,12 +162,16 @@ async def run(
         "stats_before": before,
         "stats_loaded": loaded,
         "stats_after": after,
+        "loadgen_cpu_seconds": cpu_ended - cpu_started,
+        # the cores the generator took while the delays were measured
+        "loadgen_cores_steady": (cpu_ended - cpu_steady) / max(ended - steady_started, 1e-9),
     }
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--stats-dir", type=Path, required=True, help="the servers' sockets")
     parser.add_argument("--streams", type=int, required=True)
     parser.add_argument("--chunks", type=int, default=250)
     parser.add_argument("--interval-ms", type=float, default=20.0)
@@ -161,7 +183,9 @@ def main(argv: list[str] | None = None) -> int:
         runner = asyncio.run
     else:
         runner = uvloop.run  # pyright: ignore[reportUnknownMemberType]
-    result = runner(run(args.port, args.streams, args.chunks, args.interval_ms, args.ramp))
+    result = runner(
+        run(args.port, args.stats_dir, args.streams, args.chunks, args.interval_ms, args.ramp)
+    )
     json.dump(result, sys.stdout)
     sys.stdout.write("\n")
     return 0
