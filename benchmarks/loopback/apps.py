@@ -7,6 +7,11 @@ is the delay between the model and the client: event-loop lag, the library's pip
 uvicorn and the kernel. Stamping the due time rather than the wake-up time counts a late
 timer as delay, as a late read of the model's socket would be in production.
 
+Tokens that are already due when the model wakes come back to back, without a loop pass
+between them: a model's HTTP stream read late returns every event its socket buffered
+meanwhile, and the SDKs parse and yield them without suspending. So an app whose loop
+falls behind gets bursts, as it would in production; on time, one token per wake-up.
+
 The ASGI apps, chosen by ``BENCH_APP`` (``uvicorn --factory benchmarks.loopback.apps:create``):
 
 - ``uiwire``: ``ChatEndpoint`` with an ``async def respond(turn, ctx)`` agent;
@@ -62,7 +67,8 @@ async def model_tokens(chunks: int, interval: float) -> AsyncIterator[str]:
     for i in range(1, chunks + 1):
         due_ns = start_ns + i * step_ns
         wait_ns = due_ns - clock()
-        await asyncio.sleep(wait_ns / 1e9 if wait_ns > 0 else 0)
+        if wait_ns > 0:  # not due yet; a due one is already in the socket's buffer
+            await asyncio.sleep(wait_ns / 1e9)
         yield f"{due_ns} "
 
 
