@@ -39,7 +39,7 @@ from typing import Any, Final, Generic, Literal
 from pydantic import BaseModel, ConfigDict
 from typing_extensions import TypeVar as DefaultTypeVar
 
-from uiwire._errors import StreamClosed, StreamStateError
+from uiwire._errors import StreamClosed, StreamStateError, TargetError
 from uiwire.protocol.encode import (
     DONE_FRAME,
     KEEP_ALIVE_FRAME,
@@ -49,7 +49,7 @@ from uiwire.protocol.encode import (
 )
 from uiwire.protocol.machine import EndReason, StreamMachine
 from uiwire.protocol.targets import DEFAULT_TARGET, Target
-from uiwire.protocol.ui_message import UIMessage
+from uiwire.protocol.ui_message import SteeringMessageUIPart, UIMessage
 from uiwire.stream._channel import LANE_MAX_FRAME, Channel, Sink
 from uiwire.stream._write_target import WriteTarget
 from uiwire.stream.record import Collector, StreamRecord, StreamStatus, Usage
@@ -212,6 +212,7 @@ class StreamContext(WriteTarget, Generic[InfoT]):
         self._cancel_callbacks: list[Callable[[], object]] = []
         self._graceful_stops: list[Callable[[], object]] = []
         self._stopped_after_turn = False
+        self._steering: list[SteeringMessageUIPart] = []  # under the channel's lock
         self._consumer_gone = False
         self._delivered = False
         self._unwatch_on_drop: weakref.finalize[Any, Any] | None = None  # set while watched
@@ -579,6 +580,77 @@ class StreamContext(WriteTarget, Generic[InfoT]):
 
         return remove
 
+    # --- steering ---------------------------------------------------------------------------
+
+    def steer(self, message: SteeringMessageUIPart) -> bool:
+        """Queue a user message for this answer (AI SDK 7 steering): the work hands it to
+        its model at its next step boundary with ``take_steering``, which shows it too.
+
+        True when queued; False when the answer has ended or been stopped (nothing will
+        take it). Messages still queued when the answer ends were not delivered: they are
+        logged by id and appear nowhere. Raises ``TargetError`` unless the target is
+        ``"v7"`` (older clients reject the chunk). From the loop or any thread."""
+        if self.target != "v7":
+            raise TargetError(
+                f"steering needs target 'v7': AI SDK {self.target} clients reject the "
+                "steering-message chunk",
+                target=self.target,
+                chunk_type="steering-message",
+                field=None,
+            )
+        if not isinstance(message, SteeringMessageUIPart):  # pyright: ignore[reportUnnecessaryIsInstance]
+            raise TypeError(
+                f"message must be a SteeringMessageUIPart; got {type(message).__name__}"
+            )
+        with self._channel.lock:
+            if self._machine.ended is not None or self._closed_reason is not None:
+                return False
+            if self.stopped:
+                return False
+            self._steering.append(message)
+        return True
+
+    @property
+    def pending_steering(self) -> int:
+        """How many steering messages wait for the work's next step boundary."""
+        return len(self._steering)
+
+    def take_steering(self) -> list[SteeringMessageUIPart]:
+        """At a step boundary (before a model call), the steering messages queued since
+        the last take, for the work to add to the model's input as user messages; each is
+        written to the stream as it is handed over (the open step closed first, so the
+        ``steering-message`` chunk lands right before the next ``start-step``, where
+        ``streamText`` puts it). Nothing is shown that the model does not get: call it
+        only where the messages will be sent. An empty list when none wait. From the
+        loop or any thread."""
+        taken: list[SteeringMessageUIPart] = []
+
+        def step(machine: StreamMachine) -> list[dict[str, Any]]:
+            if not self._steering:
+                return []
+            taken.extend(self._steering)
+            self._steering.clear()
+            out = machine.finish_step()
+            for message in taken:
+                wire = message.model_dump(mode="json", by_alias=True, exclude_unset=True)
+                out += machine.steering_message(wire["id"], wire["parts"])
+            return out
+
+        if self._steering:
+            self._apply(step)
+        return taken
+
+    def _drop_steering(self) -> None:
+        """The answer ended: what was not taken was not delivered; say so (by id)."""
+        with self._channel.lock:
+            left, self._steering = self._steering, []
+        if left:
+            logger.info(
+                "stream %s ended before its next step: steering %s not delivered",
+                self.message_id,
+                ", ".join(m.id for m in left),
+            )
+
     # --- internals -------------------------------------------------------------------------
 
     def _apply(
@@ -707,6 +779,7 @@ class StreamContext(WriteTarget, Generic[InfoT]):
         if self._finalizing or ended is None or not (self._delivered or self._consumer_gone):
             return
         self._finalizing = True
+        self._drop_steering()
         status: StreamStatus = "disconnect" if self._consumer_gone else ended
         self._status = status
         loop = self._channel.loop
