@@ -57,6 +57,7 @@ from uiwire.server._agent import (
     agent_name,
     begin_turn_of,
     forget_chat_of,
+    steering_refusal,
     time_limited,
     with_trace_id,
 )
@@ -65,6 +66,7 @@ from uiwire.server._body import (
     RequestLimits,
     read_chat_request,
     read_json_object,
+    read_steering_message,
 )
 from uiwire.server._defaults import check_telemetry, resolve_conversations, resolve_owners
 from uiwire.server._follow import FollowResponse
@@ -272,6 +274,7 @@ class ChatEndpoint:
             Route(path, self.respond, methods=["POST"]),
             Route(f"{path}/{{id}}/stream", self.resume, methods=["GET"]),
             Route(f"{path}/{{id}}/stop", self.stop, methods=["POST"]),
+            Route(f"{path}/{{id}}/steer", self.steer, methods=["POST"]),
             WebSocketRoute(f"{path}/ws", self.socket()),
         ]
         history = self._history_path(path, history)
@@ -298,7 +301,12 @@ class ChatEndpoint:
         Pages of this server's origin may open it, and of ``origins``
         (``"https://app.example"``)."""
         handlers = SocketHandlers(
-            self._caller, self.respond, self.resume, self.stop, self._limits.max_json_values
+            self._caller,
+            self.respond,
+            self.resume,
+            self.stop,
+            self.steer,
+            self._limits.max_json_values,
         )
         return ChatSocket(handlers, origins=origins)
 
@@ -677,6 +685,60 @@ class ChatEndpoint:
             return stream_store_unavailable()
         return with_cookie(Response(status_code=202 if stopped else 204), chat.owner)
 
+    async def steer(self, request: Request) -> Response:
+        """``POST {path}/{id}/steer``: a user message for the chat's running answer
+        (AI SDK 7 steering), wherever it runs. The body is the message, ``{"id"?: str,
+        "parts": [text | file, ...]}``, checked as a chat request's user message is (the
+        same limits and URL schemes). The answer hands it to its model at its next step
+        and shows it there (a ``steering-message`` part with this id, before the step);
+        a message the answer ends before taking is not delivered, and appears nowhere.
+
+        202 ``{"id"}`` when it is on its way to a running answer (recorded in the stream
+        store, so it arrives even if a notification is lost); 409 when no answer is
+        running, when the endpoint's target is not ``"v7"`` (older clients reject the
+        chunk) or its agent takes no steering; 422/413/415 for a bad body, naming the
+        field; 404 for a chat the caller does not have; 503 when the store failed."""
+        chat = await self._chat_named(request, ("POST",))  # who and which, before the body
+        if isinstance(chat, Response):
+            return chat
+        if self._target != "v7":
+            message = (
+                f"steering needs target 'v7': this chat streams to AI SDK {self._target} "
+                "clients, which reject the steering-message chunk"
+            )
+            return with_cookie(problem(409, message, "target", "steering_target"), chat.owner)
+        refusal = steering_refusal(self._agent)
+        if refusal is not None:
+            return with_cookie(problem(409, refusal, "agent", "steering_unsupported"), chat.owner)
+        try:
+            message = await read_steering_message(
+                request, url_schemes=self._url_schemes, limits=self._limits
+            )
+        except ChatRequestError as exc:
+            return with_cookie(refused(exc), chat.owner)
+        except ClientDisconnect:
+            return Response(status_code=499)
+        accepted = JSONResponse({"id": message.id}, status_code=202)
+        answer = self._running.get(chat.key)
+        if answer is not None and not answer.ctx.is_finished:  # written here
+            if answer.ctx.steer(message):
+                return with_cookie(accepted, chat.owner)
+            return with_cookie(_not_running(), chat.owner)
+        found = await self._active_stream(request, chat)
+        if isinstance(found, Response):
+            return with_cookie(_not_running(), chat.owner) if found.status_code == 204 else found
+        streams, stream_id = found
+        live = self._live.get(stream_id)
+        try:
+            if live is not None:
+                sent = live.ctx.steer(message)
+            else:
+                sent = await streams.request_steer(stream_id, message)
+        except StreamStoreError:  # not recorded: it may not arrive
+            self._store_failed("stream")
+            return stream_store_unavailable()
+        return with_cookie(accepted if sent else _not_running(), chat.owner)
+
     async def _chat_named(
         self, request: Request, methods: tuple[str, ...]
     ) -> _NamedChat | Response:
@@ -846,6 +908,15 @@ class ChatEndpoint:
                 logger.exception("on_finish of chat %s raised", turn.chat_id)
 
         return finished
+
+
+def _not_running() -> Response:
+    return problem(
+        409,
+        "no answer is running in this chat: send the message as a new chat message",
+        "id",
+        "no_running_answer",
+    )
 
 
 def _check_path(path: str) -> None:

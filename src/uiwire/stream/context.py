@@ -33,7 +33,15 @@ import inspect
 import logging
 import threading
 import weakref
-from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine, Hashable, Mapping
+from collections.abc import (
+    AsyncGenerator,
+    Awaitable,
+    Callable,
+    Coroutine,
+    Hashable,
+    Mapping,
+    Sequence,
+)
 from typing import Any, Final, Generic, Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -615,30 +623,41 @@ class StreamContext(WriteTarget, Generic[InfoT]):
         """How many steering messages wait for the work's next step boundary."""
         return len(self._steering)
 
-    def take_steering(self) -> list[SteeringMessageUIPart]:
+    def take_steering(self, *, show: bool = True) -> list[SteeringMessageUIPart]:
         """At a step boundary (before a model call), the steering messages queued since
         the last take, for the work to add to the model's input as user messages; each is
         written to the stream as it is handed over (the open step closed first, so the
         ``steering-message`` chunk lands right before the next ``start-step``, where
         ``streamText`` puts it). Nothing is shown that the model does not get: call it
         only where the messages will be sent. An empty list when none wait. From the
-        loop or any thread."""
+        loop or any thread.
+
+        ``show=False`` leaves the showing to ``show_steering``, for work whose model
+        calls run ahead of what it has written (the Agents SDK's run loop): the messages
+        are then shown where that model call's output begins."""
         taken: list[SteeringMessageUIPart] = []
+        if not show:
+            with self._channel.lock:
+                taken, self._steering = self._steering, []
+            return taken
 
         def step(machine: StreamMachine) -> list[dict[str, Any]]:
             if not self._steering:
                 return []
             taken.extend(self._steering)
             self._steering.clear()
-            out = machine.finish_step()
-            for message in taken:
-                wire = message.model_dump(mode="json", by_alias=True, exclude_unset=True)
-                out += machine.steering_message(wire["id"], wire["parts"])
-            return out
+            return _steering_chunks(machine, taken)
 
         if self._steering:
             self._apply(step)
         return taken
+
+    def show_steering(self, messages: Sequence[SteeringMessageUIPart]) -> None:
+        """Show steering messages taken with ``take_steering(show=False)``, at the step
+        boundary of the model call they were given to (the open step is closed first).
+        From the loop or any thread."""
+        if messages:
+            self._apply(lambda machine: _steering_chunks(machine, messages))
 
     def _drop_steering(self) -> None:
         """The answer ended: what was not taken was not delivered; say so (by id)."""
@@ -817,6 +836,17 @@ def is_async_callable(fn: object) -> bool:
     return inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(
         getattr(fn, "__call__", None)  # noqa: B004 - an object with ``async def __call__``
     )
+
+
+def _steering_chunks(
+    machine: StreamMachine, messages: Sequence[SteeringMessageUIPart]
+) -> list[dict[str, Any]]:
+    """Close the open step, then one ``steering-message`` per message."""
+    out = machine.finish_step()
+    for message in messages:
+        wire = message.model_dump(mode="json", by_alias=True, exclude_unset=True)
+        out += machine.steering_message(wire["id"], wire["parts"])
+    return out
 
 
 def _discard(work: object) -> None:
