@@ -18,6 +18,7 @@ from starlette.applications import Starlette
 
 from tests.support.agents_http import close_clients
 from tests.support.fake_llm import FakeLLM
+from tests.support.js import run_node_script
 from tests.support.messages import user
 from tests.support.servers import read_rest, read_until, serve
 from tests.support.steering_app import ANSWER_PREFIX, echo_model, steering_app, user_texts
@@ -148,6 +149,40 @@ async def test_the_saved_conversation_keeps_it_and_the_next_turn_sees_it_in_plac
     ]
     assert roles[steer_at[0] - 1] == "function_call_output"  # where the model got it
     assert roles[steer_at[0] + 1] == "assistant"
+
+
+@pytest.mark.timeout(90)
+async def test_the_real_ai7_client_shows_it_where_it_expects_and_converts_it_in_place(
+    served: Served,
+) -> None:
+    """``DefaultChatTransport`` validates every chunk, ``readUIMessageStream`` assembles
+    the message, ``validateUIMessages`` takes it and ``convertToModelMessages`` reads the
+    steering part as the user message the second model call got, at that point."""
+    got = await run_node_script(
+        "steering_chat.mjs",
+        {
+            "api": served.url(),
+            "steerUrl": served.steer_url(),
+            "chatId": "chat-1",
+            "text": QUESTION,
+            "steer": STEER,
+            "after": "tool-input-available",
+        },
+    )
+    assert (got["steerStatus"], got["steerBody"]) == (202, {"id": "steer_1"})
+    parts = got["message"]["parts"]
+    kinds = [p["type"] for p in parts]
+    at = kinds.index("steering-message")
+    assert parts[at] == {"type": "steering-message", **STEER}
+    assert kinds[at + 1] == "step-start"  # before the step whose model call saw it
+    assert kinds[at - 1] == "tool-look_up"
+    assert parts[-1]["text"] == f"{ANSWER_PREFIX}{QUESTION} | Use Paris, Texas instead."
+    roles = [m["role"] for m in got["modelMessages"]]
+    assert roles == ["user", "assistant", "tool", "user", "assistant"]
+    assert got["modelMessages"][3]["content"] == [
+        {"type": "text", "text": "Use Paris, Texas instead."}
+    ]
+    assert user_texts(served.llm.requests[1]) == [QUESTION, "Use Paris, Texas instead."]
 
 
 async def test_a_steer_with_no_running_answer_is_refused(served: Served) -> None:
