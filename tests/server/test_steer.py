@@ -25,7 +25,7 @@ from tests.support.steering_app import ANSWER_PREFIX, echo_model, steering_app, 
 from tests.support.stream_rules import assert_valid_body
 from uiwire.protocol import UIMessageAssembler
 from uiwire.resume import MemoryStreamStore
-from uiwire.server import ChatEndpoint, ChatResult
+from uiwire.server import ChatEndpoint, ChatResult, RequestLimits
 from uiwire.stream import ChatTurn, ChatWork, StreamContext
 
 STEER = {"id": "steer_1", "parts": [{"type": "text", "text": "Use Paris, Texas instead."}]}
@@ -316,3 +316,22 @@ async def test_the_websocket_steer_frame_is_answered_like_the_other_frames(
     at = kinds.index("steering-message")
     assert kinds[at - 1 : at + 2] == ["finish-step", "steering-message", "start-step"]
     assert user_texts(served.llm.requests[1])[-1] == "Use Paris, Texas instead."
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"parts": [{"type": "text", "text": "x"}] * 3}, "parts"),
+        ({"parts": [{"type": "text", "text": "x", "m": list(range(60))}]}, "body"),
+        ({"parts": [{"type": "text", "text": "x" * 3000}]}, "body"),
+    ],
+)
+async def test_a_steering_body_over_the_endpoints_limits_is_413_naming_the_field(
+    body: dict[str, Any], field: str
+) -> None:
+    limits = RequestLimits(max_parts=2, max_json_values=50, max_body_bytes=2000)
+    app, _ = steering_app("http://127.0.0.1:9/v1", limits=limits)
+    async with serve(app) as base, httpx.AsyncClient() as client:
+        refused = await client.post(f"{base}/api/chat/chat-1/steer?user=u1", json=body)
+    assert refused.status_code == 413
+    assert refused.json()["error"]["fields"][0]["field"] == field
