@@ -335,3 +335,30 @@ async def test_a_steering_body_over_the_endpoints_limits_is_413_naming_the_field
         refused = await client.post(f"{base}/api/chat/chat-1/steer?user=u1", json=body)
     assert refused.status_code == 413
     assert refused.json()["error"]["fields"][0]["field"] == field
+
+
+async def test_a_steer_the_answer_ends_without_is_not_delivered_and_on_finish_says_so() -> None:
+    finished: list[ChatResult] = []
+
+    async def respond(turn: ChatTurn, ctx: StreamContext[Any]) -> None:
+        await ctx.write_text("One step only.")
+        for _ in range(2000):  # until the steer is queued, then end without taking it
+            if ctx.pending_steering:
+                break
+            await asyncio.sleep(0.01)
+
+    endpoint = ChatEndpoint(respond, target="v7", on_finish=finished.append)
+    async with serve(Starlette(routes=endpoint.routes())) as base, httpx.AsyncClient() as client:
+        async with client.stream("POST", f"{base}/api/chat", json=chat_body()) as posted:
+            await read_until(posted, '"text-delta"')
+            steered = await client.post(f"{base}/api/chat/chat-1/steer", json=STEER)
+            rest = await read_rest(posted)
+        for _ in range(500):
+            if finished:
+                break
+            await asyncio.sleep(0.01)
+    assert steered.status_code == 202  # accepted for the running answer...
+    assert "steering-message" not in [c["type"] for c in rest]  # ...which never took it
+    [result] = finished
+    assert [m.id for m in result.record.steering_not_delivered] == ["steer_1"]
+    assert all(p["type"] != "steering-message" for p in result.message["parts"])

@@ -94,6 +94,8 @@ async def test_messages_not_taken_are_logged_as_not_delivered(
         await ctx.wait_closed()
     assert "steering-message" not in [c["type"] for c in chunks]
     assert "steer_late not delivered" in caplog.text
+    assert ctx.record is not None
+    assert [m.id for m in ctx.record.steering_not_delivered] == ["steer_late"]
     assert ctx.pending_steering == 0
     assert not ctx.steer(steering("after the end"))  # nothing would take it
 

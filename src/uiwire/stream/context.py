@@ -221,6 +221,7 @@ class StreamContext(WriteTarget, Generic[InfoT]):
         self._graceful_stops: list[Callable[[], object]] = []
         self._stopped_after_turn = False
         self._steering: list[SteeringMessageUIPart] = []  # under the channel's lock
+        self._not_delivered: tuple[SteeringMessageUIPart, ...] = ()  # set when it ends
         self._consumer_gone = False
         self._delivered = False
         self._unwatch_on_drop: weakref.finalize[Any, Any] | None = None  # set while watched
@@ -596,7 +597,8 @@ class StreamContext(WriteTarget, Generic[InfoT]):
 
         True when queued; False when the answer has ended or been stopped (nothing will
         take it). Messages still queued when the answer ends were not delivered: they are
-        logged by id and appear nowhere. Raises ``TargetError`` unless the target is
+        logged by id, appear nowhere in the message, and are in the record's
+        ``steering_not_delivered``. Raises ``TargetError`` unless the target is
         ``"v7"`` (older clients reject the chunk). From the loop or any thread."""
         if self.target != "v7":
             raise TargetError(
@@ -659,15 +661,13 @@ class StreamContext(WriteTarget, Generic[InfoT]):
         if messages:
             self._apply(lambda machine: _steering_chunks(machine, messages))
 
-    def _drop_steering(self) -> None:
-        """The answer ended: what was not taken was not delivered; say so (by id)."""
-        with self._channel.lock:
-            left, self._steering = self._steering, []
-        if left:
+    def _log_not_delivered(self) -> None:
+        """The answer ended: what it did not take was not delivered; say so (by id)."""
+        if self._not_delivered:
             logger.info(
                 "stream %s ended before its next step: steering %s not delivered",
                 self.message_id,
-                ", ".join(m.id for m in left),
+                ", ".join(m.id for m in self._not_delivered),
             )
 
     # --- internals -------------------------------------------------------------------------
@@ -699,8 +699,10 @@ class StreamContext(WriteTarget, Generic[InfoT]):
             self._collect(chunks)
         if self._machine.ended is None:
             return False
+        # ended: steering not taken by now never will be (``steer`` refuses from here)
+        self._not_delivered, self._steering = tuple(self._steering), []
         if self._collector is not None:
-            self._record = self._collector.seal(exception)
+            self._record = self._collector.seal(exception, self._not_delivered)
         channel.push_locked(DONE_FRAME)
         channel.end_locked()
         return True
@@ -798,7 +800,7 @@ class StreamContext(WriteTarget, Generic[InfoT]):
         if self._finalizing or ended is None or not (self._delivered or self._consumer_gone):
             return
         self._finalizing = True
-        self._drop_steering()
+        self._log_not_delivered()
         status: StreamStatus = "disconnect" if self._consumer_gone else ended
         self._status = status
         loop = self._channel.loop
