@@ -185,6 +185,33 @@ async def test_the_real_ai7_client_shows_it_where_it_expects_and_converts_it_in_
     assert user_texts(served.llm.requests[1]) == [QUESTION, "Use Paris, Texas instead."]
 
 
+@pytest.mark.timeout(90)
+async def test_the_real_ai7_websocket_transport_takes_the_steer_frames_answer_and_the_chunk(
+    served: Served,
+) -> None:
+    got = await run_node_script(
+        "steering_chat.mjs",
+        {
+            "wsUrl": served.url("/ws").replace("http://", "ws://"),
+            "chatId": "chat-1",
+            "text": QUESTION,
+            "steer": STEER,
+            "after": "tool-input-available",
+        },
+    )
+    assert got["steerStatus"] == {"type": "end", "requestId": "steer-1"}
+    kinds = [p["type"] for p in got["message"]["parts"]]
+    assert kinds[kinds.index("steering-message") + 1] == "step-start"
+    assert got["message"]["parts"][-1]["text"].endswith("| Use Paris, Texas instead.")
+    assert [m["role"] for m in got["modelMessages"]] == [
+        "user",
+        "assistant",
+        "tool",
+        "user",
+        "assistant",
+    ]
+
+
 async def test_a_steer_with_no_running_answer_is_refused(served: Served) -> None:
     refused = await served.client.post(served.steer_url(), json=STEER)
     assert refused.status_code in (404, 409)  # no such chat yet, or nothing running
@@ -362,3 +389,16 @@ async def test_a_steer_the_answer_ends_without_is_not_delivered_and_on_finish_sa
     [result] = finished
     assert [m.id for m in result.record.steering_not_delivered] == ["steer_1"]
     assert all(p["type"] != "steering-message" for p in result.message["parts"])
+
+
+async def test_a_dspy_agent_is_refused_saying_why() -> None:
+    import dspy
+
+    from uiwire.adapters.dspy import DSPyAdapter
+
+    endpoint = ChatEndpoint(DSPyAdapter(dspy.Predict("question -> answer")), target="v7")
+    async with serve(Starlette(routes=endpoint.routes())) as base, httpx.AsyncClient() as client:
+        refused = await client.post(f"{base}/api/chat/chat-1/steer", json=STEER)
+    assert refused.status_code == 409
+    message = refused.json()["error"]["fields"][0]["message"]
+    assert message.startswith("this chat's agent (DSPyAdapter) takes no steering messages")
