@@ -24,7 +24,7 @@ from opentelemetry.sdk.metrics.export import ConsoleMetricExporter, PeriodicExpo
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import ConsoleSpanExporter, SimpleSpanProcessor
 
-from uiwire.server import ChatEndpoint, ChatResult, Telemetry, current_trace_id
+from uiwire.server import ChatEndpoint, ChatHooks, ChatResult, Telemetry, current_trace_id
 from uiwire.stream import ChatTurn, StreamContext
 
 # --- the SDK: where spans and metrics go (the application's choice, not uiwire's) --------
@@ -68,7 +68,7 @@ async def on_finish(result: ChatResult) -> None:
     turns_ended.put_nowait(result)
 
 
-chat = ChatEndpoint(respond, telemetry=telemetry, on_finish=on_finish)
+chat = ChatEndpoint(respond, telemetry=telemetry, hooks=ChatHooks(on_finish=on_finish))
 app = FastAPI()
 app.router.routes.extend(chat.routes("/api/chat"))
 

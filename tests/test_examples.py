@@ -289,6 +289,21 @@ def test_steering_app_shows_the_steer_before_the_next_step_which_takes_it_into_a
     assert all("taking into account: Make it Paris, Texas" in text for text in after)
 
 
+def test_js_options_app_sends_metadata_ids_headers_and_a_copy() -> None:
+    result = run_example("js_options_app.py")
+    header, _, rest = result.stdout.partition("\n")
+    body, _, summary = rest.partition("# saved: ")
+    assert header == "# x-served-by: eu-1"
+    report = validate_stream(body)
+    metadata = report.message["metadata"]
+    assert metadata["model"] == "offline-echo"
+    assert metadata["finishedAt"] >= metadata["createdAt"]
+    assert report.message["id"].startswith("answer-")
+    saved, _, copied = summary.partition("\n")
+    assert json.loads(saved) == {"id": report.message["id"], "metadata": metadata}
+    assert copied.strip() == "# copy equals the stream: True"
+
+
 def test_telemetry_app_prints_the_turns_span_in_the_callers_trace_and_its_metrics() -> None:
     result = run_example("telemetry_app.py")
     lines = result.stdout.splitlines(keepends=True)

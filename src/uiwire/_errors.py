@@ -75,6 +75,17 @@ class ProtocolError(UIWireError):
     """
 
 
+class EventTooLarge(ProtocolError):
+    """A chunk whose SSE event would be longer than an ``ai`` client reads
+    (``MAX_EVENT_CHARS``): it fails the client's whole stream, so it is never sent."""
+
+    def __init__(self, message: str, *, chunk_type: str, field: str | None, size: int) -> None:
+        super().__init__(message)
+        self.chunk_type = chunk_type
+        self.field = field
+        self.size = size
+
+
 class TargetError(ProtocolError):
     """A chunk type, field or value that the chosen protocol target does not accept."""
 

@@ -4,22 +4,28 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from pydantic import BaseModel, Field
 
+from tests.support.js import run_node_script
 from uiwire.protocol import ProtocolError
 from uiwire.protocol import encode as encode_module
 from uiwire.protocol.chunks import Citation, CitationUrlSource
 from uiwire.protocol.encode import (
     DONE_FRAME,
     KEEP_ALIVE_FRAME,
+    MAX_EVENT_CHARS,
     STREAM_OPEN_FRAME,
     UI_MESSAGE_STREAM_HEADERS,
     encode_chunk,
     encode_chunks,
+    encode_reasoning_delta,
     encode_text_delta,
+    event_too_long,
 )
 from uiwire.protocol.machine import StreamMachine
 from uiwire.protocol.sse import parse_sse
@@ -326,17 +332,61 @@ def test_a_delta_split_inside_a_surrogate_pair_reassembles() -> None:
     ["a", " the", 'say "hi"\n', "\\ back\tslash", "✓ ünï", "😀", "\ud83d", "x\ud800y", "</script>"],
 )
 @pytest.mark.parametrize("wire_id", ["t1", "msg-abc_1", 'odd"id'])
-def test_encode_text_delta_is_byte_for_byte_the_chunk_frame(wire_id: str, delta: str) -> None:
-    chunk = {"type": "text-delta", "id": wire_id, "delta": delta}
-    assert encode_text_delta(wire_id, delta) == encode_chunk(chunk)
-    assert _decode(encode_text_delta(wire_id, delta)) == [chunk]
+@pytest.mark.parametrize("kind", ["text-delta", "reasoning-delta"])
+def test_encode_text_delta_is_byte_for_byte_the_chunk_frame(
+    kind: str, wire_id: str, delta: str
+) -> None:
+    encode = encode_text_delta if kind == "text-delta" else encode_reasoning_delta
+    chunk = {"type": kind, "id": wire_id, "delta": delta}
+    assert encode(wire_id, delta) == encode_chunk(chunk)
+    assert _decode(encode(wire_id, delta)) == [chunk]
 
 
 def test_encode_text_delta_keeps_its_prefix_cache_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
-    cache: dict[str, bytes] = {}
-    monkeypatch.setattr(encode_module, "_TEXT_DELTA_PREFIXES", cache)
+    cache: dict[tuple[bool, str], bytes] = {}
+    monkeypatch.setattr(encode_module, "_DELTA_PREFIXES", cache)
     monkeypatch.setattr(encode_module, "_MAX_PREFIXES", 3)
     for n in range(10):
         frame = encode_text_delta(f"t{n}", "x")
         assert frame == encode_chunk({"type": "text-delta", "id": f"t{n}", "delta": "x"})
         assert len(cache) <= 3
+
+
+# --- the client's limit on one event --------------------------------------------------------
+
+_BIG_HEAD = 'data: {"type":"data-big","data":"'
+_BIG_TAIL = '"}'
+
+
+def _event_of_length(units: int, char: str) -> tuple[dict[str, Any], str]:
+    """A ``data-big`` chunk whose event line is ``units`` UTF-16 code units long, its
+    string made of ``char`` (padded with ``x``), and that line."""
+    room = units - len(_BIG_HEAD) - len(_BIG_TAIL)
+    width = len(char.encode("utf-16-le")) // 2
+    text = char * (room // width) + "x" * (room % width)
+    return {"type": "data-big", "data": text}, _BIG_HEAD + text + _BIG_TAIL
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("char", ["x", "é", "😀"])
+async def test_the_event_limit_is_the_one_the_real_client_enforces(
+    char: str, tmp_path: Path
+) -> None:
+    """An event line of exactly MAX_EVENT_CHARS client characters passes the real ai 7
+    parser, one more fails the whole stream; uiwire measures both as the client does
+    (UTF-16 units, not bytes: "é" is 2 bytes and 1 unit, "😀" 4 bytes and 2 units)."""
+    files: list[str] = []
+    measured: list[int | None] = []
+    for units in (MAX_EVENT_CHARS, MAX_EVENT_CHARS + 1):
+        chunk, line = _event_of_length(units, char)
+        frame = encode_chunk(chunk)
+        assert frame == b"data: " + orjson.dumps(chunk) + b"\n\n"
+        assert frame[:-2].decode() == line
+        measured.append(event_too_long(frame))
+        path = tmp_path / f"event-{units}.txt"
+        path.write_bytes(frame[:-2])
+        files.append(str(path))
+    assert measured == [None, MAX_EVENT_CHARS + 1]
+    client = await run_node_script("event_limit.mjs", {"files": files})
+    assert [result["accepted"] for result in client] == [True, False]
+    assert "max buffer size" in client[1]["error"]

@@ -15,7 +15,9 @@ import pytest
 from pydantic import BaseModel, ValidationError
 
 from uiwire.protocol import (
+    MAX_EVENT_CHARS,
     ChatRequestError,
+    EventTooLarge,
     ProtocolError,
     TargetError,
     UIMessage,
@@ -2687,3 +2689,67 @@ def test_finish_reason_must_be_a_string() -> None:
     m = StreamMachine(message_id=MID)
     refused(m, lambda: m.finish(["stop"]), "finish.finishReason must be a string")  # type: ignore[arg-type]
     refused(m, lambda: m.text_end(citations=5), "citations must be a list")  # type: ignore[arg-type]
+
+
+# --- the client's limit on one event ----------------------------------------------------------
+
+_HUGE = "x" * MAX_EVENT_CHARS  # any event holding it is over the limit
+
+
+def _open_tool(m: StreamMachine) -> list[Chunk]:
+    return m.tool_input_start("c1", "lookup") + m.tool_input_delta("c1", '{"q":')
+
+
+def _called_tool(m: StreamMachine) -> list[Chunk]:
+    return m.tool_input_available("c1", {"q": 1}, tool_name="lookup")
+
+
+_OVERSIZED: list[tuple[str, Callable[[StreamMachine], list[Chunk]], Callable[[StreamMachine], list[Chunk]], str, str]] = [
+    # (name, the calls before, the refused call, its chunk type, the field named)
+    ("data", lambda m: [], lambda m: m.data("big", {"blob": _HUGE}), "data-big", "data"),
+    ("metadata", lambda m: m.text_delta("hi"), lambda m: m.message_metadata({"b": _HUGE}), "message-metadata", "messageMetadata"),
+    ("start metadata", lambda m: [], lambda m: m.start(metadata={"b": _HUGE}), "start", "messageMetadata"),
+    ("finish metadata", lambda m: m.text_delta("hi"), lambda m: m.finish(metadata={"b": _HUGE}), "finish", "messageMetadata"),
+    ("new text part", lambda m: [], lambda m: m.text_delta(_HUGE), "text-delta", "delta"),
+    ("open text part", lambda m: m.text_delta("hi"), lambda m: m.text_delta(_HUGE), "text-delta", "delta"),
+    ("open reasoning part", lambda m: m.reasoning_delta("hm"), lambda m: m.reasoning_delta(_HUGE), "reasoning-delta", "delta"),
+    ("tool input delta", _open_tool, lambda m: m.tool_input_delta("c1", _HUGE), "tool-input-delta", "inputTextDelta"),
+    ("tool output", _called_tool, lambda m: m.tool_output_available("c1", {"rows": [_HUGE]}), "tool-output-available", "output"),
+    ("inline file", lambda m: [], lambda m: m.file("data:text/plain;base64," + _HUGE, "text/plain"), "file", "url"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("before", "refused", "chunk_type", "field"),
+    [case[1:] for case in _OVERSIZED],
+    ids=[case[0] for case in _OVERSIZED],
+)
+def test_an_event_over_the_clients_limit_is_refused_and_changes_nothing(
+    before: Callable[[StreamMachine], list[Chunk]],
+    refused: Callable[[StreamMachine], list[Chunk]],
+    chunk_type: str,
+    field: str,
+) -> None:
+    """The client fails its whole stream on such an event; the machine refuses it with
+    an error naming the chunk and field, and the stream goes on exactly as if it had
+    never been asked (the same chunks as a machine that was not)."""
+
+    def rest(m: StreamMachine) -> list[Chunk]:
+        out = m.text_delta(" more")
+        if m.tool_call_state("c1") == "input-streaming":
+            out += m.tool_input_delta("c1", "1}")
+        if m.tool_call_state("c1") == "input-available":
+            out += m.tool_output_available("c1", {"ok": True})
+        return out + m.finish()
+
+    asked, control = StreamMachine(message_id=MID), StreamMachine(message_id=MID)
+    chunks = before(asked)
+    with pytest.raises(EventTooLarge) as refusal:
+        refused(asked)
+    assert (refusal.value.chunk_type, refusal.value.field) == (chunk_type, field)
+    assert refusal.value.size > MAX_EVENT_CHARS
+    assert f"{chunk_type}.{field} makes an SSE event of" in str(refusal.value)
+    assert isinstance(refusal.value, ProtocolError)
+    chunks += rest(asked)
+    assert chunks == before(control) + rest(control)
+    valid(chunks)

@@ -85,7 +85,7 @@ from uiwire.adapters.agents import AgentsAdapter
 from uiwire.adapters.dspy import DSPyAdapter
 from uiwire.protocol import UIMessageAssembler
 from uiwire.protocol.validate import check_stream
-from uiwire.server import ChatEndpoint, ChatResult
+from uiwire.server import ChatEndpoint, ChatHooks, ChatResult
 from uiwire.stream import StreamRecord
 
 set_tracing_disabled(True)
@@ -359,8 +359,8 @@ def dspy_endpoints(
     sync_adapter = DSPyAdapter(sync_program, async_program=False)
     assert async_adapter.async_program
     return {
-        "/api/dspy/async": ChatEndpoint(async_adapter, on_finish=on_finish),
-        "/api/dspy/sync": ChatEndpoint(sync_adapter, on_finish=on_finish),
+        "/api/dspy/async": ChatEndpoint(async_adapter, hooks=ChatHooks(on_finish=on_finish)),
+        "/api/dspy/sync": ChatEndpoint(sync_adapter, hooks=ChatHooks(on_finish=on_finish)),
     }
 
 
@@ -1014,7 +1014,7 @@ async def test_agents_disconnects_at_random_points(figures: dict[str, Figures]) 
                 # clients that keep no cookies (tests/server: the server-kept one)
                 "/api/agents": ChatEndpoint(
                     AgentsAdapter(agent),
-                    on_finish=served.on_finish,
+                    hooks=ChatHooks(on_finish=served.on_finish),
                     conversations=False,
                     identity=False,
                 )

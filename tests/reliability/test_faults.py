@@ -57,7 +57,7 @@ from uiwire.chats import MemoryChatStore
 from uiwire.protocol import UIMessageAssembler
 from uiwire.protocol.encode import DONE_FRAME
 from uiwire.resume import MemoryStreamStore, RedisStreamStore, StreamStore
-from uiwire.server import ChatEndpoint, ChatResult, Conversations
+from uiwire.server import ChatEndpoint, ChatHooks, ChatResult, Conversations
 
 set_tracing_disabled(True)  # the exporter would post traces to the provider
 
@@ -384,7 +384,11 @@ class Rigs:
         # one process: its memory may keep the chats, whatever the stream store
         chats = Conversations(store=MemoryChatStore())
         endpoint = ChatEndpoint(
-            adapter, on_finish=on_finish, streams=streams, timeout=timeout, conversations=chats
+            adapter,
+            hooks=ChatHooks(on_finish=on_finish),
+            streams=streams,
+            timeout=timeout,
+            conversations=chats,
         )
         base = await self._stack.enter_async_context(serve(Starlette(routes=endpoint.routes())))
         http = await self._stack.enter_async_context(httpx.AsyncClient(timeout=30))

@@ -36,7 +36,7 @@ from tests.support.figures import report
 from tests.support.messages import text, user
 from tests.support.servers import serve, serve_in_thread
 from uiwire.resume import MemoryStreamStore
-from uiwire.server import ChatEndpoint, ChatResult, RequestLimits
+from uiwire.server import ChatEndpoint, ChatHooks, ChatResult, RequestLimits
 from uiwire.stream import ChatTurn, StreamContext
 
 EXAMPLES = 80
@@ -59,7 +59,7 @@ class Chat:
         kept: dict[str, Any] = {"conversations": False, "identity": False} if client_kept else {}
         self.endpoint = ChatEndpoint(
             self.respond,
-            on_finish=self.saved.append,
+            hooks=ChatHooks(on_finish=self.saved.append),
             streams=self.store,
             limits=RequestLimits(max_body_bytes=LIMIT),
             **kept,

@@ -20,7 +20,7 @@ from tests.support.messages import user
 from tests.support.servers import read_until, serve
 from tests.support.stream_rules import assert_valid_message
 from uiwire.protocol import validate_stream
-from uiwire.server import ChatEndpoint, ChatResult, RequestLimits
+from uiwire.server import ChatEndpoint, ChatHooks, ChatResult, RequestLimits
 from uiwire.stream import ChatTurn, StreamContext
 
 
@@ -65,7 +65,7 @@ async def url(recorder: Recorder) -> AsyncIterator[str]:
     # (tests/server/test_conversations.py has the server-kept conversation)
     chat = ChatEndpoint(
         recorder.respond,
-        on_finish=recorder.save,
+        hooks=ChatHooks(on_finish=recorder.save),
         limits=RequestLimits(max_body_bytes=64 * 1024),
         conversations=False,
         identity=False,

@@ -24,7 +24,7 @@ from tests.support.stream_rules import assert_valid_body, assert_valid_message
 from uiwire.chats import MemoryChatStore, TurnTicket
 from uiwire.protocol import TextUIPart, UIMessage, UIMessageAssembler
 from uiwire.resume import MemoryStreamStore
-from uiwire.server import ChatEndpoint, ChatResult, Conversations, Identity
+from uiwire.server import ChatEndpoint, ChatHooks, ChatResult, Conversations, Identity
 from uiwire.stream import ChatTurn, StreamContext
 
 SECRET = "a-test-secret-that-is-long-enough-0123456789"
@@ -67,7 +67,7 @@ async def served() -> AsyncIterator[Served]:
         conversations=Conversations(store=store),
         identity=Identity(secret=SECRET),
         streams=MemoryStreamStore(),
-        on_finish=saved.append,
+        hooks=ChatHooks(on_finish=saved.append),
     )
     app = Starlette(routes=endpoint.routes("/api/chat"))
     async with serve(app) as base:
@@ -425,7 +425,7 @@ async def test_a_stop_sent_while_the_answer_begins_is_kept(
         conversations=Conversations(store=store),
         identity=Identity(secret=SECRET),
         streams=None if streams is None else streams(),
-        on_finish=saved.append,
+        hooks=ChatHooks(on_finish=saved.append),
     )
     async with (
         serve(Starlette(routes=endpoint.routes())) as base,

@@ -25,7 +25,7 @@ from tests.support.steering_app import ANSWER_PREFIX, echo_model, steering_app, 
 from tests.support.stream_rules import assert_valid_body
 from uiwire.protocol import UIMessageAssembler
 from uiwire.resume import MemoryStreamStore
-from uiwire.server import ChatEndpoint, ChatResult, RequestLimits
+from uiwire.server import ChatEndpoint, ChatHooks, ChatResult, RequestLimits
 from uiwire.stream import ChatTurn, ChatWork, StreamContext
 
 STEER = {"id": "steer_1", "parts": [{"type": "text", "text": "Use Paris, Texas instead."}]}
@@ -374,7 +374,7 @@ async def test_a_steer_the_answer_ends_without_is_not_delivered_and_on_finish_sa
                 break
             await asyncio.sleep(0.01)
 
-    endpoint = ChatEndpoint(respond, target="v7", on_finish=finished.append)
+    endpoint = ChatEndpoint(respond, target="v7", hooks=ChatHooks(on_finish=finished.append))
     async with serve(Starlette(routes=endpoint.routes())) as base, httpx.AsyncClient() as client:
         async with client.stream("POST", f"{base}/api/chat", json=chat_body()) as posted:
             await read_until(posted, '"text-delta"')

@@ -20,7 +20,7 @@ from tests.support.redis_server import RedisServer
 from tests.support.servers import serve
 from uiwire.chats import SQLChatStore
 from uiwire.resume import MemoryStreamStore, RedisStreamStore
-from uiwire.server import ChatEndpoint, ChatResult, Conversations, Identity
+from uiwire.server import ChatEndpoint, ChatHooks, ChatResult, Conversations, Identity
 from uiwire.stream import ChatTurn, StreamContext
 
 WORDS = [f"word{i} " for i in range(40)]
@@ -36,7 +36,7 @@ class Served:
         self.seen_bodies: list[dict[str, Any]] = []
         self.endpoint = ChatEndpoint(
             self.respond,
-            on_finish=self.finishes.append,
+            hooks=ChatHooks(on_finish=self.finishes.append),
             identity=Identity(identify=lambda request: request.query_params.get("user")),
             **options,
         )
@@ -235,7 +235,7 @@ async def test_an_anonymous_owner_gets_its_cookie_at_the_handshake_and_keeps_it(
     app.finishes = []
     app.seen_bodies = []
     app.endpoint = ChatEndpoint(
-        app.respond, on_finish=app.finishes.append, streams=MemoryStreamStore()
+        app.respond, hooks=ChatHooks(on_finish=app.finishes.append), streams=MemoryStreamStore()
     )
     app.app = Starlette(routes=app.endpoint.routes("/api/chat"))
     async with serve(app.app) as base:

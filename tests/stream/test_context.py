@@ -12,7 +12,8 @@ from pydantic import BaseModel, ConfigDict
 
 from tests.support.context_scenarios import SCENARIOS, capture, consume
 from tests.support.stream_rules import assert_valid_body
-from uiwire.protocol import ProtocolError
+from tests.support.stream_sinks import Sink, parked, read, until
+from uiwire.protocol import MAX_EVENT_CHARS, EventTooLarge, ProtocolError
 from uiwire.stream import DEFAULT_ERROR_TEXT, NoInfo, StreamClosed, StreamContext, StreamStateError
 from uiwire.stream import context as context_module
 
@@ -199,6 +200,36 @@ async def test_refused_writes_raise_and_send_nothing() -> None:
     with pytest.raises(ProtocolError, match="already ended"):
         await ctx.write_text("late")
     assert types(assert_valid_body(await consume(ctx), "v5")) == ["start", "finish"]
+
+
+async def test_an_event_too_large_for_the_client_is_refused_at_the_write() -> None:
+    """Every write path (direct to a parked reader, the lane, the locked way, a thread)
+    refuses an event over the client's limit before anything is sent; the stream goes on
+    and the record never holds it."""
+    huge = "x" * MAX_EVENT_CHARS
+    ctx = StreamContext(collect=True)
+    sink = Sink()
+    reader = asyncio.create_task(read(ctx, sink))
+    await until(lambda: parked(ctx))
+    await ctx.write_text("a")
+    await asyncio.sleep(0)
+    with pytest.raises(EventTooLarge):
+        await ctx.write_text(huge)  # a parked reader: the direct path's size bound
+    with pytest.raises(EventTooLarge):
+        ctx.sync.write_text(huge)  # the lane's
+    with pytest.raises(EventTooLarge):
+        await asyncio.to_thread(ctx.sync.write_data, "big", {"blob": huge})
+    with pytest.raises(EventTooLarge):
+        await ctx.write_file(huge.encode(), "text/plain")
+    await ctx.write_text("b")
+    await ctx.finish()
+    await reader
+    body = sink.body()
+    assert len(body) < 4096
+    chunks = assert_valid_body(body)
+    assert "".join(c["delta"] for c in chunks if c["type"] == "text-delta") == "ab"
+    assert ctx.record is not None
+    assert [p["type"] for p in ctx.record.message["parts"]] == ["step-start", "text"]
 
 
 async def test_state_is_shared_with_threads() -> None:

@@ -10,65 +10,17 @@ that send, recording which task called it, able to hold (a slow client) or fail.
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import re
+import threading
+from collections import defaultdict
 from typing import Any
 
 import pytest
 
 from tests.support.stream_rules import assert_valid_body
+from tests.support.stream_sinks import Sink, parked, read, until
 from uiwire.server import UIMessageStreamResponse
 from uiwire.stream import StreamContext, StreamRecord, StreamStatus
-
-SPINS = 200  # loop steps a condition may take to hold (never a time)
-
-
-class Sink:
-    """The consumer's send: appends the bytes first (as a transport writes them before
-    draining), then waits while ``held``; raises ``fail`` when set."""
-
-    def __init__(self) -> None:
-        self.sent: list[bytes] = []
-        self.senders: list[asyncio.Task[Any] | None] = []
-        self.open = asyncio.Event()
-        self.open.set()
-        self.sending = 0
-        self.most_at_once = 0
-        self.fail: BaseException | None = None
-
-    async def __call__(self, data: bytes) -> None:
-        self.sending += 1
-        self.most_at_once = max(self.most_at_once, self.sending)
-        try:
-            if self.fail is not None:
-                raise self.fail
-            self.sent.append(data)
-            self.senders.append(asyncio.current_task())
-            await self.open.wait()
-        finally:
-            self.sending -= 1
-
-    def body(self) -> bytes:
-        return b"".join(self.sent)
-
-
-async def read(ctx: StreamContext[Any], sink: Sink) -> None:
-    """The response's loop: writers may send through ``sink``; the rest goes through it too."""
-    frames = ctx.stream(sink=sink)
-    async with contextlib.aclosing(frames) as body:
-        async for data in body:
-            await sink(data)
-
-
-async def until(condition: Any) -> None:
-    for _ in range(SPINS):
-        if condition():
-            return
-        await asyncio.sleep(0)
-    raise AssertionError("the condition never held")
-
-
-def parked(ctx: StreamContext[Any]) -> bool:
-    return ctx._channel._waiter is not None  # pyright: ignore[reportPrivateUsage]
 
 
 def text_of(body: bytes) -> str:
@@ -93,6 +45,31 @@ async def test_a_write_on_the_loop_sends_its_own_frame_while_the_reader_waits() 
     assert sink.most_at_once == 1
 
 
+async def test_reasoning_deltas_are_sent_by_their_writer_and_recorded() -> None:
+    ctx = StreamContext(collect=True)
+    sink = Sink()
+    reader = asyncio.create_task(read(ctx, sink))
+    await until(lambda: parked(ctx))
+    me = asyncio.current_task()
+    await ctx.write_reasoning("think")  # opens the part: the locked way, sent by the writer
+    for word in (" hard", " twice"):
+        await asyncio.sleep(0)
+        await ctx.write_reasoning(word)
+        assert sink.senders[-1] is me
+    await ctx.write_text("answer")
+    await ctx.finish()
+    await reader
+    chunks = assert_valid_body(sink.body())
+    deltas = [c["delta"] for c in chunks if c["type"] == "reasoning-delta"]
+    assert deltas == ["think", " hard", " twice"]
+    assert ctx.record is not None
+    parts = ctx.record.message["parts"]
+    assert [(p["type"], p.get("text")) for p in parts if p["type"] != "step-start"] == [
+        ("reasoning", "think hard twice"),
+        ("text", "answer"),
+    ]
+
+
 async def test_a_burst_in_one_loop_pass_sends_its_first_write_and_merges_the_rest() -> None:
     ctx = StreamContext()
     sink = Sink()
@@ -108,6 +85,80 @@ async def test_a_burst_in_one_loop_pass_sends_its_first_write_and_merges_the_res
     await reader
     chunks = assert_valid_body(sink.body())
     assert [c["delta"] for c in chunks if c["type"] == "text-delta"] == ["0", "123456789"]
+
+
+async def test_streams_sharing_a_loop_pass_each_send_their_own_first_write() -> None:
+    """The pass marker is shared by the loop's streams; a burst is counted per stream."""
+    contexts = [StreamContext() for _ in range(3)]
+    sinks = [Sink() for _ in contexts]
+    readers = [asyncio.create_task(read(c, s)) for c, s in zip(contexts, sinks, strict=True)]
+    await until(lambda: all(parked(c) for c in contexts))
+    me = asyncio.current_task()
+    for round_ in range(2):  # no pass between the three streams' writes
+        for ctx in contexts:
+            await ctx.write_text(f"{round_}")
+    assert all(sink.senders == [me] for sink in sinks)  # first writes: each sent itself
+    await until(lambda: all(len(sink.sent) == 2 for sink in sinks))
+    for ctx in contexts:
+        await ctx.finish()
+    await asyncio.gather(*readers)
+    for sink, reader in zip(sinks, readers, strict=True):
+        assert sink.senders[1] is reader  # the second, a burst of one, at the pass's end
+        assert text_of(sink.body()) == "01"
+
+
+async def test_direct_sends_and_thread_steps_keep_each_writers_order_and_the_record() -> None:
+    """A loop writer sending its deltas itself while four threads take the locked way
+    (deltas on the lane, closing their parts, data parts): the body stays valid, each
+    writer's output arrives in its order, and the record holds every part whole."""
+    ctx = StreamContext(collect=True)
+    sink = Sink()
+    rounds, per_round, threads = 20, 30, 4
+    me = asyncio.current_task()
+
+    def worker(n: int) -> None:
+        for r in range(rounds):
+            for i in range(per_round):
+                ctx.sync.write_text(f"[{n}:{r}:{i}]", key=n)
+            ctx.sync.end_text(key=n)
+            ctx.sync.write_data("round", {"n": n, "r": r}, transient=True)
+
+    reader = asyncio.create_task(read(ctx, sink))
+    await until(lambda: parked(ctx))
+    pool = [threading.Thread(target=worker, args=(n,)) for n in range(1, threads + 1)]
+    for thread in pool:
+        thread.start()
+    for i in range(rounds * per_round):
+        await ctx.write_text(f"[0:0:{i}]", key=0)
+        await asyncio.sleep(0)
+    while any(thread.is_alive() for thread in pool):
+        await asyncio.sleep(0.001)
+    await ctx.finish()
+    await reader
+    assert me in sink.senders  # the loop writer did send some of it itself
+    writes: dict[int, list[str]] = defaultdict(list)
+    for chunk in assert_valid_body(sink.body()):
+        if chunk["type"] == "text-delta":  # deltas queued together arrive merged
+            for token in re.findall(r"\[\d+:\d+:\d+\]", chunk["delta"]):
+                writes[int(token[1:].split(":")[0])].append(token)
+        elif chunk["type"] == "data-round":
+            writes[chunk["data"]["n"]].append(f"round {chunk['data']['r']}")
+    assert writes[0] == [f"[0:0:{i}]" for i in range(rounds * per_round)]
+    for n in range(1, threads + 1):
+        expected: list[str] = []
+        for r in range(rounds):
+            expected += [f"[{n}:{r}:{i}]" for i in range(per_round)] + [f"round {r}"]
+        assert writes[n] == expected
+    assert ctx.record is not None
+    parts = [p["text"] for p in ctx.record.message["parts"] if p["type"] == "text"]
+    assert sorted(parts) == sorted(
+        ["".join(f"[0:0:{i}]" for i in range(rounds * per_round))]
+        + [
+            "".join(f"[{n}:{r}:{i}]" for i in range(per_round))
+            for n in range(1, threads + 1)
+            for r in range(rounds)
+        ]
+    )
 
 
 async def test_a_sync_write_on_the_loop_is_sent_by_the_reader() -> None:

@@ -12,7 +12,7 @@ from starlette.routing import Route
 
 from tests.support.fake_llm import FakeLLM
 from uiwire.adapters.agents import AgentsAdapter
-from uiwire.server import ChatEndpoint, ChatResult
+from uiwire.server import ChatEndpoint, ChatHooks, ChatResult
 from uiwire.stream import StreamRecord, StreamStatus
 
 OPEN_CLIENTS: list[AsyncOpenAI] = []
@@ -48,7 +48,7 @@ class ChatApp:
     def __init__(self, adapter: AgentsAdapter, **options: Any) -> None:
         self.adapter = adapter
         self.finished: list[tuple[StreamRecord, StreamStatus]] = []
-        chat = ChatEndpoint(adapter, on_finish=self._on_finish, **options)
+        chat = ChatEndpoint(adapter, hooks=ChatHooks(on_finish=self._on_finish), **options)
         self.app = Starlette(routes=[Route("/api/chat", chat, methods=["POST"])])
 
     def _on_finish(self, result: ChatResult) -> None:

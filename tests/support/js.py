@@ -55,3 +55,10 @@ async def run_node_script(script: str, options: dict[str, Any]) -> Any:
     if process.returncode != 0:
         pytest.fail(f"{script} failed ({process.returncode}):\n{err.decode()[-4000:]}")
     return json.loads(out)
+
+
+async def http_chat(api: str, run: str = "send", **options: Any) -> Any:
+    """``tests/js/http_chat.mjs``: the real ``DefaultChatTransport`` of ai 7 (and
+    ``useChat``'s core) against ``api``; what the client got, and every HTTP response it
+    read (``responses``: status, headers, body)."""
+    return await run_node_script("http_chat.mjs", {"api": api, "run": run, **options})

@@ -30,7 +30,7 @@ from starlette.routing import Route
 from tests.support.processes import free_port, server_process
 from uiwire.chats import SQLChatStore
 from uiwire.resume import StreamStore
-from uiwire.server import ChatEndpoint, ChatResult, Conversations, Identity
+from uiwire.server import ChatEndpoint, ChatHooks, ChatResult, Conversations, Identity
 from uiwire.stream import ChatFunction, ChatTurn, ChatWork, StreamContext
 
 
@@ -95,7 +95,10 @@ def chat_app(streams: StreamStore | None, **options: Any) -> tuple[Starlette, Ev
         events.settled.set()
 
     endpoint = ChatEndpoint(
-        SlowToBegin(make_agent(events)), streams=streams, on_finish=finished, **options
+        SlowToBegin(make_agent(events)),
+        streams=streams,
+        hooks=ChatHooks(on_finish=finished),
+        **options,
     )
 
     async def report(request: Request) -> JSONResponse:

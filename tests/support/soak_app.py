@@ -44,7 +44,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tests.support.processes import raise_open_files_limit
-from uiwire.server import ChatEndpoint, ChatResult
+from uiwire.server import ChatEndpoint, ChatHooks, ChatResult
 from uiwire.stream import ChatTurn, StreamContext
 
 _PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -294,7 +294,7 @@ def create_app() -> ASGIApp:
     # no conversations kept: the soak's memory check counts what streams leave behind,
     # and every one of its 10,000s of turns is a new chat (kept chats are bounded by
     # MemoryChatStore(max_chats), tested in tests/chats)
-    endpoint = ChatEndpoint(respond, on_finish=on_finish, conversations=False)
+    endpoint = ChatEndpoint(respond, hooks=ChatHooks(on_finish=on_finish), conversations=False)
 
     async def stats(request: Request) -> Response:
         # Figures of the window that ends now (loop lag, collector pauses, peak RSS),

@@ -30,7 +30,7 @@ from tests.support.fake_llm import Reply, ToolCallReply
 from uiwire.adapters.agents import AgentsAdapter
 from uiwire.adapters.agents._channel import current_channel  # pyright: ignore[reportPrivateUsage]
 from uiwire.resume import StreamStore
-from uiwire.server import ChatEndpoint, ChatResult, Identity
+from uiwire.server import ChatEndpoint, ChatHooks, ChatResult, Identity
 
 STEER_WAIT: Final = 20.0
 """Seconds the tool waits for a steering message before it returns anyway."""
@@ -88,7 +88,7 @@ def steering_app(
     llm_url: str, finished: list[ChatResult] | None = None, **options: Any
 ) -> tuple[Starlette, ChatEndpoint]:
     endpoint = steering_endpoint(
-        llm_url, on_finish=None if finished is None else finished.append, **options
+        llm_url, hooks=None if finished is None else ChatHooks(on_finish=finished.append), **options
     )
     return Starlette(routes=endpoint.routes()), endpoint
 

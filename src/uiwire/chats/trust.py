@@ -27,6 +27,7 @@ written, 422 for what a user may not send.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from typing import Any, Final
 
 from uiwire._errors import ChatRequestError, FieldError
@@ -39,6 +40,10 @@ __all__ = ["TurnPlan", "accept_client_answers", "plan_turn"]
 
 USER_PART_TYPES: Final = frozenset({"text", "file"})
 """Parts a user message may hold, besides ``data-*``."""
+
+
+def _new_message_id() -> str:
+    return new_id("msg")
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -57,8 +62,15 @@ class TurnPlan:
     """The conversation the agent answers: stored, then added, then the continued."""
 
 
-def plan_turn(chat: Chat | None, request: ChatRequest, *, field: str) -> TurnPlan:
-    """The turn ``request`` asks for on ``chat`` (None: a chat not stored yet).
+def plan_turn(
+    chat: Chat | None,
+    request: ChatRequest,
+    *,
+    field: str,
+    new_message_id: Callable[[], str] = _new_message_id,
+) -> TurnPlan:
+    """The turn ``request`` asks for on ``chat`` (None: a chat not stored yet); a new
+    answer's id is ``new_message_id()``.
 
     ``field`` is where the request's last message is, for error paths (``messages[3]``
     or ``message``)."""
@@ -81,10 +93,12 @@ def plan_turn(chat: Chat | None, request: ChatRequest, *, field: str) -> TurnPla
             raise _refuse(
                 f"{field}.id", f"no message {last.id!r} in this chat to answer again", 404
             )
-        return _plan(stored, keep=index + 1, add=(), answer=_new_answer(), continued=None)
+        return _plan(
+            stored, keep=index + 1, add=(), answer=_new_answer(new_message_id), continued=None
+        )
     _check_user_parts(last, field)
     keep = len(stored) if index is None else index  # an edit drops what followed
-    return _plan(stored, keep=keep, add=(last,), answer=_new_answer(), continued=None)
+    return _plan(stored, keep=keep, add=(last,), answer=_new_answer(new_message_id), continued=None)
 
 
 def _continuation(
@@ -182,8 +196,8 @@ def _plan(
     return TurnPlan(keep=keep, add=add, answer=answer, continued=continued, messages=messages)
 
 
-def _new_answer() -> UIMessage:
-    return UIMessage(id=new_id("msg"), role="assistant", parts=[])
+def _new_answer(new_message_id: Callable[[], str]) -> UIMessage:
+    return UIMessage(id=new_message_id(), role="assistant", parts=[])
 
 
 def _refuse(field: str, message: str, status: int = 422) -> ChatRequestError:

@@ -8,6 +8,7 @@ AI SDK client does.
 
 from uiwire._errors import (
     ChatRequestError,
+    EventTooLarge,
     FieldError,
     ProtocolError,
     StreamViolation,
@@ -26,6 +27,7 @@ from uiwire.protocol.chunks import *  # noqa: F403 - re-exported, see __all__
 from uiwire.protocol.encode import (
     DONE_FRAME,
     KEEP_ALIVE_FRAME,
+    MAX_EVENT_CHARS,
     STREAM_OPEN_FRAME,
     UI_MESSAGE_STREAM_HEADERS,
     encode_chunk,
@@ -42,6 +44,7 @@ __all__ = [
     "DEFAULT_TARGET",
     "DONE_FRAME",
     "KEEP_ALIVE_FRAME",
+    "MAX_EVENT_CHARS",
     "STREAM_OPEN_FRAME",
     "UI_MESSAGE_STREAM_HEADERS",
     "ChatForm",
@@ -49,6 +52,7 @@ __all__ = [
     "ChatRequestError",
     "Chunk",
     "EndReason",
+    "EventTooLarge",
     "FieldError",
     "ProtocolError",
     "StreamMachine",

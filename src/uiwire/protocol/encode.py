@@ -21,11 +21,14 @@ if TYPE_CHECKING:
 __all__ = [
     "DONE_FRAME",
     "KEEP_ALIVE_FRAME",
+    "MAX_EVENT_CHARS",
     "STREAM_OPEN_FRAME",
     "UI_MESSAGE_STREAM_HEADERS",
     "encode_chunk",
     "encode_chunks",
+    "encode_reasoning_delta",
     "encode_text_delta",
+    "event_too_long",
 ]
 
 UI_MESSAGE_STREAM_HEADERS: Final[Mapping[str, str]] = MappingProxyType(
@@ -48,8 +51,23 @@ KEEP_ALIVE_FRAME: Final = b": keep-alive\n\n"
 STREAM_OPEN_FRAME: Final = b": stream-open\n\n"
 """An SSE comment to send first, so proxies and browsers see bytes at once."""
 
+MAX_EVENT_CHARS: Final = 64 * 1024 * 1024
+"""The longest SSE event an ``ai`` client reads, in the client's characters (UTF-16 code
+units) of the event's ``data: ...`` line. From ai 7.0.182 the client's event parser
+(eventsource-parser's ``maxBufferSize``, set by ``@ai-sdk/provider-utils``' JSON event
+stream) fails the whole stream once one event buffers more than this."""
 
 _dumps = orjson.dumps
+
+
+def event_too_long(frame: bytes, slack: int = 0) -> int | None:
+    """The length of ``frame``'s event line as the client counts it, plus ``slack``, if
+    that is over ``MAX_EVENT_CHARS``; None when it fits (``frame``: one event)."""
+    line = frame[:-2] if frame.endswith(b"\n\n") else frame
+    if len(line) + slack <= MAX_EVENT_CHARS:  # UTF-16 never needs more units than UTF-8 bytes
+        return None
+    units = len(line.decode("utf-8", "surrogatepass").encode("utf-16-le", "surrogatepass")) // 2
+    return units + slack if units + slack > MAX_EVENT_CHARS else None
 
 
 def encode_chunk(chunk: Mapping[str, Any]) -> bytes:
@@ -78,7 +96,7 @@ def encode_chunks(chunks: Iterable[Mapping[str, Any]]) -> bytes:
         return b"".join([encode_chunk(c) for c in chunks])
 
 
-_TEXT_DELTA_PREFIXES: dict[str, bytes] = {}  # wire id -> the frame up to the delta's value
+_DELTA_PREFIXES: dict[tuple[bool, str], bytes] = {}  # (reasoning, wire id) -> frame head
 _MAX_PREFIXES: Final = 4096  # cleared when full: ids differ per stream, the cache must not grow
 
 
@@ -88,12 +106,22 @@ def encode_text_delta(wire_id: str, delta: str) -> bytes:
 
     Only the delta is serialized per call; the rest of the frame is cached per part id.
     """
-    prefix = _TEXT_DELTA_PREFIXES.get(wire_id)
+    return _delta_frame(False, wire_id, delta)
+
+
+def encode_reasoning_delta(wire_id: str, delta: str) -> bytes:
+    """``encode_text_delta`` for a ``reasoning-delta``."""
+    return _delta_frame(True, wire_id, delta)
+
+
+def _delta_frame(reasoning: bool, wire_id: str, delta: str) -> bytes:
+    prefix = _DELTA_PREFIXES.get((reasoning, wire_id))
     if prefix is None:
-        if len(_TEXT_DELTA_PREFIXES) >= _MAX_PREFIXES:
-            _TEXT_DELTA_PREFIXES.clear()
-        prefix = b'data: {"type":"text-delta","id":' + dumps(wire_id) + b',"delta":'
-        _TEXT_DELTA_PREFIXES[wire_id] = prefix
+        if len(_DELTA_PREFIXES) >= _MAX_PREFIXES:
+            _DELTA_PREFIXES.clear()
+        kind = b"reasoning-delta" if reasoning else b"text-delta"
+        prefix = b'data: {"type":"' + kind + b'","id":' + dumps(wire_id) + b',"delta":'
+        _DELTA_PREFIXES[reasoning, wire_id] = prefix
     try:
         return prefix + _dumps(delta) + b"}\n\n"
     except TypeError:  # a lone surrogate: the slow path escapes it

@@ -45,9 +45,9 @@ from typing import Any, Final, Literal, cast
 
 from pydantic import ValidationError
 
-from uiwire._errors import ProtocolError
+from uiwire._errors import EventTooLarge, ProtocolError
 from uiwire._ids import new_id
-from uiwire.protocol._json import to_json_value
+from uiwire.protocol._json import dumps, to_json_value
 from uiwire.protocol._tool_calls import (
     APPROVAL_REQUESTED,
     APPROVED,
@@ -70,6 +70,7 @@ from uiwire.protocol.chunks import (
     describe_validation_error,
     parse_chunk,
 )
+from uiwire.protocol.encode import MAX_EVENT_CHARS, encode_chunk, event_too_long
 from uiwire.protocol.targets import DEFAULT_TARGET, Target, as_target
 from uiwire.protocol.ui_message import UIMessage
 
@@ -195,6 +196,7 @@ class StreamMachine:
         chunk: Chunk = {"type": "start", "messageId": self._message_id}
         if metadata is not None:
             chunk["messageMetadata"] = self._metadata(metadata, "start")
+            self._fits(chunk)
         return self._ensure_started([], chunk)
 
     def finish_step(self) -> list[Chunk]:
@@ -271,7 +273,13 @@ class StreamMachine:
             wire_id = self._text.get(key)
         except TypeError:
             wire_id = None  # unhashable key: the slow path names it
-        if wire_id is not None and type(delta) is str and delta and provider_metadata is None:
+        if (
+            wire_id is not None
+            and type(delta) is str
+            and delta
+            and provider_metadata is None
+            and len(delta) < _SURELY_FITS
+        ):
             return [{"type": "text-delta", "id": wire_id, "delta": delta}]
         return self._delta("text", self._text, delta, key, provider_metadata)
 
@@ -287,7 +295,13 @@ class StreamMachine:
             wire_id = self._reasoning.get(key)
         except TypeError:
             wire_id = None  # unhashable key: the slow path names it
-        if wire_id is not None and type(delta) is str and delta and provider_metadata is None:
+        if (
+            wire_id is not None
+            and type(delta) is str
+            and delta
+            and provider_metadata is None
+            and len(delta) < _SURELY_FITS
+        ):
             return [{"type": "reasoning-delta", "id": wire_id, "delta": delta}]
         return self._delta("reasoning", self._reasoning, delta, key, provider_metadata)
 
@@ -357,7 +371,13 @@ class StreamMachine:
             call = self._tools.get(tool_call_id)
         except TypeError:
             call = None  # unhashable id: the slow path names it
-        if call is not None and call.state is INPUT_STREAMING and type(delta) is str and delta:
+        if (
+            call is not None
+            and call.state is INPUT_STREAMING
+            and type(delta) is str
+            and delta
+            and len(delta) < _SURELY_FITS
+        ):
             return [
                 {"type": "tool-input-delta", "toolCallId": tool_call_id, "inputTextDelta": delta}
             ]
@@ -366,10 +386,14 @@ class StreamMachine:
         self._tool_transition("tool-input-delta", tool_call_id)
         if not delta:
             return []
+        chunk: Chunk = {
+            "type": "tool-input-delta",
+            "toolCallId": tool_call_id,
+            "inputTextDelta": delta,
+        }
+        self._fits(chunk)
         out = self._ensure_started([])
-        out.append(
-            {"type": "tool-input-delta", "toolCallId": tool_call_id, "inputTextDelta": delta}
-        )
+        out.append(chunk)
         return out
 
     def tool_input_available(
@@ -604,6 +628,7 @@ class StreamMachine:
         chunk["data"] = self._payload(data, kind, "data")
         self._optional(chunk, kind, transient=transient)
         self._check_open(kind)
+        self._fits(chunk)
         creates_part = not transient and (id is None or (kind, id) not in self._data_ids)
         out = self._ensure_started([])
         if creates_part:
@@ -615,12 +640,21 @@ class StreamMachine:
 
     def message_metadata(self, metadata: Any) -> list[Chunk]:
         """Deep-merge ``metadata`` into the message's metadata on the client."""
-        kind = "message-metadata"
-        self._check_open(kind)
-        chunk: Chunk = {"type": kind, "messageMetadata": self._metadata(metadata, kind)}
+        self._check_open("message-metadata")
+        chunk = self.metadata_chunk(metadata)
         out = self._ensure_started([])
         out.append(chunk)
         return out
+
+    def metadata_chunk(self, metadata: Any) -> Chunk:
+        """A ``message-metadata`` chunk, checked as ``message_metadata`` checks it, for
+        the caller to place among chunks this machine has just made (before their end
+        chunk, if they ended the stream): metadata computed from each chunk. It changes
+        no state."""
+        kind = "message-metadata"
+        chunk: Chunk = {"type": kind, "messageMetadata": self._metadata(metadata, kind)}
+        self._fits(chunk)
+        return chunk
 
     # --- AI SDK 7 ----------------------------------------------------------------------
 
@@ -765,6 +799,35 @@ class StreamMachine:
 
     def _gate(self, chunk: Chunk) -> None:
         check_chunk_target(chunk, self._target)
+        self._fits(chunk)
+
+    @staticmethod
+    def _fits(chunk: Chunk, slack: int = 0) -> None:
+        """Raise ``EventTooLarge`` unless ``chunk``'s event fits what the client reads
+        (``MAX_EVENT_CHARS``, ``slack`` characters kept for fields added later). Measured
+        only when its values could reach that: a nested value, or long strings."""
+        bound = slack
+        for value in chunk.values():
+            if type(value) is str:
+                bound += len(value)
+            elif not (value is None or type(value) in (bool, int, float)):
+                break  # nested: only its encoding tells
+        else:
+            if bound < _SURELY_FITS:
+                return
+        size = event_too_long(encode_chunk(chunk), slack)
+        if size is None:
+            return
+        kind = str(chunk.get("type"))
+        field = max(chunk, key=lambda name: len(dumps(chunk[name])))
+        raise EventTooLarge(
+            f"{kind}.{field} makes an SSE event of {size:,} characters; AI SDK clients fail "
+            f"the whole stream on an event over {MAX_EVENT_CHARS:,} (64 Mi), so it was not "
+            "sent: send large content by URL (or in smaller pieces) instead of inline",
+            chunk_type=kind,
+            field=field,
+            size=size,
+        )
 
     def _ensure_started(self, out: list[Chunk], start: Chunk | None = None) -> list[Chunk]:
         if not self._started:
@@ -872,10 +935,12 @@ class StreamMachine:
         pm = None if provider_metadata is None else self._provider_metadata(provider_metadata, kind)
         if not delta and pm is None:
             return []
-        out = [] if key in parts else self._start_part(family, parts, key, None, None)
-        chunk: Chunk = {"type": kind, "id": parts[key], "delta": delta}
+        chunk: Chunk = {"type": kind, "id": parts.get(key, ""), "delta": delta}
         if pm is not None:
             chunk["providerMetadata"] = pm
+        self._fits(chunk, slack=0 if key in parts else _NEW_ID_SLACK)
+        out = [] if key in parts else self._start_part(family, parts, key, None, None)
+        chunk["id"] = parts[key]
         out.append(chunk)
         return out
 
@@ -1065,6 +1130,11 @@ class StreamMachine:
         except ValidationError as exc:
             raise ProtocolError(describe_validation_error(chunk.get("type"), exc)) from None
 
+
+_SURELY_FITS: Final = (MAX_EVENT_CHARS - 4096) // 6
+"""Characters of string values that fit in any event: JSON escapes one in at most six."""
+_NEW_ID_SLACK: Final = 64
+"""Characters kept for a part id not made yet (``t12``: a few characters)."""
 
 _OPTIONAL_SCALARS: Final[dict[str, type]] = {
     "dynamic": bool,

@@ -243,6 +243,17 @@ class UIMessageAssembler:
         delta, part_id = chunk.get("delta"), chunk.get("id")
         if type(delta) is not str or type(part_id) is not str:
             return False
+        return self._buffer_delta(parts, part_id, delta)
+
+    def append_delta(self, reasoning: bool, part_id: str, delta: str) -> bool:
+        """``apply`` of a plain text (or ``reasoning``) delta to an open part, without the
+        chunk: a streaming server's hottest record. False (nothing done) when the case
+        is not that plain one; ``apply`` the chunk then."""
+        if self._violation is not None:
+            return False
+        return self._buffer_delta(self._reasoning if reasoning else self._text, part_id, delta)
+
+    def _buffer_delta(self, parts: dict[str, dict[str, Any]], part_id: str, delta: str) -> bool:
         part = parts.get(part_id)
         if part is None or type(part.get("text")) is not str:
             return False

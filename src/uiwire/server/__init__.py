@@ -11,6 +11,15 @@ with needs_extra("starlette", extra="fastapi", needed_by="uiwire.server", packag
     from uiwire.server.chat import Authorize, ChatEndpoint, ChatResult, OnChatFinish
     from uiwire.server.conversations import Conversations, TitleHook, default_title
     from uiwire.server.identity import Identify, Identity, Owner, OwnerResolver
+    from uiwire.server.options import (
+        ChatHooks,
+        MessageIdFactory,
+        OnTurnStart,
+        PartMetadata,
+        ResponseOptions,
+        StreamTee,
+        TurnMetadata,
+    )
     from uiwire.server.response import DEFAULT_KEEP_ALIVE, UIMessageStreamResponse
     from uiwire.server.websocket import ChatSocket
 
@@ -21,17 +30,24 @@ __all__ = [
     "DEFAULT_KEEP_ALIVE",
     "Authorize",
     "ChatEndpoint",
+    "ChatHooks",
     "ChatResult",
     "ChatSocket",
     "Conversations",
     "Identify",
     "Identity",
+    "MessageIdFactory",
     "OnChatFinish",
+    "OnTurnStart",
     "Owner",
     "OwnerResolver",
+    "PartMetadata",
     "RequestLimits",
+    "ResponseOptions",
+    "StreamTee",
     "Telemetry",
     "TitleHook",
+    "TurnMetadata",
     "TurnTimeout",
     "UIMessageStreamResponse",
     "current_trace_id",

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, Callable, Mapping
 
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
@@ -31,7 +31,9 @@ class FollowResponse(Response):
     """Send ``frames`` (``b""`` items become keep-alive comments) with the stream headers.
 
     ``may_break``: the frames may stop short of ``[DONE]`` (a store's), so track the
-    open parts to close them; False for a local log that always ends with ``[DONE]``."""
+    open parts to close them; False for a local log that always ends with ``[DONE]``.
+    ``headers`` are added to the stream's own (which they cannot replace: checked by
+    ``ResponseOptions``)."""
 
     def __init__(
         self,
@@ -40,6 +42,7 @@ class FollowResponse(Response):
         name: str,
         on_disconnect: Callable[[], None] | None = None,
         may_break: bool = True,
+        headers: Mapping[str, str] | None = None,
     ) -> None:
         self.frames = frames
         self.open_parts = OpenParts() if may_break else None
@@ -47,7 +50,7 @@ class FollowResponse(Response):
         self.on_disconnect = on_disconnect
         self.status_code = 200
         self.background = None
-        self.init_headers(UI_MESSAGE_STREAM_HEADERS)
+        self.init_headers({**(headers or {}), **UI_MESSAGE_STREAM_HEADERS})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         loop = asyncio.get_running_loop()

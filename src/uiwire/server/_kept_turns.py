@@ -5,6 +5,7 @@ with a version check, and its end saved unless a newer turn replaced it."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import NamedTuple
 
 from starlette.requests import Request
@@ -35,13 +36,18 @@ class PlannedTurn(NamedTuple):
 
 
 async def plan_kept_turn(
-    conversations: Conversations, chat: ChatRequest, request: Request, owner: str
+    conversations: Conversations,
+    chat: ChatRequest,
+    request: Request,
+    owner: str,
+    new_message_id: Callable[[], str],
 ) -> PlannedTurn:
-    """The turn the stored chat and the request make (``uiwire.chats.trust``), and the
-    stored chat it was planned on (None: a new chat)."""
+    """The turn the stored chat and the request make (``uiwire.chats.trust``; a new
+    answer's id from ``new_message_id``), and the stored chat it was planned on (None: a
+    new chat)."""
     stored = await conversations.store.get(owner, chat.id)
     field = f"messages[{len(chat.messages) - 1}]"
-    plan = plan_turn(stored, chat, field=field)
+    plan = plan_turn(stored, chat, field=field, new_message_id=new_message_id)
     trusted = chat.model_copy(update={"messages": list(plan.messages)})
     turn = ChatTurn(
         chat=trusted,

@@ -10,9 +10,10 @@ One request goes through three stages; only the last one streams.
 2. **Decide** the assistant message: when the last message is the assistant's, the
    request continues it (approval answers, client-side tool results) and the response
    reuses its id, as the AI SDK's own server does; otherwise the server generates a new
-   unguessable id (``msg_...``), so the ids ``useChat`` keeps are the server's. The
-   agent's ``begin_turn`` then checks the turn; a ``ChatRequestError`` it raises
-   becomes a JSON error with its status, before any stream.
+   unguessable id (``msg_...``, or ``ResponseOptions(message_id=...)``'s), so the ids
+   ``useChat`` keeps are the server's. ``ChatHooks(on_start=...)`` and then the
+   agent's ``begin_turn`` check the turn; a ``ChatRequestError`` either raises becomes
+   a JSON error with its status, before any stream.
 3. **Stream** the work in a ``StreamContext`` (errors masked by default). After the last
    byte, whether the stream finished, failed or the client left, ``on_finish`` gets
    the conversation as it now stands: the request's messages with the assistant
@@ -28,18 +29,20 @@ import dataclasses
 import hashlib
 import inspect
 import logging
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from typing import TYPE_CHECKING, Any, Final, Literal, NamedTuple, cast
 
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
+from typing_extensions import Never
 
 from uiwire._errors import (
     ChatRequestError,
     ChatStoreError,
     FieldError,
+    ProtocolError,
     StreamStoreError,
     UnreplayableMessage,
 )
@@ -71,6 +74,7 @@ from uiwire.server._body import (
 from uiwire.server._defaults import check_telemetry, resolve_conversations, resolve_owners
 from uiwire.server._follow import FollowResponse
 from uiwire.server._kept_turns import PlannedTurn, plan_kept_turn, save_answer, start_kept_turn
+from uiwire.server._metadata import PartMetadataContext, with_message_metadata
 from uiwire.server._openapi import chat_openapi, merge_openapi
 from uiwire.server._problems import (
     chat_store_failed,
@@ -81,16 +85,18 @@ from uiwire.server._problems import (
     stream_store_unavailable,
     with_cookie,
 )
+from uiwire.server._tee import Tee
 from uiwire.server.conversations import Conversations, chat_body, chat_summary
 from uiwire.server.identity import Identity, Owner
+from uiwire.server.options import ChatHooks, ResponseOptions, check_message_id
 from uiwire.server.response import DEFAULT_KEEP_ALIVE, UIMessageStreamResponse, check_keep_alive
 from uiwire.server.websocket import ChatSocket, SocketHandlers
 from uiwire.stream.context import (
     OnClose,
     OnDisconnect,
-    OnError,
     StopMode,
     StreamContext,
+    check_steering,
     is_async_callable,
 )
 from uiwire.stream.record import StreamRecord, StreamStatus
@@ -143,17 +149,20 @@ class ChatEndpoint:
 
     ::
 
-        chat = ChatEndpoint(AgentsAdapter(agent), on_finish=save_chat)
+        chat = ChatEndpoint(AgentsAdapter(agent), hooks=ChatHooks(on_finish=save_chat))
         app.add_route("/api/chat", chat.respond, methods=["POST"])  # FastAPI (typed)
         Route("/api/chat", chat, methods=["POST"])  # Starlette: it is an ASGI app
 
     Arguments:
         agent: a ``ChatAgent`` (``AgentsAdapter``, ``DSPyAdapter``, anything with
             ``begin_turn``) or an ``async def respond(turn, ctx)``.
-        on_finish: called once per streamed turn, after the last byte, with a
-            ``ChatResult`` (sync functions run in a thread). Its exceptions are logged.
-        on_error: the text the client sees for an exception (default: a generic
-            message; the exception is logged either way).
+        hooks: what is called around each turn (``ChatHooks``): ``on_start`` as it
+            begins (it may refuse it), ``on_finish`` with the ``ChatResult`` after its
+            last byte (to save it), ``on_error`` for the text the client sees for an
+            exception.
+        response: what each answer carries besides the agent's writes
+            (``ResponseOptions``): message metadata at its start, its finish and per
+            part, the message id factory, extra response headers, a tee of its stream.
         limits: how much one request may hold (``RequestLimits``: bytes, messages,
             parts, JSON values); over a limit is a 413 naming the field, and a body is
             not read past the byte limit.
@@ -194,8 +203,8 @@ class ChatEndpoint:
         self,
         agent: ChatAgent | ChatFunction,
         *,
-        on_finish: OnChatFinish | None = None,
-        on_error: OnError | None = None,
+        hooks: ChatHooks | None = None,
+        response: ResponseOptions | None = None,
         limits: RequestLimits = DEFAULT_LIMITS,
         url_schemes: Collection[str] = DEFAULT_URL_SCHEMES,
         target: Target = DEFAULT_TARGET,
@@ -207,14 +216,20 @@ class ChatEndpoint:
         conversations: Conversations | Literal[False] | None = None,
         identity: Identity | Literal[False] | None = None,
         telemetry: Telemetry | None = None,
+        **moved: Never,
     ) -> None:
+        _refuse_moved(moved)
         self._agent = agent
         self._begin = begin_turn_of(agent)
         self._forget_chat = forget_chat_of(agent)
-        if on_finish is not None and not callable(on_finish):
-            raise TypeError(f"on_finish must be callable; got {type(on_finish).__name__}")
-        if on_error is not None and not callable(on_error):
-            raise TypeError(f"on_error must be callable; got {type(on_error).__name__}")
+        if hooks is None:
+            hooks = ChatHooks()
+        elif not isinstance(hooks, ChatHooks):  # pyright: ignore[reportUnnecessaryIsInstance]
+            raise TypeError(f"hooks must be ChatHooks(...); got {type(hooks).__name__}")
+        if response is None:
+            response = ResponseOptions()
+        elif not isinstance(response, ResponseOptions):  # pyright: ignore[reportUnnecessaryIsInstance]
+            raise TypeError(f"response must be ResponseOptions(...); got {type(response).__name__}")
         if not isinstance(limits, RequestLimits):  # pyright: ignore[reportUnnecessaryIsInstance]
             raise TypeError(f"limits must be RequestLimits(...); got {type(limits).__name__}")
         if streams is not None and not isinstance(streams, StreamStore):  # pyright: ignore[reportUnnecessaryIsInstance]
@@ -236,8 +251,9 @@ class ChatEndpoint:
             raise ValueError(
                 f"timeout must be a positive number of seconds or None; got {timeout!r}"
             )
-        self._on_finish = on_finish
-        self._on_error = on_error
+        self._hooks = hooks
+        self._options = response
+        self._headers = dict(response.headers)
         self._limits = limits
         self._url_schemes = allowed_url_schemes(url_schemes)
         self._target: Target = as_target(target)
@@ -379,10 +395,12 @@ class ChatEndpoint:
             if self._streams is not None or self._conversations is not None:
                 _chat_id(chat.id)
             if self._conversations is None or owner is None:
-                planned = PlannedTurn(_turn(chat, request, owner))
+                planned = PlannedTurn(_turn(chat, request, owner, self._new_message_id))
             else:
                 await self._saved_first(self._stream_key(owner, chat.id))
-                planned = await plan_kept_turn(self._conversations, chat, request, owner.id)
+                planned = await plan_kept_turn(
+                    self._conversations, chat, request, owner.id, self._new_message_id
+                )
         except ChatRequestError as exc:
             return with_cookie(refused(exc), owner)
         except ClientDisconnect:  # gone while sending its body: no one reads the answer
@@ -401,7 +419,7 @@ class ChatEndpoint:
             probe.streaming()
         key = self._stream_key(owner, turn.chat_id)
         answer = self._register(turn, key, probe)
-        recorded = await self._record(answer.ctx, key, turn.continued, probe)
+        recorded = await self._record(answer, key, turn.continued, probe)
         work = await self._begin_answer(answer, planned)
         if isinstance(work, Response):
             self._withdraw(key, answer)
@@ -410,9 +428,18 @@ class ChatEndpoint:
             await self._stop_replaced(key, recorded.replaced)
         if probe is not None and self._telemetry is not None and self._telemetry.trace_id_key:
             work = with_trace_id(work, self._telemetry.trace_id_key, probe.trace_id)
+        options = self._options
+        work = with_message_metadata(work, turn, options.start_metadata, options.finish_metadata)
+        if answer.tee is not None:
+            answer.tee.start()
         if not answer.ctx.is_finished:  # else stopped while it began: the stream is its abort
             answer.ctx.run(work)
-        return with_cookie(self._answer_response(answer.ctx, recorded, probe), owner)
+        return with_cookie(self._answer_response(answer, recorded, probe), owner)
+
+    def _new_message_id(self) -> str:
+        """The id of a new answer: ``ResponseOptions(message_id=...)``'s, or uiwire's."""
+        factory = self._options.message_id
+        return new_id("msg") if factory is None else check_message_id(factory())
 
     def _store_failed(self, store: Literal["chat", "stream"]) -> None:
         """Count a failed store call in the telemetry, if any (the caller logs it)."""
@@ -436,14 +463,22 @@ class ChatEndpoint:
         a stop sent meanwhile is not lost."""
         started: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         answer = _Answer(started=started, probe=probe)
-        answer.ctx = StreamContext(
-            message_id=turn.message_id,
-            continued_message=turn.continued,
-            target=self._target,
-            on_close=self._finish_hook(turn, answer, key),
-            on_error=self._on_error,
-            on_disconnect=self._on_disconnect,
+        options: dict[str, Any] = {
+            "message_id": turn.message_id,
+            "continued_message": turn.continued,
+            "target": self._target,
+            "on_close": self._finish_hook(turn, answer, key),
+            "on_error": self._hooks.on_error,
+            "on_disconnect": self._on_disconnect,
+        }
+        part_metadata = self._options.part_metadata
+        answer.ctx = (
+            StreamContext(**options)
+            if part_metadata is None  # no per-chunk cost unless asked for
+            else PartMetadataContext(part_metadata, **options)
         )
+        if self._options.tee is not None:
+            answer.tee = Tee(self._options.tee, turn, self._hooks.on_error)
         self._running[key] = answer
         return answer
 
@@ -452,6 +487,7 @@ class ChatEndpoint:
         response refusing it (the agent's or the store's), which saves nothing."""
         began = False
         try:
+            await self._turn_starts(planned.turn)
             work = await self._begin(planned.turn)  # a turn the agent refuses is not saved
             if planned.plan is not None and self._conversations is not None:
                 answer.ticket = await start_kept_turn(self._conversations, planned)
@@ -467,6 +503,17 @@ class ChatEndpoint:
             work = time_limited(work, self._timeout)
         return work
 
+    async def _turn_starts(self, turn: ChatTurn) -> None:
+        """``ChatHooks(on_start=...)``, if any: a ``ChatRequestError`` it raises refuses
+        the turn."""
+        on_start = self._hooks.on_start
+        if on_start is None:
+            return
+        if is_async_callable(on_start):
+            await cast("Awaitable[object]", on_start(turn))
+        else:  # in a thread, as on_finish: a slow hook must not stall every stream
+            await asyncio.to_thread(on_start, turn)
+
     def _withdraw(self, key: str, answer: _Answer) -> None:
         """Forget a refused answer: its stream (recorded, or only registered) ends
         unseen, and nothing about it is saved or reported."""
@@ -479,11 +526,16 @@ class ChatEndpoint:
             del self._running[key]
 
     def _answer_response(
-        self, ctx: StreamContext[Any], recorded: RecordedStream | None, probe: TurnProbe | None
+        self, answer: _Answer, recorded: RecordedStream | None, probe: TurnProbe | None
     ) -> Response:
+        ctx = answer.ctx
         if recorded is None:
-            response = UIMessageStreamResponse(ctx, keep_alive=self._keep_alive)
+            response = UIMessageStreamResponse(
+                ctx, keep_alive=self._keep_alive, headers=self._headers
+            )
             response.probe = probe
+            if answer.tee is not None:
+                response.observe = answer.tee.feed
             return response
         on_disconnect = ctx.cancel if self._on_disconnect == "cancel" else None
         if probe is not None:
@@ -493,6 +545,7 @@ class ChatEndpoint:
             name=recorded.stream_id,
             on_disconnect=on_disconnect,
             may_break=False,  # this worker's own log ends with [DONE]
+            headers=self._headers,
         )
 
     async def _caller(self, request: Request) -> Owner | Response | None:
@@ -534,8 +587,10 @@ class ChatEndpoint:
         live = self._live.get(stream_id)  # generated here: no store round trip
         if live is not None:
             frames = live.log.follow(idle=self._keep_alive)
-            return FollowResponse(frames, name=stream_id, may_break=False)
-        return FollowResponse(streams.follow(stream_id, idle=self._keep_alive), name=stream_id)
+            return FollowResponse(frames, name=stream_id, may_break=False, headers=self._headers)
+        return FollowResponse(
+            streams.follow(stream_id, idle=self._keep_alive), name=stream_id, headers=self._headers
+        )
 
     async def list_chats(self, request: Request) -> Response:
         """``GET {history}``: the caller's chats, most recently updated first
@@ -718,6 +773,10 @@ class ChatEndpoint:
             return with_cookie(refused(exc), chat.owner)
         except ClientDisconnect:
             return Response(status_code=499)
+        try:
+            check_steering(message)
+        except ProtocolError as exc:  # an event over the client's limit: never sent
+            return with_cookie(problem(413, str(exc), "parts", "event_too_large"), chat.owner)
         accepted = JSONResponse({"id": message.id}, status_code=202)
         answer = self._running.get(chat.key)
         if answer is not None and not answer.ctx.is_finished:  # written here
@@ -814,14 +873,16 @@ class ChatEndpoint:
 
     async def _record(
         self,
-        ctx: StreamContext[Any],
+        answer: _Answer,
         chat_id: str,
         continued: UIMessage | None,
         probe: TurnProbe | None,
     ) -> RecordedStream | None:
-        """Start recording ``ctx`` in the store; None without a store or when it fails
-        (the answer is then streamed without resumption). The probe counts the frames
-        recorded: all the turn wrote, whether its first client stayed or not."""
+        """Start recording the answer in the store; None without a store or when it
+        fails (the answer is then streamed without resumption). The probe counts the
+        frames recorded, and the tee copies them: all the turn wrote, once, whether its
+        first client stayed or not."""
+        ctx = answer.ctx
         if self._streams is None:
             return None
         try:
@@ -844,7 +905,7 @@ class ChatEndpoint:
                 stream_id=stream_id,
                 prefix=prefix,
                 on_closed=lambda done: self._live.pop(done.stream_id, None),
-                observe=None if probe is None else probe.delivered,
+                observe=_observer(probe, answer.tee),
             )
         except StreamStoreError:
             self._store_failed("stream")
@@ -882,9 +943,11 @@ class ChatEndpoint:
         forgotten), save the answer (with ``conversations``), then call ``on_finish``
         with the turn's result; exceptions of either are logged here, under the name the
         user gave it."""
-        on_finish = self._on_finish
+        on_finish = self._hooks.on_finish
 
         async def finished(record: StreamRecord, status: StreamStatus) -> None:
+            if answer.tee is not None:
+                answer.tee.end()  # every frame was copied: the stream is delivered
             if not await answer.started:
                 return
             if answer.probe is not None:
@@ -924,7 +987,9 @@ def _check_path(path: str) -> None:
         raise ValueError(f"path must start with '/' and not end with one; got {path!r}")
 
 
-def _turn(chat: ChatRequest, request: Request, owner: Owner | None) -> ChatTurn:
+def _turn(
+    chat: ChatRequest, request: Request, owner: Owner | None, new_message_id: Callable[[], str]
+) -> ChatTurn:
     last: UIMessage = chat.messages[-1]
     if last.role == "assistant":
         if chat.message_id is not None and chat.message_id != last.id:
@@ -947,11 +1012,39 @@ def _turn(chat: ChatRequest, request: Request, owner: Owner | None) -> ChatTurn:
         )
     return ChatTurn(
         chat=chat,
-        message_id=new_id("msg"),
+        message_id=new_message_id(),
         continued=None,
         request=request,
         owner=None if owner is None else owner.id,
     )
+
+
+_MOVED: Final = {
+    "on_finish": "hooks=ChatHooks(on_finish=...)",
+    "on_error": "hooks=ChatHooks(on_error=...)",
+}
+
+
+def _refuse_moved(moved: Mapping[str, object]) -> None:
+    """A keyword ``ChatEndpoint`` no longer takes: say where it went."""
+    for name in moved:
+        where = _MOVED.get(name)
+        if where is not None:
+            raise TypeError(f"ChatEndpoint({name}=...) has moved: pass {where}")
+        raise TypeError(f"ChatEndpoint() got an unexpected keyword argument {name!r}")
+
+
+def _observer(probe: TurnProbe | None, tee: Tee | None) -> Callable[[bytes], object] | None:
+    """What is told of each recorded frame: the turn's telemetry, its tee, both or
+    nothing."""
+    if probe is None or tee is None:
+        return tee.feed if tee is not None else None if probe is None else probe.delivered
+
+    def both(frame: bytes) -> None:
+        probe.delivered(frame)
+        tee.feed(frame)
+
+    return both
 
 
 def _told_first(tell: Callable[[], None], then: Callable[[], None] | None) -> Callable[[], None]:
@@ -994,6 +1087,8 @@ class _Answer:
     """The saved turn, with conversations."""
     probe: TurnProbe | None = None
     """The turn's telemetry, when the endpoint has some."""
+    tee: Tee | None = None
+    """The copy of its stream for ``ResponseOptions(tee=...)``."""
     settled: asyncio.Event = dataclasses.field(default_factory=asyncio.Event)
     """Set once the answer is saved (or was refused): the endpoint forgets it then."""
     ctx: StreamContext[Any] = dataclasses.field(init=False)

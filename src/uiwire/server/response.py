@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Final
 
 from starlette.background import BackgroundTask
@@ -47,6 +47,8 @@ class UIMessageStreamResponse(Response):
 
     probe: TurnProbe | None
     """The turn's telemetry, counting what is delivered (set by ``ChatEndpoint``)."""
+    observe: Callable[[bytes], object] | None
+    """Told of each piece of the body as it is sent (``ChatEndpoint``'s tee)."""
 
     def __init__(
         self,
@@ -66,6 +68,7 @@ class UIMessageStreamResponse(Response):
         self.background = background
         self.init_headers({**ctx.response_headers, **(headers or {})})
         self.probe = None
+        self.observe = None
         self._telemetry = telemetry
         self._created = time.time_ns() if telemetry is not None else 0
 
@@ -75,6 +78,7 @@ class UIMessageStreamResponse(Response):
         if own_probe:
             self.probe = self._start_turn(scope)
         probe = self.probe
+        observe = self.observe
         watcher = asyncio.get_running_loop().create_task(
             self._watch_disconnect(receive), name=f"uiwire-disconnect-{ctx.message_id}"
         )
@@ -91,6 +95,8 @@ class UIMessageStreamResponse(Response):
                 await send({"type": "http.response.body", "body": data, "more_body": True})
                 if probe is not None:  # the turn's telemetry counts what was sent
                     probe.delivered(data)
+                if observe is not None:
+                    observe(data)
 
             # writers on the loop send through send_body themselves while this waits
             frames = ctx.stream(keep_alive=self.keep_alive, sink=send_body)

@@ -46,15 +46,20 @@ A consumer that passes ``receive`` a ``sink`` (the response's ASGI send) lets a 
 on the loop deliver for it. When a loop-thread write lands in an empty buffer while that
 consumer is parked, the wake-up is left out: the writer's awaitable write sends the
 frames itself (``after_write``) in the same loop step, which saves the consumer task's
-resumption per chunk. One sender at a time: while a writer sends, the consumer does not
-(it waits for the writer to finish and then sends what came meanwhile), and a writer
-sends only what it found when it started. One direct send per loop pass: a ``call_soon``
-marks the pass's end, and writes made before it (a burst: a model's socket read that
-held several tokens) are left queued, then taken by the consumer at the pass's end,
-merged, in one send. That callback also covers a synchronous write on the loop, which
-never reaches ``after_write``. An exception from the writer's send is handed to the
-consumer, which raises it as if its own send had failed; the writer carries on as after
-any delivered write. The lane is moved into the buffer before every take, direct or not.
+resumption per chunk. The commonest write, a text delta to an open part, goes further:
+``claim_direct_locked`` hands the writer the sink before anything is queued, so the
+frame goes from the writer straight to the send (no buffer, no lane). One sender at a
+time: while a writer sends, the consumer does not (it waits for the writer to finish and
+then sends what came meanwhile), and a writer sends only what it found when it started.
+One direct send per stream and loop pass: writes made after it in the same pass (a
+burst: a model's socket read that held several tokens) are left queued, then taken by
+the consumer at the pass's end, merged, in one send. The pass's end is marked by one
+callback per loop pass, shared by every stream on the loop (``_Passes``), so a direct
+send schedules nothing of its own; the same callback wakes the consumer of a
+synchronous write on the loop, which never reaches ``after_write``. An exception from
+the writer's send is handed to the consumer, which raises it as if its own send had
+failed; the writer carries on as after any delivered write. The lane is moved into the
+buffer before every take, direct or not.
 
 When the consumer finds several frames queued (it fell behind), consecutive deltas of
 one part are merged into one frame (``_merge``) and everything goes out in one send.
@@ -87,6 +92,54 @@ LaneItem = tuple[bytes, "dict[str, Any] | None"]
 _LOOP_CLOSED: Final = "the event loop serving this stream is closed; the write cannot be delivered"
 
 
+class _Passes:
+    """The passes of one event loop, counted for direct delivery.
+
+    ``current`` changes once per loop pass in which a stream asked for it (``arm``): the
+    one callback that changes it is shared by every stream of the loop, so the streams'
+    direct sends schedule nothing of their own. Channels registered with ``wake_at_end``
+    are told when the pass is over.
+    """
+
+    __slots__ = ("__weakref__", "_armed", "_due", "_loop", "current")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.current = 0
+        self._armed = False
+        self._due: list[Channel] = []
+        self._loop = loop
+
+    def arm(self) -> None:
+        """Make sure this pass ends with ``current`` changed."""
+        if not self._armed:
+            self._armed = True
+            self._loop.call_soon(self._tick)
+
+    def wake_at_end(self, channel: Channel) -> None:
+        """Call ``channel.pass_ended()`` at the end of this pass."""
+        self._due.append(channel)
+        self.arm()
+
+    def _tick(self) -> None:
+        self.current += 1
+        self._armed = False
+        due = self._due
+        if due:
+            self._due = []
+            for channel in due:
+                channel.pass_ended()
+
+
+_PASSES: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Passes] = weakref.WeakKeyDictionary()
+
+
+def _passes_of(loop: asyncio.AbstractEventLoop) -> _Passes:
+    passes = _PASSES.get(loop)
+    if passes is None:
+        passes = _PASSES[loop] = _Passes(loop)
+    return passes
+
+
 class Channel:
     """Frames from many writers to one consumer, with a byte limit and coalesced wake-ups."""
 
@@ -112,9 +165,12 @@ class Channel:
         self._gone = False  # the consumer left: frames are dropped from now on
         self._eof = False  # no more frames will come
         # direct delivery (loop thread only): see the module docstring
-        self._sink: Sink | None = None  # the parked consumer's send, while it accepts one
+        # the parked consumer's send, while it accepts direct delivery (read-only outside:
+        # an unlocked hint for writers on the loop thread; ``claim_direct_locked`` decides)
+        self.parked_sink: Sink | None = None
         self._direct_due = False  # a loop write left its frames for its writer to send
-        self._pass_open = False  # a direct send happened in this loop pass (burst: merge)
+        self._passes: _Passes | None = None  # the bound loop's passes, once bound
+        self._direct_pass = -1  # the loop pass of this stream's last direct send
         self._sending = False  # a writer is sending: the consumer does not meanwhile
         self._send_error: BaseException | None = None  # a writer's send failed: consumer raises
         self._time: Callable[[], float] = time.monotonic  # the bound loop's clock, once bound
@@ -128,6 +184,7 @@ class Channel:
                 self._loop_thread = threading.get_ident()
                 self.loop = loop
                 self._time = loop.time
+                self._passes = _passes_of(loop)
         elif self.loop is not loop:
             raise StreamStateError(
                 "this stream belongs to another event loop; a StreamContext is used from "
@@ -325,12 +382,12 @@ class Channel:
             # after this await: creating the waiter outside the lock loses no wake-up.
             waiter = loop.create_future()
             self._waiter = waiter
-            self._sink = sink
+            self.parked_sink = sink
             try:
                 await waiter
             finally:
                 self._waiter = None
-                self._sink = None
+                self.parked_sink = None
                 if self._direct_due:  # left for a writer that never came: ours now
                     self._direct_due = False
 
@@ -353,7 +410,7 @@ class Channel:
         parked and accepts direct delivery; otherwise wake the consumer."""
         waiter = self._waiter
         if (
-            self._sink is None
+            self.parked_sink is None
             or waiter is None
             or waiter.done()
             or self._sending
@@ -362,19 +419,66 @@ class Channel:
         ):
             self._wake()
             return
-        if self._pass_open:  # a write of this pass sends already: the rest of a burst
-            return  # waits for the pass's end and goes out merged, in one send
-        self._pass_open = True
+        passes = self._passes
+        assert passes is not None
+        if passes.current == self._direct_pass:  # this pass sent already: the rest of a
+            passes.wake_at_end(self)  # burst waits for the pass's end, merged, one send
+            return
+        self._direct_pass = passes.current
         self._direct_due = True
-        assert self.loop is not None
-        self.loop.call_soon(self._end_pass)
+        passes.wake_at_end(self)  # a sync write never sends itself: the reader takes it
 
-    def _end_pass(self) -> None:
-        """The loop pass of a direct send is over: the reader takes what was left (a sync
+    def pass_ended(self) -> None:
+        """The loop pass is over (``_Passes``): the reader takes what was left (a sync
         write that never sends itself, the rest of a burst)."""
-        self._pass_open = False
         if self._direct_due or self._frames or self.lane:
             self._direct_due = False
+            self._wake()
+
+    def claim_direct_locked(self) -> bool:
+        """Under ``lock``, on the loop thread: may a writer send one frame that it has not
+        queued through ``parked_sink`` itself? Yes when nothing is queued, nobody sends,
+        the consumer is parked and this stream sent nothing directly in this loop pass.
+        After a yes the writer must call ``end_direct_send`` (sent, or failed)."""
+        waiter = self._waiter
+        passes = self._passes
+        if (
+            self.parked_sink is None
+            or waiter is None
+            or waiter.done()
+            or self._sending
+            or self._frames
+            or self.lane
+            or self._direct_due
+            or self._eof
+            or self._gone
+            or self._send_error is not None
+            or passes is None
+            or passes.current == self._direct_pass
+        ):
+            return False
+        self._sending = True
+        self._direct_pass = passes.current
+        passes.arm()
+        self._last_delivery = self._time()
+        return True
+
+    async def send_claimed(self, sink: Sink, frame: bytes) -> None:
+        """Send ``frame`` through ``sink`` after ``claim_direct_locked`` said yes."""
+        error: Exception | None = None
+        try:
+            await sink(frame)
+        except Exception as exc:  # the consumer's send failed: the consumer raises it
+            error = exc
+        finally:
+            self.end_direct_send(error)
+
+    def end_direct_send(self, error: Exception | None = None) -> None:
+        """A writer's direct send is over (``error``: it failed; the consumer raises it)."""
+        self._sending = False
+        if error is not None:
+            self._send_error = error
+        if self._frames or self.lane or self._eof or self._gone or self._send_error is not None:
             self._wake()
 
     def writer_must_wait(self) -> bool:
@@ -383,16 +487,13 @@ class Channel:
         return self._direct_due or (self._attached and not self._gone and self._size > self._limit)
 
     async def after_write(self) -> None:
-        """The tail of an awaitable write: send what it left for itself, wait for room.
-
-        One coroutine for both (the hot path of every streamed token), so a write that
-        sends pays for no second coroutine, and one under the limit for none at all.
-        """
+        """The tail of an awaitable write that queued its frames: send what it left for
+        itself, then wait for room (a write under the limit calls neither)."""
         if self._direct_due:
             data = b""
             with self.lock:
                 self.move_lane_locked()
-                sink = self._sink
+                sink = self.parked_sink
                 self._direct_due = False
                 if sink is None or self._sending or not self._frames or self._gone:
                     sink = None
@@ -402,20 +503,7 @@ class Channel:
                     data = self._take_locked()
                     self._last_delivery = self._time()
             if sink is not None:
-                try:
-                    await sink(data)
-                except Exception as exc:  # the consumer's send failed: the consumer raises it
-                    self._send_error = exc
-                finally:
-                    self._sending = False
-                    if (
-                        self._frames
-                        or self.lane
-                        or self._eof
-                        or self._gone
-                        or self._send_error is not None
-                    ):
-                        self._wake()
+                await self.send_claimed(sink, data)
         while self._attached and not self._gone and self._size > self._limit:
             self._room.clear()
             await self._room.wait()

@@ -53,6 +53,7 @@ from uiwire.protocol.encode import (
     KEEP_ALIVE_FRAME,
     UI_MESSAGE_STREAM_HEADERS,
     encode_chunks,
+    encode_reasoning_delta,
     encode_text_delta,
 )
 from uiwire.protocol.machine import EndReason, StreamMachine
@@ -325,8 +326,30 @@ class StreamContext(WriteTarget, Generic[InfoT]):
         channel = self._channel
         if not channel.on_bound_loop():
             self._bind_here("write_text")
+        sink = channel.parked_sink
+        if sink is not None:  # straight to the parked reader's send
+            frame = self._claim_direct_delta(False, text, key)
+            if frame is not None:
+                await channel.send_claimed(sink, frame)
+                return
         if not self._text_on_lane(text, key):  # the loop runs: no need to check it is open
             self._apply(lambda m: m.text_delta(text, key=key))
+        if channel.writer_must_wait():  # frames to send itself, or a consumer behind
+            await channel.after_write()
+
+    async def write_reasoning(self, text: str, *, key: Hashable = None) -> None:
+        """Append ``text`` to the current reasoning part, opening one if needed (spelled
+        out for the same reason as ``write_text``)."""
+        channel = self._channel
+        if not channel.on_bound_loop():
+            self._bind_here("write_reasoning")
+        sink = channel.parked_sink
+        if sink is not None:  # straight to the parked reader's send
+            frame = self._claim_direct_delta(True, text, key)
+            if frame is not None:
+                await channel.send_claimed(sink, frame)
+                return
+        self._apply(lambda m: m.reasoning_delta(text, key=key))
         if channel.writer_must_wait():  # frames to send itself, or a consumer behind
             await channel.after_write()
 
@@ -612,6 +635,7 @@ class StreamContext(WriteTarget, Generic[InfoT]):
             raise TypeError(
                 f"message must be a SteeringMessageUIPart; got {type(message).__name__}"
             )
+        check_steering(message)  # now, not half-way through the take that shows it
         with self._channel.lock:
             if self._machine.ended is not None or self._closed_reason is not None:
                 return False
@@ -737,6 +761,33 @@ class StreamContext(WriteTarget, Generic[InfoT]):
         chunk = {"type": "text-delta", "id": wire_id, "delta": text}
         return channel.append_to_lane(lane, (frame, chunk))
 
+    def _claim_direct_delta(self, reasoning: bool, text: str, key: Hashable) -> bytes | None:
+        """A delta to an open text (or ``reasoning``) part that the writer may send
+        through the channel's ``parked_sink`` itself (direct delivery,
+        ``Channel.claim_direct_locked``): its frame, the chunk recorded; None when the
+        write must go the queued way."""
+        if type(text) is not str or not text or self._closed_reason is not None:
+            return None
+        if len(text) > LANE_MAX_FRAME:  # big frames take the locked way, and its checks
+            return None
+        channel = self._channel
+        machine = self._machine
+        with channel.lock:
+            try:
+                wire_id = (machine.open_reasoning_id if reasoning else machine.open_text_id)(key)
+            except TypeError:  # an unhashable key: the locked way names it
+                return None
+            if wire_id is None or not channel.claim_direct_locked():
+                return None
+            collector = self._collector
+            if collector is not None:
+                try:
+                    collector.delta(reasoning, wire_id, text)
+                except Exception:  # a uiwire bug: keep streaming, stop recording
+                    logger.exception("uiwire could not record chunks of stream %s", self.message_id)
+                    self._collector = None
+        return (encode_reasoning_delta if reasoning else encode_text_delta)(wire_id, text)
+
     def _record_lane_chunks(self, chunks: list[dict[str, Any]]) -> None:
         """The collector's share of a lane move (under the lock, in the frames' order)."""
         if chunks and self._collector is not None:
@@ -838,6 +889,14 @@ def is_async_callable(fn: object) -> bool:
     return inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(
         getattr(fn, "__call__", None)  # noqa: B004 - an object with ``async def __call__``
     )
+
+
+def check_steering(message: SteeringMessageUIPart) -> None:
+    """Raise what showing ``message`` would (``EventTooLarge`` for an event over the
+    client's limit, ``ProtocolError``), before it is queued: the take that shows it
+    closes the open step first and must not fail after that."""
+    wire = message.model_dump(mode="json", by_alias=True, exclude_unset=True)
+    StreamMachine(message_id="steering", target="v7").steering_message(wire["id"], wire["parts"])
 
 
 def _steering_chunks(

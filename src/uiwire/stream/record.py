@@ -194,6 +194,13 @@ class Collector:
                 self._steps += 1
             self._assembler.apply(chunk)
 
+    def delta(self, reasoning: bool, part_id: str, delta: str) -> None:
+        """``apply`` of one text (or ``reasoning``) delta, without building its chunk when
+        it is plain."""
+        if not self._assembler.append_delta(reasoning, part_id, delta):
+            kind = "reasoning-delta" if reasoning else "text-delta"
+            self._assembler.apply({"type": kind, "id": part_id, "delta": delta})
+
     def seal(
         self,
         exception: BaseException | None,

@@ -27,7 +27,7 @@ from uiwire.adapters.agents import (
     client_tool,
 )
 from uiwire.chats import MemoryChatStore
-from uiwire.server import ChatEndpoint, ChatResult, Conversations, Identity
+from uiwire.server import ChatEndpoint, ChatHooks, ChatResult, Conversations, Identity
 
 
 @function_tool(needs_approval=True)
@@ -70,7 +70,7 @@ async def served(request: pytest.FixtureRequest) -> AsyncIterator[Served]:
     model = scripted(request.param)
     agent = Agent(name="Assistant", model=model, tools=[delete_repo, get_location])
     saved: list[ChatResult] = []
-    chat = ChatEndpoint(AgentsAdapter(agent), on_finish=saved.append)
+    chat = ChatEndpoint(AgentsAdapter(agent), hooks=ChatHooks(on_finish=saved.append))
     app = Starlette(routes=[Route("/api/chat", chat, methods=["POST"])])
     async with serve(app) as base, Served(base, model, saved) as served:
         yield served

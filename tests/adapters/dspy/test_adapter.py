@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 from typing import Any
@@ -383,3 +384,48 @@ async def test_json_adapter_values_are_decoded_text() -> None:
     shown = [(p["type"], p.get("text")) for p in parts(outcome) if p["type"] != "step-start"]
     assert shown == [("reasoning", 'Quotes "inside" and\nnewlines.'), ("text", "Paris.")]
     assert outcome.result.reasoning == 'Quotes "inside" and\nnewlines.'
+
+
+def left_out(name: str, *what: str) -> Scenario:
+    return dataclasses.replace(SCENARIOS[name], adapter={"leave_out": set(what)})
+
+
+@pytest.mark.parametrize("name", ["chain-of-thought", "native-reasoning"])
+async def test_leave_out_reasoning_drops_it_and_keeps_the_answer(name: str) -> None:
+    """The AI SDK's ``sendReasoning: false``: the reasoning field (a ChainOfThought's, a
+    reasoning model's native one) is not sent; the answer is, as without it."""
+    full = await run_scenario(SCENARIOS[name])
+    assert [p for p in parts(full) if p["type"] == "reasoning"]
+    outcome = await run_scenario(left_out(name, "reasoning"))
+    chunks = assert_valid_body(outcome.body)
+    assert not [c for c in chunks if c["type"].startswith("reasoning")]
+    assert [p for p in parts(outcome) if p["type"] != "step-start"] == [
+        p for p in parts(full) if p["type"] not in ("step-start", "reasoning")
+    ]
+
+
+async def test_leave_out_reasoning_wins_over_a_field_named_reasoning() -> None:
+    scenario = dataclasses.replace(
+        SCENARIOS["chain-of-thought"],
+        adapter={"fields": {"reasoning": "reasoning"}, "leave_out": ["reasoning"]},
+    )
+    outcome = await run_scenario(scenario)
+    assert [p["type"] for p in parts(outcome) if p["type"] != "step-start"] == ["text"]
+
+
+async def test_leave_out_sources_drops_the_citations() -> None:
+    """``sendSources: false``: ``dspy.Citations`` are not sent; the answer is."""
+    full = await run_scenario(SCENARIOS["citations"])
+    assert [p for p in parts(full) if p["type"] == "source-document"]
+    outcome = await run_scenario(left_out("citations", "sources"))
+    chunks = assert_valid_body(outcome.body)
+    assert not [c for c in chunks if c["type"].startswith("source-")]
+    assert outcome.record.text == full.record.text
+
+
+@pytest.mark.parametrize("leave_out", ["reasoning", ["reasoning", "tools"], 3])
+def test_leave_out_names_only_reasoning_and_sources_as_the_agents_adapter_does(
+    leave_out: Any,
+) -> None:
+    with pytest.raises(ValueError, match="leave_out must hold only 'reasoning' and 'sources'"):
+        DSPyAdapter(dspy.Predict("question -> answer"), leave_out=leave_out)

@@ -18,7 +18,7 @@ from tests.support.messages import user
 from tests.support.servers import ServedChat, serve
 from tests.support.stream_rules import assert_valid_message
 from uiwire.adapters.dspy import DSPyAdapter
-from uiwire.server import ChatEndpoint, ChatResult
+from uiwire.server import ChatEndpoint, ChatHooks, ChatResult
 
 
 class Served(ServedChat[ChatResult]):
@@ -40,7 +40,7 @@ async def served(request: pytest.FixtureRequest) -> AsyncIterator[Served]:
         program = make() if callable(make) else dspy.Predict(make)
         program.set_lm(lm(llm.base_url))
         saved: list[ChatResult] = []
-        chat_endpoint = ChatEndpoint(DSPyAdapter(program), on_finish=saved.append)
+        chat_endpoint = ChatEndpoint(DSPyAdapter(program), hooks=ChatHooks(on_finish=saved.append))
         app = Starlette(routes=[Route("/api/chat", chat_endpoint, methods=["POST"])])
         async with serve(app) as base, Served(base, llm, saved) as served:
             yield served

@@ -52,7 +52,7 @@ import json
 import logging
 import time
 from collections.abc import AsyncGenerator, Collection, Sequence
-from typing import TYPE_CHECKING, Any, Literal, cast, get_args
+from typing import TYPE_CHECKING, Any, cast
 
 from agents import (
     Agent,
@@ -66,6 +66,7 @@ from agents import (
 )
 
 from uiwire._errors import ApprovalError, ChatRequestError, FieldError, PausedRunTooLarge
+from uiwire.adapters._leave_out import MessageContent, left_out
 from uiwire.adapters.agents._channel import (
     RunChannel,
     instrumented,
@@ -95,11 +96,6 @@ if TYPE_CHECKING:
 __all__ = ["AgentsAdapter", "Resumption"]
 
 logger = logging.getLogger("uiwire.agents")
-
-MessageContent = Literal["reasoning", "sources"]
-"""What ``AgentsAdapter(leave_out=...)`` can leave out of the messages."""
-
-_LEFT_OUT: frozenset[str] = frozenset(get_args(MessageContent))
 
 DEFAULT_APPROVAL_TTL = 24 * 3600.0
 DEFAULT_APPROVAL_MAX_BYTES = 1024 * 1024
@@ -193,11 +189,7 @@ class AgentsAdapter:
             raise TypeError(
                 f"sessions must make a Session from a session id; got {type(sessions).__name__}"
             )
-        if isinstance(leave_out, str) or not all(what in _LEFT_OUT for what in leave_out):
-            raise ValueError(
-                f"leave_out must hold only 'reasoning' and 'sources'; got {leave_out!r}"
-            )
-        self._leave_out = frozenset(leave_out)
+        self._leave_out = left_out(leave_out)
         self._agent = agent
         self._run_config = instrumented(run_config)
         self._max_turns = max_turns

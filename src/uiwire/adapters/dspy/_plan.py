@@ -23,6 +23,7 @@ from typing import Any, Literal, cast
 import dspy as _dspy
 from dspy.streaming import StreamListener
 
+from uiwire.adapters._leave_out import LeftOut
 from uiwire.adapters._tool_labels import ToolLabel
 from uiwire.adapters.dspy._compat import (
     REACT_TOOL_ARGS_FIELD,
@@ -104,7 +105,10 @@ class Plan:
 
 
 def build_plan(
-    program: Any, fields: Mapping[str, FieldRole] | None, async_program: bool | None
+    program: Any,
+    fields: Mapping[str, FieldRole] | None,
+    async_program: bool | None,
+    leave_out: LeftOut = frozenset(),
 ) -> Plan:
     if not isinstance(program, dspy.Module):
         raise TypeError(f"program must be a dspy.Module; got {type(program).__name__}")
@@ -148,6 +152,9 @@ def build_plan(
             )
     for key, role in (fields or {}).items():
         _apply_override(roles, key, role)
+    for key, role in roles.items():  # left out whatever the overrides said
+        if role in leave_out:
+            roles[key] = "skip"
 
     routes = {
         (name, field): Route(

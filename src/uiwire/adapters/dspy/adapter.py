@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import TYPE_CHECKING, Any, cast
 
 import dspy as _dspy
@@ -36,6 +36,7 @@ from dspy.streaming import StatusMessageProvider
 
 from uiwire._errors import ChatRequestError, FieldError
 from uiwire.adapters._history_refusal import history_refused
+from uiwire.adapters._leave_out import MessageContent, left_out
 from uiwire.adapters.dspy._bridge import Bridge, RunCancelled
 from uiwire.adapters.dspy._compat import StatusStreamingCallback, stop_streamify_here
 from uiwire.adapters.dspy._plan import FieldRole, build_plan
@@ -125,6 +126,11 @@ class DSPyAdapter:
             program in a worker thread (False). By default async when the program has
             ``aforward`` (or its own ``acall``) and all its tools are async, since a
             sync tool would run on the event loop, or when it has nothing sync to run.
+        leave_out: what the messages leave out: ``"reasoning"`` (every reasoning field,
+            ``dspy.Reasoning`` included, whatever ``fields`` says), ``"sources"``
+            (``dspy.Citations``), as the AI SDK's ``toUIMessageStream({sendReasoning:
+            false, sendSources: false})`` does; the same rule as ``AgentsAdapter``'s.
+            The program still produces them: they are only not sent.
     """
 
     def __init__(
@@ -134,6 +140,7 @@ class DSPyAdapter:
         fields: Mapping[str, FieldRole] | None = None,
         status: StatusMessageProvider | bool = True,
         async_program: bool | None = None,
+        leave_out: Collection[MessageContent] = (),
     ) -> None:
         if fields is not None and not isinstance(fields, Mapping):  # pyright: ignore[reportUnnecessaryIsInstance]
             raise TypeError(f"fields must be a mapping; got {type(fields).__name__}")
@@ -150,7 +157,7 @@ class DSPyAdapter:
                 f"status must be True, False or a dspy StatusMessageProvider; got {status!r}"
             )
         self._program = program
-        self._plan = build_plan(program, fields, async_program)
+        self._plan = build_plan(program, fields, async_program, left_out(leave_out))
         self._runnable = _Program(program)
         try:  # ChatEndpoint asks check_chat() at construction; stream() needs no chat
             self._chat: HistoryFields | str | TypeError = chat_fields(program)
