@@ -20,6 +20,7 @@ from uiwire.resume import (
     check_chat_id,
 )
 from uiwire.resume.redis import RedisLimits, RedisStreamStore
+from uiwire.stream import MAX_PENDING_STEERING, SteeringQueueFull
 
 
 @pytest.fixture(params=["memory", "redis"])
@@ -314,5 +315,19 @@ async def test_a_steering_message_whose_notice_was_lost_is_taken_by_the_heartbea
         await eventually(lambda: got == ["steer_q"])
         assert client.exists("uiwire:stream:{s1}:steer") == 0
         client.close()
+    finally:
+        await store.aclose()
+
+
+async def test_redis_refuses_steering_past_the_bound_while_none_is_taken(
+    redis_server: RedisServer,
+) -> None:
+    store = RedisStreamStore(redis_server.url, lease=1.0, ttl=30)
+    try:
+        await store.open("chat-1", "s1")  # produced here, but nothing listens: none taken
+        for n in range(MAX_PENDING_STEERING):
+            assert await store.request_steer("s1", steering_message("m", f"steer_{n}"))
+        with pytest.raises(SteeringQueueFull):
+            await store.request_steer("s1", steering_message("m", "steer_x"))
     finally:
         await store.aclose()

@@ -26,7 +26,7 @@ from tests.support.stream_rules import assert_valid_body
 from uiwire.protocol import UIMessageAssembler
 from uiwire.resume import MemoryStreamStore
 from uiwire.server import ChatEndpoint, ChatHooks, ChatResult, RequestLimits
-from uiwire.stream import ChatTurn, ChatWork, StreamContext
+from uiwire.stream import MAX_PENDING_STEERING, ChatTurn, ChatWork, StreamContext
 
 STEER = {"id": "steer_1", "parts": [{"type": "text", "text": "Use Paris, Texas instead."}]}
 QUESTION = "Where is Paris?"
@@ -402,3 +402,32 @@ async def test_a_dspy_agent_is_refused_saying_why() -> None:
     assert refused.status_code == 409
     message = refused.json()["error"]["fields"][0]["message"]
     assert message.startswith("this chat's agent (DSPyAdapter) takes no steering messages")
+
+
+async def test_steering_past_the_queues_bound_is_429() -> None:
+    release = asyncio.Event()
+
+    async def respond(turn: ChatTurn, ctx: StreamContext[Any]) -> None:
+        await ctx.write_text("Working.")
+        await asyncio.wait_for(release.wait(), 20)
+
+    endpoint = ChatEndpoint(respond, target="v7")
+    app = Starlette(routes=endpoint.routes())
+    async with (
+        serve(app) as base,
+        httpx.AsyncClient() as client,
+        client.stream("POST", f"{base}/api/chat", json=chat_body()) as posted,
+    ):
+        await read_until(posted, '"text-delta"')
+        url = f"{base}/api/chat/chat-1/steer"
+        answers = [
+            (await client.post(url, json=STEER)).status_code
+            for _ in range(MAX_PENDING_STEERING + 1)
+        ]
+        full = await client.post(url, json=STEER)
+        release.set()
+        await read_rest(posted)
+    assert answers == [202] * MAX_PENDING_STEERING + [429]
+    assert full.status_code == 429
+    assert full.headers["retry-after"] == "1"
+    assert full.json()["error"]["fields"][0]["type"] == "steering_queue_full"

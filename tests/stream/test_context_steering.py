@@ -17,7 +17,7 @@ from uiwire.protocol import (
     TargetError,
     parse_steering_message,
 )
-from uiwire.stream import StreamContext
+from uiwire.stream import MAX_PENDING_STEERING, SteeringQueueFull, StreamContext
 
 
 def steering(text: str, id: str = "steer_1") -> SteeringMessageUIPart:
@@ -119,3 +119,12 @@ def test_steer_takes_a_steering_message() -> None:
     ctx: StreamContext[Any] = StreamContext(target="v7")
     with pytest.raises(TypeError, match="SteeringMessageUIPart"):
         ctx.steer({"id": "x", "parts": []})  # type: ignore[arg-type]
+
+
+def test_a_client_cannot_grow_the_queue_past_its_bound() -> None:
+    ctx: StreamContext[Any] = StreamContext(target="v7")
+    for n in range(MAX_PENDING_STEERING):
+        assert ctx.steer(steering("again", f"steer_{n}"))
+    with pytest.raises(SteeringQueueFull, match=f"{MAX_PENDING_STEERING} steering messages"):
+        ctx.steer(steering("once more", "steer_x"))
+    assert ctx.pending_steering == MAX_PENDING_STEERING

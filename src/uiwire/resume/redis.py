@@ -69,7 +69,7 @@ with needs_extra("redis", extra="redis", needed_by="RedisStreamStore", package="
 
     from uiwire._redis import check_prefix, redis_client
 
-from uiwire._errors import StreamInterrupted, StreamStoreError
+from uiwire._errors import SteeringQueueFull, StreamInterrupted, StreamStoreError
 from uiwire.protocol.encode import DONE_FRAME
 from uiwire.protocol.ui_message import SteeringMessageUIPart
 from uiwire.resume._redis_tail import (
@@ -86,7 +86,7 @@ from uiwire.resume.store import (
     StopListeners,
     StreamStore,
 )
-from uiwire.stream.context import StopMode
+from uiwire.stream.context import MAX_PENDING_STEERING, StopMode
 
 __all__ = ["RedisLimits", "RedisStreamStore"]
 
@@ -123,9 +123,11 @@ end
 return 0
 """
 
-# push a steering message only for a stream whose producer holds its lease
+# push a steering message only for a stream whose producer holds its lease, and only
+# while fewer than ARGV[3] wait (2: full)
 _RECORD_STEER: Final = """
 if redis.call('EXISTS', KEYS[1]) == 1 then
+  if redis.call('LLEN', KEYS[2]) >= tonumber(ARGV[3]) then return 2 end
   redis.call('RPUSH', KEYS[2], ARGV[2])
   redis.call('PEXPIRE', KEYS[2], ARGV[1])
   return 1
@@ -586,8 +588,14 @@ class RedisStreamStore(StreamStore):
         alive, key = self._alive_key(stream_id), self._steer_key(stream_id)
         recorded = await self._call(
             "record a steering message",
-            self._redis.eval(_RECORD_STEER, 2, alive, key, self._ttl_ms, data),
+            self._redis.eval(
+                _RECORD_STEER, 2, alive, key, self._ttl_ms, data, MAX_PENDING_STEERING
+            ),
         )
+        if recorded == 2:
+            raise SteeringQueueFull(
+                f"{MAX_PENDING_STEERING} steering messages already wait for the answer's next step"
+            )
         if not recorded:
             return False
         try:

@@ -202,7 +202,8 @@ class StreamStore(abc.ABC):
 
         True when it is recorded for a stream still being generated (it reaches its
         worker even if a notification is lost); False when nothing generates the stream
-        any more. Raises ``StreamStoreError`` when it could not be recorded."""
+        any more. Raises ``SteeringQueueFull`` when ``MAX_PENDING_STEERING`` already wait
+        for it, ``StreamStoreError`` when it could not be recorded."""
 
     @abc.abstractmethod
     async def listen_for_steer(self, stream_id: str, callback: SteerCallback) -> Callable[[], None]:

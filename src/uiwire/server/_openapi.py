@@ -376,6 +376,7 @@ def _steer_operation(unavailable: dict[str, Any], not_found: dict[str, Any]) -> 
             "409": _error(
                 "no answer is running, the target is not v7, or the agent takes no steering"
             ),
+            "429": _error("16 steering messages already wait for the answer's next step"),
             "503": unavailable,
         },
     }

@@ -43,6 +43,7 @@ from uiwire._errors import (
     ChatStoreError,
     FieldError,
     ProtocolError,
+    SteeringQueueFull,
     StreamStoreError,
     UnreplayableMessage,
 )
@@ -52,7 +53,12 @@ from uiwire.protocol.chat_request import ChatRequest
 from uiwire.protocol.encode import UI_MESSAGE_STREAM_HEADERS, encode_chunks
 from uiwire.protocol.replay import message_chunks
 from uiwire.protocol.targets import DEFAULT_TARGET, Target, as_target
-from uiwire.protocol.ui_message import DEFAULT_URL_SCHEMES, UIMessage, allowed_url_schemes
+from uiwire.protocol.ui_message import (
+    DEFAULT_URL_SCHEMES,
+    SteeringMessageUIPart,
+    UIMessage,
+    allowed_url_schemes,
+)
 from uiwire.resume.recorder import RecordedStream
 from uiwire.resume.store import StreamStore, check_chat_id
 from uiwire.server._agent import (
@@ -751,8 +757,9 @@ class ChatEndpoint:
         202 ``{"id"}`` when it is on its way to a running answer (recorded in the stream
         store, so it arrives even if a notification is lost); 409 when no answer is
         running, when the endpoint's target is not ``"v7"`` (older clients reject the
-        chunk) or its agent takes no steering; 422/413/415 for a bad body, naming the
-        field; 404 for a chat the caller does not have; 503 when the store failed."""
+        chunk) or its agent takes no steering; 429 when ``MAX_PENDING_STEERING`` already
+        wait for its next step; 422/413/415 for a bad body, naming the field; 404 for a
+        chat the caller does not have; 503 when the store failed."""
         chat = await self._chat_named(request, ("POST",))  # who and which, before the body
         if isinstance(chat, Response):
             return chat
@@ -778,25 +785,35 @@ class ChatEndpoint:
         except ProtocolError as exc:  # an event over the client's limit: never sent
             return with_cookie(problem(413, str(exc), "parts", "event_too_large"), chat.owner)
         accepted = JSONResponse({"id": message.id}, status_code=202)
+        try:
+            sent = await self._send_steering(request, chat, message)
+        except SteeringQueueFull as exc:
+            refusal = problem(429, str(exc), "id", "steering_queue_full", {"retry-after": "1"})
+            return with_cookie(refusal, chat.owner)
+        if isinstance(sent, Response):
+            return sent
+        return with_cookie(accepted if sent else _not_running(), chat.owner)
+
+    async def _send_steering(
+        self, request: Request, chat: _NamedChat, message: SteeringMessageUIPart
+    ) -> bool | Response:
+        """Hand ``message`` to the chat's running answer, here or on its worker: whether
+        one took it, or the response refusing it (404, 503)."""
         answer = self._running.get(chat.key)
         if answer is not None and not answer.ctx.is_finished:  # written here
-            if answer.ctx.steer(message):
-                return with_cookie(accepted, chat.owner)
-            return with_cookie(_not_running(), chat.owner)
+            return answer.ctx.steer(message)
         found = await self._active_stream(request, chat)
         if isinstance(found, Response):
-            return with_cookie(_not_running(), chat.owner) if found.status_code == 204 else found
+            return False if found.status_code == 204 else found
         streams, stream_id = found
         live = self._live.get(stream_id)
+        if live is not None:
+            return live.ctx.steer(message)
         try:
-            if live is not None:
-                sent = live.ctx.steer(message)
-            else:
-                sent = await streams.request_steer(stream_id, message)
+            return await streams.request_steer(stream_id, message)
         except StreamStoreError:  # not recorded: it may not arrive
             self._store_failed("stream")
             return stream_store_unavailable()
-        return with_cookie(accepted if sent else _not_running(), chat.owner)
 
     async def _chat_named(
         self, request: Request, methods: tuple[str, ...]

@@ -47,7 +47,7 @@ from typing import Any, Final, Generic, Literal
 from pydantic import BaseModel, ConfigDict
 from typing_extensions import TypeVar as DefaultTypeVar
 
-from uiwire._errors import StreamClosed, StreamStateError, TargetError
+from uiwire._errors import SteeringQueueFull, StreamClosed, StreamStateError, TargetError
 from uiwire.protocol.encode import (
     DONE_FRAME,
     KEEP_ALIVE_FRAME,
@@ -73,6 +73,7 @@ from uiwire.stream.writer import Step, SyncWriter
 
 __all__ = [
     "DEFAULT_MAX_BUFFERED_BYTES",
+    "MAX_PENDING_STEERING",
     "NoInfo",
     "OnClose",
     "OnDisconnect",
@@ -92,6 +93,10 @@ warning says so (the usual cause: its response was returned without ``ctx.run``)
 A plain module variable, so tests can shorten it."""
 
 OnDisconnect = Literal["cancel", "continue"]
+
+MAX_PENDING_STEERING: Final = 16
+"""Steering messages one answer queues for its next step; more raise
+``SteeringQueueFull`` (the steer route answers 429): a client cannot grow the queue."""
 
 StopMode = Literal["immediate", "after_turn"]
 """How a stop ends an answer: at once, or once the current model call and its tools are
@@ -621,7 +626,8 @@ class StreamContext(WriteTarget, Generic[InfoT]):
         True when queued; False when the answer has ended or been stopped (nothing will
         take it). Messages still queued when the answer ends were not delivered: they are
         logged by id, appear nowhere in the message, and are in the record's
-        ``steering_not_delivered``. Raises ``TargetError`` unless the target is
+        ``steering_not_delivered``. Raises ``SteeringQueueFull`` when
+        ``MAX_PENDING_STEERING`` already wait, and ``TargetError`` unless the target is
         ``"v7"`` (older clients reject the chunk). From the loop or any thread."""
         if self.target != "v7":
             raise TargetError(
@@ -641,6 +647,11 @@ class StreamContext(WriteTarget, Generic[InfoT]):
                 return False
             if self.stopped:
                 return False
+            if len(self._steering) >= MAX_PENDING_STEERING:
+                raise SteeringQueueFull(
+                    f"{MAX_PENDING_STEERING} steering messages already wait for the "
+                    "answer's next step"
+                )
             self._steering.append(message)
         return True
 
