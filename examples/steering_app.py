@@ -39,7 +39,7 @@ async def respond(turn: ChatTurn, ctx: StreamContext[Any]) -> None:
             told += [p.text for p in message.parts if isinstance(p, SteeringTextUIPart)]
         plan = f" (taking into account: {'; '.join(told)})" if told else ""
         await ctx.write_text(f"Step {step}{plan}. ")
-        await asyncio.sleep(0.3)  # a model call and its tools, in a real agent
+        await asyncio.sleep(1.0)  # a model call and its tools, in a real agent
         await ctx.new_step()
 
 
