@@ -1402,3 +1402,133 @@ def test_over_websocket_a_client_side_tool_runs_in_the_browser(
     sends = traffic.sent_of("send")
     assert [[m["role"] for m in frame["messages"]] for frame in sends] == [["user"], ["assistant"]]
     assert not [p for p in traffic.posts if p.startswith("/api/chat")]
+
+
+STEERING_PROMPT = next(text for label, text in PROMPTS if label == "Steering")
+
+
+def steer(page: Page, text: str) -> None:
+    page.get_by_test_id("prompt").fill(text)
+    page.get_by_test_id("steer").click()
+
+
+def posted_paths(page: Page) -> list[str]:
+    """The paths ``page`` POSTs to from now on."""
+    paths: list[str] = []
+    page.on("request", lambda r: paths.append(urlsplit(r.url).path) if r.method == "POST" else None)
+    return paths
+
+
+@pytest.mark.parametrize("transport", ["http", "ws"])
+def test_steering_mid_answer_reaches_the_next_step(
+    tabs: Tabs, demo_url: str, transport: str
+) -> None:
+    """While the answer streams, the box steers it: the text goes to the steer route
+    (over either transport), shows in the answer as a bubble where the answer read it
+    (after the first step, before the next one's text), and the next step's text answers
+    it. It stays in the saved chat; once the answer has ended, the box sends again."""
+    page = tabs.open(f"{demo_url}/?transport={transport}")
+    expect(page.locator(".app")).to_have_attribute("data-transport", transport)
+    wait_ready(page)
+    posts = posted_paths(page)
+    send(page, STEERING_PROMPT)
+    answer = last_answer(page)
+    expect(answer.get_by_test_id("text").first).to_contain_text("you can steer me")
+    expect(page.get_by_test_id("send")).to_have_count(0)  # the box steers now
+    page.get_by_test_id("prompt").fill("I would rather see the sea")
+    if transport == "http":
+        snapshot(page, "steering-box")
+    page.get_by_test_id("steer").click()
+    expect(page.get_by_test_id("prompt")).to_have_value("")
+    bubble = answer.get_by_test_id("steering")
+    expect(bubble).to_contain_text("You, while it was answering:")
+    expect(bubble.get_by_test_id("steering-text")).to_have_text("I would rather see the sea")
+    wait_ready(page)
+    texts = answer.get_by_test_id("text")
+    expect(texts).to_have_count(2)
+    expect(texts.last).to_contain_text(
+        "You told me while I was checking: “I would rather see the sea”"
+    )
+    shown = answer.locator(
+        '[data-testid="text"], [data-testid="tool"], [data-testid="steering"]'
+    ).evaluate_all("elements => elements.map((e) => e.dataset.testid)")
+    assert shown == ["text", "tool", "steering", "text"]
+    expect(page.get_by_test_id("steer-notice")).to_have_count(0)  # "sent" goes once it shows
+    expect(page.get_by_test_id("error")).to_have_count(0)
+    chat = chat_id(page)
+    assert [p for p in posts if p.endswith("/steer")] == [f"/api/chat/{chat}/steer"]
+    if transport == "ws":
+        assert [p for p in posts if p.startswith("/api/chat")] == [f"/api/chat/{chat}/steer"]
+    snapshot(page, f"steering-{transport}")
+
+    expect(page.get_by_test_id("steer")).to_have_count(0)  # the answer ended: nothing to steer
+    expect(page.get_by_test_id("send")).to_be_visible()
+    saved = wait_until(lambda: saved_chat(page, chat), "the chat to be saved")
+    steering = [p for p in saved[-1]["parts"] if p["type"] == "steering-message"]
+    assert [p["parts"] for p in steering] == [
+        [{"type": "text", "text": "I would rather see the sea"}]
+    ]
+    page.reload()  # the saved answer keeps the bubble in its place
+    expect(last_answer(page).get_by_test_id("steering-text")).to_have_text(
+        "I would rather see the sea"
+    )
+
+
+def test_a_steer_the_answer_ends_without_goes_back_in_the_box(page: Page) -> None:
+    """A steer sent once the answer's last step has begun is not delivered: the answer
+    ends without it, and the page says so in a sentence and puts the text back in the
+    box, to send as a new message; the chat goes on."""
+    send(page, STEERING_PROMPT)
+    answer = last_answer(page)
+    texts = answer.get_by_test_id("text")
+    expect(texts).to_have_count(2)  # the last step's text streams
+    steer(page, "Somewhere with a castle")
+    wait_ready(page)
+    notice = page.get_by_test_id("steer-notice")
+    expect(notice).to_have_attribute("data-refused", "true")
+    expect(notice).to_contain_text("send it as a new message")
+    expect(notice).not_to_contain_text("{")
+    expect(page.get_by_test_id("prompt")).to_have_value("Somewhere with a castle")
+    expect(answer.get_by_test_id("steering")).to_have_count(0)
+    expect(texts.last).not_to_contain_text("castle")
+    expect(page.get_by_test_id("steer")).to_have_count(0)
+    snapshot(page, "steering-not-delivered")
+    page.get_by_test_id("send").click()  # the chat goes on, the notice goes
+    wait_ready(page)
+    expect(messages(page, "user")).to_have_text([STEERING_PROMPT, "Somewhere with a castle"])
+    expect(page.get_by_test_id("steer-notice")).to_have_count(0)
+    expect(page.get_by_test_id("error")).to_have_count(0)
+
+
+def test_a_refused_steer_is_explained_and_put_back_in_the_box(page: Page) -> None:
+    """With ``MAX_PENDING_STEERING`` (16) messages already waiting for the answer's next
+    step, the server refuses one more (429): the page says so in a sentence, never the
+    server's JSON, puts the text back in the box, and the answer goes on with the 16."""
+    send(page, STEERING_PROMPT)
+    answer = last_answer(page)
+    expect(answer.get_by_test_id("text").first).to_contain_text("you can steer me")
+    chat = chat_id(page)
+    statuses = page.evaluate(
+        """async (chat) => Promise.all(Array.from({ length: 16 }, (_, i) =>
+            fetch(`/api/chat/${chat}/steer`, {
+              method: "POST",
+              headers: { "content-type": "application/json" },
+              body: JSON.stringify({ parts: [{ type: "text", text: `note ${i + 1}` }] }),
+            }).then((response) => response.status)))""",
+        chat,
+    )
+    assert statuses == [202] * 16
+    steer(page, "One more thing")
+    notice = page.get_by_test_id("steer-notice")
+    expect(notice).to_have_attribute("data-refused", "true")
+    expect(notice).to_have_text(
+        "Several of your messages already wait for the answer's next step. "
+        "Wait a moment, then try again."
+    )
+    expect(page.get_by_test_id("prompt")).to_have_value("One more thing")
+    snapshot(page, "steering-refused")
+    wait_ready(page)
+    expect(answer.get_by_test_id("steering")).to_have_count(16)
+    expect(answer.get_by_test_id("text").last).to_contain_text("“note 1”; “note 2”")
+    expect(answer.get_by_test_id("text").last).not_to_contain_text("One more thing")
+    expect(page.get_by_test_id("error")).to_have_count(0)

@@ -20,12 +20,13 @@ import {
   isRecord,
   ownerKnown,
   SEND_LAST_MESSAGE_ONLY,
+  steerChat,
   stopChat,
   type DemoConfig,
   type TransportMode,
 } from "./api";
-import { Composer, type Draft } from "./Composer";
-import { describeError } from "./errors";
+import { Composer, type Draft, type SteerNotice } from "./Composer";
+import { describeError, describeSteerRefusal, STEER_UNREACHABLE } from "./errors";
 import { isWaitingForUser, MessageView, type ApprovalHandler } from "./parts";
 
 /** What the page hears from its transport, whichever it is. */
@@ -380,6 +381,7 @@ export function Chat({
 
   // waiting to resume after a dropped connection counts as busy: nothing else is sent
   const busy = status === "submitted" || status === "streaming" || reconnecting;
+  const last = messages.at(-1);
   const scroller = useAutoScroll<HTMLDivElement>(messages, status);
 
   const send = useCallback(
@@ -397,6 +399,75 @@ export function Chat({
     [busy, sendMessage, scroller],
   );
 
+  // Steering: while the answer streams, the box's text goes to it (POST
+  // /api/chat/{id}/steer, over either transport) and shows up in it as a
+  // `steering-message` part at its next step. A steer the server accepted but the answer
+  // ended without (it came after the last step began) is not delivered: its text goes
+  // back in the box, to send as a new message. A refused one goes back too.
+  const steerable = status === "streaming" && !reconnecting && last?.role === "assistant";
+  const [steerNotice, setSteerNotice] = useState<SteerNotice | null>(null);
+  /** Accepted steers not yet seen in the answer: id -> text. */
+  const awaitedSteers = useRef(new Map<string, string>());
+  const busyNow = useRef(busy);
+  busyNow.current = busy;
+  const settleSteers = useCallback(() => {
+    const waiting = awaitedSteers.current;
+    if (!waiting.size) return;
+    const answer = shown.current.at(-1);
+    for (const part of answer?.role === "assistant" ? answer.parts : []) {
+      if (part.type === "steering-message") waiting.delete(part.id);
+    }
+    if (busyNow.current) {
+      if (!waiting.size) setSteerNotice((notice) => (notice?.refused ? notice : null));
+      return;
+    }
+    if (!waiting.size) return;
+    const texts = [...waiting.values()];
+    waiting.clear();
+    setDraft({ text: texts.join("\n") });
+    setSteerNotice({
+      sentence:
+        "The answer ended before it read your message, so the agent did not see it. It is back in the box: send it as a new message.",
+      refused: true,
+    });
+  }, []);
+  useEffect(settleSteers, [messages, busy, settleSteers]);
+  const steer = useCallback(
+    (text: string): boolean => {
+      if (!steerable || !text) return false;
+      setSteerNotice(null);
+      void (async () => {
+        let sentence: string;
+        try {
+          const answer = await steerChat(id, text);
+          if (answer.accepted) {
+            awaitedSteers.current.set(answer.id, text);
+            setSteerNotice({ sentence: "Sent: the agent reads it at its next step.", refused: false });
+            settleSteers();
+            return;
+          }
+          sentence = describeSteerRefusal(answer.status, answer.body, maxBodyBytes);
+        } catch (reason: unknown) {
+          console.warn(reason);
+          sentence = STEER_UNREACHABLE;
+        }
+        setDraft({ text });
+        setSteerNotice({ sentence, refused: true });
+      })();
+      return true;
+    },
+    [id, steerable, maxBodyBytes, settleSteers],
+  );
+  // a new message starts afresh
+  const sendClearingSteer = useCallback(
+    (text: string, files: File[]): boolean => {
+      const sent = send(text, files);
+      if (sent) setSteerNotice(null);
+      return sent;
+    },
+    [send],
+  );
+
   const onApproval: ApprovalHandler = useCallback(
     (response) => {
       pending.current.approvalIds.add(response.id);
@@ -405,7 +476,6 @@ export function Chat({
     [addToolApprovalResponse],
   );
 
-  const last = messages.at(-1);
   // one way to try again: Retry on the error when there is one; otherwise Regenerate on
   // a finished last answer (not on one waiting for an approval or a tool's output)
   const canRegenerate = !error && status === "ready" && last?.role === "assistant" && !isWaitingForUser(last);
@@ -505,7 +575,7 @@ export function Chat({
                 title={prompt.text}
                 aria-label={`Send example prompt: ${prompt.label}`}
                 disabled={busy}
-                onClick={() => send(prompt.text, [])}
+                onClick={() => sendClearingSteer(prompt.text, [])}
               >
                 {prompt.label}
               </button>
@@ -513,9 +583,12 @@ export function Chat({
           </div>
           <Composer
             busy={busy}
+            steerable={steerable}
             maxBodyBytes={maxBodyBytes}
             draft={draft}
-            onSend={send}
+            steerNotice={steerNotice}
+            onSend={sendClearingSteer}
+            onSteer={steer}
             onStop={() => void stopAnswer()}
           />
         </div>

@@ -1,5 +1,6 @@
 // The prompt box: textarea (Enter sends, Shift+Enter is a newline), attachments (checked
-// against the server's size limit before anything is sent), send, stop.
+// against the server's size limit before anything is sent), send, stop; while an answer
+// streams, steer: the text goes to the running answer, which reads it at its next step.
 import { useEffect, useRef, useState } from "react";
 import { uploadProblem } from "./errors";
 
@@ -8,20 +9,31 @@ export const ACCEPTED_FILES = "image/*,application/pdf";
 /** Text to put back in the box (a message the server refused); a new object each time. */
 export type Draft = { text: string };
 
+/** What became of the last steer, shown above the box. */
+export type SteerNotice = { sentence: string; refused: boolean };
+
 export function Composer({
   busy,
+  steerable,
   maxBodyBytes,
   draft,
+  steerNotice,
   onSend,
+  onSteer,
   onStop,
 }: {
   /** A response is on its way (submitted or streaming). */
   busy: boolean;
+  /** The answer streams and can be steered: the box's text goes to it (`onSteer`). */
+  steerable: boolean;
   /** The largest request the server takes (null: unknown, nothing is checked here). */
   maxBodyBytes: number | null;
   draft: Draft | null;
+  steerNotice: SteerNotice | null;
   /** Send the prompt; false means it was not sent (the box keeps its content). */
   onSend: (text: string, files: File[]) => boolean;
+  /** Send the text to the running answer; false means it was not sent. */
+  onSteer: (text: string) => boolean;
   onStop: () => void;
 }) {
   const [text, setText] = useState("");
@@ -38,7 +50,15 @@ export function Composer({
     if (fileInput.current) fileInput.current.value = "";
   };
 
+  // steering takes text only: attachments wait for a new message
+  const steering = busy && steerable;
+  const canSteer = steering && text.trim() !== "" && files.length === 0;
+
   const send = () => {
+    if (steering) {
+      if (canSteer && onSteer(text.trim())) setText("");
+      return;
+    }
     if (busy || empty) return;
     const problem = uploadProblem(files, text.trim(), maxBodyBytes);
     setNotice(problem);
@@ -69,6 +89,16 @@ export function Composer({
       {notice ? (
         <p className="composer-notice" data-testid="upload-notice" role="alert">
           {notice}
+        </p>
+      ) : null}
+      {steerNotice ? (
+        <p
+          className={steerNotice.refused ? "composer-notice" : "composer-notice composer-notice--info"}
+          data-testid="steer-notice"
+          data-refused={String(steerNotice.refused)}
+          role={steerNotice.refused ? "alert" : "status"}
+        >
+          {steerNotice.sentence}
         </p>
       ) : null}
       {files.length ? (
@@ -110,8 +140,12 @@ export function Composer({
           className="prompt"
           data-testid="prompt"
           aria-label="Message"
-          placeholder="Message the agent…"
-          title="Enter sends, Shift+Enter starts a new line"
+          placeholder={steering ? "Steer the answer: the agent reads this at its next step…" : "Message the agent…"}
+          title={
+            steering
+              ? "Enter sends this to the running answer, Shift+Enter starts a new line"
+              : "Enter sends, Shift+Enter starts a new line"
+          }
           rows={Math.min(8, Math.max(1, text.split("\n").length))}
           value={text}
           onChange={(event) => setText(event.target.value)}
@@ -127,15 +161,28 @@ export function Composer({
             Stop
           </button>
         ) : null}
-        <button
-          type="submit"
-          className="button button--primary"
-          data-testid="send"
-          aria-label="Send message"
-          disabled={busy || empty}
-        >
-          Send
-        </button>
+        {steering ? (
+          <button
+            type="submit"
+            className="button button--primary"
+            data-testid="steer"
+            aria-label="Steer the answer with this message"
+            title={files.length ? "Attachments go with a new message, once the answer has ended" : undefined}
+            disabled={!canSteer}
+          >
+            Steer
+          </button>
+        ) : (
+          <button
+            type="submit"
+            className="button button--primary"
+            data-testid="send"
+            aria-label="Send message"
+            disabled={busy || empty}
+          >
+            Send
+          </button>
+        )}
       </div>
     </form>
   );

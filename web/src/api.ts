@@ -129,6 +129,33 @@ export async function stopChat(id: string): Promise<void> {
   }
 }
 
+/** How the server answered a steer: accepted (its id: the `steering-message` part that
+ * shows it in the answer has it), or refused (the status and the JSON body, for
+ * `describeSteerRefusal`). */
+export type SteerAnswer = { accepted: true; id: string } | { accepted: false; status: number; body: string };
+
+/** Send `text` to the chat's running answer (`POST /api/chat/{id}/steer`): the agent
+ * reads it at its next step. Over either transport the page uses this route (the
+ * WebSocket transport has no call for uiwire's `steer` frame). Throws a TypeError when
+ * the server cannot be reached. */
+export async function steerChat(id: string, text: string): Promise<SteerAnswer> {
+  const response = await fetch(`${CHAT_API}/${encodeURIComponent(id)}/steer`, {
+    method: "POST",
+    headers: { "content-type": "application/json", accept: "application/json" },
+    body: JSON.stringify({ parts: [{ type: "text", text }] }),
+  });
+  const body = await response.text();
+  if (response.status === 202) {
+    try {
+      const parsed: unknown = JSON.parse(body);
+      if (isRecord(parsed) && typeof parsed.id === "string") return { accepted: true, id: parsed.id };
+    } catch {
+      // not the answer the route gives: counted as refused below
+    }
+  }
+  return { accepted: false, status: response.status, body };
+}
+
 /** What the demo server tells the page (`GET /api/demo/config`). */
 export type DemoConfig = {
   prompts: DemoPrompt[];

@@ -22,7 +22,12 @@ function statusOf(error: Error): number | null {
 /** The limit a 413 named, from the body's `fields[].type`. */
 function refusedField(error: Error): string | null {
   const body = (error as { responseBody?: unknown }).responseBody;
-  if (typeof body !== "string") return null;
+  return typeof body === "string" ? fieldType(body) : null;
+}
+
+/** The `type` of the first field a refusal's JSON body names (`no_running_answer`,
+ * `too_many_parts`...), or null. */
+function fieldType(body: string): string | null {
   try {
     const parsed: unknown = JSON.parse(body);
     const fields = isRecord(parsed) && isRecord(parsed.error) ? parsed.error.fields : undefined;
@@ -85,6 +90,42 @@ function describeRefusal(error: Error, status: number, maxBodyBytes: number | nu
         : refused("Your message was not sent: the server refused it.");
   }
 }
+
+/** A steer the server refused (`POST /api/chat/{id}/steer`), in a sentence. */
+export function describeSteerRefusal(status: number, body: string, maxBodyBytes: number | null): string {
+  const field = fieldType(body);
+  switch (status) {
+    case 409:
+      return field === "no_running_answer"
+        ? "The answer ended before your message reached it. It is back in the box: send it as a new message."
+        : "This agent cannot read messages while it answers. Send yours once the answer has ended.";
+    case 429:
+      return "Several of your messages already wait for the answer's next step. Wait a moment, then try again.";
+    case 413: {
+      if (field === "too_many_parts" || field === "too_many_values") {
+        return "Your message holds more than the server accepts in one message, so the answer did not get it.";
+      }
+      const limit = maxBodyBytes !== null ? ` (${formatBytes(maxBodyBytes)} at most)` : "";
+      return `Your message is larger than the server accepts${limit}, so the answer did not get it.`;
+    }
+    case 400:
+    case 415:
+    case 422:
+      return "The server could not accept your message as it is, so the answer did not get it.";
+    case 401:
+    case 403:
+      return "You are not allowed to use this chat.";
+    case 404:
+      return "This chat no longer exists. Start a new chat.";
+    default:
+      return status >= 500
+        ? "The server had a problem and could not pass your message on. Try again in a moment."
+        : "The server refused your message, so the answer did not get it.";
+  }
+}
+
+/** A steer that could not be sent at all (the network, the server down). */
+export const STEER_UNREACHABLE = "Could not reach the server, so the answer did not get your message. Try again.";
 
 /** Bytes as a person reads them: "900 bytes", "12 KB", "6.5 MB" (1 KB = 1024 bytes). */
 export function formatBytes(bytes: number): string {

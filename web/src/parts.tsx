@@ -8,6 +8,7 @@ import {
   type ReasoningUIPart,
   type SourceDocumentUIPart,
   type SourceUrlUIPart,
+  type Experimental_SteeringMessageUIPart as SteeringMessageUIPart,
   type ToolUIPart,
   type UIMessage,
 } from "ai";
@@ -126,6 +127,8 @@ function renderParts(parts: Part[], plainText: boolean, place: Place): ReactNode
       out.push(<ToolView key={key} part={part} current={place.current} onApproval={place.onApproval} />);
     } else if (part.type === "file") {
       out.push(<FileView key={key} part={part} />);
+    } else if (part.type === "steering-message") {
+      out.push(<SteeringView key={key} part={part} />);
     } else if (part.type.startsWith("data-")) {
       const data = (part as { data?: unknown }).data;
       out.push(<DataView key={key} name={part.type.slice(5)} data={data} />);
@@ -134,6 +137,23 @@ function renderParts(parts: Part[], plainText: boolean, place: Place): ReactNode
   });
   flushSources();
   return out;
+}
+
+/** A message the user sent while the answer ran (AI SDK 7 steering): where the answer
+ * read it, before the step whose model call got it. */
+function SteeringView({ part }: { part: SteeringMessageUIPart }) {
+  const text = part.parts.flatMap((p) => (p.type === "text" ? [p.text] : [])).join("\n");
+  return (
+    <aside className="steering" data-testid="steering" data-steering-id={part.id} aria-label="Your message while it was answering">
+      <span className="steering-label">You, while it was answering:</span>
+      {text ? (
+        <span className="steering-text" data-testid="steering-text">
+          {text}
+        </span>
+      ) : null}
+      {part.parts.map((p, i) => (p.type === "file" ? <FileView key={`file-${i}`} part={p} /> : null))}
+    </aside>
+  );
 }
 
 function Reasoning({ part, live }: { part: ReasoningUIPart; live: boolean }) {

@@ -14,7 +14,9 @@ the chat, its history: ``GET /api/chats`` (the caller's chats) and ``GET`` / ``D
 
 Answers are resumable (``MemoryStreamStore``): the generation runs on whether or not the
 page stays, ``GET /api/chat/{id}/stream`` replays the answer in progress to a reloaded
-page or a second tab, and ``POST /api/chat/{id}/stop`` stops it. The same three go over
+page or a second tab, ``POST /api/chat/{id}/stop`` stops it, and ``POST
+/api/chat/{id}/steer`` hands it a message for its next step (the page's Steer, over
+either transport). The first three go over
 one WebSocket at ``/api/chat/ws`` (AI SDK 7's ``WebSocketChatTransport``), which the
 page uses when its HTTP / WebSocket switch says so.
 

@@ -45,6 +45,7 @@ PROMPTS: Final = (
     ("Client tool", "What time is it for me?"),
     ("Rich text", "Plan a weekend in Lisbon"),
     ("Long answer", "Tell me a long story"),
+    ("Steering", "Suggest a day trip from Porto"),
     ("Error", "Show me an error"),
     ("Failing tool", "Use the broken tool"),
 )
@@ -206,6 +207,8 @@ def _answer(call: ModelCall) -> ModelStep:
         if i.get("type") == "function_call_output"
     }
     city = _city(question)
+    if "day trip" in asked:
+        return _day_trip(question, outputs, _steering_texts(turn))
     if "weather" in asked or "forecast" in asked:
         if "get_weather" not in outputs:
             return _step(
@@ -265,13 +268,79 @@ def _answer(call: ModelCall) -> ModelStep:
     )
 
 
+def _day_trip(question: str, outputs: dict[str, str], steering: list[str]) -> ModelStep:
+    """The steering prompt: a first step long enough to steer (its text, then the
+    forecast, about 3 s), and a second whose text answers what the user steered with."""
+    match = re.search(r"\bfrom ([A-Z][a-zA-Z-]+)", question)
+    city = match.group(1) if match else "Porto"
+    if "get_forecast" not in outputs:
+        return _step(
+            _message(
+                f"A day trip from {city}: the best one depends on the sky, so I'll check "
+                "the forecast for the next three days before I choose. While I look, you "
+                "can steer me: write in the box below what matters to you, for example "
+                "that you would rather see the sea, or that you travel without a car, and "
+                "I will take it into account in my next step."
+            ),
+            function_call("get_forecast", {"city": city, "days": 3}, call_id=_call_id()),
+        )
+    if not steering:
+        return _step(
+            _message(
+                "The next three days stay sunny: take the morning train up the Douro "
+                "valley to Pinhão, walk between the terraced vineyards, have lunch by the "
+                "river, and take the slow train back along the water in the late afternoon, "
+                "in time for dinner in Porto."
+            )
+        )
+    heard = "; ".join(f"“{text}”" for text in steering)
+    return _step(
+        _message(
+            f"You told me while I was checking: {heard}. With that in mind, and three "
+            "sunny days ahead, I would pick Aveiro: an hour by train, canals to walk "
+            "along, and the beach at Costa Nova a short bus ride away."
+        )
+    )
+
+
 def _current_turn(items: Sequence[Any]) -> list[Any]:
-    """The items since the last user message (that message first)."""
-    for index in range(len(items) - 1, -1, -1):
-        item: Any = items[index]
-        if isinstance(item, dict) and cast("dict[str, Any]", item).get("role") == "user":
-            return list(items[index:])
-    return []
+    """The items since the turn's question (that message first).
+
+    The question is the last user message that is not a steering message. Steering
+    (AI SDK 7: what the user wrote while the answer ran) reaches a model call as user
+    messages at the end of its input, after the previous step's tool outputs, and stays
+    there for the run's later calls and in the saved conversation: user messages right
+    after a tool's output are steering, and the question is further back.
+    """
+    end = len(items)
+    while True:
+        index = next((i for i in range(end - 1, -1, -1) if _is_user(items[i])), -1)
+        if index < 0:
+            return []
+        first = index
+        while first > 0 and _is_user(items[first - 1]):
+            first -= 1
+        if first > 0 and _is_tool_output(items[first - 1]):
+            end = first  # steering: the question is before it
+            continue
+        return list(items[index:])
+
+
+def _is_user(item: Any) -> bool:
+    return isinstance(item, dict) and cast("dict[str, Any]", item).get("role") == "user"
+
+
+def _is_tool_output(item: Any) -> bool:
+    return (
+        isinstance(item, dict)
+        and cast("dict[str, Any]", item).get("type") == "function_call_output"
+    )
+
+
+def _steering_texts(turn: Sequence[Any]) -> list[str]:
+    """What the user wrote while the turn's answer ran (its user messages after the
+    question), as the model got it."""
+    return [text for item in turn[1:] if _is_user(item) and (text := _user_text(item).strip())]
 
 
 def _content(item: Any) -> list[dict[str, Any]]:
