@@ -355,13 +355,34 @@ def test_tool_calls_show_their_input_progress_and_output(page: Page) -> None:
     expect(last_answer(page).get_by_test_id("text").last).to_contain_text("next three days")
 
 
+_RECORD_FORECAST_STATES = """() => {
+  // every state the forecast card goes through, whatever the polling would miss
+  window.forecastStates = [];
+  new MutationObserver(() => {
+    const cards = document.querySelectorAll('[data-testid="data-part"][data-name="forecast"]');
+    if (cards.length === 0) return;
+    const card = cards[cards.length - 1];
+    const days = card.querySelectorAll('[data-testid="forecast-day"]').length;
+    const state = [cards.length, days, card.dataset.complete];
+    const seen = window.forecastStates;
+    if (JSON.stringify(seen[seen.length - 1]) !== JSON.stringify(state)) seen.push(state);
+  }).observe(document.body, { subtree: true, childList: true, attributes: true });
+}"""
+
+
 def test_the_forecast_data_part_is_a_card(page: Page) -> None:
+    page.evaluate(_RECORD_FORECAST_STATES)
     send(page, "What's the weather in Paris?")
     card = last_answer(page).locator('[data-testid="data-part"][data-name="forecast"]')
-    # one card, filled in day by day as the tool fetches them (one data part, by id)
-    expect(card.get_by_test_id("forecast-day")).to_have_count(1)
-    expect(card).to_have_attribute("data-complete", "false")
     wait_ready(page)
+    # one card, filled in day by day as the tool fetches them (one data part, by id)
+    states: list[list[Any]] = page.evaluate("window.forecastStates")
+    assert states, "the card never showed"
+    assert all(cards == 1 for cards, _, _ in states), states
+    days_seen = [days for _, days, _ in states]
+    assert days_seen == sorted(days_seen), states
+    assert any(days < 3 and complete == "false" for _, days, complete in states), states
+    assert states[-1] == [1, 3, "true"], states
     expect(card).to_have_count(1)
     expect(card).to_have_attribute("data-complete", "true")
     expect(card).to_contain_text("Forecast · Paris")
