@@ -50,7 +50,6 @@ from uiwire.chats.store import Chat, TurnTicket
 from uiwire.protocol.chat_request import ChatRequest
 from uiwire.protocol.encode import UI_MESSAGE_STREAM_HEADERS, encode_chunks
 from uiwire.protocol.replay import message_chunks
-from uiwire.protocol.targets import Target
 from uiwire.protocol.ui_message import UIMessage
 from uiwire.resume.recorder import RecordedStream
 from uiwire.resume.store import StreamStore, check_chat_id
@@ -220,11 +219,8 @@ class ChatEndpoint:
         self._options = response
         self._headers = dict(response.headers)
         self._limits = limits
-        self._target: Target = response.target
-        self._keep_alive = response.keep_alive
         self._streams = streams
         self._on_disconnect: OnDisconnect = on_disconnect
-        self._timeout = response.timeout
         self._conversations = resolve_conversations(conversations, streams)
         self._telemetry = check_telemetry(telemetry)
         self._agent_name = agent_name(agent)
@@ -421,7 +417,7 @@ class ChatEndpoint:
         options: dict[str, Any] = {
             "message_id": turn.message_id,
             "continued_message": turn.continued,
-            "target": self._target,
+            "target": self._options.target,
             "on_close": self._finish_hook(turn, answer, key),
             "on_error": self._hooks.on_error,
             "on_disconnect": self._on_disconnect,
@@ -454,8 +450,8 @@ class ChatEndpoint:
             return chat_store_failed(exc)
         finally:
             answer.started.set_result(began)
-        if self._timeout is not None:
-            work = time_limited(work, self._timeout)
+        if self._options.timeout is not None:
+            work = time_limited(work, self._options.timeout)
         return work
 
     async def _turn_starts(self, turn: ChatTurn) -> None:
@@ -486,7 +482,7 @@ class ChatEndpoint:
         ctx = answer.ctx
         if recorded is None:
             response = UIMessageStreamResponse(
-                ctx, keep_alive=self._keep_alive, headers=self._headers
+                ctx, keep_alive=self._options.keep_alive, headers=self._headers
             )
             response.probe = probe
             if answer.tee is not None:
@@ -496,7 +492,7 @@ class ChatEndpoint:
         if probe is not None:
             on_disconnect = _told_first(probe.client_left, on_disconnect)
         return FollowResponse(
-            recorded.log.follow(start=recorded.prefix_length, idle=self._keep_alive),
+            recorded.log.follow(start=recorded.prefix_length, idle=self._options.keep_alive),
             name=recorded.stream_id,
             on_disconnect=on_disconnect,
             may_break=False,  # this worker's own log ends with [DONE]
@@ -541,10 +537,12 @@ class ChatEndpoint:
             return Response(status_code=200, headers=UI_MESSAGE_STREAM_HEADERS)
         live = self._live.get(stream_id)  # generated here: no store round trip
         if live is not None:
-            frames = live.log.follow(idle=self._keep_alive)
+            frames = live.log.follow(idle=self._options.keep_alive)
             return FollowResponse(frames, name=stream_id, may_break=False, headers=self._headers)
         return FollowResponse(
-            streams.follow(stream_id, idle=self._keep_alive), name=stream_id, headers=self._headers
+            streams.follow(stream_id, idle=self._options.keep_alive),
+            name=stream_id,
+            headers=self._headers,
         )
 
     async def list_chats(self, request: Request) -> Response:
@@ -786,7 +784,9 @@ class ChatEndpoint:
         if self._streams is None:
             return None
         try:
-            rebuild = [] if continued is None else message_chunks(continued, target=self._target)
+            rebuild = (
+                [] if continued is None else message_chunks(continued, target=self._options.target)
+            )
         except UnreplayableMessage as exc:  # valid, but not for this target: a warning
             logger.warning(
                 "chat %s: the continued message cannot be replayed (%s); this answer is "
