@@ -270,6 +270,25 @@ def test_websocket_chat_answers_two_requests_on_one_socket() -> None:
         assert report.message["parts"][-1]["text"].strip() == f"You said: {said}"
 
 
+def test_steering_app_shows_the_steer_before_the_next_step_which_takes_it_into_account() -> None:
+    lines = run_example("steering_app.py").stdout.splitlines(keepends=True)
+    assert lines[0].startswith("# steer: 202 ")
+    steer_id = json.loads(lines[0].split(" ", 3)[3])["id"]
+    report = validate_stream("".join(lines[1:]), target="v7")
+    parts = report.message["parts"]
+    kinds = [p["type"] for p in parts]
+    at = kinds.index("steering-message")
+    assert parts[at] == {
+        "type": "steering-message",
+        "id": steer_id,
+        "parts": [{"type": "text", "text": "Make it Paris, Texas"}],
+    }
+    assert kinds[at + 1] == "step-start"
+    after = [p["text"] for p in parts[at:] if p["type"] == "text"]
+    assert after
+    assert all("taking into account: Make it Paris, Texas" in text for text in after)
+
+
 def test_js_options_app_sends_metadata_ids_headers_and_a_copy() -> None:
     result = run_example("js_options_app.py")
     header, _, rest = result.stdout.partition("\n")

@@ -10,6 +10,7 @@
     ├── ChatRequestError              a request to refuse: HTTP status + FieldError list
     ├── StreamStateError (RuntimeError)
     │   │                             a StreamContext used out of order
+    │   ├── SteeringQueueFull         an answer has all the steering it can queue
     │   └── StreamClosed              the client left: writes can never reach it
     ├── StreamStoreError              the stream store failed or could not be reached
     ├── StreamInterrupted             a followed stream cannot be read to its end
@@ -21,7 +22,8 @@
 
 Each name is public from one package: ``UIWireError`` from ``uiwire``; ``ProtocolError``,
 ``TargetError``, ``StreamViolation``, ``UnreplayableMessage``, ``ChatRequestError`` and
-``FieldError`` from ``uiwire.protocol``; ``StreamStateError`` and ``StreamClosed`` from ``uiwire.stream``;
+``FieldError`` from ``uiwire.protocol``; ``StreamStateError``, ``SteeringQueueFull`` and
+``StreamClosed`` from ``uiwire.stream``;
 ``StreamStoreError`` and ``StreamInterrupted`` from ``uiwire.resume``; ``ChatStoreError``
 and ``ChatConflict`` from ``uiwire.chats``; ``TurnTimeout``
 from ``uiwire.server``; ``ApprovalError`` and ``PausedRunTooLarge`` from
@@ -47,6 +49,7 @@ __all__ = [
     "FieldError",
     "PausedRunTooLarge",
     "ProtocolError",
+    "SteeringQueueFull",
     "StreamClosed",
     "StreamInterrupted",
     "StreamStateError",
@@ -187,6 +190,11 @@ class ChatRequestError(UIWireError):
 
 class StreamStateError(UIWireError, RuntimeError):
     """The context was used out of order: work started twice, a second reader, and so on."""
+
+
+class SteeringQueueFull(StreamStateError):
+    """An answer already has ``MAX_PENDING_STEERING`` steering messages waiting for its
+    next step: one more would only grow the queue a client can fill."""
 
 
 class StreamClosed(StreamStateError):

@@ -340,6 +340,7 @@ def s_v7_extras(m: StreamMachine) -> None:
             }
         ]
     )
+    m.finish_step()
     m.steering_message("steer_1", [{"type": "text", "text": "Also mention lakes."}])
     m.tool_input_available("call_1", {"amount": 1}, tool_name="pay")
     m.tool_approval_request("call_1", "a1", reason="Spends money", is_automatic=True)

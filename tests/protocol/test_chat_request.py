@@ -23,7 +23,7 @@ from pydantic import ValidationError
 from tests.support.messages import assistant, file, text, user
 from uiwire import UIWireError
 from uiwire.protocol import ChatRequestError, FieldError
-from uiwire.protocol.chat_request import ChatRequest, parse_chat_request
+from uiwire.protocol.chat_request import ChatRequest, parse_chat_request, parse_steering_message
 from uiwire.protocol.ui_message import (
     CustomUIPart,
     DataUIPart,
@@ -1409,3 +1409,58 @@ def test_arbitrary_json_is_accepted_or_a_chat_request_error(value: Any) -> None:
 def test_arbitrary_bytes_are_a_chat_request_error(raw: bytes) -> None:
     result = outcome(raw)
     assert isinstance(result, ChatRequest) or result.to_json()["error"]["fields"]
+
+
+# --- steering messages ------------------------------------------------------------------
+
+
+def test_a_steering_message_is_read_as_a_user_messages_parts() -> None:
+    steering = parse_steering_message(
+        b'{"id": "steer_9", "parts": [{"type": "text", "text": "Texas", "state": "done"},'
+        b' {"type": "file", "mediaType": "image/png", "url": "data:image/png;base64,AA==",'
+        b' "filename": "m.png", "providerReference": {"openai": "file_1"}}]}'
+    )
+    assert steering.model_dump(mode="json", by_alias=True, exclude_unset=True) == {
+        "type": "steering-message",
+        "id": "steer_9",
+        "parts": [
+            {"type": "text", "text": "Texas"},  # a field steering parts lack is dropped
+            {
+                "type": "file",
+                "mediaType": "image/png",
+                "url": "data:image/png;base64,AA==",
+                "filename": "m.png",
+                "providerReference": {"openai": "file_1"},
+            },
+        ],
+    }
+    fresh = parse_steering_message({"parts": [{"type": "text", "text": "x"}]})
+    assert fresh.id.startswith("steer_")
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "message"),
+    [
+        (b"{}", "parts", "Field required"),
+        (b'{"parts": []}', "parts", "at least 1 item"),
+        (b'{"parts": [{"type": "reasoning", "text": "x"}]}', "parts[0].type", "accepted: text, file"),
+        (b'{"parts": [{"type": "text"}]}', "parts[0].text", "Field required"),
+        (b'{"id": "", "parts": [{"type": "text", "text": "x"}]}', "id", "at least 1 character"),
+        (b'{"parts": [{"type": "file", "mediaType": "a/b", "url": "ftp://h/f"}]}', "parts[0].url", "'ftp' is not allowed"),
+        (b'{"parts": [{"type": "text", "text": "x"}], "__proto__": {}}', "__proto__", "pollutes"),
+        (b"[1]", "body", "object"),
+        (b"{", "body", "not valid JSON"),
+    ],
+)  # fmt: skip
+def test_a_bad_steering_message_names_the_field(body: bytes, field: str, message: str) -> None:
+    with pytest.raises(ChatRequestError) as info:
+        parse_steering_message(body)
+    assert info.value.errors[0].field == field
+    assert message in info.value.errors[0].message
+
+
+def test_steering_file_urls_follow_the_endpoints_schemes() -> None:
+    body = {"parts": [{"type": "file", "mediaType": "a/b", "url": "s3://bucket/f"}]}
+    assert parse_steering_message(body, url_schemes=("s3",)).parts[0].url == "s3://bucket/f"  # type: ignore[union-attr]
+    with pytest.raises(ChatRequestError, match="files are not accepted"):
+        parse_steering_message(body, url_schemes=())

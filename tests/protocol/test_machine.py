@@ -512,10 +512,6 @@ _PART_CREATORS: dict[str, tuple[Callable[[StreamMachine], list[Chunk]], list[Chu
         lambda m: m.reasoning_file("https://e.com/r.png", "image/png"),
         [{"type": "reasoning-file", "url": "https://e.com/r.png", "mediaType": "image/png"}],
     ),
-    "steering_message": (
-        lambda m: m.steering_message("sm1", [{"type": "text", "text": "also"}]),
-        [{"type": "steering-message", "id": "sm1", "parts": [{"type": "text", "text": "also"}]}],
-    ),
 }
 
 
@@ -527,6 +523,43 @@ def test_content_that_creates_a_part_opens_a_step(intent: str) -> None:
     assert out == [START, STEP, *expected]
     assert m.in_step
     valid(out + m.finish(), target="v7")
+
+
+_STEER = {"type": "steering-message", "id": "sm1", "parts": [{"type": "text", "text": "also"}]}
+
+
+def test_a_steering_message_goes_between_steps_before_the_next_start_step() -> None:
+    m = StreamMachine(message_id=MID, target="v7")
+    first = m.steering_message("sm0", [{"type": "text", "text": "first"}])
+    assert first == [START, {**_STEER, "id": "sm0", "parts": [{"type": "text", "text": "first"}]}]
+    assert not m.in_step
+    out = first + m.text_delta("a") + m.finish_step()
+    steer = m.steering_message("sm1", [{"type": "text", "text": "also"}])
+    assert steer == [_STEER]
+    out += steer + m.text_delta("b")
+    assert out[-4:-1] == [_STEER, STEP, {"type": "text-start", "id": "t2"}]
+    message = valid(out + m.finish(), target="v7").message
+    kinds = [p["type"] for p in message["parts"]]
+    assert kinds == [
+        "steering-message",
+        "step-start",
+        "text",
+        "steering-message",
+        "step-start",
+        "text",
+    ]
+
+
+def test_a_steering_message_inside_a_step_raises_and_changes_nothing() -> None:
+    m = StreamMachine(message_id=MID, target="v7")
+    m.text_delta("a")
+    refused(
+        m,
+        lambda: m.steering_message("sm1", [{"type": "text", "text": "also"}]),
+        r"between steps.*finish_step\(\)",
+    )
+    assert m.in_step
+    assert m.open_text_id() == "t1"
 
 
 def test_finish_step_closes_open_parts_then_sends_finish_step() -> None:
@@ -2045,6 +2078,7 @@ def test_v7_intents_emit_their_chunks() -> None:
         {"type": "text", "text": "also this"},
         {"type": "file", "mediaType": "image/png", "url": "https://e.com/a.png"},
     ]
+    r.finish_step()
     assert r.steering_message("sm1", parts) == [
         {"type": "steering-message", "id": "sm1", "parts": parts}
     ]
@@ -2056,7 +2090,9 @@ def test_v7_intents_emit_their_chunks() -> None:
     r.finish("interrupted")
     report = r.valid()
     types = [p["type"] for p in report.message["parts"]]
-    assert types == ["step-start", "custom", "reasoning-file", "steering-message", "text"]
+    assert types == [
+        "step-start", "custom", "reasoning-file", "steering-message", "step-start", "text"
+    ]  # fmt: skip
     assert report.message["parts"][-1]["citations"] == [citation]
 
 
@@ -2107,7 +2143,6 @@ def test_steering_message_accepts_part_models() -> None:
     m = StreamMachine(message_id=MID, target="v7")
     assert m.steering_message("s1", [SteeringTextPart(text="hi")]) == [
         START,
-        STEP,
         {"type": "steering-message", "id": "s1", "parts": [{"type": "text", "text": "hi"}]},
     ]
 
@@ -2582,6 +2617,7 @@ def test_send_replays_a_machines_own_stream_unchanged() -> None:
     source.file("https://e.com/f.png", "image/png")
     source.custom("openai.x")
     source.reasoning_file("https://e.com/r.png", "image/png")
+    source.finish_step()
     source.steering_message("sm1", [{"type": "text", "text": "hey"}])
     source.data("progress", 1, id="p1")
     source.data("progress", 2, id="p1")

@@ -10,6 +10,7 @@ import redis.asyncio
 
 from tests.support.redis_server import RedisServer
 from tests.support.tasks import eventually
+from uiwire.protocol import SteeringMessageUIPart, parse_steering_message
 from uiwire.protocol.encode import DONE_FRAME
 from uiwire.resume import (
     MemoryStreamStore,
@@ -19,6 +20,7 @@ from uiwire.resume import (
     check_chat_id,
 )
 from uiwire.resume.redis import RedisLimits, RedisStreamStore
+from uiwire.stream import MAX_PENDING_STEERING, SteeringQueueFull
 
 
 @pytest.fixture(params=["memory", "redis"])
@@ -244,3 +246,88 @@ async def test_a_stop_says_whether_it_reached_a_running_stream(store: StreamStor
     await store.close("chat-1", "s1")
     assert await store.request_stop("s1") is False  # it ended: nothing to stop
     assert await store.request_stop("nope") is False
+
+
+def steering_message(text: str, id: str) -> SteeringMessageUIPart:
+    return parse_steering_message({"id": id, "parts": [{"type": "text", "text": text}]})
+
+
+async def test_steering_reaches_the_listener_of_that_stream_once_each_in_order(
+    store: StreamStore,
+) -> None:
+    got: list[tuple[str, str]] = []
+    await store.open("chat-1", "s1")
+    await store.open("chat-2", "s2")
+    unlisten = await store.listen_for_steer("s1", lambda m: got.append(("s1", m.id)))
+    await store.listen_for_steer("s2", lambda m: got.append(("s2", m.id)))
+    for n in range(5):
+        assert await store.request_steer("s1", steering_message(f"m{n}", f"steer_{n}")) is True
+    await eventually(lambda: len(got) == 5)
+    await asyncio.sleep(0.1)  # a heartbeat, a resubscription: nothing twice
+    assert got == [("s1", f"steer_{n}") for n in range(5)]
+    unlisten()
+    await store.close("chat-1", "s1")
+    assert await store.request_steer("s1", steering_message("late", "steer_late")) is False
+    assert await store.request_steer("nope", steering_message("who", "steer_who")) is False
+    await asyncio.sleep(0.05)
+    assert got == [("s1", f"steer_{n}") for n in range(5)]
+
+
+async def test_steering_crosses_workers_and_keeps_its_parts(redis_server: RedisServer) -> None:
+    producer = RedisStreamStore(redis_server.url, lease=1.0, ttl=30)
+    other = RedisStreamStore(redis_server.url, lease=1.0, ttl=30)
+    try:
+        got: list[SteeringMessageUIPart] = []
+        await producer.listen_for_steer("s1", got.append)
+        await producer.open("chat-1", "s1")
+        sent = parse_steering_message(
+            {
+                "id": "steer_f",
+                "parts": [
+                    {"type": "text", "text": "look", "providerMetadata": {"p": {"k": 1}}},
+                    {"type": "file", "mediaType": "image/png", "url": "data:image/png;base64,AA=="},
+                ],
+            }
+        )
+        assert await other.request_steer("s1", sent) is True
+        await eventually(lambda: len(got) == 1)
+        assert got[0].model_dump(mode="json", by_alias=True, exclude_unset=True) == sent.model_dump(
+            mode="json", by_alias=True, exclude_unset=True
+        )
+    finally:
+        await producer.aclose()
+        await other.aclose()
+
+
+async def test_a_steering_message_whose_notice_was_lost_is_taken_by_the_heartbeat(
+    redis_server: RedisServer,
+) -> None:
+    store = RedisStreamStore(redis_server.url, lease=0.6, ttl=30)
+    try:
+        got: list[str] = []
+        await store.listen_for_steer("s1", lambda m: got.append(m.id))
+        await store.open("chat-1", "s1")
+        data = steering_message("quiet", "steer_q").model_dump_json(
+            by_alias=True, exclude_unset=True
+        )
+        client = redis_server.client()
+        client.rpush("uiwire:stream:{s1}:steer", data)  # recorded, never published
+        await eventually(lambda: got == ["steer_q"])
+        assert client.exists("uiwire:stream:{s1}:steer") == 0
+        client.close()
+    finally:
+        await store.aclose()
+
+
+async def test_redis_refuses_steering_past_the_bound_while_none_is_taken(
+    redis_server: RedisServer,
+) -> None:
+    store = RedisStreamStore(redis_server.url, lease=1.0, ttl=30)
+    try:
+        await store.open("chat-1", "s1")  # produced here, but nothing listens: none taken
+        for n in range(MAX_PENDING_STEERING):
+            assert await store.request_steer("s1", steering_message("m", f"steer_{n}"))
+        with pytest.raises(SteeringQueueFull):
+            await store.request_steer("s1", steering_message("m", "steer_x"))
+    finally:
+        await store.aclose()

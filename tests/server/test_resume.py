@@ -310,6 +310,7 @@ def test_routes_and_options_are_checked() -> None:
         ("/chat", ["POST"]),
         ("/chat/{id}/stream", ["GET", "HEAD"]),
         ("/chat/{id}/stop", ["POST"]),
+        ("/chat/{id}/steer", ["POST"]),
         ("/chat/ws", []),  # the WebSocket
         ("/chats", ["GET", "HEAD"]),
         ("/chats/{id}", ["DELETE", "GET", "HEAD"]),

@@ -166,7 +166,10 @@ async def test_another_owner_cannot_resume_a_chat(served: tuple[Served, str]) ->
     [
         ("not json", "a frame must be a JSON object"),
         (json.dumps({"type": "send"}), "requestId"),
-        (json.dumps({"type": "dance", "requestId": "r1"}), "type: expected send, resume or abort"),
+        (
+            json.dumps({"type": "dance", "requestId": "r1"}),
+            "type: expected send, resume, abort or steer",
+        ),
         (json.dumps({"type": "send", "requestId": "r1", "headers": {}}), "id: "),
         (
             json.dumps(

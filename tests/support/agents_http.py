@@ -25,10 +25,16 @@ async def close_clients() -> None:
 
 
 def http_agent(
-    llm: FakeLLM, *, tools: list[Any] | None = None, chat_completions: bool = False, **kw: Any
+    llm: FakeLLM | str,
+    *,
+    tools: list[Any] | None = None,
+    chat_completions: bool = False,
+    **kw: Any,
 ) -> Agent[Any]:
-    """An agent whose model talks to ``llm`` over HTTP (Responses API by default)."""
-    client = AsyncOpenAI(base_url=llm.base_url, api_key="test-key", max_retries=0)
+    """An agent whose model talks to ``llm`` (or the fake model at that URL, served by
+    another process) over HTTP (Responses API by default)."""
+    base_url = llm if isinstance(llm, str) else llm.base_url
+    client = AsyncOpenAI(base_url=base_url, api_key="test-key", max_retries=0)
     OPEN_CLIENTS.append(client)
     model_class = OpenAIChatCompletionsModel if chat_completions else OpenAIResponsesModel
     model = model_class(model="gpt-4.1", openai_client=client)

@@ -102,11 +102,12 @@ class IntentDriver:
             acts += [
                 ("custom", lambda: self._emit(m.custom("openai.compaction", provider_metadata=self._pm()))),
                 ("reasoning-file", lambda: self._emit(m.reasoning_file("data:image/png;base64,AA==", "image/png"))),
-                ("steering-message", lambda: self._emit(m.steering_message(self._new("steer"), [{"type": "text", "text": "also check Rome"}]))),
                 ("text-end+citations", self._text_end_citations),
             ]  # fmt: skip
             if m.in_step:
                 acts.append(("reset-step", lambda: self._emit(m.reset_step())))
+            else:  # between steps only, as streamText sends it
+                acts.append(("steering-message", lambda: self._emit(m.steering_message(self._new("steer"), [{"type": "text", "text": "also check Rome"}]))))  # fmt: skip
         streaming = self._calls_in("input-streaming")
         if streaming:
             acts += [

@@ -139,21 +139,26 @@ def create_app() -> Starlette:
 
 
 @contextlib.contextmanager
-def resume_workers(*envs: dict[str, str]) -> Iterator[list[str]]:
-    """One uvicorn worker process of ``create_app`` per environment, as behind a load
-    balancer; yields their base URLs, stops them on exit."""
+def resume_workers(
+    *envs: dict[str, str],
+    app: str = "tests.support.resume_app:create_app",
+    ready: str = "/test/events",
+) -> Iterator[list[str]]:
+    """One uvicorn worker process of ``create_app`` (or the factory ``app``, ready once
+    ``ready`` answers) per environment, as behind a load balancer; yields their base
+    URLs, stops them on exit."""
     root = Path(__file__).resolve().parents[2]
     with contextlib.ExitStack() as stack:
         bases: list[str] = []
         for env in envs:
             port = free_port()
             command = [
-                sys.executable, "-m", "uvicorn", "tests.support.resume_app:create_app",
+                sys.executable, "-m", "uvicorn", app,
                 "--factory", "--port", str(port), "--log-level", "warning",
             ]  # fmt: skip
             base = f"http://127.0.0.1:{port}"
             stack.enter_context(
-                server_process(command, ready_url=f"{base}/test/events", env=env, cwd=root)
+                server_process(command, ready_url=f"{base}{ready}", env=env, cwd=root)
             )
             bases.append(base)
         yield bases

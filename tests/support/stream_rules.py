@@ -17,7 +17,6 @@ _PART_CREATING = {
     "file",
     "custom",
     "reasoning-file",
-    "steering-message",
 }
 
 
@@ -53,6 +52,8 @@ def check_lifecycle(chunks: Sequence[dict[str, Any]]) -> None:
             in_step = False
         elif kind in _PART_CREATING:
             assert in_step, f"{where}: a part created outside a step"
+        elif kind == "steering-message":  # where streamText sends it
+            assert not in_step, f"{where}: a steering message inside a step"
         if kind == "text-start":
             open_text.add(chunk["id"])
         elif kind == "text-end":

@@ -19,6 +19,9 @@ from pydantic import BaseModel
 
 from uiwire.protocol.ui_message import (
     DataUIPart,
+    SteeringFileUIPart,
+    SteeringMessageUIPart,
+    SteeringTextUIPart,
     TextUIPart,
     UIMessage,
     UIMessagePart,
@@ -33,6 +36,7 @@ __all__ = [
     "output_data",
     "output_json",
     "read_messages",
+    "steered_segments",
 ]
 
 SEPARATOR: Final = "\n\n"
@@ -48,9 +52,26 @@ def read_messages(messages: Sequence[UIMessage | Mapping[str, Any] | BaseModel])
     return [as_ui_message(message) for message in messages]
 
 
-def joined_text(parts: Sequence[UIMessagePart]) -> str:
+def joined_text(parts: Sequence[UIMessagePart | SteeringTextUIPart | SteeringFileUIPart]) -> str:
     """The text parts joined by ``SEPARATOR`` (empty ones left out)."""
-    return SEPARATOR.join(p.text for p in parts if isinstance(p, TextUIPart) and p.text)
+    return SEPARATOR.join(
+        p.text for p in parts if isinstance(p, (TextUIPart, SteeringTextUIPart)) and p.text
+    )
+
+
+def steered_segments(
+    parts: Sequence[UIMessagePart],
+) -> list[tuple[SteeringMessageUIPart | None, list[UIMessagePart]]]:
+    """An assistant message's parts cut at its steering messages (AI SDK 7: user
+    messages the answer took while it ran): the parts before the first, then each
+    steering message with the parts after it."""
+    segments: list[tuple[SteeringMessageUIPart | None, list[UIMessagePart]]] = [(None, [])]
+    for part in parts:
+        if isinstance(part, SteeringMessageUIPart):
+            segments.append((part, []))
+        else:
+            segments[-1][1].append(part)
+    return segments
 
 
 def is_data_url(url: str) -> bool:

@@ -17,7 +17,12 @@ from uiwire._errors import (
     ViolationKind,
 )
 from uiwire.protocol import chunks, ui_message
-from uiwire.protocol.chat_request import ChatForm, ChatRequest, parse_chat_request
+from uiwire.protocol.chat_request import (
+    ChatForm,
+    ChatRequest,
+    parse_chat_request,
+    parse_steering_message,
+)
 from uiwire.protocol.chunks import *  # noqa: F403 - re-exported, see __all__
 from uiwire.protocol.encode import (
     DONE_FRAME,
@@ -63,6 +68,7 @@ __all__ = [
     "encode_chunks",
     "parse_chat_request",
     "parse_sse",
+    "parse_steering_message",
     "validate_stream",
 ]
 __all__ += chunks.__all__

@@ -20,16 +20,21 @@ from __future__ import annotations
 import itertools
 import json
 from collections.abc import Collection, Iterable, Mapping
-from typing import Annotated, Any, Final, Literal, NoReturn, cast
+from typing import Annotated, Any, Final, Literal, NoReturn, TypeVar, cast
 
 import orjson
 from pydantic import Field, PrivateAttr, ValidationError
 from pydantic_core import ErrorDetails
 
 from uiwire._errors import ChatRequestError, FieldError
+from uiwire._ids import new_id
 from uiwire.protocol.ui_message import (
     DEFAULT_URL_SCHEMES,
     URL_SCHEMES_KEY,
+    SteeringFileUIPart,
+    SteeringMessageUIPart,
+    SteeringPart,
+    SteeringTextUIPart,
     UIMessage,
     UIModel,
     allowed_url_schemes,
@@ -42,6 +47,7 @@ __all__ = [
     "LastMessageRequest",
     "decode_chat_body",
     "parse_chat_request",
+    "parse_steering_message",
     "validate_chat_body",
 ]
 
@@ -301,3 +307,55 @@ def validate_chat_body(decoded: Any, *, url_schemes: Collection[str]) -> ChatReq
     if isinstance(validated, LastMessageRequest):
         return ChatRequest._of_last_message(validated)  # pyright: ignore[reportPrivateUsage]
     return validated
+
+
+_Part = TypeVar("_Part", SteeringTextUIPart, SteeringFileUIPart)
+
+
+class _SteeringBody(UIModel):
+    """``{id?, parts}``: a user message for the running answer (``parse_steering_message``)."""
+
+    id: Annotated[str, Field(min_length=1, max_length=128)] | None = None
+    parts: Annotated[list[SteeringPart], Field(min_length=1, fail_fast=True)]
+
+
+def parse_steering_message(
+    data: bytes | str | Mapping[str, Any],
+    *,
+    url_schemes: Collection[str] = DEFAULT_URL_SCHEMES,
+) -> SteeringMessageUIPart:
+    """Read a steering message (``{"id"?: str, "parts": [text | file, ...]}``: a user
+    message for the answer being written) under the rules of a chat request's user
+    message: the same JSON checks, file URLs by ``url_schemes``, each problem a
+    ``FieldError`` naming its field (``parts[0].url``) in one ``ChatRequestError`` (422).
+
+    ``id`` defaults to a fresh ``steer_...`` id. Fields a steering part does not have (a
+    text part's ``state``) are dropped, as the AI SDK's schema drops them."""
+    allowed = allowed_url_schemes(url_schemes)
+    if isinstance(data, (bytes, str)):
+        decoded = decode_chat_body(data)
+    elif isinstance(data, Mapping):  # pyright: ignore[reportUnnecessaryIsInstance]
+        decoded = dict(data)
+        _check_json(decoded)
+    else:
+        raise TypeError(f"data must be bytes, str or a mapping, not {type(data).__name__}")
+    try:
+        body = _SteeringBody.model_validate(
+            decoded, strict=True, by_alias=True, by_name=False, context={URL_SCHEMES_KEY: allowed}
+        )
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False)[:_MAX_REPORTED_ERRORS]
+        raise ChatRequestError([_field_error(e) for e in errors]) from None
+    parts: list[SteeringTextUIPart | SteeringFileUIPart] = []
+    for part in body.parts:  # the known fields only: the chunk's schema has no others
+        if isinstance(part, SteeringTextUIPart):
+            parts.append(_known_fields(part, SteeringTextUIPart))
+        else:
+            parts.append(_known_fields(part, SteeringFileUIPart))
+    return SteeringMessageUIPart(id=body.id or new_id("steer"), parts=parts)
+
+
+def _known_fields(part: _Part, model: type[_Part]) -> _Part:
+    """``part`` without the keys its model does not declare (``extra="allow"`` kept them)."""
+    known = part.model_fields_set & set(model.model_fields)
+    return model.model_construct(known, **{name: getattr(part, name) for name in known})

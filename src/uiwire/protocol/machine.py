@@ -15,6 +15,8 @@ state table and the reading of a continued message, which live in ``_tool_calls`
    custom, reasoning file) lives inside a step: ``start-step`` is emitted on demand and
    ``finish_step()`` closes it. Updates to existing parts (tool outputs, approvals),
    data parts and message metadata need no step, as in the AI SDK's own continuations.
+   A ``steering-message`` (v7) is the one part that must be *between* steps, where
+   ``streamText`` sends it: before the ``start-step`` of the step whose model saw it.
 3. **Parts.** Text and reasoning parts are opened on first delta and closed before
    ``finish-step`` and at the end (v6 clients drop open ids at ``finish-step``). A part
    is addressed by a caller *key*; the default key ``None`` is the "current" part, which
@@ -676,14 +678,26 @@ class StreamMachine:
         return self._new_part(chunk, provider_metadata)
 
     def steering_message(self, id: str, parts: Sequence[Mapping[str, Any]]) -> list[Chunk]:
-        """A user message injected into the run (v7, experimental)."""
+        """A user message injected into the run (v7): it goes between steps, where
+        ``streamText`` sends it (right before the ``start-step`` of the step whose model
+        call saw it), so it needs no open step; inside one it raises."""
         kind = "steering-message"
+        self._check_open(kind)
         chunk: Chunk = {
             "type": kind,
             "id": self._string(id, kind, "id"),
             "parts": self._payload(self._sequence(parts, kind, "parts"), kind, "parts"),
         }
-        return self._new_part(self._wire_form(chunk), None)
+        chunk = self._wire_form(chunk)
+        self._gate(chunk)
+        if self._in_step:
+            raise ProtocolError(
+                "steering-message goes between steps (before the start-step of the step "
+                "whose model call saw it); call finish_step() first"
+            )
+        out = self._ensure_started([])
+        out.append(chunk)
+        return out
 
     def reset_step(self) -> list[Chunk]:
         """Discard everything sent in the current step (v7): the client removes those parts."""

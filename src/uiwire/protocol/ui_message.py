@@ -524,7 +524,7 @@ def _steering_tag(value: Any) -> str | None:
     return part_type if part_type in ("text", "file") else None
 
 
-_SteeringPart = Annotated[
+SteeringPart = Annotated[
     Annotated[SteeringTextUIPart, Tag("text")] | Annotated[SteeringFileUIPart, Tag("file")],
     Discriminator(
         _steering_tag,
@@ -539,7 +539,7 @@ class SteeringMessageUIPart(_UIPart):
 
     type: Literal["steering-message"] = "steering-message"
     id: str
-    parts: Annotated[list[_SteeringPart], Field(fail_fast=True)]
+    parts: Annotated[list[SteeringPart], Field(fail_fast=True)]
 
 
 # --- the part union -----------------------------------------------------------------

@@ -10,8 +10,15 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, Callable, Sequence
 
 from uiwire._errors import StreamInterrupted
+from uiwire.protocol.ui_message import SteeringMessageUIPart
 from uiwire.resume.log import FrameLog
-from uiwire.resume.store import StopCallback, StopListeners, StreamStore
+from uiwire.resume.store import (
+    Listeners,
+    SteerCallback,
+    StopCallback,
+    StopListeners,
+    StreamStore,
+)
 from uiwire.stream.context import StopMode
 
 __all__ = ["MemoryStreamStore"]
@@ -24,6 +31,7 @@ class MemoryStreamStore(StreamStore):
         self._logs: dict[str, FrameLog] = {}
         self._active: dict[str, str] = {}
         self._stops = StopListeners()
+        self._steers = Listeners[SteeringMessageUIPart]("steer")
 
     async def open(self, chat_id: str, stream_id: str, frames: Sequence[bytes] = ()) -> str | None:
         if stream_id in self._logs:
@@ -57,6 +65,12 @@ class MemoryStreamStore(StreamStore):
 
     async def listen_for_stop(self, stream_id: str, callback: StopCallback) -> Callable[[], None]:
         return self._stops.add(stream_id, callback)
+
+    async def request_steer(self, stream_id: str, message: SteeringMessageUIPart) -> bool:
+        return self._steers.notify(stream_id, message)
+
+    async def listen_for_steer(self, stream_id: str, callback: SteerCallback) -> Callable[[], None]:
+        return self._steers.add(stream_id, callback)
 
     def _log(self, stream_id: str) -> FrameLog:
         log = self._logs.get(stream_id)

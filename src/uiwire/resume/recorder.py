@@ -13,7 +13,8 @@ generation is no longer tied to the request that started it. Each frame goes
 If an ``append`` fails, recording stops (a gap would corrupt every replay) and the store
 is told at ``close`` that the stream failed; the local readers are unaffected. A stop
 request from any worker cancels the work through ``StreamContext.cancel``: the stream
-ends with ``abort``, recorded like any other frame.
+ends with ``abort``, recorded like any other frame. A steering message from any worker
+is queued for the work the same way (``StreamContext.steer``).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from uiwire._errors import StreamStoreError
+from uiwire.protocol.ui_message import SteeringMessageUIPart
 from uiwire.resume.log import FrameLog
 from uiwire.resume.store import StreamStore
 from uiwire.stream.context import StreamContext
@@ -93,7 +95,13 @@ class RecordedStream:
             observe=observe,
         )
         # listen first: a stop may arrive as soon as the chat's active stream is set
-        stream._unlisten = await store.listen_for_stop(stream_id, ctx.stop)
+        unlisten_stop = await store.listen_for_stop(stream_id, ctx.stop)
+        try:
+            unlisten_steer = await store.listen_for_steer(stream_id, _steer_into(ctx))
+        except BaseException:
+            unlisten_stop()
+            raise
+        stream._unlisten = _both(unlisten_stop, unlisten_steer)
         try:
             stream.replaced = await store.open(chat_id, stream_id, prefix)
         except BaseException:
@@ -161,3 +169,26 @@ class RecordedStream:
 
 def _nothing() -> None:
     return None
+
+
+def _both(first: Callable[[], None], second: Callable[[], None]) -> Callable[[], None]:
+    def both() -> None:
+        first()
+        second()
+
+    return both
+
+
+def _steer_into(ctx: StreamContext[Any]) -> Callable[[SteeringMessageUIPart], None]:
+    """The steer listener of ``ctx``: a message that arrives once the answer has ended
+    (or on a target without steering) is logged, not delivered."""
+
+    def steer(message: SteeringMessageUIPart) -> None:
+        if ctx.target != "v7" or not ctx.steer(message):
+            logger.info(
+                "stream of message %s: steering %s not delivered (the answer has ended)",
+                ctx.message_id,
+                message.id,
+            )
+
+    return steer

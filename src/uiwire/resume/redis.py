@@ -22,12 +22,18 @@ hash tag, so that a stream's keys share one slot:
   alive) before it is published. The producing worker checks the stop keys of its
   streams with every heartbeat and whenever its stop listener (re)subscribes, so a stop
   whose message was lost (listener reconnecting, short partition) still arrives.
+* ``<p>:stream:{<stream id>}:steer``: the steering messages sent to the stream and not
+  yet taken (a list of JSON messages), pushed only while the lease is alive, then
+  published; the producing worker takes them all at once (read and delete in one
+  script, so each is delivered once, in order) when it hears of them, with every
+  heartbeat, and whenever its listener (re)subscribes.
 * ``<p>:chat:{<chat id>}:active``: the chat's active stream id; deleted at the end (only
   if it still names that stream). Written after the stream's keys, in a call of its own
   (it lives in another slot).
-* ``<p>:stop``: the pub/sub channel of stop requests (the message is a stream id). Every
-  store instance listens on one connection and calls the callbacks registered for its
-  own streams; on a cluster, classic ``PUBLISH`` reaches every node.
+* ``<p>:stop``: the pub/sub channel of stop requests (the message is a stream id), and
+  ``<p>:steer`` of steering messages (the stream id: the messages wait in its key).
+  Every store instance listens to both on one connection and calls the callbacks
+  registered for its own streams; on a cluster, classic ``PUBLISH`` reaches every node.
 
 Every key expires ``ttl`` seconds after its last refresh: while a stream is generated,
 the lease heartbeat refreshes it, so ``ttl`` is how long a finished (or orphaned)
@@ -63,8 +69,9 @@ with needs_extra("redis", extra="redis", needed_by="RedisStreamStore", package="
 
     from uiwire._redis import check_prefix, redis_client
 
-from uiwire._errors import StreamInterrupted, StreamStoreError
+from uiwire._errors import SteeringQueueFull, StreamInterrupted, StreamStoreError
 from uiwire.protocol.encode import DONE_FRAME
+from uiwire.protocol.ui_message import SteeringMessageUIPart
 from uiwire.resume._redis_tail import (
     Entry,
     TailQueue,
@@ -72,8 +79,14 @@ from uiwire.resume._redis_tail import (
     entry_order,
     tail_replies,
 )
-from uiwire.resume.store import StopCallback, StopListeners, StreamStore
-from uiwire.stream.context import StopMode
+from uiwire.resume.store import (
+    Listeners,
+    SteerCallback,
+    StopCallback,
+    StopListeners,
+    StreamStore,
+)
+from uiwire.stream.context import MAX_PENDING_STEERING, StopMode
 
 __all__ = ["RedisLimits", "RedisStreamStore"]
 
@@ -108,6 +121,24 @@ if redis.call('EXISTS', KEYS[1]) == 1 then
   return 1
 end
 return 0
+"""
+
+# push a steering message only for a stream whose producer holds its lease, and only
+# while fewer than ARGV[3] wait (2: full)
+_RECORD_STEER: Final = """
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  if redis.call('LLEN', KEYS[2]) >= tonumber(ARGV[3]) then return 2 end
+  redis.call('RPUSH', KEYS[2], ARGV[2])
+  redis.call('PEXPIRE', KEYS[2], ARGV[1])
+  return 1
+end
+return 0
+"""
+# take every waiting steering message at once: each is delivered once
+_TAKE_STEERS: Final = """
+local messages = redis.call('LRANGE', KEYS[1], 0, -1)
+if #messages > 0 then redis.call('DEL', KEYS[1]) end
+return messages
 """
 
 
@@ -213,15 +244,18 @@ class RedisStreamStore(StreamStore):
         self._ttl_ms = int(ttl * 1000)
         self._lease_ms = int(lease * 1000)
         self._channel = f"{prefix}:stop"
+        self._steer_channel = f"{prefix}:steer"
         self._open: dict[str, str] = {}  # stream id -> chat id, streams produced here
         self._seq: dict[str, int] = {}  # stream id -> last entry id written
         self._stops = StopListeners()
+        self._steers = Listeners[SteeringMessageUIPart]("steer")
         self._writes: list[_Write] = []
         self._writes_expire: asyncio.TimerHandle | None = None  # the gathering batch's
         self._writer: asyncio.Task[None] | None = None
         self._first_attempt: asyncio.Event | None = None
         """Set once the listener's first subscription succeeded or failed."""
         self._tasks: list[asyncio.Task[None]] = []
+        self._steer_tasks: set[asyncio.Task[None]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closing = False
 
@@ -235,6 +269,9 @@ class RedisStreamStore(StreamStore):
 
     def _stop_key(self, stream_id: str) -> str:
         return f"{self._prefix}:stream:{{{stream_id}}}:stop"
+
+    def _steer_key(self, stream_id: str) -> str:
+        return f"{self._prefix}:stream:{{{stream_id}}}:steer"
 
     def _active_key(self, chat_id: str) -> str:
         return f"{self._prefix}:chat:{{{chat_id}}}:active"
@@ -544,9 +581,82 @@ class RedisStreamStore(StreamStore):
                 await asyncio.wait_for(first.wait(), self.limits.deadline)
         return self._stops.add(stream_id, callback)
 
+    # --- steering ---------------------------------------------------------------------
+
+    async def request_steer(self, stream_id: str, message: SteeringMessageUIPart) -> bool:
+        data = message.model_dump_json(by_alias=True, exclude_unset=True)
+        alive, key = self._alive_key(stream_id), self._steer_key(stream_id)
+        recorded = await self._call(
+            "record a steering message",
+            self._redis.eval(
+                _RECORD_STEER, 2, alive, key, self._ttl_ms, data, MAX_PENDING_STEERING
+            ),
+        )
+        if recorded == 2:
+            raise SteeringQueueFull(
+                f"{MAX_PENDING_STEERING} steering messages already wait for the answer's next step"
+            )
+        if not recorded:
+            return False
+        try:
+            await self._call(
+                "publish a steering message",
+                self._redis.execute_command("PUBLISH", self._steer_channel, stream_id),
+            )
+        except StreamStoreError as exc:  # the worker's heartbeat will take it
+            logger.warning("uiwire: steering of %s recorded, not published (%s)", stream_id, exc)
+        return True
+
+    async def listen_for_steer(self, stream_id: str, callback: SteerCallback) -> Callable[[], None]:
+        self._start_background()
+        first = self._first_attempt
+        if first is not None and not first.is_set():
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(first.wait(), self.limits.deadline)
+        return self._steers.add(stream_id, callback)
+
+    def _steers_arrived(self, stream_id: str) -> None:
+        """A steering message was published for ``stream_id``: take it, if listened here."""
+        if stream_id not in self._steers.stream_ids() or self._loop is None:
+            return
+        task = self._loop.create_task(self._take_steers([stream_id]), name="uiwire-redis-steer")
+        self._steer_tasks.add(task)
+        task.add_done_callback(self._steer_tasks.discard)
+
+    async def _take_steers(self, stream_ids: Sequence[str]) -> None:
+        """Take and deliver the steering messages waiting for ``stream_ids``."""
+        if not stream_ids:
+            return
+
+        def fill(pipe: Any) -> None:
+            for stream_id in stream_ids:
+                pipe.eval(_TAKE_STEERS, 1, self._steer_key(stream_id))
+
+        try:
+            found = await self._call(
+                "take steering messages", self._pipeline(fill, transaction=False)
+            )
+        except StreamStoreError as exc:  # still there: the heartbeat takes them
+            logger.warning("uiwire: steering messages could not be taken (%s)", exc)
+            return
+        for stream_id, messages in zip(stream_ids, found, strict=True):
+            if isinstance(messages, BaseException):
+                logger.warning(
+                    "uiwire: steering of %s could not be taken (%s)", stream_id, messages
+                )
+                continue
+            for data in cast("list[bytes]", messages):
+                try:
+                    message = SteeringMessageUIPart.model_validate_json(data)
+                except ValueError:
+                    logger.exception("uiwire: a steering message of %s is unreadable", stream_id)
+                    continue
+                self._steers.notify(stream_id, message)
+
     async def aclose(self) -> None:
         self._closing = True
         tasks, self._tasks = self._tasks, []
+        tasks += list(self._steer_tasks)
         for task in tasks:
             task.cancel()
         if tasks:
@@ -599,15 +709,22 @@ class RedisStreamStore(StreamStore):
         while not self._closing:
             pubsub = self._listen_client.pubsub(ignore_subscribe_messages=True)  # pyright: ignore[reportUnknownMemberType]
             try:
-                await asyncio.wait_for(pubsub.subscribe(self._channel), self.limits.deadline)
+                await asyncio.wait_for(
+                    pubsub.subscribe(self._channel, self._steer_channel), self.limits.deadline
+                )
                 first_attempt.set()
                 backoff = 0.1
                 with contextlib.suppress(StreamStoreError):  # the heartbeat looks again
                     await self._check_stops()
+                await self._take_steers(self._steers.stream_ids())
+                steer_channel = self._steer_channel.encode()
                 while not self._closing:
                     message = cast("dict[str, Any] | None", await pubsub.get_message(timeout=1.0))
                     if message is not None and message.get("type") == "message":
                         data = cast("bytes", message["data"]).decode(errors="replace")
+                        if message.get("channel") == steer_channel:
+                            self._steers_arrived(data)
+                            continue
                         stream_id, _, mode = data.partition(" ")
                         self._stops.notify(stream_id, _stop_mode(mode))
             except (Exception, asyncio.TimeoutError) as exc:
@@ -647,6 +764,7 @@ class RedisStreamStore(StreamStore):
             try:
                 await self._renew()
                 await self._check_stops()
+                await self._take_steers(self._steers.stream_ids())
             except StreamStoreError as exc:
                 if not failing:
                     logger.warning("uiwire: stream leases could not be renewed (%s)", exc)

@@ -14,6 +14,9 @@ has ended, and per chat the id of its *active* stream (the one a resume should f
   callbacks the generating worker registered with ``listen_for_stop``, with its mode
   (at once, or after the current turn), and says whether it could (a stop that cannot
   be delivered is an error, not a success). A stop at once wins over a graceful one.
+* A steering message (a user message for the running answer, AI SDK 7) travels the same
+  way: ``request_steer`` reaches the callbacks of ``listen_for_steer``, once each, in
+  the order they were sent, and says whether it could.
 
 Every method raises ``StreamStoreError`` when the store cannot be reached. Stream and
 chat ids reaching a store have been checked (``check_chat_id``; stream ids are made by
@@ -26,14 +29,17 @@ import abc
 import logging
 import re
 from collections.abc import AsyncGenerator, Callable, Sequence
-from typing import ClassVar, Final
+from typing import ClassVar, Final, Generic, TypeVar
 
 from uiwire.protocol.encode import DONE_FRAME, encode_chunks
 from uiwire.protocol.machine import Chunk
+from uiwire.protocol.ui_message import SteeringMessageUIPart
 from uiwire.stream.context import StopMode
 
 __all__ = [
     "INTERRUPTED_TEXT",
+    "Listeners",
+    "SteerCallback",
     "StopCallback",
     "StopListeners",
     "StreamStore",
@@ -46,6 +52,9 @@ logger = logging.getLogger("uiwire")
 StopCallback = Callable[[StopMode], None]
 """Called on the loop when a stop was requested for the stream, with its mode
 (``StreamContext.stop``)."""
+
+SteerCallback = Callable[[SteeringMessageUIPart], None]
+"""Called on the loop with a steering message sent to the stream (``StreamContext.steer``)."""
 
 INTERRUPTED_TEXT: Final = "The answer was interrupted and cannot be resumed. Reload to see it."
 """What a follower's client is told when the stream cannot be followed to its end."""
@@ -81,15 +90,20 @@ def interruption_frames(closing: Sequence[Chunk] = (), text: str = INTERRUPTED_T
     return encode_chunks([*closing, {"type": "error", "errorText": text}]) + DONE_FRAME
 
 
-class StopListeners:
-    """The stop callbacks of one process, per stream id (for ``listen_for_stop``)."""
+_Event = TypeVar("_Event")
 
-    __slots__ = ("_callbacks",)
 
-    def __init__(self) -> None:
-        self._callbacks: dict[str, list[StopCallback]] = {}
+class Listeners(Generic[_Event]):
+    """The callbacks of one process for one kind of event (a stop, a steering message),
+    per stream id (for ``listen_for_stop`` and ``listen_for_steer``)."""
 
-    def add(self, stream_id: str, callback: StopCallback) -> Callable[[], None]:
+    __slots__ = ("_callbacks", "_what")
+
+    def __init__(self, what: str = "stop") -> None:
+        self._callbacks: dict[str, list[Callable[[_Event], None]]] = {}
+        self._what = what
+
+    def add(self, stream_id: str, callback: Callable[[_Event], None]) -> Callable[[], None]:
         """Register ``callback``; returns the function that removes it."""
         callbacks = self._callbacks.setdefault(stream_id, [])
         callbacks.append(callback)
@@ -106,15 +120,26 @@ class StopListeners:
         """The streams someone listens to."""
         return list(self._callbacks)
 
-    def notify(self, stream_id: str, mode: StopMode = "immediate") -> bool:
+    def notify(self, stream_id: str, event: _Event) -> bool:
         """Call the stream's callbacks (their exceptions are logged); whether it had any."""
         callbacks = list(self._callbacks.get(stream_id, ()))
         for callback in callbacks:
             try:
-                callback(mode)
+                callback(event)
             except Exception:  # noqa: PERF203 - one callback's failure must not skip the rest
-                logger.exception("uiwire: the stop callback of stream %s raised", stream_id)
+                logger.exception(
+                    "uiwire: the %s callback of stream %s raised", self._what, stream_id
+                )
         return bool(callbacks)
+
+
+class StopListeners(Listeners[StopMode]):
+    """The stop callbacks of one process, per stream id (for ``listen_for_stop``)."""
+
+    __slots__ = ()
+
+    def notify(self, stream_id: str, event: StopMode = "immediate") -> bool:
+        return super().notify(stream_id, event)
 
 
 class StreamStore(abc.ABC):
@@ -167,6 +192,22 @@ class StreamStore(abc.ABC):
     @abc.abstractmethod
     async def listen_for_stop(self, stream_id: str, callback: StopCallback) -> Callable[[], None]:
         """Call ``callback`` when a stop is requested for ``stream_id``; returns the
+        function that stops listening. Listening is in place when this returns."""
+
+    @abc.abstractmethod
+    async def request_steer(self, stream_id: str, message: SteeringMessageUIPart) -> bool:
+        """Send ``message`` to the worker generating ``stream_id`` (any worker), which
+        hands it to the answer (``StreamContext.steer``); messages to one stream arrive
+        once each, in order.
+
+        True when it is recorded for a stream still being generated (it reaches its
+        worker even if a notification is lost); False when nothing generates the stream
+        any more. Raises ``SteeringQueueFull`` when ``MAX_PENDING_STEERING`` already wait
+        for it, ``StreamStoreError`` when it could not be recorded."""
+
+    @abc.abstractmethod
+    async def listen_for_steer(self, stream_id: str, callback: SteerCallback) -> Callable[[], None]:
+        """Call ``callback`` with each steering message sent to ``stream_id``; returns the
         function that stops listening. Listening is in place when this returns."""
 
     async def aclose(self) -> None:  # noqa: B027 - optional for stores that hold nothing

@@ -20,6 +20,7 @@ __all__ = [
     "agent_name",
     "begin_turn_of",
     "forget_chat_of",
+    "steering_refusal",
     "time_limited",
     "with_trace_id",
 ]
@@ -156,3 +157,17 @@ def forget_chat_of(agent: object) -> ForgetChat | None:
             "it when a chat is deleted"
         )
     return cast("ForgetChat", forget)
+
+
+def steering_refusal(agent: object) -> str | None:
+    """Why ``agent``'s answers cannot take steering messages, or None when they can: an
+    adapter says it can with ``steering = True`` (see ``ChatAgent``); a hand-written
+    ``respond(turn, ctx)`` can (it takes them with ``ctx.take_steering()``)."""
+    if not isinstance(agent, ChatAgent):
+        return None
+    if getattr(agent, "steering", False) is True:
+        return None
+    return (
+        f"this chat's agent ({type(agent).__name__}) takes no steering messages: its "
+        "answer has no step at which a new user message could reach the model"
+    )

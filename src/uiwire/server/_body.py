@@ -30,8 +30,17 @@ import orjson
 from starlette.requests import Request
 
 from uiwire._errors import ChatRequestError, FieldError
-from uiwire.protocol.chat_request import ChatRequest, decode_chat_body, validate_chat_body
-from uiwire.protocol.ui_message import DEFAULT_URL_SCHEMES, allowed_url_schemes
+from uiwire.protocol.chat_request import (
+    ChatRequest,
+    decode_chat_body,
+    parse_steering_message,
+    validate_chat_body,
+)
+from uiwire.protocol.ui_message import (
+    DEFAULT_URL_SCHEMES,
+    SteeringMessageUIPart,
+    allowed_url_schemes,
+)
 from uiwire.server._json_scan import TooManyValues, scan_json
 
 __all__ = [
@@ -43,6 +52,7 @@ __all__ = [
     "decode_json",
     "read_chat_request",
     "read_json_object",
+    "read_steering_message",
     "require_json",
 ]
 
@@ -211,6 +221,41 @@ async def read_chat_request(
         return _parse(body, limits, socket_frame)
     loop = asyncio.get_running_loop()
     return await loop.run_in_executor(_PARSER, _parse, body, limits, socket_frame)
+
+
+def _parse_steering(body: bytes, limits: RequestLimits) -> SteeringMessageUIPart:
+    try:
+        scanned = scan_json(body, limits.max_json_values)
+    except TooManyValues as exc:
+        raise _too_much("body", str(exc), "too_many_values") from None
+    decoded = scanned.restore(decode_chat_body(scanned.skeleton))
+    if not isinstance(decoded, dict):
+        return parse_steering_message(body, url_schemes=limits.url_schemes)  # names what is wrong
+    fields = cast("dict[str, Any]", decoded)
+    parts: Any = fields.get("parts")
+    if isinstance(parts, list) and len(cast("list[Any]", parts)) > limits.max_parts:
+        raise _too_much("parts", f"over {limits.max_parts} parts", "too_many_parts")
+    return parse_steering_message(fields, url_schemes=limits.url_schemes)
+
+
+async def read_steering_message(
+    request: Request, *, limits: RequestLimits = DEFAULT_LIMITS
+) -> SteeringMessageUIPart:
+    """A steering body (``{id?, parts}``) read as a chat body is (JSON only, the same
+    byte, value and part limits, file URLs by ``limits.url_schemes``);
+    ``ChatRequestError`` with status 415, 413, 408 or 422 otherwise."""
+    refused = require_json(request, what="a steering message")
+    if refused is not None:
+        raise refused
+    max_bytes = limits.max_body_bytes
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+        raise _too_large(max_bytes)
+    body = await read_body(request, max_bytes, limits.body_timeout, too_large=_too_large)
+    if len(body) <= OFF_LOOP_BYTES:
+        return _parse_steering(body, limits)
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(_PARSER, _parse_steering, body, limits)
 
 
 async def read_body(

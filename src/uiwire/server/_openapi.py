@@ -326,11 +326,60 @@ def chat_openapi(
         path: {"post": post},
         f"{path}/{{id}}/stream": {"get": resume},
         f"{path}/{{id}}/stop": {"post": stop},
+        f"{path}/{{id}}/steer": {"post": _steer_operation(unavailable, not_found)},
     }
     if history is not None:
         schemas.update(_HISTORY_SCHEMAS)
         paths.update(_history_paths(history, unavailable, not_found))
     return {"paths": paths, "components": {"schemas": schemas}}
+
+
+def _steer_operation(unavailable: dict[str, Any], not_found: dict[str, Any]) -> dict[str, Any]:
+    """``POST {path}/{id}/steer``: its body is a user message's id and parts."""
+    parts = [_REF.format(model=name) for name in ("SteeringTextUIPart", "SteeringFileUIPart")]
+    body = {
+        "type": "object",
+        "required": ["parts"],
+        "properties": {
+            "id": {"type": "string", "minLength": 1, "maxLength": 128},
+            "parts": {
+                "type": "array",
+                "minItems": 1,
+                "items": {"oneOf": [{"$ref": ref} for ref in parts]},
+            },
+        },
+    }
+    return {
+        "summary": "Steer the chat's running answer (AI SDK 7)",
+        "description": (
+            "A user message for the answer being written: its next model call gets it, "
+            "and the answer shows it there as a ``steering-message`` part with its id."
+        ),
+        "operationId": "steerChat",
+        "parameters": [_chat_id_parameter()],
+        "requestBody": {"required": True, "content": {"application/json": {"schema": body}}},
+        "responses": {
+            "202": {
+                "description": "On its way to the running answer",
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["id"],
+                            "properties": {"id": {"type": "string"}},
+                        }
+                    }
+                },
+            },
+            **{status: _error(text) for status, text in _REFUSALS.items()},
+            "404": not_found,
+            "409": _error(
+                "no answer is running, the target is not v7, or the agent takes no steering"
+            ),
+            "429": _error("16 steering messages already wait for the answer's next step"),
+            "503": unavailable,
+        },
+    }
 
 
 _SUMMARY_PROPERTIES: Final[dict[str, Any]] = {

@@ -42,6 +42,8 @@ from uiwire._errors import (
     ChatRequestError,
     ChatStoreError,
     FieldError,
+    ProtocolError,
+    SteeringQueueFull,
     StreamStoreError,
     UnreplayableMessage,
 )
@@ -50,7 +52,7 @@ from uiwire.chats.store import Chat, TurnTicket
 from uiwire.protocol.chat_request import ChatRequest
 from uiwire.protocol.encode import UI_MESSAGE_STREAM_HEADERS, encode_chunks
 from uiwire.protocol.replay import message_chunks
-from uiwire.protocol.ui_message import UIMessage
+from uiwire.protocol.ui_message import SteeringMessageUIPart, UIMessage
 from uiwire.resume.recorder import RecordedStream
 from uiwire.resume.store import StreamStore, check_chat_id
 from uiwire.server._agent import (
@@ -58,6 +60,7 @@ from uiwire.server._agent import (
     agent_name,
     begin_turn_of,
     forget_chat_of,
+    steering_refusal,
     time_limited,
     with_trace_id,
 )
@@ -66,6 +69,7 @@ from uiwire.server._body import (
     RequestLimits,
     read_chat_request,
     read_json_object,
+    read_steering_message,
 )
 from uiwire.server._defaults import check_telemetry, resolve_conversations, resolve_owners
 from uiwire.server._follow import FollowResponse
@@ -92,6 +96,7 @@ from uiwire.stream.context import (
     OnDisconnect,
     StopMode,
     StreamContext,
+    check_steering,
     is_async_callable,
 )
 from uiwire.stream.record import StreamRecord, StreamStatus
@@ -249,6 +254,7 @@ class ChatEndpoint:
             Route(path, self.respond, methods=["POST"]),
             Route(f"{path}/{{id}}/stream", self.resume, methods=["GET"]),
             Route(f"{path}/{{id}}/stop", self.stop, methods=["POST"]),
+            Route(f"{path}/{{id}}/steer", self.steer, methods=["POST"]),
             WebSocketRoute(f"{path}/ws", self.socket()),
         ]
         history = self._history_path(path, history)
@@ -275,7 +281,12 @@ class ChatEndpoint:
         Pages of this server's origin may open it, and of ``origins``
         (``"https://app.example"``)."""
         handlers = SocketHandlers(
-            self._caller, self.respond, self.resume, self.stop, self._limits.max_json_values
+            self._caller,
+            self.respond,
+            self.resume,
+            self.stop,
+            self.steer,
+            self._limits.max_json_values,
         )
         return ChatSocket(handlers, origins=origins)
 
@@ -693,6 +704,73 @@ class ChatEndpoint:
             return stream_store_unavailable()
         return with_cookie(Response(status_code=202 if stopped else 204), chat.owner)
 
+    async def steer(self, request: Request) -> Response:
+        """``POST {path}/{id}/steer``: a user message for the chat's running answer
+        (AI SDK 7 steering), wherever it runs. The body is the message, ``{"id"?: str,
+        "parts": [text | file, ...]}``, checked as a chat request's user message is (the
+        same limits and URL schemes). The answer hands it to its model at its next step
+        and shows it there (a ``steering-message`` part with this id, before the step);
+        a message the answer ends before taking is not delivered, and appears nowhere.
+
+        202 ``{"id"}`` when it is on its way to a running answer (recorded in the stream
+        store, so it arrives even if a notification is lost); 409 when no answer is
+        running, when the endpoint's target is not ``"v7"`` (older clients reject the
+        chunk) or its agent takes no steering; 429 when ``MAX_PENDING_STEERING`` already
+        wait for its next step; 422/413/415 for a bad body, naming the field; 404 for a
+        chat the caller does not have; 503 when the store failed."""
+        chat = await self._chat_named(request, ("POST",))  # who and which, before the body
+        if isinstance(chat, Response):
+            return chat
+        if self._options.target != "v7":
+            message = (
+                f"steering needs target 'v7': this chat streams to AI SDK {self._options.target} "
+                "clients, which reject the steering-message chunk"
+            )
+            return with_cookie(problem(409, message, "target", "steering_target"), chat.owner)
+        refusal = steering_refusal(self._agent)
+        if refusal is not None:
+            return with_cookie(problem(409, refusal, "agent", "steering_unsupported"), chat.owner)
+        try:
+            message = await read_steering_message(request, limits=self._limits)
+        except ChatRequestError as exc:
+            return with_cookie(refused(exc), chat.owner)
+        except ClientDisconnect:
+            return Response(status_code=499)
+        try:
+            check_steering(message)
+        except ProtocolError as exc:  # an event over the client's limit: never sent
+            return with_cookie(problem(413, str(exc), "parts", "event_too_large"), chat.owner)
+        accepted = JSONResponse({"id": message.id}, status_code=202)
+        try:
+            sent = await self._send_steering(request, chat, message)
+        except SteeringQueueFull as exc:
+            refusal = problem(429, str(exc), "id", "steering_queue_full", {"retry-after": "1"})
+            return with_cookie(refusal, chat.owner)
+        if isinstance(sent, Response):
+            return sent
+        return with_cookie(accepted if sent else _not_running(), chat.owner)
+
+    async def _send_steering(
+        self, request: Request, chat: _NamedChat, message: SteeringMessageUIPart
+    ) -> bool | Response:
+        """Hand ``message`` to the chat's running answer, here or on its worker: whether
+        one took it, or the response refusing it (404, 503)."""
+        answer = self._running.get(chat.key)
+        if answer is not None and not answer.ctx.is_finished:  # written here
+            return answer.ctx.steer(message)
+        found = await self._active_stream(request, chat)
+        if isinstance(found, Response):
+            return False if found.status_code == 204 else found
+        streams, stream_id = found
+        live = self._live.get(stream_id)
+        if live is not None:
+            return live.ctx.steer(message)
+        try:
+            return await streams.request_steer(stream_id, message)
+        except StreamStoreError:  # not recorded: it may not arrive
+            self._store_failed("stream")
+            return stream_store_unavailable()
+
     async def _chat_named(
         self, request: Request, methods: tuple[str, ...]
     ) -> _NamedChat | Response:
@@ -871,6 +949,15 @@ class ChatEndpoint:
                 logger.exception("on_finish of chat %s raised", turn.chat_id)
 
         return finished
+
+
+def _not_running() -> Response:
+    return problem(
+        409,
+        "no answer is running in this chat: send the message as a new chat message",
+        "id",
+        "no_running_answer",
+    )
 
 
 def _check_path(path: str) -> None:

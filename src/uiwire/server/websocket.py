@@ -27,6 +27,13 @@ handshake's response, so that every request on the socket acts for the same owne
 A dropped socket is a client disconnect for each request on it: with a stream store the
 answers go on (``on_disconnect``), and the transport's ``resume`` replays them on a new
 socket, on any worker. ``abort`` stops the answer, as the stop route does.
+
+One frame is uiwire's own (the transport has no steering): ``steer`` (``requestId``,
+the chat ``id``, ``message``: ``{id?, parts}``, optional ``headers``) goes to the steer
+route with ``message`` as its body, and is answered ``end`` when the message is on its
+way to the running answer, ``no-active`` when no answer runs, ``error`` (naming the
+field) when refused. The transport ignores frames for request ids it did not send, so
+a page may send ``steer`` frames on the transport's own socket.
 """
 
 from __future__ import annotations
@@ -83,6 +90,8 @@ class SocketHandlers:
     """The resume route (``path_params["id"]``)."""
     stop: Handler
     """The stop route (``path_params["id"]``)."""
+    steer: Handler
+    """The steer route (``path_params["id"]``)."""
     max_json_values: int
     """The most JSON values a frame may hold (the endpoint's ``RequestLimits``)."""
 
@@ -183,9 +192,12 @@ class _Session:
         if kind == "abort":
             await self._abort(request_id)
             return
+        if kind == "steer":
+            await self._steer(request_id, fields)
+            return
         if kind not in ("send", "resume"):
             await self.put(
-                _error(request_id, f"type: expected send, resume or abort; got {kind!r}")
+                _error(request_id, f"type: expected send, resume, abort or steer; got {kind!r}")
             )
             return
         if request_id in self._requests:
@@ -225,6 +237,33 @@ class _Session:
             return  # ended already, or never ran: nothing to stop
         exchange.aborted = True
         await self.stop(exchange.chat_id)
+
+    async def _steer(self, request_id: str, fields: Mapping[str, Any]) -> None:
+        """The steer route's answer, as a frame: ``end`` (on its way), ``no-active`` (no
+        answer runs) or ``error``."""
+        problem = _envelope_problem(fields)
+        if problem is None and not isinstance(fields.get("message"), dict):
+            problem = "message: a steering message object ({id?, parts}) is required"
+        if problem is not None:
+            await self.put(_error(request_id, problem))
+            return
+        chat_id = cast("str", fields["id"])
+        headers = cast("dict[str, str]", fields.get("headers") or {})
+        scope = self._scope("POST", headers, chat_id=chat_id)
+        call = _Call(orjson.dumps(fields["message"]))
+        try:
+            response = await self.handlers.steer(Request(scope, call.receive))
+        except Exception:
+            logger.exception("chat %s: a WebSocket steer failed", chat_id)
+            await self.put(_error(request_id, MASKED_ERROR))
+            return
+        quoted = orjson.dumps(request_id).decode()
+        if response.status_code == 202:
+            await self.put(f'{{"type":"end","requestId":{quoted}}}')
+        elif _refusal_type(response) == "no_running_answer":
+            await self.put(f'{{"type":"no-active","requestId":{quoted}}}')
+        else:
+            await self.put(_error(request_id, _refusal_text(response)))
 
     async def stop(self, chat_id: str) -> None:
         """The stop route's answer to this caller for ``chat_id``; a failure is logged
@@ -463,6 +502,17 @@ def _error(request_id: str, text: str) -> str:
 def _refusal_text(response: Response) -> str:
     body: object = getattr(response, "body", b"")
     return _refusal_text_of(body if isinstance(body, bytes) else b"")
+
+
+def _refusal_type(response: Response) -> str | None:
+    """The ``type`` of a JSON refusal's first field."""
+    body: object = getattr(response, "body", b"")
+    try:
+        value: Any = orjson.loads(body if isinstance(body, bytes) else b"")
+        fields = cast("list[dict[str, Any]]", value["error"]["fields"])
+        return str(fields[0]["type"])
+    except (orjson.JSONDecodeError, KeyError, TypeError, IndexError):
+        return None
 
 
 def _refusal_text_of(body: bytes) -> str:

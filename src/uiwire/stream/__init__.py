@@ -8,9 +8,10 @@ Only this package and ``uiwire.server`` know about event loops, threads and cons
 the protocol layer below them is pure.
 """
 
-from uiwire._errors import StreamClosed, StreamStateError
+from uiwire._errors import SteeringQueueFull, StreamClosed, StreamStateError
 from uiwire.stream.context import (
     DEFAULT_MAX_BUFFERED_BYTES,
+    MAX_PENDING_STEERING,
     NoInfo,
     OnClose,
     OnDisconnect,
@@ -29,6 +30,7 @@ from uiwire.stream.writer import DEFAULT_ERROR_TEXT, SyncWriter
 __all__ = [
     "DEFAULT_ERROR_TEXT",
     "DEFAULT_MAX_BUFFERED_BYTES",
+    "MAX_PENDING_STEERING",
     "OUTPUT_PART",
     "ChatAgent",
     "ChatFunction",
@@ -42,6 +44,7 @@ __all__ = [
     "OnError",
     "OutputState",
     "SharedState",
+    "SteeringQueueFull",
     "StopMode",
     "StreamClosed",
     "StreamContext",

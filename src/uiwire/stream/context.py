@@ -33,13 +33,21 @@ import inspect
 import logging
 import threading
 import weakref
-from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine, Hashable, Mapping
+from collections.abc import (
+    AsyncGenerator,
+    Awaitable,
+    Callable,
+    Coroutine,
+    Hashable,
+    Mapping,
+    Sequence,
+)
 from typing import Any, Final, Generic, Literal
 
 from pydantic import BaseModel, ConfigDict
 from typing_extensions import TypeVar as DefaultTypeVar
 
-from uiwire._errors import StreamClosed, StreamStateError
+from uiwire._errors import SteeringQueueFull, StreamClosed, StreamStateError, TargetError
 from uiwire.protocol.encode import (
     DONE_FRAME,
     KEEP_ALIVE_FRAME,
@@ -50,7 +58,7 @@ from uiwire.protocol.encode import (
 )
 from uiwire.protocol.machine import EndReason, StreamMachine
 from uiwire.protocol.targets import DEFAULT_TARGET, Target
-from uiwire.protocol.ui_message import UIMessage
+from uiwire.protocol.ui_message import SteeringMessageUIPart, UIMessage
 from uiwire.stream._channel import LANE_MAX_FRAME, Channel, Sink
 from uiwire.stream._write_target import WriteTarget
 from uiwire.stream.record import Collector, StreamRecord, StreamStatus, Usage
@@ -65,6 +73,7 @@ from uiwire.stream.writer import Step, SyncWriter
 
 __all__ = [
     "DEFAULT_MAX_BUFFERED_BYTES",
+    "MAX_PENDING_STEERING",
     "NoInfo",
     "OnClose",
     "OnDisconnect",
@@ -84,6 +93,10 @@ warning says so (the usual cause: its response was returned without ``ctx.run``)
 A plain module variable, so tests can shorten it."""
 
 OnDisconnect = Literal["cancel", "continue"]
+
+MAX_PENDING_STEERING: Final = 16
+"""Steering messages one answer queues for its next step; more raise
+``SteeringQueueFull`` (the steer route answers 429): a client cannot grow the queue."""
 
 StopMode = Literal["immediate", "after_turn"]
 """How a stop ends an answer: at once, or once the current model call and its tools are
@@ -213,6 +226,8 @@ class StreamContext(WriteTarget, Generic[InfoT]):
         self._cancel_callbacks: list[Callable[[], object]] = []
         self._graceful_stops: list[Callable[[], object]] = []
         self._stopped_after_turn = False
+        self._steering: list[SteeringMessageUIPart] = []  # under the channel's lock
+        self._not_delivered: tuple[SteeringMessageUIPart, ...] = ()  # set when it ends
         self._consumer_gone = False
         self._delivered = False
         self._unwatch_on_drop: weakref.finalize[Any, Any] | None = None  # set while watched
@@ -602,6 +617,94 @@ class StreamContext(WriteTarget, Generic[InfoT]):
 
         return remove
 
+    # --- steering ---------------------------------------------------------------------------
+
+    def steer(self, message: SteeringMessageUIPart) -> bool:
+        """Queue a user message for this answer (AI SDK 7 steering): the work hands it to
+        its model at its next step boundary with ``take_steering``, which shows it too.
+
+        True when queued; False when the answer has ended or been stopped (nothing will
+        take it). Messages still queued when the answer ends were not delivered: they are
+        logged by id, appear nowhere in the message, and are in the record's
+        ``steering_not_delivered``. Raises ``SteeringQueueFull`` when
+        ``MAX_PENDING_STEERING`` already wait, and ``TargetError`` unless the target is
+        ``"v7"`` (older clients reject the chunk). From the loop or any thread."""
+        if self.target != "v7":
+            raise TargetError(
+                f"steering needs target 'v7': AI SDK {self.target} clients reject the "
+                "steering-message chunk",
+                target=self.target,
+                chunk_type="steering-message",
+                field=None,
+            )
+        if not isinstance(message, SteeringMessageUIPart):  # pyright: ignore[reportUnnecessaryIsInstance]
+            raise TypeError(
+                f"message must be a SteeringMessageUIPart; got {type(message).__name__}"
+            )
+        check_steering(message)  # now, not half-way through the take that shows it
+        with self._channel.lock:
+            if self._machine.ended is not None or self._closed_reason is not None:
+                return False
+            if self.stopped:
+                return False
+            if len(self._steering) >= MAX_PENDING_STEERING:
+                raise SteeringQueueFull(
+                    f"{MAX_PENDING_STEERING} steering messages already wait for the "
+                    "answer's next step"
+                )
+            self._steering.append(message)
+        return True
+
+    @property
+    def pending_steering(self) -> int:
+        """How many steering messages wait for the work's next step boundary."""
+        return len(self._steering)
+
+    def take_steering(self, *, show: bool = True) -> list[SteeringMessageUIPart]:
+        """At a step boundary (before a model call), the steering messages queued since
+        the last take, for the work to add to the model's input as user messages; each is
+        written to the stream as it is handed over (the open step closed first, so the
+        ``steering-message`` chunk lands right before the next ``start-step``, where
+        ``streamText`` puts it). Nothing is shown that the model does not get: call it
+        only where the messages will be sent. An empty list when none wait. From the
+        loop or any thread.
+
+        ``show=False`` leaves the showing to ``show_steering``, for work whose model
+        calls run ahead of what it has written (the Agents SDK's run loop): the messages
+        are then shown where that model call's output begins."""
+        taken: list[SteeringMessageUIPart] = []
+        if not show:
+            with self._channel.lock:
+                taken, self._steering = self._steering, []
+            return taken
+
+        def step(machine: StreamMachine) -> list[dict[str, Any]]:
+            if not self._steering:
+                return []
+            taken.extend(self._steering)
+            self._steering.clear()
+            return _steering_chunks(machine, taken)
+
+        if self._steering:
+            self._apply(step)
+        return taken
+
+    def show_steering(self, messages: Sequence[SteeringMessageUIPart]) -> None:
+        """Show steering messages taken with ``take_steering(show=False)``, at the step
+        boundary of the model call they were given to (the open step is closed first).
+        From the loop or any thread."""
+        if messages:
+            self._apply(lambda machine: _steering_chunks(machine, messages))
+
+    def _log_not_delivered(self) -> None:
+        """The answer ended: what it did not take was not delivered; say so (by id)."""
+        if self._not_delivered:
+            logger.info(
+                "stream %s ended before its next step: steering %s not delivered",
+                self.message_id,
+                ", ".join(m.id for m in self._not_delivered),
+            )
+
     # --- internals -------------------------------------------------------------------------
 
     def _apply(
@@ -631,8 +734,10 @@ class StreamContext(WriteTarget, Generic[InfoT]):
             self._collect(chunks)
         if self._machine.ended is None:
             return False
+        # ended: steering not taken by now never will be (``steer`` refuses from here)
+        self._not_delivered, self._steering = tuple(self._steering), []
         if self._collector is not None:
-            self._record = self._collector.seal(exception)
+            self._record = self._collector.seal(exception, self._not_delivered)
         channel.push_locked(DONE_FRAME)
         channel.end_locked()
         return True
@@ -757,6 +862,7 @@ class StreamContext(WriteTarget, Generic[InfoT]):
         if self._finalizing or ended is None or not (self._delivered or self._consumer_gone):
             return
         self._finalizing = True
+        self._log_not_delivered()
         status: StreamStatus = "disconnect" if self._consumer_gone else ended
         self._status = status
         loop = self._channel.loop
@@ -794,6 +900,25 @@ def is_async_callable(fn: object) -> bool:
     return inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(
         getattr(fn, "__call__", None)  # noqa: B004 - an object with ``async def __call__``
     )
+
+
+def check_steering(message: SteeringMessageUIPart) -> None:
+    """Raise what showing ``message`` would (``EventTooLarge`` for an event over the
+    client's limit, ``ProtocolError``), before it is queued: the take that shows it
+    closes the open step first and must not fail after that."""
+    wire = message.model_dump(mode="json", by_alias=True, exclude_unset=True)
+    StreamMachine(message_id="steering", target="v7").steering_message(wire["id"], wire["parts"])
+
+
+def _steering_chunks(
+    machine: StreamMachine, messages: Sequence[SteeringMessageUIPart]
+) -> list[dict[str, Any]]:
+    """Close the open step, then one ``steering-message`` per message."""
+    out = machine.finish_step()
+    for message in messages:
+        wire = message.model_dump(mode="json", by_alias=True, exclude_unset=True)
+        out += machine.steering_message(wire["id"], wire["parts"])
+    return out
 
 
 def _discard(work: object) -> None:

@@ -14,7 +14,7 @@ from typing import Any, Literal, cast
 from uiwire.protocol.machine import Chunk
 from uiwire.protocol.message import UIMessageAssembler
 from uiwire.protocol.targets import Target
-from uiwire.protocol.ui_message import UIMessage
+from uiwire.protocol.ui_message import SteeringMessageUIPart, UIMessage
 
 __all__ = ["StreamRecord", "StreamStatus", "ToolCallRecord", "Usage"]
 
@@ -123,6 +123,9 @@ class StreamRecord:
     """The (masked) text the client was shown, if the stream ended with ``error``."""
     exception: BaseException | None = None
     """The exception that ended the work, for server-side use only."""
+    steering_not_delivered: tuple[SteeringMessageUIPart, ...] = ()
+    """Steering messages (AI SDK 7) that arrived while the answer ran but that it ended
+    before taking: no model saw them, and ``message`` does not hold them."""
     tool_calls: tuple[ToolCallRecord, ...] = field(init=False)
     sources: tuple[dict[str, Any], ...] = field(init=False)
 
@@ -198,7 +201,11 @@ class Collector:
             kind = "reasoning-delta" if reasoning else "text-delta"
             self._assembler.apply({"type": kind, "id": part_id, "delta": delta})
 
-    def seal(self, exception: BaseException | None) -> StreamRecord:
+    def seal(
+        self,
+        exception: BaseException | None,
+        steering_not_delivered: tuple[SteeringMessageUIPart, ...] = (),
+    ) -> StreamRecord:
         errors = self._assembler.error_texts
         return StreamRecord(
             message=self._assembler.message,
@@ -207,4 +214,5 @@ class Collector:
             usage=self.usage,
             error_text=errors[-1] if errors else None,
             exception=exception,
+            steering_not_delivered=steering_not_delivered,
         )

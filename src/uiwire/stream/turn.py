@@ -83,6 +83,11 @@ class ChatAgent(Protocol):
     session) may also define ``async def forget_chat(self, chat_id, /, *, owner,
     message_ids) -> None``: ``ChatEndpoint`` calls it when the owner deletes the chat,
     with the ids of the chat's assistant messages, so nothing of it outlives the chat.
+
+    An agent whose work takes steering messages (AI SDK 7: user messages sent while an
+    answer runs, handed to the model at its next step with ``ctx.take_steering()``)
+    says so with a class attribute ``steering = True``; ``ChatEndpoint``'s steer route
+    refuses steering for other agents.
     """
 
     async def begin_turn(self, turn: ChatTurn, /) -> ChatWork:

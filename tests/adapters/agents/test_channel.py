@@ -164,3 +164,69 @@ async def test_a_handoff_object_leads_to_the_view_of_its_agent_and_stays_the_use
     finally:
         reset_channel(token)
     assert STARTED == []
+
+
+# --- steering -------------------------------------------------------------------------------
+
+
+def _steering(text: str, id: str) -> Any:
+    from uiwire.protocol import parse_steering_message
+
+    return parse_steering_message({"id": id, "parts": [{"type": "text", "text": text}]})
+
+
+async def test_each_model_call_gets_the_steering_so_far_at_its_place_and_a_user_filter_sees_it() -> (
+    None
+):
+    from agents.run_config import CallModelData, ModelInputData, RunConfig
+
+    from uiwire.adapters.agents._channel import _in_tool, instrumented  # pyright: ignore[reportPrivateUsage]
+    from uiwire.stream import StreamContext
+
+    seen: list[list[Any]] = []
+
+    def user_filter(data: CallModelData[Any]) -> ModelInputData:
+        seen.append(list(data.model_data.input))
+        return data.model_data
+
+    config = instrumented(RunConfig(call_model_input_filter=user_filter))
+    model_filter = config.call_model_input_filter
+    assert model_filter is not None
+    ctx: StreamContext[Any] = StreamContext(target="v7")
+    channel = RunChannel(asyncio.get_running_loop(), ctx)
+    channel.steering = ctx
+    agent: Agent[Any] = Agent(name="a")
+    question = {"role": "user", "content": "Where is Paris?"}
+    token = set_channel(channel)
+    try:
+
+        async def call(*items: Any) -> list[Any]:
+            data = CallModelData(ModelInputData(list(items), None), agent, None)
+            result = model_filter(data)
+            return (await result if asyncio.iscoroutine(result) else result).input  # type: ignore[union-attr]
+
+        assert await call(question) == [question]  # nothing waits
+        ctx.steer(_steering("Texas", "s1"))
+        first = {"role": "assistant", "content": "Looking."}
+        assert await call(question, first) == [
+            question,
+            first,
+            {"role": "user", "content": "Texas"},
+        ]
+        ctx.steer(_steering("Quickly", "s2"))
+        second = {"role": "assistant", "content": "Still looking."}
+        assert await call(question, first, second) == [
+            question, first, {"role": "user", "content": "Texas"},
+            second, {"role": "user", "content": "Quickly"},
+        ]  # fmt: skip
+        ctx.steer(_steering("Not for a nested run", "s3"))
+        inside = _in_tool.set(True)  # a run a tool of this run starts (Agent.as_tool)
+        try:
+            assert await call(question) == [question]
+        finally:
+            _in_tool.reset(inside)
+        assert ctx.pending_steering == 1  # left for the run's own next call
+    finally:
+        reset_channel(token)
+    assert seen[-2][-1] == {"role": "user", "content": "Quickly"}  # the user's filter saw it
+    ctx.disconnect()

@@ -598,3 +598,42 @@ def test_malformed_messages_are_refused_naming_the_field(messages: Any, field: s
 def test_messages_must_be_a_list() -> None:
     with pytest.raises(TypeError, match=r"^messages must be a list of UI messages; got str"):
         to_agent_input("hello")  # type: ignore[arg-type]
+
+
+def test_a_steering_message_ends_its_step_and_is_the_user_message_the_next_call_got() -> None:
+    """AI SDK 7: as ``convertToModelMessages`` reads it, at that point of the answer."""
+    steering = {
+        "type": "steering-message",
+        "id": "steer_1",
+        "parts": [
+            {"type": "text", "text": "In Texas, please."},
+            {"type": "file", "mediaType": "image/png", "url": "https://example.com/map.png"},
+        ],
+    }
+    call = tool("look_up", "call_1", "output-available", input={"city": "Paris"}, output="found")
+    messages = [
+        user("Where is Paris?"),
+        assistant(
+            {"type": "step-start"},
+            "Looking.",
+            call,
+            steering,
+            {"type": "step-start"},
+            "Paris, Texas.",
+            id="a1",
+        ),
+    ]
+    assert to_agent_input(messages) == [
+        {"role": "user", "content": "Where is Paris?"},
+        {"role": "assistant", "content": "Looking."},
+        {"type": "function_call", "call_id": "call_1", "name": "look_up", "arguments": '{"city":"Paris"}'},
+        {"type": "function_call_output", "call_id": "call_1", "output": "found"},
+        {
+            "role": "user",
+            "content": [
+                {"type": "input_text", "text": "In Texas, please."},
+                {"type": "input_image", "image_url": "https://example.com/map.png", "detail": "auto"},
+            ],
+        },
+        {"role": "assistant", "content": "Paris, Texas."},
+    ]  # fmt: skip

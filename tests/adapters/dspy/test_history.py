@@ -424,3 +424,24 @@ def test_field_names_must_differ() -> None:
         to_dspy_inputs([user("Hi")], question="answer")
     with pytest.raises(TypeError, match=r"history must be a non-empty field name"):
         to_dspy_inputs([user("Hi")], history="")
+
+
+def test_a_steering_message_in_an_answer_is_a_turn_of_its_own() -> None:
+    """AI SDK 7: the user spoke while the answer ran; the rest of the answer is its
+    answer (as ``convertToModelMessages`` reads it: a user message at that point)."""
+    steering = {
+        "type": "steering-message",
+        "id": "steer_1",
+        "parts": [{"type": "text", "text": "In Texas, please."}],
+    }
+    messages = [
+        user("Where is Paris?"),
+        assistant("Looking it up.", steering, {"type": "step-start"}, "Paris, Texas.", id="a1"),
+        user("Thanks. Population?", id="u2"),
+    ]
+    inputs = to_dspy_inputs(messages)
+    assert inputs["history"].messages == [
+        {"question": "Where is Paris?", "answer": "Looking it up."},
+        {"question": "In Texas, please.", "answer": "Paris, Texas."},
+    ]
+    assert inputs["question"] == "Thanks. Population?"

@@ -1,5 +1,11 @@
 """The side channel between a run's tools and its stream.
 
+Steering (AI SDK 7: user messages sent while the answer runs) reaches the model through
+the same run config: before each model call of the run (not of a nested run a tool
+starts), the model input filter takes the messages waiting in the answer's context and
+adds them to the input, where they stay for the run's later calls; the translation
+shows them when it reaches that call's output (the SDK may run ahead of the stream).
+
 The Agents SDK gives tools no way to emit events (openai-agents#1333), and it keeps no
 flag on a tool output that says "this was an error". Both travel here: the adapter
 puts a ``RunChannel`` in a context variable just while it calls ``Runner.run_streamed``
@@ -16,6 +22,7 @@ whose input has not been sent yet wait in ``pending`` and are sent, in order, wh
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextvars
 import copy
 import dataclasses
@@ -46,9 +53,14 @@ from uiwire.adapters.agents._compat import (
     watch_own_failures,
 )
 from uiwire.adapters.agents._labels import function_label, handoff_label
+from uiwire.adapters.agents.history import steering_item
+from uiwire.protocol.ui_message import SteeringMessageUIPart
+from uiwire.stream.context import StreamContext
 from uiwire.stream.message_writer import MessageWriter
 
 if TYPE_CHECKING:
+    from agents import TResponseInputItem
+
     from uiwire.adapters.agents.approvals import ClientToolResult
 
 __all__ = [
@@ -105,9 +117,37 @@ class RunChannel:
         self.nested_tools: dict[int, tuple[Any, Any]] = {}
         """Guarded copies of the tools of agents a nested run runs as they are (the
         agent of ``Agent.as_tool``), by id of the user's tool: ``(tool, copy)``."""
+        self.steering: StreamContext[Any] | None = None
+        """The answer's context, when the run takes its steering messages."""
+        self._steered: list[tuple[int, list[TResponseInputItem]]] = []
+        """The steering the run's model calls got: (where in the input, the items)."""
+        self._to_show: collections.deque[list[SteeringMessageUIPart]] = collections.deque()
+        """What each model call got, for the translation to show at its output."""
         self._ready: set[str] = set()
         self._pending: dict[str, list[Write]] = {}
         self.closed = False
+
+    def steer(self, data: ModelInputData) -> ModelInputData:
+        """The input of the run's next model call, with the steering messages taken now
+        added at its end and those of earlier calls where they were given."""
+        assert self.steering is not None
+        taken = self.steering.take_steering(show=False)
+        self._to_show.append(taken)
+        items = [item for item in map(steering_item, taken) if item is not None]
+        if items:
+            self._steered.append((len(data.input), items))
+        if not self._steered:
+            return data
+        steered = list(data.input)
+        for position, extra in reversed(self._steered):  # later ones first: indexes hold
+            steered[position:position] = extra
+        return ModelInputData(input=steered, instructions=data.instructions)
+
+    def show_steering(self) -> None:
+        """A model call's output begins: show the steering messages it got (its step
+        was closed by the translation)."""
+        if self._to_show and self.steering is not None:
+            self.steering.show_steering(self._to_show.popleft())
 
     async def for_call(self, tool_call_id: str, write: Write) -> None:
         """Run ``write`` now if the call's input was sent, else when it is."""
@@ -150,6 +190,12 @@ _current: contextvars.ContextVar[RunChannel | None] = contextvars.ContextVar(
 )
 
 
+_in_tool: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "uiwire_agents_in_tool", default=False
+)
+"""True inside a tool of the run: model calls there belong to a nested run."""
+
+
 def current_channel() -> RunChannel | None:
     return _current.get()
 
@@ -175,7 +221,8 @@ def instrumented(run_config: RunConfig | None) -> RunConfig:
       the user's formatter (or the SDK's default text);
     - a model input filter that cancels the run when its stream was cancelled, so no
       model request goes out after the client left (the SDK's tasks learn of the
-      cancellation a loop step later), then defers to the user's filter.
+      cancellation a loop step later), adds the answer's steering messages (see the
+      module docstring), then defers to the user's filter (which sees them).
     """
     base = run_config if run_config is not None else RunConfig()
     user_formatter: ToolErrorFormatter | None = base.tool_error_formatter
@@ -196,6 +243,9 @@ def instrumented(run_config: RunConfig | None) -> RunConfig:
 
     async def model_input(data: CallModelData[Any]) -> ModelInputData:
         _stop_if_cancelled()
+        channel = _current.get()
+        if channel is not None and channel.steering is not None and not _in_tool.get():
+            data = dataclasses.replace(data, model_data=channel.steer(data.model_data))
         if user_filter is None:
             return data.model_data
         updated = user_filter(data)
@@ -360,6 +410,7 @@ CANCELLED_TOOL_TEXT = "The tool was cancelled."
 def _guarded(invoke: Callable[[Any, str], Awaitable[Any]]) -> Callable[[Any, str], Awaitable[Any]]:
     async def guarded(context: Any, arguments: str) -> Any:
         _stop_if_cancelled()
+        inside = _in_tool.set(True)  # a run the tool starts is not the answer's own
         try:
             result = await invoke(context, arguments)
         except asyncio.CancelledError:
@@ -369,6 +420,8 @@ def _guarded(invoke: Callable[[Any, str], Awaitable[Any]]) -> Callable[[Any, str
                 # the tool cancelled itself: the SDK gives the model its failure text
                 channel.failures[call_id] = ToolFailure("tool_exception", None, CANCELLED_TOOL_TEXT)
             raise
+        finally:
+            _in_tool.reset(inside)
         channel = _current.get()
         call_id = getattr(context, "tool_call_id", None)
         if channel is not None and isinstance(call_id, str):

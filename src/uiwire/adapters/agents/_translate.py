@@ -237,6 +237,8 @@ class Translation:
         await self._finish_outputs(None)  # nor were these messages
         if self._step:
             await self._out.new_step()
+        if self._releases and self._channel is not None:  # the run's own model call
+            self._channel.show_steering()
         self._step += 1
         self._items = {}
         self._in_model_call = True

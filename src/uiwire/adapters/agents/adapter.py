@@ -122,6 +122,10 @@ class Resumption:
 class AgentsAdapter:
     """Streams an Agents SDK agent's runs to ``useChat``; build it once, use it per request.
 
+    Its runs take steering messages (AI SDK 7, ``target="v7"``): each model call gets
+    those that arrived since the previous one (``StreamContext.steer``) as user
+    messages, and the answer shows them before that call's step.
+
     ``adapter.stream("question")`` returns a running ``StreamContext`` (hand it to
     ``UIMessageStreamResponse``); ``await adapter.stream_into(ctx, input)`` writes into
     a context you already have. ``await adapter.resume(message)`` continues a run that
@@ -149,6 +153,9 @@ class AgentsAdapter:
             Nested runs (an agent used as a tool) leave out the same. Sources a tool
             writes itself (``tool_stream``) are kept.
     """
+
+    steering = True
+    """Its runs take steering messages (see ``ChatAgent``)."""
 
     def __init__(
         self,
@@ -443,6 +450,8 @@ class AgentsAdapter:
         loop = asyncio.get_running_loop()
         guarded = bool(self._run_config.output_guardrails)
         channel = RunChannel(loop, ctx, self._leave_out)
+        if ctx.target == "v7" and not isinstance(input, RunResultStreaming):
+            channel.steering = ctx  # the run's model calls take its steering messages
         # per-run tool copies: the user's agents and tools stay theirs
         agent = run_view(self._agent, channel.labels)
         if isinstance(input, RunResultStreaming):

@@ -40,6 +40,9 @@ from uiwire.adapters.agents._compat import DEFAULT_APPROVAL_REJECTION_MESSAGE
 from uiwire.protocol.ui_message import (
     DynamicToolUIPart,
     FileUIPart,
+    SteeringFileUIPart,
+    SteeringMessageUIPart,
+    SteeringTextUIPart,
     StepStartUIPart,
     TextUIPart,
     ToolUIPart,
@@ -51,7 +54,7 @@ if TYPE_CHECKING:
     from agents import TResponseInputItem
     from openai.types.responses import ResponseInputContentParam
 
-__all__ = ["to_agent_input"]
+__all__ = ["steering_item", "to_agent_input"]
 
 _NO_RESULT_STATES: Final = frozenset(
     {"input-streaming", "input-available", "approval-requested", "approval-responded"}
@@ -89,6 +92,9 @@ def to_agent_input(
       ``reason``, else the SDK's own ``"Tool execution was not approved."`` (what
       the model got in the live run either way: a rejection message replaces the
       SDK's default).
+    * **steering** (``steering-message``, AI SDK 7: a user message sent while the
+      answer ran): ends its step and becomes a user message there, converted as a
+      user message is, as the model got it then.
     * **system**: skipped, unless ``system=True``, then ``{"role": "system", "content":
       text}``. The browser writes these messages; by default it must not be able to
       give the agent instructions.
@@ -139,13 +145,15 @@ def to_agent_input(
 # --- user messages -----------------------------------------------------------------------
 
 
-def _user_item(parts: Sequence[UIMessagePart]) -> TResponseInputItem | None:
+def _user_item(
+    parts: Sequence[UIMessagePart | SteeringTextUIPart | SteeringFileUIPart],
+) -> TResponseInputItem | None:
     content: list[ResponseInputContentParam] = []
     for part in parts:
-        if isinstance(part, TextUIPart):
+        if isinstance(part, (TextUIPart, SteeringTextUIPart)):
             if part.text:
                 content.append({"type": "input_text", "text": part.text})
-        elif isinstance(part, FileUIPart):
+        elif isinstance(part, (FileUIPart, SteeringFileUIPart)):
             content.append(_file(part))
     if not content:
         return None
@@ -155,7 +163,7 @@ def _user_item(parts: Sequence[UIMessagePart]) -> TResponseInputItem | None:
     return {"role": "user", "content": content}
 
 
-def _file(part: FileUIPart) -> ResponseInputContentParam:
+def _file(part: FileUIPart | SteeringFileUIPart) -> ResponseInputContentParam:
     url = part.url
     if part.media_type.lower().startswith("image/"):
         return {"type": "input_image", "image_url": url, "detail": "auto"}
@@ -172,13 +180,27 @@ def _file(part: FileUIPart) -> ResponseInputContentParam:
 
 
 def _assistant_items(parts: Sequence[UIMessagePart]) -> list[TResponseInputItem]:
-    steps: list[list[UIMessagePart]] = [[]]
+    """Step by step; a steering message ends the step it is in and is the user message
+    the next model call got, at that point (as ``convertToModelMessages`` reads it)."""
+    items: list[TResponseInputItem] = []
+    step: list[UIMessagePart] = []
     for part in parts:
-        if isinstance(part, StepStartUIPart):
-            steps.append([])
+        if isinstance(part, (StepStartUIPart, SteeringMessageUIPart)):
+            items += _step_items(step)
+            step = []
+            if isinstance(part, SteeringMessageUIPart):
+                steered = steering_item(part)
+                if steered is not None:
+                    items.append(steered)
         else:
-            steps[-1].append(part)
-    return [item for step in steps for item in _step_items(step)]
+            step.append(part)
+    return items + _step_items(step)
+
+
+def steering_item(message: SteeringMessageUIPart) -> TResponseInputItem | None:
+    """A steering message as the user message item a model call gets (None if it holds
+    no text or file), converted as a user message's parts are."""
+    return _user_item(message.parts)
 
 
 def _step_items(step: list[UIMessagePart]) -> list[TResponseInputItem]:

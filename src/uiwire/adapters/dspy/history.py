@@ -35,6 +35,7 @@ from uiwire.adapters._ui_messages import (
     joined_text,
     output_data,
     read_messages,
+    steered_segments,
 )
 from uiwire.protocol.ui_message import FileUIPart, UIMessage, UIMessagePart
 
@@ -87,6 +88,9 @@ def to_dspy_inputs(
       formats the field. Assistant text before any user
       message (a greeting) is a turn of its own with only an answer, which DSPy
       formats as an assistant message alone.
+    * A **steering** message in an answer (``steering-message``, AI SDK 7: the user
+      spoke while it ran) ends that turn there and opens one of its own, its text the
+      question, the rest of the answer its answer.
     * The question's text parts are joined by a blank line.
     * ``files``: the question's ``image/*`` files, as ``dspy.Image`` of their URL.
       The URL schemes are the endpoint's choice (``RequestLimits(url_schemes=...)``,
@@ -144,12 +148,17 @@ def to_dspy_inputs(
                 turns.append(_turn(asked, answers, values, question, answer))
             asked, answers, values = text, [], {}
         elif role == "assistant":
-            if text:
-                answers.append(text)
-            for part in message.parts:
-                data = output_data(part)
-                if data is not None and data["name"] not in inputs_named:
-                    values[data["name"]] = data["value"]
+            for steering, segment in steered_segments(message.parts):
+                if steering is not None:  # the user spoke while it ran: a turn of its own
+                    turns.append(_turn(asked, answers, values, question, answer))
+                    asked, answers, values = joined_text(steering.parts), [], {}
+                text = joined_text(segment)
+                if text:
+                    answers.append(text)
+                for part in segment:
+                    data = output_data(part)
+                    if data is not None and data["name"] not in inputs_named:
+                        values[data["name"]] = data["value"]
     if asked is not None or answers or values:
         turns.append(_turn(asked, answers, values, question, answer))
 
