@@ -366,6 +366,23 @@ async def test_a_steering_body_over_the_endpoints_limits_is_413_naming_the_field
     assert refused.json()["error"]["fields"][0]["field"] == field
 
 
+async def test_a_steering_file_url_follows_the_endpoints_url_schemes() -> None:
+    """The steer route reads the schemes where the chat route does: ``RequestLimits``."""
+    photo = {"type": "file", "mediaType": "image/png", "url": "data:image/png;base64,AAAA"}
+    body = {"parts": [{"type": "text", "text": "this one"}, photo]}
+    limits = RequestLimits(url_schemes=("https",))
+    app, _ = steering_app("http://127.0.0.1:9/v1", limits=limits)
+    async with serve(app) as base, httpx.AsyncClient() as client:
+        refused = await client.post(f"{base}/api/chat/chat-1/steer?user=u1", json=body)
+        default_app, _ = steering_app("http://127.0.0.1:9/v1")
+        async with serve(default_app) as default_base:
+            taken = await client.post(f"{default_base}/api/chat/chat-1/steer?user=u1", json=body)
+    assert refused.status_code == 422
+    [field] = refused.json()["error"]["fields"]
+    assert (field["field"], field["type"]) == ("parts[1].url", "url_scheme")
+    assert taken.status_code == 404  # the body passed: only then is the chat looked up
+
+
 async def test_a_steer_the_answer_ends_without_is_not_delivered_and_on_finish_says_so() -> None:
     finished: list[ChatResult] = []
 

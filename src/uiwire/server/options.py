@@ -42,9 +42,10 @@ __all__ = [
 
 Authorize = Callable[[Request, "str | None"], "Awaitable[bool] | bool"]
 """``authorize(request, owner)``: may this caller use this route at all? ``owner`` is the
-caller's owner id (None without an identity); a resume, stop or history route names its
-chat in ``request.path_params["id"]``. It runs before the body is read; False answers 403.
-Which chats a caller may touch is not its job: with an identity, only their own."""
+caller's owner id (None without an identity); a resume, stop, steer or history route
+names its chat in ``request.path_params["id"]``. It runs before the body is read; False
+answers 403. Which chats a caller may touch is not its job: with an identity, only their
+own."""
 
 OnTurnStart = Callable[[ChatTurn], "Awaitable[object] | object"]
 """``on_start(turn)``: a turn is about to begin (its request read and checked, before the
@@ -83,7 +84,7 @@ class ChatHooks:
 
     Arguments:
         authorize: ``authorize(request, owner)`` for every request to every route (the
-            chat, resume, stop, history, the WebSocket's), before the body is read: a
+            chat, resume, stop, steer, history, the WebSocket's), before the body is read: a
             plan's limits, a banned user, a rate limit. False answers 403. An ``async
             def`` is awaited; a plain function is called on the loop, so it must be
             quick.
