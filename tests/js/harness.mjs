@@ -209,7 +209,7 @@ export async function analyse(sdk, sse, message) {
 
 /** In-memory ChatState, mirroring what the framework bindings do: pushMessage
  * stores the message object as given, replaceMessage stores a snapshot. */
-class MemoryChatState {
+export class MemoryChatState {
   constructor() {
     this.status = 'ready';
     this.error = undefined;

@@ -13,6 +13,7 @@
 // (uiMessageChunkSchema); a stream it rejects is an error here.
 
 import * as ai from 'ai7';
+import { MemoryChatState } from './harness.mjs';
 
 const options = JSON.parse(process.argv[2]);
 const responses = [];
@@ -37,24 +38,6 @@ function transport() {
   });
 }
 
-class MemoryState {
-  constructor() {
-    this.status = 'ready';
-    this.error = undefined;
-    this.messages = [];
-  }
-  pushMessage = m => {
-    this.messages = this.messages.concat(m);
-  };
-  popMessage = () => {
-    this.messages = this.messages.slice(0, -1);
-  };
-  replaceMessage = (i, m) => {
-    this.messages = [...this.messages.slice(0, i), structuredClone(m), ...this.messages.slice(i + 1)];
-  };
-  snapshot = v => structuredClone(v);
-}
-
 const runs = {
   async send() {
     const errors = [];
@@ -62,7 +45,7 @@ const runs = {
     const chat = new Chat({
       id: options.chat,
       transport: transport(),
-      state: new MemoryState(),
+      state: new MemoryChatState(),
       onError: e => errors.push(String(e?.message ?? e)),
     });
     await chat.sendMessage({ text: options.text ?? 'hello' });

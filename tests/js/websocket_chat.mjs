@@ -19,6 +19,7 @@
 
 import { WebSocket } from 'undici';
 import * as ai from 'ai7';
+import { MemoryChatState } from './harness.mjs';
 
 const options = JSON.parse(process.argv[2]);
 
@@ -73,24 +74,6 @@ function sendOptions(chatId, text, extra = {}) {
   };
 }
 
-class MemoryState {
-  constructor() {
-    this.status = 'ready';
-    this.error = undefined;
-    this.messages = [];
-  }
-  pushMessage = m => {
-    this.messages = this.messages.concat(m);
-  };
-  popMessage = () => {
-    this.messages = this.messages.slice(0, -1);
-  };
-  replaceMessage = (i, m) => {
-    this.messages = [...this.messages.slice(0, i), structuredClone(m), ...this.messages.slice(i + 1)];
-  };
-  snapshot = v => structuredClone(v);
-}
-
 const runs = {
   async send() {
     const errors = [];
@@ -98,7 +81,7 @@ const runs = {
     const chat = new Chat({
       id: options.chat,
       transport: transport(),
-      state: new MemoryState(),
+      state: new MemoryChatState(),
       onError: e => errors.push(String(e?.message ?? e)),
     });
     await chat.sendMessage({ text: options.text ?? 'hello' });

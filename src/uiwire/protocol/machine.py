@@ -269,19 +269,7 @@ class StreamMachine:
         provider_metadata: Mapping[str, Any] | None = None,
     ) -> list[Chunk]:
         """Append to the text part ``key`` (opened on demand). Empty deltas send nothing."""
-        try:
-            wire_id = self._text.get(key)
-        except TypeError:
-            wire_id = None  # unhashable key: the slow path names it
-        if (
-            wire_id is not None
-            and type(delta) is str
-            and delta
-            and provider_metadata is None
-            and len(delta) < _SURELY_FITS
-        ):
-            return [{"type": "text-delta", "id": wire_id, "delta": delta}]
-        return self._delta("text", self._text, delta, key, provider_metadata)
+        return self._family_delta("text", self._text, delta, key, provider_metadata)
 
     def reasoning_delta(
         self,
@@ -291,19 +279,7 @@ class StreamMachine:
         provider_metadata: Mapping[str, Any] | None = None,
     ) -> list[Chunk]:
         """Append to the reasoning part ``key`` (opened on demand). Empty deltas send nothing."""
-        try:
-            wire_id = self._reasoning.get(key)
-        except TypeError:
-            wire_id = None  # unhashable key: the slow path names it
-        if (
-            wire_id is not None
-            and type(delta) is str
-            and delta
-            and provider_metadata is None
-            and len(delta) < _SURELY_FITS
-        ):
-            return [{"type": "reasoning-delta", "id": wire_id, "delta": delta}]
-        return self._delta("reasoning", self._reasoning, delta, key, provider_metadata)
+        return self._family_delta("reasoning", self._reasoning, delta, key, provider_metadata)
 
     def text_start(
         self, *, key: Hashable = None, provider_metadata: Mapping[str, Any] | None = None
@@ -919,6 +895,30 @@ class StreamMachine:
         parts[key] = chunk["id"]
         out.append(chunk)
         return out
+
+    def _family_delta(
+        self,
+        family: str,
+        parts: dict[Hashable, str],
+        delta: str,
+        key: Hashable,
+        provider_metadata: Mapping[str, Any] | None,
+    ) -> list[Chunk]:
+        """A text or reasoning delta: the plain one to an open part without a check more
+        than it needs (the hot case), anything else by ``_delta``."""
+        try:
+            wire_id = parts.get(key)
+        except TypeError:
+            wire_id = None  # unhashable key: the slow path names it
+        if (
+            wire_id is not None
+            and type(delta) is str
+            and delta
+            and provider_metadata is None
+            and len(delta) < _SURELY_FITS
+        ):
+            return [{"type": f"{family}-delta", "id": wire_id, "delta": delta}]
+        return self._delta(family, parts, delta, key, provider_metadata)
 
     def _delta(
         self,

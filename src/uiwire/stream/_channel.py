@@ -250,13 +250,20 @@ class Channel:
     def _move_lane_locked(self, lane: deque[LaneItem]) -> None:
         # popleft, not a copy and a clear, so a frame appended meanwhile is kept (for
         # the next move); only lock holders take frames out, so len() of them are there
+        self._lane_size = 0
+        record = None if self.record_lane is None else self.record_lane()
+        if len(lane) == 1:  # the common case (a reader keeping up): no lists to build
+            frame, chunk = lane.popleft()
+            if record is not None and chunk is not None:
+                record([chunk])
+            if not (self._gone or self._eof):
+                self._frames.append(frame)
+                self._size += len(frame)
+            return
         take = lane.popleft
         items = [take() for _ in repeat(None, len(lane))]
-        self._lane_size = 0
-        if self.record_lane is not None:
-            record = self.record_lane()
-            if record is not None:
-                record([chunk for _, chunk in items if chunk is not None])
+        if record is not None:
+            record([chunk for _, chunk in items if chunk is not None])
         if self._gone or self._eof:
             return
         frames = [frame for frame, _ in items]

@@ -332,10 +332,16 @@ class StreamContext(WriteTarget, Generic[InfoT]):
         if not channel.on_bound_loop():
             self._bind_here("write_text")
         sink = channel.parked_sink
-        if sink is not None:  # straight to the parked reader's send
+        if sink is not None:  # straight to the parked reader's send (send_claimed, inline)
             frame = self._claim_direct_delta(False, text, key)
             if frame is not None:
-                await channel.send_claimed(sink, frame)
+                error: Exception | None = None
+                try:
+                    await sink(frame)
+                except Exception as exc:  # the reader's send failed: the reader raises it
+                    error = exc
+                finally:
+                    channel.end_direct_send(error)
                 return
         if not self._text_on_lane(text, key):  # the loop runs: no need to check it is open
             self._apply(lambda m: m.text_delta(text, key=key))
