@@ -31,7 +31,7 @@ from fastapi import FastAPI
 
 from uiwire.adapters.agents import AgentsAdapter, tool_stream
 from uiwire.protocol import validate_stream
-from uiwire.server import ChatEndpoint
+from uiwire.server import ChatEndpoint, ResponseOptions
 
 
 @function_tool
@@ -109,7 +109,7 @@ app = FastAPI()
 # POST /api/chat as useChat calls it: the history goes to the agent, a message carrying
 # approval answers continues its paused run (once), anything malformed gets a 4xx.
 # timeout: a hung tool or a stalled model cannot hold a stream open past two minutes.
-chat = ChatEndpoint(AgentsAdapter(agent), timeout=120)
+chat = ChatEndpoint(AgentsAdapter(agent), response=ResponseOptions(timeout=120))
 app.router.routes.extend(chat.routes("/api/chat"))
 chat.openapi("/api/chat", into=app.openapi())  # /docs and /openapi.json describe the chat
 

@@ -27,7 +27,7 @@ from starlette.applications import Starlette
 
 from uiwire.protocol import SteeringTextUIPart
 from uiwire.resume import MemoryStreamStore
-from uiwire.server import ChatEndpoint
+from uiwire.server import ChatEndpoint, ResponseOptions
 from uiwire.stream import ChatTurn, StreamContext
 
 
@@ -43,7 +43,7 @@ async def respond(turn: ChatTurn, ctx: StreamContext[Any]) -> None:
         await ctx.new_step()
 
 
-chat = ChatEndpoint(respond, target="v7", streams=MemoryStreamStore())
+chat = ChatEndpoint(respond, response=ResponseOptions(target="v7"), streams=MemoryStreamStore())
 app = Starlette(routes=chat.routes("/api/chat"))  # ..., POST /api/chat/{id}/steer
 
 

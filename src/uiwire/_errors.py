@@ -221,7 +221,7 @@ class StreamInterrupted(UIWireError):
 
 
 class TurnTimeout(UIWireError, TimeoutError):
-    """A turn ran past ``ChatEndpoint(timeout=...)``; the client sees it masked."""
+    """A turn ran past ``ResponseOptions(timeout=...)``; the client sees it masked."""
 
 
 class ApprovalError(UIWireError):

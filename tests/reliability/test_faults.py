@@ -57,7 +57,7 @@ from uiwire.chats import MemoryChatStore
 from uiwire.protocol import UIMessageAssembler
 from uiwire.protocol.encode import DONE_FRAME
 from uiwire.resume import MemoryStreamStore, RedisStreamStore, StreamStore
-from uiwire.server import ChatEndpoint, ChatHooks, ChatResult, Conversations
+from uiwire.server import ChatEndpoint, ChatHooks, ChatResult, Conversations, ResponseOptions
 
 set_tracing_disabled(True)  # the exporter would post traces to the provider
 
@@ -386,8 +386,8 @@ class Rigs:
         endpoint = ChatEndpoint(
             adapter,
             hooks=ChatHooks(on_finish=on_finish),
+            response=ResponseOptions(timeout=timeout),
             streams=streams,
-            timeout=timeout,
             conversations=chats,
         )
         base = await self._stack.enter_async_context(serve(Starlette(routes=endpoint.routes())))

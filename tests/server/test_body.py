@@ -28,7 +28,6 @@ from uiwire.protocol.chat_request import ChatRequest
 from uiwire.server import ChatEndpoint, RequestLimits
 from uiwire.server._body import OFF_LOOP_BYTES, read_chat_request, require_json
 
-SCHEMES = frozenset({"data", "https"})
 LIMITS = RequestLimits(max_body_bytes=4 * 1024 * 1024, max_messages=5, max_parts=8)
 
 
@@ -42,7 +41,7 @@ class Reader:
 
     async def read(self, request: Request) -> Response:
         try:
-            chat = await read_chat_request(request, url_schemes=SCHEMES, limits=self.limits)
+            chat = await read_chat_request(request, limits=self.limits)
         except ChatRequestError as exc:
             return JSONResponse(exc.to_json(), status_code=exc.status_code)
         return JSONResponse({"form": chat.form, "messages": len(chat.messages)})
@@ -158,8 +157,29 @@ async def test_over_the_byte_limit_is_a_413(reader: tuple[Reader, str]) -> None:
     ],
 )
 def test_limits_are_positive_ints(options: dict[str, Any]) -> None:
-    with pytest.raises(ValueError, match=next(iter(options))):
+    with pytest.raises(ValueError, match=rf"RequestLimits\({next(iter(options))}=\.\.\.\)"):
         RequestLimits(**options)
+
+
+@pytest.mark.parametrize(
+    ("schemes", "error", "message"),
+    [
+        ("https", TypeError, "must be a collection of scheme names"),
+        ([b"https"], TypeError, "must hold strings"),
+        (["https:"], ValueError, "'https:' is not a URL scheme name"),
+    ],
+)
+def test_url_schemes_are_checked_naming_the_option(
+    schemes: Any, error: type[Exception], message: str
+) -> None:
+    with pytest.raises(error, match=message) as raised:
+        RequestLimits(url_schemes=schemes)
+    assert str(raised.value).startswith("RequestLimits(url_schemes=...)")
+
+
+def test_url_schemes_are_kept_lower_cased() -> None:
+    assert RequestLimits(url_schemes=["HTTPS", "data"]).url_schemes == {"https", "data"}
+    assert RequestLimits().url_schemes == {"data", "https"}
 
 
 # --- off the loop ---------------------------------------------------------------------------

@@ -310,9 +310,10 @@ async def test_it_mounts_in_fastapi_too(recorder: Recorder) -> None:
     ("kwargs", "error"),
     [
         ({"limits": 8 * 1024 * 1024}, TypeError),
-        ({"url_schemes": "https"}, TypeError),
+        ({"limits": {"url_schemes": "https"}}, TypeError),
+        ({"response": {"keep_alive": -1}}, TypeError),
         ({"on_finish": "save"}, TypeError),
-        ({"keep_alive": -1}, ValueError),
+        ({"keep_alive": -1}, TypeError),  # moved to ResponseOptions
     ],
 )
 def test_bad_arguments_are_refused(kwargs: dict[str, Any], error: type[Exception]) -> None:

@@ -14,7 +14,7 @@ from tests.protocol.test_chat_request import full_conversation, messages
 from uiwire.protocol import ChatRequestError
 from uiwire.protocol.chat_request import parse_chat_request
 from uiwire.resume import MemoryStreamStore
-from uiwire.server import ChatEndpoint
+from uiwire.server import ChatEndpoint, RequestLimits
 from uiwire.stream import StreamContext
 
 
@@ -28,7 +28,7 @@ def validator(**endpoint: Any) -> Any:
     return jsonschema_rs.validator_for(root)
 
 
-STRICT = validator(streams=MemoryStreamStore(), url_schemes=("https",))
+STRICT = validator(streams=MemoryStreamStore(), limits=RequestLimits(url_schemes=("https",)))
 DEFAULT = validator()
 
 

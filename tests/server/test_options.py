@@ -9,6 +9,7 @@ import itertools
 from collections.abc import Mapping
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.support.chat_options import (
@@ -26,6 +27,7 @@ from tests.support.servers import serve
 from uiwire.protocol import ChatRequestError, FieldError
 from uiwire.resume import MemoryStreamStore
 from uiwire.server import (
+    DEFAULT_KEEP_ALIVE,
     ChatEndpoint,
     ChatHooks,
     ResponseOptions,
@@ -185,12 +187,72 @@ def test_hooks_must_be_callable_and_name_the_hook() -> None:
         ChatEndpoint(OptionsApp().respond, response={})  # pyright: ignore[reportArgumentType]
 
 
-@pytest.mark.parametrize("name", ["on_finish", "on_error"])
-def test_the_moved_keywords_say_where_they_went(name: str) -> None:
-    with pytest.raises(TypeError, match=rf"has moved: pass hooks=ChatHooks\({name}=\.\.\.\)"):
-        ChatEndpoint(OptionsApp().respond, **{name: print})  # pyright: ignore[reportArgumentType]
+@pytest.mark.parametrize(
+    ("name", "where"),
+    [
+        ("on_finish", "hooks=ChatHooks(on_finish=...)"),
+        ("on_error", "hooks=ChatHooks(on_error=...)"),
+        ("authorize", "hooks=ChatHooks(authorize=...)"),
+        ("target", "response=ResponseOptions(target=...)"),
+        ("keep_alive", "response=ResponseOptions(keep_alive=...)"),
+        ("timeout", "response=ResponseOptions(timeout=...)"),
+        ("on_disconnect", "response=ResponseOptions(on_disconnect=...)"),
+        ("url_schemes", "limits=RequestLimits(url_schemes=...)"),
+    ],
+)
+def test_the_moved_keywords_say_where_they_went(name: str, where: str) -> None:
+    with pytest.raises(TypeError) as raised:
+        ChatEndpoint(OptionsApp().respond, **{name: None})  # pyright: ignore[reportArgumentType]
+    assert str(raised.value) == f"ChatEndpoint({name}=...) has moved: pass {where}"
+
+
+def test_an_unknown_keyword_is_refused_as_python_would() -> None:
     with pytest.raises(TypeError, match="unexpected keyword argument 'on_finnish'"):
         ChatEndpoint(OptionsApp().respond, on_finnish=print)  # pyright: ignore[reportArgumentType]
+
+
+def test_authorize_must_be_callable_and_return_a_bool() -> None:
+    with pytest.raises(TypeError, match=r"ChatHooks\(authorize=\.\.\.\) must be callable"):
+        ChatHooks(authorize=True)  # pyright: ignore[reportArgumentType]
+
+
+async def test_an_authorize_that_returns_no_bool_is_an_error_naming_it() -> None:
+    app = OptionsApp(hooks=ChatHooks(authorize=lambda request, owner: "yes"))  # pyright: ignore[reportArgumentType]
+    transport = httpx.ASGITransport(app.app)  # the app's exception, raised here
+    async with httpx.AsyncClient(transport=transport, base_url="http://app") as client:
+        with pytest.raises(TypeError, match=r"ChatHooks\(authorize=\.\.\.\) must return a bool"):
+            await client.post("/api/chat", json={}, headers={"x-user": USER})
+    assert app.turns == []
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"target": "v8"}, "protocol target must be one of 'v5', 'v6', 'v7'; got 'v8'"),
+        ({"keep_alive": 0}, "must be positive seconds or None; got 0"),
+        ({"keep_alive": "15"}, "must be positive seconds or None; got '15'"),
+        ({"timeout": 0}, "must be a positive number of seconds or None; got 0"),
+        ({"timeout": True}, "must be a positive number of seconds or None; got True"),
+        ({"on_disconnect": "stop"}, "must be 'cancel', 'continue' or None; got 'stop'"),
+    ],
+)
+def test_the_answers_life_options_are_checked_naming_the_option(
+    options: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ValueError, match=message) as raised:
+        ResponseOptions(**options)
+    assert str(raised.value).startswith(f"ResponseOptions({next(iter(options))}=...)")
+
+
+def test_the_answers_life_options_keep_their_defaults() -> None:
+    options = ResponseOptions()
+    assert (options.target, options.keep_alive, options.timeout, options.on_disconnect) == (
+        "v6",
+        DEFAULT_KEEP_ALIVE,
+        None,
+        None,  # the endpoint decides: "continue" with a stream store, "cancel" without
+    )
+    assert ResponseOptions(target="v7", timeout=1.5, keep_alive=None).target == "v7"
 
 
 async def test_on_start_sees_each_turn_before_the_agent() -> None:

@@ -22,7 +22,7 @@ from tests.support.stream_rules import assert_valid_message
 from uiwire.protocol import check_stream
 from uiwire.protocol.encode import DONE_FRAME
 from uiwire.resume import MemoryStreamStore, StreamStore, StreamStoreError
-from uiwire.server import ChatEndpoint
+from uiwire.server import ChatEndpoint, ChatHooks, ResponseOptions
 from uiwire.stream import StopMode
 
 
@@ -126,7 +126,7 @@ async def test_stop_cancels_the_generation_and_ends_every_reader_with_abort(
 
 
 async def test_on_disconnect_cancel_ties_the_generation_to_the_post() -> None:
-    app, events = chat_app(MemoryStreamStore(), on_disconnect="cancel")
+    app, events = chat_app(MemoryStreamStore(), response=ResponseOptions(on_disconnect="cancel"))
     async for served in start(app, events):
         async with served.client.stream("POST", served.chat, json=body(words=500)) as posted:
             raw = posted.aiter_raw()
@@ -143,7 +143,7 @@ async def test_authorize_decides_who_may_post_resume_and_stop_before_any_body_is
         asked.append((request.method, owner, request.path_params.get("id")))
         return request.headers.get("x-user") == "ada"
 
-    app, events = chat_app(MemoryStreamStore(), authorize=authorize)
+    app, events = chat_app(MemoryStreamStore(), hooks=ChatHooks(authorize=authorize))
     async for served in start(app, events):
         ada = {"x-user": "ada"}
         for method, url, payload in (
@@ -319,10 +319,6 @@ def test_routes_and_options_are_checked() -> None:
         chat.routes("chat/")
     with pytest.raises(TypeError, match="streams"):
         ChatEndpoint(agent, streams="redis://")  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="on_disconnect"):
-        ChatEndpoint(agent, on_disconnect="stop")  # type: ignore[arg-type]
-    with pytest.raises(TypeError, match="authorize"):
-        ChatEndpoint(agent, authorize=True)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="conversations"):
         ChatEndpoint(agent, conversations="sqlite://")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="identity=False needs conversations=False"):
@@ -331,7 +327,7 @@ def test_routes_and_options_are_checked() -> None:
 
 
 async def test_an_idle_resume_gets_keep_alive_comments_and_stays_valid() -> None:
-    app, events = chat_app(MemoryStreamStore(), keep_alive=0.05)
+    app, events = chat_app(MemoryStreamStore(), response=ResponseOptions(keep_alive=0.05))
     async for served in start(app, events):
         payload = body(words=4, delay=0.25)
         async with served.client.stream("POST", served.chat, json=payload) as posted:

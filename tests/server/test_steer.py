@@ -25,11 +25,13 @@ from tests.support.steering_app import ANSWER_PREFIX, echo_model, steering_app, 
 from tests.support.stream_rules import assert_valid_body
 from uiwire.protocol import UIMessageAssembler
 from uiwire.resume import MemoryStreamStore
-from uiwire.server import ChatEndpoint, ChatHooks, ChatResult, RequestLimits
+from uiwire.server import ChatEndpoint, ChatHooks, ChatResult, RequestLimits, ResponseOptions
 from uiwire.stream import MAX_PENDING_STEERING, ChatTurn, ChatWork, StreamContext
 
 STEER = {"id": "steer_1", "parts": [{"type": "text", "text": "Use Paris, Texas instead."}]}
 QUESTION = "Where is Paris?"
+V7 = ResponseOptions(target="v7")
+"""Steering needs AI SDK 7 clients."""
 
 
 @pytest.fixture(autouse=True)
@@ -264,7 +266,7 @@ async def test_a_body_that_is_not_json_is_415(served: Served) -> None:
 
 async def test_a_v6_endpoint_refuses_steering_naming_the_target() -> None:
     with FakeLLM(echo_model) as llm:
-        app, _ = steering_app(llm.base_url, target="v6")
+        app, _ = steering_app(llm.base_url, response=ResponseOptions(target="v6"))
         async for served in serving(app, llm, []):
             refused = await served.client.post(served.steer_url(), json=STEER)
     assert refused.status_code == 409
@@ -284,7 +286,7 @@ class NoSteering:
 
 
 async def test_an_agent_without_steering_is_refused_naming_it() -> None:
-    endpoint = ChatEndpoint(NoSteering(), target="v7")
+    endpoint = ChatEndpoint(NoSteering(), response=V7)
     async with serve(Starlette(routes=endpoint.routes())) as base, httpx.AsyncClient() as client:
         refused = await client.post(f"{base}/api/chat/chat-1/steer", json=STEER)
     assert refused.status_code == 409
@@ -364,6 +366,23 @@ async def test_a_steering_body_over_the_endpoints_limits_is_413_naming_the_field
     assert refused.json()["error"]["fields"][0]["field"] == field
 
 
+async def test_a_steering_file_url_follows_the_endpoints_url_schemes() -> None:
+    """The steer route reads the schemes where the chat route does: ``RequestLimits``."""
+    photo = {"type": "file", "mediaType": "image/png", "url": "data:image/png;base64,AAAA"}
+    body = {"parts": [{"type": "text", "text": "this one"}, photo]}
+    limits = RequestLimits(url_schemes=("https",))
+    app, _ = steering_app("http://127.0.0.1:9/v1", limits=limits)
+    async with serve(app) as base, httpx.AsyncClient() as client:
+        refused = await client.post(f"{base}/api/chat/chat-1/steer?user=u1", json=body)
+        default_app, _ = steering_app("http://127.0.0.1:9/v1")
+        async with serve(default_app) as default_base:
+            taken = await client.post(f"{default_base}/api/chat/chat-1/steer?user=u1", json=body)
+    assert refused.status_code == 422
+    [field] = refused.json()["error"]["fields"]
+    assert (field["field"], field["type"]) == ("parts[1].url", "url_scheme")
+    assert taken.status_code == 404  # the body passed: only then is the chat looked up
+
+
 async def test_a_steer_the_answer_ends_without_is_not_delivered_and_on_finish_says_so() -> None:
     finished: list[ChatResult] = []
 
@@ -374,7 +393,7 @@ async def test_a_steer_the_answer_ends_without_is_not_delivered_and_on_finish_sa
                 break
             await asyncio.sleep(0.01)
 
-    endpoint = ChatEndpoint(respond, target="v7", hooks=ChatHooks(on_finish=finished.append))
+    endpoint = ChatEndpoint(respond, hooks=ChatHooks(on_finish=finished.append), response=V7)
     async with serve(Starlette(routes=endpoint.routes())) as base, httpx.AsyncClient() as client:
         async with client.stream("POST", f"{base}/api/chat", json=chat_body()) as posted:
             await read_until(posted, '"text-delta"')
@@ -396,7 +415,7 @@ async def test_a_dspy_agent_is_refused_saying_why() -> None:
 
     from uiwire.adapters.dspy import DSPyAdapter
 
-    endpoint = ChatEndpoint(DSPyAdapter(dspy.Predict("question -> answer")), target="v7")
+    endpoint = ChatEndpoint(DSPyAdapter(dspy.Predict("question -> answer")), response=V7)
     async with serve(Starlette(routes=endpoint.routes())) as base, httpx.AsyncClient() as client:
         refused = await client.post(f"{base}/api/chat/chat-1/steer", json=STEER)
     assert refused.status_code == 409
@@ -411,7 +430,7 @@ async def test_steering_past_the_queues_bound_is_429() -> None:
         await ctx.write_text("Working.")
         await asyncio.wait_for(release.wait(), 20)
 
-    endpoint = ChatEndpoint(respond, target="v7")
+    endpoint = ChatEndpoint(respond, response=V7)
     app = Starlette(routes=endpoint.routes())
     async with (
         serve(app) as base,

@@ -4,6 +4,7 @@ a short answer in two text parts, a kept conversation, and what its hooks saw.""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 from collections.abc import Mapping
 from typing import Any
@@ -52,14 +53,9 @@ class OptionsApp:
         self.finished: list[ChatResult] = []
         self.saving = asyncio.Event()
         self.saving.set()
-        hooks = hooks or ChatHooks()
         self.endpoint = ChatEndpoint(
             self.respond,
-            hooks=ChatHooks(
-                on_start=hooks.on_start,
-                on_error=hooks.on_error,
-                on_finish=self.on_finish,
-            ),
+            hooks=dataclasses.replace(hooks or ChatHooks(), on_finish=self.on_finish),
             conversations=Conversations(store=self.store),
             identity=Identity(
                 identify=lambda r: r.headers.get("x-user") or r.query_params.get("user")

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import os
 import sys
 from collections.abc import AsyncIterator, Iterator
@@ -85,8 +86,10 @@ class SlowToBegin:
         return work
 
 
-def chat_app(streams: StreamStore | None, **options: Any) -> tuple[Starlette, Events]:
-    """The app, and what happens in it."""
+def chat_app(
+    streams: StreamStore | None, *, hooks: ChatHooks | None = None, **options: Any
+) -> tuple[Starlette, Events]:
+    """The app, and what happens in it (``hooks``' ``on_finish`` is the app's own)."""
     events = Events()
 
     async def finished(result: ChatResult) -> None:
@@ -97,7 +100,7 @@ def chat_app(streams: StreamStore | None, **options: Any) -> tuple[Starlette, Ev
     endpoint = ChatEndpoint(
         SlowToBegin(make_agent(events)),
         streams=streams,
-        hooks=ChatHooks(on_finish=finished),
+        hooks=dataclasses.replace(hooks or ChatHooks(), on_finish=finished),
         **options,
     )
 

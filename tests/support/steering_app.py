@@ -30,7 +30,7 @@ from tests.support.fake_llm import Reply, ToolCallReply
 from uiwire.adapters.agents import AgentsAdapter
 from uiwire.adapters.agents._channel import current_channel  # pyright: ignore[reportPrivateUsage]
 from uiwire.resume import StreamStore
-from uiwire.server import ChatEndpoint, ChatHooks, ChatResult, Identity
+from uiwire.server import ChatEndpoint, ChatHooks, ChatResult, Identity, ResponseOptions
 
 STEER_WAIT: Final = 20.0
 """Seconds the tool waits for a steering message before it returns anyway."""
@@ -75,9 +75,10 @@ def echo_model(payload: dict[str, Any]) -> Reply:
 
 
 def steering_endpoint(llm_url: str, **options: Any) -> ChatEndpoint:
-    """The endpoint (target v7 unless told), its caller named by ``?user=``."""
+    """The endpoint (``ResponseOptions(target="v7")`` unless told), its caller named by
+    ``?user=``."""
     adapter = AgentsAdapter(http_agent(llm_url, tools=[look_up]))
-    options.setdefault("target", "v7")
+    options.setdefault("response", ResponseOptions(target="v7"))
     options.setdefault(
         "identity", Identity(identify=lambda request: request.query_params.get("user"))
     )

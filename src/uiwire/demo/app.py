@@ -43,7 +43,7 @@ from uiwire.chats import ChatStore, MemoryChatStore, SQLChatStore
 from uiwire.demo.agent import demo_agent
 from uiwire.demo.model import PROMPTS
 from uiwire.resume import MemoryStreamStore
-from uiwire.server import ChatEndpoint, Conversations, Identity, RequestLimits
+from uiwire.server import ChatEndpoint, Conversations, Identity, RequestLimits, ResponseOptions
 
 __all__ = ["default_db_path", "demo_app", "open_chat_store"]
 
@@ -79,7 +79,7 @@ def demo_app(
 
     ``agent``: the agent to serve (``demo_agent()`` by default). ``db``: the SQLite file
     that keeps the chats (see ``open_chat_store``); None keeps them in memory.
-    ``limits``: how much one chat request may hold (``RequestLimits()`` by default); the
+    ``limits``: what one chat request may carry (``RequestLimits()`` by default); the
     page is told the byte limit, to refuse too large attachments before sending them.
     """
     store = open_chat_store(db)
@@ -99,7 +99,7 @@ def demo_app(
         identity=Identity(),  # anonymous owners, signed with the store's kept secret
         streams=MemoryStreamStore(),
         limits=limits,
-        target="v7",  # the page runs AI SDK 7 (web/package.json)
+        response=ResponseOptions(target="v7"),  # the page runs AI SDK 7 (web/package.json)
     )
     # POST /api/chat, GET /api/chat/{id}/stream (resume), POST /api/chat/{id}/stop, the
     # WebSocket /api/chat/ws, GET /api/chats, GET and DELETE /api/chats/{id}

@@ -162,21 +162,24 @@ DEFAULT_URL_SCHEMES: Final = ("data", "https")
 """File URLs a ``UIMessage`` may use by default: uploads (``data:``) and ``https:``."""
 
 
-def allowed_url_schemes(url_schemes: Collection[str]) -> frozenset[str]:
+def allowed_url_schemes(
+    url_schemes: Collection[str], *, option: str = "url_schemes"
+) -> frozenset[str]:
     """``url_schemes`` checked (scheme names, no ``:``) and lower-cased; check them once
-    where they are configured, then pass the set to every ``parse_chat_request``."""
+    where they are configured, then pass the set to every ``parse_chat_request``.
+    ``option`` is how the errors name the argument."""
     if isinstance(url_schemes, (str, bytes)) or not isinstance(url_schemes, Collection):  # pyright: ignore[reportUnnecessaryIsInstance]
         raise TypeError(
-            "url_schemes must be a collection of scheme names such as ('data', 'https'), "
+            f"{option} must be a collection of scheme names such as ('data', 'https'), "
             f"not {type(url_schemes).__name__}"
         )
     allowed: set[str] = set()
     for scheme in url_schemes:
         if not isinstance(scheme, str):  # pyright: ignore[reportUnnecessaryIsInstance]
-            raise TypeError(f"url_schemes must hold strings, not {type(scheme).__name__}")
+            raise TypeError(f"{option} must hold strings, not {type(scheme).__name__}")
         if not _SCHEME_NAME.fullmatch(scheme):
             raise ValueError(
-                f"{scheme!r} is not a URL scheme name (a letter, then letters, digits, '+', "
+                f"{option}: {scheme!r} is not a URL scheme name (a letter, then letters, digits, '+', "
                 "'-' or '.'; no ':')"
             )
         allowed.add(scheme.lower())

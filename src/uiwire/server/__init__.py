@@ -8,10 +8,11 @@ from uiwire._extras import lazy_exports, needs_extra
 
 with needs_extra("starlette", extra="fastapi", needed_by="uiwire.server", package="Starlette"):
     from uiwire.server._body import RequestLimits
-    from uiwire.server.chat import Authorize, ChatEndpoint, ChatResult, OnChatFinish
+    from uiwire.server.chat import ChatEndpoint, ChatResult, OnChatFinish
     from uiwire.server.conversations import Conversations, TitleHook, default_title
     from uiwire.server.identity import Identify, Identity, Owner, OwnerResolver
     from uiwire.server.options import (
+        Authorize,
         ChatHooks,
         MessageIdFactory,
         OnTurnStart,

@@ -36,7 +36,11 @@ from uiwire.protocol.chat_request import (
     parse_steering_message,
     validate_chat_body,
 )
-from uiwire.protocol.ui_message import SteeringMessageUIPart
+from uiwire.protocol.ui_message import (
+    DEFAULT_URL_SCHEMES,
+    SteeringMessageUIPart,
+    allowed_url_schemes,
+)
 from uiwire.server._json_scan import TooManyValues, scan_json
 
 __all__ = [
@@ -62,12 +66,14 @@ well under a millisecond per KiB."""
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class RequestLimits:
-    """How much one chat request may hold; over a limit is a 413 naming the field.
+    """What one chat request may carry: ``ChatEndpoint(agent, limits=RequestLimits(...))``.
+    Over a size limit is a 413 naming the field; a file URL of another scheme is a 422.
 
     The defaults take a long conversation with a few photos (as ``data:`` URLs) in the
     default body, and refuse the bodies that would cost the server seconds and hundreds
     of MiB while staying under the byte limit (8 MiB of tiny messages or parts). With the
-    last-message body only one message travels, far inside all of them.
+    last-message body only one message travels, far inside all of them. They hold for
+    every way a message comes in: the chat POST and the WebSocket's ``send`` frames.
     """
 
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
@@ -85,14 +91,26 @@ class RequestLimits:
     """Seconds the whole body may take to arrive; a slower one is a 408 (a client
     sending a byte a second must not hold a connection and a task for ever)."""
 
+    url_schemes: Collection[str] = DEFAULT_URL_SCHEMES
+    """The URL schemes file parts may use (``data`` and ``https`` by default, any case);
+    others are a 422. The server never fetches them; the model provider may. Kept
+    lower-cased, as a frozenset."""
+
     def __post_init__(self) -> None:
         for field in dataclasses.fields(self):
             value = getattr(self, field.name)
-            if field.name == "body_timeout":
+            if field.name == "url_schemes":
+                schemes = allowed_url_schemes(value, option="RequestLimits(url_schemes=...)")
+                object.__setattr__(self, "url_schemes", schemes)
+            elif field.name == "body_timeout":
                 if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-                    raise ValueError(f"body_timeout must be positive seconds; got {value!r}")
+                    raise ValueError(
+                        f"RequestLimits(body_timeout=...) must be positive seconds; got {value!r}"
+                    )
             elif type(value) is not int or value < 1:
-                raise ValueError(f"{field.name} must be a positive int; got {value!r}")
+                raise ValueError(
+                    f"RequestLimits({field.name}=...) must be a positive int; got {value!r}"
+                )
 
 
 def _count_messages_and_parts(decoded: Any, limits: RequestLimits) -> None:
@@ -128,9 +146,7 @@ def _count_messages_and_parts(decoded: Any, limits: RequestLimits) -> None:
                     )
 
 
-def _parse(
-    body: bytes, limits: RequestLimits, url_schemes: Collection[str], socket_frame: bool = False
-) -> ChatRequest:
+def _parse(body: bytes, limits: RequestLimits, socket_frame: bool = False) -> ChatRequest:
     try:
         scanned = scan_json(body, limits.max_json_values)
     except TooManyValues as exc:
@@ -139,7 +155,7 @@ def _parse(
     if socket_frame:
         decoded = _as_posted_body(decoded)
     _count_messages_and_parts(decoded, limits)
-    return validate_chat_body(decoded, url_schemes=url_schemes)
+    return validate_chat_body(decoded, url_schemes=limits.url_schemes)
 
 
 SOCKET_FRAME_KEY: Final = "uiwire.socket_frame"
@@ -184,12 +200,10 @@ async def decode_json(data: bytes, max_values: int) -> Any:
 
 
 async def read_chat_request(
-    request: Request,
-    *,
-    url_schemes: Collection[str],
-    limits: RequestLimits = DEFAULT_LIMITS,
+    request: Request, *, limits: RequestLimits = DEFAULT_LIMITS
 ) -> ChatRequest:
-    """The parsed body; ``ChatRequestError`` with status 415, 413 or 422 otherwise.
+    """The parsed body, within ``limits`` (its sizes and its file URL schemes);
+    ``ChatRequestError`` with status 415, 413 or 422 otherwise.
 
     Nothing is read before this is called: checks that need no body (who asks, may
     they) run first and cost no parse.
@@ -204,37 +218,32 @@ async def read_chat_request(
     body = await read_body(request, max_bytes, limits.body_timeout, too_large=_too_large)
     socket_frame = bool(request.scope.get(SOCKET_FRAME_KEY))
     if len(body) <= OFF_LOOP_BYTES:
-        return _parse(body, limits, url_schemes, socket_frame)
+        return _parse(body, limits, socket_frame)
     loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(_PARSER, _parse, body, limits, url_schemes, socket_frame)
+    return await loop.run_in_executor(_PARSER, _parse, body, limits, socket_frame)
 
 
-def _parse_steering(
-    body: bytes, limits: RequestLimits, url_schemes: Collection[str]
-) -> SteeringMessageUIPart:
+def _parse_steering(body: bytes, limits: RequestLimits) -> SteeringMessageUIPart:
     try:
         scanned = scan_json(body, limits.max_json_values)
     except TooManyValues as exc:
         raise _too_much("body", str(exc), "too_many_values") from None
     decoded = scanned.restore(decode_chat_body(scanned.skeleton))
     if not isinstance(decoded, dict):
-        return parse_steering_message(body, url_schemes=url_schemes)  # names what is wrong
+        return parse_steering_message(body, url_schemes=limits.url_schemes)  # names what is wrong
     fields = cast("dict[str, Any]", decoded)
     parts: Any = fields.get("parts")
     if isinstance(parts, list) and len(cast("list[Any]", parts)) > limits.max_parts:
         raise _too_much("parts", f"over {limits.max_parts} parts", "too_many_parts")
-    return parse_steering_message(fields, url_schemes=url_schemes)
+    return parse_steering_message(fields, url_schemes=limits.url_schemes)
 
 
 async def read_steering_message(
-    request: Request,
-    *,
-    url_schemes: Collection[str],
-    limits: RequestLimits = DEFAULT_LIMITS,
+    request: Request, *, limits: RequestLimits = DEFAULT_LIMITS
 ) -> SteeringMessageUIPart:
     """A steering body (``{id?, parts}``) read as a chat body is (JSON only, the same
-    byte, value and part limits, file URLs by ``url_schemes``); ``ChatRequestError``
-    with status 415, 413, 408 or 422 otherwise."""
+    byte, value and part limits, file URLs by ``limits.url_schemes``);
+    ``ChatRequestError`` with status 415, 413, 408 or 422 otherwise."""
     refused = require_json(request, what="a steering message")
     if refused is not None:
         raise refused
@@ -244,9 +253,9 @@ async def read_steering_message(
         raise _too_large(max_bytes)
     body = await read_body(request, max_bytes, limits.body_timeout, too_large=_too_large)
     if len(body) <= OFF_LOOP_BYTES:
-        return _parse_steering(body, limits, url_schemes)
+        return _parse_steering(body, limits)
     loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(_PARSER, _parse_steering, body, limits, url_schemes)
+    return await loop.run_in_executor(_PARSER, _parse_steering, body, limits)
 
 
 async def read_body(

@@ -52,13 +52,7 @@ from uiwire.chats.store import Chat, TurnTicket
 from uiwire.protocol.chat_request import ChatRequest
 from uiwire.protocol.encode import UI_MESSAGE_STREAM_HEADERS, encode_chunks
 from uiwire.protocol.replay import message_chunks
-from uiwire.protocol.targets import DEFAULT_TARGET, Target, as_target
-from uiwire.protocol.ui_message import (
-    DEFAULT_URL_SCHEMES,
-    SteeringMessageUIPart,
-    UIMessage,
-    allowed_url_schemes,
-)
+from uiwire.protocol.ui_message import SteeringMessageUIPart, UIMessage
 from uiwire.resume.recorder import RecordedStream
 from uiwire.resume.store import StreamStore, check_chat_id
 from uiwire.server._agent import (
@@ -95,7 +89,7 @@ from uiwire.server._tee import Tee
 from uiwire.server.conversations import Conversations, chat_body, chat_summary
 from uiwire.server.identity import Identity, Owner
 from uiwire.server.options import ChatHooks, ResponseOptions, check_message_id
-from uiwire.server.response import DEFAULT_KEEP_ALIVE, UIMessageStreamResponse, check_keep_alive
+from uiwire.server.response import UIMessageStreamResponse
 from uiwire.server.websocket import ChatSocket, SocketHandlers
 from uiwire.stream.context import (
     OnClose,
@@ -111,7 +105,7 @@ from uiwire.stream.turn import ChatAgent, ChatFunction, ChatTurn, ChatWork
 if TYPE_CHECKING:
     from uiwire.server.telemetry import Telemetry, TurnProbe
 
-__all__ = ["Authorize", "ChatEndpoint", "ChatResult", "OnChatFinish"]
+__all__ = ["ChatEndpoint", "ChatResult", "OnChatFinish"]
 
 logger = logging.getLogger("uiwire")
 
@@ -143,12 +137,6 @@ class ChatResult:
 
 OnChatFinish = Callable[[ChatResult], Awaitable[object] | object]
 
-Authorize = Callable[[Request, "str | None"], Awaitable[bool] | bool]
-"""``authorize(request, owner)``: may this caller use this route at all? ``owner`` is the
-caller's owner id (None without an identity); a resume, stop or history route names its
-chat in ``request.path_params["id"]``. It runs before the body is read; False answers 403.
-Which chats a caller may touch is not its job: with an identity, only their own."""
-
 
 class ChatEndpoint:
     """The ``useChat`` endpoint, as an ASGI app: mount it at ``POST /api/chat``.
@@ -162,34 +150,26 @@ class ChatEndpoint:
     Arguments:
         agent: a ``ChatAgent`` (``AgentsAdapter``, ``DSPyAdapter``, anything with
             ``begin_turn``) or an ``async def respond(turn, ctx)``.
-        hooks: what is called around each turn (``ChatHooks``): ``on_start`` as it
+        hooks: what is called around each request and turn (``ChatHooks``):
+            ``authorize`` for every request (False answers 403), ``on_start`` as a turn
             begins (it may refuse it), ``on_finish`` with the ``ChatResult`` after its
             last byte (to save it), ``on_error`` for the text the client sees for an
             exception.
-        response: what each answer carries besides the agent's writes
-            (``ResponseOptions``): message metadata at its start, its finish and per
-            part, the message id factory, extra response headers, a tee of its stream.
-        limits: how much one request may hold (``RequestLimits``: bytes, messages,
-            parts, JSON values); over a limit is a 413 naming the field, and a body is
-            not read past the byte limit.
-        url_schemes: the URL schemes file parts may use; others get 422. The server
-            never fetches them; the model provider may.
-        target: the AI SDK major the client runs (``"v6"`` by default).
-        keep_alive: idle seconds between SSE keep-alive comments (None: never).
+        response: what each answer is and how it lives (``ResponseOptions``): its
+            protocol ``target`` (the AI SDK major the client runs, ``"v6"`` by
+            default), ``keep_alive`` comments, a ``timeout``, what ``on_disconnect``
+            does when its client leaves; message metadata at its start, its finish and
+            per part, the message id factory, extra response headers, a tee of its
+            stream.
+        limits: what one request may carry (``RequestLimits``: bytes, messages, parts,
+            JSON values, the file URL schemes); over a size limit is a 413 naming the
+            field (a body is not read past the byte limit), another URL scheme a 422.
         streams: a ``StreamStore`` (``MemoryStreamStore`` for one process,
             ``RedisStreamStore`` for several) makes answers resumable and stoppable from
             any worker; mount ``routes()`` to serve the resume and stop endpoints too.
-            Chat ids must then pass ``check_chat_id`` (422 otherwise).
-        on_disconnect: when the POST's client leaves, ``"cancel"`` the generation or
-            ``"continue"`` it (to be resumed, and saved whole by ``on_finish``). Default:
-            ``"continue"`` with ``streams``, ``"cancel"`` without.
-        authorize: ``authorize(request, owner)`` for every request to every route, before
-            the body is read (a plan's limits, a banned user, a rate limit); False
-            answers 403.
-        timeout: seconds a turn may run (None: no limit). Past it the work is
-            cancelled, the client gets the masked error and ``[DONE]``, and
-            ``on_finish`` gets status ``error``: a hung tool or a stalled provider
-            cannot hold a stream (and its memory) open forever.
+            Chat ids must then pass ``check_chat_id`` (422 otherwise). With one, an
+            answer goes on when its client leaves, unless
+            ``ResponseOptions(on_disconnect="cancel")``.
         conversations: where the server keeps every chat (``Conversations(store)``): the
             model sees the stored conversation, never the client's copy, and each turn
             is saved as it starts and ends; ``routes()`` adds the history routes. By
@@ -212,13 +192,7 @@ class ChatEndpoint:
         hooks: ChatHooks | None = None,
         response: ResponseOptions | None = None,
         limits: RequestLimits = DEFAULT_LIMITS,
-        url_schemes: Collection[str] = DEFAULT_URL_SCHEMES,
-        target: Target = DEFAULT_TARGET,
-        keep_alive: float | None = DEFAULT_KEEP_ALIVE,
         streams: StreamStore | None = None,
-        on_disconnect: OnDisconnect | None = None,
-        authorize: Authorize | None = None,
-        timeout: float | None = None,
         conversations: Conversations | Literal[False] | None = None,
         identity: Identity | Literal[False] | None = None,
         telemetry: Telemetry | None = None,
@@ -243,31 +217,15 @@ class ChatEndpoint:
                 "streams must be a StreamStore (MemoryStreamStore, RedisStreamStore); got "
                 f"{type(streams).__name__}"
             )
-        if on_disconnect is None:
+        on_disconnect = response.on_disconnect
+        if on_disconnect is None:  # an answer resumable elsewhere goes on by default
             on_disconnect = "continue" if streams is not None else "cancel"
-        elif on_disconnect not in ("cancel", "continue"):
-            raise ValueError(f"on_disconnect must be 'cancel' or 'continue'; got {on_disconnect!r}")
-        if authorize is not None and not callable(authorize):
-            raise TypeError(f"authorize must be callable; got {type(authorize).__name__}")
-        if timeout is not None and (
-            isinstance(timeout, bool)
-            or not isinstance(timeout, (int, float))  # pyright: ignore[reportUnnecessaryIsInstance]
-            or not timeout > 0
-        ):
-            raise ValueError(
-                f"timeout must be a positive number of seconds or None; got {timeout!r}"
-            )
         self._hooks = hooks
         self._options = response
         self._headers = dict(response.headers)
         self._limits = limits
-        self._url_schemes = allowed_url_schemes(url_schemes)
-        self._target: Target = as_target(target)
-        self._keep_alive = check_keep_alive(keep_alive)
         self._streams = streams
         self._on_disconnect: OnDisconnect = on_disconnect
-        self._authorize = authorize
-        self._timeout = timeout
         self._conversations = resolve_conversations(conversations, streams)
         self._telemetry = check_telemetry(telemetry)
         self._agent_name = agent_name(agent)
@@ -354,7 +312,7 @@ class ChatEndpoint:
         _check_path(path)
         fragment = chat_openapi(
             path,
-            url_schemes=self._url_schemes,
+            url_schemes=self._limits.url_schemes,
             chat_ids=self._streams is not None or self._conversations is not None,
             history=self._history_path(path, history),
             json_stop=self._owners is not None,
@@ -395,9 +353,7 @@ class ChatEndpoint:
         if isinstance(owner, Response):
             return owner
         try:
-            chat = await read_chat_request(
-                request, limits=self._limits, url_schemes=self._url_schemes
-            )
+            chat = await read_chat_request(request, limits=self._limits)
             if self._streams is not None or self._conversations is not None:
                 _chat_id(chat.id)
             if self._conversations is None or owner is None:
@@ -472,7 +428,7 @@ class ChatEndpoint:
         options: dict[str, Any] = {
             "message_id": turn.message_id,
             "continued_message": turn.continued,
-            "target": self._target,
+            "target": self._options.target,
             "on_close": self._finish_hook(turn, answer, key),
             "on_error": self._hooks.on_error,
             "on_disconnect": self._on_disconnect,
@@ -505,8 +461,8 @@ class ChatEndpoint:
             return chat_store_failed(exc)
         finally:
             answer.started.set_result(began)
-        if self._timeout is not None:
-            work = time_limited(work, self._timeout)
+        if self._options.timeout is not None:
+            work = time_limited(work, self._options.timeout)
         return work
 
     async def _turn_starts(self, turn: ChatTurn) -> None:
@@ -537,7 +493,7 @@ class ChatEndpoint:
         ctx = answer.ctx
         if recorded is None:
             response = UIMessageStreamResponse(
-                ctx, keep_alive=self._keep_alive, headers=self._headers
+                ctx, keep_alive=self._options.keep_alive, headers=self._headers
             )
             response.probe = probe
             if answer.tee is not None:
@@ -547,7 +503,7 @@ class ChatEndpoint:
         if probe is not None:
             on_disconnect = _told_first(probe.client_left, on_disconnect)
         return FollowResponse(
-            recorded.log.follow(start=recorded.prefix_length, idle=self._keep_alive),
+            recorded.log.follow(start=recorded.prefix_length, idle=self._options.keep_alive),
             name=recorded.stream_id,
             on_disconnect=on_disconnect,
             may_break=False,  # this worker's own log ends with [DONE]
@@ -592,10 +548,12 @@ class ChatEndpoint:
             return Response(status_code=200, headers=UI_MESSAGE_STREAM_HEADERS)
         live = self._live.get(stream_id)  # generated here: no store round trip
         if live is not None:
-            frames = live.log.follow(idle=self._keep_alive)
+            frames = live.log.follow(idle=self._options.keep_alive)
             return FollowResponse(frames, name=stream_id, may_break=False, headers=self._headers)
         return FollowResponse(
-            streams.follow(stream_id, idle=self._keep_alive), name=stream_id, headers=self._headers
+            streams.follow(stream_id, idle=self._options.keep_alive),
+            name=stream_id,
+            headers=self._headers,
         )
 
     async def list_chats(self, request: Request) -> Response:
@@ -763,9 +721,9 @@ class ChatEndpoint:
         chat = await self._chat_named(request, ("POST",))  # who and which, before the body
         if isinstance(chat, Response):
             return chat
-        if self._target != "v7":
+        if self._options.target != "v7":
             message = (
-                f"steering needs target 'v7': this chat streams to AI SDK {self._target} "
+                f"steering needs target 'v7': this chat streams to AI SDK {self._options.target} "
                 "clients, which reject the steering-message chunk"
             )
             return with_cookie(problem(409, message, "target", "steering_target"), chat.owner)
@@ -773,9 +731,7 @@ class ChatEndpoint:
         if refusal is not None:
             return with_cookie(problem(409, refusal, "agent", "steering_unsupported"), chat.owner)
         try:
-            message = await read_steering_message(
-                request, url_schemes=self._url_schemes, limits=self._limits
-            )
+            message = await read_steering_message(request, limits=self._limits)
         except ChatRequestError as exc:
             return with_cookie(refused(exc), chat.owner)
         except ClientDisconnect:
@@ -879,13 +835,16 @@ class ChatEndpoint:
         )
 
     async def _allowed(self, request: Request, owner: str | None) -> bool:
-        if self._authorize is None:
+        authorize = self._hooks.authorize
+        if authorize is None:
             return True
-        verdict = self._authorize(request, owner)
+        verdict = authorize(request, owner)
         if inspect.isawaitable(verdict):
             verdict = await verdict
         if not isinstance(verdict, bool):  # pyright: ignore[reportUnnecessaryIsInstance]
-            raise TypeError(f"authorize must return a bool; got {type(verdict).__name__}")
+            raise TypeError(
+                f"ChatHooks(authorize=...) must return a bool; got {type(verdict).__name__}"
+            )
         return verdict
 
     async def _record(
@@ -903,7 +862,9 @@ class ChatEndpoint:
         if self._streams is None:
             return None
         try:
-            rebuild = [] if continued is None else message_chunks(continued, target=self._target)
+            rebuild = (
+                [] if continued is None else message_chunks(continued, target=self._options.target)
+            )
         except UnreplayableMessage as exc:  # valid, but not for this target: a warning
             logger.warning(
                 "chat %s: the continued message cannot be replayed (%s); this answer is "
@@ -1039,7 +1000,14 @@ def _turn(
 _MOVED: Final = {
     "on_finish": "hooks=ChatHooks(on_finish=...)",
     "on_error": "hooks=ChatHooks(on_error=...)",
+    "authorize": "hooks=ChatHooks(authorize=...)",
+    "target": "response=ResponseOptions(target=...)",
+    "keep_alive": "response=ResponseOptions(keep_alive=...)",
+    "timeout": "response=ResponseOptions(timeout=...)",
+    "on_disconnect": "response=ResponseOptions(on_disconnect=...)",
+    "url_schemes": "limits=RequestLimits(url_schemes=...)",
 }
+"""Keywords ``ChatEndpoint`` took before they were grouped, and where each went."""
 
 
 def _refuse_moved(moved: Mapping[str, object]) -> None:

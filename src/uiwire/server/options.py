@@ -1,10 +1,13 @@
-"""``ChatHooks`` and ``ResponseOptions``: what ``ChatEndpoint`` calls around a turn and
-what it adds to the answer, grouped so the endpoint keeps a short argument list.
+"""``ChatHooks`` and ``ResponseOptions``: what ``ChatEndpoint`` calls around a request
+and a turn, and what its answers are and how they live, grouped so that each of the
+endpoint's arguments is one subsystem.
 
-They are the AI SDK's server options, the Python way: ``onFinish`` / ``onError`` and a
-turn-start hook (``ChatHooks``); ``messageMetadata``, ``generateMessageId``,
-``headers`` and ``consumeSseStream`` (``ResponseOptions``). Both are checked when made,
-so a mistake stops the app at start-up with the option named.
+They hold the AI SDK's server options, the Python way: ``onFinish`` / ``onError``, a
+turn-start hook and the per-request ``authorize`` check (``ChatHooks``);
+``messageMetadata``, ``generateMessageId``, ``headers``, ``consumeSseStream``, the
+protocol target, keep-alive comments, a deadline and what a client's departure does
+(``ResponseOptions``). Both are checked when made, so a mistake stops the app at
+start-up with the option named.
 """
 
 from __future__ import annotations
@@ -15,14 +18,19 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final, cast
 
+from starlette.requests import Request
+
 from uiwire.protocol.encode import UI_MESSAGE_STREAM_HEADERS
-from uiwire.stream.context import OnError
+from uiwire.protocol.targets import DEFAULT_TARGET, Target, as_target
+from uiwire.server.response import DEFAULT_KEEP_ALIVE, check_keep_alive
+from uiwire.stream.context import OnDisconnect, OnError
 from uiwire.stream.turn import ChatTurn
 
 if TYPE_CHECKING:
     from uiwire.server.chat import OnChatFinish
 
 __all__ = [
+    "Authorize",
     "ChatHooks",
     "MessageIdFactory",
     "OnTurnStart",
@@ -31,6 +39,13 @@ __all__ = [
     "StreamTee",
     "TurnMetadata",
 ]
+
+Authorize = Callable[[Request, "str | None"], "Awaitable[bool] | bool"]
+"""``authorize(request, owner)``: may this caller use this route at all? ``owner`` is the
+caller's owner id (None without an identity); a resume, stop, steer or history route
+names its chat in ``request.path_params["id"]``. It runs before the body is read; False
+answers 403. Which chats a caller may touch is not its job: with an identity, only their
+own."""
 
 OnTurnStart = Callable[[ChatTurn], "Awaitable[object] | object"]
 """``on_start(turn)``: a turn is about to begin (its request read and checked, before the
@@ -64,10 +79,15 @@ _VALUE = re.compile(r"[\t\x20-\x7e\x80-\xff]*")
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class ChatHooks:
-    """What ``ChatEndpoint`` calls around each turn: ``ChatEndpoint(agent,
-    hooks=ChatHooks(on_start=..., on_finish=..., on_error=...))``.
+    """What ``ChatEndpoint`` calls around each request and turn: ``ChatEndpoint(agent,
+    hooks=ChatHooks(authorize=..., on_start=..., on_finish=..., on_error=...))``.
 
     Arguments:
+        authorize: ``authorize(request, owner)`` for every request to every route (the
+            chat, resume, stop, steer, history, the WebSocket's), before the body is read: a
+            plan's limits, a banned user, a rate limit. False answers 403. An ``async
+            def`` is awaited; a plain function is called on the loop, so it must be
+            quick.
         on_start: ``on_start(turn)`` as a turn begins (before the agent's
             ``begin_turn``): log it, count it, or refuse it by raising
             ``ChatRequestError``. An ``async def`` is awaited; a plain function runs in
@@ -80,12 +100,13 @@ class ChatHooks:
             a failing ``ResponseOptions(tee=...)`` (its text is not used there).
     """
 
+    authorize: Authorize | None = None
     on_start: OnTurnStart | None = None
     on_finish: OnChatFinish | None = None
     on_error: OnError | None = None
 
     def __post_init__(self) -> None:
-        for name in ("on_start", "on_finish", "on_error"):
+        for name in ("authorize", "on_start", "on_finish", "on_error"):
             value = getattr(self, name)
             if value is not None and not callable(value):
                 raise TypeError(
@@ -95,10 +116,22 @@ class ChatHooks:
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class ResponseOptions:
-    """What ``ChatEndpoint`` adds to each answer: ``ChatEndpoint(agent,
+    """What each of ``ChatEndpoint``'s answers is and how it lives: ``ChatEndpoint(agent,
     response=ResponseOptions(...))``.
 
     Arguments:
+        target: the AI SDK major the client runs (``"v5"``, ``"v6"`` or ``"v7"``;
+            ``"v6"`` by default): which chunks and fields the answers may hold.
+        keep_alive: idle seconds between SSE keep-alive comments (None: never), so that
+            proxies keep an answer's connection open while the model thinks.
+        timeout: seconds a turn may run (None: no limit). Past it the work is cancelled,
+            the client gets the masked error and ``[DONE]``, and ``on_finish`` gets
+            status ``error``: a hung tool or a stalled provider cannot hold a stream
+            (and its memory) open forever.
+        on_disconnect: when the client of an answer leaves, ``"cancel"`` the generation
+            or ``"continue"`` it (to be resumed, and saved whole by ``on_finish``).
+            Default (None): ``"continue"`` when the endpoint has ``streams``,
+            ``"cancel"`` without.
         start_metadata: ``start_metadata(turn)``: message metadata sent on the answer's
             ``start`` chunk (``createdAt``, ``model``); sync or ``async def``.
         finish_metadata: ``finish_metadata(turn)``: message metadata sent on its
@@ -129,6 +162,10 @@ class ResponseOptions:
     client merges it) and the saved conversation, and is replayed on resume.
     """
 
+    target: Target = DEFAULT_TARGET
+    keep_alive: float | None = DEFAULT_KEEP_ALIVE
+    timeout: float | None = None
+    on_disconnect: OnDisconnect | None = None
     start_metadata: TurnMetadata | None = None
     finish_metadata: TurnMetadata | None = None
     part_metadata: PartMetadata | None = None
@@ -143,6 +180,33 @@ class ResponseOptions:
                 raise TypeError(
                     f"ResponseOptions({name}=...) must be callable; got {type(value).__name__}"
                 )
+        try:
+            target = as_target(self.target)
+        except ValueError as exc:
+            raise ValueError(f"ResponseOptions(target=...): {exc}") from None
+        object.__setattr__(self, "target", target)
+        try:
+            check_keep_alive(self.keep_alive)
+        except ValueError:
+            raise ValueError(
+                "ResponseOptions(keep_alive=...) must be positive seconds or None; got "
+                f"{self.keep_alive!r}"
+            ) from None
+        timeout = self.timeout
+        if timeout is not None and (
+            isinstance(timeout, bool)
+            or not isinstance(timeout, (int, float))  # pyright: ignore[reportUnnecessaryIsInstance]
+            or not timeout > 0
+        ):
+            raise ValueError(
+                "ResponseOptions(timeout=...) must be a positive number of seconds or None; "
+                f"got {timeout!r}"
+            )
+        if self.on_disconnect not in (None, "cancel", "continue"):
+            raise ValueError(
+                "ResponseOptions(on_disconnect=...) must be 'cancel', 'continue' or None; "
+                f"got {self.on_disconnect!r}"
+            )
         object.__setattr__(self, "headers", _checked_headers(self.headers))
 
 

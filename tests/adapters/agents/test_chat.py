@@ -27,7 +27,14 @@ from uiwire.adapters.agents import (
     client_tool,
 )
 from uiwire.chats import MemoryChatStore
-from uiwire.server import ChatEndpoint, ChatHooks, ChatResult, Conversations, Identity
+from uiwire.server import (
+    ChatEndpoint,
+    ChatHooks,
+    ChatResult,
+    Conversations,
+    Identity,
+    RequestLimits,
+)
 
 
 @function_tool(needs_approval=True)
@@ -239,7 +246,10 @@ async def test_an_http_image_is_answered_when_the_endpoint_allows_http(
     a 422 naming the field, and the model is never called (it used to be a 500: the
     parser took the URL, then the history converter refused it)."""
     model = scripted(lambda call: [assistant_message("A cat.")])
-    chat = ChatEndpoint(AgentsAdapter(Agent(name="Eyes", model=model)), url_schemes=url_schemes)
+    chat = ChatEndpoint(
+        AgentsAdapter(Agent(name="Eyes", model=model)),
+        limits=RequestLimits(url_schemes=url_schemes),
+    )
     question = {
         "id": "u1",
         "role": "user",

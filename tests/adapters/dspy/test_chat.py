@@ -18,7 +18,7 @@ from tests.support.messages import user
 from tests.support.servers import ServedChat, serve
 from tests.support.stream_rules import assert_valid_message
 from uiwire.adapters.dspy import DSPyAdapter
-from uiwire.server import ChatEndpoint, ChatHooks, ChatResult
+from uiwire.server import ChatEndpoint, ChatHooks, ChatResult, RequestLimits
 
 
 class Served(ServedChat[ChatResult]):
@@ -155,7 +155,9 @@ async def test_an_http_image_is_answered_when_the_endpoint_allows_http(
             "history: dspy.History, question: str, images: list[dspy.Image] -> answer"
         )
         program.set_lm(lm(llm.base_url))
-        chat_endpoint = ChatEndpoint(DSPyAdapter(program), url_schemes=url_schemes)
+        chat_endpoint = ChatEndpoint(
+            DSPyAdapter(program), limits=RequestLimits(url_schemes=url_schemes)
+        )
         app = Starlette(routes=[Route("/api/chat", chat_endpoint, methods=["POST"])])
         question = {
             "id": "u1",

@@ -77,7 +77,7 @@ def to_agent_input(
       (``detail: "auto"``); other files ``input_file``: a ``data:`` URL as
       ``file_data`` (with the filename, or ``file.<ext>`` from the media type), any
       other URL as ``file_url``. The URL schemes are the endpoint's choice
-      (``ChatEndpoint(url_schemes=...)``, checked when the request was parsed): the
+      (``RequestLimits(url_schemes=...)``, checked when the request was parsed): the
       provider fetches what it is given. The parts keep their order in one message; a message of just one text part is
       ``{"role": "user", "content": text}``, what the SDK makes of a string input.
     * **assistant**, per step (``step-start``): the step's text parts as one

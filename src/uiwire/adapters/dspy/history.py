@@ -93,7 +93,7 @@ def to_dspy_inputs(
       question, the rest of the answer its answer.
     * The question's text parts are joined by a blank line.
     * ``files``: the question's ``image/*`` files, as ``dspy.Image`` of their URL.
-      The URL schemes are the endpoint's choice (``ChatEndpoint(url_schemes=...)``,
+      The URL schemes are the endpoint's choice (``RequestLimits(url_schemes=...)``,
       checked when the request was parsed). ``dspy.Image(url)`` keeps a URL as it is
       and never downloads it; the provider fetches ``http(s):`` URLs itself.
 
