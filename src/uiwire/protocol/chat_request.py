@@ -224,14 +224,20 @@ def parse_chat_request(
     ``ValueError`` for bad arguments.
     """
     allowed = allowed_url_schemes(url_schemes)
+    decoded = _decoded(data)
+    return validate_chat_body(decoded, url_schemes=allowed)
+
+
+def _decoded(data: bytes | str | Mapping[str, Any]) -> Any:
+    """A body given as JSON text (decoded as the protocol reads it) or as a mapping
+    (checked as such JSON would be)."""
     if isinstance(data, (bytes, str)):
-        decoded = decode_chat_body(data)
-    elif isinstance(data, Mapping):  # pyright: ignore[reportUnnecessaryIsInstance]
+        return decode_chat_body(data)
+    if isinstance(data, Mapping):  # pyright: ignore[reportUnnecessaryIsInstance]
         decoded = dict(data)
         _check_json(decoded)
-    else:
-        raise TypeError(f"data must be bytes, str or a mapping, not {type(data).__name__}")
-    return validate_chat_body(decoded, url_schemes=allowed)
+        return decoded
+    raise TypeError(f"data must be bytes, str or a mapping, not {type(data).__name__}")
 
 
 def decode_chat_body(data: bytes | str) -> Any:
@@ -332,13 +338,7 @@ def parse_steering_message(
     ``id`` defaults to a fresh ``steer_...`` id. Fields a steering part does not have (a
     text part's ``state``) are dropped, as the AI SDK's schema drops them."""
     allowed = allowed_url_schemes(url_schemes)
-    if isinstance(data, (bytes, str)):
-        decoded = decode_chat_body(data)
-    elif isinstance(data, Mapping):  # pyright: ignore[reportUnnecessaryIsInstance]
-        decoded = dict(data)
-        _check_json(decoded)
-    else:
-        raise TypeError(f"data must be bytes, str or a mapping, not {type(data).__name__}")
+    decoded = _decoded(data)
     try:
         body = _SteeringBody.model_validate(
             decoded, strict=True, by_alias=True, by_name=False, context={URL_SCHEMES_KEY: allowed}

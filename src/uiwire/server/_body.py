@@ -24,7 +24,7 @@ import asyncio
 import dataclasses
 from collections.abc import Callable, Collection
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Final, cast
+from typing import Any, Final, TypeVar, cast
 
 import orjson
 from starlette.requests import Request
@@ -42,6 +42,8 @@ from uiwire.protocol.ui_message import (
     allowed_url_schemes,
 )
 from uiwire.server._json_scan import TooManyValues, scan_json
+
+_Parsed = TypeVar("_Parsed")
 
 __all__ = [
     "DEFAULT_LIMITS",
@@ -146,12 +148,18 @@ def _count_messages_and_parts(decoded: Any, limits: RequestLimits) -> None:
                     )
 
 
-def _parse(body: bytes, limits: RequestLimits, socket_frame: bool = False) -> ChatRequest:
+def _decoded(body: bytes, limits: RequestLimits) -> Any:
+    """``body`` decoded as the protocol reads it, at most ``limits.max_json_values``
+    values (long strings set aside while they are counted)."""
     try:
         scanned = scan_json(body, limits.max_json_values)
     except TooManyValues as exc:
         raise _too_much("body", str(exc), "too_many_values") from None
-    decoded = scanned.restore(decode_chat_body(scanned.skeleton))
+    return scanned.restore(decode_chat_body(scanned.skeleton))
+
+
+def _parse(body: bytes, limits: RequestLimits, socket_frame: bool = False) -> ChatRequest:
+    decoded = _decoded(body, limits)
     if socket_frame:
         decoded = _as_posted_body(decoded)
     _count_messages_and_parts(decoded, limits)
@@ -194,9 +202,7 @@ async def decode_json(data: bytes, max_values: int) -> Any:
         scanned = scan_json(data, max_values)
         return scanned.restore(orjson.loads(scanned.skeleton))
 
-    if len(data) <= OFF_LOOP_BYTES:
-        return decode()
-    return await asyncio.get_running_loop().run_in_executor(_PARSER, decode)
+    return await _parsed(data, decode)
 
 
 async def read_chat_request(
@@ -208,27 +214,13 @@ async def read_chat_request(
     Nothing is read before this is called: checks that need no body (who asks, may
     they) run first and cost no parse.
     """
-    refused = require_json(request, what="the chat")
-    if refused is not None:
-        raise refused
-    max_bytes = limits.max_body_bytes
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
-        raise _too_large(max_bytes)
-    body = await read_body(request, max_bytes, limits.body_timeout, too_large=_too_large)
+    body = await _read_json_body(request, limits, what="the chat")
     socket_frame = bool(request.scope.get(SOCKET_FRAME_KEY))
-    if len(body) <= OFF_LOOP_BYTES:
-        return _parse(body, limits, socket_frame)
-    loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(_PARSER, _parse, body, limits, socket_frame)
+    return await _parsed(body, _parse, body, limits, socket_frame)
 
 
 def _parse_steering(body: bytes, limits: RequestLimits) -> SteeringMessageUIPart:
-    try:
-        scanned = scan_json(body, limits.max_json_values)
-    except TooManyValues as exc:
-        raise _too_much("body", str(exc), "too_many_values") from None
-    decoded = scanned.restore(decode_chat_body(scanned.skeleton))
+    decoded = _decoded(body, limits)
     if not isinstance(decoded, dict):
         return parse_steering_message(body, url_schemes=limits.url_schemes)  # names what is wrong
     fields = cast("dict[str, Any]", decoded)
@@ -244,18 +236,29 @@ async def read_steering_message(
     """A steering body (``{id?, parts}``) read as a chat body is (JSON only, the same
     byte, value and part limits, file URLs by ``limits.url_schemes``);
     ``ChatRequestError`` with status 415, 413, 408 or 422 otherwise."""
-    refused = require_json(request, what="a steering message")
+    body = await _read_json_body(request, limits, what="a steering message")
+    return await _parsed(body, _parse_steering, body, limits)
+
+
+async def _read_json_body(request: Request, limits: RequestLimits, *, what: str) -> bytes:
+    """The body of a JSON request for ``what``, within ``limits``' size and time (a
+    declared length over the limit is refused before anything is read)."""
+    refused = require_json(request, what=what)
     if refused is not None:
         raise refused
     max_bytes = limits.max_body_bytes
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > max_bytes:
         raise _too_large(max_bytes)
-    body = await read_body(request, max_bytes, limits.body_timeout, too_large=_too_large)
+    return await read_body(request, max_bytes, limits.body_timeout, too_large=_too_large)
+
+
+async def _parsed(body: bytes, parse: Callable[..., _Parsed], *args: Any) -> _Parsed:
+    """``parse(*args)`` for ``body``: on the loop when it is small, in the parser's
+    thread when it is big (a big JSON parse must not stall every other stream)."""
     if len(body) <= OFF_LOOP_BYTES:
-        return _parse_steering(body, limits)
-    loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(_PARSER, _parse_steering, body, limits)
+        return parse(*args)
+    return await asyncio.get_running_loop().run_in_executor(_PARSER, parse, *args)
 
 
 async def read_body(
