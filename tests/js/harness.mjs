@@ -231,6 +231,23 @@ export class MemoryChatState {
   snapshot = value => structuredClone(value);
 }
 
+/**
+ * One user message (`text`, default "hello") sent in chat `chat` through `transport`,
+ * by the useChat core (`AbstractChat`); the chat's status, messages and errors.
+ */
+export async function sendThroughChat(sdk, transport, { chat: id, text }) {
+  const errors = [];
+  class Chat extends sdk.AbstractChat {}
+  const chat = new Chat({
+    id,
+    transport,
+    state: new MemoryChatState(),
+    onError: e => errors.push(String(e?.message ?? e)),
+  });
+  await chat.sendMessage({ text: text ?? 'hello' });
+  return { status: chat.status, messages: JSON.parse(JSON.stringify(chat.messages)), errors };
+}
+
 export const GENERATED_ID = /^uiwire-gen-\d+$/;
 
 /**

@@ -13,7 +13,7 @@
 // (uiMessageChunkSchema); a stream it rejects is an error here.
 
 import * as ai from 'ai7';
-import { MemoryChatState } from './harness.mjs';
+import { sendThroughChat } from './harness.mjs';
 
 const options = JSON.parse(process.argv[2]);
 const responses = [];
@@ -40,16 +40,7 @@ function transport() {
 
 const runs = {
   async send() {
-    const errors = [];
-    class Chat extends ai.AbstractChat {}
-    const chat = new Chat({
-      id: options.chat,
-      transport: transport(),
-      state: new MemoryChatState(),
-      onError: e => errors.push(String(e?.message ?? e)),
-    });
-    await chat.sendMessage({ text: options.text ?? 'hello' });
-    return { status: chat.status, messages: JSON.parse(JSON.stringify(chat.messages)), errors };
+    return sendThroughChat(ai, transport(), options);
   },
 
   async resume() {

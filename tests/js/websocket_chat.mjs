@@ -19,7 +19,7 @@
 
 import { WebSocket } from 'undici';
 import * as ai from 'ai7';
-import { MemoryChatState } from './harness.mjs';
+import { sendThroughChat } from './harness.mjs';
 
 const options = JSON.parse(process.argv[2]);
 
@@ -76,16 +76,7 @@ function sendOptions(chatId, text, extra = {}) {
 
 const runs = {
   async send() {
-    const errors = [];
-    class Chat extends ai.AbstractChat {}
-    const chat = new Chat({
-      id: options.chat,
-      transport: transport(),
-      state: new MemoryChatState(),
-      onError: e => errors.push(String(e?.message ?? e)),
-    });
-    await chat.sendMessage({ text: options.text ?? 'hello' });
-    return { status: chat.status, messages: JSON.parse(JSON.stringify(chat.messages)), errors };
+    return sendThroughChat(ai, transport(), options);
   },
 
   async drop() {
